@@ -1,0 +1,247 @@
+// The ChainClient interface: everything the SDK, the storage nodes and the CLI ask of the chain.
+// The implementation speaks Greenfield's wire protocol through greenfield-js-sdk, so the same
+// code can point at the embedded devnet or at a Greenfield network.
+
+import type { Hex } from '../crypto/keys.ts';
+
+export interface CallOptions {
+  signal?: AbortSignal;
+}
+
+export type Visibility = 'public-read' | 'private' | 'inherit';
+
+/** Greenfield's ActionType, by name. */
+export type Action =
+  | 'update-bucket' | 'delete-bucket' | 'create-object' | 'delete-object' | 'copy-object'
+  | 'get-object' | 'execute-object' | 'list-object' | 'update-object' | 'update-group'
+  | 'delete-group' | 'all';
+
+export type Effect = 'allow' | 'deny';
+
+export interface Account {
+  address: Hex;
+  /** Spendable balance in the base denomination (wei-like units of BNB). */
+  balance: bigint;
+  /** Next transaction sequence number. */
+  nonce: bigint;
+  accountNumber: bigint;
+}
+
+export interface StorageParams {
+  maxSegmentSize: number;
+  dataChunks: number;
+  parityChunks: number;
+  maxPayloadSize: bigint;
+  minChargeSize: bigint;
+}
+
+export type ProviderStatus = 'in-service' | 'in-jailed' | 'graceful-exiting' | 'in-maintenance' | 'force-exiting';
+
+export interface StorageProvider {
+  id: number;
+  operatorAddress: Hex;
+  fundingAddress: Hex;
+  sealAddress: Hex;
+  approvalAddress: Hex;
+  gcAddress: Hex;
+  blsKey: Uint8Array;
+  endpoint: string;
+  status: ProviderStatus;
+  moniker: string;
+  /** Prices as registered (base units): per byte per second of storage, per byte of read quota,
+   *  and per unit of fuel for jobs. */
+  storePrice: bigint;
+  readPrice: bigint;
+  computePrice: bigint;
+}
+
+export interface GlobalVirtualGroup {
+  id: number;
+  familyId: number;
+  primarySpId: number;
+  /** secondarySpIds[i] holds piece i of every segment. */
+  secondarySpIds: number[];
+}
+
+export interface BucketInfo {
+  id: bigint;
+  name: string;
+  owner: Hex;
+  visibility: Visibility;
+  createdAt: number;
+  paymentAddress: Hex;
+  primarySpId: number;
+  familyId: number;
+  chargedReadQuota: bigint;
+  status: 'created' | 'discontinued' | 'migrating';
+}
+
+export type ObjectStatus = 'created' | 'sealed' | 'discontinued';
+
+export interface ObjectInfo {
+  id: bigint;
+  bucketName: string;
+  objectName: string;
+  owner: Hex;
+  creator: Hex;
+  payloadSize: bigint;
+  visibility: Visibility;
+  contentType: string;
+  createdAt: number;
+  status: ObjectStatus;
+  redundancy: 'ec' | 'replica';
+  /** Seven SHA-256 checksums: [object, piece 0 … piece 5]. */
+  checksums: Uint8Array[];
+  /** Global virtual group holding the pieces (known once sealed; before that, the bucket family's choice). */
+  gvgId: number;
+  /** Local virtual group id inside the bucket (Greenfield's object → LVG → GVG mapping). */
+  lvgId: number;
+  updatedAt: number;
+}
+
+export type Principal = { type: 'account'; address: Hex } | { type: 'group'; groupId: bigint };
+
+export interface Statement {
+  effect: Effect;
+  actions: Action[];
+  /** GRN-style resources; empty means the policy's own resource. */
+  resources?: string[];
+  expiresAt?: number;
+  limitSize?: bigint;
+}
+
+export interface PolicyInput {
+  principal: Principal;
+  bucket: string;
+  object?: string;
+  statements: Statement[];
+  expiresAt?: number;
+}
+
+export interface Policy extends PolicyInput {
+  id: bigint;
+}
+
+export interface TxResult {
+  txHash: Hex;
+  height: bigint;
+}
+
+export type ChainEventType =
+  | 'bucket-created' | 'bucket-deleted' | 'bucket-updated'
+  | 'object-created' | 'object-sealed' | 'object-cancelled' | 'object-rejected' | 'object-deleted'
+  | 'policy-put' | 'policy-deleted' | 'provider-created' | 'provider-updated' | 'gvg-created' | 'transfer';
+
+/** One entry of the chain's ordered event feed; nodes resume from `seq` after a restart. */
+export interface ChainEvent {
+  seq: bigint;
+  height: bigint;
+  type: ChainEventType;
+  txHash: Hex | null;
+  bucketName?: string;
+  objectName?: string;
+  objectId?: bigint;
+  gvgId?: number;
+  spId?: number;
+  attributes: Record<string, string>;
+}
+
+export interface CreateBucketInput {
+  name: string;
+  visibility?: Visibility;
+  /** Primary storage provider (operator address); default: the chain's optimal choice. */
+  primarySp?: Hex;
+  paymentAddress?: Hex;
+  chargedReadQuota?: bigint;
+}
+
+export interface CreateObjectInput {
+  bucket: string;
+  name: string;
+  payloadSize: bigint;
+  checksums: Uint8Array[];
+  visibility?: Visibility;
+  contentType?: string;
+}
+
+export interface SealObjectInput {
+  bucket: string;
+  name: string;
+  gvgId: number;
+  /** Aggregated BLS signature of the six secondaries over the seal sign doc. */
+  blsSignature: Uint8Array;
+}
+
+export interface RegisterProviderInput {
+  operatorAddress: Hex;
+  fundingAddress: Hex;
+  sealAddress: Hex;
+  approvalAddress: Hex;
+  gcAddress: Hex;
+  blsKey: Uint8Array;
+  blsProof: Uint8Array;
+  endpoint: string;
+  moniker: string;
+  storePrice: bigint;
+  readPrice: bigint;
+  computePrice: bigint;
+  deposit: bigint;
+}
+
+export interface ListOptions extends CallOptions {
+  prefix?: string;
+  startAfter?: string;
+  limit?: number;
+}
+
+/** Read-only chain access: no key needed. */
+export interface ChainReader {
+  readonly chainId: string;
+  readonly rpcUrl: string;
+  status(opts?: CallOptions): Promise<{ chainId: string; height: bigint; time: number }>;
+  getAccount(address: Hex, opts?: CallOptions): Promise<Account>;
+  params(opts?: CallOptions): Promise<StorageParams>;
+  listStorageProviders(opts?: CallOptions): Promise<StorageProvider[]>;
+  getStorageProvider(idOrOperator: number | Hex, opts?: CallOptions): Promise<StorageProvider>;
+  getGlobalVirtualGroup(id: number, opts?: CallOptions): Promise<GlobalVirtualGroup>;
+  /** Global virtual groups whose secondaries include (or whose primary is) the given provider. */
+  listGlobalVirtualGroups(spId: number, opts?: CallOptions): Promise<GlobalVirtualGroup[]>;
+  headBucket(name: string, opts?: CallOptions): Promise<BucketInfo>;
+  headObject(bucket: string, name: string, opts?: CallOptions): Promise<ObjectInfo>;
+  headObjectById(id: bigint, opts?: CallOptions): Promise<ObjectInfo>;
+  listBuckets(owner: Hex, opts?: CallOptions): Promise<BucketInfo[]>;
+  listObjects(bucket: string, opts?: ListOptions): Promise<ObjectInfo[]>;
+  /** Greenfield's VerifyPermission: may `operator` do `action` on the bucket or object? */
+  verifyPermission(input: { operator: Hex | null; bucket: string; object?: string; action: Action }, opts?: CallOptions): Promise<Effect>;
+  listPolicies(bucket: string, object?: string, opts?: CallOptions): Promise<Policy[]>;
+  /** Events with seq > after, waiting up to waitMs for the first one. */
+  events(after: bigint, opts?: CallOptions & { limit?: number; waitMs?: number }): Promise<ChainEvent[]>;
+  /** Resolves when the tx is in a block; throws ERR_TX_FAILED with the chain's log if it failed. */
+  waitForTx(txHash: Hex, opts?: CallOptions & { timeoutMs?: number }): Promise<TxResult>;
+}
+
+/** Chain access signed by one account. */
+export interface ChainClient extends ChainReader {
+  readonly address: Hex;
+  createBucket(input: CreateBucketInput, opts?: CallOptions): Promise<TxResult & { bucket: BucketInfo }>;
+  deleteBucket(name: string, opts?: CallOptions): Promise<TxResult>;
+  updateBucket(name: string, input: { visibility?: Visibility; paymentAddress?: Hex; chargedReadQuota?: bigint }, opts?: CallOptions): Promise<TxResult>;
+  createObject(input: CreateObjectInput, opts?: CallOptions): Promise<TxResult & { object: ObjectInfo }>;
+  cancelCreateObject(bucket: string, name: string, opts?: CallOptions): Promise<TxResult>;
+  deleteObject(bucket: string, name: string, opts?: CallOptions): Promise<TxResult>;
+  /** Sent by the primary provider's seal address. */
+  sealObject(input: SealObjectInput, opts?: CallOptions): Promise<TxResult>;
+  /** Sent by the primary provider when replication failed: the object goes back to nothing. */
+  rejectSealObject(bucket: string, name: string, opts?: CallOptions): Promise<TxResult>;
+  putPolicy(input: PolicyInput, opts?: CallOptions): Promise<TxResult & { policyId: bigint }>;
+  deletePolicy(input: { principal: Principal; bucket: string; object?: string }, opts?: CallOptions): Promise<TxResult>;
+  transfer(to: Hex, amount: bigint, opts?: CallOptions): Promise<TxResult>;
+}
+
+/** The seal sign doc the secondaries BLS-sign (Greenfield's SecondarySpSealObjectSignDoc). */
+export interface SealSignDocInput {
+  chainId: string;
+  gvgId: number;
+  objectId: bigint;
+  checksums: Uint8Array[];
+}

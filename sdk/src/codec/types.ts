@@ -1,0 +1,23 @@
+// The ErasureCodec interface: Reed–Solomon over GF(2^8) with klauspost/reedsolomon's default
+// (systematic Vandermonde) matrix, so pieces are byte-identical to Greenfield's.
+
+export interface ErasureCodec {
+  readonly dataShards: number;
+  readonly parityShards: number;
+  /** Name of the implementation, for benchmarks and logs ('wasm-simd', 'portable'). */
+  readonly name: string;
+  /**
+   * Splits one segment contiguously into dataShards pieces of ceil(len/dataShards) bytes
+   * (zero-padded tail) and computes the parity pieces. Returns dataShards + parityShards pieces.
+   * The returned arrays may be views into one buffer owned by the caller afterwards.
+   */
+  encode(segment: Uint8Array): Uint8Array[];
+  /**
+   * Rebuilds the missing pieces of one segment. `pieces` has dataShards + parityShards entries,
+   * null where missing; at least dataShards must be present and all the same length.
+   * Returns all pieces (present ones as given).
+   */
+  reconstruct(pieces: (Uint8Array | null)[]): Uint8Array[];
+  /** Rebuilds the segment's bytes (its data pieces joined and cut to segmentSize). */
+  decode(pieces: (Uint8Array | null)[], segmentSize: number): Uint8Array;
+}

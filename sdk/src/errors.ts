@@ -1,0 +1,100 @@
+// Typed errors shared by every part of insitu. Each condition has one stable `code`;
+// callers match on `code`, never on the message or the class.
+
+export interface InsituErrorOptions {
+  cause?: unknown;
+  /** HTTP status a node answers with when this error crosses the wire. */
+  status?: number;
+  details?: Record<string, unknown>;
+}
+
+export class InsituError extends Error {
+  readonly code: string;
+  readonly status: number;
+  readonly details: Record<string, unknown> | undefined;
+
+  constructor(code: string, message: string, options: InsituErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'InsituError';
+    this.code = code;
+    this.status = options.status ?? statusFor(code);
+    this.details = options.details;
+  }
+
+  toJSON(): Record<string, unknown> {
+    return { code: this.code, message: this.message, ...(this.details ? { details: this.details } : {}) };
+  }
+}
+
+/** Every stable error code with the HTTP status it maps to. Codes never change. */
+export const ErrorCodes = {
+  ERR_INVALID_ARGUMENT: 400,
+  ERR_INVALID_NAME: 400,
+  ERR_INVALID_RANGE: 416,
+  ERR_BAD_REQUEST: 400,
+  ERR_PAYLOAD_TOO_LARGE: 413,
+  ERR_UNAUTHENTICATED: 401,
+  ERR_SIGNATURE_INVALID: 401,
+  ERR_SIGNATURE_EXPIRED: 401,
+  ERR_PERMISSION_DENIED: 403,
+  ERR_NOT_FOUND: 404,
+  ERR_BUCKET_NOT_FOUND: 404,
+  ERR_OBJECT_NOT_FOUND: 404,
+  ERR_PIECE_NOT_FOUND: 404,
+  ERR_ACCOUNT_NOT_FOUND: 404,
+  ERR_PROVIDER_NOT_FOUND: 404,
+  ERR_BUCKET_EXISTS: 409,
+  ERR_OBJECT_EXISTS: 409,
+  ERR_BUCKET_NOT_EMPTY: 409,
+  ERR_OBJECT_NOT_SEALED: 409,
+  ERR_OBJECT_ALREADY_SEALED: 409,
+  ERR_CHECKSUM_MISMATCH: 422,
+  ERR_SIZE_MISMATCH: 422,
+  ERR_INSUFFICIENT_BALANCE: 402,
+  ERR_TX_FAILED: 400,
+  ERR_TX_NONCE: 400,
+  ERR_TX_SIGNATURE: 401,
+  ERR_TX_FEE: 400,
+  ERR_TX_TIMEOUT: 504,
+  ERR_CHAIN_UNAVAILABLE: 503,
+  ERR_NODE_UNAVAILABLE: 503,
+  ERR_NOT_ENOUGH_PIECES: 503,
+  ERR_REPLICATION_FAILED: 502,
+  ERR_ABORTED: 499,
+  ERR_CONFIG: 400,
+  ERR_INTERNAL: 500,
+} as const satisfies Record<string, number>;
+
+export type ErrorCode = keyof typeof ErrorCodes;
+
+function statusFor(code: string): number {
+  return (ErrorCodes as Record<string, number>)[code] ?? 500;
+}
+
+/** The error a cancelled operation rejects with, whatever the signal's reason type was. */
+export class AbortError extends InsituError {
+  constructor(message = 'The operation was aborted', options: InsituErrorOptions = {}) {
+    super('ERR_ABORTED', message, options);
+    this.name = 'AbortError';
+  }
+}
+
+export const err = (code: ErrorCode, message: string, options?: InsituErrorOptions): InsituError =>
+  new InsituError(code, message, options);
+
+export function isInsituError(e: unknown, code?: ErrorCode): e is InsituError {
+  return typeof e === 'object' && e !== null && typeof (e as { code?: unknown }).code === 'string' &&
+    (e as Error).name !== undefined && (code === undefined || (e as InsituError).code === code) &&
+    e instanceof Error && 'status' in e;
+}
+
+/** Throws the project's AbortError if the signal is aborted (Node 20 reasons are DOMExceptions). */
+export function throwIfAborted(signal: AbortSignal | undefined): void {
+  if (signal?.aborted) throw toAbortError(signal.reason);
+}
+
+export function toAbortError(reason: unknown): AbortError {
+  if (reason instanceof AbortError) return reason;
+  const message = reason instanceof Error && reason.message ? reason.message : 'The operation was aborted';
+  return new AbortError(message, { cause: reason });
+}

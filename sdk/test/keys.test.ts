@@ -1,0 +1,34 @@
+import test from 'ava';
+import { privateKeyToAddress, generatePrivateKey, signDigest, recoverAddress, keccak256, checksumAddress } from '../src/crypto/keys.ts';
+import { generateBlsKey, blsPublicKey, blsSign, blsAggregate, blsFastAggregateVerify, blsVerify } from '../src/crypto/bls.ts';
+
+test('a private key maps to its well-known Ethereum address', (t) => {
+  t.is(privateKeyToAddress(`0x${'0'.repeat(63)}1`), '0x7E5F4552091A69125d5DfCb7b8C2659029395Bdf');
+});
+
+test('a signature recovers to the signer and not to anyone else', (t) => {
+  const key = generatePrivateKey();
+  const digest = keccak256(new TextEncoder().encode('insitu'));
+  const sig = signDigest(digest, key);
+  t.is(sig.length, 65);
+  t.true(sig[64]! <= 1);
+  t.is(recoverAddress(digest, sig), privateKeyToAddress(key));
+  const other = keccak256(new TextEncoder().encode('other'));
+  t.not(recoverAddress(other, sig), privateKeyToAddress(key));
+});
+
+test('checksumAddress follows EIP-55', (t) => {
+  t.is(checksumAddress('0x5aaeb6053f3e94c9b9a09f33669435e7ef1beaed'), '0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed');
+  t.throws(() => checksumAddress('0x1234'), { code: 'ERR_INVALID_ARGUMENT' } as never);
+});
+
+test('aggregated BLS approvals verify only against every signer over the same message', (t) => {
+  const keys = Array.from({ length: 6 }, () => generateBlsKey());
+  const msg = keccak256(new TextEncoder().encode('seal'));
+  const sigs = keys.map((k) => blsSign(msg, k));
+  t.true(blsVerify(sigs[0]!, msg, blsPublicKey(keys[0]!)));
+  const agg = blsAggregate(sigs);
+  t.true(blsFastAggregateVerify(agg, msg, keys.map(blsPublicKey)));
+  t.false(blsFastAggregateVerify(agg, msg, keys.slice(1).map(blsPublicKey)));
+  t.false(blsFastAggregateVerify(agg, keccak256(msg), keys.map(blsPublicKey)));
+});
