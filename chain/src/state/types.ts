@@ -1,0 +1,98 @@
+// The boundary between the chain's state machine and its wire front (CometBFT JSON-RPC,
+// protobuf, EIP-712). The wire front decodes and authenticates transactions and decodes query
+// requests; the state machine executes them on LevelDB. Message and query objects are the
+// decoded shapes of @bnb-chain/greenfield-cosmos-types (e.g. MsgCreateBucket.decode(bytes)),
+// or this project's own message types for its extensions.
+
+import type { Hex } from '@insitu/sdk/crypto/keys.ts';
+
+export interface AnyMsg {
+  typeUrl: string;
+  /** The decoded message object (greenfield-cosmos-types shape). */
+  value: Record<string, unknown>;
+}
+
+/** A transaction whose signature the wire front has already verified. */
+export interface DecodedTx {
+  /** sha256 of the raw tx bytes, as CometBFT computes tx hashes. */
+  hash: Uint8Array;
+  raw: Uint8Array;
+  /** Address recovered from the EIP-712 signature. */
+  signer: Hex;
+  /** Compressed secp256k1 public key from AuthInfo. */
+  publicKey: Uint8Array;
+  sequence: bigint;
+  gasLimit: bigint;
+  /** Fee amount in base units of the fee denom. */
+  feeAmount: bigint;
+  feeDenom: string;
+  memo: string;
+  timeoutHeight: bigint;
+  msgs: AnyMsg[];
+}
+
+export interface TxEvent {
+  type: string;
+  attributes: { key: string; value: string }[];
+}
+
+export interface ExecResult {
+  /** 0 = success; otherwise a Cosmos-style error code. */
+  code: number;
+  codespace: string;
+  /** Human-readable error, or '' on success. */
+  log: string;
+  /** The project's stable error code (ERR_...) when code != 0. */
+  errorCode?: string;
+  gasWanted: bigint;
+  gasUsed: bigint;
+  events: TxEvent[];
+  /** Per-message response objects (e.g. MsgCreateBucketResponse), for tx result data. */
+  responses: AnyMsg[];
+}
+
+export interface TxRecord {
+  hash: Uint8Array;
+  height: bigint;
+  index: number;
+  raw: Uint8Array;
+  result: ExecResult;
+}
+
+export interface BlockInfo {
+  height: bigint;
+  time: number;
+  hash: Uint8Array;
+  txHashes: Uint8Array[];
+}
+
+export interface FeedEvent {
+  seq: bigint;
+  height: bigint;
+  txHash: Uint8Array | null;
+  type: string;
+  attributes: Record<string, string>;
+}
+
+export interface ChainApp {
+  readonly chainId: string;
+  init(): Promise<void>;
+  close(): Promise<void>;
+  /** Mempool admission: signer/nonce/fee/balance checks without changing state. */
+  checkTx(tx: DecodedTx): Promise<ExecResult>;
+  /** Executes the tx in a new block (one block per tx on the devnet) atomically. */
+  deliverTx(tx: DecodedTx): Promise<TxRecord>;
+  /** Runs a query by its gRPC path with the decoded request; returns the response object. */
+  query(path: string, request: Record<string, unknown>): Promise<Record<string, unknown>>;
+  /** Gas estimate for a simulated tx (signature not required). */
+  simulate(tx: Omit<DecodedTx, 'signer'> & { signer: Hex | null }): Promise<ExecResult>;
+  getTx(hash: Uint8Array): Promise<TxRecord | undefined>;
+  latestBlock(): Promise<BlockInfo>;
+  getBlock(height: bigint): Promise<BlockInfo | undefined>;
+  /** Feed events with seq > after, at most `limit`. */
+  events(after: bigint, limit: number): Promise<FeedEvent[]>;
+  /** Called after every committed block; returns an unsubscribe function. */
+  onCommit(listener: (block: BlockInfo) => void): () => void;
+  /** Minimum gas price in base units per gas (Simulate's gas_info.min_gas_price). */
+  readonly minGasPrice: bigint;
+}
