@@ -9,7 +9,8 @@ export interface ErasureCodec {
   /**
    * Splits one segment contiguously into dataShards pieces of ceil(len/dataShards) bytes
    * (zero-padded tail) and computes the parity pieces. Returns dataShards + parityShards pieces.
-   * The returned arrays may be views into one buffer owned by the caller afterwards.
+   * Data pieces that lie wholly inside the segment are views of it (so the segment must not be
+   * changed while they are in use); the others are fresh buffers owned by the caller.
    */
   encode(segment: Uint8Array): Uint8Array[];
   /**

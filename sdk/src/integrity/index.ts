@@ -1,0 +1,103 @@
+// Greenfield's integrity hashes, computed while streaming: the object checksum is the SHA-256 of
+// the concatenated per-segment SHA-256 hashes; piece checksum j is the SHA-256 of the
+// concatenated hashes of piece j of every segment. An empty object has sha256("") everywhere.
+
+import { createHash } from 'node:crypto';
+import { createErasureCodec } from '../codec/index.ts';
+import type { ErasureCodec } from '../codec/types.ts';
+import { throwIfAborted } from '../errors.ts';
+
+export interface RedundancyParams {
+  segmentSize: number;
+  dataShards: number;
+  parityShards: number;
+}
+
+export const GREENFIELD_REDUNDANCY: RedundancyParams = { segmentSize: 16 * 1024 * 1024, dataShards: 4, parityShards: 2 };
+
+export interface IntegrityResult {
+  size: bigint;
+  /** [object, piece 0, …, piece k+m-1] */
+  checksums: Uint8Array[];
+  segmentHashes: Uint8Array[];
+  /** pieceHashes[j][s] = sha256(piece j of segment s) */
+  pieceHashes: Uint8Array[][];
+}
+
+export const sha256 = (data: Uint8Array): Uint8Array => new Uint8Array(createHash('sha256').update(data).digest());
+
+export function hashOfHashes(hashes: Uint8Array[]): Uint8Array {
+  const h = createHash('sha256');
+  for (const x of hashes) h.update(x);
+  return new Uint8Array(h.digest());
+}
+
+export const EMPTY_HASH = sha256(new Uint8Array(0));
+export const emptyChecksums = (params: RedundancyParams = GREENFIELD_REDUNDANCY): Uint8Array[] =>
+  Array.from({ length: 1 + params.dataShards + params.parityShards }, () => EMPTY_HASH.slice());
+
+/**
+ * Re-chunks a byte stream into exact segments of `segmentSize` (the last one shorter). Holds at
+ * most one segment; a source chunk that already is a whole segment is passed through uncopied.
+ */
+export async function* segmentStream(
+  source: AsyncIterable<Uint8Array> | Iterable<Uint8Array>,
+  segmentSize: number,
+  opts: { signal?: AbortSignal } = {},
+): AsyncGenerator<Uint8Array> {
+  if (!Number.isInteger(segmentSize) || segmentSize <= 0) throw new TypeError('segmentSize must be a positive integer');
+  let buf: Uint8Array | null = null;
+  let fill = 0;
+  for await (const chunk of source as AsyncIterable<Uint8Array>) {
+    throwIfAborted(opts.signal);
+    let at = 0;
+    while (at < chunk.length) {
+      if (fill === 0 && chunk.length - at >= segmentSize) {
+        yield chunk.subarray(at, at + segmentSize);
+        at += segmentSize;
+        continue;
+      }
+      buf ??= new Uint8Array(segmentSize);
+      const n = Math.min(segmentSize - fill, chunk.length - at);
+      buf.set(chunk.subarray(at, at + n), fill);
+      fill += n;
+      at += n;
+      if (fill === segmentSize) {
+        const out = buf;
+        buf = null;
+        fill = 0;
+        yield out;
+      }
+    }
+  }
+  throwIfAborted(opts.signal);
+  if (fill > 0) yield buf!.subarray(0, fill);
+}
+
+/** Hashes of one segment: its own and one per piece. */
+export function hashSegment(segment: Uint8Array, codec: ErasureCodec): { segmentHash: Uint8Array; pieces: Uint8Array[]; pieceHashes: Uint8Array[] } {
+  const pieces = codec.encode(segment);
+  return { segmentHash: sha256(segment), pieces, pieceHashes: pieces.map(sha256) };
+}
+
+export async function computeChecksums(
+  source: AsyncIterable<Uint8Array> | Iterable<Uint8Array> | Uint8Array,
+  params: RedundancyParams = GREENFIELD_REDUNDANCY,
+  opts: { signal?: AbortSignal; codec?: ErasureCodec } = {},
+): Promise<IntegrityResult> {
+  const codec = opts.codec ?? createErasureCodec({ dataShards: params.dataShards, parityShards: params.parityShards });
+  const n = params.dataShards + params.parityShards;
+  const segmentHashes: Uint8Array[] = [];
+  const pieceHashes: Uint8Array[][] = Array.from({ length: n }, () => []);
+  let size = 0n;
+  const input = source instanceof Uint8Array ? [source] : source;
+  for await (const segment of segmentStream(input, params.segmentSize, opts)) {
+    if (segment.length === 0) continue;
+    size += BigInt(segment.length);
+    const h = hashSegment(segment, codec);
+    segmentHashes.push(h.segmentHash);
+    h.pieceHashes.forEach((ph, j) => pieceHashes[j]!.push(ph));
+  }
+  if (size === 0n) return { size, checksums: emptyChecksums(params), segmentHashes, pieceHashes };
+  return { size, checksums: [hashOfHashes(segmentHashes), ...pieceHashes.map(hashOfHashes)], segmentHashes, pieceHashes };
+}
