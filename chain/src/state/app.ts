@@ -1,0 +1,277 @@
+// The chain's state machine: genesis, the ante checks every transaction passes (signer, nonce,
+// fee), message execution with Cosmos semantics (a failed message keeps the fee and nonce and
+// reverts the rest), one block per transaction, tx records and the ordered event feed.
+
+import { createHash } from 'node:crypto';
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { Level } from 'level';
+import { InsituError, ErrorCodes } from '@insitu/sdk/errors.ts';
+import { sameAddress, type Hex } from '@insitu/sdk/crypto/keys.ts';
+import type { Genesis } from '../genesis.ts';
+import { LevelKV, CacheKV, encodeValue, decodeValue, type KV } from './store.ts';
+import type { ChainApp, DecodedTx, ExecResult, TxRecord, BlockInfo, FeedEvent, AnyMsg, TxEvent } from './types.ts';
+import type { MsgContext, MsgHandler, QueryHandler, FeedEmit } from './context.ts';
+import { bankMsgs, bankQueries, ensureAccount, getAccount, move, accountKey, DENOM, FEE_COLLECTOR } from './modules/bank.ts';
+import { providerMsgs, providerQueries, addProvider, addGvg } from './modules/providers.ts';
+import { storageMsgs, storageQueries } from './modules/storage.ts';
+import { permissionMsgs, permissionQueries } from './modules/permission.ts';
+
+export interface Logger {
+  debug(msg: string, fields?: Record<string, unknown>): void;
+  info(msg: string, fields?: Record<string, unknown>): void;
+  warn(msg: string, fields?: Record<string, unknown>): void;
+  error(msg: string, fields?: Record<string, unknown>): void;
+}
+
+export const silentLogger: Logger = { debug() {}, info() {}, warn() {}, error() {} };
+
+export interface ChainAppOptions {
+  dataDir: string;
+  genesis: Genesis;
+  now?: () => number;
+  logger?: Logger;
+}
+
+/** Gas charged per message; Greenfield's storage messages have fixed gas too. */
+export const GAS_PER_MSG = 120_000n;
+
+const MSGS: Record<string, { handler: MsgHandler; signer: (m: Record<string, unknown>) => string }> = {
+  ...bankMsgs, ...providerMsgs, ...storageMsgs, ...permissionMsgs,
+};
+const QUERIES: Record<string, QueryHandler> = { ...bankQueries, ...providerQueries, ...storageQueries, ...permissionQueries };
+
+export const supportedMessages = (): string[] => Object.keys(MSGS);
+
+const CODE_NUMBERS = new Map(Object.keys(ErrorCodes).map((c, i) => [c, i + 2]));
+
+function errorResult(e: unknown, gasWanted: bigint, gasUsed: bigint): ExecResult {
+  const ie = e instanceof InsituError ? e : new InsituError('ERR_INTERNAL', e instanceof Error ? e.message : String(e));
+  return {
+    code: CODE_NUMBERS.get(ie.code) ?? 1,
+    codespace: 'insitu',
+    log: `${ie.code}: ${ie.message}`,
+    errorCode: ie.code,
+    gasWanted,
+    gasUsed,
+    events: [],
+    responses: [],
+  };
+}
+
+const pad = (n: bigint): string => n.toString().padStart(20, '0');
+const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
+
+export function createChainApp(opts: ChainAppOptions): ChainApp & { kv(): KV; genesis: Genesis } {
+  const now = opts.now ?? Date.now;
+  const logger = opts.logger ?? silentLogger;
+  const genesis = opts.genesis;
+  const minGasPrice = BigInt(genesis.minGasPrice);
+  let db: Level<string, string> | undefined;
+  let committed: LevelKV | undefined;
+  let queue: Promise<unknown> = Promise.resolve();
+  const listeners = new Set<(b: BlockInfo) => void>();
+
+  const state = (): LevelKV => {
+    if (!committed) throw new InsituError('ERR_CHAIN_UNAVAILABLE', 'the chain state is not open');
+    return committed;
+  };
+
+  const serial = <T>(fn: () => Promise<T>): Promise<T> => {
+    const run = queue.then(fn, fn);
+    queue = run.catch(() => undefined);
+    return run;
+  };
+
+  async function latest(): Promise<BlockInfo> {
+    const h = (await state().get<bigint>('meta/height')) ?? 0n;
+    return (await state().get<BlockInfo>(`block/${pad(h)}`))!;
+  }
+
+  async function ante(kv: KV, tx: DecodedTx | (Omit<DecodedTx, 'signer'> & { signer: Hex | null }), gasNeeded: bigint): Promise<void> {
+    if (tx.msgs.length === 0) throw new InsituError('ERR_BAD_REQUEST', 'a transaction needs at least one message');
+    for (const m of tx.msgs) {
+      const def = MSGS[m.typeUrl];
+      if (!def) throw new InsituError('ERR_BAD_REQUEST', `unsupported message ${m.typeUrl}`);
+      if (tx.signer && !sameAddress(def.signer(m.value), tx.signer)) {
+        throw new InsituError('ERR_TX_SIGNATURE', `message ${m.typeUrl} must be signed by ${def.signer(m.value)}, not ${tx.signer}`);
+      }
+    }
+    if (!tx.signer) return;
+    const acct = await getAccount(kv, tx.signer);
+    if (!acct) throw new InsituError('ERR_ACCOUNT_NOT_FOUND', `account ${tx.signer} does not exist; fund it first`);
+    if (tx.sequence !== acct.sequence) {
+      throw new InsituError('ERR_TX_NONCE', `account sequence mismatch: expected ${acct.sequence}, got ${tx.sequence}`);
+    }
+    if (tx.feeDenom !== DENOM) throw new InsituError('ERR_TX_FEE', `fees are paid in ${DENOM}, not ${tx.feeDenom || 'nothing'}`);
+    if (tx.gasLimit < gasNeeded) throw new InsituError('ERR_TX_FEE', `out of gas: limit ${tx.gasLimit}, needed ${gasNeeded}`);
+    const minFee = tx.gasLimit * minGasPrice;
+    if (tx.feeAmount < minFee) throw new InsituError('ERR_TX_FEE', `insufficient fee: ${tx.feeAmount} < ${minFee} (${minGasPrice} per gas)`);
+    await move(kv, tx.signer, FEE_COLLECTOR, tx.feeAmount);
+    const after = (await getAccount(kv, tx.signer))!;
+    after.sequence += 1n;
+    kv.put(accountKey(tx.signer), after);
+  }
+
+  const gasFor = (tx: { msgs: AnyMsg[] }): bigint => GAS_PER_MSG * BigInt(tx.msgs.length);
+
+  async function applyGenesis(): Promise<void> {
+    const kv = new CacheKV(state());
+    await ensureAccount(kv, FEE_COLLECTOR);
+    for (const a of genesis.accounts) {
+      const acct = await ensureAccount(kv, a.address);
+      acct.balance += BigInt(a.balance);
+      kv.put(accountKey(a.address), acct);
+    }
+    const ids: number[] = [];
+    for (const p of genesis.providers) ids.push((await addProvider(kv, p)).id);
+    const secondaries = genesis.params.redundantDataChunkNum + genesis.params.redundantParityChunkNum;
+    if (ids.length > secondaries) {
+      for (let i = 0; i < ids.length; i++) {
+        await addGvg(kv, ids[i]!, Array.from({ length: secondaries }, (_, j) => ids[(i + 1 + j) % ids.length]!));
+      }
+    }
+    const block: BlockInfo = { height: 0n, time: genesis.genesisTime, hash: createHash('sha256').update(genesis.chainId).digest(), txHashes: [] };
+    kv.put('block/' + pad(0n), block);
+    kv.put('meta/height', 0n);
+    kv.put('meta/genesis', genesis.chainId);
+    await state().db.batch(kv.batch() as never);
+  }
+
+  return {
+    chainId: genesis.chainId,
+    genesis,
+    minGasPrice,
+    kv: state,
+
+    async init() {
+      await mkdir(opts.dataDir, { recursive: true });
+      db = new Level<string, string>(join(opts.dataDir, 'state'), { valueEncoding: 'utf8' });
+      await db.open();
+      committed = new LevelKV(db);
+      const stored = await committed.get<string>('meta/genesis');
+      if (stored === undefined) {
+        await applyGenesis();
+        logger.info('genesis applied', { chainId: genesis.chainId, accounts: genesis.accounts.length, providers: genesis.providers.length });
+      } else if (stored !== genesis.chainId) {
+        throw new InsituError('ERR_CONFIG', `data dir holds chain ${stored}, not ${genesis.chainId}`);
+      }
+    },
+
+    async close() {
+      await queue;
+      await db?.close();
+      db = undefined;
+      committed = undefined;
+    },
+
+    async checkTx(tx) {
+      const gas = gasFor(tx);
+      try {
+        await ante(new CacheKV(state()), tx, gas);
+        return { code: 0, codespace: '', log: '', gasWanted: tx.gasLimit, gasUsed: gas, events: [], responses: [] };
+      } catch (e) {
+        return errorResult(e, tx.gasLimit, gas);
+      }
+    },
+
+    deliverTx(tx) {
+      return serial(async () => {
+        const prev = await latest();
+        const height = prev.height + 1n;
+        const time = Math.max(now(), prev.time);
+        const gas = gasFor(tx);
+        const anteKV = new CacheKV(state());
+        let result: ExecResult;
+        const feed: FeedEmit[] = [];
+        try {
+          await ante(anteKV, tx, gas);
+          const msgKV = new CacheKV(anteKV);
+          const txEvents: TxEvent[] = [];
+          const ctx: MsgContext = { kv: msgKV, signer: tx.signer, height, now: time, genesis, txEvents, feed };
+          const responses: AnyMsg[] = [];
+          try {
+            for (const m of tx.msgs) {
+              const value = await MSGS[m.typeUrl]!.handler(ctx, m.value);
+              responses.push({ typeUrl: `${m.typeUrl}Response`, value });
+            }
+            msgKV.flushInto(anteKV);
+            result = { code: 0, codespace: '', log: '', gasWanted: tx.gasLimit, gasUsed: gas, events: txEvents, responses };
+          } catch (e) {
+            feed.length = 0;
+            result = errorResult(e, tx.gasLimit, gas);
+          }
+        } catch (e) {
+          // Failed ante: nothing but the record of the attempt is kept.
+          return { hash: tx.hash, height: prev.height, index: -1, raw: tx.raw, result: errorResult(e, tx.gasLimit, gas) };
+        }
+        const block: BlockInfo = {
+          height,
+          time,
+          hash: createHash('sha256').update(prev.hash).update(tx.hash).update(String(height)).digest(),
+          txHashes: [tx.hash],
+        };
+        const record: TxRecord = { hash: tx.hash, height, index: 0, raw: tx.raw, result };
+        let seq = (await anteKV.get<bigint>('meta/eventSeq')) ?? 0n;
+        for (const f of feed) {
+          seq += 1n;
+          const ev: FeedEvent = { seq, height, txHash: tx.hash, type: f.type, attributes: f.attributes };
+          anteKV.put(`event/${pad(seq)}`, ev);
+        }
+        anteKV.put('meta/eventSeq', seq);
+        anteKV.put(`block/${pad(height)}`, block);
+        anteKV.put(`tx/${hex(tx.hash)}`, record);
+        anteKV.put('meta/height', height);
+        await state().db.batch(anteKV.batch() as never);
+        if (result.code !== 0) logger.debug('tx failed', { hash: hex(tx.hash), log: result.log });
+        for (const l of listeners) {
+          try {
+            l(block);
+          } catch (e) {
+            logger.error('commit listener failed', { error: String(e) });
+          }
+        }
+        return record;
+      });
+    },
+
+    async query(path, request) {
+      const handler = QUERIES[path];
+      if (!handler) throw new InsituError('ERR_BAD_REQUEST', `unknown query path ${path}`);
+      const h = (await state().get<bigint>('meta/height')) ?? 0n;
+      return handler({ kv: state(), genesis, height: h, now: now() }, request);
+    },
+
+    async simulate(tx) {
+      const gas = gasFor(tx);
+      try {
+        await ante(new CacheKV(state()), tx, 0n);
+        return { code: 0, codespace: '', log: '', gasWanted: gas, gasUsed: gas, events: [], responses: [] };
+      } catch (e) {
+        return errorResult(e, gas, gas);
+      }
+    },
+
+    async getTx(hash) {
+      return state().get<TxRecord>(`tx/${hex(hash)}`);
+    },
+
+    latestBlock: latest,
+
+    async getBlock(height) {
+      return state().get<BlockInfo>(`block/${pad(height)}`);
+    },
+
+    async events(after, limit) {
+      const rows = await state().list<FeedEvent>('event/', { after: `event/${pad(after)}`, limit });
+      return rows.map(([, v]) => v);
+    },
+
+    onCommit(listener) {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
+    },
+  };
+}
+
+export { encodeValue, decodeValue };

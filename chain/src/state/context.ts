@@ -1,0 +1,51 @@
+// What a message handler or query sees: the state, the signer, the block and an event sink.
+
+import type { Hex } from '@insitu/sdk/crypto/keys.ts';
+import { InsituError, type ErrorCode } from '@insitu/sdk/errors.ts';
+import type { Genesis } from '../genesis.ts';
+import type { KV } from './store.ts';
+import type { TxEvent } from './types.ts';
+
+export interface FeedEmit {
+  type: string;
+  attributes: Record<string, string>;
+}
+
+export interface MsgContext {
+  kv: KV;
+  signer: Hex;
+  height: bigint;
+  now: number;
+  genesis: Genesis;
+  txEvents: TxEvent[];
+  feed: FeedEmit[];
+}
+
+export interface QueryContext {
+  kv: KV;
+  genesis: Genesis;
+  height: bigint;
+  now: number;
+}
+
+export type MsgHandler = (ctx: MsgContext, msg: Record<string, unknown>) => Promise<Record<string, unknown>>;
+export type QueryHandler = (ctx: QueryContext, req: Record<string, unknown>) => Promise<Record<string, unknown>>;
+
+export const fail = (code: ErrorCode, message: string): never => {
+  throw new InsituError(code, message);
+};
+
+export function emit(ctx: MsgContext, type: string, attributes: Record<string, string | number | bigint>): void {
+  const attrs = Object.fromEntries(Object.entries(attributes).map(([k, v]) => [k, String(v)]));
+  ctx.feed.push({ type, attributes: attrs });
+  ctx.txEvents.push({ type: `insitu.${type}`, attributes: Object.entries(attrs).map(([key, value]) => ({ key, value })) });
+}
+
+export const lower = (a: string): string => a.toLowerCase();
+
+/** Next value of a persisted counter (ids start at 1). */
+export async function nextId(kv: KV, name: string): Promise<bigint> {
+  const cur = (await kv.get<bigint>(`meta/${name}`)) ?? 0n;
+  kv.put(`meta/${name}`, cur + 1n);
+  return cur + 1n;
+}

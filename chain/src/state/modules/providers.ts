@@ -1,0 +1,196 @@
+// Storage providers and their virtual groups: families (one per primary) and global virtual
+// groups (1 primary + secondaries that hold piece i of every segment).
+
+import { checksumAddress, isAddress, fromHex, type Hex } from '@insitu/sdk/crypto/keys.ts';
+import { fail, emit, lower, nextId, type MsgHandler, type QueryHandler } from '../context.ts';
+import type { KV } from '../store.ts';
+import type { GenesisProvider } from '../../genesis.ts';
+import { toLong } from '../../gnfd.ts';
+
+export interface ProviderRecord {
+  id: number;
+  operatorAddress: Hex;
+  fundingAddress: Hex;
+  sealAddress: Hex;
+  approvalAddress: Hex;
+  gcAddress: Hex;
+  blsKey: string;
+  endpoint: string;
+  moniker: string;
+  /** 1 = in service (Greenfield STATUS_IN_SERVICE is 0; kept as the enum value below). */
+  status: number;
+  storePrice: string;
+  readPrice: string;
+  computePrice: string;
+}
+
+export interface FamilyRecord {
+  id: number;
+  primarySpId: number;
+  gvgIds: number[];
+}
+
+export interface GvgRecord {
+  id: number;
+  familyId: number;
+  primarySpId: number;
+  secondarySpIds: number[];
+}
+
+export const STATUS_IN_SERVICE = 0;
+
+export async function getProvider(kv: KV, id: number): Promise<ProviderRecord | undefined> {
+  return kv.get<ProviderRecord>(`sp/${id}`);
+}
+
+export async function providerByOperator(kv: KV, address: string): Promise<ProviderRecord | undefined> {
+  const id = await kv.get<number>(`sp-op/${lower(address)}`);
+  return id === undefined ? undefined : getProvider(kv, id);
+}
+
+export async function providerBySealAddress(kv: KV, address: string): Promise<ProviderRecord | undefined> {
+  const id = await kv.get<number>(`sp-seal/${lower(address)}`);
+  return id === undefined ? undefined : getProvider(kv, id);
+}
+
+export async function addProvider(kv: KV, p: GenesisProvider): Promise<ProviderRecord> {
+  for (const a of [p.operatorAddress, p.fundingAddress, p.sealAddress, p.approvalAddress, p.gcAddress]) {
+    if (!isAddress(a)) fail('ERR_INVALID_ARGUMENT', `not an address: ${a}`);
+  }
+  if (await providerByOperator(kv, p.operatorAddress)) fail('ERR_INVALID_ARGUMENT', `provider ${p.operatorAddress} exists`);
+  if (fromHex(p.blsKey).length !== 48) fail('ERR_INVALID_ARGUMENT', 'a BLS public key is 48 bytes');
+  const id = Number(await nextId(kv, 'sp'));
+  const rec: ProviderRecord = {
+    id,
+    operatorAddress: checksumAddress(p.operatorAddress),
+    fundingAddress: checksumAddress(p.fundingAddress),
+    sealAddress: checksumAddress(p.sealAddress),
+    approvalAddress: checksumAddress(p.approvalAddress),
+    gcAddress: checksumAddress(p.gcAddress),
+    blsKey: p.blsKey.replace(/^0x/, ''),
+    endpoint: p.endpoint,
+    moniker: p.moniker,
+    status: STATUS_IN_SERVICE,
+    storePrice: p.storePrice,
+    readPrice: p.readPrice,
+    computePrice: p.computePrice,
+  };
+  kv.put(`sp/${id}`, rec);
+  kv.put(`sp-op/${lower(rec.operatorAddress)}`, id);
+  kv.put(`sp-seal/${lower(rec.sealAddress)}`, id);
+  return rec;
+}
+
+export async function addGvg(kv: KV, primarySpId: number, secondarySpIds: number[]): Promise<GvgRecord> {
+  let familyId = await kv.get<number>(`sp-family/${primarySpId}`);
+  let family: FamilyRecord;
+  if (familyId === undefined) {
+    familyId = Number(await nextId(kv, 'family'));
+    family = { id: familyId, primarySpId, gvgIds: [] };
+    kv.put(`sp-family/${primarySpId}`, familyId);
+  } else {
+    family = (await kv.get<FamilyRecord>(`vgf/${familyId}`))!;
+  }
+  const id = Number(await nextId(kv, 'gvg'));
+  const gvg: GvgRecord = { id, familyId, primarySpId, secondarySpIds };
+  family.gvgIds.push(id);
+  kv.put(`vgf/${familyId}`, family);
+  kv.put(`gvg/${id}`, gvg);
+  for (const sp of new Set([primarySpId, ...secondarySpIds])) kv.put(`sp-gvg/${sp}/${String(id).padStart(10, '0')}`, id);
+  return gvg;
+}
+
+export const getFamily = (kv: KV, id: number): Promise<FamilyRecord | undefined> => kv.get<FamilyRecord>(`vgf/${id}`);
+export const getGvg = (kv: KV, id: number): Promise<GvgRecord | undefined> => kv.get<GvgRecord>(`gvg/${id}`);
+
+export function providerResponse(p: ProviderRecord): Record<string, unknown> {
+  return {
+    id: p.id,
+    operatorAddress: p.operatorAddress,
+    fundingAddress: p.fundingAddress,
+    sealAddress: p.sealAddress,
+    approvalAddress: p.approvalAddress,
+    gcAddress: p.gcAddress,
+    maintenanceAddress: p.operatorAddress,
+    totalDeposit: '0',
+    status: p.status,
+    endpoint: p.endpoint,
+    description: { moniker: p.moniker, identity: '', website: '', securityContact: '', details: `storePrice=${p.storePrice} readPrice=${p.readPrice} computePrice=${p.computePrice}` },
+    blsKey: fromHex(p.blsKey),
+  };
+}
+
+const gvgResponse = (g: GvgRecord): Record<string, unknown> => ({
+  id: g.id,
+  familyId: g.familyId,
+  primarySpId: g.primarySpId,
+  secondarySpIds: g.secondarySpIds,
+  storedSize: toLong(0),
+  virtualPaymentAddress: '0x0000000000000000000000000000000000000000',
+  totalDeposit: '0',
+});
+
+async function listProviders(kv: KV): Promise<ProviderRecord[]> {
+  return (await kv.list<ProviderRecord>('sp/')).map(([, v]) => v).sort((a, b) => a.id - b.id);
+}
+
+const msgEditProvider: MsgHandler = async (ctx, msg) => {
+  const p = await providerByOperator(ctx.kv, String(msg.spAddress));
+  if (!p) fail('ERR_PROVIDER_NOT_FOUND', `no provider with operator ${String(msg.spAddress)}`);
+  if (typeof msg.endpoint === 'string' && msg.endpoint) p!.endpoint = msg.endpoint;
+  ctx.kv.put(`sp/${p!.id}`, p);
+  emit(ctx, 'provider-updated', { sp_id: p!.id, endpoint: p!.endpoint });
+  return {};
+};
+
+export const providerMsgs: Record<string, { handler: MsgHandler; signer: (m: Record<string, unknown>) => string }> = {
+  '/greenfield.sp.MsgEditStorageProvider': { handler: msgEditProvider, signer: (m) => String(m.spAddress) },
+};
+
+export const providerQueries: Record<string, QueryHandler> = {
+  '/greenfield.sp.Query/StorageProviders': async (ctx) => ({
+    sps: (await listProviders(ctx.kv)).map(providerResponse),
+    pagination: { nextKey: new Uint8Array(), total: toLong(0) },
+  }),
+  '/greenfield.sp.Query/StorageProvider': async (ctx, req) => {
+    const p = await getProvider(ctx.kv, Number(req.id));
+    if (!p) fail('ERR_PROVIDER_NOT_FOUND', `no storage provider ${String(req.id)}`);
+    return { storageProvider: providerResponse(p!) };
+  },
+  '/greenfield.sp.Query/StorageProviderByOperatorAddress': async (ctx, req) => {
+    const p = await providerByOperator(ctx.kv, String(req.operatorAddress));
+    if (!p) fail('ERR_PROVIDER_NOT_FOUND', `no storage provider with operator ${String(req.operatorAddress)}`);
+    return { storageProvider: providerResponse(p!) };
+  },
+  '/greenfield.sp.Query/QuerySpStoragePrice': async (ctx, req) => {
+    const p = await providerByOperator(ctx.kv, String(req.spAddr));
+    if (!p) fail('ERR_PROVIDER_NOT_FOUND', `no storage provider with operator ${String(req.spAddr)}`);
+    return { spStoragePrice: { spId: p!.id, updateTimeSec: toLong(0), readPrice: p!.readPrice, freeReadQuota: toLong(0), storePrice: p!.storePrice } };
+  },
+  '/greenfield.virtualgroup.Query/QuerySpOptimalGlobalVirtualGroupFamily': async (ctx, req) => {
+    const familyId = await ctx.kv.get<number>(`sp-family/${Number(req.spId)}`);
+    if (familyId === undefined) fail('ERR_NOT_FOUND', `provider ${String(req.spId)} is the primary of no virtual group family`);
+    return { globalVirtualGroupFamilyId: familyId };
+  },
+  '/greenfield.virtualgroup.Query/GlobalVirtualGroupFamily': async (ctx, req) => {
+    const f = await getFamily(ctx.kv, Number(req.familyId));
+    if (!f) fail('ERR_NOT_FOUND', `no virtual group family ${String(req.familyId)}`);
+    return { globalVirtualGroupFamily: { id: f!.id, primarySpId: f!.primarySpId, globalVirtualGroupIds: f!.gvgIds, virtualPaymentAddress: '0x0000000000000000000000000000000000000000' } };
+  },
+  '/greenfield.virtualgroup.Query/GlobalVirtualGroup': async (ctx, req) => {
+    const g = await getGvg(ctx.kv, Number(req.globalVirtualGroupId));
+    if (!g) fail('ERR_NOT_FOUND', `no global virtual group ${String(req.globalVirtualGroupId)}`);
+    return { globalVirtualGroup: gvgResponse(g!) };
+  },
+  '/greenfield.virtualgroup.Query/GlobalVirtualGroupByFamilyID': async (ctx, req) => {
+    const f = await getFamily(ctx.kv, Number(req.globalVirtualGroupFamilyId));
+    const gvgs = f ? await Promise.all(f.gvgIds.map((id) => getGvg(ctx.kv, id))) : [];
+    return { globalVirtualGroups: gvgs.filter((g): g is GvgRecord => !!g).map(gvgResponse) };
+  },
+  /** Project extension: the groups a provider belongs to, for nodes to find their role. */
+  '/insitu.virtualgroup.Query/ProviderGroups': async (ctx, req) => {
+    const ids = (await ctx.kv.list<number>(`sp-gvg/${Number(req.spId)}/`)).map(([, v]) => v);
+    const gvgs = await Promise.all(ids.map((id) => getGvg(ctx.kv, id)));
+    return { groups: gvgs.filter((g): g is GvgRecord => !!g) };
+  },
+};

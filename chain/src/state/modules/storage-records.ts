@@ -1,0 +1,60 @@
+// Bucket and object records as the state machine keeps them.
+
+import type { Hex } from '@insitu/sdk/crypto/keys.ts';
+import type { KV } from '../store.ts';
+
+export interface BucketRecord {
+  id: bigint;
+  name: string;
+  owner: Hex;
+  visibility: number;
+  createdAt: number;
+  paymentAddress: Hex;
+  familyId: number;
+  primarySpId: number;
+  chargedReadQuota: bigint;
+  status: number;
+  objectCount: number;
+}
+
+export interface ObjectRecord {
+  id: bigint;
+  bucket: string;
+  name: string;
+  owner: Hex;
+  creator: Hex;
+  payloadSize: bigint;
+  visibility: number;
+  contentType: string;
+  createdAt: number;
+  updatedAt: number;
+  /** 0 created, 1 sealed, 2 discontinued (Greenfield's ObjectStatus) */
+  status: number;
+  redundancyType: number;
+  checksums: Uint8Array[];
+  gvgId: number;
+  lvgId: number;
+}
+
+export const bucketKey = (name: string): string => `bucket/${name}`;
+export const objectKey = (bucket: string, name: string): string => `object/${bucket}\x00${name}`;
+export const objectPrefix = (bucket: string): string => `object/${bucket}\x00`;
+
+export const getBucket = (kv: KV, name: string): Promise<BucketRecord | undefined> => kv.get<BucketRecord>(bucketKey(name));
+export const getObject = (kv: KV, bucket: string, name: string): Promise<ObjectRecord | undefined> =>
+  kv.get<ObjectRecord>(objectKey(bucket, name));
+
+export async function getObjectById(kv: KV, id: bigint): Promise<ObjectRecord | undefined> {
+  const ref = await kv.get<[string, string]>(`object-id/${id}`);
+  return ref ? getObject(kv, ref[0], ref[1]) : undefined;
+}
+
+export async function getBucketById(kv: KV, id: bigint): Promise<BucketRecord | undefined> {
+  const name = await kv.get<string>(`bucket-id/${id}`);
+  return name ? getBucket(kv, name) : undefined;
+}
+
+/** 1 public-read, 2 private; INHERIT (3) and unspecified take the bucket's. */
+export function effectiveVisibility(object: ObjectRecord, bucket: BucketRecord): number {
+  return object.visibility === 1 || object.visibility === 2 ? object.visibility : bucket.visibility;
+}

@@ -1,0 +1,355 @@
+// Buckets and objects: Greenfield's create → seal lifecycle, with seals approved by the
+// aggregated BLS signatures of the group's secondaries.
+
+import { checksumAddress, isAddress, fromHex } from '@insitu/sdk/crypto/keys.ts';
+import { blsFastAggregateVerify } from '@insitu/sdk/crypto/bls.ts';
+import { sealSignDoc } from '@insitu/sdk/chain/seal.ts';
+import { validateBucketName, validateObjectName } from '@insitu/sdk/names.ts';
+import { fail, emit, lower, nextId, type MsgHandler, type QueryHandler, type MsgContext } from '../context.ts';
+import type { KV } from '../store.ts';
+import { big, toLong } from '../../gnfd.ts';
+import { ensureAccount } from './bank.ts';
+import { getFamily, getGvg, getProvider, providerByOperator, providerBySealAddress } from './providers.ts';
+import { Action, Visibility, requirePermission, policiesOf } from './permission.ts';
+import {
+  bucketKey, objectKey, objectPrefix, getBucket, getObject, getObjectById, getBucketById,
+  type BucketRecord, type ObjectRecord,
+} from './storage-records.ts';
+
+const EMPTY_SHA256 = 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855';
+const OBJECT_CREATED = 0;
+const OBJECT_SEALED = 1;
+
+function visibilityOf(v: unknown, allowInherit: boolean): number {
+  const n = Number(v ?? 0);
+  if (n === Visibility.UNSPECIFIED) return allowInherit ? Visibility.INHERIT : Visibility.PRIVATE;
+  if (n === Visibility.PUBLIC_READ || n === Visibility.PRIVATE || (allowInherit && n === Visibility.INHERIT)) return n;
+  return fail('ERR_INVALID_ARGUMENT', `unknown visibility ${String(v)}`);
+}
+
+const msgCreateBucket: MsgHandler = async (ctx, msg) => {
+  const name = validateBucketName(msg.bucketName);
+  if (await getBucket(ctx.kv, name)) fail('ERR_BUCKET_EXISTS', `bucket ${name} already exists`);
+  const primary = await providerByOperator(ctx.kv, String(msg.primarySpAddress));
+  if (!primary) return fail('ERR_PROVIDER_NOT_FOUND', `no storage provider with operator ${String(msg.primarySpAddress)}`);
+  const approval = msg.primarySpApproval as { globalVirtualGroupFamilyId?: number } | undefined;
+  let familyId = Number(approval?.globalVirtualGroupFamilyId ?? 0);
+  if (familyId === 0) familyId = (await ctx.kv.get<number>(`sp-family/${primary.id}`)) ?? 0;
+  const family = await getFamily(ctx.kv, familyId);
+  if (!family || family.primarySpId !== primary.id) fail('ERR_INVALID_ARGUMENT', `virtual group family ${familyId} does not belong to provider ${primary.id}`);
+  const paymentAddress = msg.paymentAddress ? String(msg.paymentAddress) : ctx.signer;
+  if (!isAddress(paymentAddress)) fail('ERR_INVALID_ARGUMENT', `bad payment address ${paymentAddress}`);
+  const id = await nextId(ctx.kv, 'bucket');
+  const bucket: BucketRecord = {
+    id,
+    name,
+    owner: checksumAddress(ctx.signer),
+    visibility: visibilityOf(msg.visibility, false),
+    createdAt: ctx.now,
+    paymentAddress: checksumAddress(paymentAddress),
+    familyId,
+    primarySpId: primary.id,
+    chargedReadQuota: big(msg.chargedReadQuota),
+    status: 0,
+    objectCount: 0,
+  };
+  ctx.kv.put(bucketKey(name), bucket);
+  ctx.kv.put(`bucket-id/${id}`, name);
+  ctx.kv.put(`owner-bucket/${lower(bucket.owner)}/${name}`, id);
+  emit(ctx, 'bucket-created', { bucket_name: name, bucket_id: id, owner: bucket.owner, primary_sp_id: primary.id });
+  return { bucketId: id.toString() };
+};
+
+async function ownedBucket(ctx: MsgContext, name: string, action: number): Promise<BucketRecord> {
+  const bucket = await getBucket(ctx.kv, String(name));
+  if (!bucket) return fail('ERR_BUCKET_NOT_FOUND', `bucket ${String(name)} not found`);
+  await requirePermission(ctx, bucket, null, action);
+  return bucket;
+}
+
+const msgDeleteBucket: MsgHandler = async (ctx, msg) => {
+  const bucket = await ownedBucket(ctx, String(msg.bucketName), Action.DELETE_BUCKET);
+  if (bucket.objectCount > 0) fail('ERR_BUCKET_NOT_EMPTY', `bucket ${bucket.name} still holds ${bucket.objectCount} objects`);
+  ctx.kv.del(bucketKey(bucket.name));
+  ctx.kv.del(`bucket-id/${bucket.id}`);
+  ctx.kv.del(`owner-bucket/${lower(bucket.owner)}/${bucket.name}`);
+  for (const [k] of await policiesOf(ctx.kv, bucket.name, null)) ctx.kv.del(k);
+  emit(ctx, 'bucket-deleted', { bucket_name: bucket.name, bucket_id: bucket.id });
+  return {};
+};
+
+const msgUpdateBucketInfo: MsgHandler = async (ctx, msg) => {
+  const bucket = await ownedBucket(ctx, String(msg.bucketName), Action.UPDATE_BUCKET_INFO);
+  if (msg.visibility !== undefined && Number(msg.visibility) !== 0) bucket.visibility = visibilityOf(msg.visibility, false);
+  if (msg.paymentAddress) {
+    if (!isAddress(String(msg.paymentAddress))) fail('ERR_INVALID_ARGUMENT', 'bad payment address');
+    bucket.paymentAddress = checksumAddress(String(msg.paymentAddress));
+  }
+  const quota = msg.chargedReadQuota as { value?: unknown } | undefined;
+  if (quota && quota.value !== undefined) bucket.chargedReadQuota = big(quota.value);
+  ctx.kv.put(bucketKey(bucket.name), bucket);
+  emit(ctx, 'bucket-updated', { bucket_name: bucket.name, visibility: bucket.visibility });
+  return {};
+};
+
+const msgCreateObject: MsgHandler = async (ctx, msg) => {
+  const bucket = await getBucket(ctx.kv, String(msg.bucketName));
+  if (!bucket) return fail('ERR_BUCKET_NOT_FOUND', `bucket ${String(msg.bucketName)} not found`);
+  const name = validateObjectName(msg.objectName);
+  await requirePermission(ctx, bucket, null, Action.CREATE_OBJECT);
+  if (await getObject(ctx.kv, bucket.name, name)) fail('ERR_OBJECT_EXISTS', `object ${bucket.name}/${name} already exists`);
+  const params = ctx.genesis.params;
+  const size = big(msg.payloadSize);
+  if (size < 0n || size > BigInt(params.maxPayloadSize)) fail('ERR_PAYLOAD_TOO_LARGE', `payload of ${size} bytes exceeds ${params.maxPayloadSize}`);
+  const checksums = ((msg.expectChecksums as Uint8Array[]) ?? []).map((c) => new Uint8Array(c));
+  const n = 1 + params.redundantDataChunkNum + params.redundantParityChunkNum;
+  if (checksums.length !== n || checksums.some((c) => c.length !== 32)) {
+    fail('ERR_INVALID_ARGUMENT', `expected ${n} SHA-256 checksums of 32 bytes, got ${checksums.length}`);
+  }
+  if (Number(msg.redundancyType ?? 0) !== 0) fail('ERR_INVALID_ARGUMENT', 'only erasure-coded redundancy is supported');
+  const family = await getFamily(ctx.kv, bucket.familyId);
+  const gvgId = family?.gvgIds[0];
+  if (gvgId === undefined) return fail('ERR_INTERNAL', `bucket family ${bucket.familyId} has no virtual group`);
+  const empty = size === 0n;
+  if (empty && checksums.some((c) => Buffer.from(c).toString('hex') !== EMPTY_SHA256)) {
+    fail('ERR_CHECKSUM_MISMATCH', 'an empty object must have sha256("") as every checksum');
+  }
+  const id = await nextId(ctx.kv, 'object');
+  const obj: ObjectRecord = {
+    id,
+    bucket: bucket.name,
+    name,
+    owner: bucket.owner,
+    creator: checksumAddress(ctx.signer),
+    payloadSize: size,
+    visibility: visibilityOf(msg.visibility, true),
+    contentType: String(msg.contentType ?? ''),
+    createdAt: ctx.now,
+    updatedAt: ctx.now,
+    status: empty ? OBJECT_SEALED : OBJECT_CREATED,
+    redundancyType: 0,
+    checksums,
+    gvgId,
+    lvgId: 1,
+  };
+  ctx.kv.put(objectKey(bucket.name, name), obj);
+  ctx.kv.put(`object-id/${id}`, [bucket.name, name]);
+  bucket.objectCount += 1;
+  ctx.kv.put(bucketKey(bucket.name), bucket);
+  emit(ctx, 'object-created', { bucket_name: bucket.name, object_name: name, object_id: id, gvg_id: gvgId, primary_sp_id: bucket.primarySpId, payload_size: size });
+  if (empty) emit(ctx, 'object-sealed', { bucket_name: bucket.name, object_name: name, object_id: id, gvg_id: gvgId });
+  return { objectId: id.toString() };
+};
+
+async function removeObject(ctx: MsgContext, bucket: BucketRecord, obj: ObjectRecord, event: string): Promise<void> {
+  ctx.kv.del(objectKey(bucket.name, obj.name));
+  ctx.kv.del(`object-id/${obj.id}`);
+  for (const [k] of await policiesOf(ctx.kv, bucket.name, obj.name)) ctx.kv.del(k);
+  bucket.objectCount -= 1;
+  ctx.kv.put(bucketKey(bucket.name), bucket);
+  emit(ctx, event, { bucket_name: bucket.name, object_name: obj.name, object_id: obj.id, gvg_id: obj.gvgId, primary_sp_id: bucket.primarySpId });
+}
+
+async function loadObject(ctx: MsgContext, bucketName: unknown, objectName: unknown): Promise<[BucketRecord, ObjectRecord]> {
+  const bucket = await getBucket(ctx.kv, String(bucketName));
+  if (!bucket) return fail('ERR_BUCKET_NOT_FOUND', `bucket ${String(bucketName)} not found`);
+  const obj = await getObject(ctx.kv, bucket.name, String(objectName));
+  if (!obj) return fail('ERR_OBJECT_NOT_FOUND', `object ${bucket.name}/${String(objectName)} not found`);
+  return [bucket, obj];
+}
+
+async function requirePrimarySealer(ctx: MsgContext, bucket: BucketRecord): Promise<void> {
+  const sealer = await providerBySealAddress(ctx.kv, ctx.signer);
+  if (!sealer || sealer.id !== bucket.primarySpId) {
+    fail('ERR_PERMISSION_DENIED', `only the seal address of the bucket's primary provider (${bucket.primarySpId}) may seal or reject`);
+  }
+}
+
+const msgSealObject: MsgHandler = async (ctx, msg) => {
+  const [bucket, obj] = await loadObject(ctx, msg.bucketName, msg.objectName);
+  await requirePrimarySealer(ctx, bucket);
+  if (obj.status !== OBJECT_CREATED) fail('ERR_OBJECT_ALREADY_SEALED', `object ${bucket.name}/${obj.name} is not waiting for a seal`);
+  const gvgId = Number(msg.globalVirtualGroupId);
+  const gvg = await getGvg(ctx.kv, gvgId);
+  if (!gvg || gvg.familyId !== bucket.familyId) return fail('ERR_INVALID_ARGUMENT', `virtual group ${gvgId} is not in the bucket's family`);
+  const keys: Uint8Array[] = [];
+  for (const spId of gvg.secondarySpIds) {
+    const sp = await getProvider(ctx.kv, spId);
+    if (!sp) return fail('ERR_INTERNAL', `secondary ${spId} is missing`);
+    keys.push(fromHex(sp.blsKey));
+  }
+  const doc = sealSignDoc({ chainId: ctx.genesis.chainId, gvgId, objectId: obj.id, checksums: obj.checksums });
+  const sig = new Uint8Array((msg.secondarySpBlsAggSignatures as Uint8Array | undefined) ?? []);
+  if (!blsFastAggregateVerify(sig, doc, keys)) fail('ERR_SIGNATURE_INVALID', 'the secondaries\' aggregated BLS signature does not verify');
+  obj.status = OBJECT_SEALED;
+  obj.gvgId = gvgId;
+  obj.updatedAt = ctx.now;
+  ctx.kv.put(objectKey(bucket.name, obj.name), obj);
+  emit(ctx, 'object-sealed', { bucket_name: bucket.name, object_name: obj.name, object_id: obj.id, gvg_id: gvgId });
+  return {};
+};
+
+const msgRejectSealObject: MsgHandler = async (ctx, msg) => {
+  const [bucket, obj] = await loadObject(ctx, msg.bucketName, msg.objectName);
+  await requirePrimarySealer(ctx, bucket);
+  if (obj.status !== OBJECT_CREATED) fail('ERR_OBJECT_ALREADY_SEALED', `object ${bucket.name}/${obj.name} is not waiting for a seal`);
+  await removeObject(ctx, bucket, obj, 'object-rejected');
+  return {};
+};
+
+const msgCancelCreateObject: MsgHandler = async (ctx, msg) => {
+  const [bucket, obj] = await loadObject(ctx, msg.bucketName, msg.objectName);
+  if (lower(ctx.signer) !== lower(obj.creator) && lower(ctx.signer) !== lower(bucket.owner)) {
+    fail('ERR_PERMISSION_DENIED', 'only the creator or the owner may cancel an upload');
+  }
+  if (obj.status !== OBJECT_CREATED) fail('ERR_OBJECT_ALREADY_SEALED', `object ${bucket.name}/${obj.name} is sealed; delete it instead`);
+  await removeObject(ctx, bucket, obj, 'object-cancelled');
+  return {};
+};
+
+const msgDeleteObject: MsgHandler = async (ctx, msg) => {
+  const [bucket, obj] = await loadObject(ctx, msg.bucketName, msg.objectName);
+  await requirePermission(ctx, bucket, obj, Action.DELETE_OBJECT);
+  await removeObject(ctx, bucket, obj, 'object-deleted');
+  return {};
+};
+
+const msgUpdateObjectInfo: MsgHandler = async (ctx, msg) => {
+  const [bucket, obj] = await loadObject(ctx, msg.bucketName, msg.objectName);
+  await requirePermission(ctx, bucket, obj, Action.UPDATE_OBJECT_INFO);
+  obj.visibility = visibilityOf(msg.visibility, true);
+  obj.updatedAt = ctx.now;
+  ctx.kv.put(objectKey(bucket.name, obj.name), obj);
+  emit(ctx, 'object-updated', { bucket_name: bucket.name, object_name: obj.name, object_id: obj.id });
+  return {};
+};
+
+const op = (m: Record<string, unknown>): string => String(m.operator);
+export const storageMsgs: Record<string, { handler: MsgHandler; signer: (m: Record<string, unknown>) => string }> = {
+  '/greenfield.storage.MsgCreateBucket': { handler: msgCreateBucket, signer: (m) => String(m.creator) },
+  '/greenfield.storage.MsgDeleteBucket': { handler: msgDeleteBucket, signer: op },
+  '/greenfield.storage.MsgUpdateBucketInfo': { handler: msgUpdateBucketInfo, signer: op },
+  '/greenfield.storage.MsgCreateObject': { handler: msgCreateObject, signer: (m) => String(m.creator) },
+  '/greenfield.storage.MsgSealObject': { handler: msgSealObject, signer: op },
+  '/greenfield.storage.MsgRejectSealObject': { handler: msgRejectSealObject, signer: op },
+  '/greenfield.storage.MsgCancelCreateObject': { handler: msgCancelCreateObject, signer: op },
+  '/greenfield.storage.MsgDeleteObject': { handler: msgDeleteObject, signer: op },
+  '/greenfield.storage.MsgUpdateObjectInfo': { handler: msgUpdateObjectInfo, signer: op },
+};
+
+export function bucketResponse(b: BucketRecord): Record<string, unknown> {
+  return {
+    owner: b.owner,
+    bucketName: b.name,
+    visibility: b.visibility,
+    id: b.id.toString(),
+    sourceType: 0,
+    createAt: toLong(Math.floor(b.createdAt / 1000)),
+    paymentAddress: b.paymentAddress,
+    globalVirtualGroupFamilyId: b.familyId,
+    chargedReadQuota: toLong(b.chargedReadQuota),
+    bucketStatus: b.status,
+    spAsDelegatedAgentDisabled: false,
+  };
+}
+
+export function objectResponse(o: ObjectRecord): Record<string, unknown> {
+  return {
+    owner: o.owner,
+    creator: o.creator,
+    bucketName: o.bucket,
+    objectName: o.name,
+    id: o.id.toString(),
+    localVirtualGroupId: o.lvgId,
+    payloadSize: toLong(o.payloadSize),
+    visibility: o.visibility,
+    contentType: o.contentType,
+    createAt: toLong(Math.floor(o.createdAt / 1000)),
+    objectStatus: o.status,
+    redundancyType: o.redundancyType,
+    sourceType: 0,
+    checksums: o.checksums,
+    isUpdating: false,
+    updatedAt: toLong(Math.floor(o.updatedAt / 1000)),
+    updatedBy: o.creator,
+    version: toLong(0),
+  };
+}
+
+async function headObjectResponse(kv: KV, o: ObjectRecord): Promise<Record<string, unknown>> {
+  const gvg = await getGvg(kv, o.gvgId);
+  return {
+    objectInfo: objectResponse(o),
+    ...(gvg ? { globalVirtualGroup: { id: gvg.id, familyId: gvg.familyId, primarySpId: gvg.primarySpId, secondarySpIds: gvg.secondarySpIds, storedSize: toLong(0), virtualPaymentAddress: '0x0000000000000000000000000000000000000000', totalDeposit: '0' } } : {}),
+  };
+}
+
+export const storageQueries: Record<string, QueryHandler> = {
+  '/greenfield.storage.Query/Params': async (ctx) => {
+    const p = ctx.genesis.params;
+    return {
+      params: {
+        versionedParams: {
+          maxSegmentSize: toLong(p.maxSegmentSize),
+          redundantDataChunkNum: p.redundantDataChunkNum,
+          redundantParityChunkNum: p.redundantParityChunkNum,
+          minChargeSize: toLong(BigInt(p.minChargeSize)),
+        },
+        maxPayloadSize: toLong(BigInt(p.maxPayloadSize)),
+        maxBucketsPerAccount: p.maxBucketsPerAccount,
+        bscMirrorBucketRelayerFee: '0', bscMirrorBucketAckRelayerFee: '0', bscMirrorObjectRelayerFee: '0', bscMirrorObjectAckRelayerFee: '0', bscMirrorGroupRelayerFee: '0', bscMirrorGroupAckRelayerFee: '0',
+        discontinueCountingWindow: toLong(0), discontinueObjectMax: toLong(0), discontinueBucketMax: toLong(0), discontinueConfirmPeriod: toLong(0), discontinueDeletionMax: toLong(0), stalePolicyCleanupMax: toLong(0), minQuotaUpdateInterval: toLong(0), maxLocalVirtualGroupNumPerBucket: 10,
+      },
+    };
+  },
+  '/greenfield.storage.Query/HeadBucket': async (ctx, req) => {
+    const b = await getBucket(ctx.kv, String(req.bucketName));
+    if (!b) fail('ERR_BUCKET_NOT_FOUND', `bucket ${String(req.bucketName)} not found`);
+    return { bucketInfo: bucketResponse(b!) };
+  },
+  '/greenfield.storage.Query/HeadBucketById': async (ctx, req) => {
+    const b = await getBucketById(ctx.kv, BigInt(String(req.bucketId)));
+    if (!b) fail('ERR_BUCKET_NOT_FOUND', `bucket ${String(req.bucketId)} not found`);
+    return { bucketInfo: bucketResponse(b!) };
+  },
+  '/greenfield.storage.Query/HeadObject': async (ctx, req) => {
+    const o = await getObject(ctx.kv, String(req.bucketName), String(req.objectName));
+    if (!o) fail('ERR_OBJECT_NOT_FOUND', `object ${String(req.bucketName)}/${String(req.objectName)} not found`);
+    return headObjectResponse(ctx.kv, o!);
+  },
+  '/greenfield.storage.Query/HeadObjectById': async (ctx, req) => {
+    const o = await getObjectById(ctx.kv, BigInt(String(req.objectId)));
+    if (!o) fail('ERR_OBJECT_NOT_FOUND', `object ${String(req.objectId)} not found`);
+    return headObjectResponse(ctx.kv, o!);
+  },
+  '/greenfield.storage.Query/ListBuckets': async (ctx) => {
+    const all = await ctx.kv.list<BucketRecord>('bucket/');
+    return { bucketInfos: all.map(([, b]) => bucketResponse(b)) };
+  },
+  '/greenfield.storage.Query/ListObjects': async (ctx, req) => {
+    const all = await ctx.kv.list<ObjectRecord>(objectPrefix(String(req.bucketName)));
+    return { objectInfos: all.map(([, o]) => objectResponse(o)) };
+  },
+  /** Project extension (JSON): buckets owned by an account. */
+  '/insitu.storage.Query/BucketsByOwner': async (ctx, req) => {
+    const ids = await ctx.kv.list<bigint>(`owner-bucket/${lower(String(req.owner))}/`);
+    const buckets = await Promise.all(ids.map(([, id]) => getBucketById(ctx.kv, id)));
+    return { buckets: buckets.filter((b): b is BucketRecord => !!b) };
+  },
+  /** Project extension (JSON): objects of a bucket by prefix, paged. */
+  '/insitu.storage.Query/Objects': async (ctx, req) => {
+    const prefix = objectPrefix(String(req.bucket));
+    const after = req.startAfter ? objectKey(String(req.bucket), String(req.startAfter)) : undefined;
+    const limit = Math.min(Number(req.limit ?? 1000), 1000);
+    const rows = await ctx.kv.list<ObjectRecord>(prefix + String(req.prefix ?? ''), { limit, ...(after ? { after } : {}) });
+    return { objects: rows.map(([, o]) => o) };
+  },
+  /** Project extension (JSON): an object by id with its bucket. */
+  '/insitu.storage.Query/ObjectById': async (ctx, req) => {
+    const o = await getObjectById(ctx.kv, BigInt(String(req.id)));
+    if (!o) fail('ERR_OBJECT_NOT_FOUND', `object ${String(req.id)} not found`);
+    return { object: o, bucket: await getBucket(ctx.kv, o!.bucket) };
+  },
+};
+
+export { ensureAccount };

@@ -1,0 +1,87 @@
+// Key-value state on LevelDB with layered write caches: a tx's messages run on a cache above
+// its fee/nonce cache, so a failing message is discarded while the fee is kept; a block commits
+// every layer in one atomic batch.
+
+import { Level } from 'level';
+
+export interface KV {
+  get<T>(key: string): Promise<T | undefined>;
+  put(key: string, value: unknown): void;
+  del(key: string): void;
+  /** Keys and values under a prefix, in key order (committed state merged with pending writes). */
+  list<T>(prefix: string, opts?: { limit?: number; after?: string }): Promise<[string, T][]>;
+}
+
+const TOMBSTONE = Symbol('deleted');
+
+export const encodeValue = (v: unknown): string =>
+  JSON.stringify(v, (_k, x) => (typeof x === 'bigint' ? { $big: x.toString() } : x instanceof Uint8Array ? { $bytes: Buffer.from(x).toString('hex') } : x));
+
+export const decodeValue = <T>(s: string): T =>
+  JSON.parse(s, (_k, x) => {
+    if (x && typeof x === 'object' && !Array.isArray(x)) {
+      if ('$big' in x && Object.keys(x).length === 1) return BigInt(x.$big);
+      if ('$bytes' in x && Object.keys(x).length === 1) return new Uint8Array(Buffer.from(x.$bytes, 'hex'));
+    }
+    return x;
+  }) as T;
+
+export class LevelKV implements KV {
+  constructor(readonly db: Level<string, string>) {}
+  async get<T>(key: string): Promise<T | undefined> {
+    const v = await this.db.get(key);
+    return v === undefined ? undefined : decodeValue<T>(v);
+  }
+  put(): void {
+    throw new Error('committed state is read-only; write through a cache');
+  }
+  del(): void {
+    throw new Error('committed state is read-only; write through a cache');
+  }
+  async list<T>(prefix: string, opts: { limit?: number; after?: string } = {}): Promise<[string, T][]> {
+    const out: [string, T][] = [];
+    const range = { gt: opts.after && opts.after > prefix ? opts.after : prefix, lt: `${prefix}\xff`, limit: opts.limit ?? -1 };
+    for await (const [k, v] of this.db.iterator(range)) out.push([k, decodeValue<T>(v)]);
+    return out;
+  }
+}
+
+export class CacheKV implements KV {
+  readonly #writes = new Map<string, unknown>();
+  constructor(readonly parent: KV) {}
+
+  async get<T>(key: string): Promise<T | undefined> {
+    if (this.#writes.has(key)) {
+      const v = this.#writes.get(key);
+      return v === TOMBSTONE ? undefined : (structuredClone(v) as T);
+    }
+    return this.parent.get<T>(key);
+  }
+  put(key: string, value: unknown): void {
+    this.#writes.set(key, structuredClone(value));
+  }
+  del(key: string): void {
+    this.#writes.set(key, TOMBSTONE);
+  }
+  async list<T>(prefix: string, opts: { limit?: number; after?: string } = {}): Promise<[string, T][]> {
+    const base = new Map(await this.parent.list<T>(prefix, { ...(opts.after ? { after: opts.after } : {}) }));
+    for (const [k, v] of this.#writes) {
+      if (!k.startsWith(prefix) || (opts.after && k <= opts.after)) continue;
+      if (v === TOMBSTONE) base.delete(k);
+      else base.set(k, structuredClone(v) as T);
+    }
+    const sorted = [...base.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return opts.limit ? sorted.slice(0, opts.limit) : sorted;
+  }
+  /** Moves this layer's writes into its parent cache. */
+  flushInto(parent: CacheKV): void {
+    for (const [k, v] of this.#writes) {
+      if (v === TOMBSTONE) parent.del(k);
+      else parent.put(k, v);
+    }
+    this.#writes.clear();
+  }
+  batch(): { type: 'put' | 'del'; key: string; value?: string }[] {
+    return [...this.#writes].map(([key, v]) => (v === TOMBSTONE ? { type: 'del' as const, key } : { type: 'put' as const, key, value: encodeValue(v) }));
+  }
+}
