@@ -131,9 +131,10 @@ export function createChainApp(opts: ChainAppOptions): ChainApp & { kv(): KV; ge
         await addGvg(kv, ids[i]!, Array.from({ length: secondaries }, (_, j) => ids[(i + 1 + j) % ids.length]!));
       }
     }
-    const block: BlockInfo = { height: 0n, time: genesis.genesisTime, hash: createHash('sha256').update(genesis.chainId).digest(), txHashes: [] };
-    kv.put('block/' + pad(0n), block);
-    kv.put('meta/height', 0n);
+    // The genesis block is height 1: clients treat height 0 as "no height".
+    const block: BlockInfo = { height: 1n, time: genesis.genesisTime, hash: createHash('sha256').update(genesis.chainId).digest(), txHashes: [] };
+    kv.put('block/' + pad(1n), block);
+    kv.put('meta/height', 1n);
     kv.put('meta/genesis', genesis.chainId);
     await state().db.batch(kv.batch() as never);
   }

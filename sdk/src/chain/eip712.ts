@@ -1,0 +1,164 @@
+// EIP-712 typed data for Greenfield transactions, built the way greenfield-js-sdk builds it, so
+// that the chain can verify what the SDK signed and the project's own messages (seal, reject…)
+// are signed the same way. The wrapper (domain, Tx, Fee) comes from greenfield-js-sdk's own
+// offline helpers; each message contributes its Msg type and value here.
+
+import { createRequire } from 'node:module';
+import { msgCodec, gnfdHelpers, big, type Codec } from './gnfd-types.ts';
+import { InsituError } from '../errors.ts';
+import type { Hex } from '../crypto/keys.ts';
+
+const require = createRequire(import.meta.url);
+
+type Field = { name: string; type: string };
+type Types = Record<string, Field[]>;
+
+const f = (spec: string): Field[] => spec.split(',').map((s) => {
+  const [name, type] = s.split(':');
+  return { name: name!, type: type! };
+});
+
+const approvalType: Types = { TypeMsg1PrimarySpApproval: f('expired_height:uint64,global_virtual_group_family_id:uint32') };
+
+interface MsgSpec {
+  types(msg: Record<string, unknown>): Types;
+  value(msg: Record<string, unknown>, sdk: Record<string, unknown>): Record<string, unknown>;
+}
+
+const plain = (spec: string, extra: Types = {}): MsgSpec => ({ types: () => ({ Msg1: f(spec), ...extra }), value: (_m, sdk) => sdk });
+
+const SPECS: Record<string, MsgSpec> = {
+  '/cosmos.bank.v1beta1.MsgSend': plain('type:string,from_address:string,to_address:string,amount:TypeMsg1Amount[]', { TypeMsg1Amount: f('denom:string,amount:string') }),
+  '/greenfield.storage.MsgCreateBucket': {
+    types: () => ({ Msg1: f('bucket_name:string,charged_read_quota:uint64,creator:string,payment_address:string,primary_sp_address:string,primary_sp_approval:TypeMsg1PrimarySpApproval,type:string,visibility:string'), ...approvalType }),
+    value: (m, sdk) => ({
+      ...sdk,
+      primary_sp_approval: { expired_height: '0', global_virtual_group_family_id: (m.primarySpApproval as { globalVirtualGroupFamilyId?: number } | undefined)?.globalVirtualGroupFamilyId ?? 0 },
+      charged_read_quota: big(m.chargedReadQuota).toString(),
+    }),
+  },
+  '/greenfield.storage.MsgCreateObject': {
+    types: () => ({ Msg1: f('bucket_name:string,content_type:string,creator:string,expect_checksums:bytes[],object_name:string,payload_size:uint64,primary_sp_approval:TypeMsg1PrimarySpApproval,redundancy_type:string,type:string,visibility:string'), ...approvalType }),
+    value: (m, sdk) => ({
+      ...sdk,
+      primary_sp_approval: { expired_height: '0', global_virtual_group_family_id: 0 },
+      expect_checksums: ((m.expectChecksums as Uint8Array[]) ?? []).map((c) => gnfdHelpers().base64FromBytes(c)),
+      payload_size: Number(big(m.payloadSize)),
+    }),
+  },
+  '/greenfield.storage.MsgDeleteBucket': plain('type:string,operator:string,bucket_name:string'),
+  '/greenfield.storage.MsgDeleteObject': plain('type:string,operator:string,bucket_name:string,object_name:string'),
+  '/greenfield.storage.MsgCancelCreateObject': plain('type:string,operator:string,bucket_name:string,object_name:string'),
+  '/greenfield.storage.MsgUpdateObjectInfo': plain('type:string,operator:string,bucket_name:string,object_name:string,visibility:string'),
+  '/greenfield.storage.MsgDeletePolicy': plain('type:string,operator:string,resource:string,principal:TypeMsg1Principal', { TypeMsg1Principal: f('type:string,value:string') }),
+  '/greenfield.storage.MsgUpdateBucketInfo': {
+    types: () => ({ Msg1: f('type:string,operator:string,bucket_name:string,charged_read_quota:TypeMsg1ChargedReadQuota,payment_address:string,visibility:string'), TypeMsg1ChargedReadQuota: f('value:uint64') }),
+    value: (m, sdk) => {
+      const q = m.chargedReadQuota as { value?: unknown } | undefined;
+      return { ...sdk, charged_read_quota: { value: q?.value === undefined ? undefined : big(q.value).toString() } };
+    },
+  },
+  '/greenfield.storage.MsgPutPolicy': {
+    types: (m) => {
+      const statements = (m.statements as { resources?: string[] }[]) ?? [];
+      const withResources = (statements[0]?.resources?.length ?? 0) !== 0;
+      return {
+        Msg1: f('type:string,operator:string,principal:TypeMsg1Principal,resource:string,statements:TypeMsg1Statements[],expiration_time:string'),
+        TypeMsg1Principal: f('type:string,value:string'),
+        TypeMsg1Statements: f(`actions:string[],effect:string,expiration_time:string${withResources ? ',resources:string[]' : ''}`),
+      };
+    },
+    value: (m, sdk) => {
+      const h = gnfdHelpers();
+      return {
+        ...sdk,
+        expiration_time: m.expirationTime ? h.fromTimestamp(m.expirationTime) : '',
+        statements: ((sdk.statements as Record<string, unknown>[]) ?? []).map((e) => ({
+          ...e,
+          expiration_time: e.expiration_time ? h.fromTimestamp(e.expiration_time) : '',
+          resources: (e.resources as unknown[] | undefined)?.length ? e.resources : null,
+        })),
+      };
+    },
+  },
+  // Messages greenfield-js-sdk has no helper for; insitu signs them through its generic tx path.
+  '/greenfield.storage.MsgSealObject': {
+    types: () => ({ Msg1: f('bucket_name:string,global_virtual_group_id:uint32,object_name:string,operator:string,secondary_sp_bls_agg_signatures:string,type:string') }),
+    value: (m) => ({
+      operator: m.operator,
+      bucket_name: m.bucketName,
+      object_name: m.objectName,
+      global_virtual_group_id: m.globalVirtualGroupId,
+      secondary_sp_bls_agg_signatures: Buffer.from((m.secondarySpBlsAggSignatures as Uint8Array) ?? []).toString('hex'),
+    }),
+  },
+  '/greenfield.storage.MsgRejectSealObject': plain('bucket_name:string,object_name:string,operator:string,type:string'),
+};
+
+export const eip712Supported = (typeUrl: string): boolean => typeUrl in SPECS;
+
+/** The EIP-712 Msg types and value for one message, as greenfield-js-sdk's tx() receives them. */
+export function msgEip712(typeUrl: string, msg: Record<string, unknown>): { types: Types; value: Record<string, unknown> } {
+  const spec = SPECS[typeUrl];
+  const codec = msgCodec(typeUrl) as Codec | undefined;
+  if (!spec || !codec?.toSDK) throw new InsituError('ERR_BAD_REQUEST', `no EIP-712 definition for ${typeUrl}`);
+  return { types: spec.types(msg), value: spec.value(msg, codec.toSDK(msg)) };
+}
+
+interface SdkOffline {
+  createEIP712(types: unknown, chainId: string, message: unknown): Record<string, unknown>;
+  generateMessage(accountNumber: string, sequence: string, chainCosmosId: string, memo: string, fee: unknown, msg: unknown, timeoutHeight: string): unknown;
+  generateTypes(types: unknown): unknown;
+  generateFee(amount: string, denom: string, gasLimit: string, payer: string, granter: string): unknown;
+  mergeMultiEip712(types: unknown[]): unknown[];
+}
+
+let offline: SdkOffline | undefined;
+const sdkOffline = (): SdkOffline => (offline ??= require('@bnb-chain/greenfield-js-sdk') as SdkOffline);
+
+export interface TxSignDoc {
+  msgs: { typeUrl: string; value: Record<string, unknown> }[];
+  accountNumber: bigint;
+  sequence: bigint;
+  /** The numeric EIP-155 chain id, as greenfield-js-sdk's Client.create receives it. */
+  evmChainId: string;
+  feeAmount: bigint;
+  feeDenom: string;
+  gasLimit: bigint;
+  payer?: string;
+  granter?: string;
+  memo?: string;
+  timeoutHeight?: bigint;
+}
+
+export function txTypedData(doc: TxSignDoc): Record<string, unknown> {
+  const sdk = sdkOffline();
+  const parts = doc.msgs.map((m) => msgEip712(m.typeUrl, m.value));
+  const types = sdk.generateTypes(sdk.mergeMultiEip712(parts.map((p) => p.types)));
+  const msgs: Record<string, unknown> = {};
+  parts.forEach((p, i) => {
+    msgs[`msg${i + 1}`] = { ...p.value, type: doc.msgs[i]!.typeUrl };
+  });
+  const fee = sdk.generateFee(doc.feeAmount.toString(), doc.feeDenom, doc.gasLimit.toString(), doc.payer ?? '', doc.granter ?? '');
+  const message = sdk.generateMessage(doc.accountNumber.toString(), doc.sequence.toString(), doc.evmChainId, doc.memo ?? '', fee, msgs, (doc.timeoutHeight ?? 0n).toString());
+  return sdk.createEIP712(types, doc.evmChainId, message);
+}
+
+interface SigUtil {
+  recoverTypedSignature(o: { data: unknown; signature: string; version: string }): string;
+  signTypedData(o: { data: unknown; privateKey: Buffer; version: string }): string;
+}
+const sigUtil = (): SigUtil => require('@metamask/eth-sig-util') as SigUtil;
+
+export function recoverTxSigner(typed: Record<string, unknown>, signature: Uint8Array): Hex {
+  try {
+    return sigUtil().recoverTypedSignature({ data: typed, signature: `0x${Buffer.from(signature).toString('hex')}`, version: 'V4' }) as Hex;
+  } catch (cause) {
+    throw new InsituError('ERR_TX_SIGNATURE', 'the transaction signature is malformed', { cause });
+  }
+}
+
+export function signTypedData(typed: Record<string, unknown>, privateKey: string): Uint8Array {
+  const hex = sigUtil().signTypedData({ data: typed, privateKey: Buffer.from(privateKey.replace(/^0x/, ''), 'hex'), version: 'V4' });
+  return new Uint8Array(Buffer.from(hex.replace(/^0x/, ''), 'hex'));
+}
