@@ -187,7 +187,9 @@ export const providerQueries: Record<string, QueryHandler> = {
     const gvgs = f ? await Promise.all(f.gvgIds.map((id) => getGvg(ctx.kv, id))) : [];
     return { globalVirtualGroups: gvgs.filter((g): g is GvgRecord => !!g).map(gvgResponse) };
   },
-  /** Project extension: the groups a provider belongs to, for nodes to find their role. */
+  /** Project extension (JSON): every provider with the prices it registered. */
+  '/insitu.sp.Query/Providers': async (ctx) => ({ providers: await listProviders(ctx.kv) }),
+  /** Project extension (JSON): the groups a provider belongs to, for nodes to find their role. */
   '/insitu.virtualgroup.Query/ProviderGroups': async (ctx, req) => {
     const ids = (await ctx.kv.list<number>(`sp-gvg/${Number(req.spId)}/`)).map(([, v]) => v);
     const gvgs = await Promise.all(ids.map((id) => getGvg(ctx.kv, id)));

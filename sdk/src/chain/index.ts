@@ -1,0 +1,4 @@
+// Chain access for insitu: the ChainClient interface and its greenfield-js-sdk implementation.
+export type * from './types.ts';
+export { createChainClient, createChainReader, ACTION_CODES, visibilityCode, type ChainClientOptions, type ChainReaderOptions } from './client.ts';
+export { sealSignDoc } from './seal.ts';

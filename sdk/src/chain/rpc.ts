@@ -1,0 +1,48 @@
+// Plain CometBFT JSON-RPC calls (undici) for what greenfield-js-sdk has no call for: the event
+// feed, fast transaction confirmation and the project's JSON extension queries.
+
+import { request } from 'undici';
+import { InsituError, throwIfAborted, toAbortError } from '../errors.ts';
+
+let nextId = 1;
+
+export async function jsonRpc<T>(rpcUrl: string, method: string, params: Record<string, unknown>, signal?: AbortSignal): Promise<T> {
+  throwIfAborted(signal);
+  let body: { result?: T; error?: { code: number; message: string; data?: string } };
+  try {
+    const res = await request(rpcUrl, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ jsonrpc: '2.0', id: nextId++, method, params }),
+      ...(signal ? { signal } : {}),
+    });
+    body = (await res.body.json()) as typeof body;
+  } catch (cause) {
+    if (signal?.aborted) throw toAbortError(signal.reason);
+    throw new InsituError('ERR_CHAIN_UNAVAILABLE', `chain RPC ${rpcUrl} did not answer ${method}`, { cause });
+  }
+  if (body.error) {
+    throw new InsituError('ERR_TX_FAILED', `${method}: ${body.error.message}${body.error.data ? ` (${body.error.data})` : ''}`);
+  }
+  return body.result as T;
+}
+
+/** Turns a chain log "ERR_CODE: message" into the matching InsituError. */
+export function chainError(log: string, fallback: string = 'ERR_TX_FAILED', cause?: unknown): InsituError {
+  const m = /(ERR_[A-Z_]+): ([\s\S]*)$/.exec(log);
+  const opts = cause === undefined ? {} : { cause };
+  return m ? new InsituError(m[1]!, m[2]!.trim(), opts) : new InsituError(fallback, log, opts);
+}
+
+export async function extensionQuery<T>(rpcUrl: string, path: string, req: Record<string, unknown>, signal?: AbortSignal): Promise<T> {
+  const data = Buffer.from(JSON.stringify(req, (_k, v) => (typeof v === 'bigint' ? { $big: v.toString() } : v))).toString('hex');
+  const r = await jsonRpc<{ response: { code: number; log: string; value: string } }>(rpcUrl, 'abci_query', { path, data }, signal);
+  if (r.response.code !== 0) throw chainError(r.response.log, 'ERR_NOT_FOUND');
+  return JSON.parse(Buffer.from(r.response.value, 'base64').toString('utf8'), (_k, x) => {
+    if (x && typeof x === 'object' && !Array.isArray(x)) {
+      if ('$big' in x && Object.keys(x).length === 1) return BigInt(x.$big);
+      if ('$bytes' in x && Object.keys(x).length === 1) return new Uint8Array(Buffer.from(x.$bytes, 'hex'));
+    }
+    return x;
+  }) as T;
+}
