@@ -47,14 +47,21 @@ export function queryCodecs(path: string): { request: Codec; response: Codec } |
   if (!m) return undefined;
   const file = `${m[1]!.replaceAll('.', '/')}/${m[2] === 'Query' ? 'query' : 'service'}`;
   const method = m[3]!;
-  for (const base of [`Query${method}`, method]) {
-    try {
-      return { request: codec(file, `${base}Request`), response: codec(file, `${base}Response`) };
-    } catch {
-      // try the next naming convention
+  const tryCodec = (names: string[]): Codec | undefined => {
+    for (const n of names) {
+      try {
+        return codec(file, n);
+      } catch {
+        // try the next naming convention
+      }
     }
-  }
-  return undefined;
+    return undefined;
+  };
+  // By-id variants answer with the plain response type (HeadObjectById → QueryHeadObjectResponse).
+  const plain = method.replace(/ById$/, '');
+  const request = tryCodec([`Query${method}Request`, `${method}Request`]);
+  const response = tryCodec([`Query${method}Response`, `${method}Response`, `Query${plain}Response`]);
+  return request && response ? { request, response } : undefined;
 }
 
 export const Long = require('long') as {

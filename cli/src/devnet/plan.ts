@@ -1,0 +1,76 @@
+// Planning a devnet: keys for every storage provider (operator and BLS), free ports on
+// 127.0.0.1, funded accounts and the genesis that registers it all. Used by `insitu devnet up`
+// and by the in-process test network.
+
+import { createServer } from 'node:net';
+import { generatePrivateKey, privateKeyToAddress, toHex, type Hex } from '@insitu/sdk/crypto/keys.ts';
+import { generateBlsKey, blsPublicKey } from '@insitu/sdk/crypto/bls.ts';
+import { createDevnetGenesis, DEFAULT_CHAIN_ID, type Genesis } from '@insitu/chain/genesis.ts';
+
+export interface PlannedNode {
+  index: number;
+  operatorKey: Hex;
+  operatorAddress: Hex;
+  blsKey: Hex;
+  port: number;
+  endpoint: string;
+}
+
+export interface PlannedAccount {
+  address: Hex;
+  privateKey: Hex;
+}
+
+export interface DevnetPlan {
+  chainId: string;
+  genesis: Genesis;
+  nodes: PlannedNode[];
+  accounts: PlannedAccount[];
+}
+
+/** 1000 BNB in base units for every funded account. */
+export const DEVNET_BALANCE = 10n ** 21n;
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as { port: number };
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+export async function planDevnet(opts: { nodes?: number; accounts?: number; chainId?: string; storePrice?: bigint; readPrice?: bigint; computePrice?: bigint } = {}): Promise<DevnetPlan> {
+  const count = opts.nodes ?? 7;
+  const nodes: PlannedNode[] = [];
+  for (let i = 0; i < count; i++) {
+    const operatorKey = generatePrivateKey();
+    const port = await freePort();
+    nodes.push({
+      index: i,
+      operatorKey,
+      operatorAddress: privateKeyToAddress(operatorKey),
+      blsKey: toHex(generateBlsKey()),
+      port,
+      endpoint: `http://localhost:${port}`,
+    });
+  }
+  const accounts = Array.from({ length: opts.accounts ?? 2 }, () => {
+    const privateKey = generatePrivateKey();
+    return { privateKey, address: privateKeyToAddress(privateKey) };
+  });
+  const genesis = createDevnetGenesis({
+    chainId: opts.chainId ?? DEFAULT_CHAIN_ID,
+    accounts: [...accounts.map((a) => ({ address: a.address, balance: DEVNET_BALANCE })), ...nodes.map((n) => ({ address: n.operatorAddress, balance: DEVNET_BALANCE }))],
+    providers: nodes.map((n) => ({
+      operatorAddress: n.operatorAddress, fundingAddress: n.operatorAddress, sealAddress: n.operatorAddress,
+      approvalAddress: n.operatorAddress, gcAddress: n.operatorAddress,
+      blsKey: toHex(blsPublicKey(Buffer.from(n.blsKey.slice(2), 'hex'))),
+      endpoint: n.endpoint, moniker: `node-${n.index + 1}`,
+      storePrice: String(opts.storePrice ?? 10n), readPrice: String(opts.readPrice ?? 1n), computePrice: String(opts.computePrice ?? 1000n),
+    })),
+  });
+  return { chainId: genesis.chainId, genesis, nodes, accounts };
+}

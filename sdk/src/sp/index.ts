@@ -1,0 +1,164 @@
+// The HTTP client for storage nodes (undici): one function per node endpoint, signing each
+// request with GNFD1-ECDSA when a key is given, streaming bodies both ways, and turning the
+// node's XML errors into InsituErrors with the node's stable code.
+
+import { lookup as dnsLookup, type LookupAddress } from 'node:dns';
+import { Readable } from 'node:stream';
+import { Agent, request, type Dispatcher } from 'undici';
+import { XMLParser } from 'fast-xml-parser';
+import { InsituError, throwIfAborted, toAbortError } from '../errors.ts';
+import { signRequest, encodePath } from '../auth/index.ts';
+
+/** localhost and *.localhost always mean 127.0.0.1 (nodes listen there; virtual-host names too). */
+function lookup(hostname: string, options: object, cb: (err: NodeJS.ErrnoException | null, address: string | LookupAddress[], family?: number) => void): void {
+  if (hostname === 'localhost' || hostname.endsWith('.localhost')) {
+    if ((options as { all?: boolean }).all) cb(null, [{ address: '127.0.0.1', family: 4 }]);
+    else cb(null, '127.0.0.1', 4);
+    return;
+  }
+  dnsLookup(hostname, options as never, cb as never);
+}
+
+export const spDispatcher: Dispatcher = new Agent({ connect: { lookup: lookup as never }, keepAliveTimeout: 10_000, bodyTimeout: 120_000, headersTimeout: 60_000 });
+
+const xml = new XMLParser();
+
+export async function errorFrom(res: Dispatcher.ResponseData, what: string): Promise<InsituError> {
+  const text = await res.body.text().catch(() => '');
+  const header = res.headers['x-insitu-error-code'];
+  let code = typeof header === 'string' ? header : '';
+  let message = text.slice(0, 300);
+  try {
+    const doc = xml.parse(text) as { Error?: { Code?: unknown; Message?: unknown } };
+    if (doc.Error) {
+      if (!code && typeof doc.Error.Code === 'string' && doc.Error.Code.startsWith('ERR_')) code = doc.Error.Code;
+      message = String(doc.Error.Message ?? message);
+    }
+  } catch {
+    // not XML: keep the text
+  }
+  return new InsituError(code || (res.statusCode === 404 ? 'ERR_NOT_FOUND' : res.statusCode >= 500 ? 'ERR_NODE_UNAVAILABLE' : 'ERR_BAD_REQUEST'),
+    `${what}: ${message} (HTTP ${res.statusCode})`, { status: res.statusCode });
+}
+
+export interface CallOpts {
+  signal?: AbortSignal;
+  /** Account key that signs the request; unsigned when absent (public objects). */
+  privateKey?: string;
+}
+
+async function call(method: 'GET' | 'PUT' | 'POST', url: URL, opts: CallOpts & { headers?: Record<string, string>; body?: Readable | Uint8Array; what: string }): Promise<Dispatcher.ResponseData> {
+  throwIfAborted(opts.signal);
+  const headers = opts.privateKey
+    ? signRequest({ method, url, privateKey: opts.privateKey, ...(opts.headers ? { headers: opts.headers } : {}) })
+    : { ...opts.headers };
+  try {
+    const res = await request(url, {
+      method,
+      headers,
+      dispatcher: spDispatcher,
+      ...(opts.body ? { body: opts.body } : {}),
+      ...(opts.signal ? { signal: opts.signal } : {}),
+    });
+    if (res.statusCode >= 300) throw await errorFrom(res, opts.what);
+    return res;
+  } catch (e) {
+    if (opts.signal?.aborted) throw toAbortError(opts.signal.reason);
+    if (e instanceof InsituError) throw e;
+    throw new InsituError('ERR_NODE_UNAVAILABLE', `${opts.what}: ${url.host} did not answer (${(e as Error).message})`, { cause: e });
+  }
+}
+
+const objectUrl = (endpoint: string, bucket: string, object: string): URL => new URL(`/${bucket}/${encodePath(object)}`, endpoint);
+
+export interface PutObjectInput extends CallOpts {
+  endpoint: string;
+  bucket: string;
+  object: string;
+  body: AsyncIterable<Uint8Array> | Uint8Array;
+  size: bigint;
+  txHash?: string;
+  contentType?: string;
+}
+
+/** Uploads an object to its bucket's primary; resolves once the node has stored and sealed it. */
+export async function putObject(input: PutObjectInput): Promise<{ sealed: boolean }> {
+  const body = input.body instanceof Uint8Array ? input.body : Readable.from(input.body, { objectMode: false });
+  const res = await call('PUT', objectUrl(input.endpoint, input.bucket, input.object), {
+    ...input,
+    what: `upload of ${input.bucket}/${input.object}`,
+    headers: {
+      'content-length': input.size.toString(),
+      'content-type': input.contentType ?? 'application/octet-stream',
+      ...(input.txHash ? { 'x-gnfd-txn-hash': input.txHash } : {}),
+    },
+    body,
+  });
+  const out = (await res.body.json().catch(() => ({}))) as { sealed?: boolean };
+  return { sealed: out.sealed === true };
+}
+
+export interface GetObjectInput extends CallOpts {
+  endpoint: string;
+  bucket: string;
+  object: string;
+  /** Inclusive byte range. */
+  range?: { start: number; end: number };
+}
+
+export async function getObject(input: GetObjectInput): Promise<{ body: AsyncIterable<Uint8Array>; length: number }> {
+  const res = await call('GET', objectUrl(input.endpoint, input.bucket, input.object), {
+    ...input,
+    what: `download of ${input.bucket}/${input.object}`,
+    headers: input.range ? { range: `bytes=${input.range.start}-${input.range.end}` } : {},
+  });
+  return { body: res.body as AsyncIterable<Uint8Array>, length: Number(res.headers['content-length'] ?? 0) };
+}
+
+export interface PieceInput extends CallOpts {
+  endpoint: string;
+  objectId: bigint;
+  /** -1: the primary's segments; 0..n-1: piece index. */
+  index: number;
+}
+
+/** The per-unit SHA-256 list a node holds for one index of an object. */
+export async function getPieceHashes(input: PieceInput): Promise<Uint8Array[]> {
+  const url = new URL(`/insitu/v1/piece-hashes?index=${input.index}&object-id=${input.objectId}`, input.endpoint);
+  const res = await call('GET', url, { ...input, what: `piece hashes of object ${input.objectId} index ${input.index}` });
+  const out = (await res.body.json()) as { hashes: string[] };
+  return out.hashes.map((h) => new Uint8Array(Buffer.from(h, 'hex')));
+}
+
+export async function getPiece(input: PieceInput & { segment: number }): Promise<Uint8Array> {
+  const url = new URL(`/insitu/v1/piece?index=${input.index}&object-id=${input.objectId}&segment=${input.segment}`, input.endpoint);
+  const res = await call('GET', url, { ...input, what: `piece ${input.index} of segment ${input.segment} of object ${input.objectId}` });
+  return new Uint8Array(await res.body.arrayBuffer());
+}
+
+export interface ReplicateInput extends PieceInput {
+  body: AsyncIterable<Uint8Array>;
+  privateKey: string;
+}
+
+/** Primary → secondary: streams piece `index` of every segment; returns the secondary's BLS approval. */
+export async function replicatePiece(input: ReplicateInput): Promise<Uint8Array> {
+  const url = new URL('/greenfield/receiver/v1/replicate-piece', input.endpoint);
+  const res = await call('PUT', url, {
+    ...input,
+    what: `replication of piece ${input.index} of object ${input.objectId} to ${url.host}`,
+    headers: { 'x-gnfd-object-id': input.objectId.toString(), 'x-gnfd-redundancy-index': String(input.index) },
+    body: Readable.from(input.body, { objectMode: false }),
+  });
+  const sig = res.headers['x-gnfd-integrity-hash-signature'];
+  await res.body.dump();
+  if (typeof sig !== 'string' || !/^[0-9a-f]{192}$/i.test(sig)) {
+    throw new InsituError('ERR_REPLICATION_FAILED', `${url.host} returned no approval signature`);
+  }
+  return new Uint8Array(Buffer.from(sig, 'hex'));
+}
+
+export async function nodeStatus(endpoint: string, opts: CallOpts = {}): Promise<Record<string, unknown>> {
+  const res = await call('GET', new URL('/status', endpoint), { ...opts, what: 'node status' });
+  return (await res.body.json()) as Record<string, unknown>;
+}

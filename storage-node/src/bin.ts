@@ -1,0 +1,48 @@
+// A storage node as a process: `tsx storage-node/src/bin.ts --dir <dataDir> --rpc <url>
+// --chain-id <id> [--key-file <file>] [--host] [--port]`. The key file is JSON
+// { "operatorKey": "0x…", "blsKey": "0x…" }. Prints {"event":"ready",…} once serving.
+
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { createStorageNode } from './node.ts';
+
+const { values } = parseArgs({
+  options: {
+    dir: { type: 'string' },
+    rpc: { type: 'string' },
+    'chain-id': { type: 'string' },
+    'key-file': { type: 'string' },
+    host: { type: 'string', default: '127.0.0.1' },
+    port: { type: 'string' },
+  },
+});
+if (!values.dir || !values.rpc || !values['chain-id']) {
+  process.stderr.write('usage: storage-node --dir <dataDir> --rpc <url> --chain-id <id> [--key-file <file>] [--host] [--port]\n');
+  process.exit(2);
+}
+const keys = JSON.parse(await readFile(values['key-file'] ?? join(values.dir, 'node-key.json'), 'utf8')) as { operatorKey: string; blsKey: string };
+const log = (level: string) => (msg: string, fields?: Record<string, unknown>): void => {
+  process.stderr.write(`${JSON.stringify({ t: new Date().toISOString(), level, component: 'storage-node', msg, ...fields })}\n`);
+};
+const node = createStorageNode({
+  dataDir: values.dir,
+  rpcUrl: values.rpc,
+  chainId: values['chain-id'],
+  operatorKey: keys.operatorKey,
+  blsKey: keys.blsKey,
+  host: values.host!,
+  ...(values.port ? { port: Number(values.port) } : {}),
+  logger: { debug() {}, info: log('info'), warn: log('warn'), error: log('error') },
+});
+await node.start();
+process.stdout.write(`${JSON.stringify({ event: 'ready', endpoint: node.endpoint, spId: node.spId, address: node.address })}\n`);
+let stopping = false;
+const stop = async (): Promise<void> => {
+  if (stopping) return;
+  stopping = true;
+  await node.stop();
+  process.exit(0);
+};
+process.on('SIGINT', () => void stop());
+process.on('SIGTERM', () => void stop());

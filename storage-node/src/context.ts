@@ -1,0 +1,43 @@
+// What every request handler of a node shares: its identity, its chain client, its store.
+
+import type { ChainClient, StorageParams, StorageProvider } from '@insitu/sdk/chain/types.ts';
+import type { ErasureCodec } from '@insitu/sdk/codec/types.ts';
+import type { Hex } from '@insitu/sdk/crypto/keys.ts';
+import type { PieceStore } from './store/types.ts';
+
+export interface Logger {
+  debug(msg: string, fields?: Record<string, unknown>): void;
+  info(msg: string, fields?: Record<string, unknown>): void;
+  warn(msg: string, fields?: Record<string, unknown>): void;
+  error(msg: string, fields?: Record<string, unknown>): void;
+}
+
+export const silentLogger: Logger = { debug() {}, info() {}, warn() {}, error() {} };
+
+export interface NodeContext {
+  chain: ChainClient;
+  store: PieceStore;
+  codec: ErasureCodec;
+  logger: Logger;
+  operatorKey: Hex;
+  address: Hex;
+  blsSecret: Uint8Array;
+  /** Cosmos chain id, as the seal sign doc carries it. */
+  chainId: string;
+  spId: number;
+  /** Host name of this node's registered endpoint (virtual-host requests end with it). */
+  baseHost: string;
+  params: StorageParams;
+  /** Providers by id, refreshed when an unknown id shows up. */
+  provider(id: number): Promise<StorageProvider>;
+  providerByOperator(address: string): Promise<StorageProvider | undefined>;
+  /** Object ids with an upload in progress on this node. */
+  uploads: Set<bigint>;
+}
+
+/** Lengths of the segments of an object of `size` bytes. */
+export function segmentSizes(size: number, segmentSize: number): number[] {
+  const out: number[] = [];
+  for (let at = 0; at < size; at += segmentSize) out.push(Math.min(segmentSize, size - at));
+  return out;
+}

@@ -1,0 +1,73 @@
+// GET /{bucket}/{object} [Range] on the primary: only sealed objects, only for callers the chain
+// allows; every segment is checked against its hash (whose hash-of-hashes is the chain's
+// checksum) before a byte of it is sent.
+
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { createHash } from 'node:crypto';
+import { InsituError } from '@insitu/sdk/errors.ts';
+import { hashOfHashes } from '@insitu/sdk/integrity/index.ts';
+import type { NodeContext } from '../context.ts';
+import { unitOffset } from '../store/types.ts';
+import { signerOf, authorize } from './access.ts';
+import { writeChunk } from './respond.ts';
+
+export function parseRange(header: string | undefined, size: number): { start: number; end: number } | null {
+  if (header === undefined) return null;
+  const m = /^bytes=(\d*)-(\d*)$/.exec(header.trim());
+  if (!m || (m[1] === '' && m[2] === '')) throw new InsituError('ERR_INVALID_RANGE', `unsupported Range "${header}" (use bytes=a-b)`);
+  let start: number;
+  let end: number;
+  if (m[1] === '') {
+    start = Math.max(0, size - Number(m[2]));
+    end = size - 1;
+  } else {
+    start = Number(m[1]);
+    end = m[2] === '' ? size - 1 : Math.min(Number(m[2]), size - 1);
+  }
+  if (start > end || start >= size) throw new InsituError('ERR_INVALID_RANGE', `range ${header} is outside the object's ${size} bytes`);
+  return { start, end };
+}
+
+export async function getObject(ctx: NodeContext, req: IncomingMessage, res: ServerResponse, bucket: string, name: string): Promise<void> {
+  const signer = signerOf(req, false);
+  await authorize(ctx, signer, bucket, name, 'get-object');
+  const obj = await ctx.chain.headObject(bucket, name);
+  if (obj.status !== 'sealed') throw new InsituError('ERR_OBJECT_NOT_SEALED', `${bucket}/${name} is not sealed yet`);
+  const size = Number(obj.payloadSize);
+  const headers: Record<string, string> = { 'content-type': obj.contentType || 'application/octet-stream', 'x-gnfd-object-id': obj.id.toString(), 'accept-ranges': 'bytes' };
+  if (size === 0) {
+    res.writeHead(200, { ...headers, 'content-length': '0' });
+    res.end();
+    return;
+  }
+  const range = parseRange(typeof req.headers.range === 'string' ? req.headers.range : undefined, size);
+  const key = { objectId: obj.id, index: -1 };
+  const meta = await ctx.store.meta(key);
+  if (!meta || !Buffer.from(hashOfHashes(meta.hashes)).equals(Buffer.from(obj.checksums[0]!))) {
+    throw new InsituError('ERR_PIECE_NOT_FOUND', `this node does not hold a verified copy of ${bucket}/${name}`);
+  }
+  const start = range?.start ?? 0;
+  const end = range?.end ?? size - 1;
+  const segSize = ctx.params.maxSegmentSize;
+  let sent = false;
+  for (let s = Math.floor(start / segSize); s <= Math.floor(end / segSize); s++) {
+    const segStart = unitOffset(meta, s);
+    const data = await ctx.store.read(key, segStart, meta.sizes[s]!);
+    if (data.length !== meta.sizes[s] || !createHash('sha256').update(data).digest().equals(Buffer.from(meta.hashes[s]!))) {
+      ctx.logger.warn('corrupt segment', { objectId: obj.id.toString(), segment: s });
+      throw new InsituError('ERR_CHECKSUM_MISMATCH', `segment ${s} of ${bucket}/${name} is corrupt on this node`);
+    }
+    if (!sent) {
+      res.writeHead(range ? 206 : 200, {
+        ...headers,
+        'content-length': String(end - start + 1),
+        ...(range ? { 'content-range': `bytes ${start}-${end}/${size}` } : {}),
+      });
+      sent = true;
+    }
+    const from = Math.max(start, segStart) - segStart;
+    const to = Math.min(end + 1, segStart + data.length) - segStart;
+    await writeChunk(res, data.subarray(from, to));
+  }
+  res.end();
+}

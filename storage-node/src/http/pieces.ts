@@ -1,0 +1,49 @@
+// Project extension for verified and degraded reads: GET /insitu/v1/piece-hashes and
+// GET /insitu/v1/piece. A caller who may get the object (or another storage provider, for
+// recovery) reads the per-unit hash list of one index and single verified pieces.
+
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { createHash } from 'node:crypto';
+import { InsituError } from '@insitu/sdk/errors.ts';
+import type { ObjectInfo } from '@insitu/sdk/chain/types.ts';
+import type { NodeContext } from '../context.ts';
+import { unitOffset } from '../store/types.ts';
+import { signerOf, authorize } from './access.ts';
+import { sendJson } from './respond.ts';
+
+async function resolve(ctx: NodeContext, req: IncomingMessage, url: URL): Promise<{ obj: ObjectInfo; index: number }> {
+  const id = url.searchParams.get('object-id') ?? '';
+  const index = Number(url.searchParams.get('index'));
+  if (!/^\d+$/.test(id) || !Number.isInteger(index) || index < -1) throw new InsituError('ERR_BAD_REQUEST', 'object-id and index (-1 or a piece index) are required');
+  const signer = signerOf(req, false);
+  const obj = await ctx.chain.headObjectById(BigInt(id));
+  const fromProvider = signer !== null && (await ctx.providerByOperator(signer)) !== undefined;
+  if (!fromProvider) {
+    await authorize(ctx, signer, obj.bucketName, obj.objectName, 'get-object');
+    if (obj.status !== 'sealed') throw new InsituError('ERR_OBJECT_NOT_SEALED', `object ${id} is not sealed yet`);
+  }
+  return { obj, index };
+}
+
+export async function pieceHashes(ctx: NodeContext, req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
+  const { obj, index } = await resolve(ctx, req, url);
+  const meta = await ctx.store.meta({ objectId: obj.id, index });
+  if (!meta) throw new InsituError('ERR_PIECE_NOT_FOUND', `this node holds no index ${index} of object ${obj.id}`);
+  sendJson(res, 200, { objectId: obj.id, index, sizes: meta.sizes, hashes: meta.hashes.map((h) => Buffer.from(h).toString('hex')) });
+}
+
+export async function piece(ctx: NodeContext, req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
+  const { obj, index } = await resolve(ctx, req, url);
+  const segment = Number(url.searchParams.get('segment'));
+  const key = { objectId: obj.id, index };
+  const meta = await ctx.store.meta(key);
+  if (!meta) throw new InsituError('ERR_PIECE_NOT_FOUND', `this node holds no index ${index} of object ${obj.id}`);
+  if (!Number.isInteger(segment) || segment < 0 || segment >= meta.sizes.length) throw new InsituError('ERR_INVALID_RANGE', `object ${obj.id} has no segment ${String(url.searchParams.get('segment'))}`);
+  const data = await ctx.store.read(key, unitOffset(meta, segment), meta.sizes[segment]!);
+  if (data.length !== meta.sizes[segment] || !createHash('sha256').update(data).digest().equals(Buffer.from(meta.hashes[segment]!))) {
+    ctx.logger.warn('corrupt piece', { objectId: obj.id.toString(), index, segment });
+    throw new InsituError('ERR_CHECKSUM_MISMATCH', `piece ${index} of segment ${segment} of object ${obj.id} is corrupt on this node`);
+  }
+  res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': String(data.length) });
+  res.end(data);
+}

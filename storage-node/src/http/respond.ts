@@ -1,0 +1,43 @@
+// Responses: JSON bodies and Greenfield-style XML errors carrying the project's stable code.
+
+import type { ServerResponse } from 'node:http';
+import { InsituError } from '@insitu/sdk/errors.ts';
+
+const escape = (s: string): string => s.replace(/[<>&'"]/g, (c) => `&#${c.charCodeAt(0)};`);
+
+export function sendError(res: ServerResponse, e: unknown): void {
+  const err = e instanceof InsituError ? e : new InsituError('ERR_INTERNAL', 'internal error', { cause: e });
+  if (res.headersSent) {
+    res.destroy(err);
+    return;
+  }
+  const body = `<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>${err.code}</Code><Message>${escape(err.message)}</Message><RequestId></RequestId></Error>`;
+  res.writeHead(err.status, { 'content-type': 'application/xml', 'x-insitu-error-code': err.code, 'content-length': Buffer.byteLength(body) });
+  res.end(body);
+}
+
+export function sendJson(res: ServerResponse, status: number, value: unknown, headers: Record<string, string> = {}): void {
+  const body = JSON.stringify(value, (_k, v) => (typeof v === 'bigint' ? v.toString() : v));
+  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), ...headers });
+  res.end(body);
+}
+
+/** Writes a chunk and waits for the socket to drain when its buffer is full. */
+export async function writeChunk(res: ServerResponse, chunk: Uint8Array): Promise<void> {
+  if (res.destroyed) throw new InsituError('ERR_ABORTED', 'the client went away');
+  if (!res.write(chunk)) {
+    await new Promise<void>((resolve, reject) => {
+      const done = (): void => {
+        res.off('drain', done);
+        res.off('close', closed);
+        resolve();
+      };
+      const closed = (): void => {
+        res.off('drain', done);
+        reject(new InsituError('ERR_ABORTED', 'the client went away'));
+      };
+      res.once('drain', done);
+      res.once('close', closed);
+    });
+  }
+}

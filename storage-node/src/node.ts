@@ -1,0 +1,122 @@
+// A storage node: piece store, chain client (signed by the operator key), HTTP API and the
+// event follower, started and stopped together.
+
+import { InsituError } from '@insitu/sdk/errors.ts';
+import { createChainClient } from '@insitu/sdk/chain/index.ts';
+import { createErasureCodec } from '@insitu/sdk/codec/index.ts';
+import { fromHex, normalizePrivateKey, privateKeyToAddress, sameAddress, type Hex } from '@insitu/sdk/crypto/keys.ts';
+import type { StorageProvider } from '@insitu/sdk/chain/types.ts';
+import { createFsPieceStore } from './store/fs.ts';
+import type { PieceStore } from './store/types.ts';
+import { createHttpServer } from './http/server.ts';
+import { startFollower } from './follower.ts';
+import { silentLogger, type Logger, type NodeContext } from './context.ts';
+
+export interface StorageNodeOptions {
+  dataDir: string;
+  rpcUrl: string;
+  chainId: string;
+  operatorKey: string;
+  blsKey: Uint8Array | string;
+  host?: string;
+  port?: number;
+  logger?: Logger;
+  store?: PieceStore;
+}
+
+export interface StorageNode {
+  readonly address: Hex;
+  readonly endpoint: string;
+  readonly spId: number;
+  readonly store: PieceStore;
+  start(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export function createStorageNode(opts: StorageNodeOptions): StorageNode {
+  const operatorKey = normalizePrivateKey(opts.operatorKey);
+  const address = privateKeyToAddress(operatorKey);
+  const blsSecret = typeof opts.blsKey === 'string' ? fromHex(opts.blsKey) : opts.blsKey;
+  const logger = opts.logger ?? silentLogger;
+  const store = opts.store ?? createFsPieceStore({ dataDir: opts.dataDir });
+  let endpoint = '';
+  let spId = 0;
+  let running: { close(): Promise<void>; follower: { stop(): Promise<void> } } | undefined;
+
+  return {
+    address,
+    get endpoint() {
+      return endpoint;
+    },
+    get spId() {
+      return spId;
+    },
+    store,
+
+    async start() {
+      await store.start();
+      try {
+        const chain = await createChainClient({ rpcUrl: opts.rpcUrl, chainId: opts.chainId, privateKey: operatorKey });
+        let providers = new Map<number, StorageProvider>();
+        const refresh = async (): Promise<void> => {
+          providers = new Map((await chain.listStorageProviders()).map((p) => [p.id, p]));
+        };
+        let me: StorageProvider | undefined;
+        for (let attempt = 0; ; attempt++) {
+          try {
+            await refresh();
+            me = [...providers.values()].find((p) => sameAddress(p.operatorAddress, address));
+            if (me) break;
+          } catch (e) {
+            if (attempt > 100) throw e;
+          }
+          if (attempt > 100) throw new InsituError('ERR_PROVIDER_NOT_FOUND', `no storage provider with operator ${address} is registered on chain`);
+          await new Promise((r) => setTimeout(r, 100));
+        }
+        const status = await chain.status();
+        const ctx: NodeContext = {
+          chain,
+          store,
+          codec: createErasureCodec(),
+          logger,
+          operatorKey,
+          address,
+          blsSecret,
+          chainId: status.chainId,
+          spId: me!.id,
+          baseHost: new URL(me!.endpoint).hostname,
+          params: await chain.params(),
+          uploads: new Set(),
+          async provider(id) {
+            if (!providers.has(id)) await refresh();
+            const p = providers.get(id);
+            if (!p) throw new InsituError('ERR_PROVIDER_NOT_FOUND', `no storage provider ${id}`);
+            return p;
+          },
+          async providerByOperator(a) {
+            return [...providers.values()].find((p) => sameAddress(p.operatorAddress, a));
+          },
+        };
+        const http = createHttpServer(ctx);
+        const port = await http.listen(opts.host ?? '127.0.0.1', opts.port ?? Number(new URL(me!.endpoint).port || 0));
+        spId = me!.id;
+        const u = new URL(me!.endpoint);
+        endpoint = `${u.protocol}//${u.hostname}:${port}`;
+        running = { close: http.close, follower: startFollower(ctx) };
+        logger.info('storage node serving', { spId, endpoint, address });
+      } catch (e) {
+        await store.stop();
+        throw e;
+      }
+    },
+
+    async stop() {
+      if (!running) return;
+      const r = running;
+      running = undefined;
+      await r.follower.stop();
+      await r.close();
+      await store.stop();
+    },
+  };
+}
