@@ -1,0 +1,151 @@
+// Verified reads. From the primary, whole segments are fetched and each is checked against the
+// segment hash list, which is itself checked against the chain's object checksum. If the primary
+// is down or serves anything that fails a check, the read continues from secondaries: piece
+// hash lists checked against the chain's piece checksums, verified pieces, and Reed–Solomon
+// decoding from any 4 of 6. Fewer than 4 good pieces is ERR_NOT_ENOUGH_PIECES — never wrong bytes.
+
+import { createHash } from 'node:crypto';
+import { InsituError, throwIfAborted } from '../errors.ts';
+import { hashOfHashes } from '../integrity/index.ts';
+import { getObject, getPiece, getPieceHashes } from '../sp/index.ts';
+import type { ErasureCodec } from '../codec/types.ts';
+import type { ChainReader, ObjectInfo, StorageParams } from '../chain/types.ts';
+
+export interface ReadContext {
+  chain: ChainReader;
+  codec: ErasureCodec;
+  params: StorageParams;
+  privateKey?: string;
+  endpointOf(spId: number): Promise<string>;
+  onDegraded?(reason: string): void;
+}
+
+const sha = (b: Uint8Array): Buffer => createHash('sha256').update(b).digest();
+const same = (a: Uint8Array, b: Uint8Array): boolean => Buffer.from(a).equals(Buffer.from(b));
+
+function segmentBounds(size: number, segSize: number, s: number): { start: number; length: number } {
+  const start = s * segSize;
+  return { start, length: Math.min(segSize, size - start) };
+}
+
+/** Reads segments [first, last] from the primary, verified; stops at the first failure. */
+async function* fromPrimary(ctx: ReadContext, obj: ObjectInfo, first: number, last: number, endpoint: string, signal?: AbortSignal): AsyncGenerator<Uint8Array> {
+  const key = ctx.privateKey ? { privateKey: ctx.privateKey } : {};
+  const hashes = await getPieceHashes({ endpoint, objectId: obj.id, index: -1, ...key, ...(signal ? { signal } : {}) });
+  if (!same(hashOfHashes(hashes), obj.checksums[0]!)) throw new InsituError('ERR_CHECKSUM_MISMATCH', 'the primary\'s segment hash list does not match the chain');
+  const size = Number(obj.payloadSize);
+  const segSize = ctx.params.maxSegmentSize;
+  const start = first * segSize;
+  const end = Math.min(size, (last + 1) * segSize) - 1;
+  const res = await getObject({ endpoint, bucket: obj.bucketName, object: obj.objectName, range: { start, end }, ...key, ...(signal ? { signal } : {}) });
+  let s = first;
+  let buf = new Uint8Array(segmentBounds(size, segSize, s).length);
+  let fill = 0;
+  for await (const chunk of res.body) {
+    let at = 0;
+    while (at < chunk.length) {
+      if (s > last) throw new InsituError('ERR_CHECKSUM_MISMATCH', 'the primary sent more bytes than asked for');
+      const n = Math.min(buf.length - fill, chunk.length - at);
+      buf.set(chunk.subarray(at, at + n), fill);
+      fill += n;
+      at += n;
+      if (fill === buf.length) {
+        if (!same(sha(buf), hashes[s]!)) throw new InsituError('ERR_CHECKSUM_MISMATCH', `segment ${s} from the primary failed its hash`);
+        yield buf;
+        s++;
+        if (s <= last) buf = new Uint8Array(segmentBounds(size, segSize, s).length);
+        fill = 0;
+      }
+    }
+  }
+  if (s <= last) throw new InsituError('ERR_CHECKSUM_MISMATCH', `the primary's answer ended before segment ${s}`);
+}
+
+/** Rebuilds segments [first, last] from verified pieces on the secondaries. */
+async function* fromSecondaries(ctx: ReadContext, obj: ObjectInfo, first: number, last: number, signal?: AbortSignal): AsyncGenerator<Uint8Array> {
+  const gvg = await ctx.chain.getGlobalVirtualGroup(obj.gvgId, signal ? { signal } : {});
+  const k = ctx.params.dataChunks;
+  const n = k + ctx.params.parityChunks;
+  const key = ctx.privateKey ? { privateKey: ctx.privateKey } : {};
+  const sources = await Promise.all(gvg.secondarySpIds.slice(0, n).map(async (spId, j) => {
+    try {
+      const endpoint = await ctx.endpointOf(spId);
+      const hashes = await getPieceHashes({ endpoint, objectId: obj.id, index: j, ...key, ...(signal ? { signal } : {}) });
+      if (!same(hashOfHashes(hashes), obj.checksums[1 + j]!)) return null;
+      return { j, endpoint, hashes };
+    } catch {
+      return null;
+    }
+  }));
+  const usable = sources.filter((x): x is NonNullable<typeof x> => x !== null);
+  const size = Number(obj.payloadSize);
+  const segSize = ctx.params.maxSegmentSize;
+  for (let s = first; s <= last; s++) {
+    throwIfAborted(signal);
+    const { length } = segmentBounds(size, segSize, s);
+    const pieces: (Uint8Array | null)[] = Array.from({ length: n }, () => null);
+    let have = 0;
+    // Data pieces first: with all four, no decoding is needed.
+    for (const src of usable) {
+      if (have === k) break;
+      try {
+        const p = await getPiece({ endpoint: src.endpoint, objectId: obj.id, index: src.j, segment: s, ...key, ...(signal ? { signal } : {}) });
+        if (!same(sha(p), src.hashes[s]!)) continue;
+        pieces[src.j] = p;
+        have++;
+      } catch (e) {
+        if (signal?.aborted) throw e;
+      }
+    }
+    if (have < k) {
+      throw new InsituError('ERR_NOT_ENOUGH_PIECES',
+        `segment ${s} of ${obj.bucketName}/${obj.objectName}: only ${have} of the ${k} verified pieces needed could be read (primary unavailable too)`);
+    }
+    yield ctx.codec.decode(pieces, length);
+  }
+}
+
+export interface ReadOptions {
+  /** Inclusive byte range. */
+  range?: { start: number; end: number };
+  signal?: AbortSignal;
+}
+
+export async function* readObject(ctx: ReadContext, obj: ObjectInfo, primaryEndpoint: string | null, opts: ReadOptions = {}): AsyncGenerator<Uint8Array> {
+  const size = Number(obj.payloadSize);
+  if (obj.status !== 'sealed') throw new InsituError('ERR_OBJECT_NOT_SEALED', `${obj.bucketName}/${obj.objectName} is not sealed yet; it cannot be read`);
+  if (size === 0) {
+    if (opts.range) throw new InsituError('ERR_INVALID_RANGE', 'an empty object has no byte ranges');
+    return;
+  }
+  const start = opts.range?.start ?? 0;
+  const end = Math.min(opts.range?.end ?? size - 1, size - 1);
+  if (!Number.isInteger(start) || !Number.isInteger(end) || start < 0 || start > end || start >= size) {
+    throw new InsituError('ERR_INVALID_RANGE', `range ${start}-${end} is outside the object's ${size} bytes`);
+  }
+  const segSize = ctx.params.maxSegmentSize;
+  const first = Math.floor(start / segSize);
+  const last = Math.floor(end / segSize);
+  let s = first;
+  const emit = (seg: Uint8Array, idx: number): Uint8Array => {
+    const segStart = idx * segSize;
+    return seg.subarray(Math.max(start, segStart) - segStart, Math.min(end + 1, segStart + seg.length) - segStart);
+  };
+  if (primaryEndpoint) {
+    try {
+      for await (const seg of fromPrimary(ctx, obj, first, last, primaryEndpoint, opts.signal)) {
+        yield emit(seg, s);
+        s++;
+      }
+      return;
+    } catch (e) {
+      if (opts.signal?.aborted) throw e;
+      if (e instanceof InsituError && (e.code === 'ERR_PERMISSION_DENIED' || e.code === 'ERR_UNAUTHENTICATED' || e.code === 'ERR_SIGNATURE_INVALID')) throw e;
+      ctx.onDegraded?.(e instanceof Error ? e.message : String(e));
+    }
+  }
+  for await (const seg of fromSecondaries(ctx, obj, s, last, opts.signal)) {
+    yield emit(seg, s);
+    s++;
+  }
+}

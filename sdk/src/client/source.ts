@@ -1,0 +1,60 @@
+// Upload sources: bytes, a file path, a Node stream or any AsyncIterable. Whatever is not a file
+// or bytes is spooled to a temporary file first, because the checksums must be registered on
+// chain before the first byte is uploaded and nothing large is ever held in memory.
+
+import { createReadStream, createWriteStream } from 'node:fs';
+import { mkdtemp, rm, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import { Readable } from 'node:stream';
+import { InsituError, throwIfAborted } from '../errors.ts';
+
+export type ObjectSource = Uint8Array | string | Readable | AsyncIterable<Uint8Array>;
+
+export interface PreparedSource {
+  size: bigint;
+  /** A fresh stream of the bytes; may be called more than once. */
+  open(): AsyncIterable<Uint8Array>;
+  cleanup(): Promise<void>;
+}
+
+export async function prepareSource(source: ObjectSource, signal?: AbortSignal): Promise<PreparedSource> {
+  throwIfAborted(signal);
+  if (source instanceof Uint8Array) {
+    return { size: BigInt(source.length), open: () => [source] as unknown as AsyncIterable<Uint8Array>, cleanup: async () => {} };
+  }
+  if (typeof source === 'string') {
+    let st;
+    try {
+      st = await stat(source);
+    } catch (cause) {
+      throw new InsituError('ERR_NOT_FOUND', `cannot read ${source}`, { cause });
+    }
+    if (!st.isFile()) throw new InsituError('ERR_INVALID_ARGUMENT', `${source} is not a regular file`);
+    return { size: BigInt(st.size), open: () => createReadStream(source, { highWaterMark: 1 << 20 }), cleanup: async () => {} };
+  }
+  const dir = await mkdtemp(join(tmpdir(), 'insitu-spool-'));
+  const file = join(dir, 'object');
+  try {
+    await pipeline(source instanceof Readable ? source : Readable.from(source), createWriteStream(file), signal ? { signal } : {});
+    const st = await stat(file);
+    return {
+      size: BigInt(st.size),
+      open: () => createReadStream(file, { highWaterMark: 1 << 20 }),
+      cleanup: () => rm(dir, { recursive: true, force: true }),
+    };
+  } catch (e) {
+    await rm(dir, { recursive: true, force: true });
+    throw e;
+  }
+}
+
+/** Counts bytes as they pass, for progress reporting. */
+export async function* counted(source: AsyncIterable<Uint8Array>, onBytes: (n: number) => void, signal?: AbortSignal): AsyncGenerator<Uint8Array> {
+  for await (const chunk of source) {
+    throwIfAborted(signal);
+    onBytes(chunk.length);
+    yield chunk;
+  }
+}

@@ -1,0 +1,10 @@
+// insitu SDK: decentralized storage that runs your code where your data lives.
+export { createClient, type InsituClient, type ClientOptions, type PutOptions, type GetOptions, type PiecePlacement } from './client/index.ts';
+export { createChainClient, createChainReader } from './chain/index.ts';
+export type * from './chain/types.ts';
+export { createErasureCodec } from './codec/index.ts';
+export type { ErasureCodec } from './codec/types.ts';
+export { computeChecksums, segmentStream } from './integrity/index.ts';
+export { InsituError, AbortError, ErrorCodes, isInsituError, type ErrorCode } from './errors.ts';
+export { generatePrivateKey, privateKeyToAddress, type Hex } from './crypto/keys.ts';
+export { validateBucketName, validateObjectName } from './names.ts';
