@@ -92,7 +92,7 @@ test.serial('a corrupted copy on disk is detected by its hash and the read route
   const flip = async (nodeIndex: number, file: string): Promise<void> => {
     const path = join(net.dir, `node-${nodeIndex + 1}`, 'pieces', file);
     const bytes = await readFile(path);
-    bytes[100] ^= 0xff;
+    bytes[100] = bytes[100]! ^ 0xff;
     await writeFile(path, bytes);
   };
   await flip(placement[0]!.spId - 1, `${obj.id}.p`);
