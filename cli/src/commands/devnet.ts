@@ -1,0 +1,95 @@
+// `insitu devnet up|node stop|node start`: the embedded devnet, for demos, tests and fault drills.
+
+import { randomBytes } from 'node:crypto';
+import { writeFile, mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { request } from 'undici';
+import type { Command } from 'commander';
+import { InsituError } from '@insitu/sdk/errors.ts';
+import { createClient } from '@insitu/sdk';
+import { devnetUp } from '../devnet/supervisor.ts';
+import { devnetDir, readDevnet, type GlobalOptions } from '../config.ts';
+import { printer, formatBytes, type CliIO } from '../io.ts';
+
+async function demo(io: CliIO, rpcUrl: string, chainId: string, privateKey: string): Promise<void> {
+  const say = (l: string): void => void io.stdout.write(`${l}\n`);
+  const client = await createClient({ chain: { rpcUrl, chainId }, account: { privateKey } });
+  try {
+    await client.buckets.head('demo');
+  } catch {
+    await client.buckets.create('demo');
+    say('demo: created bucket "demo"');
+  }
+  const dir = await mkdtemp(join(tmpdir(), 'insitu-demo-'));
+  try {
+    const lines: string[] = [];
+    for (let i = 0; i < 60_000; i++) lines.push(`${i},sensor-${i % 17},${(Math.sin(i) * 100).toFixed(3)},${randomBytes(4).toString('hex')}`);
+    const data = Buffer.from(`id,sensor,reading,tag\n${lines.join('\n')}\n`);
+    const file = join(dir, 'readings.csv');
+    await writeFile(file, data);
+    const name = `readings-${Date.now()}.csv`;
+    const t0 = performance.now();
+    const info = await client.objects.put('demo', name, file, { contentType: 'text/csv' });
+    say(`demo: uploaded demo/${name} (${formatBytes(info.payloadSize)}) in ${Math.round(performance.now() - t0)} ms — ${info.status}, object id ${info.id}`);
+    const head = await client.objects.head('demo', name);
+    for (const p of head.placement) say(`demo:   ${p.role === 'primary' ? 'whole object' : `piece ${p.index} (${p.role})`} on provider ${p.spId} at ${p.endpoint}`);
+    const parts: Uint8Array[] = [];
+    for await (const chunk of client.objects.get('demo', name)) parts.push(chunk);
+    const back = Buffer.concat(parts);
+    if (!back.equals(data)) throw new InsituError('ERR_CHECKSUM_MISMATCH', 'demo: the bytes read back differ from the bytes uploaded');
+    say(`demo: read back ${formatBytes(back.length)}, verified segment by segment — identical`);
+    say(`demo: try  npx insitu head demo/${name}   or   npx insitu get demo/${name} --range 0-99`);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+export function devnetCommands(program: Command, io: CliIO, globals: () => GlobalOptions): void {
+  const devnet = program.command('devnet').description('run the embedded devnet: a chain and storage nodes on 127.0.0.1');
+  devnet.command('up').description('start (or resume) the devnet in --dir and keep it running until Ctrl-C')
+    .option('--nodes <n>', 'number of storage nodes (at least 7)', '7')
+    .option('--demo', 'upload a demo file and read it back once the devnet is up')
+    .action(async (o: { nodes: string; demo?: boolean }) => {
+      const dir = devnetDir(globals(), io.env, io.cwd);
+      const nodes = Number(o.nodes);
+      if (!Number.isInteger(nodes) || nodes < 7) throw new InsituError('ERR_INVALID_ARGUMENT', '--nodes must be an integer of at least 7 (1 primary + 6 secondaries)');
+      const out = printer(io, globals().json === true);
+      const net = await devnetUp({ dir, nodes, log: (l) => out.info(l) });
+      const f = net.file;
+      out.result(f, [
+        `devnet up in ${dir}`,
+        `chain     ${f.chainId} at ${f.rpcUrl}`,
+        ...f.nodes.map((n) => `node ${n.index}    ${n.endpoint}  operator ${n.operatorAddress}`),
+        `account   ${f.account.address} (key in ${f.account.keyFile})`,
+        `written   ${join(dir, 'devnet.json')}`,
+      ].join('\n'));
+      try {
+        if (o.demo) await demo(io, f.rpcUrl, f.chainId, f.account.privateKey);
+        out.info('devnet running — press Ctrl-C to stop');
+        await (io.interrupted ?? new Promise<void>(() => {}));
+      } finally {
+        out.info('stopping devnet…');
+        await net.stop();
+        out.info('devnet stopped');
+      }
+    });
+
+  const node = devnet.command('node').description('stop or start one node of a running devnet');
+  for (const verb of ['stop', 'start'] as const) {
+    node.command(verb).argument('<n>', 'node number, 1-based').action(async (n: string) => {
+      const dir = devnetDir(globals(), io.env, io.cwd);
+      const f = await readDevnet(dir);
+      if (!f) throw new InsituError('ERR_CONFIG', `no devnet in ${dir}: run "npx insitu devnet up" first`);
+      let res;
+      try {
+        res = await request(`${f.control}/nodes/${Number(n)}/${verb}`, { method: 'POST' });
+      } catch (cause) {
+        throw new InsituError('ERR_NODE_UNAVAILABLE', `the devnet in ${dir} is not running`, { cause });
+      }
+      const body = (await res.body.json()) as { code?: string; message?: string };
+      if (res.statusCode !== 200) throw new InsituError(body.code ?? 'ERR_INTERNAL', body.message ?? 'devnet control failed');
+      printer(io, globals().json === true).result(body, `node ${n} ${verb === 'stop' ? 'stopped' : 'started'}`);
+    });
+  }
+}

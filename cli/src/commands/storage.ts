@@ -1,0 +1,165 @@
+// Data owners' commands: account, bucket, put, ls, head, get, rm, cancel.
+
+import { createWriteStream } from 'node:fs';
+import { once } from 'node:events';
+import type { Command } from 'commander';
+import { InsituError } from '@insitu/sdk/errors.ts';
+import { createClient, type InsituClient } from '@insitu/sdk';
+import { resolveNetwork, type GlobalOptions } from '../config.ts';
+import { printer, progressBar, formatBytes, type CliIO } from '../io.ts';
+
+export function splitTarget(target: string, needObject: boolean): { bucket: string; object?: string } {
+  const at = target.indexOf('/');
+  const bucket = at === -1 ? target : target.slice(0, at);
+  const object = at === -1 ? undefined : target.slice(at + 1);
+  if (!bucket) throw new InsituError('ERR_INVALID_ARGUMENT', `"${target}" names no bucket (use <bucket>/<name>)`);
+  if (needObject && !object) throw new InsituError('ERR_INVALID_ARGUMENT', `"${target}" names no object (use <bucket>/<name>)`);
+  return object ? { bucket, object } : { bucket };
+}
+
+export function parseRange(text: string): { start: number; end: number } {
+  const m = /^(\d+)-(\d+)$/.exec(text);
+  if (!m || Number(m[1]) > Number(m[2])) throw new InsituError('ERR_INVALID_RANGE', `--range "${text}" must be a-b with a ≤ b (bytes, inclusive)`);
+  return { start: Number(m[1]), end: Number(m[2]) };
+}
+
+export function storageCommands(program: Command, io: CliIO, globals: () => GlobalOptions): void {
+  const client = async (): Promise<InsituClient> => {
+    const net = await resolveNetwork(globals(), io.env, io.cwd, true);
+    return createClient({ chain: { rpcUrl: net.rpcUrl, chainId: net.chainId }, account: { privateKey: net.privateKey! } });
+  };
+  const out = () => printer(io, globals().json === true);
+
+  program.command('account').description('show the account: address and balance')
+    .argument('[address]', 'another account to show')
+    .action(async (address?: string) => {
+      const c = await client();
+      const acct = address ? await c.chain.getAccount(address as `0x${string}`) : await c.account();
+      out().result(acct, `address  ${acct.address}\nbalance  ${acct.balance} (base units of BNB; ${Number(acct.balance) / 1e18} BNB)\nnonce    ${acct.nonce}`);
+    });
+
+  const bucket = program.command('bucket').description('create, list and remove buckets');
+  bucket.command('create').argument('<name>').option('--public-read', 'anyone may read its objects (default: private)')
+    .option('--primary <address>', 'operator address of the primary storage provider')
+    .action(async (name: string, o: { publicRead?: boolean; primary?: string }) => {
+      const c = await client();
+      const b = await c.buckets.create(name, { visibility: o.publicRead ? 'public-read' : 'private', ...(o.primary ? { primarySp: o.primary as `0x${string}` } : {}) });
+      out().result(b, `created bucket ${b.name} (${b.visibility}, primary provider ${b.primarySpId})`);
+    });
+  bucket.command('ls').description('list your buckets').action(async () => {
+    const c = await client();
+    const list = await c.buckets.list();
+    out().result(list, list.length ? list.map((b) => `${b.name}\t${b.visibility}\tprimary ${b.primarySpId}`).join('\n') : '(no buckets)');
+  });
+  bucket.command('rm').argument('<name>').description('remove an empty bucket').action(async (name: string) => {
+    const c = await client();
+    const tx = await c.buckets.delete(name);
+    out().result(tx, `removed bucket ${name}`);
+  });
+
+  program.command('put').description('upload a file as an object (streamed; any size)')
+    .argument('<file>').argument('<target>', '<bucket>/<name>')
+    .option('--public-read', 'anyone may read this object').option('--content-type <type>')
+    .action(async (file: string, target: string, o: { publicRead?: boolean; contentType?: string }) => {
+      const { bucket: b, object } = splitTarget(target, true);
+      const c = await client();
+      const bar = progressBar(io, `put ${target}`);
+      const info = await c.objects.put(b, object!, file, {
+        ...(o.publicRead ? { visibility: 'public-read' as const } : {}),
+        ...(o.contentType ? { contentType: o.contentType } : {}),
+        onProgress: (sent, total) => bar.update(sent, total),
+      });
+      bar.done();
+      out().result(info, `stored ${b}/${object} (${formatBytes(info.payloadSize)}, object id ${info.id}, ${info.status})`);
+    });
+
+  program.command('ls').description('list the objects of a bucket').argument('<bucket>').option('--prefix <prefix>')
+    .action(async (b: string, o: { prefix?: string }) => {
+      const c = await client();
+      const list = await c.objects.list(b, o.prefix ? { prefix: o.prefix } : {});
+      out().result(list, list.length ? list.map((x) => `${x.objectName}\t${x.payloadSize}\t${x.status}`).join('\n') : '(no objects)');
+    });
+
+  program.command('head').description('show an object: size, checksums, status and where its pieces live').argument('<target>', '<bucket>/<name>')
+    .action(async (target: string) => {
+      const { bucket: b, object } = splitTarget(target, true);
+      const c = await client();
+      const h = await c.objects.head(b, object!);
+      const lines = [
+        `object     ${h.bucketName}/${h.objectName} (id ${h.id})`,
+        `size       ${h.payloadSize} bytes`,
+        `status     ${h.status}`,
+        `visibility ${h.visibility}`,
+        `owner      ${h.owner}`,
+        `checksums  object  ${Buffer.from(h.checksums[0]!).toString('hex')}`,
+        ...h.checksums.slice(1).map((x, i) => `           piece ${i} ${Buffer.from(x).toString('hex')}`),
+        'placement',
+        ...h.placement.map((p) => `  ${p.role === 'primary' ? 'primary (whole object)' : `piece ${p.index} (${p.role})`}\tprovider ${p.spId}\t${p.endpoint}`),
+      ];
+      out().result(h, lines.join('\n'));
+    });
+
+  program.command('get').description('download an object to a file or stdout').argument('<target>', '<bucket>/<name>').argument('[file]')
+    .option('--range <a-b>', 'only bytes a..b (inclusive)')
+    .action(async (target: string, file: string | undefined, o: { range?: string }) => {
+      const { bucket: b, object } = splitTarget(target, true);
+      const range = o.range ? parseRange(o.range) : undefined;
+      const c = await client();
+      const sink = file ? createWriteStream(file) : io.stdout;
+      let bytes = 0;
+      for await (const chunk of c.objects.get(b, object!, { ...(range ? { range } : {}), onDegraded: (r) => printer(io, globals().json === true).info(`primary unavailable (${r}); reading from secondaries`) })) {
+        bytes += chunk.length;
+        if (!sink.write(chunk)) await once(sink, 'drain');
+      }
+      if (file) {
+        sink.end();
+        await once(sink, 'finish');
+        out().result({ bucket: b, object, bytes, file }, `wrote ${formatBytes(bytes)} to ${file}`);
+      }
+    });
+
+  program.command('rm').description('delete an object').argument('<target>', '<bucket>/<name>').action(async (target: string) => {
+    const { bucket: b, object } = splitTarget(target, true);
+    const c = await client();
+    const tx = await c.objects.delete(b, object!);
+    out().result(tx, `deleted ${b}/${object}`);
+  });
+
+  program.command('cancel').description('cancel an unfinished upload so its name can be reused').argument('<target>', '<bucket>/<name>')
+    .action(async (target: string) => {
+      const { bucket: b, object } = splitTarget(target, true);
+      const c = await client();
+      const tx = await c.objects.cancel(b, object!);
+      out().result(tx, `cancelled the upload of ${b}/${object}`);
+    });
+
+  const policy = program.command('policy').description('grant or revoke access to a bucket or object');
+  const actionsOf = (text: string) => text.split(',').map((a) => a.trim()).filter(Boolean).map((a) => {
+    const map: Record<string, string> = { get: 'get-object', put: 'create-object', create: 'create-object', delete: 'delete-object', list: 'list-object', update: 'update-object', copy: 'copy-object', execute: 'execute-object', all: 'all' };
+    const action = map[a] ?? a;
+    if (!['get-object', 'create-object', 'delete-object', 'list-object', 'update-object', 'copy-object', 'execute-object', 'all', 'update-bucket', 'delete-bucket'].includes(action)) {
+      throw new InsituError('ERR_INVALID_ARGUMENT', `unknown action "${a}" (use get, put, delete, list, update, copy, execute, all)`);
+    }
+    return action as 'get-object';
+  });
+  policy.command('grant').argument('<target>', '<bucket>[/<name>]').argument('<address>').requiredOption('--actions <list>', 'comma-separated: get,put,delete,list,update,copy,execute,all')
+    .action(async (target: string, address: string, o: { actions: string }) => {
+      const t = splitTarget(target, false);
+      const c = await client();
+      const tx = await c.policies.grant(t, address as `0x${string}`, actionsOf(o.actions));
+      out().result(tx, `granted ${o.actions} on ${target} to ${address}`);
+    });
+  policy.command('revoke').argument('<target>', '<bucket>[/<name>]').argument('<address>')
+    .action(async (target: string, address: string) => {
+      const t = splitTarget(target, false);
+      const c = await client();
+      const tx = await c.policies.revoke(t, address as `0x${string}`);
+      out().result(tx, `revoked ${address}'s access to ${target}`);
+    });
+  policy.command('ls').argument('<target>', '<bucket>[/<name>]').action(async (target: string) => {
+    const t = splitTarget(target, false);
+    const c = await client();
+    const list = await c.policies.list(t);
+    out().result(list, list.length ? list.map((p) => `${p.principal.type === 'account' ? p.principal.address : `group ${p.principal.groupId}`}\t${p.statements.map((s) => `${s.effect} ${s.actions.join(',')}`).join('; ')}`).join('\n') : '(no policies)');
+  });
+}

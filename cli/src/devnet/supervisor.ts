@@ -1,0 +1,160 @@
+// The devnet supervisor: runs the chain and every storage node as child processes on 127.0.0.1,
+// writes <dir>/devnet.json for other tools, and serves a small control endpoint on 127.0.0.1 so
+// `insitu devnet node stop|start <n>` can stop and restart one node of a running devnet.
+
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createServer, type Server } from 'node:http';
+import { mkdir, readFile, writeFile, open } from 'node:fs/promises';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createInterface } from 'node:readline';
+import type { AddressInfo } from 'node:net';
+import { InsituError } from '@insitu/sdk/errors.ts';
+import { serializeGenesis, evmChainId } from '@insitu/chain/genesis.ts';
+import { planDevnet, freePort, type DevnetPlan } from './plan.ts';
+import type { DevnetFile } from '../config.ts';
+
+interface SavedPlan extends DevnetPlan {
+  chainPort: number;
+}
+
+const tsxLoader = import.meta.resolve('tsx');
+const script = (spec: string): string => fileURLToPath(import.meta.resolve(spec));
+
+export interface Devnet {
+  file: DevnetFile;
+  stopNode(n: number): Promise<void>;
+  startNode(n: number): Promise<void>;
+  stop(): Promise<void>;
+}
+
+async function loadOrPlan(dir: string, nodes: number): Promise<{ plan: SavedPlan; fresh: boolean }> {
+  try {
+    const saved = JSON.parse(await readFile(join(dir, 'plan.json'), 'utf8'), (_k, v) => (v && typeof v === 'object' && '$big' in v ? BigInt(v.$big) : v)) as SavedPlan;
+    return { plan: saved, fresh: false };
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw new InsituError('ERR_CONFIG', `${join(dir, 'plan.json')} is unreadable`, { cause: e });
+  }
+  const plan: SavedPlan = { ...(await planDevnet({ nodes, accounts: 1 })), chainPort: await freePort() };
+  return { plan, fresh: true };
+}
+
+async function startProcess(name: string, file: string, args: string[], logDir: string): Promise<{ child: ChildProcess; ready: Record<string, unknown> }> {
+  const log = await open(join(logDir, `${name}.log`), 'a');
+  const child = spawn(process.execPath, ['--import', tsxLoader, file, ...args], { stdio: ['ignore', 'pipe', log.fd] });
+  child.once('exit', () => void log.close().catch(() => undefined));
+  const lines = createInterface({ input: child.stdout! });
+  const ready = await new Promise<Record<string, unknown>>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new InsituError('ERR_NODE_UNAVAILABLE', `${name} did not start within 60 s (see ${join(logDir, `${name}.log`)})`)), 60_000);
+    lines.on('line', (line) => {
+      try {
+        const msg = JSON.parse(line) as Record<string, unknown>;
+        if (msg.event === 'ready') {
+          clearTimeout(timer);
+          resolve(msg);
+        }
+      } catch {
+        // not a status line
+      }
+    });
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new InsituError('ERR_NODE_UNAVAILABLE', `${name} exited with code ${code} while starting (see ${join(logDir, `${name}.log`)})`));
+    });
+  });
+  return { child, ready };
+}
+
+async function stopProcess(child: ChildProcess | undefined): Promise<void> {
+  if (!child || child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise<void>((r) => child.once('exit', () => r()));
+  child.kill('SIGTERM');
+  const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+  await exited;
+  clearTimeout(timer);
+}
+
+export async function devnetUp(opts: { dir: string; nodes?: number; log?: (line: string) => void }): Promise<Devnet> {
+  const { dir } = opts;
+  const log = opts.log ?? (() => {});
+  await mkdir(dir, { recursive: true });
+  const logDir = join(dir, 'logs');
+  await mkdir(logDir, { recursive: true });
+  const { plan, fresh } = await loadOrPlan(dir, opts.nodes ?? 7);
+  if (fresh) {
+    await writeFile(join(dir, 'plan.json'), JSON.stringify(plan, (_k, v) => (typeof v === 'bigint' ? { $big: v.toString() } : v), 2), { mode: 0o600 });
+    await writeFile(join(dir, 'genesis.json'), serializeGenesis(plan.genesis));
+    for (const n of plan.nodes) {
+      const nodeDir = join(dir, `node-${n.index + 1}`);
+      await mkdir(nodeDir, { recursive: true });
+      await writeFile(join(nodeDir, 'node-key.json'), JSON.stringify({ operatorKey: n.operatorKey, blsKey: n.blsKey }, null, 2), { mode: 0o600 });
+    }
+    await writeFile(join(dir, 'account.key'), `${plan.accounts[0]!.privateKey}\n`, { mode: 0o600 });
+  }
+  const children = new Map<string, ChildProcess>();
+  const chain = await startProcess('chain', script('@insitu/chain/bin.ts'), ['--dir', join(dir, 'chain'), '--genesis', join(dir, 'genesis.json'), '--port', String(plan.chainPort)], logDir);
+  children.set('chain', chain.child);
+  const rpcUrl = String(chain.ready.rpcUrl);
+  log(`chain ${plan.chainId} at ${rpcUrl}`);
+
+  const startNode = async (i: number): Promise<void> => {
+    const n = plan.nodes[i];
+    if (!n) throw new InsituError('ERR_INVALID_ARGUMENT', `no node ${i + 1}; the devnet has ${plan.nodes.length}`);
+    if (children.get(`node-${i + 1}`)?.exitCode === null) return;
+    const nodeDir = join(dir, `node-${i + 1}`);
+    const started = await startProcess(`node-${i + 1}`, script('@insitu/storage-node/bin.ts'), ['--dir', nodeDir, '--rpc', rpcUrl, '--chain-id', plan.chainId, '--port', String(n.port)], logDir);
+    children.set(`node-${i + 1}`, started.child);
+  };
+  const stopNode = async (i: number): Promise<void> => {
+    if (!plan.nodes[i]) throw new InsituError('ERR_INVALID_ARGUMENT', `no node ${i + 1}; the devnet has ${plan.nodes.length}`);
+    await stopProcess(children.get(`node-${i + 1}`));
+  };
+  try {
+    await Promise.all(plan.nodes.map((_, i) => startNode(i)));
+  } catch (e) {
+    for (const c of children.values()) await stopProcess(c);
+    throw e;
+  }
+
+  const control: Server = createServer((req, res) => {
+    const m = /^\/nodes\/(\d+)\/(stop|start)$/.exec(req.url ?? '');
+    if (req.method !== 'POST' || !m) {
+      res.writeHead(404).end();
+      return;
+    }
+    const i = Number(m[1]) - 1;
+    (m[2] === 'stop' ? stopNode(i) : startNode(i)).then(
+      () => res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ node: i + 1, state: m[2] === 'stop' ? 'stopped' : 'running' })),
+      (e: unknown) => res.writeHead(400, { 'content-type': 'application/json' }).end(JSON.stringify({ code: (e as InsituError).code ?? 'ERR_INTERNAL', message: String((e as Error).message) })),
+    );
+  });
+  await new Promise<void>((r) => control.listen(0, '127.0.0.1', () => r()));
+
+  const file: DevnetFile = {
+    chainId: plan.chainId,
+    evmChainId: String(evmChainId(plan.chainId)),
+    rpcUrl,
+    control: `http://127.0.0.1:${(control.address() as AddressInfo).port}`,
+    dir,
+    nodes: plan.nodes.map((n) => ({ index: n.index + 1, endpoint: n.endpoint, operatorAddress: n.operatorAddress })),
+    account: { address: plan.accounts[0]!.address, privateKey: plan.accounts[0]!.privateKey, keyFile: join(dir, 'account.key') },
+  };
+  await writeFile(join(dir, 'devnet.json'), JSON.stringify(file, null, 2), { mode: 0o600 });
+
+  let stopped = false;
+  return {
+    file,
+    startNode,
+    stopNode,
+    async stop() {
+      if (stopped) return;
+      stopped = true;
+      await new Promise<void>((r) => {
+        control.close(() => r());
+        control.closeAllConnections();
+      });
+      await Promise.all(plan.nodes.map((_, i) => stopNode(i)));
+      await stopProcess(children.get('chain'));
+    },
+  };
+}
