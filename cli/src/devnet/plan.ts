@@ -54,7 +54,8 @@ export async function planDevnet(opts: { nodes?: number; accounts?: number; chai
       operatorAddress: privateKeyToAddress(operatorKey),
       blsKey: toHex(generateBlsKey()),
       port,
-      endpoint: `http://localhost:${port}`,
+      // A dotted host name: greenfield-js-sdk requires one, and addresses buckets as {bucket}.{host}.
+      endpoint: `http://node-${i + 1}.localhost:${port}`,
     });
   }
   const accounts = Array.from({ length: opts.accounts ?? 2 }, () => {

@@ -1,0 +1,96 @@
+// Interop: unmodified @bnb-chain/greenfield-js-sdk against the devnet chain and storage nodes.
+// greenfield-js-sdk reaches nodes as {bucket}.localhost:<port>; this test process resolves
+// *.localhost to 127.0.0.1 (name resolution is test environment, not a change to the SDK).
+
+import test from 'ava';
+import dns from 'node:dns';
+import { createRequire } from 'node:module';
+import { randomBytes } from 'node:crypto';
+import { createClient } from '@insitu/sdk';
+import { computeChecksums } from '@insitu/sdk/integrity/index.ts';
+import { createTestnet, type Testnet } from '../src/testnet.ts';
+
+const originalLookup = dns.lookup;
+(dns as { lookup: unknown }).lookup = (host: string, opts: unknown, cb?: unknown) => {
+  const callback = (typeof opts === 'function' ? opts : cb) as (e: Error | null, a: unknown, f?: number) => void;
+  const options = (typeof opts === 'object' && opts !== null ? opts : {}) as { all?: boolean };
+  if (host === 'localhost' || host.endsWith('.localhost')) {
+    return options.all ? callback(null, [{ address: '127.0.0.1', family: 4 }]) : callback(null, '127.0.0.1', 4);
+  }
+  return (originalLookup as (...a: unknown[]) => void)(host, opts, cb);
+};
+
+const require = createRequire(import.meta.url);
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+const { Client, VisibilityType, RedundancyType, Long } = require('@bnb-chain/greenfield-js-sdk') as any;
+
+let net: Testnet;
+test.before(async () => {
+  net = await createTestnet({ nodes: 7, accounts: 2 });
+});
+test.after.always(async () => {
+  await net?.stop();
+});
+
+async function send(tx: { simulate(o: object): Promise<{ gasLimit: bigint; gasPrice: string }>; broadcast(o: object): Promise<{ code: number; rawLog?: string; transactionHash: string }> }, key: { address: string; privateKey: string }) {
+  const sim = await tx.simulate({ denom: 'BNB' });
+  return tx.broadcast({ denom: 'BNB', gasLimit: Number(sim.gasLimit), gasPrice: sim.gasPrice, payer: key.address, granter: '', privateKey: key.privateKey });
+}
+
+async function readBody(res: { body?: unknown }): Promise<Buffer> {
+  const body = res.body as { arrayBuffer?: () => Promise<ArrayBuffer> } | undefined;
+  if (body?.arrayBuffer) return Buffer.from(await body.arrayBuffer());
+  return Buffer.from(body as Uint8Array);
+}
+
+test.serial('greenfield-js-sdk uploads, reads and shares through insitu nodes, and the two SDKs read each other\'s objects', async (t) => {
+  const [alice, bob] = net.accounts;
+  const gf = Client.create(net.rpcUrl, net.chain.evmChainId);
+  const sps = await gf.sp.getStorageProviders();
+  t.is(sps.length, 7);
+  const created = await send(await gf.bucket.createBucket({
+    bucketName: 'gf-interop', creator: alice!.address, visibility: VisibilityType.VISIBILITY_TYPE_PRIVATE,
+    chargedReadQuota: Long.fromString('0'), primarySpAddress: sps[0].operatorAddress, paymentAddress: alice!.address,
+  }), alice!);
+  t.is(created.code, 0);
+
+  const data = randomBytes(100_000);
+  const { checksums } = await computeChecksums(data);
+  const createTx = await send(await gf.object.createObject({
+    bucketName: 'gf-interop', objectName: 'from-js-sdk.bin', creator: alice!.address, visibility: VisibilityType.VISIBILITY_TYPE_INHERIT,
+    contentType: 'application/octet-stream', redundancyType: RedundancyType.REDUNDANCY_EC_TYPE, payloadSize: Long.fromInt(data.length), expectChecksums: checksums,
+  }), alice!);
+  t.is(createTx.code, 0);
+  const upload = await gf.object.uploadObject({
+    bucketName: 'gf-interop', objectName: 'from-js-sdk.bin',
+    body: { name: 'from-js-sdk.bin', type: 'application/octet-stream', size: data.length, content: data },
+    txnHash: createTx.transactionHash,
+  }, { type: 'ECDSA', privateKey: alice!.privateKey });
+  t.is(upload.code, 0, JSON.stringify(upload).slice(0, 300));
+  const head = await gf.object.headObject('gf-interop', 'from-js-sdk.bin');
+  t.is(head.objectInfo.objectStatus, 1, 'sealed');
+
+  const download = await gf.object.getObject({ bucketName: 'gf-interop', objectName: 'from-js-sdk.bin' }, { type: 'ECDSA', privateKey: alice!.privateKey });
+  t.is(download.code, 0);
+  t.true((await readBody(download)).equals(data));
+
+  // A policy put with greenfield-js-sdk lets Bob read through greenfield-js-sdk.
+  const policy = await send(await gf.object.putObjectPolicy('gf-interop', 'from-js-sdk.bin', {
+    operator: alice!.address, principal: { type: 1, value: bob!.address }, statements: [{ effect: 1, actions: [6], resources: [] }], expirationTime: undefined,
+  }), alice!);
+  t.is(policy.code, 0);
+  const bobRead = await gf.object.getObject({ bucketName: 'gf-interop', objectName: 'from-js-sdk.bin' }, { type: 'ECDSA', privateKey: bob!.privateKey });
+  t.is(bobRead.code, 0);
+  t.true((await readBody(bobRead)).equals(data));
+
+  // insitu reads what greenfield-js-sdk wrote, and greenfield-js-sdk what insitu wrote.
+  const insitu = await createClient({ chain: { rpcUrl: net.rpcUrl, chainId: net.chainId }, account: { privateKey: alice!.privateKey } });
+  const parts: Uint8Array[] = [];
+  for await (const c of insitu.objects.get('gf-interop', 'from-js-sdk.bin')) parts.push(c);
+  t.true(Buffer.concat(parts).equals(data));
+  const mine = randomBytes(70_000);
+  await insitu.objects.put('gf-interop', 'from-insitu.bin', mine);
+  const back = await gf.object.getObject({ bucketName: 'gf-interop', objectName: 'from-insitu.bin' }, { type: 'ECDSA', privateKey: alice!.privateKey });
+  t.is(back.code, 0);
+  t.true((await readBody(back)).equals(mine));
+});
