@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { request } from 'undici';
 import { createClient, type InsituClient } from '@insitu/sdk';
 import { signRequest } from '@insitu/sdk/auth/index.ts';
+import { spDispatcher } from '@insitu/sdk/sp/index.ts';
 import { generatePrivateKey } from '@insitu/sdk/crypto/keys.ts';
 import { computeChecksums } from '@insitu/sdk/integrity/index.ts';
 import { createTestnet, type Testnet } from '../src/testnet.ts';
@@ -110,7 +111,7 @@ test.serial('requests are authenticated and authorised by the chain', async (t) 
   const placement = (await alice.objects.head('spine', 'private.txt')).placement;
   const url = new URL('/spine/private.txt', placement[0]!.endpoint);
   const fetchWith = async (headers: Record<string, string>, target = url) => {
-    const res = await request(target, { method: 'GET', headers: { ...headers, host: target.host } });
+    const res = await request(target, { method: 'GET', dispatcher: spDispatcher, headers: { ...headers, host: target.host } });
     const text = await res.body.text();
     return { status: res.statusCode, code: res.headers['x-insitu-error-code'], text };
   };
@@ -140,7 +141,7 @@ test.serial('requests are authenticated and authorised by the chain', async (t) 
   await t.throwsAsync(collect(bob.objects.get('spine', 'private.txt')));
   // Only the object's primary may push pieces to a secondary.
   const rep = new URL('/greenfield/receiver/v1/replicate-piece', placement[1]!.endpoint);
-  const res = await request(rep, { method: 'PUT', body: 'x', headers: { ...signRequest({ method: 'PUT', url: rep, privateKey: net.accounts[0]!.privateKey, headers: { 'x-gnfd-object-id': '1', 'x-gnfd-redundancy-index': '0' } }) } });
+  const res = await request(rep, { method: 'PUT', body: 'x', dispatcher: spDispatcher, headers: { ...signRequest({ method: 'PUT', url: rep, privateKey: net.accounts[0]!.privateKey, headers: { 'x-gnfd-object-id': '1', 'x-gnfd-redundancy-index': '0' } }) } });
   await res.body.dump();
   t.true([403, 409].includes(res.statusCode));
   // Bad names never reach a node.
