@@ -185,3 +185,18 @@ test.serial('the chain and every node restart with all data intact', async (t) =
   const info = await alice.objects.put('spine', 'after-restart', data.subarray(0, 1000));
   t.is(info.status, 'sealed');
 });
+
+test.serial('Greenfield\'s challenge endpoint answers a piece with its hash list', async (t) => {
+  const data = randomBytes(50_000);
+  const obj = await alice.objects.put('spine', 'challenged', data);
+  const placement = (await alice.objects.head('spine', 'challenged')).placement;
+  const url = new URL('/greenfield/admin/v1/challenge', placement[3]!.endpoint);
+  const headers = signRequest({ method: 'GET', url, privateKey: net.accounts[0]!.privateKey, headers: { 'x-gnfd-object-id': obj.id.toString(), 'x-gnfd-redundancy-index': '2', 'x-gnfd-piece-index': '0' } });
+  const res = await request(url, { method: 'GET', dispatcher: spDispatcher, headers });
+  const piece = Buffer.from(await res.body.arrayBuffer());
+  t.is(res.statusCode, 200);
+  t.true(piece.equals(data.subarray(2 * 12_500, 3 * 12_500)), 'piece 2 of a systematic code is the object\'s own third quarter');
+  const hashes = String(res.headers['x-gnfd-piece-hash']).split(',').map((h) => Buffer.from(h, 'hex'));
+  const { createHash } = await import('node:crypto');
+  t.true(createHash('sha256').update(Buffer.concat(hashes)).digest().equals(Buffer.from(obj.checksums[3]!)));
+});

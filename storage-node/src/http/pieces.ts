@@ -11,6 +11,16 @@ import { unitOffset } from '../store/types.ts';
 import { signerOf, authorize } from './access.ts';
 import { sendJson } from './respond.ts';
 
+/** Greenfield's challenge and recovery endpoints name the piece in headers; insitu's in the query. */
+export function pieceParamsFromHeaders(req: IncomingMessage, url: URL): URL {
+  const h = (n: string): string => String(req.headers[n] ?? '');
+  const out = new URL(url);
+  out.searchParams.set('object-id', h('x-gnfd-object-id'));
+  out.searchParams.set('index', h('x-gnfd-redundancy-index') || '-1');
+  out.searchParams.set('segment', h('x-gnfd-piece-index'));
+  return out;
+}
+
 async function resolve(ctx: NodeContext, req: IncomingMessage, url: URL): Promise<{ obj: ObjectInfo; index: number }> {
   const id = url.searchParams.get('object-id') ?? '';
   const index = Number(url.searchParams.get('index'));
@@ -44,6 +54,11 @@ export async function piece(ctx: NodeContext, req: IncomingMessage, res: ServerR
     ctx.logger.warn('corrupt piece', { objectId: obj.id.toString(), index, segment });
     throw new InsituError('ERR_CHECKSUM_MISMATCH', `piece ${index} of segment ${segment} of object ${obj.id} is corrupt on this node`);
   }
-  res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': String(data.length) });
+  res.writeHead(200, {
+    'content-type': 'application/octet-stream',
+    'content-length': String(data.length),
+    // As Greenfield's challenge answers: the piece's hash list, whose hash is the chain's checksum.
+    'x-gnfd-piece-hash': meta.hashes.map((h) => Buffer.from(h).toString('hex')).join(','),
+  });
   res.end(data);
 }

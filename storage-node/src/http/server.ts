@@ -9,7 +9,7 @@ import type { NodeContext } from '../context.ts';
 import { putObject } from './put-object.ts';
 import { getObject } from './get-object.ts';
 import { replicatePiece } from './replicate-piece.ts';
-import { piece, pieceHashes } from './pieces.ts';
+import { piece, pieceHashes, pieceParamsFromHeaders } from './pieces.ts';
 import { sendError, sendJson } from './respond.ts';
 
 /** Splits a request into bucket and object, by Host ({bucket}.{host}) or by path. */
@@ -55,6 +55,9 @@ export function createHttpServer(ctx: NodeContext): { listen(host: string, port:
     if (p === '/greenfield/receiver/v1/replicate-piece' && method === 'PUT') return replicatePiece(ctx, req, res);
     if (p === '/insitu/v1/piece-hashes' && method === 'GET') return pieceHashes(ctx, req, res, url);
     if (p === '/insitu/v1/piece' && method === 'GET') return piece(ctx, req, res, url);
+    if ((p === '/greenfield/admin/v1/challenge' || p === '/greenfield/recovery/v1/get-piece') && method === 'GET') {
+      return piece(ctx, req, res, pieceParamsFromHeaders(req, url));
+    }
     if (p.startsWith('/greenfield/') || p.startsWith('/insitu/')) throw new InsituError('ERR_NOT_FOUND', `no endpoint ${method} ${p}`);
     const target = resolveTarget(ctx, req, url);
     if (!target || target.object === '') throw new InsituError('ERR_NOT_FOUND', `no endpoint ${method} ${p} (use /{bucket}/{object})`);
