@@ -4,6 +4,7 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { jsonLogger } from '@insitu/sdk/logger.ts';
 import { createChain } from './chain.ts';
 import { parseGenesis } from './genesis.ts';
 
@@ -19,16 +20,13 @@ if (!values.dir) {
   process.stderr.write('usage: chain --dir <dataDir> [--genesis <genesis.json>] [--host 127.0.0.1] [--port 0]\n');
   process.exit(2);
 }
-const log = (level: string) => (msg: string, fields?: Record<string, unknown>): void => {
-  process.stderr.write(`${JSON.stringify({ t: new Date().toISOString(), level, component: 'chain', msg, ...fields })}\n`);
-};
 const genesis = parseGenesis(await readFile(values.genesis ?? join(values.dir, 'genesis.json'), 'utf8'));
 const chain = createChain({
   dataDir: values.dir,
   genesis,
   host: values.host!,
   port: Number(values.port),
-  logger: { debug() {}, info: log('info'), warn: log('warn'), error: log('error') },
+  logger: jsonLogger('chain', (line) => process.stderr.write(line)),
 });
 await chain.start();
 process.stdout.write(`${JSON.stringify({ event: 'ready', rpcUrl: chain.rpcUrl, chainId: chain.chainId, evmChainId: chain.evmChainId })}\n`);

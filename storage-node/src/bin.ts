@@ -5,6 +5,7 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { jsonLogger } from '@insitu/sdk/logger.ts';
 import { createStorageNode } from './node.ts';
 
 const { values } = parseArgs({
@@ -22,9 +23,6 @@ if (!values.dir || !values.rpc || !values['chain-id']) {
   process.exit(2);
 }
 const keys = JSON.parse(await readFile(values['key-file'] ?? join(values.dir, 'node-key.json'), 'utf8')) as { operatorKey: string; blsKey: string };
-const log = (level: string) => (msg: string, fields?: Record<string, unknown>): void => {
-  process.stderr.write(`${JSON.stringify({ t: new Date().toISOString(), level, component: 'storage-node', msg, ...fields })}\n`);
-};
 const node = createStorageNode({
   dataDir: values.dir,
   rpcUrl: values.rpc,
@@ -33,7 +31,7 @@ const node = createStorageNode({
   blsKey: keys.blsKey,
   host: values.host!,
   ...(values.port ? { port: Number(values.port) } : {}),
-  logger: { debug() {}, info: log('info'), warn: log('warn'), error: log('error') },
+  logger: jsonLogger('storage-node', (line) => process.stderr.write(line)),
 });
 await node.start();
 process.stdout.write(`${JSON.stringify({ event: 'ready', endpoint: node.endpoint, spId: node.spId, address: node.address })}\n`);

@@ -5,14 +5,9 @@ import type { ErasureCodec } from '@insitu/sdk/codec/types.ts';
 import type { Hex } from '@insitu/sdk/crypto/keys.ts';
 import type { PieceStore } from './store/types.ts';
 
-export interface Logger {
-  debug(msg: string, fields?: Record<string, unknown>): void;
-  info(msg: string, fields?: Record<string, unknown>): void;
-  warn(msg: string, fields?: Record<string, unknown>): void;
-  error(msg: string, fields?: Record<string, unknown>): void;
-}
+import { silentLogger, type Logger } from '@insitu/sdk/logger.ts';
 
-export const silentLogger: Logger = { debug() {}, info() {}, warn() {}, error() {} };
+export { silentLogger, type Logger };
 
 export interface NodeContext {
   chain: ChainClient;

@@ -17,14 +17,9 @@ import { providerMsgs, providerQueries, addProvider, addGvg } from './modules/pr
 import { storageMsgs, storageQueries } from './modules/storage.ts';
 import { permissionMsgs, permissionQueries } from './modules/permission.ts';
 
-export interface Logger {
-  debug(msg: string, fields?: Record<string, unknown>): void;
-  info(msg: string, fields?: Record<string, unknown>): void;
-  warn(msg: string, fields?: Record<string, unknown>): void;
-  error(msg: string, fields?: Record<string, unknown>): void;
-}
+import { silentLogger, type Logger } from '@insitu/sdk/logger.ts';
 
-export const silentLogger: Logger = { debug() {}, info() {}, warn() {}, error() {} };
+export { silentLogger, type Logger };
 
 export interface ChainAppOptions {
   dataDir: string;
