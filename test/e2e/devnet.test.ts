@@ -1,0 +1,62 @@
+// The devnet as users run it: the chain and 7 nodes as child processes, devnet.json for other
+// tools, and one node stopped and restarted through the supervisor's control endpoint.
+
+import test from 'ava';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import { run } from '@insitu/cli';
+import { devnetUp } from '@insitu/cli/devnet/supervisor.ts';
+
+function capture(): Writable & { text(): string } {
+  const chunks: Buffer[] = [];
+  const w = new Writable({ write(c, _e, cb) { chunks.push(Buffer.from(c)); cb(); } }) as Writable & { text(): string };
+  w.text = () => Buffer.concat(chunks).toString('utf8');
+  return w;
+}
+
+test('devnet up runs a chain and 7 node processes, writes devnet.json, and stops and restarts one node', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'insitu-devnet-'));
+  t.teardown(() => rm(dir, { recursive: true, force: true }));
+  const net = await devnetUp({ dir, nodes: 7 });
+  try {
+    const file = JSON.parse(await readFile(join(dir, 'devnet.json'), 'utf8')) as { rpcUrl: string; chainId: string; nodes: unknown[]; account: { address: string; privateKey: string } };
+    t.is(file.nodes.length, 7);
+    t.regex(file.account.privateKey, /^0x[0-9a-f]{64}$/);
+    const cli = async (...args: string[]) => {
+      const stdout = capture();
+      const stderr = capture();
+      const code = await run([...args, '--dir', dir], { stdout, stderr, env: {}, cwd: dir });
+      return { code, out: stdout.text(), err: stderr.text() };
+    };
+    let r = await cli('account', '--json');
+    t.is(r.code, 0, r.err);
+    t.is((JSON.parse(r.out) as { address: string }).address, file.account.address);
+    r = await cli('bucket', 'create', 'devnet-bucket');
+    t.is(r.code, 0, r.err);
+    const src = join(dir, 'hello.txt');
+    await writeFile(src, 'hello devnet\n');
+    r = await cli('put', src, 'devnet-bucket/hello.txt');
+    t.is(r.code, 0, r.err);
+    r = await cli('devnet', 'node', 'stop', '1');
+    t.is(r.code, 0, r.err);
+    r = await cli('get', 'devnet-bucket/hello.txt');
+    t.is(r.out, 'hello devnet\n', 'read with the primary down');
+    r = await cli('devnet', 'node', 'start', '1');
+    t.is(r.code, 0, r.err);
+    r = await cli('devnet', 'node', 'stop', '9');
+    t.regex(r.err, /ERR_INVALID_ARGUMENT: no node 9/);
+  } finally {
+    await net.stop();
+  }
+  const again = await devnetUp({ dir });
+  try {
+    const stdout = capture();
+    const stderr = capture();
+    t.is(await run(['get', 'devnet-bucket/hello.txt', '--dir', dir], { stdout, stderr, env: {}, cwd: dir }), 0, stderr.text());
+    t.is(stdout.text(), 'hello devnet\n', 'a resumed devnet keeps its data');
+  } finally {
+    await again.stop();
+  }
+});
