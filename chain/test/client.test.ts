@@ -64,6 +64,29 @@ test('the chain client creates, lists, heads, shares and deletes, and follows ev
   // Bob paid the fee of his refused delete.
   t.is((await reader.getAccount(bob!.address)).balance, 10n ** 21n - 120_000n * 5_000_000_000n + 777n);
 
+  // A new provider registers itself and forms a group with six existing providers.
+  const { generateBlsKey, blsPublicKey, blsProofOfPossession } = await import('@insitu/sdk/crypto/bls.ts');
+  const { generatePrivateKey, privateKeyToAddress } = await import('@insitu/sdk/crypto/keys.ts');
+  const spKey = generatePrivateKey();
+  const spAddr = privateKeyToAddress(spKey);
+  await client.transfer(spAddr, 10n ** 20n);
+  const spClient = await createChainClient({ rpcUrl: chain.rpcUrl, chainId: chain.chainId, privateKey: spKey });
+  const bls = generateBlsKey();
+  const { provider } = await spClient.registerProvider({
+    fundingAddress: spAddr, sealAddress: spAddr, approvalAddress: spAddr, gcAddress: spAddr, blsKey: blsPublicKey(bls), blsProof: blsProofOfPossession(bls),
+    endpoint: 'http://node-8.localhost:9999', moniker: 'newcomer', storePrice: 7n, readPrice: 3n, computePrice: 11n, deposit: 10n ** 18n,
+  });
+  t.is(provider.id, 8);
+  t.is(provider.computePrice, 11n);
+  await spClient.createGlobalVirtualGroup({ secondarySpIds: [1, 2, 3, 4, 5, 6] });
+  const groups = await reader.listGlobalVirtualGroups(8);
+  t.true(groups.some((g) => g.primarySpId === 8 && g.secondarySpIds.join() === '1,2,3,4,5,6'));
+  const badProof = await t.throwsAsync(spClient.registerProvider({
+    fundingAddress: spAddr, sealAddress: spAddr, approvalAddress: spAddr, gcAddress: spAddr, blsKey: blsPublicKey(bls), blsProof: blsProofOfPossession(generateBlsKey()),
+    endpoint: 'http://x.localhost:1', moniker: 'x', storePrice: 0n, readPrice: 0n, computePrice: 0n, deposit: 0n,
+  }));
+  t.is((badProof as { code?: string }).code, 'ERR_SIGNATURE_INVALID');
+
   // Restart the chain on the same directory: everything is still there.
   await chain.stop();
   chain = createChain({ dataDir: dir, genesis: g.genesis, port: Number(new URL(reader.rpcUrl).port) });

@@ -13,7 +13,7 @@ import { LevelKV, CacheKV, encodeValue, decodeValue, type KV } from './store.ts'
 import type { ChainApp, DecodedTx, ExecResult, TxRecord, BlockInfo, FeedEvent, AnyMsg, TxEvent } from './types.ts';
 import type { MsgContext, MsgHandler, QueryHandler, FeedEmit } from './context.ts';
 import { bankMsgs, bankQueries, ensureAccount, getAccount, move, accountKey, DENOM, FEE_COLLECTOR } from './modules/bank.ts';
-import { providerMsgs, providerQueries, addProvider, addGvg } from './modules/providers.ts';
+import { providerMsgs, providerQueries, addProvider, addGvg, SP_DEPOSIT_POOL } from './modules/providers.ts';
 import { storageMsgs, storageQueries } from './modules/storage.ts';
 import { permissionMsgs, permissionQueries } from './modules/permission.ts';
 
@@ -113,6 +113,7 @@ export function createChainApp(opts: ChainAppOptions): ChainApp & { kv(): KV; ge
   async function applyGenesis(): Promise<void> {
     const kv = new CacheKV(state());
     await ensureAccount(kv, FEE_COLLECTOR);
+    await ensureAccount(kv, SP_DEPOSIT_POOL);
     for (const a of genesis.accounts) {
       const acct = await ensureAccount(kv, a.address);
       acct.balance += BigInt(a.balance);

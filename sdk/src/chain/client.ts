@@ -407,6 +407,24 @@ export async function createChainClient(opts: ChainClientOptions): Promise<Chain
     transfer: (to, amount, o) => send('/cosmos.bank.v1beta1.MsgSend', {
       fromAddress: address, toAddress: to, amount: [{ denom: 'BNB', amount: amount.toString() }],
     }, o),
+
+    async registerProvider(input, o) {
+      const tx = await send('/greenfield.sp.MsgCreateStorageProvider', {
+        creator: address,
+        description: { moniker: input.moniker, identity: '', website: '', securityContact: '', details: `computePrice=${input.computePrice}` },
+        spAddress: address, fundingAddress: input.fundingAddress, sealAddress: input.sealAddress, approvalAddress: input.approvalAddress,
+        gcAddress: input.gcAddress, maintenanceAddress: address, endpoint: input.endpoint,
+        deposit: { denom: 'BNB', amount: input.deposit.toString() },
+        readPrice: input.readPrice.toString(), freeReadQuota: '0', storePrice: input.storePrice.toString(),
+        blsKey: Buffer.from(input.blsKey).toString('hex'), blsProof: Buffer.from(input.blsProof).toString('hex'),
+      }, o);
+      return { ...tx, provider: await reader.getStorageProvider(address, o) };
+    },
+
+    createGlobalVirtualGroup: (input, o) => send('/greenfield.virtualgroup.MsgCreateGlobalVirtualGroup', {
+      storageProvider: address, familyId: input.familyId ?? 0, secondarySpIds: input.secondarySpIds,
+      deposit: { denom: 'BNB', amount: (input.deposit ?? 0n).toString() },
+    }, o),
   };
   return client;
 }

@@ -93,6 +93,22 @@ const SPECS: Record<string, MsgSpec> = {
     }),
   },
   '/greenfield.storage.MsgRejectSealObject': plain('bucket_name:string,object_name:string,operator:string,type:string'),
+  '/greenfield.sp.MsgCreateStorageProvider': {
+    types: () => ({
+      Msg1: f('approval_address:string,bls_key:string,bls_proof:string,creator:string,deposit:TypeMsg1Deposit,description:TypeMsg1Description,endpoint:string,free_read_quota:uint64,funding_address:string,gc_address:string,maintenance_address:string,read_price:string,seal_address:string,sp_address:string,store_price:string,type:string'),
+      TypeMsg1Deposit: f('amount:string,denom:string'),
+      TypeMsg1Description: f('details:string,identity:string,moniker:string,security_contact:string,website:string'),
+    }),
+    value: (m, sdk) => ({ ...sdk, free_read_quota: big(m.freeReadQuota).toString() }),
+  },
+  '/greenfield.sp.MsgEditStorageProvider': {
+    types: () => ({ Msg1: f('endpoint:string,sp_address:string,type:string') }),
+    value: (m) => ({ sp_address: m.spAddress, endpoint: m.endpoint }),
+  },
+  '/greenfield.virtualgroup.MsgCreateGlobalVirtualGroup': {
+    types: () => ({ Msg1: f('deposit:TypeMsg1Deposit,family_id:uint32,secondary_sp_ids:uint32[],storage_provider:string,type:string'), TypeMsg1Deposit: f('amount:string,denom:string') }),
+    value: (_m, sdk) => sdk,
+  },
 };
 
 export const eip712Supported = (typeUrl: string): boolean => typeUrl in SPECS;

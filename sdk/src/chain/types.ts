@@ -236,6 +236,10 @@ export interface ChainClient extends ChainReader {
   putPolicy(input: PolicyInput, opts?: CallOptions): Promise<TxResult & { policyId: bigint }>;
   deletePolicy(input: { principal: Principal; bucket: string; object?: string }, opts?: CallOptions): Promise<TxResult>;
   transfer(to: Hex, amount: bigint, opts?: CallOptions): Promise<TxResult>;
+  /** Registers the signer as a storage provider (devnet: self-registration instead of governance). */
+  registerProvider(input: Omit<RegisterProviderInput, 'operatorAddress'>, opts?: CallOptions): Promise<TxResult & { provider: StorageProvider }>;
+  /** Creates a global virtual group with the signer (a provider) as primary. */
+  createGlobalVirtualGroup(input: { secondarySpIds: number[]; familyId?: number; deposit?: bigint }, opts?: CallOptions): Promise<TxResult>;
 }
 
 /** The seal sign doc the secondaries BLS-sign (Greenfield's SecondarySpSealObjectSignDoc). */

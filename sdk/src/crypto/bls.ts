@@ -1,6 +1,7 @@
 // BLS12-381 keys and signatures for seal approvals: public keys in G1 (48 bytes), signatures in
 // G2 (96 bytes), the proof-of-possession ciphersuite, as Greenfield's secondaries sign with blst.
 
+import { createHash } from 'node:crypto';
 import { bls12_381 } from '@noble/curves/bls12-381.js';
 import { InsituError } from '../errors.ts';
 
@@ -41,4 +42,9 @@ export function blsFastAggregateVerify(signature: Uint8Array, message: Uint8Arra
   } catch {
     return false;
   }
+}
+
+/** Proof of possession for registering a key: the key signs the SHA-256 of its public key. */
+export function blsProofOfPossession(secretKey: Uint8Array): Uint8Array {
+  return blsSign(new Uint8Array(createHash('sha256').update(blsPublicKey(secretKey)).digest()), secretKey);
 }

@@ -1,7 +1,10 @@
 // Storage providers and their virtual groups: families (one per primary) and global virtual
 // groups (1 primary + secondaries that hold piece i of every segment).
 
-import { checksumAddress, isAddress, fromHex, type Hex } from '@insitu/sdk/crypto/keys.ts';
+import { createHash } from 'node:crypto';
+import { checksumAddress, isAddress, fromHex, sameAddress, type Hex } from '@insitu/sdk/crypto/keys.ts';
+import { blsVerify } from '@insitu/sdk/crypto/bls.ts';
+import { move } from './bank.ts';
 import { fail, emit, lower, nextId, type MsgHandler, type QueryHandler } from '../context.ts';
 import type { KV } from '../store.ts';
 import type { GenesisProvider } from '../../genesis.ts';
@@ -143,9 +146,75 @@ const msgEditProvider: MsgHandler = async (ctx, msg) => {
   return {};
 };
 
+/** Deposits of providers and groups are held here; counted in every conservation sum. */
+export const SP_DEPOSIT_POOL = '0x00000000000000000000000000000000005d0500' as Hex;
+
+function coinAmount(c: unknown): bigint {
+  const coin = c as { denom?: string; amount?: string } | undefined;
+  if (!coin || !coin.amount) return 0n;
+  if (coin.denom !== 'BNB') fail('ERR_INVALID_ARGUMENT', `deposits are in BNB, not ${String(coin.denom)}`);
+  return BigInt(coin.amount);
+}
+
+/** Devnet rule: a provider registers itself (Greenfield does it by governance proposal). */
+const msgCreateProvider: MsgHandler = async (ctx, msg) => {
+  const blsKey = String(msg.blsKey ?? '').replace(/^0x/, '');
+  const proof = String(msg.blsProof ?? '').replace(/^0x/, '');
+  if (!/^[0-9a-f]{96}$/i.test(blsKey)) fail('ERR_INVALID_ARGUMENT', 'blsKey must be a 48-byte BLS12-381 public key in hex');
+  // Proof of possession: the key signs the SHA-256 of itself, as Greenfield requires.
+  const keyBytes = fromHex(blsKey);
+  if (!/^[0-9a-f]{192}$/i.test(proof) || !blsVerify(fromHex(proof), createHash('sha256').update(keyBytes).digest(), keyBytes)) {
+    fail('ERR_SIGNATURE_INVALID', 'blsProof is not a proof of possession of blsKey');
+  }
+  const description = (msg.description ?? {}) as { moniker?: string; details?: string };
+  const compute = /computePrice=(\d+)/.exec(description.details ?? '')?.[1] ?? '0';
+  const rec = await addProvider(ctx.kv, {
+    operatorAddress: String(msg.spAddress) as Hex,
+    fundingAddress: String(msg.fundingAddress) as Hex,
+    sealAddress: String(msg.sealAddress) as Hex,
+    approvalAddress: String(msg.approvalAddress) as Hex,
+    gcAddress: String(msg.gcAddress) as Hex,
+    blsKey,
+    endpoint: String(msg.endpoint ?? ''),
+    moniker: description.moniker ?? '',
+    storePrice: String(BigInt(String(msg.storePrice || '0'))),
+    readPrice: String(BigInt(String(msg.readPrice || '0'))),
+    computePrice: compute,
+  });
+  if (!/^https?:\/\//.test(rec.endpoint)) fail('ERR_INVALID_ARGUMENT', `endpoint "${rec.endpoint}" must be an http(s) URL`);
+  await move(ctx.kv, ctx.signer, SP_DEPOSIT_POOL, coinAmount(msg.deposit));
+  emit(ctx, 'provider-created', { sp_id: rec.id, operator: rec.operatorAddress, endpoint: rec.endpoint });
+  return {};
+};
+
+const msgCreateGvg: MsgHandler = async (ctx, msg) => {
+  const primary = await providerByOperator(ctx.kv, String(msg.storageProvider));
+  if (!primary) return fail('ERR_PROVIDER_NOT_FOUND', `no storage provider with operator ${String(msg.storageProvider)}`);
+  const secondaries = ((msg.secondarySpIds as number[]) ?? []).map(Number);
+  const want = ctx.genesis.params.redundantDataChunkNum + ctx.genesis.params.redundantParityChunkNum;
+  if (secondaries.length !== want) fail('ERR_INVALID_ARGUMENT', `a global virtual group needs exactly ${want} secondaries`);
+  if (new Set(secondaries).size !== secondaries.length || secondaries.includes(primary.id)) {
+    fail('ERR_INVALID_ARGUMENT', 'secondaries must be distinct providers other than the primary');
+  }
+  for (const id of secondaries) if (!(await getProvider(ctx.kv, id))) fail('ERR_PROVIDER_NOT_FOUND', `no storage provider ${id}`);
+  const familyId = Number(msg.familyId ?? 0);
+  if (familyId !== 0) {
+    const family = await getFamily(ctx.kv, familyId);
+    if (!family || family.primarySpId !== primary.id) fail('ERR_INVALID_ARGUMENT', `family ${familyId} does not belong to provider ${primary.id}`);
+  }
+  await move(ctx.kv, ctx.signer, SP_DEPOSIT_POOL, coinAmount(msg.deposit));
+  const gvg = await addGvg(ctx.kv, primary.id, secondaries);
+  emit(ctx, 'gvg-created', { gvg_id: gvg.id, family_id: gvg.familyId, sp_id: primary.id });
+  return {};
+};
+
 export const providerMsgs: Record<string, { handler: MsgHandler; signer: (m: Record<string, unknown>) => string }> = {
   '/greenfield.sp.MsgEditStorageProvider': { handler: msgEditProvider, signer: (m) => String(m.spAddress) },
+  '/greenfield.sp.MsgCreateStorageProvider': { handler: msgCreateProvider, signer: (m) => String(m.spAddress) },
+  '/greenfield.virtualgroup.MsgCreateGlobalVirtualGroup': { handler: msgCreateGvg, signer: (m) => String(m.storageProvider) },
 };
+
+export { sameAddress };
 
 export const providerQueries: Record<string, QueryHandler> = {
   '/greenfield.sp.Query/StorageProviders': async (ctx) => ({
