@@ -1,0 +1,53 @@
+import test from 'ava';
+import { createRequire } from 'node:module';
+import { prepareModule, ALLOWED_IMPORTS } from '../src/component.ts';
+
+const require = createRequire(import.meta.url);
+type Wabt = { parseWat(name: string, text: string): { toBinary(o: object): { buffer: Uint8Array }; destroy(): void } };
+let wabt: Wabt;
+test.before(async () => {
+  wabt = await (require('wabt') as () => Promise<Wabt>)();
+});
+const wat = (text: string): Uint8Array => wabt.parseWat('t.wat', text).toBinary({}).buffer;
+
+const CAT = `(module
+  (import "wasi_snapshot_preview1" "fd_read" (func $fd_read (param i32 i32 i32 i32) (result i32)))
+  (import "wasi_snapshot_preview1" "fd_write" (func $fd_write (param i32 i32 i32 i32) (result i32)))
+  (memory (export "memory") 2)
+  (func (export "_start") (local $n i32)
+    (loop $l
+      (i32.store (i32.const 0) (i32.const 1024))
+      (i32.store (i32.const 4) (i32.const 65536))
+      (drop (call $fd_read (i32.const 0) (i32.const 0) (i32.const 1) (i32.const 8)))
+      (local.set $n (i32.load (i32.const 8)))
+      (if (i32.gt_u (local.get $n) (i32.const 0)) (then
+        (i32.store (i32.const 4) (local.get $n))
+        (drop (call $fd_write (i32.const 1) (i32.const 0) (i32.const 1) (i32.const 12)))
+        (br $l))))))`;
+
+const code = async (p: Promise<unknown>): Promise<string | undefined> => {
+  try {
+    await p;
+    return undefined;
+  } catch (e) {
+    return (e as { code?: string }).code;
+  }
+};
+
+test('a preview1 command is wrapped into a component whose imports are all in the job interface', async (t) => {
+  const prepared = await prepareModule(wat(CAT));
+  t.is(prepared.kind, 'core');
+  t.regex(prepared.hash, /^[0-9a-f]{64}$/);
+  t.true(prepared.imports.length > 0);
+  for (const i of prepared.imports) t.true(ALLOWED_IMPORTS.has(i), i);
+  t.true(Object.keys(prepared.coreModules).length >= 2);
+  t.regex(prepared.glue, /export function instantiate\(getCoreModule, imports, instantiateCore/);
+});
+
+test('modules outside the interface are refused before they run', async (t) => {
+  t.is(await code(prepareModule(new Uint8Array([1, 2, 3, 4, 5, 6, 7, 8]))), 'ERR_JOB_INVALID_MODULE');
+  t.is(await code(prepareModule(wat('(module (memory 1))'))), 'ERR_JOB_NO_ENTRYPOINT');
+  t.is(await code(prepareModule(wat('(module (import "env" "socket" (func)) (func (export "_start")))'))), 'ERR_JOB_FORBIDDEN_IMPORT');
+  const truncated = wat(CAT).subarray(0, 40);
+  t.is(await code(prepareModule(truncated)), 'ERR_JOB_INVALID_MODULE');
+});
