@@ -1,0 +1,185 @@
+// The job's whole world: insitu's own WASI 0.2 host for jco-transpiled components. It gives a
+// job exactly the job interface — input bytes on stdin, a capped stdout, a bounded stderr tail,
+// args and env from the spec, a read-only /inputs directory, fixed clocks and seeded
+// randomness — and nothing else: no host filesystem, no network, no process control.
+// Plain JavaScript because it runs inside worker threads.
+
+const CHUNK = 64 * 1024;
+
+export class JobExit extends Error {
+  constructor(code) {
+    super(`job exited with ${code}`);
+    this.exitCode = code;
+  }
+}
+
+export class OutputLimit extends Error {
+  constructor(limit) {
+    super(`job output exceeded ${limit} bytes`);
+    this.limit = limit;
+  }
+}
+
+/** xorshift64*: deterministic "randomness" so every node computes the same result. */
+function prng(seed) {
+  let x = BigInt.asUintN(64, seed || 0x9e3779b97f4a7c15n);
+  return () => {
+    x ^= x >> 12n;
+    x ^= BigInt.asUintN(64, x << 25n);
+    x ^= x >> 27n;
+    return BigInt.asUintN(64, x * 0x2545f4914f6cdd1dn);
+  };
+}
+
+/**
+ * @param {{ readInput(max: number): Uint8Array, args: string[], env: [string, string][],
+ *   inputs: Map<string, Uint8Array>, outputLimit: number, onStdout(b: Uint8Array): void,
+ *   onStderr(b: Uint8Array): void, seed?: bigint }} spec
+ */
+export function createHost(spec) {
+  class IoError {
+    constructor(msg) { this.msg = msg; }
+    toDebugString() { return this.msg; }
+  }
+  class Pollable {
+    ready() { return true; }
+    block() {}
+  }
+  class InputStream {
+    constructor(read) { this.readFn = read; this.closed = false; }
+    read(len) {
+      const n = Math.min(Number(len), CHUNK);
+      const bytes = this.readFn(n);
+      if (bytes.length === 0) throw { tag: 'closed' };
+      return bytes;
+    }
+    blockingRead(len) { return this.read(len); }
+    skip(len) { return BigInt(this.read(len).length); }
+    blockingSkip(len) { return this.skip(len); }
+    subscribe() { return new Pollable(); }
+  }
+  class OutputStream {
+    constructor(sink) { this.sink = sink; }
+    checkWrite() { return BigInt(CHUNK); }
+    write(bytes) { this.sink(bytes); }
+    blockingWriteAndFlush(bytes) { this.sink(bytes); }
+    flush() {}
+    blockingFlush() {}
+    writeZeroes(n) { this.sink(new Uint8Array(Number(n))); }
+    blockingWriteZeroesAndFlush(n) { this.sink(new Uint8Array(Number(n))); }
+    splice() { throw { tag: 'closed' }; }
+    blockingSplice() { throw { tag: 'closed' }; }
+    subscribe() { return new Pollable(); }
+  }
+  const bytesReader = (bytes) => {
+    let at = 0;
+    return (n) => {
+      const out = bytes.subarray(at, Math.min(bytes.length, at + n));
+      at += out.length;
+      return out;
+    };
+  };
+  class Descriptor {
+    constructor(kind, name, bytes) { this.kind = kind; this.name = name; this.bytes = bytes; }
+    getType() { return this.kind; }
+    stat() {
+      return { type: this.kind, linkCount: 1n, size: BigInt(this.bytes?.length ?? 0), dataAccessTimestamp: undefined, dataModificationTimestamp: undefined, statusChangeTimestamp: undefined };
+    }
+    getFlags() { return { read: true }; }
+    readViaStream(offset) {
+      if (this.kind !== 'regular-file') throw 'is-directory';
+      return new InputStream(bytesReader(this.bytes.subarray(Number(offset))));
+    }
+    read(length, offset) {
+      if (this.kind !== 'regular-file') throw 'is-directory';
+      const start = Number(offset);
+      const out = this.bytes.subarray(start, Math.min(this.bytes.length, start + Number(length), start + CHUNK));
+      return [out, start + out.length >= this.bytes.length];
+    }
+    openAt(_pathFlags, path, openFlags, flags) {
+      if (this.kind !== 'directory') throw 'not-directory';
+      if (openFlags?.create || openFlags?.truncate || flags?.write || flags?.mutateDirectory) throw 'read-only';
+      if (path === '.' || path === '') return this;
+      const data = spec.inputs.get(path);
+      if (!data) throw 'no-entry';
+      return new Descriptor('regular-file', path, data);
+    }
+    readDirectory() {
+      const names = this.kind === 'directory' ? [...spec.inputs.keys()].sort() : [];
+      let i = 0;
+      return { readDirectoryEntry: () => (i < names.length ? { type: 'regular-file', name: names[i++] } : undefined) };
+    }
+    statAt(_flags, path) {
+      return this.openAt({}, path, {}, { read: true }).stat();
+    }
+    metadataHash() { return { lower: 0n, upper: 0n }; }
+    metadataHashAt() { return { lower: 0n, upper: 0n }; }
+    isSameObject(other) { return other === this; }
+    writeViaStream() { throw 'read-only'; }
+    appendViaStream() { throw 'read-only'; }
+    write() { throw 'read-only'; }
+    setSize() { throw 'read-only'; }
+    syncData() {}
+    sync() {}
+    createDirectoryAt() { throw 'read-only'; }
+    removeDirectoryAt() { throw 'read-only'; }
+    unlinkFileAt() { throw 'read-only'; }
+    renameAt() { throw 'read-only'; }
+    linkAt() { throw 'read-only'; }
+    symlinkAt() { throw 'read-only'; }
+    readlinkAt() { throw 'no-entry'; }
+    setTimes() { throw 'read-only'; }
+    setTimesAt() { throw 'read-only'; }
+    advise() {}
+  }
+
+  let written = 0;
+  const stdout = new OutputStream((bytes) => {
+    written += bytes.length;
+    if (written > spec.outputLimit) throw new OutputLimit(spec.outputLimit);
+    spec.onStdout(bytes.slice());
+  });
+  const stderr = new OutputStream((bytes) => spec.onStderr(bytes.slice()));
+  const stdin = new InputStream(spec.readInput);
+  const root = new Descriptor('directory', '/inputs', null);
+  const rand = prng(spec.seed ?? 0n);
+  const randomBytes = (len) => {
+    const out = new Uint8Array(Number(len));
+    for (let i = 0; i < out.length; i += 8) {
+      const v = rand();
+      for (let j = 0; j < 8 && i + j < out.length; j++) out[i + j] = Number((v >> BigInt(8 * j)) & 0xffn);
+    }
+    return out;
+  };
+
+  return {
+    'wasi:cli/environment': {
+      getEnvironment: () => spec.env,
+      getArguments: () => ['job', ...spec.args],
+      initialCwd: () => undefined,
+    },
+    'wasi:cli/exit': {
+      exit: (status) => {
+        throw new JobExit(status.tag === 'ok' ? 0 : 1);
+      },
+    },
+    'wasi:cli/stdin': { getStdin: () => stdin },
+    'wasi:cli/stdout': { getStdout: () => stdout },
+    'wasi:cli/stderr': { getStderr: () => stderr },
+    'wasi:cli/terminal-input': { TerminalInput: class {} },
+    'wasi:cli/terminal-output': { TerminalOutput: class {} },
+    'wasi:cli/terminal-stdin': { getTerminalStdin: () => undefined },
+    'wasi:cli/terminal-stdout': { getTerminalStdout: () => undefined },
+    'wasi:cli/terminal-stderr': { getTerminalStderr: () => undefined },
+    'wasi:io/error': { Error: IoError },
+    'wasi:io/streams': { InputStream, OutputStream },
+    'wasi:io/poll': { Pollable, poll: (list) => new Uint32Array(list.map((_, i) => i)) },
+    'wasi:filesystem/types': { Descriptor, DirectoryEntryStream: class {}, filesystemErrorCode: () => undefined },
+    'wasi:filesystem/preopens': { getDirectories: () => (spec.inputs.size > 0 ? [[root, '/inputs']] : []) },
+    'wasi:clocks/wall-clock': { now: () => ({ seconds: 0n, nanoseconds: 0 }), resolution: () => ({ seconds: 0n, nanoseconds: 1 }) },
+    'wasi:clocks/monotonic-clock': { now: () => 0n, resolution: () => 1n, subscribeInstant: () => new Pollable(), subscribeDuration: () => new Pollable() },
+    'wasi:random/random': { getRandomBytes: randomBytes, getRandomU64: () => rand() },
+    'wasi:random/insecure': { getInsecureRandomBytes: randomBytes, getInsecureRandomU64: () => rand() },
+    'wasi:random/insecure-seed': { insecureSeed: () => [0n, 0n] },
+  };
+}

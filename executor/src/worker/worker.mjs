@@ -1,0 +1,18 @@
+// A job worker thread: receives one job at a time, runs it, streams its output back.
+import { parentPort } from 'node:worker_threads';
+import { runJob } from './run.mjs';
+
+parentPort.on('message', async (msg) => {
+  const stderrTail = [];
+  let stderrBytes = 0;
+  const result = await runJob({
+    ...msg,
+    onStdout: (bytes) => parentPort.postMessage({ type: 'stdout', bytes }, [bytes.buffer]),
+    onStderr: (bytes) => {
+      stderrTail.push(bytes);
+      stderrBytes += bytes.length;
+      while (stderrBytes > 8192 && stderrTail.length > 1) stderrBytes -= stderrTail.shift().length;
+    },
+  });
+  parentPort.postMessage({ type: 'done', result, stderr: Buffer.concat(stderrTail).toString('utf8').slice(-4096) });
+});
