@@ -1,0 +1,60 @@
+// csv-agg: aggregates a CSV column by key. Args: <key column> <value column> (0-based; the first
+// line is a header). Output CSV: key,count,sum,min,max,mean — one line per key, keys sorted.
+import { writeString, writeError, flush } from "./lib/io";
+export { cabi_realloc } from "./lib/io";
+import { forEachLine } from "./lib/lines";
+
+class Stat {
+  count: i64 = 0;
+  sum: f64 = 0;
+  min: f64 = Infinity;
+  max: f64 = -Infinity;
+}
+
+let keyCol: i32 = 0;
+let valCol: i32 = 1;
+let header = true;
+const stats = new Map<string, Stat>();
+
+function onLine(line: string): void {
+  if (header) {
+    header = false;
+    return;
+  }
+  if (line.length == 0) return;
+  const cols = line.split(",");
+  if (keyCol >= cols.length || valCol >= cols.length) return;
+  const key = cols[keyCol];
+  const v = parseFloat(cols[valCol]);
+  if (isNaN(v)) return;
+  let s: Stat;
+  if (stats.has(key)) s = stats.get(key);
+  else {
+    s = new Stat();
+    stats.set(key, s);
+  }
+  s.count++;
+  s.sum += v;
+  if (v < s.min) s.min = v;
+  if (v > s.max) s.max = v;
+}
+
+function main(): void {
+  const argv = process.argv;
+  if (argv.length < 3) {
+    writeError("usage: csv-agg <key column> <value column>\n");
+    process.exit(2);
+  }
+  keyCol = I32.parseInt(argv[1]);
+  valCol = I32.parseInt(argv[2]);
+  forEachLine(onLine);
+  const keys = stats.keys();
+  keys.sort((a: string, b: string): i32 => (a < b ? -1 : a > b ? 1 : 0));
+  writeString("key,count,sum,min,max,mean\n");
+  for (let i = 0; i < keys.length; i++) {
+    const s = stats.get(keys[i]);
+    writeString(keys[i] + "," + s.count.toString() + "," + s.sum.toString() + "," + s.min.toString() + "," + s.max.toString() + "," + (s.sum / <f64>s.count).toString() + "\n");
+  }
+  flush();
+}
+main();
