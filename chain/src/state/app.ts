@@ -16,6 +16,7 @@ import { bankMsgs, bankQueries, ensureAccount, getAccount, move, accountKey, DEN
 import { providerMsgs, providerQueries, addProvider, addGvg, SP_DEPOSIT_POOL } from './modules/providers.ts';
 import { storageMsgs, storageQueries } from './modules/storage.ts';
 import { permissionMsgs, permissionQueries } from './modules/permission.ts';
+import { computeMsgs, computeQueries, COMPUTE_ESCROW } from './modules/compute.ts';
 
 import { silentLogger, type Logger } from '@insitu/sdk/logger.ts';
 
@@ -32,9 +33,9 @@ export interface ChainAppOptions {
 export const GAS_PER_MSG = 120_000n;
 
 const MSGS: Record<string, { handler: MsgHandler; signer: (m: Record<string, unknown>) => string }> = {
-  ...bankMsgs, ...providerMsgs, ...storageMsgs, ...permissionMsgs,
+  ...bankMsgs, ...providerMsgs, ...storageMsgs, ...permissionMsgs, ...computeMsgs,
 };
-const QUERIES: Record<string, QueryHandler> = { ...bankQueries, ...providerQueries, ...storageQueries, ...permissionQueries };
+const QUERIES: Record<string, QueryHandler> = { ...bankQueries, ...providerQueries, ...storageQueries, ...permissionQueries, ...computeQueries };
 
 export const supportedMessages = (): string[] => Object.keys(MSGS);
 
@@ -114,6 +115,7 @@ export function createChainApp(opts: ChainAppOptions): ChainApp & { kv(): KV; ge
     const kv = new CacheKV(state());
     await ensureAccount(kv, FEE_COLLECTOR);
     await ensureAccount(kv, SP_DEPOSIT_POOL);
+    await ensureAccount(kv, COMPUTE_ESCROW);
     for (const a of genesis.accounts) {
       const acct = await ensureAccount(kv, a.address);
       acct.balance += BigInt(a.balance);

@@ -11,7 +11,7 @@ import { msgEip712 } from './eip712.ts';
 import { jsonRpc, chainError, extensionQuery } from './rpc.ts';
 import type {
   Account, Action, BucketInfo, CallOptions, ChainClient, ChainEvent, ChainReader, Effect, GlobalVirtualGroup,
-  ObjectInfo, Policy, Principal, StorageParams, StorageProvider, TxResult, Visibility, ListOptions,
+  ObjectInfo, Policy, Principal, StorageParams, StorageProvider, TxResult, Visibility, ListOptions, JobInfo,
 } from './types.ts';
 
 export interface ChainReaderOptions {
@@ -270,6 +270,10 @@ function readerOn(gf: GreenfieldClient, opts: ChainReaderOptions): ChainReader {
       });
     }),
 
+    getJob: (id, o) => guard(o, async () => (await extensionQuery<{ job: JobInfo }>(rpcUrl, '/insitu.compute.Query/Job', { id: id.toString() }, o?.signal)).job, 'ERR_NOT_FOUND'),
+
+    listJobs: (creator, o) => guard(o, async () => (await extensionQuery<{ jobs: JobInfo[] }>(rpcUrl, '/insitu.compute.Query/Jobs', { ...(creator ? { creator } : {}), limit: o?.limit ?? 100 }, o?.signal)).jobs),
+
     waitForTx: (txHash, o) => guard(o, () => waitForTx(rpcUrl, txHash, o)),
   };
   return reader;
@@ -420,6 +424,21 @@ export async function createChainClient(opts: ChainClientOptions): Promise<Chain
       }, o);
       return { ...tx, provider: await reader.getStorageProvider(address, o) };
     },
+
+    async submitJob(input, o) {
+      const tx = await send('/insitu.compute.MsgSubmitJob', {
+        creator: address, bucketName: input.bucket, objectName: input.object, moduleBucket: input.moduleBucket,
+        moduleObject: input.moduleObject, moduleHash: input.moduleHash, args: input.args ?? [], maxFee: input.maxFee.toString(),
+        fuelLimit: input.fuelLimit.toString(), executorSpId: input.executorSpId ?? 0,
+      }, o);
+      const jobs = await reader.listJobs(address, { ...(o?.signal ? { signal: o.signal } : {}), limit: 1 });
+      return { ...tx, jobId: jobs[0]!.id };
+    },
+
+    settleJob: (input, o) => send('/insitu.compute.MsgSettleJob', {
+      operator: address, jobId: input.jobId.toString(), fuelUsed: input.fuelUsed.toString(), outputHash: input.outputHash,
+      exitState: input.exitState, receiptSignature: input.receiptSignature,
+    }, o),
 
     createGlobalVirtualGroup: (input, o) => send('/greenfield.virtualgroup.MsgCreateGlobalVirtualGroup', {
       storageProvider: address, familyId: input.familyId ?? 0, secondarySpIds: input.secondarySpIds,

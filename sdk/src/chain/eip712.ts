@@ -4,7 +4,8 @@
 // offline helpers; each message contributes its Msg type and value here.
 
 import { createRequire } from 'node:module';
-import { msgCodec, gnfdHelpers, big, type Codec } from './gnfd-types.ts';
+import { msgCodec, gnfdHelpers, big, registerMsgCodec, type Codec } from './gnfd-types.ts';
+import { COMPUTE_CODECS } from './compute-types.ts';
 import { InsituError } from '../errors.ts';
 import type { Hex } from '../crypto/keys.ts';
 
@@ -109,7 +110,12 @@ const SPECS: Record<string, MsgSpec> = {
     types: () => ({ Msg1: f('deposit:TypeMsg1Deposit,family_id:uint32,secondary_sp_ids:uint32[],storage_provider:string,type:string'), TypeMsg1Deposit: f('amount:string,denom:string') }),
     value: (_m, sdk) => sdk,
   },
+  // insitu's compute extension.
+  '/insitu.compute.MsgSubmitJob': plain('args:string[],bucket_name:string,creator:string,executor_sp_id:uint32,fuel_limit:uint64,max_fee:string,module_bucket:string,module_hash:string,module_object:string,object_name:string,type:string'),
+  '/insitu.compute.MsgSettleJob': plain('exit_state:string,fuel_used:uint64,job_id:uint64,operator:string,output_hash:string,receipt_signature:string,type:string'),
 };
+
+for (const [typeUrl, c] of Object.entries(COMPUTE_CODECS)) registerMsgCodec(typeUrl, c);
 
 export const eip712Supported = (typeUrl: string): boolean => typeUrl in SPECS;
 

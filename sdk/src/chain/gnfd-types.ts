@@ -30,8 +30,17 @@ export function codec<T = Record<string, unknown>>(path: string, name: string): 
   return c;
 }
 
+const extensions = new Map<string, Codec>();
+
+/** Registers the codec of one of insitu's own messages (see compute-types.ts). */
+export function registerMsgCodec(typeUrl: string, c: Codec): void {
+  extensions.set(typeUrl, c);
+}
+
 /** '/greenfield.storage.MsgCreateBucket' → the codec from greenfield/storage/tx. */
 export function msgCodec(typeUrl: string): Codec | undefined {
+  const own = extensions.get(typeUrl);
+  if (own) return own;
   const m = /^\/([a-z0-9_.]+)\.([A-Za-z0-9]+)$/.exec(typeUrl);
   if (!m) return undefined;
   try {

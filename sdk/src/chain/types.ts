@@ -194,6 +194,42 @@ export interface ListOptions extends CallOptions {
   limit?: number;
 }
 
+export interface JobInfo {
+  id: bigint;
+  creator: Hex;
+  bucket: string;
+  object: string;
+  objectId: bigint;
+  moduleBucket: string;
+  moduleObject: string;
+  moduleHash: string;
+  args: string[];
+  maxFee: bigint;
+  fuelLimit: bigint;
+  executorSpId: number;
+  status: 'submitted' | 'settled';
+  submittedAt: number;
+  fuelUsed: bigint;
+  fee: bigint;
+  outputHash: string;
+  exitState: string;
+  receiptSignature: string;
+  settledAt: number;
+}
+
+export interface SubmitJobInput {
+  bucket: string;
+  object: string;
+  moduleBucket: string;
+  moduleObject: string;
+  moduleHash: string;
+  args?: string[];
+  maxFee: bigint;
+  fuelLimit: bigint;
+  /** Default: the primary of the input's bucket. */
+  executorSpId?: number;
+}
+
 /** Read-only chain access: no key needed. */
 export interface ChainReader {
   readonly chainId: string;
@@ -216,6 +252,8 @@ export interface ChainReader {
   listPolicies(bucket: string, object?: string, opts?: CallOptions): Promise<Policy[]>;
   /** Events with seq > after, waiting up to waitMs for the first one. */
   events(after: bigint, opts?: CallOptions & { limit?: number; waitMs?: number }): Promise<ChainEvent[]>;
+  getJob(id: bigint, opts?: CallOptions): Promise<JobInfo>;
+  listJobs(creator?: Hex, opts?: CallOptions & { limit?: number }): Promise<JobInfo[]>;
   /** Resolves when the tx is in a block; throws ERR_TX_FAILED with the chain's log if it failed. */
   waitForTx(txHash: Hex, opts?: CallOptions & { timeoutMs?: number }): Promise<TxResult>;
 }
@@ -238,6 +276,10 @@ export interface ChainClient extends ChainReader {
   transfer(to: Hex, amount: bigint, opts?: CallOptions): Promise<TxResult>;
   /** Registers the signer as a storage provider (devnet: self-registration instead of governance). */
   registerProvider(input: Omit<RegisterProviderInput, 'operatorAddress'>, opts?: CallOptions): Promise<TxResult & { provider: StorageProvider }>;
+  /** Escrows maxFee and registers a job over an object. */
+  submitJob(input: SubmitJobInput, opts?: CallOptions): Promise<TxResult & { jobId: bigint }>;
+  /** Sent by the executing provider with its receipt: pays fuel × price from the escrow, refunds the rest. */
+  settleJob(input: { jobId: bigint; fuelUsed: bigint; outputHash: string; exitState: string; receiptSignature: string }, opts?: CallOptions): Promise<TxResult>;
   /** Creates a global virtual group with the signer (a provider) as primary. */
   createGlobalVirtualGroup(input: { secondarySpIds: number[]; familyId?: number; deposit?: bigint }, opts?: CallOptions): Promise<TxResult>;
 }

@@ -1,0 +1,118 @@
+// Compute: jobs over stored objects, paid through escrow. Submitting escrows the submitter's
+// maximum fee; the executing provider settles with the fuel its receipt reports, is paid
+// fuel × its registered compute price (capped by the escrow) and the rest is refunded.
+
+import { isAddress, sameAddress, type Hex } from '@insitu/sdk/crypto/keys.ts';
+import { fail, emit, nextId, type MsgHandler, type QueryHandler } from '../context.ts';
+import { big } from '../../gnfd.ts';
+import { move } from './bank.ts';
+import { getProvider, providerByOperator } from './providers.ts';
+import { getBucket, getObject } from './storage-records.ts';
+import { Action, Effect, verifyPermission } from './permission.ts';
+
+/** Escrowed job fees are held here; counted in every conservation sum. */
+export const COMPUTE_ESCROW = '0x00000000000000000000000000000000000e5c00' as Hex;
+
+export interface JobRecord {
+  id: bigint;
+  creator: Hex;
+  bucket: string;
+  object: string;
+  objectId: bigint;
+  moduleBucket: string;
+  moduleObject: string;
+  moduleHash: string;
+  args: string[];
+  maxFee: bigint;
+  fuelLimit: bigint;
+  executorSpId: number;
+  status: 'submitted' | 'settled';
+  submittedAt: number;
+  fuelUsed: bigint;
+  fee: bigint;
+  outputHash: string;
+  exitState: string;
+  receiptSignature: string;
+  settledAt: number;
+}
+
+const jobKey = (id: bigint): string => `job/${id.toString().padStart(20, '0')}`;
+
+const msgSubmitJob: MsgHandler = async (ctx, msg) => {
+  const bucket = await getBucket(ctx.kv, String(msg.bucketName));
+  if (!bucket) return fail('ERR_BUCKET_NOT_FOUND', `bucket ${String(msg.bucketName)} not found`);
+  const input = await getObject(ctx.kv, bucket.name, String(msg.objectName));
+  if (!input) return fail('ERR_OBJECT_NOT_FOUND', `object ${bucket.name}/${String(msg.objectName)} not found`);
+  if (input.status !== 1) fail('ERR_OBJECT_NOT_SEALED', `${bucket.name}/${input.name} is not sealed`);
+  if ((await verifyPermission(ctx.kv, ctx.now, ctx.signer, bucket, input, Action.EXECUTE_OBJECT)) !== Effect.ALLOW) {
+    fail('ERR_PERMISSION_DENIED', `${ctx.signer} may not run jobs over ${bucket.name}/${input.name}`);
+  }
+  const moduleBucket = await getBucket(ctx.kv, String(msg.moduleBucket));
+  const module = moduleBucket ? await getObject(ctx.kv, moduleBucket.name, String(msg.moduleObject)) : undefined;
+  if (!moduleBucket || !module) return fail('ERR_OBJECT_NOT_FOUND', `module ${String(msg.moduleBucket)}/${String(msg.moduleObject)} not found`);
+  if (module.status !== 1) fail('ERR_OBJECT_NOT_SEALED', 'the module object is not sealed');
+  if ((await verifyPermission(ctx.kv, ctx.now, ctx.signer, moduleBucket, module, Action.GET_OBJECT)) !== Effect.ALLOW) {
+    fail('ERR_PERMISSION_DENIED', `${ctx.signer} may not read the module ${moduleBucket.name}/${module.name}`);
+  }
+  if (!/^[0-9a-f]{64}$/.test(String(msg.moduleHash))) fail('ERR_INVALID_ARGUMENT', 'moduleHash must be the SHA-256 of the module, 64 hex digits');
+  const maxFee = BigInt(String(msg.maxFee || '0'));
+  if (maxFee <= 0n) fail('ERR_INVALID_ARGUMENT', 'maxFee must be positive');
+  const fuelLimit = big(msg.fuelLimit);
+  if (fuelLimit <= 0n) fail('ERR_INVALID_ARGUMENT', 'fuelLimit must be positive');
+  const executorSpId = Number(msg.executorSpId || bucket.primarySpId);
+  if (!(await getProvider(ctx.kv, executorSpId))) fail('ERR_PROVIDER_NOT_FOUND', `no storage provider ${executorSpId}`);
+  const args = ((msg.args as string[]) ?? []).map(String);
+  if (args.length > 64 || args.some((a) => a.length > 4096)) fail('ERR_INVALID_ARGUMENT', 'at most 64 arguments of at most 4096 characters');
+  await move(ctx.kv, ctx.signer, COMPUTE_ESCROW, maxFee);
+  const id = await nextId(ctx.kv, 'job');
+  const job: JobRecord = {
+    id, creator: ctx.signer, bucket: bucket.name, object: input.name, objectId: input.id, moduleBucket: moduleBucket.name,
+    moduleObject: module.name, moduleHash: String(msg.moduleHash), args, maxFee, fuelLimit, executorSpId, status: 'submitted',
+    submittedAt: ctx.now, fuelUsed: 0n, fee: 0n, outputHash: '', exitState: '', receiptSignature: '', settledAt: 0,
+  };
+  ctx.kv.put(jobKey(id), job);
+  emit(ctx, 'job-submitted', { job_id: id, sp_id: executorSpId, bucket_name: bucket.name, object_name: input.name, object_id: input.id, max_fee: maxFee });
+  return { jobId: id.toString() };
+};
+
+const msgSettleJob: MsgHandler = async (ctx, msg) => {
+  const id = big(msg.jobId);
+  const job = await ctx.kv.get<JobRecord>(jobKey(id));
+  if (!job) return fail('ERR_NOT_FOUND', `no job ${id}`);
+  const sp = await providerByOperator(ctx.kv, ctx.signer);
+  if (!sp || sp.id !== job.executorSpId) fail('ERR_PERMISSION_DENIED', `only the executing provider (${job.executorSpId}) may settle job ${id}`);
+  if (job.status !== 'submitted') fail('ERR_INVALID_ARGUMENT', `job ${id} is already settled`);
+  const fuelUsed = big(msg.fuelUsed);
+  const price = BigInt(sp!.computePrice);
+  const cost = fuelUsed * price;
+  const fee = cost < job.maxFee ? cost : job.maxFee;
+  await move(ctx.kv, COMPUTE_ESCROW, sp!.fundingAddress, fee);
+  await move(ctx.kv, COMPUTE_ESCROW, job.creator, job.maxFee - fee);
+  Object.assign(job, {
+    status: 'settled', fuelUsed, fee, outputHash: String(msg.outputHash ?? ''), exitState: String(msg.exitState ?? ''),
+    receiptSignature: String(msg.receiptSignature ?? ''), settledAt: ctx.now,
+  });
+  ctx.kv.put(jobKey(id), job);
+  emit(ctx, 'job-settled', { job_id: id, sp_id: sp!.id, fee, refund: job.maxFee - fee, exit_state: job.exitState });
+  return { fee: fee.toString(), refund: (job.maxFee - fee).toString() };
+};
+
+export const computeMsgs: Record<string, { handler: MsgHandler; signer: (m: Record<string, unknown>) => string }> = {
+  '/insitu.compute.MsgSubmitJob': { handler: msgSubmitJob, signer: (m) => String(m.creator) },
+  '/insitu.compute.MsgSettleJob': { handler: msgSettleJob, signer: (m) => String(m.operator) },
+};
+
+export const computeQueries: Record<string, QueryHandler> = {
+  /** Project extension (JSON): one job. */
+  '/insitu.compute.Query/Job': async (ctx, req) => {
+    const job = await ctx.kv.get<JobRecord>(jobKey(BigInt(String(req.id))));
+    if (!job) fail('ERR_NOT_FOUND', `no job ${String(req.id)}`);
+    return { job };
+  },
+  /** Project extension (JSON): jobs of a submitter, newest first. */
+  '/insitu.compute.Query/Jobs': async (ctx, req) => {
+    const all = await ctx.kv.list<JobRecord>('job/');
+    const who = req.creator ? String(req.creator) : null;
+    return { jobs: all.map(([, j]) => j).filter((j) => !who || (isAddress(who) && sameAddress(j.creator, who))).reverse().slice(0, Number(req.limit ?? 100)) };
+  },
+};

@@ -1,0 +1,93 @@
+// Protobuf codecs for insitu's compute extension messages (jobs), in the same shape as the
+// generated greenfield-cosmos-types codecs (encode/decode/fromPartial/toSDK), so they travel in
+// ordinary Cosmos transactions and are signed with EIP-712 like every other message.
+
+import { createRequire } from 'node:module';
+import type { Codec } from './gnfd-types.ts';
+
+const require = createRequire(import.meta.url);
+/* eslint-disable @typescript-eslint/no-explicit-any */
+const $ = require('protobufjs/minimal') as any;
+const Long = require('long') as any;
+if ($.util.Long !== Long) {
+  $.util.Long = Long;
+  $.configure();
+}
+
+type FieldType = 'string' | 'uint64' | 'uint32' | 'bytes' | 'strings';
+type Field = [no: number, name: string, type: FieldType];
+
+const snake = (s: string): string => s.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
+const WIRE: Record<FieldType, number> = { string: 2, uint64: 0, uint32: 0, bytes: 2, strings: 2 };
+
+function defaults(fields: Field[]): Record<string, unknown> {
+  const m: Record<string, unknown> = {};
+  for (const [, name, type] of fields) m[name] = type === 'strings' ? [] : type === 'uint64' ? Long.UZERO : type === 'uint32' ? 0 : type === 'bytes' ? new Uint8Array() : '';
+  return m;
+}
+
+function codecOf(fields: Field[]): Codec {
+  const fromPartial = (o: Record<string, unknown>): Record<string, unknown> => {
+    const m = defaults(fields);
+    for (const [, name, type] of fields) {
+      const v = o[name];
+      if (v === undefined || v === null) continue;
+      m[name] = type === 'uint64' ? Long.fromValue(typeof v === 'bigint' ? v.toString() : v, true) : type === 'strings' ? [...(v as string[])] : v;
+    }
+    return m;
+  };
+  return {
+    fromPartial,
+    encode(m: Record<string, unknown>) {
+      const w = $.Writer.create();
+      for (const [no, name, type] of fields) {
+        const v = m[name];
+        const tag = (no << 3) | WIRE[type];
+        if (type === 'strings') for (const s of (v as string[]) ?? []) w.uint32(tag).string(s);
+        else if (type === 'string' && v) w.uint32(tag).string(v);
+        else if (type === 'bytes' && v && (v as Uint8Array).length) w.uint32(tag).bytes(v);
+        else if (type === 'uint32' && v) w.uint32(tag).uint32(v);
+        else if (type === 'uint64' && v && !Long.fromValue(v).isZero()) w.uint32(tag).uint64(v);
+      }
+      return w;
+    },
+    decode(input: Uint8Array) {
+      const r = $.Reader.create(input);
+      const m = defaults(fields);
+      while (r.pos < r.len) {
+        const tag = r.uint32();
+        const f = fields.find(([no]) => no === tag >>> 3);
+        if (!f) {
+          r.skipType(tag & 7);
+          continue;
+        }
+        const [, name, type] = f;
+        if (type === 'strings') (m[name] as string[]).push(r.string());
+        else if (type === 'string') m[name] = r.string();
+        else if (type === 'bytes') m[name] = r.bytes();
+        else if (type === 'uint32') m[name] = r.uint32();
+        else m[name] = r.uint64();
+      }
+      return m;
+    },
+    toSDK(m: Record<string, unknown>) {
+      const o: Record<string, unknown> = {};
+      for (const [, name, type] of fields) o[snake(name)] = type === 'uint64' ? String(m[name] ?? '0') : m[name];
+      return o;
+    },
+  } as Codec;
+}
+
+export const COMPUTE_CODECS: Record<string, Codec> = {
+  '/insitu.compute.MsgSubmitJob': codecOf([
+    [1, 'creator', 'string'], [2, 'bucketName', 'string'], [3, 'objectName', 'string'], [4, 'moduleBucket', 'string'],
+    [5, 'moduleObject', 'string'], [6, 'moduleHash', 'string'], [7, 'args', 'strings'], [8, 'maxFee', 'string'],
+    [9, 'fuelLimit', 'uint64'], [10, 'executorSpId', 'uint32'],
+  ]),
+  '/insitu.compute.MsgSubmitJobResponse': codecOf([[1, 'jobId', 'uint64']]),
+  '/insitu.compute.MsgSettleJob': codecOf([
+    [1, 'operator', 'string'], [2, 'jobId', 'uint64'], [3, 'fuelUsed', 'uint64'], [4, 'outputHash', 'string'],
+    [5, 'exitState', 'string'], [6, 'receiptSignature', 'string'],
+  ]),
+  '/insitu.compute.MsgSettleJobResponse': codecOf([[1, 'fee', 'string'], [2, 'refund', 'string']]),
+};
