@@ -11,6 +11,8 @@ import type { PieceStore } from './store/types.ts';
 import { createHttpServer } from './http/server.ts';
 import { startFollower } from './follower.ts';
 import { silentLogger, type Logger, type NodeContext } from './context.ts';
+import { createJobRuntime, type JobRuntime } from '@insitu/executor/runtime.ts';
+import { join } from 'node:path';
 
 export interface StorageNodeOptions {
   dataDir: string;
@@ -22,6 +24,8 @@ export interface StorageNodeOptions {
   port?: number;
   logger?: Logger;
   store?: PieceStore;
+  /** Worker threads for jobs (default 2). */
+  jobWorkers?: number;
 }
 
 export interface StorageNode {
@@ -41,7 +45,7 @@ export function createStorageNode(opts: StorageNodeOptions): StorageNode {
   const store = opts.store ?? createFsPieceStore({ dataDir: opts.dataDir });
   let endpoint = '';
   let spId = 0;
-  let running: { close(): Promise<void>; follower: { stop(): Promise<void> } } | undefined;
+  let running: { close(): Promise<void>; follower: { stop(): Promise<void> }; runtime: JobRuntime } | undefined;
 
   return {
     address,
@@ -97,12 +101,16 @@ export function createStorageNode(opts: StorageNodeOptions): StorageNode {
             return [...providers.values()].find((p) => sameAddress(p.operatorAddress, a));
           },
         };
-        const http = createHttpServer(ctx);
+        const runtime = createJobRuntime({ cacheDir: join(opts.dataDir, 'job-cache'), workers: opts.jobWorkers ?? 2, logger });
+        await runtime.start();
+        const http = createHttpServer(ctx, {
+          runtime, dir: join(opts.dataDir, 'jobs'), maxMemoryMiB: 1024, maxTimeoutMs: 10 * 60_000, maxOutputBytes: 256 * 1024 * 1024,
+        });
         const port = await http.listen(opts.host ?? '127.0.0.1', opts.port ?? Number(new URL(me!.endpoint).port || 0));
         spId = me!.id;
         const u = new URL(me!.endpoint);
         endpoint = `${u.protocol}//${u.hostname}:${port}`;
-        running = { close: http.close, follower: startFollower(ctx) };
+        running = { close: http.close, follower: startFollower(ctx), runtime };
         logger.info('storage node serving', { spId, endpoint, address });
       } catch (e) {
         await store.stop();
@@ -116,6 +124,7 @@ export function createStorageNode(opts: StorageNodeOptions): StorageNode {
       running = undefined;
       await r.follower.stop();
       await r.close();
+      await r.runtime.stop();
       await store.stop();
     },
   };

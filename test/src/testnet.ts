@@ -30,7 +30,7 @@ export async function createTestnet(opts: { nodes?: number; accounts?: number } 
   const rpcUrl = chain.rpcUrl;
   const makeNode = (i: number): StorageNode => {
     const n = plan.nodes[i]!;
-    return createStorageNode({ dataDir: join(dir, `node-${i + 1}`), rpcUrl, chainId: plan.chainId, operatorKey: n.operatorKey, blsKey: n.blsKey, port: n.port });
+    return createStorageNode({ dataDir: join(dir, `node-${i + 1}`), rpcUrl, chainId: plan.chainId, operatorKey: n.operatorKey, blsKey: n.blsKey, port: n.port, jobWorkers: 1 });
   };
   const nodes: (StorageNode | null)[] = plan.nodes.map(() => null);
   const net: Testnet = {

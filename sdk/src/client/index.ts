@@ -12,6 +12,7 @@ import { validateBucketName, validateObjectName } from '../names.ts';
 import type { Hex } from '../crypto/keys.ts';
 import { prepareSource, counted, type ObjectSource } from './source.ts';
 import { readObject, type ReadContext } from './read.ts';
+import { jobsApi, type JobsApi } from './jobs.ts';
 
 export interface ClientOptions {
   chain: { rpcUrl: string; chainId: string } | ChainClient;
@@ -61,6 +62,7 @@ export interface InsituClient {
     delete(bucket: string, name: string, opts?: Signal): Promise<TxResult>;
     cancel(bucket: string, name: string, opts?: Signal): Promise<TxResult>;
   };
+  jobs: JobsApi;
   policies: {
     grant(target: { bucket: string; object?: string }, grantee: Hex, actions: Action[], opts?: Signal & { expiresAt?: number }): Promise<TxResult>;
     revoke(target: { bucket: string; object?: string }, grantee: Hex, opts?: Signal): Promise<TxResult>;
@@ -199,6 +201,7 @@ export async function createClient(opts: ClientOptions): Promise<InsituClient> {
       delete: (bucket, name, o) => chain.deleteObject(bucket, name, sig(o)),
       cancel: (bucket, name, o) => chain.cancelCreateObject(bucket, name, sig(o)),
     },
+    jobs: jobsApi({ chain, privateKey: opts.account.privateKey, provider, put: (b, n, src, o) => put(b, n, src, o) }),
     policies: {
       grant: (target, grantee, actions, o = {}) => chain.putPolicy({
         principal: principal(grantee), bucket: target.bucket, ...(target.object ? { object: target.object } : {}),

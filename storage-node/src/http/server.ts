@@ -11,6 +11,7 @@ import { getObject } from './get-object.ts';
 import { replicatePiece } from './replicate-piece.ts';
 import { piece, pieceHashes, pieceParamsFromHeaders } from './pieces.ts';
 import { sendError, sendJson } from './respond.ts';
+import { runJobRequest, jobOutput, type JobsContext } from './jobs.ts';
 
 /** Splits a request into bucket and object, by Host ({bucket}.{host}) or by path. */
 export function resolveTarget(ctx: Pick<NodeContext, 'baseHost'>, req: IncomingMessage, url: URL): { bucket: string; object: string } | null {
@@ -45,7 +46,7 @@ async function status(ctx: NodeContext, res: ServerResponse): Promise<void> {
   });
 }
 
-export function createHttpServer(ctx: NodeContext): { listen(host: string, port: number): Promise<number>; close(): Promise<void> } {
+export function createHttpServer(ctx: NodeContext, jobs: JobsContext): { listen(host: string, port: number): Promise<number>; close(): Promise<void> } {
   const route = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const url = new URL(req.url ?? '/', 'http://node');
     const method = req.method ?? 'GET';
@@ -58,6 +59,9 @@ export function createHttpServer(ctx: NodeContext): { listen(host: string, port:
     if ((p === '/greenfield/admin/v1/challenge' || p === '/greenfield/recovery/v1/get-piece') && method === 'GET') {
       return piece(ctx, req, res, pieceParamsFromHeaders(req, url));
     }
+    const job = /^\/insitu\/v1\/jobs\/(\d+)(\/output)?$/.exec(p);
+    if (job && method === 'POST' && !job[2]) return runJobRequest(ctx, jobs, req, res, BigInt(job[1]!));
+    if (job && method === 'GET' && job[2]) return jobOutput(ctx, jobs, req, res, BigInt(job[1]!));
     if (p.startsWith('/greenfield/') || p.startsWith('/insitu/')) throw new InsituError('ERR_NOT_FOUND', `no endpoint ${method} ${p}`);
     const target = resolveTarget(ctx, req, url);
     if (!target || target.object === '') throw new InsituError('ERR_NOT_FOUND', `no endpoint ${method} ${p} (use /{bucket}/{object})`);

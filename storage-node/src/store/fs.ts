@@ -125,6 +125,11 @@ export function createFsPieceStore(opts: { dataDir: string }): PieceStore {
       return at === length ? out : out.subarray(0, at);
     },
 
+    async locate(key) {
+      if ((await index().get(indexKey(key))) === undefined) throw new InsituError('ERR_PIECE_NOT_FOUND', `no data for object ${key.objectId} index ${key.index}`);
+      return { path: join(piecesDir, fileName(key)) };
+    },
+
     async delete(objectId) {
       const prefix = `piece/${objectId.toString().padStart(20, '0')}/`;
       const keys: string[] = [];

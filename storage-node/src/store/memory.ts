@@ -38,6 +38,11 @@ export function createMemoryPieceStore(): PieceStore {
       if (offset < 0 || offset + length > e.bytes.length) throw new InsituError('ERR_INVALID_RANGE', 'read past the end of a piece');
       return e.bytes.slice(offset, offset + length);
     },
+    async locate(key) {
+      const e = data.get(k(key));
+      if (!e) throw new InsituError('ERR_PIECE_NOT_FOUND', `no data for object ${key.objectId} index ${key.index}`);
+      return { bytes: e.bytes };
+    },
     async delete(objectId) {
       for (const key of [...data.keys()]) if (key.startsWith(`${objectId}:`)) data.delete(key);
     },

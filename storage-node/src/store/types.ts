@@ -32,6 +32,8 @@ export interface PieceStore {
   read(key: PieceKey, offset: number, length: number): Promise<Uint8Array>;
   delete(objectId: bigint): Promise<void>;
   list(): Promise<PieceKey[]>;
+  /** Where a committed entry's bytes live, for readers that stream them themselves (jobs). */
+  locate(key: PieceKey): Promise<{ path: string } | { bytes: Uint8Array }>;
   /** Small persistent key/value slots for the node's own bookkeeping (event cursor …). */
   getState(name: string): Promise<string | undefined>;
   setState(name: string, value: string): Promise<void>;

@@ -1,0 +1,69 @@
+// Near-data jobs end to end: a job runs on the node holding the data, is paid from escrow, and
+// compute-to-data lets a grantee run jobs over data it cannot download.
+
+import test from 'ava';
+import { readFile } from 'node:fs/promises';
+import { createClient, type InsituClient } from '@insitu/sdk';
+import { createTestnet, type Testnet } from '../src/testnet.ts';
+
+let net: Testnet;
+let alice: InsituClient;
+let bob: InsituClient;
+const csvAgg = () => readFile(new URL('../../wasm-jobs/build/csv-agg.wasm', import.meta.url));
+const wc = () => readFile(new URL('../../wasm-jobs/build/wc.wasm', import.meta.url));
+
+test.before(async () => {
+  net = await createTestnet({ nodes: 7, accounts: 2 });
+  alice = await createClient({ chain: { rpcUrl: net.rpcUrl, chainId: net.chainId }, account: { privateKey: net.accounts[0]!.privateKey } });
+  bob = await createClient({ chain: { rpcUrl: net.rpcUrl, chainId: net.chainId }, account: { privateKey: net.accounts[1]!.privateKey } });
+  await alice.buckets.create('lab');
+  const rows = ['id,sensor,reading'];
+  for (let i = 0; i < 5000; i++) rows.push(`${i},s${i % 4},${i % 10}`);
+  await alice.objects.put('lab', 'readings.csv', Buffer.from(`${rows.join('\n')}\n`));
+});
+test.after.always(async () => {
+  await net?.stop();
+});
+
+test.serial('a job runs beside its input, returns a signed receipt and is paid fuel × price from escrow', async (t) => {
+  const before = (await alice.account()).balance;
+  const maxFee = 10n ** 15n;
+  const run = await alice.jobs.submit({ module: await csvAgg(), input: 'lab/readings.csv', args: ['1', '2'], maxFee });
+  t.is(run.receipt.state, 'succeeded', run.receipt.stderrTail);
+  const output = Buffer.from(await alice.jobs.output(run.id)).toString();
+  t.is(output.split('\n')[1], 's0,1250,5000.0,0.0,8.0,4.0');
+  const job = await alice.jobs.get(run.id);
+  t.is(job.status, 'settled');
+  t.is(job.fuelUsed, BigInt(run.receipt.fuelUsed));
+  t.is(job.fee, job.fuelUsed * run.executor.computePrice);
+  t.is(job.outputHash, run.receipt.outputHash);
+  const primary = (await alice.objects.head('lab', 'readings.csv')).placement[0]!;
+  t.is(run.executor.id, primary.spId, 'the job ran on the primary that holds the object');
+  // Alice paid the module upload, the submission and the job fee; nothing else left her account.
+  t.true((await alice.account()).balance < before);
+  t.true((await alice.jobs.list()).some((j) => j.id === run.id));
+});
+
+test.serial('compute-to-data: a grantee with execute but not get runs jobs and cannot download', async (t) => {
+  await alice.policies.grant({ bucket: 'lab', object: 'readings.csv' }, bob.address, ['execute-object']);
+  await bob.buckets.create('bob-code');
+  const run = await bob.jobs.submit({ module: await wc(), input: 'lab/readings.csv', maxFee: 10n ** 15n, moduleBucket: 'bob-code' });
+  t.is(run.receipt.state, 'succeeded');
+  t.regex(Buffer.from(await bob.jobs.output(run.id)).toString(), /^5001 5001 \d+\n$/);
+  const parts: Uint8Array[] = [];
+  const e = await t.throwsAsync(async () => {
+    for await (const c of bob.objects.get('lab', 'readings.csv')) parts.push(c);
+  });
+  t.is((e as { code?: string }).code, 'ERR_PERMISSION_DENIED');
+  const noGrant = await t.throwsAsync(alice.jobs.submit({ module: await wc(), input: 'bob-code/nothing', maxFee: 1000n }));
+  t.truthy((noGrant as { code?: string }).code);
+});
+
+test.serial('a job that breaks a limit is reported and settled as such, never as success', async (t) => {
+  const run = await alice.jobs.submit({ module: await wc(), input: 'lab/readings.csv', maxFee: 10n ** 15n, limits: { fuel: 1000n } });
+  t.is(run.receipt.state, 'failed');
+  t.is(run.receipt.code, 'ERR_JOB_OUT_OF_FUEL');
+  const job = await alice.jobs.get(run.id);
+  t.is(job.exitState, 'ERR_JOB_OUT_OF_FUEL');
+  t.true(job.fee > 0n);
+});
