@@ -6,6 +6,7 @@ import type { GlobalOptions } from './config.ts';
 import { toJson, type CliIO } from './io.ts';
 import { storageCommands } from './commands/storage.ts';
 import { devnetCommands } from './commands/devnet.ts';
+import { jobCommands } from './commands/jobs.ts';
 
 export function createProgram(io: CliIO): Command {
   const program = new Command('insitu')
@@ -24,6 +25,7 @@ export function createProgram(io: CliIO): Command {
   const globals = (): GlobalOptions => program.opts<GlobalOptions>();
   devnetCommands(program, io, globals);
   storageCommands(program, io, globals);
+  jobCommands(program, io, globals);
   // Options after a subcommand are global too (`insitu put a b --json`).
   program.enablePositionalOptions(false);
   for (const cmd of program.commands) cmd.exitOverride().configureOutput({ writeOut: (s) => void io.stdout.write(s), writeErr: (s) => void io.stderr.write(s) });

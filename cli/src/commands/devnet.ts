@@ -1,7 +1,8 @@
 // `insitu devnet up|node stop|node start`: the embedded devnet, for demos, tests and fault drills.
 
 import { randomBytes } from 'node:crypto';
-import { writeFile, mkdtemp, rm } from 'node:fs/promises';
+import { writeFile, mkdtemp, rm, readFile } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { request } from 'undici';
@@ -39,6 +40,12 @@ async function demo(io: CliIO, rpcUrl: string, chainId: string, privateKey: stri
     const back = Buffer.concat(parts);
     if (!back.equals(data)) throw new InsituError('ERR_CHECKSUM_MISMATCH', 'demo: the bytes read back differ from the bytes uploaded');
     say(`demo: read back ${formatBytes(back.length)}, verified segment by segment — identical`);
+    const module = await readFile(fileURLToPath(new URL('../../../wasm-jobs/build/csv-agg.wasm', import.meta.url)));
+    const run = await client.jobs.submit({ module, input: `demo/${name}`, args: ['1', '2'], maxFee: 10n ** 15n });
+    const job = await client.jobs.get(run.id);
+    say(`demo: ran job ${run.id} (csv-agg: mean reading per sensor) beside the data on provider ${run.executor.id} — ${run.receipt.state}, fuel ${run.receipt.fuelUsed}, fee ${job.fee}`);
+    say(`demo:   moved ${run.receipt.outputBytes} bytes of output instead of ${formatBytes(info.payloadSize)} of input`);
+    for (const line of Buffer.from(await client.jobs.output(run.id)).toString().trim().split('\n').slice(0, 4)) say(`demo:   ${line}`);
     say(`demo: try  npx insitu head demo/${name}   or   npx insitu get demo/${name} --range 0-99`);
   } finally {
     await rm(dir, { recursive: true, force: true });

@@ -1,0 +1,70 @@
+// Developers' commands: insitu job run|status|output|ls.
+
+import type { Command } from 'commander';
+import { InsituError } from '@insitu/sdk/errors.ts';
+import { createClient, type InsituClient } from '@insitu/sdk';
+import { resolveNetwork, type GlobalOptions } from '../config.ts';
+import { printer, type CliIO } from '../io.ts';
+
+const parseBig = (v: string, what: string): bigint => {
+  if (!/^\d+$/.test(v)) throw new InsituError('ERR_INVALID_ARGUMENT', `${what} must be a whole number, not "${v}"`);
+  return BigInt(v);
+};
+
+export function jobCommands(program: Command, io: CliIO, globals: () => GlobalOptions): void {
+  const client = async (): Promise<InsituClient> => {
+    const net = await resolveNetwork(globals(), io.env, io.cwd, true);
+    return createClient({ chain: { rpcUrl: net.rpcUrl, chainId: net.chainId }, account: { privateKey: net.privateKey! } });
+  };
+  const out = () => printer(io, globals().json === true);
+  const job = program.command('job').description('run WebAssembly jobs beside stored objects');
+
+  job.command('run').description('run a WASM job (WASI command) over an object, on the node that holds it')
+    .argument('<module>', 'path to a .wasm module or component').argument('<target>', '<bucket>/<name> of the input object')
+    .argument('[args...]', 'arguments for the job (after --)')
+    .option('--max-fee <amount>', 'most the job may cost, in base units of BNB', '1000000000000000')
+    .option('--fuel <n>', 'fuel limit', '10000000000')
+    .option('--memory <MiB>', 'linear memory limit', '256')
+    .option('--timeout <ms>', 'wall-clock limit', '60000')
+    .option('--output-limit <bytes>', 'largest output kept', String(64 * 1024 * 1024))
+    .option('--module-bucket <bucket>', 'bucket to store the module in (default: the input\'s)')
+    .option('--quiet', 'print only the output')
+    .action(async (module: string, target: string, args: string[], o: Record<string, string | boolean>) => {
+      const c = await client();
+      const run = await c.jobs.submit({
+        module, input: target, args,
+        maxFee: parseBig(String(o.maxFee), '--max-fee'),
+        limits: { fuel: parseBig(String(o.fuel), '--fuel'), memoryMiB: Number(o.memory), timeoutMs: Number(o.timeout), outputBytes: Number(o.outputLimit) },
+        ...(o.moduleBucket ? { moduleBucket: String(o.moduleBucket) } : {}),
+      });
+      const job = await c.jobs.get(run.id);
+      const output = run.receipt.state === 'succeeded' ? await c.jobs.output(run.id) : new Uint8Array();
+      const p = out();
+      if (p.json) p.result({ job, receipt: run.receipt, signature: run.signature, output: Buffer.from(output).toString('utf8') }, '');
+      else {
+        if (!o.quiet) {
+          io.stderr.write(`job ${run.id} on provider ${run.executor.id}: ${run.receipt.state}${run.receipt.code ? ` (${run.receipt.code})` : ''}, fuel ${run.receipt.fuelUsed}, fee ${job.fee}, output ${run.receipt.outputBytes} bytes sha256 ${run.receipt.outputHash}\n`);
+          if (run.receipt.stderrTail) io.stderr.write(`--- job stderr ---\n${run.receipt.stderrTail}\n`);
+        }
+        io.stdout.write(output);
+      }
+      if (run.receipt.state !== 'succeeded') throw new InsituError(run.receipt.code ?? 'ERR_JOB_TRAP', `job ${run.id} failed: ${run.receipt.code}`);
+    });
+
+  job.command('status').argument('<id>').description('a job as the chain records it').action(async (id: string) => {
+    const c = await client();
+    const j = await c.jobs.get(parseBig(id, 'job id'));
+    out().result(j, `job ${j.id}: ${j.status}${j.exitState ? ` (${j.exitState})` : ''}\ninput    ${j.bucket}/${j.object}\nmodule   ${j.moduleHash}\nfuel     ${j.fuelUsed} of ${j.fuelLimit}\nfee      ${j.fee} of max ${j.maxFee}\noutput   ${j.outputHash || '-'}\nprovider ${j.executorSpId}`);
+  });
+
+  job.command('output').argument('<id>').argument('[file]').description('the output of a job, checked against the hash on chain').action(async (id: string) => {
+    const c = await client();
+    io.stdout.write(await c.jobs.output(parseBig(id, 'job id')));
+  });
+
+  job.command('ls').description('your jobs, newest first').action(async () => {
+    const c = await client();
+    const list = await c.jobs.list();
+    out().result(list, list.length ? list.map((j) => `${j.id}\t${j.status}\t${j.exitState || '-'}\t${j.bucket}/${j.object}\tfee ${j.fee}`).join('\n') : '(no jobs)');
+  });
+}
