@@ -1,6 +1,7 @@
 import test from 'ava';
 import { createRequire } from 'node:module';
 import { prepareModule, ALLOWED_IMPORTS } from '../src/component.ts';
+import { CAT } from './fixtures.ts';
 
 const require = createRequire(import.meta.url);
 type Wabt = { parseWat(name: string, text: string): { toBinary(o: object): { buffer: Uint8Array }; destroy(): void } };
@@ -9,21 +10,6 @@ test.before(async () => {
   wabt = await (require('wabt') as () => Promise<Wabt>)();
 });
 const wat = (text: string): Uint8Array => wabt.parseWat('t.wat', text).toBinary({}).buffer;
-
-const CAT = `(module
-  (import "wasi_snapshot_preview1" "fd_read" (func $fd_read (param i32 i32 i32 i32) (result i32)))
-  (import "wasi_snapshot_preview1" "fd_write" (func $fd_write (param i32 i32 i32 i32) (result i32)))
-  (memory (export "memory") 2)
-  (func (export "_start") (local $n i32)
-    (loop $l
-      (i32.store (i32.const 0) (i32.const 1024))
-      (i32.store (i32.const 4) (i32.const 65536))
-      (drop (call $fd_read (i32.const 0) (i32.const 0) (i32.const 1) (i32.const 8)))
-      (local.set $n (i32.load (i32.const 8)))
-      (if (i32.gt_u (local.get $n) (i32.const 0)) (then
-        (i32.store (i32.const 4) (local.get $n))
-        (drop (call $fd_write (i32.const 1) (i32.const 0) (i32.const 1) (i32.const 12)))
-        (br $l))))))`;
 
 const code = async (p: Promise<unknown>): Promise<string | undefined> => {
   try {

@@ -8,3 +8,4 @@ export { computeChecksums, segmentStream } from './integrity/index.ts';
 export { InsituError, AbortError, ErrorCodes, isInsituError, type ErrorCode } from './errors.ts';
 export { generatePrivateKey, privateKeyToAddress, type Hex } from './crypto/keys.ts';
 export { validateBucketName, validateObjectName } from './names.ts';
+export { receiptDigest, type JobReceipt } from './receipt.ts';

@@ -10,6 +10,9 @@ import { signRequest } from '../auth/index.ts';
 import { spDispatcher, errorFrom } from '../sp/index.ts';
 import type { ChainClient, JobInfo, ObjectInfo, StorageProvider } from '../chain/types.ts';
 import type { ObjectSource } from './source.ts';
+import type { JobReceipt } from '../receipt.ts';
+
+export type { JobReceipt };
 
 export interface JobLimitsInput {
   fuel?: bigint;
@@ -30,22 +33,6 @@ export interface SubmitJobOptions {
   /** Bucket to store the module in (default: the input's bucket). */
   moduleBucket?: string;
   signal?: AbortSignal;
-}
-
-export interface JobReceipt {
-  jobId: string;
-  executorSpId: number;
-  moduleHash: string;
-  inputObjectId: string;
-  inputChecksums: string[];
-  args: string[];
-  state: 'succeeded' | 'failed';
-  code: string | null;
-  exitCode: number;
-  fuelUsed: string;
-  outputHash: string;
-  outputBytes: number;
-  stderrTail: string;
 }
 
 export interface JobRun {

@@ -11,34 +11,13 @@ import { join } from 'node:path';
 import { InsituError } from '@insitu/sdk/errors.ts';
 import { hashOfHashes } from '@insitu/sdk/integrity/index.ts';
 import { getPiece, getPieceHashes } from '@insitu/sdk/sp/index.ts';
-import { keccak256, signDigest, sameAddress, toHex } from '@insitu/sdk/crypto/keys.ts';
+import { signDigest, sameAddress, toHex } from '@insitu/sdk/crypto/keys.ts';
+import { receiptDigest, type JobReceipt } from '@insitu/sdk/receipt.ts';
 import type { JobInfo, ObjectInfo } from '@insitu/sdk/chain/types.ts';
 import type { JobRuntime } from '@insitu/executor/runtime.ts';
 import type { NodeContext } from '../context.ts';
 import { signerOf } from './access.ts';
 import { sendJson } from './respond.ts';
-
-export interface JobReceipt {
-  jobId: string;
-  executorSpId: number;
-  moduleHash: string;
-  inputObjectId: string;
-  inputChecksums: string[];
-  args: string[];
-  state: 'succeeded' | 'failed';
-  code: string | null;
-  exitCode: number;
-  fuelUsed: string;
-  outputHash: string;
-  outputBytes: number;
-  stderrTail: string;
-}
-
-/** Canonical bytes of a receipt: keys in a fixed order, as JSON. */
-export function receiptDigest(r: JobReceipt): Uint8Array {
-  const ordered = Object.fromEntries(Object.keys(r).sort().map((k) => [k, r[k as keyof JobReceipt]]));
-  return keccak256(new TextEncoder().encode(JSON.stringify(ordered)));
-}
 
 export interface JobsContext {
   runtime: JobRuntime;

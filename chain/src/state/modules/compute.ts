@@ -3,6 +3,7 @@
 // fuel × its registered compute price (capped by the escrow) and the rest is refunded.
 
 import { isAddress, sameAddress, type Hex } from '@insitu/sdk/crypto/keys.ts';
+import type { JobInfo } from '@insitu/sdk/chain/types.ts';
 import { fail, emit, nextId, type MsgHandler, type QueryHandler } from '../context.ts';
 import { big } from '../../gnfd.ts';
 import { move } from './bank.ts';
@@ -13,28 +14,8 @@ import { Action, Effect, verifyPermission } from './permission.ts';
 /** Escrowed job fees are held here; counted in every conservation sum. */
 export const COMPUTE_ESCROW = '0x00000000000000000000000000000000000e5c00' as Hex;
 
-export interface JobRecord {
-  id: bigint;
-  creator: Hex;
-  bucket: string;
-  object: string;
-  objectId: bigint;
-  moduleBucket: string;
-  moduleObject: string;
-  moduleHash: string;
-  args: string[];
-  maxFee: bigint;
-  fuelLimit: bigint;
-  executorSpId: number;
-  status: 'submitted' | 'settled';
-  submittedAt: number;
-  fuelUsed: bigint;
-  fee: bigint;
-  outputHash: string;
-  exitState: string;
-  receiptSignature: string;
-  settledAt: number;
-}
+/** A job as the chain keeps it (the SDK's JobInfo). */
+export type JobRecord = JobInfo;
 
 const jobKey = (id: bigint): string => `job/${id.toString().padStart(20, '0')}`;
 
