@@ -67,3 +67,16 @@ test.serial('a job that breaks a limit is reported and settled as such, never as
   t.is(job.exitState, 'ERR_JOB_OUT_OF_FUEL');
   t.true(job.fee > 0n);
 });
+
+test.serial('verification: the same job re-run on another node gives an identical receipt', async (t) => {
+  const run = await alice.jobs.submit({ module: await wc(), input: 'lab/readings.csv', maxFee: 10n ** 15n });
+  const { original, replay, match } = await alice.jobs.verify(run.id);
+  t.not(replay.executor.id, original.executorSpId, 'a different provider re-ran it');
+  t.true(match);
+  const { receiptDigest } = await import('@insitu/sdk/receipt.ts');
+  const strip = (r: typeof run.receipt) => ({ ...r, jobId: '', executorSpId: 0 });
+  t.deepEqual(strip(replay.receipt), strip(run.receipt));
+  t.deepEqual(receiptDigest(strip(replay.receipt)), receiptDigest(strip(run.receipt)));
+  const { recoverAddress, fromHex } = await import('@insitu/sdk/crypto/keys.ts');
+  t.is(recoverAddress(receiptDigest(replay.receipt), fromHex(replay.signature)), replay.executor.operatorAddress, 'signed by the re-running provider');
+});

@@ -62,6 +62,16 @@ export function jobCommands(program: Command, io: CliIO, globals: () => GlobalOp
     io.stdout.write(await c.jobs.output(parseBig(id, 'job id')));
   });
 
+  job.command('verify').argument('<id>').description('re-run a job on another node holding the data and compare the receipts')
+    .action(async (id: string) => {
+      const c = await client();
+      const v = await c.jobs.verify(parseBig(id, 'job id'));
+      out().result({ match: v.match, original: v.original, replay: v.replay.receipt, replayJob: v.replay.id },
+        `${v.match ? 'verified' : 'MISMATCH'}: job ${id} on provider ${v.original.executorSpId} and job ${v.replay.id} on provider ${v.replay.executor.id}\n` +
+        `output ${v.original.outputHash} / ${v.replay.receipt.outputHash}\nfuel   ${v.original.fuelUsed} / ${v.replay.receipt.fuelUsed}`);
+      if (!v.match) throw new InsituError('ERR_CHECKSUM_MISMATCH', `the re-run of job ${id} differs from the original`);
+    });
+
   job.command('ls').description('your jobs, newest first').action(async () => {
     const c = await client();
     const list = await c.jobs.list();

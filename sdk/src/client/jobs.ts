@@ -32,6 +32,8 @@ export interface SubmitJobOptions {
   maxFee: bigint;
   /** Bucket to store the module in (default: the input's bucket). */
   moduleBucket?: string;
+  /** Provider to run on (default: the primary of the input's bucket, which holds it whole). */
+  executorSpId?: number;
   signal?: AbortSignal;
 }
 
@@ -58,6 +60,15 @@ const split = (target: string): [string, string] => {
 export function jobsApi(deps: JobsDeps) {
   const sig = (s?: AbortSignal) => (s ? { signal: s } : {});
 
+  async function runOn(jobId: bigint, limits: JobLimitsInput, env: Record<string, string>, signal?: AbortSignal): Promise<JobRun> {
+    const job = await deps.chain.getJob(jobId, sig(signal));
+    const executor = await deps.provider(job.executorSpId);
+    const url = new URL(`/insitu/v1/jobs/${jobId}`, executor.endpoint);
+    const res = await call('POST', url, JSON.stringify({ ...limits, fuel: undefined, env }), `job ${jobId}`, signal);
+    const out = (await res.body.json()) as { receipt: JobReceipt; signature: string };
+    return { id: jobId, receipt: out.receipt, signature: out.signature, executor };
+  }
+
   async function call(method: 'GET' | 'POST', url: URL, body: string | undefined, what: string, signal?: AbortSignal) {
     const headers = signRequest({ method, url, privateKey: deps.privateKey, headers: body ? { 'content-type': 'application/json' } : {} });
     const res = await request(url, { method, headers, dispatcher: spDispatcher, ...(body ? { body } : {}), ...sig(signal) });
@@ -83,13 +94,29 @@ export function jobsApi(deps: JobsDeps) {
       if (!stored || stored.status !== 'sealed') await deps.put(moduleBucket, moduleObject, module, sig(o.signal));
       const { jobId } = await deps.chain.submitJob({
         bucket, object, moduleBucket, moduleObject, moduleHash, args: o.args ?? [], maxFee: o.maxFee, fuelLimit: o.limits?.fuel ?? 10_000_000_000n,
+        ...(o.executorSpId ? { executorSpId: o.executorSpId } : {}),
       }, sig(o.signal));
-      const job = await deps.chain.getJob(jobId, sig(o.signal));
-      const executor = await deps.provider(job.executorSpId);
-      const url = new URL(`/insitu/v1/jobs/${jobId}`, executor.endpoint);
-      const res = await call('POST', url, JSON.stringify({ ...o.limits, fuel: undefined, env: o.env ?? {} }), `job ${jobId}`, o.signal);
-      const out = (await res.body.json()) as { receipt: JobReceipt; signature: string };
-      return { id: jobId, receipt: out.receipt, signature: out.signature, executor };
+      return runOn(jobId, o.limits ?? {}, o.env ?? {}, o.signal);
+    },
+    /**
+     * Re-executes a settled job on another provider that can reach the data and compares the two
+     * results: the same module over the same input must give the same output hash, fuel and state.
+     */
+    async verify(id: bigint, o: { signal?: AbortSignal; executorSpId?: number; limits?: JobLimitsInput } = {}): Promise<{ original: JobInfo; replay: JobRun; match: boolean }> {
+      const original = await deps.chain.getJob(id, sig(o.signal));
+      if (original.status !== 'settled') throw new InsituError('ERR_INVALID_ARGUMENT', `job ${id} has not run yet`);
+      const input = await deps.chain.headObject(original.bucket, original.object, sig(o.signal));
+      const gvg = await deps.chain.getGlobalVirtualGroup(input.gvgId, sig(o.signal));
+      const other = o.executorSpId ?? gvg.secondarySpIds.find((sp) => sp !== original.executorSpId);
+      if (other === undefined) throw new InsituError('ERR_PROVIDER_NOT_FOUND', 'no other provider holds this object');
+      const { jobId } = await deps.chain.submitJob({
+        bucket: original.bucket, object: original.object, moduleBucket: original.moduleBucket, moduleObject: original.moduleObject,
+        moduleHash: original.moduleHash, args: original.args, maxFee: original.maxFee, fuelLimit: original.fuelLimit, executorSpId: other,
+      }, sig(o.signal));
+      const replay = await runOn(jobId, o.limits ?? {}, {}, o.signal);
+      const match = replay.receipt.outputHash === original.outputHash && BigInt(replay.receipt.fuelUsed) === original.fuelUsed &&
+        (replay.receipt.code ?? 'succeeded') === original.exitState;
+      return { original, replay, match };
     },
     get: (id: bigint, o: { signal?: AbortSignal } = {}): Promise<JobInfo> => deps.chain.getJob(id, sig(o.signal)),
     list: (o: { signal?: AbortSignal; limit?: number } = {}): Promise<JobInfo[]> => deps.chain.listJobs(deps.chain.address, { ...sig(o.signal), ...(o.limit ? { limit: o.limit } : {}) }),

@@ -6,7 +6,10 @@
 
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createHash } from 'node:crypto';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile, rm } from 'node:fs/promises';
+import { createWriteStream } from 'node:fs';
+import { once } from 'node:events';
+import { readObject } from '@insitu/sdk/client/read.ts';
 import { join } from 'node:path';
 import { InsituError } from '@insitu/sdk/errors.ts';
 import { hashOfHashes } from '@insitu/sdk/integrity/index.ts';
@@ -71,6 +74,31 @@ async function readBody(req: IncomingMessage): Promise<Record<string, unknown>> 
   }
 }
 
+/**
+ * The input as a file this node holds: its own verified primary copy, or — when it runs a job
+ * over an object it does not hold whole (a verification re-run) — a copy read, verified, from
+ * the network (primary or any 4 secondaries) into a temporary file.
+ */
+async function locateInput(ctx: NodeContext, jobs: JobsContext, input: ObjectInfo): Promise<{ path: string } | { bytes: Uint8Array }> {
+  if (input.payloadSize === 0n) return { bytes: new Uint8Array() };
+  const key = { objectId: input.id, index: -1 };
+  const meta = await ctx.store.meta(key);
+  if (meta && Buffer.from(hashOfHashes(meta.hashes)).equals(Buffer.from(input.checksums[0]!))) return ctx.store.locate(key);
+  const bucket = await ctx.chain.headBucket(input.bucketName);
+  const primary = bucket.primarySpId === ctx.spId ? null : (await ctx.provider(bucket.primarySpId)).endpoint;
+  const dir = join(jobs.dir, 'inputs');
+  await mkdir(dir, { recursive: true });
+  const path = join(dir, `${input.id}.data`);
+  const out = createWriteStream(path);
+  const readCtx = { chain: ctx.chain, codec: ctx.codec, params: ctx.params, privateKey: ctx.operatorKey, endpointOf: async (id: number) => (await ctx.provider(id)).endpoint };
+  for await (const chunk of readObject(readCtx, input, primary)) {
+    if (!out.write(chunk)) await once(out, 'drain');
+  }
+  out.end();
+  await once(out, 'finish');
+  return { path };
+}
+
 export async function runJobRequest(ctx: NodeContext, jobs: JobsContext, req: IncomingMessage, res: ServerResponse, id: bigint): Promise<void> {
   const signer = signerOf(req, true)!;
   const body = await readBody(req);
@@ -79,14 +107,9 @@ export async function runJobRequest(ctx: NodeContext, jobs: JobsContext, req: In
   if (job.executorSpId !== ctx.spId) throw new InsituError('ERR_BAD_REQUEST', `job ${id} runs on provider ${job.executorSpId}, not here`);
   if (job.status !== 'submitted') throw new InsituError('ERR_INVALID_ARGUMENT', `job ${id} has already run`);
   const input: ObjectInfo = await ctx.chain.headObject(job.bucket, job.object);
-  const key = { objectId: input.id, index: -1 };
-  const meta = input.payloadSize === 0n ? undefined : await ctx.store.meta(key);
-  if (input.payloadSize > 0n && (!meta || !Buffer.from(hashOfHashes(meta.hashes)).equals(Buffer.from(input.checksums[0]!)))) {
-    throw new InsituError('ERR_PIECE_NOT_FOUND', `this node holds no verified copy of ${job.bucket}/${job.object}`);
-  }
   const module = await loadModule(ctx, job);
   const prepared = await jobs.runtime.prepare(module);
-  const located = input.payloadSize === 0n ? { bytes: new Uint8Array() } : await ctx.store.locate(key);
+  const located = await locateInput(ctx, jobs, input);
   const limits = {
     fuel: job.fuelLimit,
     memoryMiB: num(body.memoryMiB, 256, jobs.maxMemoryMiB),
@@ -102,6 +125,7 @@ export async function runJobRequest(ctx: NodeContext, jobs: JobsContext, req: In
     limits,
     account: job.creator,
   });
+  if ('path' in located && located.path.startsWith(join(jobs.dir, 'inputs'))) await rm(located.path, { force: true });
   await mkdir(jobs.dir, { recursive: true });
   await writeFile(join(jobs.dir, `${id}.out`), result.output);
   const receipt: JobReceipt = {
