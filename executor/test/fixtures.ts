@@ -57,3 +57,25 @@ export const GROW = `(module ${IMPORTS}
     (loop $l (if (i32.eq (memory.grow (i32.const 1)) (i32.const -1)) (then unreachable)) (br $l))))`;
 
 export const TRAP = `(module ${IMPORTS} (memory (export "memory") 1) (func (export "_start") unreachable))`;
+
+/** Copies the side input /inputs/side.txt to stdout (preopened directory fd 3). */
+export const CAT_SIDE = `(module
+  (import "wasi_snapshot_preview1" "path_open" (func $path_open (param i32 i32 i32 i32 i32 i64 i64 i32 i32) (result i32)))
+  (import "wasi_snapshot_preview1" "fd_read" (func $fd_read (param i32 i32 i32 i32) (result i32)))
+  (import "wasi_snapshot_preview1" "fd_write" (func $fd_write (param i32 i32 i32 i32) (result i32)))
+  (import "wasi_snapshot_preview1" "proc_exit" (func $proc_exit (param i32)))
+  (memory (export "memory") 2)
+  (data (i32.const 200) "side.txt")
+  (func (export "_start") (local $fd i32) (local $n i32) (local $err i32)
+    (local.set $err (call $path_open (i32.const 3) (i32.const 0) (i32.const 200) (i32.const 8) (i32.const 0) (i64.const 2) (i64.const 0) (i32.const 0) (i32.const 16)))
+    (if (local.get $err) (then (call $proc_exit (i32.add (i32.const 10) (local.get $err)))))
+    (local.set $fd (i32.load (i32.const 16)))
+    (loop $l
+      (i32.store (i32.const 0) (i32.const 1024))
+      (i32.store (i32.const 4) (i32.const 65536))
+      (drop (call $fd_read (local.get $fd) (i32.const 0) (i32.const 1) (i32.const 8)))
+      (local.set $n (i32.load (i32.const 8)))
+      (if (i32.gt_u (local.get $n) (i32.const 0)) (then
+        (i32.store (i32.const 4) (local.get $n))
+        (drop (call $fd_write (i32.const 1) (i32.const 0) (i32.const 1) (i32.const 12)))
+        (br $l))))))`;

@@ -62,3 +62,14 @@ test('a hanging job does not block another job running beside it', async (t) => 
   const after = await runtime.run({ moduleHash: cat, input: { bytes: Buffer.from('again') }, limits, account: 'alice' });
   t.is(Buffer.from(after.output).toString(), 'again', 'the replaced worker serves new jobs');
 });
+
+test('side inputs are readable under /inputs and nothing there is writable', async (t) => {
+  const { CAT_SIDE } = await import('./fixtures.ts');
+  const hash = await prep(CAT_SIDE);
+  const side = Buffer.from('a small side input\n'.repeat(100));
+  const r = await runtime.run({ moduleHash: hash, input: { bytes: new Uint8Array() }, sideInputs: { 'side.txt': side }, limits, account: 'a' });
+  t.is(r.state, 'succeeded', `${r.code} ${r.message} ${r.stderrTail}`);
+  t.true(Buffer.from(r.output).equals(side));
+  const missing = await runtime.run({ moduleHash: hash, input: { bytes: new Uint8Array() }, sideInputs: { 'other.txt': side }, limits, account: 'a' });
+  t.is(missing.code, 'ERR_JOB_EXIT_NONZERO', 'opening a name that is not there fails inside the job');
+});
