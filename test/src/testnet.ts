@@ -1,11 +1,12 @@
 // An in-process test network: a real chain (LevelDB in a temp dir, JSON-RPC on 127.0.0.1) and
 // real storage nodes (HTTP on 127.0.0.1, files + LevelDB), with funded accounts.
 
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createChain, type Chain } from '@insitu/chain';
 import { createStorageNode, type StorageNode } from '@insitu/storage-node';
+import { createClient, type InsituClient } from '@insitu/sdk';
 import { planDevnet, type DevnetPlan } from '@insitu/cli/devnet/plan.ts';
 
 export interface Testnet {
@@ -16,14 +17,25 @@ export interface Testnet {
   chainId: string;
   nodes: (StorageNode | null)[];
   accounts: DevnetPlan['accounts'];
+  /** An SDK client signing as accounts[i] (default 0). */
+  client(i?: number): Promise<InsituClient>;
   stopNode(i: number): Promise<void>;
   startNode(i: number): Promise<void>;
   restartChain(): Promise<void>;
   stop(): Promise<void>;
 }
 
-export async function createTestnet(opts: { nodes?: number; accounts?: number } = {}): Promise<Testnet> {
-  const dir = await mkdtemp(join(tmpdir(), 'insitu-testnet-'));
+export interface TestnetOptions {
+  nodes?: number;
+  accounts?: number;
+  /** Where the chain and nodes keep their data; kept on stop(). Default: a temp dir, removed on stop(). */
+  dir?: string;
+}
+
+export async function createTestnet(opts: TestnetOptions = {}): Promise<Testnet> {
+  const ownDir = opts.dir === undefined;
+  const dir = opts.dir ?? (await mkdtemp(join(tmpdir(), 'insitu-testnet-')));
+  if (!ownDir) await mkdir(dir, { recursive: true });
   const plan = await planDevnet({ nodes: opts.nodes ?? 7, accounts: opts.accounts ?? 3 });
   let chain = createChain({ dataDir: join(dir, 'chain'), genesis: plan.genesis });
   await chain.start();
@@ -43,6 +55,11 @@ export async function createTestnet(opts: { nodes?: number; accounts?: number } 
     chainId: plan.chainId,
     nodes,
     accounts: plan.accounts,
+    async client(i = 0) {
+      const account = plan.accounts[i];
+      if (!account) throw new RangeError(`no account ${i}; the testnet has ${plan.accounts.length}`);
+      return createClient({ chain: { rpcUrl, chainId: plan.chainId }, account: { privateKey: account.privateKey } });
+    },
     async stopNode(i) {
       await nodes[i]?.stop();
       nodes[i] = null;
@@ -61,7 +78,7 @@ export async function createTestnet(opts: { nodes?: number; accounts?: number } 
     async stop() {
       await Promise.all(nodes.map((_, i) => net.stopNode(i)));
       await chain.stop();
-      await rm(dir, { recursive: true, force: true });
+      if (ownDir) await rm(dir, { recursive: true, force: true });
     },
   };
   try {
