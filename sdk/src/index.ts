@@ -1,5 +1,8 @@
 // insitu SDK: decentralized storage that runs your code where your data lives.
-export { createClient, type InsituClient, type ClientOptions, type PutOptions, type GetOptions, type PiecePlacement } from './client/index.ts';
+export {
+  createClient, type InsituClient, type ClientOptions, type PutOptions, type GetOptions, type PiecePlacement, type ObjectHead,
+  type ObjectSource, type CreateBucketOptions, type ListObjectsOptions, type GrantOptions, type PolicyTarget, type CallOptions,
+} from './client/index.ts';
 export { createChainClient, createChainReader } from './chain/index.ts';
 export type * from './chain/types.ts';
 export { createErasureCodec } from './codec/index.ts';

@@ -1,0 +1,19 @@
+// Creates a bucket, private unless asked otherwise, on a chosen or the chain's default primary.
+
+import type { BucketInfo, Visibility } from '../../chain/types.ts';
+import type { Hex } from '../../crypto/keys.ts';
+import { validateBucketName } from '../../names.ts';
+import { sig, type CallOptions, type ClientContext } from '../context.ts';
+
+export interface CreateBucketOptions extends CallOptions {
+  /** Default: private. */
+  visibility?: Visibility;
+  /** Operator address of the primary storage provider. */
+  primarySp?: Hex;
+}
+
+export async function createBucket(ctx: ClientContext, name: string, opts: CreateBucketOptions = {}): Promise<BucketInfo> {
+  validateBucketName(name);
+  const r = await ctx.chain.createBucket({ name, visibility: opts.visibility ?? 'private', ...(opts.primarySp ? { primarySp: opts.primarySp } : {}) }, sig(opts));
+  return r.bucket;
+}

@@ -1,0 +1,8 @@
+// One bucket's record on chain.
+
+import type { BucketInfo } from '../../chain/types.ts';
+import { sig, type CallOptions, type ClientContext } from '../context.ts';
+
+export function headBucket(ctx: ClientContext, name: string, opts: CallOptions = {}): Promise<BucketInfo> {
+  return ctx.chain.headBucket(name, sig(opts));
+}

@@ -1,0 +1,8 @@
+// The caller's buckets.
+
+import type { BucketInfo } from '../../chain/types.ts';
+import { sig, type CallOptions, type ClientContext } from '../context.ts';
+
+export function listBuckets(ctx: ClientContext, opts: CallOptions = {}): Promise<BucketInfo[]> {
+  return ctx.chain.listBuckets(ctx.chain.address, sig(opts));
+}

@@ -1,0 +1,96 @@
+// Uploads an object: the 7 checksums are computed over the source first (a file is read twice,
+// anything else is spooled to a temp file), the object is created on chain with them, the bytes
+// are streamed to the bucket's primary, and the call returns once the chain has sealed it.
+// A name holding an unsealed object left by an upload that died is resumed when the bytes are the
+// same; with other bytes it fails with ERR_OBJECT_EXISTS and a hint, or is cancelled and
+// replaced when `replaceStale` is set.
+
+import { InsituError, toAbortError } from '../../errors.ts';
+import type { ObjectInfo, Visibility } from '../../chain/types.ts';
+import { computeChecksums } from '../../integrity/index.ts';
+import { putObject as sendObject } from '../../sp/index.ts';
+import { validateBucketName, validateObjectName } from '../../names.ts';
+import { prepareSource, counted, type ObjectSource } from '../source.ts';
+import { sig, type CallOptions, type ClientContext } from '../context.ts';
+
+export interface PutOptions extends CallOptions {
+  visibility?: Visibility;
+  contentType?: string;
+  /** Called as bytes go out to the primary. */
+  onProgress?: (sent: bigint, total: bigint) => void;
+  /** Cancel an unsealed object of different content under this name and upload anew. */
+  replaceStale?: boolean;
+}
+
+const sameChecksums = (a: Uint8Array[], b: Uint8Array[]): boolean =>
+  a.length === b.length && a.every((c, i) => Buffer.from(c).equals(Buffer.from(b[i]!)));
+
+async function existingObject(ctx: ClientContext, bucket: string, name: string, opts: CallOptions): Promise<ObjectInfo | undefined> {
+  try {
+    return await ctx.chain.headObject(bucket, name, sig(opts));
+  } catch (e) {
+    if ((e as InsituError).code === 'ERR_OBJECT_NOT_FOUND') return undefined;
+    throw e;
+  }
+}
+
+export async function putObject(ctx: ClientContext, bucket: string, name: string, source: ObjectSource, opts: PutOptions = {}): Promise<ObjectInfo> {
+  validateBucketName(bucket);
+  validateObjectName(name);
+  const p = await ctx.params();
+  const src = await prepareSource(source, opts.signal);
+  try {
+    const redundancy = { segmentSize: p.maxSegmentSize, dataShards: p.dataChunks, parityShards: p.parityChunks };
+    const { checksums, size } = await computeChecksums(src.open(), redundancy, { ...sig(opts), codec: ctx.codec });
+    let existing = await existingObject(ctx, bucket, name, opts);
+    if (existing) {
+      const sameBytes = existing.payloadSize === size && sameChecksums(existing.checksums, checksums);
+      if (existing.status === 'sealed') {
+        if (sameBytes) return existing;
+        throw new InsituError('ERR_OBJECT_EXISTS', `${bucket}/${name} already exists; delete it first (insitu rm ${bucket}/${name})`);
+      }
+      if (!sameBytes) {
+        if (!opts.replaceStale) {
+          throw new InsituError('ERR_OBJECT_EXISTS',
+            `${bucket}/${name} has an unfinished upload of different content; cancel it first (insitu cancel ${bucket}/${name}) or put with --replace-stale`);
+        }
+        await ctx.chain.cancelCreateObject(bucket, name, sig(opts));
+        existing = undefined;
+      }
+      // Otherwise the same bytes were registered by an upload that did not finish: resume it.
+    }
+    let txHash: string | undefined;
+    if (!existing) {
+      const created = await ctx.chain.createObject({
+        bucket, name, payloadSize: size, checksums,
+        ...(opts.visibility ? { visibility: opts.visibility } : {}),
+        ...(opts.contentType ? { contentType: opts.contentType } : {}),
+      }, sig(opts));
+      existing = created.object;
+      txHash = created.txHash;
+    }
+    if (existing.status === 'sealed') return existing;
+    const info = await ctx.chain.headBucket(bucket, sig(opts));
+    const primary = await ctx.provider(info.primarySpId);
+    let sent = 0n;
+    await sendObject({
+      endpoint: primary.endpoint, bucket, object: name, size, privateKey: ctx.privateKey,
+      body: counted(src.open(), (n) => {
+        sent += BigInt(n);
+        opts.onProgress?.(sent, size);
+      }, opts.signal),
+      ...(txHash ? { txHash } : {}),
+      ...(opts.contentType ? { contentType: opts.contentType } : {}),
+      ...sig(opts),
+    });
+    const sealed = await ctx.chain.headObject(bucket, name, sig(opts));
+    if (sealed.status !== 'sealed') throw new InsituError('ERR_REPLICATION_FAILED', `${bucket}/${name} was uploaded but is not sealed`);
+    return sealed;
+  } catch (e) {
+    // Whatever layer noticed the abort first, the caller sees ERR_ABORTED.
+    if (opts.signal?.aborted) throw toAbortError(opts.signal.reason);
+    throw e;
+  } finally {
+    await src.cleanup();
+  }
+}
