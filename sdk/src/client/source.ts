@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { Readable } from 'node:stream';
-import { InsituError, throwIfAborted } from '../errors.ts';
+import { InsituError, throwIfAborted, toAbortError } from '../errors.ts';
 
 export type ObjectSource = Uint8Array | string | Readable | AsyncIterable<Uint8Array>;
 
@@ -46,6 +46,7 @@ export async function prepareSource(source: ObjectSource, signal?: AbortSignal):
     };
   } catch (e) {
     await rm(dir, { recursive: true, force: true });
+    if (signal?.aborted) throw toAbortError(signal.reason);
     throw e;
   }
 }
