@@ -1,7 +1,8 @@
 // The storage spine end to end, in process: a real chain and 7 real storage nodes on 127.0.0.1.
 
 import test from 'ava';
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomInt } from 'node:crypto';
+import { Readable } from 'node:stream';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { request } from 'undici';
@@ -35,15 +36,31 @@ async function collect(it: AsyncIterable<Uint8Array>): Promise<Buffer> {
 }
 
 test.serial('objects of random sizes round-trip byte for byte and register the checksums they were uploaded with', async (t) => {
-  for (const size of [0, 1, 4321, 16 * MiB - 1, 16 * MiB + 1]) {
+  const S = 16 * MiB;
+  const sizes = [0, 1, randomInt(2, 200_000), S - 1, S, S + 1, 40 * MiB + randomInt(0, MiB)];
+  for (const size of sizes) {
     const data = randomBytes(size);
     const info = await alice.objects.put('spine', `size-${size}`, data);
     t.is(info.status, 'sealed');
     t.is(info.payloadSize, BigInt(size));
+    t.deepEqual(info.checksums.map((c) => Buffer.from(c).toString('hex')), (await computeChecksums(data)).checksums.map((c) => Buffer.from(c).toString('hex')));
     t.true((await collect(alice.objects.get('spine', `size-${size}`))).equals(data), `size ${size}`);
   }
   const listed = await alice.objects.list('spine');
-  t.true(listed.some((o) => o.objectName === 'size-4321'));
+  t.is(listed.length, sizes.length);
+});
+
+test.serial('a Node stream and an async iterable upload like bytes do', async (t) => {
+  const chunks = Array.from({ length: 30 }, () => randomBytes(randomInt(1, 200_000)));
+  const whole = Buffer.concat(chunks);
+  await alice.objects.put('spine', 'from-readable', Readable.from(chunks));
+  await alice.objects.put('spine', 'from-iterable', (async function* () { yield* chunks; })());
+  t.true((await collect(alice.objects.get('spine', 'from-readable'))).equals(whole));
+  t.true((await collect(alice.objects.get('spine', 'from-iterable'))).equals(whole));
+  // The same bytes again under the same name are already there: the call returns the object.
+  t.is((await alice.objects.put('spine', 'from-readable', whole)).status, 'sealed');
+  const e = await t.throwsAsync(alice.objects.put('spine', 'from-readable', randomBytes(10)));
+  t.is((e as { code?: string }).code, 'ERR_OBJECT_EXISTS');
 });
 
 test.serial('range reads at segment boundaries return exactly the asked bytes', async (t) => {
@@ -59,7 +76,7 @@ test.serial('range reads at segment boundaries return exactly the asked bytes', 
 
 test.serial('reads survive the primary and any two secondaries being down, and fail cleanly with three', async (t) => {
   const data = randomBytes(300_000);
-  const info = await alice.objects.head('spine', 'size-4321');
+  const info = await alice.objects.head('spine', 'size-1');
   t.is(info.placement.length, 7);
   await alice.objects.put('spine', 'degraded', data);
   const placement = (await alice.objects.head('spine', 'degraded')).placement;
@@ -155,7 +172,8 @@ test.serial('a client that dies mid-upload leaves nothing readable, and a retry 
   const file = join(net.dir, 'big.bin');
   await writeFile(file, data);
   const upload = alice.objects.put('spine', 'interrupted', file, { signal: ac.signal, onProgress: (sent) => { if (sent >= 8n * BigInt(MiB)) ac.abort(); } });
-  await t.throwsAsync(upload);
+  const aborted = await t.throwsAsync(upload);
+  t.is((aborted as { code?: string }).code, 'ERR_ABORTED');
   const stale = await alice.chain.headObject('spine', 'interrupted');
   t.is(stale.status, 'created');
   await t.throwsAsync(collect(alice.objects.get('spine', 'interrupted')), { any: true, message: /not sealed/ });
@@ -172,6 +190,12 @@ test.serial('a client that dies mid-upload leaves nothing readable, and a retry 
   t.regex((e as Error).message, /insitu cancel spine\/stale/);
   await alice.objects.cancel('spine', 'stale');
   t.is((await alice.objects.put('spine', 'stale', second)).status, 'sealed');
+  // Or the upload replaces the stale object itself when asked to.
+  const third = randomBytes(2000);
+  await alice.chain.createObject({ bucket: 'spine', name: 'stale-2', payloadSize: 1000n, checksums });
+  const replaced = await alice.objects.put('spine', 'stale-2', third, { replaceStale: true });
+  t.is(replaced.status, 'sealed');
+  t.true((await collect(alice.objects.get('spine', 'stale-2'))).equals(third));
 });
 
 test.serial('the chain and every node restart with all data intact', async (t) => {
