@@ -14,7 +14,7 @@ export async function main(argv: string[]): Promise<number> {
   process.on('SIGINT', handler);
   process.on('SIGTERM', handler);
   try {
-    return await run(argv.slice(2), { stdout: process.stdout, stderr: process.stderr, env: process.env, cwd: process.cwd(), interrupted });
+    return await run(argv.slice(2), { stdout: process.stdout, stderr: process.stderr, stdin: process.stdin, env: process.env, cwd: process.cwd(), interrupted });
   } finally {
     process.off('SIGINT', handler);
     process.off('SIGTERM', handler);

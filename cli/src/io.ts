@@ -1,10 +1,12 @@
 // The CLI's I/O: where it prints, whether for people or as JSON, and the environment it reads.
 
-import type { Writable } from 'node:stream';
+import type { Readable, Writable } from 'node:stream';
 
 export interface CliIO {
   stdout: Writable & { isTTY?: boolean };
   stderr: Writable & { isTTY?: boolean };
+  /** Read by `put - <bucket>/<name>`. */
+  stdin?: Readable;
   env: NodeJS.ProcessEnv;
   cwd: string;
   /** Resolves when the user asks to stop (Ctrl-C); long-running commands wait on it. */

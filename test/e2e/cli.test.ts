@@ -1,10 +1,12 @@
 // The insitu CLI, run in process against a real in-process testnet.
 
 import test from 'ava';
-import { randomBytes } from 'node:crypto';
-import { readFile, writeFile } from 'node:fs/promises';
+import { randomBytes, randomInt } from 'node:crypto';
+import { access, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
+import { Readable, Writable } from 'node:stream';
+import { computeChecksums } from '@insitu/sdk/integrity/index.ts';
+import { createClient } from '@insitu/sdk';
 import { run } from '@insitu/cli';
 import { createTestnet, type Testnet } from '../src/testnet.ts';
 
@@ -33,12 +35,13 @@ function capture(): Writable & { text(): string; bytes(): Buffer } {
   return w;
 }
 
-async function cli(...args: string[]) {
+async function cliWith(stdin: Readable | undefined, ...args: string[]) {
   const stdout = capture();
   const stderr = capture();
-  const code = await run([...args, '--rpc', net.rpcUrl, '--chain-id', net.chainId, '--key-file', keyFile], { stdout, stderr, env: {}, cwd: net.dir });
+  const code = await run([...args, '--rpc', net.rpcUrl, '--chain-id', net.chainId, '--key-file', keyFile], { stdout, stderr, env: {}, cwd: net.dir, ...(stdin ? { stdin } : {}) });
   return { code, out: stdout.text(), err: stderr.text(), bytes: stdout.bytes() };
 }
+const cli = (...args: string[]) => cliWith(undefined, ...args);
 
 test.serial('put, ls, head, get and rm through the CLI', async (t) => {
   let r = await cli('bucket', 'create', 'cli-bucket');
@@ -103,4 +106,74 @@ test.serial('bad input gets a clear error with a stable code and a non-zero exit
   const stderr = capture();
   t.is(await run(['account'], { stdout, stderr, env: {}, cwd: net.dir }), 1);
   t.regex(stderr.text(), /ERR_CONFIG: no network/);
+});
+
+test.serial('empty and ~40 MiB files, stdin, relative paths, --json results and bucket ls/rm through the CLI', async (t) => {
+  let r = await cli('bucket', 'create', 'cli-sizes', '--public-read', '--json');
+  t.is(r.code, 0, r.err);
+  t.is((JSON.parse(r.out) as { visibility: string }).visibility, 'public-read');
+  for (const size of [0, 40 * 1024 * 1024 + randomInt(0, 1024 * 1024)]) {
+    const data = randomBytes(size);
+    await writeFile(join(net.dir, `sized-${size}`), data);
+    r = await cli('put', `sized-${size}`, `cli-sizes/sized-${size}`, '--json');
+    t.is(r.code, 0, r.err);
+    const info = JSON.parse(r.out) as { payloadSize: string; status: string; checksums: string[] };
+    t.is(info.payloadSize, String(size));
+    t.is(info.status, 'sealed');
+    t.deepEqual(info.checksums, (await computeChecksums(data)).checksums.map((c) => Buffer.from(c).toString('hex')));
+    r = await cli('get', `cli-sizes/sized-${size}`, `back-${size}`, '--json');
+    t.is(r.code, 0, r.err);
+    t.is((JSON.parse(r.out) as { bytes: number }).bytes, size);
+    t.true((await readFile(join(net.dir, `back-${size}`))).equals(data), `size ${size}`);
+  }
+  r = await cli('get', 'cli-sizes/sized-0');
+  t.is(r.code, 0, r.err);
+  t.is(r.bytes.length, 0);
+  const piped = randomBytes(300_000);
+  r = await cliWith(Readable.from([piped.subarray(0, 100_000), piped.subarray(100_000)]), 'put', '-', 'cli-sizes/from-stdin');
+  t.is(r.code, 0, r.err);
+  r = await cli('get', 'cli-sizes/from-stdin');
+  t.true(r.bytes.equals(piped));
+  r = await cli('bucket', 'ls', '--json');
+  t.true((JSON.parse(r.out) as { name: string }[]).some((b) => b.name === 'cli-sizes'));
+  r = await cli('bucket', 'create', 'cli-empty');
+  t.is(r.code, 0, r.err);
+  r = await cli('bucket', 'rm', 'cli-empty');
+  t.is(r.code, 0, r.err);
+  r = await cli('bucket', 'ls');
+  t.notRegex(r.out, /cli-empty/);
+});
+
+test.serial('a stale unfinished upload is reported, cancelled, or replaced through the CLI; a failed get leaves no file', async (t) => {
+  let r = await cli('bucket', 'create', 'cli-stale');
+  t.is(r.code, 0, r.err);
+  const alice = await createClient({ chain: { rpcUrl: net.rpcUrl, chainId: net.chainId }, account: { privateKey: net.accounts[0]!.privateKey } });
+  const ghost = randomBytes(500);
+  const { checksums } = await computeChecksums(ghost);
+  await alice.chain.createObject({ bucket: 'cli-stale', name: 'obj', payloadSize: 500n, checksums });
+  const data = randomBytes(800);
+  await writeFile(join(net.dir, 'stale-in'), data);
+  r = await cli('put', 'stale-in', 'cli-stale/obj');
+  t.is(r.code, 1);
+  t.regex(r.err, /^error ERR_OBJECT_EXISTS: .*insitu cancel cli-stale\/obj/m);
+  r = await cli('ls', 'cli-stale');
+  t.regex(r.out, /obj\t500\tcreated/);
+  r = await cli('cancel', 'cli-stale/obj');
+  t.is(r.code, 0, r.err);
+  r = await cli('ls', 'cli-stale');
+  t.regex(r.out, /no objects/);
+  await alice.chain.createObject({ bucket: 'cli-stale', name: 'obj', payloadSize: 500n, checksums });
+  r = await cli('put', 'stale-in', 'cli-stale/obj', '--replace-stale');
+  t.is(r.code, 0, r.err);
+  r = await cli('get', 'cli-stale/obj');
+  t.true(r.bytes.equals(data));
+  r = await cli('get', 'cli-stale/missing', 'never-written');
+  t.is(r.code, 1);
+  await t.throwsAsync(access(join(net.dir, 'never-written')));
+  r = await cli('policy', 'grant', 'cli-stale/obj', net.accounts[1]!.address, '--actions', 'get');
+  t.is(r.code, 0, r.err);
+  r = await cli('policy', 'revoke', 'cli-stale/obj', net.accounts[1]!.address);
+  t.is(r.code, 0, r.err);
+  r = await cli('policy', 'ls', 'cli-stale/obj', '--json');
+  t.deepEqual(JSON.parse(r.out), []);
 });

@@ -1,8 +1,10 @@
 // Data owners' commands: account, bucket, put, ls, head, get, rm, cancel.
 
 import { createWriteStream } from 'node:fs';
+import { unlink } from 'node:fs/promises';
 import { once } from 'node:events';
 import type { Command } from 'commander';
+import { resolve } from 'node:path';
 import { InsituError } from '@insitu/sdk/errors.ts';
 import { createClient, type InsituClient } from '@insitu/sdk';
 import { resolveNetwork, type GlobalOptions } from '../config.ts';
@@ -57,19 +59,26 @@ export function storageCommands(program: Command, io: CliIO, globals: () => Glob
     out().result(tx, `removed bucket ${name}`);
   });
 
-  program.command('put').description('upload a file as an object (streamed; any size)')
-    .argument('<file>').argument('<target>', '<bucket>/<name>')
+  program.command('put').description('upload a file (or stdin with "-") as an object, streamed; any size')
+    .argument('<file>', 'a file, or - for stdin').argument('<target>', '<bucket>/<name>')
     .option('--public-read', 'anyone may read this object').option('--content-type <type>')
-    .action(async (file: string, target: string, o: { publicRead?: boolean; contentType?: string }) => {
+    .option('--replace-stale', 'cancel an unfinished upload of other content under this name first')
+    .action(async (file: string, target: string, o: { publicRead?: boolean; contentType?: string; replaceStale?: boolean }) => {
       const { bucket: b, object } = splitTarget(target, true);
+      if (file === '-' && !io.stdin) throw new InsituError('ERR_INVALID_ARGUMENT', 'no stdin to read from');
       const c = await client();
       const bar = progressBar(io, `put ${target}`);
-      const info = await c.objects.put(b, object!, file, {
-        ...(o.publicRead ? { visibility: 'public-read' as const } : {}),
-        ...(o.contentType ? { contentType: o.contentType } : {}),
-        onProgress: (sent, total) => bar.update(sent, total),
-      });
-      bar.done();
+      let info;
+      try {
+        info = await c.objects.put(b, object!, file === '-' ? io.stdin! : resolve(io.cwd, file), {
+          ...(o.publicRead ? { visibility: 'public-read' as const } : {}),
+          ...(o.contentType ? { contentType: o.contentType } : {}),
+          ...(o.replaceStale ? { replaceStale: true } : {}),
+          onProgress: (sent, total) => bar.update(sent, total),
+        });
+      } finally {
+        bar.done();
+      }
       out().result(info, `stored ${b}/${object} (${formatBytes(info.payloadSize)}, object id ${info.id}, ${info.status})`);
     });
 
@@ -105,16 +114,26 @@ export function storageCommands(program: Command, io: CliIO, globals: () => Glob
       const { bucket: b, object } = splitTarget(target, true);
       const range = o.range ? parseRange(o.range) : undefined;
       const c = await client();
-      const sink = file ? createWriteStream(file) : io.stdout;
+      const path = file ? resolve(io.cwd, file) : undefined;
+      const sink = path ? createWriteStream(path) : io.stdout;
       let bytes = 0;
-      for await (const chunk of c.objects.get(b, object!, { ...(range ? { range } : {}), onDegraded: (r) => printer(io, globals().json === true).info(`primary unavailable (${r}); reading from secondaries`) })) {
-        bytes += chunk.length;
-        if (!sink.write(chunk)) await once(sink, 'drain');
+      try {
+        for await (const chunk of c.objects.get(b, object!, { ...(range ? { range } : {}), onDegraded: (r) => printer(io, globals().json === true).info(`primary unavailable (${r}); reading from secondaries`) })) {
+          bytes += chunk.length;
+          if (!sink.write(chunk)) await once(sink, 'drain');
+        }
+      } catch (e) {
+        // A file holds either the whole verified answer or nothing.
+        if (path) {
+          sink.destroy();
+          await unlink(path).catch(() => undefined);
+        }
+        throw e;
       }
-      if (file) {
+      if (path) {
         sink.end();
         await once(sink, 'finish');
-        out().result({ bucket: b, object, bytes, file }, `wrote ${formatBytes(bytes)} to ${file}`);
+        out().result({ bucket: b, object, bytes, file: path }, `wrote ${formatBytes(bytes)} to ${file}`);
       }
     });
 
