@@ -47,6 +47,33 @@ test('devnet up runs a chain and 7 node processes, writes devnet.json, and stops
     t.is(r.code, 0, r.err);
     r = await cli('devnet', 'node', 'stop', '9');
     t.regex(r.err, /ERR_INVALID_ARGUMENT: no node 9/);
+    type Status = { chain: { running: boolean }; nodes: { name: string; running: boolean; pid: number | null; restarts: number }[] };
+    const status = async (): Promise<Status> => {
+      const s = await cli('devnet', 'status', '--json');
+      t.is(s.code, 0, s.err);
+      return JSON.parse(s.out) as Status;
+    };
+    let st = await status();
+    t.true(st.chain.running);
+    t.deepEqual(st.nodes.map((n) => n.running), Array(7).fill(true));
+    // A node that dies on its own is restarted by the supervisor.
+    const victim = st.nodes[2]!.pid!;
+    process.kill(victim, 'SIGKILL');
+    for (let i = 0; i < 300; i++) {
+      st = await status();
+      if (st.nodes[2]!.running && st.nodes[2]!.pid !== victim) break;
+      await new Promise((res) => setTimeout(res, 200));
+    }
+    t.true(st.nodes[2]!.running, 'node 3 is running again');
+    t.not(st.nodes[2]!.pid, victim);
+    t.is(st.nodes[2]!.restarts, 1);
+    // One devnet per dir.
+    const twice = await t.throwsAsync(devnetUp({ dir }));
+    t.is((twice as { code?: string }).code, 'ERR_CONFIG');
+    t.regex((twice as Error).message, /already running/);
+    r = await cli('devnet', 'down');
+    t.is(r.code, 0, r.err);
+    await net.stopRequested;
   } finally {
     await net.stop();
   }

@@ -9,7 +9,7 @@ import { request } from 'undici';
 import type { Command } from 'commander';
 import { InsituError } from '@insitu/sdk/errors.ts';
 import { createClient } from '@insitu/sdk';
-import { devnetUp } from '../devnet/supervisor.ts';
+import { devnetUp, type ProcessStatus } from '../devnet/supervisor.ts';
 import { devnetDir, readDevnet, type GlobalOptions } from '../config.ts';
 import { printer, formatBytes, type CliIO } from '../io.ts';
 
@@ -73,8 +73,8 @@ export function devnetCommands(program: Command, io: CliIO, globals: () => Globa
       ].join('\n'));
       try {
         if (o.demo) await demo(io, f.rpcUrl, f.chainId, f.account.privateKey);
-        out.info('devnet running — press Ctrl-C to stop');
-        await (io.interrupted ?? new Promise<void>(() => {}));
+        out.info('devnet running — press Ctrl-C (or run "npx insitu devnet down") to stop');
+        await Promise.race([io.interrupted ?? new Promise<void>(() => {}), net.stopRequested]);
       } finally {
         out.info('stopping devnet…');
         await net.stop();
@@ -82,20 +82,38 @@ export function devnetCommands(program: Command, io: CliIO, globals: () => Globa
       }
     });
 
+  /** Calls the control endpoint of the devnet running in --dir. */
+  const control = async (method: 'GET' | 'POST', path: string): Promise<Record<string, unknown>> => {
+    const dir = devnetDir(globals(), io.env, io.cwd);
+    const f = await readDevnet(dir);
+    if (!f) throw new InsituError('ERR_CONFIG', `no devnet in ${dir}: run "npx insitu devnet up" first`);
+    let res;
+    try {
+      res = await request(`${f.control}${path}`, { method });
+    } catch (cause) {
+      throw new InsituError('ERR_NODE_UNAVAILABLE', `the devnet in ${dir} is not running (start it with "npx insitu devnet up --dir ${dir}")`, { cause });
+    }
+    const body = (await res.body.json()) as Record<string, unknown> & { code?: string; message?: string };
+    if (res.statusCode !== 200) throw new InsituError(body.code ?? 'ERR_INTERNAL', body.message ?? 'devnet control failed');
+    return body;
+  };
+
+  devnet.command('status').description('show which processes of the running devnet are up').action(async () => {
+    const st = (await control('GET', '/status')) as unknown as { chain: ProcessStatus; nodes: ProcessStatus[] };
+    const line = (p: ProcessStatus): string => `${p.name.padEnd(8)} ${p.running ? `running (pid ${p.pid})` : 'stopped'}${p.restarts ? `, restarted ${p.restarts}×` : ''}`;
+    printer(io, globals().json === true).result(st, [st.chain, ...st.nodes].map(line).join('\n'));
+  });
+
+  devnet.command('down').description('stop the devnet running in --dir').action(async () => {
+    const body = await control('POST', '/stop');
+    printer(io, globals().json === true).result(body, 'devnet stopping');
+  });
+
   const node = devnet.command('node').description('stop or start one node of a running devnet');
   for (const verb of ['stop', 'start'] as const) {
     node.command(verb).argument('<n>', 'node number, 1-based').action(async (n: string) => {
-      const dir = devnetDir(globals(), io.env, io.cwd);
-      const f = await readDevnet(dir);
-      if (!f) throw new InsituError('ERR_CONFIG', `no devnet in ${dir}: run "npx insitu devnet up" first`);
-      let res;
-      try {
-        res = await request(`${f.control}/nodes/${Number(n)}/${verb}`, { method: 'POST' });
-      } catch (cause) {
-        throw new InsituError('ERR_NODE_UNAVAILABLE', `the devnet in ${dir} is not running`, { cause });
-      }
-      const body = (await res.body.json()) as { code?: string; message?: string };
-      if (res.statusCode !== 200) throw new InsituError(body.code ?? 'ERR_INTERNAL', body.message ?? 'devnet control failed');
+      if (!/^\d+$/.test(n)) throw new InsituError('ERR_INVALID_ARGUMENT', `node number "${n}" must be a positive integer`);
+      const body = await control('POST', `/nodes/${Number(n)}/${verb}`);
       printer(io, globals().json === true).result(body, `node ${n} ${verb === 'stop' ? 'stopped' : 'started'}`);
     });
   }

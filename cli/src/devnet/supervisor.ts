@@ -1,6 +1,8 @@
 // The devnet supervisor: runs the chain and every storage node as child processes on 127.0.0.1,
 // writes <dir>/devnet.json for other tools, and serves a small control endpoint on 127.0.0.1 so
-// `insitu devnet node stop|start <n>` can stop and restart one node of a running devnet.
+// `insitu devnet node stop|start <n>`, `devnet status` and `devnet down` reach a running devnet.
+// A process that dies on its own (not stopped through the supervisor) is restarted, a few times
+// at most, so one crash does not take the devnet down.
 
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer, type Server } from 'node:http';
@@ -9,6 +11,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createInterface } from 'node:readline';
 import type { AddressInfo } from 'node:net';
+import { request } from 'undici';
 import { InsituError } from '@insitu/sdk/errors.ts';
 import { serializeGenesis, evmChainId } from '@insitu/chain/genesis.ts';
 import { planDevnet, freePort, type DevnetPlan } from './plan.ts';
@@ -21,11 +24,40 @@ interface SavedPlan extends DevnetPlan {
 const tsxLoader = import.meta.resolve('tsx');
 const script = (spec: string): string => fileURLToPath(import.meta.resolve(spec));
 
+export interface ProcessStatus {
+  name: string;
+  running: boolean;
+  pid: number | null;
+  restarts: number;
+}
+
 export interface Devnet {
   file: DevnetFile;
+  /** Node n is 0-based here (the CLI and control endpoint count from 1). */
   stopNode(n: number): Promise<void>;
   startNode(n: number): Promise<void>;
+  status(): { chain: ProcessStatus; nodes: ProcessStatus[] };
+  /** Resolves when `devnet down` asks the devnet to stop. */
+  stopRequested: Promise<void>;
   stop(): Promise<void>;
+}
+
+/** A devnet already serving from this dir answers on its control endpoint. */
+async function runningDevnet(dir: string): Promise<string | undefined> {
+  let control: string | undefined;
+  try {
+    control = (JSON.parse(await readFile(join(dir, 'devnet.json'), 'utf8')) as DevnetFile).control;
+  } catch {
+    return undefined;
+  }
+  if (!control) return undefined;
+  try {
+    const res = await request(`${control}/status`, { method: 'GET', headersTimeout: 2000, bodyTimeout: 2000 });
+    await res.body.dump();
+    return res.statusCode === 200 ? control : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 async function loadOrPlan(dir: string, nodes: number): Promise<{ plan: SavedPlan; fresh: boolean }> {
@@ -77,10 +109,13 @@ async function stopProcess(child: ChildProcess | undefined): Promise<void> {
 export async function devnetUp(opts: { dir: string; nodes?: number; log?: (line: string) => void }): Promise<Devnet> {
   const { dir } = opts;
   const log = opts.log ?? (() => {});
+  const other = await runningDevnet(dir);
+  if (other) throw new InsituError('ERR_CONFIG', `a devnet is already running in ${dir} (control ${other}); stop it with "npx insitu devnet down --dir ${dir}"`);
   await mkdir(dir, { recursive: true });
   const logDir = join(dir, 'logs');
   await mkdir(logDir, { recursive: true });
   const { plan, fresh } = await loadOrPlan(dir, opts.nodes ?? 7);
+  if (!fresh && opts.nodes !== undefined && opts.nodes !== plan.nodes.length) log(`resuming the devnet in ${dir} with its ${plan.nodes.length} nodes (--nodes ${opts.nodes} applies to new devnets only)`);
   if (fresh) {
     await writeFile(join(dir, 'plan.json'), JSON.stringify(plan, (_k, v) => (typeof v === 'bigint' ? { $big: v.toString() } : v), 2), { mode: 0o600 });
     await writeFile(join(dir, 'genesis.json'), serializeGenesis(plan.genesis));
@@ -92,31 +127,92 @@ export async function devnetUp(opts: { dir: string; nodes?: number; log?: (line:
     await writeFile(join(dir, 'account.key'), `${plan.accounts[0]!.privateKey}\n`, { mode: 0o600 });
   }
   const children = new Map<string, ChildProcess>();
-  const chain = await startProcess('chain', script('@insitu/chain/bin.ts'), ['--dir', join(dir, 'chain'), '--genesis', join(dir, 'genesis.json'), '--port', String(plan.chainPort)], logDir);
-  children.set('chain', chain.child);
-  const rpcUrl = String(chain.ready.rpcUrl);
+  /** Processes stopped on purpose; any other exit is a crash and is restarted. */
+  const wanted = new Map<string, boolean>();
+  const restarts = new Map<string, number[]>();
+  const starting = new Map<string, Promise<void>>();
+  let stopping = false;
+  const isRunning = (name: string): boolean => {
+    const c = children.get(name);
+    return c !== undefined && c.exitCode === null && c.signalCode === null;
+  };
+
+  const launch = async (name: string, file: string, args: string[]): Promise<Record<string, unknown>> => {
+    wanted.set(name, true);
+    const started = await startProcess(name, file, args, logDir);
+    children.set(name, started.child);
+    started.child.once('exit', (code, signal) => {
+      if (stopping || !wanted.get(name) || children.get(name) !== started.child) return;
+      const now = Date.now();
+      const recent = (restarts.get(name) ?? []).filter((at) => now - at < 60_000);
+      if (recent.length >= 5) {
+        log(`${name} exited (${signal ?? `code ${code}`}) for the 6th time within a minute; not restarting it (see ${join(logDir, `${name}.log`)})`);
+        wanted.set(name, false);
+        return;
+      }
+      restarts.set(name, [...recent, now]);
+      log(`${name} exited unexpectedly (${signal ?? `code ${code}`}); restarting it`);
+      const again = launch(name, file, args).then(() => undefined, (e: unknown) => log(`${name} did not restart: ${(e as Error).message}`));
+      starting.set(name, again);
+      void again.finally(() => starting.delete(name));
+    });
+    return started.ready;
+  };
+
+  const chainReady = await launch('chain', script('@insitu/chain/bin.ts'), ['--dir', join(dir, 'chain'), '--genesis', join(dir, 'genesis.json'), '--port', String(plan.chainPort)]);
+  const rpcUrl = String(chainReady.rpcUrl);
   log(`chain ${plan.chainId} at ${rpcUrl}`);
 
   const startNode = async (i: number): Promise<void> => {
     const n = plan.nodes[i];
     if (!n) throw new InsituError('ERR_INVALID_ARGUMENT', `no node ${i + 1}; the devnet has ${plan.nodes.length}`);
-    if (children.get(`node-${i + 1}`)?.exitCode === null) return;
-    const nodeDir = join(dir, `node-${i + 1}`);
-    const started = await startProcess(`node-${i + 1}`, script('@insitu/storage-node/bin.ts'), ['--dir', nodeDir, '--rpc', rpcUrl, '--chain-id', plan.chainId, '--port', String(n.port)], logDir);
-    children.set(`node-${i + 1}`, started.child);
+    const name = `node-${i + 1}`;
+    await starting.get(name);
+    if (isRunning(name)) return;
+    const nodeDir = join(dir, name);
+    const run = launch(name, script('@insitu/storage-node/bin.ts'), ['--dir', nodeDir, '--rpc', rpcUrl, '--chain-id', plan.chainId, '--port', String(n.port)]).then(() => undefined);
+    starting.set(name, run);
+    try {
+      await run;
+    } finally {
+      starting.delete(name);
+    }
   };
   const stopNode = async (i: number): Promise<void> => {
     if (!plan.nodes[i]) throw new InsituError('ERR_INVALID_ARGUMENT', `no node ${i + 1}; the devnet has ${plan.nodes.length}`);
-    await stopProcess(children.get(`node-${i + 1}`));
+    const name = `node-${i + 1}`;
+    await starting.get(name)?.catch(() => undefined);
+    wanted.set(name, false);
+    await stopProcess(children.get(name));
   };
+  const procStatus = (name: string): ProcessStatus => ({
+    name,
+    running: isRunning(name),
+    pid: isRunning(name) ? children.get(name)!.pid ?? null : null,
+    restarts: (restarts.get(name) ?? []).length,
+  });
+  const status = () => ({ chain: procStatus('chain'), nodes: plan.nodes.map((_, i) => procStatus(`node-${i + 1}`)) });
   try {
     await Promise.all(plan.nodes.map((_, i) => startNode(i)));
   } catch (e) {
+    stopping = true;
     for (const c of children.values()) await stopProcess(c);
     throw e;
   }
 
+  let requestStop: () => void = () => {};
+  const stopRequested = new Promise<void>((r) => (requestStop = r));
   const control: Server = createServer((req, res) => {
+    const json = (code: number, body: unknown): void => void res.writeHead(code, { 'content-type': 'application/json' }).end(JSON.stringify(body));
+    if (req.method === 'GET' && req.url === '/status') {
+      json(200, status());
+      return;
+    }
+    if (req.method === 'POST' && req.url === '/stop') {
+      json(200, { state: 'stopping' });
+      requestStop();
+      return;
+    }
     const m = /^\/nodes\/(\d+)\/(stop|start)$/.exec(req.url ?? '');
     if (req.method !== 'POST' || !m) {
       res.writeHead(404).end();
@@ -146,9 +242,13 @@ export async function devnetUp(opts: { dir: string; nodes?: number; log?: (line:
     file,
     startNode,
     stopNode,
+    status,
+    stopRequested,
     async stop() {
       if (stopped) return;
       stopped = true;
+      stopping = true;
+      await Promise.all([...starting.values()].map((p) => p.catch(() => undefined)));
       await new Promise<void>((r) => {
         control.close(() => r());
         control.closeAllConnections();
