@@ -1,20 +1,13 @@
 // Where the CLI finds the network and the signing key: --dir <devnet dir> (default ./.insitu or
 // $INSITU_HOME, holding devnet.json), or explicit --rpc / --chain-id / --key-file.
 
-import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { InsituError } from '@insitu/sdk/errors.ts';
-import { normalizePrivateKey, type Hex } from '@insitu/sdk/crypto/keys.ts';
+import type { Hex } from '@insitu/sdk/crypto/keys.ts';
+import { devnetDir as sdkDevnetDir, readDevnet, type DevnetFile } from '@insitu/sdk/config.ts';
+import { readKeyFile } from '@insitu/sdk/keyfile.ts';
 
-export interface DevnetFile {
-  chainId: string;
-  evmChainId: string;
-  rpcUrl: string;
-  control: string;
-  dir: string;
-  nodes: { index: number; endpoint: string; operatorAddress: Hex; pid?: number }[];
-  account: { address: Hex; privateKey: Hex; keyFile: string };
-}
+export { readDevnet, readKeyFile, type DevnetFile };
 
 export interface GlobalOptions {
   dir?: string;
@@ -25,27 +18,7 @@ export interface GlobalOptions {
 }
 
 export const devnetDir = (opts: GlobalOptions, env: NodeJS.ProcessEnv, cwd: string): string =>
-  resolve(cwd, opts.dir ?? env.INSITU_HOME ?? '.insitu');
-
-export async function readDevnet(dir: string): Promise<DevnetFile | undefined> {
-  try {
-    return JSON.parse(await readFile(join(dir, 'devnet.json'), 'utf8')) as DevnetFile;
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw new InsituError('ERR_CONFIG', `${join(dir, 'devnet.json')} is not readable JSON`, { cause: e });
-  }
-}
-
-export async function readKeyFile(path: string): Promise<Hex> {
-  let text: string;
-  try {
-    text = (await readFile(path, 'utf8')).trim();
-  } catch (cause) {
-    throw new InsituError('ERR_CONFIG', `cannot read key file ${path}`, { cause });
-  }
-  const key = text.startsWith('{') ? (JSON.parse(text) as { privateKey?: string }).privateKey ?? '' : text;
-  return normalizePrivateKey(key);
-}
+  sdkDevnetDir({ ...(opts.dir !== undefined ? { dir: opts.dir } : {}), env, cwd });
 
 export interface Network {
   rpcUrl: string;

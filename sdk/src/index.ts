@@ -12,3 +12,5 @@ export { InsituError, AbortError, ErrorCodes, isInsituError, type ErrorCode } fr
 export { generatePrivateKey, privateKeyToAddress, type Hex } from './crypto/keys.ts';
 export { validateBucketName, validateObjectName } from './names.ts';
 export { receiptDigest, type JobReceipt } from './receipt.ts';
+export { devnetDir, readDevnet, devnetClientOptions, type DevnetFile } from './config.ts';
+export { readKeyFile, writeKeyFile } from './keyfile.ts';

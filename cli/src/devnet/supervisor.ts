@@ -15,7 +15,8 @@ import { request } from 'undici';
 import { InsituError } from '@insitu/sdk/errors.ts';
 import { serializeGenesis, evmChainId } from '@insitu/chain/genesis.ts';
 import { planDevnet, freePort, type DevnetPlan } from './plan.ts';
-import type { DevnetFile } from '../config.ts';
+import type { DevnetFile } from '@insitu/sdk/config.ts';
+import { writeKeyFile } from '@insitu/sdk/keyfile.ts';
 
 interface SavedPlan extends DevnetPlan {
   chainPort: number;
@@ -124,7 +125,7 @@ export async function devnetUp(opts: { dir: string; nodes?: number; log?: (line:
       await mkdir(nodeDir, { recursive: true });
       await writeFile(join(nodeDir, 'node-key.json'), JSON.stringify({ operatorKey: n.operatorKey, blsKey: n.blsKey }, null, 2), { mode: 0o600 });
     }
-    await writeFile(join(dir, 'account.key'), `${plan.accounts[0]!.privateKey}\n`, { mode: 0o600 });
+    await writeKeyFile(join(dir, 'account.key'), plan.accounts[0]!.privateKey);
   }
   const children = new Map<string, ChildProcess>();
   /** Processes stopped on purpose; any other exit is a crash and is restarted. */

@@ -1,0 +1,28 @@
+// Key files: a private key as hex on one line (what `insitu devnet up` writes), or JSON with a
+// `privateKey` field. Written owner-only, through a temp file so a crash never leaves half a key.
+
+import { readFile, rename, writeFile } from 'node:fs/promises';
+import { InsituError } from './errors.ts';
+import { normalizePrivateKey, type Hex } from './crypto/keys.ts';
+
+export async function readKeyFile(path: string): Promise<Hex> {
+  let text: string;
+  try {
+    text = (await readFile(path, 'utf8')).trim();
+  } catch (cause) {
+    throw new InsituError('ERR_CONFIG', `cannot read key file ${path}`, { cause });
+  }
+  try {
+    const key = text.startsWith('{') ? String((JSON.parse(text) as { privateKey?: unknown }).privateKey ?? '') : text;
+    return normalizePrivateKey(key);
+  } catch (cause) {
+    throw new InsituError('ERR_CONFIG', `key file ${path} holds no private key (32 bytes of hex, or JSON {"privateKey": "0x…"})`, { cause });
+  }
+}
+
+export async function writeKeyFile(path: string, privateKey: string): Promise<void> {
+  const key = normalizePrivateKey(privateKey);
+  const tmp = `${path}.${process.pid}.tmp`;
+  await writeFile(tmp, `${key}\n`, { mode: 0o600 });
+  await rename(tmp, path);
+}
