@@ -144,6 +144,12 @@ export async function devnetUp(opts: { dir: string; nodes?: number; log?: (line:
     children.set(name, started.child);
     started.child.once('exit', (code, signal) => {
       if (stopping || !wanted.get(name) || children.get(name) !== started.child) return;
+      // Exit code 0 is a clean stop by a signal from outside (Ctrl-C reaches the whole process
+      // group at once): the devnet is shutting down, not crashing.
+      if (code === 0) {
+        wanted.set(name, false);
+        return;
+      }
       const now = Date.now();
       const recent = (restarts.get(name) ?? []).filter((at) => now - at < 60_000);
       if (recent.length >= 5) {
