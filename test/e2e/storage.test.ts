@@ -103,6 +103,27 @@ test.serial('reads survive the primary and any two secondaries being down, and f
   await Promise.all(down.map((i) => net.startNode(i)));
 });
 
+test.serial('degraded reads span segments and serve ranges at segment boundaries', async (t) => {
+  const S = 16 * MiB;
+  const data = randomBytes(S + 300_000);
+  await alice.objects.put('spine', 'degraded-multi', data);
+  const placement = (await alice.objects.head('spine', 'degraded-multi')).placement;
+  // The primary and a data piece's holder down: every segment is decoded with parity.
+  const down = [placement[0]!.spId - 1, placement[2]!.spId - 1];
+  await Promise.all(down.map((i) => net.stopNode(i)));
+  try {
+    let reasons = 0;
+    t.true((await collect(alice.objects.get('spine', 'degraded-multi', { onDegraded: () => reasons++ }))).equals(data));
+    t.is(reasons, 1);
+    for (const [start, end] of [[S - 5, S + 5], [0, 0], [S, S], [data.length - 10, data.length - 1], [12_345, S + 123_456]] as const) {
+      const got = await collect(alice.objects.get('spine', 'degraded-multi', { range: { start, end } }));
+      t.true(got.equals(data.subarray(start, end + 1)), `degraded range ${start}-${end}`);
+    }
+  } finally {
+    await Promise.all(down.map((i) => net.startNode(i)));
+  }
+});
+
 test.serial('a corrupted copy on disk is detected by its hash and the read routes around it', async (t) => {
   const data = randomBytes(200_000);
   const obj = await alice.objects.put('spine', 'corrupt-me', data);

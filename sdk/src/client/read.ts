@@ -84,18 +84,25 @@ async function* fromSecondaries(ctx: ReadContext, obj: ObjectInfo, first: number
     throwIfAborted(signal);
     const { length } = segmentBounds(size, segSize, s);
     const pieces: (Uint8Array | null)[] = Array.from({ length: n }, () => null);
-    let have = 0;
-    // Data pieces first: with all four, no decoding is needed.
-    for (const src of usable) {
-      if (have === k) break;
+    const fetchPiece = async (src: (typeof usable)[number]): Promise<boolean> => {
       try {
         const p = await getPiece({ endpoint: src.endpoint, objectId: obj.id, index: src.j, segment: s, ...key, ...(signal ? { signal } : {}) });
-        if (!same(sha(p), src.hashes[s]!)) continue;
+        if (!same(sha(p), src.hashes[s]!)) return false;
         pieces[src.j] = p;
-        have++;
+        return true;
       } catch (e) {
         if (signal?.aborted) throw e;
+        return false;
       }
+    };
+    // The first k sources in parallel (data pieces first: with all four no decoding is needed),
+    // then one more for each that failed, until k verified pieces are in hand or none are left.
+    let next = 0;
+    let have = 0;
+    while (have < k && next < usable.length) {
+      const batch = usable.slice(next, next + (k - have));
+      next += batch.length;
+      have += (await Promise.all(batch.map(fetchPiece))).filter(Boolean).length;
     }
     if (have < k) {
       throw new InsituError('ERR_NOT_ENOUGH_PIECES',

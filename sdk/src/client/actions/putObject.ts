@@ -5,6 +5,7 @@
 // same; with other bytes it fails with ERR_OBJECT_EXISTS and a hint, or is cancelled and
 // replaced when `replaceStale` is set.
 
+import { setTimeout as sleep } from 'node:timers/promises';
 import { InsituError, toAbortError } from '../../errors.ts';
 import type { ObjectInfo, Visibility } from '../../chain/types.ts';
 import { computeChecksums } from '../../integrity/index.ts';
@@ -20,6 +21,24 @@ export interface PutOptions extends CallOptions {
   onProgress?: (sent: bigint, total: bigint) => void;
   /** Cancel an unsealed object of different content under this name and upload anew. */
   replaceStale?: boolean;
+  /** How long to wait for the seal after the primary has the bytes (default 60 s). */
+  sealTimeoutMs?: number;
+}
+
+/**
+ * The primary answers once it has sealed the object, but the seal is the chain's to record: poll
+ * until it is visible there (it normally already is), the object is gone, or time runs out.
+ */
+async function waitSealed(ctx: ClientContext, bucket: string, name: string, opts: PutOptions): Promise<ObjectInfo> {
+  const deadline = Date.now() + (opts.sealTimeoutMs ?? 60_000);
+  for (let delay = 50; ; delay = Math.min(delay * 2, 1000)) {
+    const info = await ctx.chain.headObject(bucket, name, sig(opts));
+    if (info.status === 'sealed') return info;
+    if (Date.now() + delay > deadline) {
+      throw new InsituError('ERR_REPLICATION_FAILED', `${bucket}/${name} was uploaded but the chain has not sealed it (status ${info.status}); put it again to retry`);
+    }
+    await sleep(delay, undefined, opts.signal ? { signal: opts.signal } : {});
+  }
 }
 
 const sameChecksums = (a: Uint8Array[], b: Uint8Array[]): boolean =>
@@ -83,9 +102,7 @@ export async function putObject(ctx: ClientContext, bucket: string, name: string
       ...(opts.contentType ? { contentType: opts.contentType } : {}),
       ...sig(opts),
     });
-    const sealed = await ctx.chain.headObject(bucket, name, sig(opts));
-    if (sealed.status !== 'sealed') throw new InsituError('ERR_REPLICATION_FAILED', `${bucket}/${name} was uploaded but is not sealed`);
-    return sealed;
+    return await waitSealed(ctx, bucket, name, opts);
   } catch (e) {
     // Whatever layer noticed the abort first, the caller sees ERR_ABORTED.
     if (opts.signal?.aborted) throw toAbortError(opts.signal.reason);
