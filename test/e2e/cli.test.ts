@@ -177,3 +177,26 @@ test.serial('a stale unfinished upload is reported, cancelled, or replaced throu
   r = await cli('policy', 'ls', 'cli-stale/obj', '--json');
   t.deepEqual(JSON.parse(r.out), []);
 });
+
+test.serial('progress bars appear on a terminal only', async (t) => {
+  const data = randomBytes(3 * 1024 * 1024);
+  await writeFile(join(net.dir, 'bar-in'), data);
+  let r = await cli('bucket', 'create', 'cli-bar');
+  t.is(r.code, 0, r.err);
+  r = await cli('put', 'bar-in', 'cli-bar/quiet');
+  t.is(r.code, 0, r.err);
+  t.is(r.err, '', 'no bar when stderr is not a terminal');
+  const tty = async (...args: string[]) => {
+    const stdout = capture();
+    const stderr = Object.assign(capture(), { isTTY: true });
+    const code = await run([...args, '--rpc', net.rpcUrl, '--chain-id', net.chainId, '--key-file', keyFile], { stdout, stderr, env: {}, cwd: net.dir });
+    return { code, err: stderr.text() };
+  };
+  let rt = await tty('put', 'bar-in', 'cli-bar/loud');
+  t.is(rt.code, 0, rt.err);
+  t.regex(rt.err, /put cli-bar\/loud \[#{30}\] 100\.0% 3\.0 MiB\/3\.0 MiB\n$/);
+  rt = await tty('get', 'cli-bar/loud', 'bar-out');
+  t.is(rt.code, 0, rt.err);
+  t.regex(rt.err, /get cli-bar\/loud \[#{30}\] 100\.0%/);
+  t.true((await readFile(join(net.dir, 'bar-out'))).equals(data));
+});

@@ -115,14 +115,24 @@ export function storageCommands(program: Command, io: CliIO, globals: () => Glob
       const range = o.range ? parseRange(o.range) : undefined;
       const c = await client();
       const path = file ? resolve(io.cwd, file) : undefined;
+      // A bar only when the bytes go to a file and a person watches stderr.
+      const bar = path && io.stderr.isTTY ? progressBar(io, `get ${target}`) : undefined;
+      let total = 0n;
+      if (bar) {
+        const size = (await c.objects.head(b, object!)).payloadSize;
+        total = range ? BigInt(Math.max(0, Math.min(range.end, Number(size) - 1) - range.start + 1)) : size;
+      }
       const sink = path ? createWriteStream(path) : io.stdout;
       let bytes = 0;
       try {
         for await (const chunk of c.objects.get(b, object!, { ...(range ? { range } : {}), onDegraded: (r) => printer(io, globals().json === true).info(`primary unavailable (${r}); reading from secondaries`) })) {
           bytes += chunk.length;
+          bar?.update(BigInt(bytes), total);
           if (!sink.write(chunk)) await once(sink, 'drain');
         }
+        bar?.done();
       } catch (e) {
+        bar?.done();
         // A file holds either the whole verified answer or nothing.
         if (path) {
           sink.destroy();
