@@ -2,7 +2,7 @@
 
 import test from 'ava';
 import { randomBytes, randomInt } from 'node:crypto';
-import { access, readFile, writeFile } from 'node:fs/promises';
+import { access, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable, Writable } from 'node:stream';
 import { computeChecksums } from '@insitu/sdk/integrity/index.ts';
@@ -193,6 +193,13 @@ test.serial('a stale unfinished upload is reported, cancelled, or replaced throu
   r = await cli('get', 'cli-stale/missing', 'never-written');
   t.is(r.code, 1);
   await t.throwsAsync(access(join(net.dir, 'never-written')));
+  await writeFile(join(net.dir, 'keep-me'), 'precious');
+  r = await cli('get', 'cli-stale/missing', 'keep-me');
+  t.is(r.code, 1);
+  t.is(await readFile(join(net.dir, 'keep-me'), 'utf8'), 'precious', 'a failed get leaves an existing file alone');
+  t.deepEqual((await readdir(net.dir)).filter((f) => f.includes('.partial-')), []);
+  r = await cli('get', 'cli-stale/obj', join('no-such-dir', 'x'));
+  t.regex(r.err, /ERR_INVALID_ARGUMENT: cannot write/);
   r = await cli('policy', 'grant', 'cli-stale/obj', net.accounts[1]!.address, '--actions', 'get');
   t.is(r.code, 0, r.err);
   r = await cli('policy', 'revoke', 'cli-stale/obj', net.accounts[1]!.address);

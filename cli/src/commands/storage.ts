@@ -1,7 +1,7 @@
 // Data owners' commands: account, bucket, put, ls, head, get, rm, cancel.
 
 import { createWriteStream } from 'node:fs';
-import { unlink } from 'node:fs/promises';
+import { rename, unlink } from 'node:fs/promises';
 import { once } from 'node:events';
 import type { Command } from 'commander';
 import { resolve } from 'node:path';
@@ -122,27 +122,49 @@ export function storageCommands(program: Command, io: CliIO, globals: () => Glob
         const size = (await c.objects.head(b, object!)).payloadSize;
         total = range ? BigInt(Math.max(0, Math.min(range.end, Number(size) - 1) - range.start + 1)) : size;
       }
-      const sink = path ? createWriteStream(path) : io.stdout;
+      // Written beside the target and renamed into place once complete and verified, so a failed
+      // download neither leaves partial bytes nor destroys a file that was there before.
+      const partial = path ? `${path}.partial-${process.pid}` : undefined;
+      const sink = partial ? createWriteStream(partial) : io.stdout;
+      // A reader that closes the pipe early (`insitu get … | head`) ends the download quietly.
+      let sinkError: Error | undefined;
+      const onSinkError = (e: Error): void => void (sinkError ??= e);
+      sink.on('error', onSinkError);
+      const closedPipe = (e: unknown): boolean => !path && (e as NodeJS.ErrnoException)?.code === 'EPIPE';
+      const ac = new AbortController();
       let bytes = 0;
       try {
-        for await (const chunk of c.objects.get(b, object!, { ...(range ? { range } : {}), onDegraded: (r) => printer(io, globals().json === true).info(`primary unavailable (${r}); reading from secondaries`) })) {
+        if (path) {
+          try {
+            await once(sink, 'open');
+          } catch (cause) {
+            throw new InsituError('ERR_INVALID_ARGUMENT', `cannot write ${file}: ${(cause as Error).message}`, { cause });
+          }
+        }
+        for await (const chunk of c.objects.get(b, object!, { ...(range ? { range } : {}), signal: ac.signal, onDegraded: (r) => printer(io, globals().json === true).info(`primary unavailable (${r}); reading from secondaries`) })) {
           bytes += chunk.length;
           bar?.update(BigInt(bytes), total);
-          if (!sink.write(chunk)) await once(sink, 'drain');
+          if (!sink.write(chunk)) await Promise.race([once(sink, 'drain'), once(sink, 'close')]);
+          if (sinkError) throw sinkError;
         }
+        if (sinkError) throw sinkError;
         bar?.done();
       } catch (e) {
+        ac.abort();
+        if (closedPipe(e)) return;
         bar?.done();
         // A file holds either the whole verified answer or nothing.
-        if (path) {
+        if (partial) {
           sink.destroy();
-          await unlink(path).catch(() => undefined);
+          await unlink(partial).catch(() => undefined);
         }
         throw e;
       }
+      if (!path) sink.off('error', onSinkError);
       if (path) {
         sink.end();
         await once(sink, 'finish');
+        await rename(partial!, path);
         out().result({ bucket: b, object, bytes, file: path }, `wrote ${formatBytes(bytes)} to ${file}`);
       }
     });
