@@ -25,6 +25,21 @@ export function parseRange(text: string): { start: number; end: number } {
   return { start: Number(m[1]), end: Number(m[2]) };
 }
 
+/** Waits until a stream takes more bytes, or can take none (closed or failed; the caller checks). */
+function drained(sink: NodeJS.WritableStream): Promise<void> {
+  return new Promise((resolve) => {
+    const done = (): void => {
+      sink.off('drain', done);
+      sink.off('close', done);
+      sink.off('error', done);
+      resolve();
+    };
+    sink.on('drain', done);
+    sink.on('close', done);
+    sink.on('error', done);
+  });
+}
+
 export function storageCommands(program: Command, io: CliIO, globals: () => GlobalOptions): void {
   const client = async (): Promise<InsituClient> => {
     const net = await resolveNetwork(globals(), io.env, io.cwd, true);
@@ -144,7 +159,7 @@ export function storageCommands(program: Command, io: CliIO, globals: () => Glob
         for await (const chunk of c.objects.get(b, object!, { ...(range ? { range } : {}), signal: ac.signal, onDegraded: (r) => printer(io, globals().json === true).info(`primary unavailable (${r}); reading from secondaries`) })) {
           bytes += chunk.length;
           bar?.update(BigInt(bytes), total);
-          if (!sink.write(chunk)) await Promise.race([once(sink, 'drain'), once(sink, 'close')]);
+          if (!sink.write(chunk)) await drained(sink);
           if (sinkError) throw sinkError;
         }
         if (sinkError) throw sinkError;
