@@ -230,3 +230,27 @@ test.serial('progress bars appear on a terminal only', async (t) => {
   t.regex(rt.err, /get cli-bar\/loud \[#{30}\] 100\.0%/);
   t.true((await readFile(join(net.dir, 'bar-out'))).equals(data));
 });
+
+test.serial('job run, status, output and ls through the CLI', async (t) => {
+  let r = await cli('bucket', 'create', 'cli-jobs');
+  t.is(r.code, 0, r.err);
+  await writeFile(join(net.dir, 'lines.txt'), 'one two\nthree\nfour five six\n');
+  r = await cli('put', 'lines.txt', 'cli-jobs/lines.txt');
+  t.is(r.code, 0, r.err);
+  const wasm = new URL('../../wasm-jobs/build/wc.wasm', import.meta.url).pathname;
+  r = await cli('job', 'run', wasm, 'cli-jobs/lines.txt');
+  t.is(r.code, 0, r.err);
+  t.is(r.out, '3 6 28\n');
+  const id = /job (\d+) on provider/.exec(r.err)?.[1];
+  t.truthy(id, r.err);
+  r = await cli('job', 'status', id!, '--json');
+  t.is(r.code, 0, r.err);
+  t.is((JSON.parse(r.out) as { status: string }).status, 'settled');
+  r = await cli('job', 'output', id!, 'wc-out.txt');
+  t.is(r.code, 0, r.err);
+  t.is(await readFile(join(net.dir, 'wc-out.txt'), 'utf8'), '3 6 28\n');
+  r = await cli('job', 'ls', '--json');
+  t.true((JSON.parse(r.out) as { id: string }[]).some((j) => j.id === id));
+  r = await cli('job', 'status', 'abc');
+  t.regex(r.err, /ERR_INVALID_ARGUMENT: job id must be a whole number/);
+});

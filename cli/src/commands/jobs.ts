@@ -1,5 +1,7 @@
 // Developers' commands: insitu job run|status|output|ls.
 
+import { writeFile } from 'node:fs/promises';
+import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { InsituError } from '@insitu/sdk/errors.ts';
 import { createClient, type InsituClient } from '@insitu/sdk';
@@ -57,9 +59,16 @@ export function jobCommands(program: Command, io: CliIO, globals: () => GlobalOp
     out().result(j, `job ${j.id}: ${j.status}${j.exitState ? ` (${j.exitState})` : ''}\ninput    ${j.bucket}/${j.object}\nmodule   ${j.moduleHash}\nfuel     ${j.fuelUsed} of ${j.fuelLimit}\nfee      ${j.fee} of max ${j.maxFee}\noutput   ${j.outputHash || '-'}\nprovider ${j.executorSpId}`);
   });
 
-  job.command('output').argument('<id>').argument('[file]').description('the output of a job, checked against the hash on chain').action(async (id: string) => {
+  job.command('output').argument('<id>').argument('[file]', 'write it here instead of stdout').description('the output of a job, checked against the hash on chain').action(async (id: string, file?: string) => {
     const c = await client();
-    io.stdout.write(await c.jobs.output(parseBig(id, 'job id')));
+    const output = await c.jobs.output(parseBig(id, 'job id'));
+    if (!file) {
+      io.stdout.write(output);
+      return;
+    }
+    const path = resolve(io.cwd, file);
+    await writeFile(path, output);
+    out().result({ job: id, bytes: output.length, file: path }, `wrote ${output.length} bytes of job ${id}'s output to ${file}`);
   });
 
   job.command('verify').argument('<id>').description('re-run a job on another node holding the data and compare the receipts')
