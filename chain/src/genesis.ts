@@ -37,7 +37,18 @@ export interface Genesis {
   minGasPrice: string;
   accounts: { address: Hex; balance: string }[];
   providers: GenesisProvider[];
+  /**
+   * Global virtual groups created at genesis, by provider number (1-based, genesis order).
+   * Each primary gets one family holding its groups. Absent in genesis files written before
+   * groups were listed: then they are derived as createDevnetGenesis derives them.
+   */
+  virtualGroups?: GenesisVirtualGroup[];
   params: StorageParamsGenesis;
+}
+
+export interface GenesisVirtualGroup {
+  primarySpId: number;
+  secondarySpIds: number[];
 }
 
 export const DEFAULT_PARAMS: StorageParamsGenesis = {
@@ -56,6 +67,18 @@ export function evmChainId(chainId: string): number {
   const m = /_(\d+)-\d+$/.exec(chainId);
   if (!m) throw new InsituError('ERR_CONFIG', `chain id "${chainId}" is not of the form name_<number>-<version>`);
   return Number(m[1]);
+}
+
+/**
+ * The devnet's groups: provider i is the primary of one group whose secondaries are the next
+ * providers in genesis order (wrapping around).
+ */
+export function deriveVirtualGroups(providerCount: number, secondaries: number): GenesisVirtualGroup[] {
+  if (providerCount <= secondaries) return [];
+  return Array.from({ length: providerCount }, (_, i) => ({
+    primarySpId: i + 1,
+    secondarySpIds: Array.from({ length: secondaries }, (_, j) => ((i + 1 + j) % providerCount) + 1),
+  }));
 }
 
 export function createDevnetGenesis(opts: {
@@ -77,17 +100,53 @@ export function createDevnetGenesis(opts: {
     minGasPrice: '5000000000',
     accounts: opts.accounts.map((a) => ({ address: checksumAddress(a.address), balance: a.balance.toString() })),
     providers: opts.providers,
+    virtualGroups: deriveVirtualGroups(opts.providers.length, needed - 1),
     params,
   };
 }
 
+/** The genesis groups, derived for genesis files that do not list them. */
+export function genesisVirtualGroups(g: Genesis): GenesisVirtualGroup[] {
+  return g.virtualGroups ?? deriveVirtualGroups(g.providers.length, g.params.redundantDataChunkNum + g.params.redundantParityChunkNum);
+}
+
 export const serializeGenesis = (g: Genesis): string => JSON.stringify(g, null, 2);
 
+const isDecimal = (v: unknown): boolean => typeof v === 'string' && /^\d+$/.test(v);
+
 export function parseGenesis(text: string): Genesis {
-  const g = JSON.parse(text) as Genesis;
-  if (typeof g.chainId !== 'string' || !Array.isArray(g.accounts) || !Array.isArray(g.providers)) {
-    throw new InsituError('ERR_CONFIG', 'genesis file is missing chainId, accounts or providers');
+  let g: Genesis;
+  try {
+    g = JSON.parse(text) as Genesis;
+  } catch (cause) {
+    throw new InsituError('ERR_CONFIG', 'genesis file is not JSON', { cause });
+  }
+  const bad = (what: string): never => {
+    throw new InsituError('ERR_CONFIG', `genesis file: ${what}`);
+  };
+  if (!g || typeof g.chainId !== 'string' || !Array.isArray(g.accounts) || !Array.isArray(g.providers)) {
+    bad('missing chainId, accounts or providers');
   }
   evmChainId(g.chainId);
+  if (!isDecimal(g.minGasPrice)) bad('minGasPrice must be a decimal string');
+  if (typeof g.genesisTime !== 'number') bad('genesisTime must be a number (ms since the epoch)');
+  g.params = { ...DEFAULT_PARAMS, ...g.params };
+  for (const a of g.accounts) {
+    if (!isAddress(a.address)) bad(`bad account address ${String(a.address)}`);
+    if (!isDecimal(a.balance)) bad(`balance of ${a.address} must be a decimal string`);
+  }
+  for (const p of g.providers) {
+    for (const a of [p.operatorAddress, p.fundingAddress, p.sealAddress, p.approvalAddress, p.gcAddress]) {
+      if (!isAddress(a)) bad(`bad provider address ${String(a)}`);
+    }
+    if (!/^(0x)?[0-9a-fA-F]{96}$/.test(p.blsKey)) bad(`provider ${p.operatorAddress}: blsKey must be 48 bytes of hex`);
+  }
+  const secondaries = g.params.redundantDataChunkNum + g.params.redundantParityChunkNum;
+  for (const v of g.virtualGroups ?? []) {
+    const ids = [v.primarySpId, ...v.secondarySpIds];
+    if (v.secondarySpIds.length !== secondaries || new Set(ids).size !== ids.length || ids.some((id) => !Number.isInteger(id) || id < 1 || id > g.providers.length)) {
+      bad(`virtual group of provider ${v.primarySpId} needs ${secondaries} distinct secondaries among providers 1..${g.providers.length}`);
+    }
+  }
   return g;
 }

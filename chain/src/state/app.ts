@@ -8,10 +8,10 @@ import { join } from 'node:path';
 import { Level } from 'level';
 import { InsituError, ErrorCodes } from '@insitu/sdk/errors.ts';
 import { sameAddress, type Hex } from '@insitu/sdk/crypto/keys.ts';
-import type { Genesis } from '../genesis.ts';
+import { genesisVirtualGroups, type Genesis } from '../genesis.ts';
 import { LevelKV, CacheKV, encodeValue, decodeValue, type KV } from './store.ts';
 import type { ChainApp, DecodedTx, ExecResult, TxRecord, BlockInfo, FeedEvent, AnyMsg, TxEvent } from './types.ts';
-import type { MsgContext, MsgHandler, QueryHandler, FeedEmit } from './context.ts';
+import { fail, type MsgContext, type MsgHandler, type QueryHandler, type FeedEmit } from './context.ts';
 import { bankMsgs, bankQueries, ensureAccount, getAccount, move, accountKey, DENOM, FEE_COLLECTOR } from './modules/bank.ts';
 import { providerMsgs, providerQueries, addProvider, addGvg, SP_DEPOSIT_POOL } from './modules/providers.ts';
 import { storageMsgs, storageQueries } from './modules/storage.ts';
@@ -123,12 +123,8 @@ export function createChainApp(opts: ChainAppOptions): ChainApp & { kv(): KV; ge
     }
     const ids: number[] = [];
     for (const p of genesis.providers) ids.push((await addProvider(kv, p)).id);
-    const secondaries = genesis.params.redundantDataChunkNum + genesis.params.redundantParityChunkNum;
-    if (ids.length > secondaries) {
-      for (let i = 0; i < ids.length; i++) {
-        await addGvg(kv, ids[i]!, Array.from({ length: secondaries }, (_, j) => ids[(i + 1 + j) % ids.length]!));
-      }
-    }
+    const spId = (n: number): number => ids[n - 1] ?? fail('ERR_CONFIG', `genesis virtual group names provider ${n} of ${ids.length}`);
+    for (const v of genesisVirtualGroups(genesis)) await addGvg(kv, spId(v.primarySpId), v.secondarySpIds.map(spId));
     // The genesis block is height 1: clients treat height 0 as "no height".
     const block: BlockInfo = { height: 1n, time: genesis.genesisTime, hash: createHash('sha256').update(genesis.chainId).digest(), txHashes: [] };
     kv.put('block/' + pad(1n), block);

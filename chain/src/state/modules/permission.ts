@@ -177,6 +177,14 @@ export async function policiesOf(kv: KV, bucket: string, object: string | null):
   return kv.list<PolicyRecord>(`policy/${resourceKey(bucket, object)}/`);
 }
 
+/** Removes the policies of a deleted bucket or object, with their id index. */
+export async function deletePoliciesOf(kv: KV, bucket: string, object: string | null): Promise<void> {
+  for (const [k, p] of await policiesOf(kv, bucket, object)) {
+    kv.del(k);
+    kv.del(`policy-id/${p.id}`);
+  }
+}
+
 export function policyResponse(p: PolicyRecord): Record<string, unknown> {
   return {
     id: p.id.toString(),
@@ -215,6 +223,12 @@ export const permissionQueries: Record<string, QueryHandler> = {
     const p = await ctx.kv.get<PolicyRecord>(policyKey(bucket, object, { type: PrincipalType.ACCOUNT, value: String(req.principalAddress) }));
     if (!p) fail('ERR_NOT_FOUND', 'no policy for that account on that resource');
     return { policy: policyResponse(p!) };
+  },
+  '/greenfield.storage.Query/QueryPolicyById': async (ctx, req) => {
+    const key = await ctx.kv.get<string>(`policy-id/${String(req.policyId)}`);
+    const p = key ? await ctx.kv.get<PolicyRecord>(key) : undefined;
+    if (!p) return fail('ERR_NOT_FOUND', `no policy ${String(req.policyId)}`);
+    return { policy: policyResponse(p) };
   },
   /** Project extension (JSON): every policy on a bucket or object. */
   '/insitu.permission.Query/ListPolicies': async (ctx, req) => {

@@ -25,6 +25,8 @@ export interface ProviderRecord {
   storePrice: string;
   readPrice: string;
   computePrice: string;
+  /** When the prices last changed (ms); absent for genesis prices. */
+  priceUpdatedAt?: number;
 }
 
 export interface FamilyRecord {
@@ -94,6 +96,7 @@ export async function addGvg(kv: KV, primarySpId: number, secondarySpIds: number
   } else {
     family = (await kv.get<FamilyRecord>(`vgf/${familyId}`))!;
   }
+  if (family.gvgIds.length >= MAX_GVG_PER_FAMILY) fail('ERR_INVALID_ARGUMENT', `family ${familyId} already holds ${MAX_GVG_PER_FAMILY} global virtual groups`);
   const id = Number(await nextId(kv, 'gvg'));
   const gvg: GvgRecord = { id, familyId, primarySpId, secondarySpIds };
   family.gvgIds.push(id);
@@ -123,6 +126,41 @@ export function providerResponse(p: ProviderRecord): Record<string, unknown> {
   };
 }
 
+/** Greenfield's virtualgroup params max_local_virtual_group_num_per_bucket and max_global_virtual_group_num_per_family. */
+export const MAX_LVG_PER_BUCKET = 10;
+export const MAX_GVG_PER_FAMILY = 10;
+
+/** Greenfield's default secondary_sp_store_price_ratio (12%), as a percentage and as a cosmos Dec string. */
+const SECONDARY_PRICE_PERCENT = 12n;
+const SECONDARY_PRICE_RATIO_DEC = '120000000000000000';
+
+const median = (values: bigint[]): bigint => {
+  if (values.length === 0) return 0n;
+  const sorted = [...values].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2n;
+};
+
+/**
+ * Greenfield's global store price: the median of the in-service providers' prices, the secondary
+ * price a fixed share of the primary's. Prices are integers in BNB base units per charged byte
+ * here (the same unit QuerySpStoragePrice reports), so the share rounds down.
+ */
+export function globalPrice(providers: ProviderRecord[], now: number): Record<string, unknown> {
+  const live = providers.filter((p) => p.status === STATUS_IN_SERVICE);
+  const primary = median(live.map((p) => BigInt(p.storePrice)));
+  return {
+    updateTimeSec: toLong(Math.floor(now / 1000)),
+    readPrice: median(live.map((p) => BigInt(p.readPrice))).toString(),
+    primaryStorePrice: primary.toString(),
+    secondaryStorePrice: ((primary * SECONDARY_PRICE_PERCENT) / 100n).toString(),
+  };
+}
+
+const familyResponse = (f: FamilyRecord): Record<string, unknown> => ({
+  id: f.id, primarySpId: f.primarySpId, globalVirtualGroupIds: f.gvgIds, virtualPaymentAddress: '0x0000000000000000000000000000000000000000',
+});
+
 const gvgResponse = (g: GvgRecord): Record<string, unknown> => ({
   id: g.id,
   familyId: g.familyId,
@@ -137,12 +175,66 @@ async function listProviders(kv: KV): Promise<ProviderRecord[]> {
   return (await kv.list<ProviderRecord>('sp/')).map(([, v]) => v).sort((a, b) => a.id - b.id);
 }
 
+/** Proof of possession: the key signs the SHA-256 of itself, as Greenfield requires. */
+function checkBlsProof(blsKeyHex: string, proofHex: string): void {
+  if (!/^[0-9a-f]{96}$/i.test(blsKeyHex)) fail('ERR_INVALID_ARGUMENT', 'blsKey must be a 48-byte BLS12-381 public key in hex');
+  const keyBytes = fromHex(blsKeyHex);
+  if (!/^[0-9a-f]{192}$/i.test(proofHex) || !blsVerify(fromHex(proofHex), createHash('sha256').update(keyBytes).digest(), keyBytes)) {
+    fail('ERR_SIGNATURE_INVALID', 'blsProof is not a proof of possession of blsKey');
+  }
+}
+
+const checkEndpoint = (endpoint: string): void => {
+  if (!/^https?:\/\/[^\s/]+/.test(endpoint)) fail('ERR_INVALID_ARGUMENT', `endpoint "${endpoint}" must be an http(s) URL`);
+};
+
+/** Greenfield's MsgEditStorageProvider: empty fields keep their value. */
 const msgEditProvider: MsgHandler = async (ctx, msg) => {
   const p = await providerByOperator(ctx.kv, String(msg.spAddress));
-  if (!p) fail('ERR_PROVIDER_NOT_FOUND', `no provider with operator ${String(msg.spAddress)}`);
-  if (typeof msg.endpoint === 'string' && msg.endpoint) p!.endpoint = msg.endpoint;
-  ctx.kv.put(`sp/${p!.id}`, p);
-  emit(ctx, 'provider-updated', { sp_id: p!.id, endpoint: p!.endpoint });
+  if (!p) return fail('ERR_PROVIDER_NOT_FOUND', `no provider with operator ${String(msg.spAddress)}`);
+  const str = (v: unknown): string => (typeof v === 'string' ? v : '');
+  if (str(msg.endpoint)) {
+    checkEndpoint(str(msg.endpoint));
+    p.endpoint = str(msg.endpoint);
+  }
+  const description = msg.description as { moniker?: string } | undefined;
+  if (description?.moniker) p.moniker = description.moniker;
+  for (const field of ['sealAddress', 'approvalAddress', 'gcAddress'] as const) {
+    const a = str(msg[field]);
+    if (!a) continue;
+    if (!isAddress(a)) fail('ERR_INVALID_ARGUMENT', `${field} is not an address: ${a}`);
+    if (field === 'sealAddress') {
+      const holder = await providerBySealAddress(ctx.kv, a);
+      if (holder && holder.id !== p.id) fail('ERR_INVALID_ARGUMENT', `seal address ${a} belongs to provider ${holder.id}`);
+      ctx.kv.del(`sp-seal/${lower(p.sealAddress)}`);
+      ctx.kv.put(`sp-seal/${lower(a)}`, p.id);
+    }
+    p[field] = checksumAddress(a);
+  }
+  const blsKey = str(msg.blsKey).replace(/^0x/, '');
+  if (blsKey) {
+    checkBlsProof(blsKey, str(msg.blsProof).replace(/^0x/, ''));
+    p.blsKey = blsKey.toLowerCase();
+  }
+  ctx.kv.put(`sp/${p.id}`, p);
+  emit(ctx, 'provider-updated', { sp_id: p.id, endpoint: p.endpoint });
+  return {};
+};
+
+/** Greenfield's MsgUpdateSpStoragePrice (prices in BNB base units per charged byte). */
+const msgUpdatePrice: MsgHandler = async (ctx, msg) => {
+  const p = await providerByOperator(ctx.kv, String(msg.spAddress));
+  if (!p) return fail('ERR_PROVIDER_NOT_FOUND', `no provider with operator ${String(msg.spAddress)}`);
+  const price = (v: unknown, name: string): string => {
+    const text = String(v ?? '');
+    if (!/^\d+$/.test(text)) fail('ERR_INVALID_ARGUMENT', `${name} must be a non-negative integer, got "${text}"`);
+    return BigInt(text).toString();
+  };
+  p.storePrice = price(msg.storePrice, 'storePrice');
+  p.readPrice = price(msg.readPrice, 'readPrice');
+  p.priceUpdatedAt = ctx.now;
+  ctx.kv.put(`sp/${p.id}`, p);
+  emit(ctx, 'provider-updated', { sp_id: p.id, store_price: p.storePrice, read_price: p.readPrice });
   return {};
 };
 
@@ -159,13 +251,7 @@ function coinAmount(c: unknown): bigint {
 /** Devnet rule: a provider registers itself (Greenfield does it by governance proposal). */
 const msgCreateProvider: MsgHandler = async (ctx, msg) => {
   const blsKey = String(msg.blsKey ?? '').replace(/^0x/, '');
-  const proof = String(msg.blsProof ?? '').replace(/^0x/, '');
-  if (!/^[0-9a-f]{96}$/i.test(blsKey)) fail('ERR_INVALID_ARGUMENT', 'blsKey must be a 48-byte BLS12-381 public key in hex');
-  // Proof of possession: the key signs the SHA-256 of itself, as Greenfield requires.
-  const keyBytes = fromHex(blsKey);
-  if (!/^[0-9a-f]{192}$/i.test(proof) || !blsVerify(fromHex(proof), createHash('sha256').update(keyBytes).digest(), keyBytes)) {
-    fail('ERR_SIGNATURE_INVALID', 'blsProof is not a proof of possession of blsKey');
-  }
+  checkBlsProof(blsKey, String(msg.blsProof ?? '').replace(/^0x/, ''));
   const description = (msg.description ?? {}) as { moniker?: string; details?: string };
   const compute = /computePrice=(\d+)/.exec(description.details ?? '')?.[1] ?? '0';
   const rec = await addProvider(ctx.kv, {
@@ -181,7 +267,7 @@ const msgCreateProvider: MsgHandler = async (ctx, msg) => {
     readPrice: String(BigInt(String(msg.readPrice || '0'))),
     computePrice: compute,
   });
-  if (!/^https?:\/\//.test(rec.endpoint)) fail('ERR_INVALID_ARGUMENT', `endpoint "${rec.endpoint}" must be an http(s) URL`);
+  checkEndpoint(rec.endpoint);
   await move(ctx.kv, ctx.signer, SP_DEPOSIT_POOL, coinAmount(msg.deposit));
   emit(ctx, 'provider-created', { sp_id: rec.id, operator: rec.operatorAddress, endpoint: rec.endpoint });
   return {};
@@ -211,16 +297,25 @@ const msgCreateGvg: MsgHandler = async (ctx, msg) => {
 export const providerMsgs: Record<string, { handler: MsgHandler; signer: (m: Record<string, unknown>) => string }> = {
   '/greenfield.sp.MsgEditStorageProvider': { handler: msgEditProvider, signer: (m) => String(m.spAddress) },
   '/greenfield.sp.MsgCreateStorageProvider': { handler: msgCreateProvider, signer: (m) => String(m.spAddress) },
+  '/greenfield.sp.MsgUpdateSpStoragePrice': { handler: msgUpdatePrice, signer: (m) => String(m.spAddress) },
   '/greenfield.virtualgroup.MsgCreateGlobalVirtualGroup': { handler: msgCreateGvg, signer: (m) => String(m.storageProvider) },
 };
 
 export { sameAddress };
 
 export const providerQueries: Record<string, QueryHandler> = {
-  '/greenfield.sp.Query/StorageProviders': async (ctx) => ({
-    sps: (await listProviders(ctx.kv)).map(providerResponse),
-    pagination: { nextKey: new Uint8Array(), total: toLong(0) },
+  '/greenfield.sp.Query/StorageProviders': async (ctx) => {
+    const sps = await listProviders(ctx.kv);
+    return { sps: sps.map(providerResponse), pagination: { nextKey: new Uint8Array(), total: toLong(sps.length) } };
+  },
+  '/greenfield.sp.Query/Params': async () => ({
+    params: {
+      depositDenom: 'BNB', minDeposit: '0', secondarySpStorePriceRatio: SECONDARY_PRICE_RATIO_DEC,
+      numOfHistoricalBlocksForMaintenanceRecords: toLong(0), maintenanceDurationQuota: toLong(0),
+      numOfLockupBlocksForMaintenance: toLong(0), updateGlobalPriceInterval: toLong(0), updatePriceDisallowedDays: 0,
+    },
   }),
+  '/greenfield.sp.Query/QueryGlobalSpStorePriceByTime': async (ctx) => ({ globalSpStorePrice: globalPrice(await listProviders(ctx.kv), ctx.now) }),
   '/greenfield.sp.Query/StorageProvider': async (ctx, req) => {
     const p = await getProvider(ctx.kv, Number(req.id));
     if (!p) fail('ERR_PROVIDER_NOT_FOUND', `no storage provider ${String(req.id)}`);
@@ -234,7 +329,7 @@ export const providerQueries: Record<string, QueryHandler> = {
   '/greenfield.sp.Query/QuerySpStoragePrice': async (ctx, req) => {
     const p = await providerByOperator(ctx.kv, String(req.spAddr));
     if (!p) fail('ERR_PROVIDER_NOT_FOUND', `no storage provider with operator ${String(req.spAddr)}`);
-    return { spStoragePrice: { spId: p!.id, updateTimeSec: toLong(0), readPrice: p!.readPrice, freeReadQuota: toLong(0), storePrice: p!.storePrice } };
+    return { spStoragePrice: { spId: p!.id, updateTimeSec: toLong(Math.floor((p!.priceUpdatedAt ?? 0) / 1000)), readPrice: p!.readPrice, freeReadQuota: toLong(0), storePrice: p!.storePrice } };
   },
   '/greenfield.virtualgroup.Query/QuerySpOptimalGlobalVirtualGroupFamily': async (ctx, req) => {
     const familyId = await ctx.kv.get<number>(`sp-family/${Number(req.spId)}`);
@@ -244,8 +339,24 @@ export const providerQueries: Record<string, QueryHandler> = {
   '/greenfield.virtualgroup.Query/GlobalVirtualGroupFamily': async (ctx, req) => {
     const f = await getFamily(ctx.kv, Number(req.familyId));
     if (!f) fail('ERR_NOT_FOUND', `no virtual group family ${String(req.familyId)}`);
-    return { globalVirtualGroupFamily: { id: f!.id, primarySpId: f!.primarySpId, globalVirtualGroupIds: f!.gvgIds, virtualPaymentAddress: '0x0000000000000000000000000000000000000000' } };
+    return { globalVirtualGroupFamily: familyResponse(f!) };
   },
+  '/greenfield.virtualgroup.Query/GlobalVirtualGroupFamilies': async (ctx) => {
+    const families = (await ctx.kv.list<FamilyRecord>('vgf/')).map(([, f]) => f).sort((a, b) => a.id - b.id);
+    return { gvgFamilies: families.map(familyResponse), pagination: { nextKey: new Uint8Array(), total: toLong(families.length) } };
+  },
+  /** The families among those asked about that can take new buckets (all of them on the devnet). */
+  '/greenfield.virtualgroup.Query/QuerySpAvailableGlobalVirtualGroupFamilies': async (ctx, req) => {
+    const asked = ((req.globalVirtualGroupFamilyIds as number[]) ?? []).map(Number);
+    const found = await Promise.all(asked.map((id) => getFamily(ctx.kv, id)));
+    return { globalVirtualGroupFamilyIds: found.filter((f): f is FamilyRecord => !!f && f.gvgIds.length > 0).map((f) => f.id) };
+  },
+  '/greenfield.virtualgroup.Query/Params': async () => ({
+    params: {
+      depositDenom: 'BNB', gvgStakingPerBytes: '0', maxLocalVirtualGroupNumPerBucket: MAX_LVG_PER_BUCKET,
+      maxGlobalVirtualGroupNumPerFamily: MAX_GVG_PER_FAMILY, maxStoreSizePerFamily: toLong(0), swapInValidityPeriod: '0', spConcurrentExitNum: '0',
+    },
+  }),
   '/greenfield.virtualgroup.Query/GlobalVirtualGroup': async (ctx, req) => {
     const g = await getGvg(ctx.kv, Number(req.globalVirtualGroupId));
     if (!g) fail('ERR_NOT_FOUND', `no global virtual group ${String(req.globalVirtualGroupId)}`);

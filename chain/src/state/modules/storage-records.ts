@@ -15,6 +15,19 @@ export interface BucketRecord {
   chargedReadQuota: bigint;
   status: number;
   objectCount: number;
+  /**
+   * Local virtual groups (Greenfield's InternalBucketInfo): sealed objects point at one of these,
+   * which binds them to a global virtual group of the bucket's family. Absent on records
+   * written before groups were bound.
+   */
+  lvgs?: LocalVirtualGroupRecord[];
+  nextLvgId?: number;
+}
+
+export interface LocalVirtualGroupRecord {
+  id: number;
+  gvgId: number;
+  storedSize: bigint;
 }
 
 export interface ObjectRecord {
@@ -32,7 +45,9 @@ export interface ObjectRecord {
   status: number;
   redundancyType: number;
   checksums: Uint8Array[];
+  /** The group holding the pieces: the family's first group until sealed, then the sealing group. */
   gvgId: number;
+  /** The bucket's local virtual group bound at seal (0 until sealed, as on Greenfield). */
   lvgId: number;
 }
 

@@ -9,12 +9,13 @@ import { fail, emit, lower, nextId, type MsgHandler, type QueryHandler, type Msg
 import type { KV } from '../store.ts';
 import { big, toLong } from '../../gnfd.ts';
 import { ensureAccount } from './bank.ts';
-import { getFamily, getGvg, getProvider, providerByOperator, providerBySealAddress } from './providers.ts';
-import { Action, Visibility, requirePermission, policiesOf } from './permission.ts';
+import { getFamily, getGvg, getProvider, providerByOperator, providerBySealAddress, MAX_LVG_PER_BUCKET } from './providers.ts';
+import { Action, Visibility, requirePermission, deletePoliciesOf } from './permission.ts';
 import {
   bucketKey, objectKey, objectPrefix, getBucket, getObject, getObjectById, getBucketById,
-  type BucketRecord, type ObjectRecord,
+  type BucketRecord, type ObjectRecord, type LocalVirtualGroupRecord,
 } from './storage-records.ts';
+
 
 const EMPTY_SHA256 = 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855';
 const OBJECT_CREATED = 0;
@@ -73,7 +74,7 @@ const msgDeleteBucket: MsgHandler = async (ctx, msg) => {
   ctx.kv.del(bucketKey(bucket.name));
   ctx.kv.del(`bucket-id/${bucket.id}`);
   ctx.kv.del(`owner-bucket/${lower(bucket.owner)}/${bucket.name}`);
-  for (const [k] of await policiesOf(ctx.kv, bucket.name, null)) ctx.kv.del(k);
+  await deletePoliciesOf(ctx.kv, bucket.name, null);
   emit(ctx, 'bucket-deleted', { bucket_name: bucket.name, bucket_id: bucket.id });
   return {};
 };
@@ -130,21 +131,23 @@ const msgCreateObject: MsgHandler = async (ctx, msg) => {
     redundancyType: 0,
     checksums,
     gvgId,
-    lvgId: 1,
+    lvgId: 0,
   };
-  ctx.kv.put(objectKey(bucket.name, name), obj);
   ctx.kv.put(`object-id/${id}`, [bucket.name, name]);
   bucket.objectCount += 1;
+  if (empty) obj.lvgId = bindLocalVirtualGroup(ctx, bucket, gvgId, 0n).id;
+  ctx.kv.put(objectKey(bucket.name, name), obj);
   ctx.kv.put(bucketKey(bucket.name), bucket);
   emit(ctx, 'object-created', { bucket_name: bucket.name, object_name: name, object_id: id, gvg_id: gvgId, primary_sp_id: bucket.primarySpId, payload_size: size });
-  if (empty) emit(ctx, 'object-sealed', { bucket_name: bucket.name, object_name: name, object_id: id, gvg_id: gvgId });
+  if (empty) emit(ctx, 'object-sealed', { bucket_name: bucket.name, object_name: name, object_id: id, gvg_id: gvgId, lvg_id: obj.lvgId });
   return { objectId: id.toString() };
 };
 
 async function removeObject(ctx: MsgContext, bucket: BucketRecord, obj: ObjectRecord, event: string): Promise<void> {
   ctx.kv.del(objectKey(bucket.name, obj.name));
   ctx.kv.del(`object-id/${obj.id}`);
-  for (const [k] of await policiesOf(ctx.kv, bucket.name, obj.name)) ctx.kv.del(k);
+  await deletePoliciesOf(ctx.kv, bucket.name, obj.name);
+  if (obj.status === OBJECT_SEALED) unbindLocalVirtualGroup(bucket, obj);
   bucket.objectCount -= 1;
   ctx.kv.put(bucketKey(bucket.name), bucket);
   emit(ctx, event, { bucket_name: bucket.name, object_name: obj.name, object_id: obj.id, gvg_id: obj.gvgId, primary_sp_id: bucket.primarySpId });
@@ -183,11 +186,32 @@ const msgSealObject: MsgHandler = async (ctx, msg) => {
   if (!blsFastAggregateVerify(sig, doc, keys)) fail('ERR_SIGNATURE_INVALID', 'the secondaries\' aggregated BLS signature does not verify');
   obj.status = OBJECT_SEALED;
   obj.gvgId = gvgId;
+  obj.lvgId = bindLocalVirtualGroup(ctx, bucket, gvgId, obj.payloadSize).id;
   obj.updatedAt = ctx.now;
   ctx.kv.put(objectKey(bucket.name, obj.name), obj);
-  emit(ctx, 'object-sealed', { bucket_name: bucket.name, object_name: obj.name, object_id: obj.id, gvg_id: gvgId });
+  ctx.kv.put(bucketKey(bucket.name), bucket);
+  emit(ctx, 'object-sealed', { bucket_name: bucket.name, object_name: obj.name, object_id: obj.id, gvg_id: gvgId, lvg_id: obj.lvgId });
   return {};
 };
+
+/** As Greenfield's BindingObjectToGVG: one local group per global group used by the bucket. */
+function bindLocalVirtualGroup(ctx: MsgContext, bucket: BucketRecord, gvgId: number, size: bigint): LocalVirtualGroupRecord {
+  const lvgs = (bucket.lvgs ??= []);
+  let lvg = lvgs.find((l) => l.gvgId === gvgId);
+  if (!lvg) {
+    if (lvgs.length >= MAX_LVG_PER_BUCKET) fail('ERR_INVALID_ARGUMENT', `bucket ${bucket.name} already uses ${MAX_LVG_PER_BUCKET} virtual groups`);
+    lvg = { id: bucket.nextLvgId ?? 1, gvgId, storedSize: 0n };
+    bucket.nextLvgId = lvg.id + 1;
+    lvgs.push(lvg);
+  }
+  lvg.storedSize += size;
+  return lvg;
+}
+
+function unbindLocalVirtualGroup(bucket: BucketRecord, obj: ObjectRecord): void {
+  const lvg = bucket.lvgs?.find((l) => l.id === obj.lvgId);
+  if (lvg) lvg.storedSize -= obj.payloadSize;
+}
 
 const msgRejectSealObject: MsgHandler = async (ctx, msg) => {
   const [bucket, obj] = await loadObject(ctx, msg.bucketName, msg.objectName);
@@ -311,6 +335,27 @@ export const storageQueries: Record<string, QueryHandler> = {
     const b = await getBucketById(ctx.kv, BigInt(String(req.bucketId)));
     if (!b) fail('ERR_BUCKET_NOT_FOUND', `bucket ${String(req.bucketId)} not found`);
     return { bucketInfo: bucketResponse(b!) };
+  },
+  '/greenfield.storage.Query/HeadBucketExtra': async (ctx, req) => {
+    const b = await getBucket(ctx.kv, String(req.bucketName));
+    if (!b) return fail('ERR_BUCKET_NOT_FOUND', `bucket ${String(req.bucketName)} not found`);
+    const minCharge = BigInt(ctx.genesis.params.minChargeSize);
+    const objects = await ctx.kv.list<ObjectRecord>(objectPrefix(b.name));
+    const charged = (o: ObjectRecord): bigint => (o.payloadSize > minCharge ? o.payloadSize : minCharge);
+    const lvgs = b.lvgs ?? [];
+    return {
+      extraInfo: {
+        priceTime: toLong(Math.floor(b.createdAt / 1000)),
+        totalChargeSize: toLong(objects.reduce((sum, [, o]) => sum + (o.status === OBJECT_SEALED ? charged(o) : 0n), 0n)),
+        localVirtualGroups: lvgs.map((l) => ({
+          id: l.id,
+          globalVirtualGroupId: l.gvgId,
+          storedSize: toLong(l.storedSize),
+          totalChargeSize: toLong(objects.reduce((sum, [, o]) => sum + (o.status === OBJECT_SEALED && o.lvgId === l.id ? charged(o) : 0n), 0n)),
+        })),
+        nextLocalVirtualGroupId: b.nextLvgId ?? 1,
+      },
+    };
   },
   '/greenfield.storage.Query/HeadObject': async (ctx, req) => {
     const o = await getObject(ctx.kv, String(req.bucketName), String(req.objectName));
