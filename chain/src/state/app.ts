@@ -12,7 +12,8 @@ import { genesisVirtualGroups, type Genesis } from '../genesis.ts';
 import { LevelKV, CacheKV, encodeValue, decodeValue, type KV } from './store.ts';
 import type { ChainApp, DecodedTx, ExecResult, TxRecord, BlockInfo, FeedEvent, AnyMsg, TxEvent } from './types.ts';
 import { fail, type MsgContext, type MsgHandler, type QueryHandler, type FeedEmit } from './context.ts';
-import { bankMsgs, bankQueries, ensureAccount, getAccount, move, accountKey, DENOM, FEE_COLLECTOR } from './modules/bank.ts';
+import { bankMsgs, bankQueries, ensureAccount, getAccount, accountKey, DENOM, FEE_COLLECTOR } from './modules/bank.ts';
+import { chargeFee } from './modules/payment.ts';
 import { providerMsgs, providerQueries, addProvider, addGvg, SP_DEPOSIT_POOL } from './modules/providers.ts';
 import { storageMsgs, storageQueries } from './modules/storage.ts';
 import { permissionMsgs, permissionQueries } from './modules/permission.ts';
@@ -103,7 +104,7 @@ export function createChainApp(opts: ChainAppOptions): ChainApp & { kv(): KV; ge
     if (tx.gasLimit < gasNeeded) throw new InsituError('ERR_TX_FEE', `out of gas: limit ${tx.gasLimit}, needed ${gasNeeded}`);
     const minFee = tx.gasLimit * minGasPrice;
     if (tx.feeAmount < minFee) throw new InsituError('ERR_TX_FEE', `insufficient fee: ${tx.feeAmount} < ${minFee} (${minGasPrice} per gas)`);
-    await move(kv, tx.signer, FEE_COLLECTOR, tx.feeAmount);
+    await chargeFee(kv, tx.signer, tx.feeAmount);
     const after = (await getAccount(kv, tx.signer))!;
     after.sequence += 1n;
     kv.put(accountKey(tx.signer), after);
