@@ -204,8 +204,8 @@ export function createChainApp(opts: ChainAppOptions): ChainApp & { kv(): KV; ge
         const block: BlockInfo = {
           height,
           time,
-          hash: createHash('sha256').update(prev.hash).update(tx.hash).update(String(height)).digest(),
-          txHashes: [tx.hash],
+          hash: new Uint8Array(createHash('sha256').update(prev.hash).update(tx.hash).update(String(height)).digest()),
+          txHashes: [new Uint8Array(tx.hash)],
         };
         const record: TxRecord = { hash: tx.hash, height, index: 0, raw: tx.raw, result };
         let seq = (await anteKV.get<bigint>('meta/eventSeq')) ?? 0n;
