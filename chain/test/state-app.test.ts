@@ -41,9 +41,12 @@ test('every delivered transaction is one block, announced to commit listeners in
   t.is((await s.app.latestBlock()).height, 5n);
   t.is(await s.app.getBlock(99n), undefined);
   t.is(await s.app.getTx(randomBytes(32)), undefined);
-  // Transfers are Cosmos events too.
-  const ev = records[0]!.result.events.find((e) => e.type.endsWith('transfer'))!;
-  t.deepEqual(Object.fromEntries(ev.attributes.map((a) => [a.key, a.value])), { from: alice!.address, to: bob!.address, amount: '1' });
+  // Transfers are Cosmos events too, with the message and fee events Cosmos emits.
+  const events = records[0]!.result.events;
+  const attrs = (type: string) => events.filter((e) => e.type === type).map((e) => Object.fromEntries(e.attributes.map((a) => [a.key, a.value])));
+  t.deepEqual(attrs('insitu.transfer'), [{ from: alice!.address, to: bob!.address, amount: '1' }]);
+  t.deepEqual(attrs('message'), [{ action: SEND, sender: alice!.address, module: 'bank' }]);
+  t.deepEqual(attrs('tx'), [{ fee: `${GAS * PRICE}BNB`, fee_payer: alice!.address }, { acc_seq: `${alice!.address}/0` }]);
 });
 
 test('a failing message reverts its whole transaction except the fee and the nonce', async (t) => {
@@ -58,7 +61,7 @@ test('a failing message reverts its whole transaction except the fee and the non
   ]);
   t.is(rec.result.errorCode, 'ERR_INSUFFICIENT_BALANCE');
   t.true(rec.result.code > 1, 'a Cosmos-style non-zero code');
-  t.deepEqual(rec.result.events, []);
+  t.deepEqual(rec.result.events.map((e) => e.type), ['tx', 'tx'], 'only the fee and sequence events remain');
   t.is(rec.height, 2n, 'the failed transaction still takes a block');
   t.is((await s.app.getTx(rec.hash))!.result.errorCode, 'ERR_INSUFFICIENT_BALANCE');
   await t.throwsAsync(s.app.query('/greenfield.storage.Query/HeadBucket', { bucketName: 'ghost' }), { message: /not found/ });

@@ -174,4 +174,11 @@ test('bucket and object queries by name and id, lists, and info updates', async 
   t.is(b.visibility, 1);
   t.is(b.paymentAddress, bob!.address);
   t.deepEqual((await s.app.events(0n, 100)).map((e) => e.type).slice(-3), ['object-created', 'object-updated', 'bucket-updated']);
+  // Greenfield's typed events carry JSON values.
+  const created = await createObject(s, alice!, 'b-one', 'typed', randomBytes(5));
+  const typed = created.result.events.find((e) => e.type === 'greenfield.storage.EventCreateObject')!;
+  const values = Object.fromEntries(typed.attributes.map((a) => [a.key, JSON.parse(a.value) as unknown]));
+  t.is(values.bucket_name, 'b-one');
+  t.is(values.object_name, 'typed');
+  t.is(values.object_id, String(BigInt(id) + 1n));
 });

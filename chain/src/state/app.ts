@@ -183,19 +183,29 @@ export function createChainApp(opts: ChainAppOptions): ChainApp & { kv(): KV; ge
         try {
           await ante(anteKV, tx, gas);
           const msgKV = new CacheKV(anteKV);
-          const txEvents: TxEvent[] = [];
+          // The fee and sequence events Cosmos emits for every admitted tx, failed or not.
+          const anteEvents: TxEvent[] = [
+            { type: 'tx', attributes: [{ key: 'fee', value: `${tx.feeAmount}${DENOM}` }, { key: 'fee_payer', value: tx.signer }] },
+            { type: 'tx', attributes: [{ key: 'acc_seq', value: `${tx.signer}/${tx.sequence}` }] },
+          ];
+          const txEvents: TxEvent[] = [...anteEvents];
           const ctx: MsgContext = { kv: msgKV, signer: tx.signer, height, now: time, genesis, txEvents, feed };
           const responses: AnyMsg[] = [];
           try {
             for (const m of tx.msgs) {
               const value = await MSGS[m.typeUrl]!.handler(ctx, m.value);
               responses.push({ typeUrl: `${m.typeUrl}Response`, value });
+              txEvents.push({ type: 'message', attributes: [
+                { key: 'action', value: m.typeUrl },
+                { key: 'sender', value: tx.signer },
+                { key: 'module', value: m.typeUrl.split('.')[1] ?? '' },
+              ] });
             }
             msgKV.flushInto(anteKV);
             result = { code: 0, codespace: '', log: '', gasWanted: tx.gasLimit, gasUsed: gas, events: txEvents, responses };
           } catch (e) {
             feed.length = 0;
-            result = errorResult(e, tx.gasLimit, gas);
+            result = { ...errorResult(e, tx.gasLimit, gas), events: anteEvents };
           }
         } catch (e) {
           // Failed ante: nothing but the record of the attempt is kept.

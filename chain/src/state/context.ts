@@ -35,10 +35,34 @@ export const fail = (code: ErrorCode, message: string): never => {
   throw new InsituError(code, message);
 };
 
+/** Greenfield's typed event for each feed event, so code watching Greenfield's names finds them. */
+const GREENFIELD_EVENTS: Record<string, string> = {
+  'bucket-created': 'greenfield.storage.EventCreateBucket',
+  'bucket-deleted': 'greenfield.storage.EventDeleteBucket',
+  'bucket-updated': 'greenfield.storage.EventUpdateBucketInfo',
+  'object-created': 'greenfield.storage.EventCreateObject',
+  'object-sealed': 'greenfield.storage.EventSealObject',
+  'object-cancelled': 'greenfield.storage.EventCancelCreateObject',
+  'object-rejected': 'greenfield.storage.EventRejectSealObject',
+  'object-deleted': 'greenfield.storage.EventDeleteObject',
+  'object-updated': 'greenfield.storage.EventUpdateObjectInfo',
+  'policy-put': 'greenfield.permission.EventPutPolicy',
+  'policy-deleted': 'greenfield.permission.EventDeletePolicy',
+  'provider-created': 'greenfield.sp.EventCreateStorageProvider',
+  'provider-updated': 'greenfield.sp.EventEditStorageProvider',
+  'gvg-created': 'greenfield.virtualgroup.EventCreateGlobalVirtualGroup',
+};
+
+/**
+ * Records an event in the ordered feed and as Cosmos tx events: `insitu.<type>` with plain
+ * values, and Greenfield's typed event (values JSON-encoded, as Cosmos typed events are).
+ */
 export function emit(ctx: MsgContext, type: string, attributes: Record<string, string | number | bigint>): void {
   const attrs = Object.fromEntries(Object.entries(attributes).map(([k, v]) => [k, String(v)]));
   ctx.feed.push({ type, attributes: attrs });
   ctx.txEvents.push({ type: `insitu.${type}`, attributes: Object.entries(attrs).map(([key, value]) => ({ key, value })) });
+  const typed = GREENFIELD_EVENTS[type];
+  if (typed) ctx.txEvents.push({ type: typed, attributes: Object.entries(attrs).map(([key, value]) => ({ key, value: JSON.stringify(value) })) });
 }
 
 export const lower = (a: string): string => a.toLowerCase();
