@@ -118,6 +118,28 @@ test('sealed objects are bound to one local virtual group per global group of th
   t.deepEqual(extra.extraInfo.localVirtualGroups.map((l) => [l.id, l.globalVirtualGroupId, l.storedSize.toString()]), [[1, 1, '5000'], [2, newGvg, '10']]);
 });
 
+test('an unsealed object is cancelled by its creator or by whoever may delete it', async (t) => {
+  const s = await setup(t);
+  const [alice, bob, carol] = s.accounts;
+  await createBucket(s, alice!, 'shared');
+  await s.send(alice!, '/greenfield.storage.MsgPutPolicy', {
+    operator: alice!.address, principal: { type: 1, value: bob!.address }, resource: 'grn:b::shared', statements: [{ effect: 1, actions: [3], resources: [] }],
+  });
+  t.is((await createObject(s, bob!, 'shared', 'by-bob', randomBytes(10))).result.code, 0);
+  const cancel = (who: { address: `0x${string}` }, typeUrl = '/greenfield.storage.MsgCancelCreateObject') =>
+    s.send(who, typeUrl, { operator: who.address, bucketName: 'shared', objectName: 'by-bob' });
+  t.is((await cancel(carol!)).result.errorCode, 'ERR_PERMISSION_DENIED');
+  t.is((await cancel(carol!, '/greenfield.storage.MsgDeleteObject')).result.errorCode, 'ERR_PERMISSION_DENIED');
+  t.is((await cancel(bob!)).result.code, 0, 'the creator may');
+  t.is((await createObject(s, bob!, 'shared', 'by-bob', randomBytes(10))).result.code, 0);
+  t.is((await cancel(alice!, '/greenfield.storage.MsgDeleteObject')).result.code, 0, 'the owner may, by deleting it');
+  t.deepEqual((await s.app.events(0n, 100)).map((e) => e.type).slice(-2), ['object-created', 'object-cancelled']);
+  // Once sealed, the creator without delete permission may not remove it.
+  await createObject(s, bob!, 'shared', 'by-bob', randomBytes(10));
+  t.is((await seal(s, 'shared', 'by-bob')).result.code, 0);
+  t.is((await cancel(bob!, '/greenfield.storage.MsgDeleteObject')).result.errorCode, 'ERR_PERMISSION_DENIED');
+});
+
 test('object creation checks the bucket, permission, name, size and checksums', async (t) => {
   const s = await setup(t);
   const [alice, bob] = s.accounts;

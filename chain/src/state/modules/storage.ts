@@ -221,18 +221,26 @@ const msgRejectSealObject: MsgHandler = async (ctx, msg) => {
   return {};
 };
 
+/** Greenfield's CancelCreateObject: the creator, or anyone who may delete the object. */
+async function cancelCreate(ctx: MsgContext, bucket: BucketRecord, obj: ObjectRecord): Promise<void> {
+  if (obj.status !== OBJECT_CREATED) fail('ERR_OBJECT_ALREADY_SEALED', `object ${bucket.name}/${obj.name} is sealed; delete it instead`);
+  if (lower(ctx.signer) !== lower(obj.creator)) await requirePermission(ctx, bucket, obj, Action.DELETE_OBJECT);
+  await removeObject(ctx, bucket, obj, 'object-cancelled');
+}
+
 const msgCancelCreateObject: MsgHandler = async (ctx, msg) => {
   const [bucket, obj] = await loadObject(ctx, msg.bucketName, msg.objectName);
-  if (lower(ctx.signer) !== lower(obj.creator) && lower(ctx.signer) !== lower(bucket.owner)) {
-    fail('ERR_PERMISSION_DENIED', 'only the creator or the owner may cancel an upload');
-  }
-  if (obj.status !== OBJECT_CREATED) fail('ERR_OBJECT_ALREADY_SEALED', `object ${bucket.name}/${obj.name} is sealed; delete it instead`);
-  await removeObject(ctx, bucket, obj, 'object-cancelled');
+  await cancelCreate(ctx, bucket, obj);
   return {};
 };
 
+/** As on Greenfield, deleting an object still waiting for its seal cancels its creation. */
 const msgDeleteObject: MsgHandler = async (ctx, msg) => {
   const [bucket, obj] = await loadObject(ctx, msg.bucketName, msg.objectName);
+  if (obj.status === OBJECT_CREATED) {
+    await cancelCreate(ctx, bucket, obj);
+    return {};
+  }
   await requirePermission(ctx, bucket, obj, Action.DELETE_OBJECT);
   await removeObject(ctx, bucket, obj, 'object-deleted');
   return {};
