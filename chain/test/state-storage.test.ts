@@ -168,6 +168,17 @@ test('object creation checks the bucket, permission, name, size and checksums', 
   t.deepEqual((list.objectInfos as { objectName: string }[]).map((o) => o.objectName), ['by-bob']);
 });
 
+test('an account owns at most maxBucketsPerAccount buckets', async (t) => {
+  const s = await setup(t, { params: { maxBucketsPerAccount: 2 } });
+  const [alice, bob] = s.accounts;
+  t.is((await createBucket(s, alice!, 'one')).result.code, 0);
+  t.is((await createBucket(s, alice!, 'two')).result.code, 0);
+  t.is((await createBucket(s, alice!, 'three')).result.errorCode, 'ERR_INVALID_ARGUMENT');
+  t.is((await createBucket(s, bob!, 'three')).result.code, 0, 'the limit is per account');
+  await s.send(alice!, '/greenfield.storage.MsgDeleteBucket', { operator: alice!.address, bucketName: 'one' });
+  t.is((await createBucket(s, alice!, 'four')).result.code, 0);
+});
+
 test('bucket and object queries by name and id, lists, and info updates', async (t) => {
   const s = await setup(t);
   const [alice, bob] = s.accounts;

@@ -24,9 +24,10 @@ export interface Setup {
   clock: { now: number };
 }
 
-export async function setup(t: Teardown, opts: { providers?: number; accounts?: number } = {}): Promise<Setup> {
+export async function setup(t: Teardown, opts: { providers?: number; accounts?: number; params?: Partial<Setup['genesis']['params']> } = {}): Promise<Setup> {
   const dir = await tempDir(t);
   const g = testGenesis(opts);
+  g.genesis.params = { ...g.genesis.params, ...opts.params };
   const clock = { now: 1_700_000_000_000 };
   const app = createChainApp({ dataDir: dir, genesis: g.genesis, now: () => (clock.now += 1000) });
   await app.init();

@@ -9,7 +9,7 @@ import { fail, emit, lower, nextId, type MsgHandler, type QueryHandler, type Msg
 import type { KV } from '../store.ts';
 import { big, toLong } from '../../gnfd.ts';
 import { ensureAccount } from './bank.ts';
-import { getFamily, getGvg, getProvider, providerByOperator, providerBySealAddress, MAX_LVG_PER_BUCKET } from './providers.ts';
+import { getFamily, getGvg, getProvider, providerByOperator, providerBySealAddress, MAX_LVG_PER_BUCKET, STATUS_IN_SERVICE } from './providers.ts';
 import { Action, Visibility, requirePermission, deletePoliciesOf } from './permission.ts';
 import {
   bucketKey, objectKey, objectPrefix, getBucket, getObject, getObjectById, getBucketById,
@@ -31,8 +31,12 @@ function visibilityOf(v: unknown, allowInherit: boolean): number {
 const msgCreateBucket: MsgHandler = async (ctx, msg) => {
   const name = validateBucketName(msg.bucketName);
   if (await getBucket(ctx.kv, name)) fail('ERR_BUCKET_EXISTS', `bucket ${name} already exists`);
+  const owned = await ctx.kv.list<bigint>(`owner-bucket/${lower(ctx.signer)}/`);
+  const maxBuckets = ctx.genesis.params.maxBucketsPerAccount;
+  if (owned.length >= maxBuckets) fail('ERR_INVALID_ARGUMENT', `an account may own at most ${maxBuckets} buckets; delete one first`);
   const primary = await providerByOperator(ctx.kv, String(msg.primarySpAddress));
   if (!primary) return fail('ERR_PROVIDER_NOT_FOUND', `no storage provider with operator ${String(msg.primarySpAddress)}`);
+  if (primary.status !== STATUS_IN_SERVICE) fail('ERR_PROVIDER_NOT_FOUND', `storage provider ${primary.id} is not in service`);
   const approval = msg.primarySpApproval as { globalVirtualGroupFamilyId?: number } | undefined;
   let familyId = Number(approval?.globalVirtualGroupFamilyId ?? 0);
   if (familyId === 0) familyId = (await ctx.kv.get<number>(`sp-family/${primary.id}`)) ?? 0;
