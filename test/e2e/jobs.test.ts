@@ -80,3 +80,14 @@ test.serial('verification: the same job re-run on another node gives an identica
   const { recoverAddress, fromHex } = await import('@insitu/sdk/crypto/keys.ts');
   t.is(recoverAddress(receiptDigest(replay.receipt), fromHex(replay.signature)), replay.executor.operatorAddress, 'signed by the re-running provider');
 });
+
+test.serial('side inputs named in the job appear read-only under /inputs', async (t) => {
+  const { wat, CAT_SIDE } = await import('../../executor/test/fixtures.ts');
+  await alice.objects.put('lab', 'side.txt', Buffer.from('lookup table\n'));
+  const run = await alice.jobs.submit({ module: await wat(CAT_SIDE), input: 'lab/readings.csv', sideInputs: ['lab/side.txt'], maxFee: 10n ** 15n });
+  t.is(run.receipt.state, 'succeeded', run.receipt.stderrTail);
+  t.is(Buffer.from(await alice.jobs.output(run.id)).toString(), 'lookup table\n');
+  t.deepEqual((await alice.jobs.get(run.id)).sideInputs, ['lab/side.txt']);
+  const e = await t.throwsAsync(bob.jobs.submit({ module: await wat(CAT_SIDE), input: 'lab/readings.csv', sideInputs: ['lab/side.txt'], maxFee: 10n ** 15n, moduleBucket: 'bob-code' }));
+  t.is((e as { code?: string }).code, 'ERR_PERMISSION_DENIED', 'a side input needs its own permission');
+});

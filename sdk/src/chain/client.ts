@@ -429,7 +429,7 @@ export async function createChainClient(opts: ChainClientOptions): Promise<Chain
       const tx = await send('/insitu.compute.MsgSubmitJob', {
         creator: address, bucketName: input.bucket, objectName: input.object, moduleBucket: input.moduleBucket,
         moduleObject: input.moduleObject, moduleHash: input.moduleHash, args: input.args ?? [], maxFee: input.maxFee.toString(),
-        fuelLimit: input.fuelLimit.toString(), executorSpId: input.executorSpId ?? 0,
+        fuelLimit: input.fuelLimit.toString(), executorSpId: input.executorSpId ?? 0, sideInputs: input.sideInputs ?? [],
       }, o);
       const jobs = await reader.listJobs(address, { ...(o?.signal ? { signal: o.signal } : {}), limit: 1 });
       return { ...tx, jobId: jobs[0]!.id };

@@ -204,6 +204,8 @@ export interface JobInfo {
   moduleObject: string;
   moduleHash: string;
   args: string[];
+  /** Small objects ("bucket/name") the job reads under /inputs/<name>. */
+  sideInputs: string[];
   maxFee: bigint;
   fuelLimit: bigint;
   executorSpId: number;
@@ -224,6 +226,7 @@ export interface SubmitJobInput {
   moduleObject: string;
   moduleHash: string;
   args?: string[];
+  sideInputs?: string[];
   maxFee: bigint;
   fuelLimit: bigint;
   /** Default: the primary of the input's bucket. */

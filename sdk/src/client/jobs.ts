@@ -27,6 +27,8 @@ export interface SubmitJobOptions {
   /** "bucket/name" of the input object. */
   input: string;
   args?: string[];
+  /** Small objects ("bucket/name") the job reads under /inputs/<name>. */
+  sideInputs?: string[];
   env?: Record<string, string>;
   limits?: JobLimitsInput;
   maxFee: bigint;
@@ -95,6 +97,7 @@ export function jobsApi(deps: JobsDeps) {
       const { jobId } = await deps.chain.submitJob({
         bucket, object, moduleBucket, moduleObject, moduleHash, args: o.args ?? [], maxFee: o.maxFee, fuelLimit: o.limits?.fuel ?? 10_000_000_000n,
         ...(o.executorSpId ? { executorSpId: o.executorSpId } : {}),
+        ...(o.sideInputs ? { sideInputs: o.sideInputs } : {}),
       }, sig(o.signal));
       return runOn(jobId, o.limits ?? {}, o.env ?? {}, o.signal);
     },
@@ -111,7 +114,7 @@ export function jobsApi(deps: JobsDeps) {
       if (other === undefined) throw new InsituError('ERR_PROVIDER_NOT_FOUND', 'no other provider holds this object');
       const { jobId } = await deps.chain.submitJob({
         bucket: original.bucket, object: original.object, moduleBucket: original.moduleBucket, moduleObject: original.moduleObject,
-        moduleHash: original.moduleHash, args: original.args, maxFee: original.maxFee, fuelLimit: original.fuelLimit, executorSpId: other,
+        moduleHash: original.moduleHash, args: original.args, sideInputs: original.sideInputs, maxFee: original.maxFee, fuelLimit: original.fuelLimit, executorSpId: other,
       }, sig(o.signal));
       const replay = await runOn(jobId, o.limits ?? {}, {}, o.signal);
       const match = replay.receipt.outputHash === original.outputHash && BigInt(replay.receipt.fuelUsed) === original.fuelUsed &&

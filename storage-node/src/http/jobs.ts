@@ -117,11 +117,28 @@ export async function runJobRequest(ctx: NodeContext, jobs: JobsContext, req: In
     outputBytes: num(body.outputBytes, 64 * 1024 * 1024, jobs.maxOutputBytes),
   };
   const env = (body.env && typeof body.env === 'object' ? body.env : {}) as Record<string, string>;
+  const sideInputs: Record<string, Uint8Array> = {};
+  for (const ref of job.sideInputs ?? []) {
+    const at = ref.indexOf('/');
+    const obj = await ctx.chain.headObject(ref.slice(0, at), ref.slice(at + 1));
+    const parts: Uint8Array[] = [];
+    const bucket = await ctx.chain.headBucket(obj.bucketName);
+    const primary = bucket.primarySpId === ctx.spId ? null : (await ctx.provider(bucket.primarySpId)).endpoint;
+    const readCtx = { chain: ctx.chain, codec: ctx.codec, params: ctx.params, privateKey: ctx.operatorKey, endpointOf: async (id: number) => (await ctx.provider(id)).endpoint };
+    if (bucket.primarySpId === ctx.spId && obj.payloadSize > 0n) {
+      const meta = await ctx.store.meta({ objectId: obj.id, index: -1 });
+      if (meta) parts.push(await ctx.store.read({ objectId: obj.id, index: -1 }, 0, meta.size));
+    } else {
+      for await (const chunk of readObject(readCtx, obj, primary)) parts.push(chunk);
+    }
+    sideInputs[obj.objectName] = Buffer.concat(parts);
+  }
   const result = await jobs.runtime.run({
     moduleHash: prepared.hash,
     input: 'path' in located ? { path: located.path, length: Number(input.payloadSize) } : { bytes: located.bytes },
     args: job.args,
     env,
+    sideInputs,
     limits,
     account: job.creator,
   });

@@ -17,6 +17,9 @@ export const COMPUTE_ESCROW = '0x00000000000000000000000000000000000e5c00' as He
 /** A job as the chain keeps it (the SDK's JobInfo). */
 export type JobRecord = JobInfo;
 
+/** Side inputs are small objects: they are handed to the job whole. */
+export const MAX_SIDE_INPUT = 16 * 1024 * 1024;
+
 const jobKey = (id: bigint): string => `job/${id.toString().padStart(20, '0')}`;
 
 const msgSubmitJob: MsgHandler = async (ctx, msg) => {
@@ -44,11 +47,23 @@ const msgSubmitJob: MsgHandler = async (ctx, msg) => {
   if (!(await getProvider(ctx.kv, executorSpId))) fail('ERR_PROVIDER_NOT_FOUND', `no storage provider ${executorSpId}`);
   const args = ((msg.args as string[]) ?? []).map(String);
   if (args.length > 64 || args.some((a) => a.length > 4096)) fail('ERR_INVALID_ARGUMENT', 'at most 64 arguments of at most 4096 characters');
+  const sideInputs = ((msg.sideInputs as string[]) ?? []).map(String);
+  if (sideInputs.length > 8) fail('ERR_INVALID_ARGUMENT', 'at most 8 side inputs');
+  for (const ref of sideInputs) {
+    const at = ref.indexOf('/');
+    const sb = at > 0 ? await getBucket(ctx.kv, ref.slice(0, at)) : undefined;
+    const so = sb ? await getObject(ctx.kv, sb.name, ref.slice(at + 1)) : undefined;
+    if (!sb || !so || so.status !== 1) return fail('ERR_OBJECT_NOT_FOUND', `side input ${ref} is not a sealed object`);
+    if (so.payloadSize > BigInt(MAX_SIDE_INPUT)) fail('ERR_PAYLOAD_TOO_LARGE', `side input ${ref} is larger than ${MAX_SIDE_INPUT} bytes`);
+    const mayRead = (await verifyPermission(ctx.kv, ctx.now, ctx.signer, sb, so, Action.GET_OBJECT)) === Effect.ALLOW ||
+      (await verifyPermission(ctx.kv, ctx.now, ctx.signer, sb, so, Action.EXECUTE_OBJECT)) === Effect.ALLOW;
+    if (!mayRead) fail('ERR_PERMISSION_DENIED', `${ctx.signer} may not use ${ref} as a side input`);
+  }
   await move(ctx.kv, ctx.signer, COMPUTE_ESCROW, maxFee);
   const id = await nextId(ctx.kv, 'job');
   const job: JobRecord = {
     id, creator: ctx.signer, bucket: bucket.name, object: input.name, objectId: input.id, moduleBucket: moduleBucket.name,
-    moduleObject: module.name, moduleHash: String(msg.moduleHash), args, maxFee, fuelLimit, executorSpId, status: 'submitted',
+    moduleObject: module.name, moduleHash: String(msg.moduleHash), args, sideInputs, maxFee, fuelLimit, executorSpId, status: 'submitted',
     submittedAt: ctx.now, fuelUsed: 0n, fee: 0n, outputHash: '', exitState: '', receiptSignature: '', settledAt: 0,
   };
   ctx.kv.put(jobKey(id), job);
