@@ -59,6 +59,21 @@ test.serial('compute-to-data: a grantee with execute but not get runs jobs and c
   t.truthy((noGrant as { code?: string }).code);
 });
 
+test.serial('an execute grant limited to listed modules runs those modules and refuses any other', async (t) => {
+  const { createHash } = await import('node:crypto');
+  await alice.objects.put('lab', 'private.csv', Buffer.from('a,1\nb,2\n'));
+  const approved = await wc();
+  const approvedHash = createHash('sha256').update(approved).digest('hex');
+  await alice.policies.grant({ bucket: 'lab', object: 'private.csv' }, bob.address, ['execute-object'], { modules: [approvedHash] });
+  const run = await bob.jobs.submit({ module: approved, input: 'lab/private.csv', maxFee: 10n ** 15n, moduleBucket: 'bob-code' });
+  t.is(Buffer.from(await bob.jobs.output(run.id)).toString(), '2 2 8\n');
+  const other = await t.throwsAsync(bob.jobs.submit({ module: await csvAgg(), input: 'lab/private.csv', args: ['0', '1'], maxFee: 10n ** 15n, moduleBucket: 'bob-code' }));
+  t.is((other as { code?: string }).code, 'ERR_PERMISSION_DENIED');
+  t.regex((other as Error).message, /may not run module/);
+  const bad = await t.throwsAsync(alice.policies.grant({ bucket: 'lab' }, bob.address, ['execute-object'], { modules: ['abc'] }));
+  t.is((bad as { code?: string }).code, 'ERR_INVALID_ARGUMENT');
+});
+
 test.serial('a job that breaks a limit is reported and settled as such, never as success', async (t) => {
   const run = await alice.jobs.submit({ module: await wc(), input: 'lab/readings.csv', maxFee: 10n ** 15n, limits: { fuel: 1000n } });
   t.is(run.receipt.state, 'failed');

@@ -209,10 +209,12 @@ export function storageCommands(program: Command, io: CliIO, globals: () => Glob
     return action as 'get-object';
   });
   policy.command('grant').argument('<target>', '<bucket>[/<name>]').argument('<address>').requiredOption('--actions <list>', 'comma-separated: get,put,delete,list,update,copy,execute,all')
-    .action(async (target: string, address: string, o: { actions: string }) => {
+    .option('--modules <hashes>', 'comma-separated SHA-256 of the only job modules the grantee may run (with execute)')
+    .action(async (target: string, address: string, o: { actions: string; modules?: string }) => {
       const t = splitTarget(target, false);
       const c = await client();
-      const tx = await c.policies.grant(t, address as `0x${string}`, actionsOf(o.actions));
+      const modules = o.modules ? o.modules.split(',').map((m) => m.trim()).filter(Boolean) : undefined;
+      const tx = await c.policies.grant(t, address as `0x${string}`, actionsOf(o.actions), modules ? { modules } : {});
       out().result(tx, `granted ${o.actions} on ${target} to ${address}`);
     });
   policy.command('revoke').argument('<target>', '<bucket>[/<name>]').argument('<address>')

@@ -28,8 +28,10 @@ const msgSubmitJob: MsgHandler = async (ctx, msg) => {
   const input = await getObject(ctx.kv, bucket.name, String(msg.objectName));
   if (!input) return fail('ERR_OBJECT_NOT_FOUND', `object ${bucket.name}/${String(msg.objectName)} not found`);
   if (input.status !== 1) fail('ERR_OBJECT_NOT_SEALED', `${bucket.name}/${input.name} is not sealed`);
-  if ((await verifyPermission(ctx.kv, ctx.now, ctx.signer, bucket, input, Action.EXECUTE_OBJECT)) !== Effect.ALLOW) {
-    fail('ERR_PERMISSION_DENIED', `${ctx.signer} may not run jobs over ${bucket.name}/${input.name}`);
+  const moduleHash = String(msg.moduleHash);
+  if (!/^[0-9a-f]{64}$/.test(moduleHash)) fail('ERR_INVALID_ARGUMENT', 'moduleHash must be the SHA-256 of the module, 64 hex digits');
+  if ((await verifyPermission(ctx.kv, ctx.now, ctx.signer, bucket, input, Action.EXECUTE_OBJECT, { moduleHash })) !== Effect.ALLOW) {
+    fail('ERR_PERMISSION_DENIED', `${ctx.signer} may not run module ${moduleHash.slice(0, 12)}… over ${bucket.name}/${input.name}`);
   }
   const moduleBucket = await getBucket(ctx.kv, String(msg.moduleBucket));
   const module = moduleBucket ? await getObject(ctx.kv, moduleBucket.name, String(msg.moduleObject)) : undefined;
@@ -38,7 +40,6 @@ const msgSubmitJob: MsgHandler = async (ctx, msg) => {
   if ((await verifyPermission(ctx.kv, ctx.now, ctx.signer, moduleBucket, module, Action.GET_OBJECT)) !== Effect.ALLOW) {
     fail('ERR_PERMISSION_DENIED', `${ctx.signer} may not read the module ${moduleBucket.name}/${module.name}`);
   }
-  if (!/^[0-9a-f]{64}$/.test(String(msg.moduleHash))) fail('ERR_INVALID_ARGUMENT', 'moduleHash must be the SHA-256 of the module, 64 hex digits');
   const maxFee = BigInt(String(msg.maxFee || '0'));
   if (maxFee <= 0n) fail('ERR_INVALID_ARGUMENT', 'maxFee must be positive');
   const fuelLimit = big(msg.fuelLimit);
@@ -56,7 +57,7 @@ const msgSubmitJob: MsgHandler = async (ctx, msg) => {
     if (!sb || !so || so.status !== 1) return fail('ERR_OBJECT_NOT_FOUND', `side input ${ref} is not a sealed object`);
     if (so.payloadSize > BigInt(MAX_SIDE_INPUT)) fail('ERR_PAYLOAD_TOO_LARGE', `side input ${ref} is larger than ${MAX_SIDE_INPUT} bytes`);
     const mayRead = (await verifyPermission(ctx.kv, ctx.now, ctx.signer, sb, so, Action.GET_OBJECT)) === Effect.ALLOW ||
-      (await verifyPermission(ctx.kv, ctx.now, ctx.signer, sb, so, Action.EXECUTE_OBJECT)) === Effect.ALLOW;
+      (await verifyPermission(ctx.kv, ctx.now, ctx.signer, sb, so, Action.EXECUTE_OBJECT, { moduleHash })) === Effect.ALLOW;
     if (!mayRead) fail('ERR_PERMISSION_DENIED', `${ctx.signer} may not use ${ref} as a side input`);
   }
   await move(ctx.kv, ctx.signer, COMPUTE_ESCROW, maxFee);

@@ -52,15 +52,26 @@ export function parseGrn(grn: string): { bucket: string; object: string | null }
 const wildcard = (pattern: string, value: string): boolean =>
   new RegExp(`^${pattern.split('*').map((s) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('.*')}$`).test(value);
 
+/**
+ * Project extension: a statement may name job modules as resources, `grn:insitu:module::<sha256>`.
+ * Such a statement applies only to running jobs (execute) whose module is one of those named,
+ * so an owner can let listed code, and nothing else, compute over the data.
+ */
+export const MODULE_GRN = 'grn:insitu:module::';
+const isModuleGrn = (r: string): boolean => r.startsWith(MODULE_GRN);
+
 /** allow / deny / none for one policy, as Greenfield's Policy.Eval. */
-function evalPolicy(p: PolicyRecord, action: number, now: number, objectName: string | null): number {
+function evalPolicy(p: PolicyRecord, action: number, now: number, objectName: string | null, moduleHash: string | undefined): number {
   if (p.expiresAt !== null && p.expiresAt <= now) return Effect.UNSPECIFIED;
   let allow = false;
   for (const s of p.statements) {
     if (s.expiresAt !== null && s.expiresAt <= now) continue;
     if (!s.actions.includes(action) && !s.actions.includes(Action.ALL)) continue;
-    if (s.resources.length > 0 && objectName !== null && p.object === null) {
-      const hit = s.resources.some((r) => {
+    const modules = s.resources.filter(isModuleGrn);
+    if (modules.length > 0 && (moduleHash === undefined || !modules.includes(`${MODULE_GRN}${moduleHash.toLowerCase()}`))) continue;
+    const resources = s.resources.filter((r) => !isModuleGrn(r));
+    if (resources.length > 0 && objectName !== null && p.object === null) {
+      const hit = resources.some((r) => {
         const m = /^grn:o::([^/]+)\/(.+)$/.exec(r);
         return m ? m[1] === p.bucket && wildcard(m[2]!, objectName) : r === `grn:b::${p.bucket}`;
       });
@@ -76,6 +87,7 @@ const READ_ACTIONS: number[] = [Action.GET_OBJECT, Action.COPY_OBJECT, Action.EX
 
 export async function verifyPermission(
   kv: KV, now: number, operator: string | null, bucket: BucketRecord, object: ObjectRecord | null, action: number,
+  opts: { moduleHash?: string } = {},
 ): Promise<number> {
   const visibility = object ? effectiveVisibility(object, bucket) : bucket.visibility;
   if (visibility === Visibility.PUBLIC_READ && READ_ACTIONS.includes(action)) return Effect.ALLOW;
@@ -85,14 +97,14 @@ export async function verifyPermission(
   let allowed = false;
   const bucketPolicy = await kv.get<PolicyRecord>(policyKey(bucket.name, null, principal));
   if (bucketPolicy) {
-    const e = evalPolicy(bucketPolicy, action, now, object?.name ?? null);
+    const e = evalPolicy(bucketPolicy, action, now, object?.name ?? null, opts.moduleHash);
     if (e === Effect.DENY) return Effect.DENY;
     if (e === Effect.ALLOW) allowed = true;
   }
   if (object) {
     const objectPolicy = await kv.get<PolicyRecord>(policyKey(bucket.name, object.name, principal));
     if (objectPolicy) {
-      const e = evalPolicy(objectPolicy, action, now, object.name);
+      const e = evalPolicy(objectPolicy, action, now, object.name, opts.moduleHash);
       if (e === Effect.DENY) return Effect.DENY;
       if (e === Effect.ALLOW) allowed = true;
     }
@@ -137,6 +149,9 @@ const msgPutPolicy: MsgHandler = async (ctx, msg) => {
   for (const s of statements) {
     if (s.effect !== Effect.ALLOW && s.effect !== Effect.DENY) fail('ERR_INVALID_ARGUMENT', 'statement effect must be allow or deny');
     if (s.resources.length > 5) fail('ERR_INVALID_ARGUMENT', 'at most 5 resources per statement');
+    for (const r of s.resources.filter(isModuleGrn)) {
+      if (!/^[0-9a-f]{64}$/.test(r.slice(MODULE_GRN.length))) fail('ERR_INVALID_ARGUMENT', `module resource "${r}" must be ${MODULE_GRN}<sha256 hex>`);
+    }
   }
   const key = policyKey(bucketName, objectName, principal!);
   const existing = await ctx.kv.get<PolicyRecord>(key);
