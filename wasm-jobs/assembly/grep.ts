@@ -1,6 +1,9 @@
 // grep: prints the lines of the input that contain the pattern given as the first argument.
+// In parallel runs each map greps its lines and the reduce step passes the matches through in
+// object order.
 import { readChunk, inputPtr, writeBytes, writeError, flush } from "./lib/io";
 export { cabi_realloc } from "./lib/io";
+import { phase } from "./lib/phase";
 
 // Managed buffers held in globals, so the collector always sees them.
 let line = new Uint8Array(4096);
@@ -29,7 +32,20 @@ function endLine(): void {
   len = 0;
 }
 
+function passThrough(): void {
+  for (;;) {
+    const n = readChunk();
+    if (n == 0) break;
+    writeBytes(inputPtr(), n);
+  }
+  flush();
+}
+
 function main(): void {
+  if (phase() == "reduce") {
+    passThrough();
+    return;
+  }
   const argv = process.argv;
   if (argv.length < 2) {
     writeError("usage: grep <pattern>\n");

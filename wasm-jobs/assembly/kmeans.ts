@@ -4,6 +4,7 @@
 // dimension> — the final centroids.
 import { writeString, writeError, flush } from "./lib/io";
 export { cabi_realloc } from "./lib/io";
+import { refuseParallel } from "./lib/phase";
 import { forEachLine } from "./lib/lines";
 
 let cols: i32[] = [];
@@ -24,6 +25,7 @@ function onLine(line: string): void {
 }
 
 function main(): void {
+  refuseParallel("kmeans", "its iterations need all the points at once");
   const argv = process.argv;
   if (argv.length < 4) {
     writeError("usage: kmeans <k> <iterations> <column>...\n");

@@ -6,7 +6,7 @@
 import { InsituError, throwIfAborted } from '../errors.ts';
 import { checksumAddress, privateKeyToAddress, normalizePrivateKey, type Hex } from '../crypto/keys.ts';
 import { greenfieldSdk, sdkChainId, type GreenfieldClient } from './gnfd.ts';
-import { msgCodec, big } from './gnfd-types.ts';
+import { msgCodec, codec, big } from './gnfd-types.ts';
 import { msgEip712 } from './eip712.ts';
 import { jsonRpc, chainError, extensionQuery } from './rpc.ts';
 import type {
@@ -279,7 +279,7 @@ function readerOn(gf: GreenfieldClient, opts: ChainReaderOptions): ChainReader {
   return reader;
 }
 
-async function waitForTx(rpcUrl: string, txHash: string, o?: CallOptions & { timeoutMs?: number }): Promise<TxResult> {
+async function waitForTx(rpcUrl: string, txHash: string, o?: CallOptions & { timeoutMs?: number }): Promise<TxResult & { data?: string }> {
   const hash = txHash.replace(/^0x/, '').toUpperCase();
   const deadline = Date.now() + (o?.timeoutMs ?? 30_000);
   for (;;) {
@@ -287,7 +287,7 @@ async function waitForTx(rpcUrl: string, txHash: string, o?: CallOptions & { tim
     try {
       const r = await jsonRpc<Rec>(rpcUrl, 'tx', { hash: Buffer.from(hash, 'hex').toString('base64') }, o?.signal);
       if (r.tx_result.code !== 0) throw chainError(String(r.tx_result.log));
-      return { txHash: `0x${hash.toLowerCase()}`, height: BigInt(r.height) };
+      return { txHash: `0x${hash.toLowerCase()}`, height: BigInt(r.height), data: String(r.tx_result.data ?? '') };
     } catch (e) {
       if (e instanceof InsituError && e.code !== 'ERR_TX_FAILED') throw e;
       if (e instanceof InsituError && !/not found/.test(e.message)) throw e;
@@ -316,7 +316,22 @@ export async function createChainClient(opts: ChainClientOptions): Promise<Chain
     const r = await jsonRpc<Rec>(opts.rpcUrl, 'broadcast_tx_sync', { tx: Buffer.from(bytes).toString('base64') });
     if (r.code !== 0) throw chainError(String(r.log));
     const res = await waitForTx(opts.rpcUrl, String(r.hash));
+    if (res.data) txData.set(String(r.hash).toLowerCase(), res.data);
     return { code: 0, height: Number(res.height), transactionHash: String(r.hash), rawLog: '' };
+  };
+  const TxMsgData = codec<{ msgResponses: { typeUrl: string; value: Uint8Array }[] }>('cosmos/base/abci/v1beta1/abci', 'TxMsgData');
+  const decodeTxMsgData = (b: Uint8Array) => TxMsgData.decode(b).msgResponses ?? [];
+  /** Each included tx's message responses (TxMsgData, base64), until its sender reads them. */
+  const txData = new Map<string, string>();
+  /** The first message response of a tx this client sent, decoded. */
+  const responseOf = (tx: TxResult, typeUrl: string): Record<string, unknown> => {
+    const key = tx.txHash.replace(/^0x/, '').toLowerCase();
+    const data = txData.get(key);
+    txData.delete(key);
+    const codec = msgCodec(typeUrl);
+    const any = data ? decodeTxMsgData(Buffer.from(data, 'base64')).find((m) => m.typeUrl === typeUrl) : undefined;
+    if (!any || !codec) throw new InsituError('ERR_INTERNAL', `transaction ${tx.txHash} carries no ${typeUrl}`);
+    return codec.decode(any.value) as Record<string, unknown>;
   };
   let queue: Promise<unknown> = Promise.resolve();
 
@@ -431,8 +446,7 @@ export async function createChainClient(opts: ChainClientOptions): Promise<Chain
         moduleObject: input.moduleObject, moduleHash: input.moduleHash, args: input.args ?? [], maxFee: input.maxFee.toString(),
         fuelLimit: input.fuelLimit.toString(), executorSpId: input.executorSpId ?? 0, sideInputs: input.sideInputs ?? [],
       }, o);
-      const jobs = await reader.listJobs(address, { ...(o?.signal ? { signal: o.signal } : {}), limit: 1 });
-      return { ...tx, jobId: jobs[0]!.id };
+      return { ...tx, jobId: BigInt(String(responseOf(tx, '/insitu.compute.MsgSubmitJobResponse').jobId)) };
     },
 
     settleJob: (input, o) => send('/insitu.compute.MsgSettleJob', {
