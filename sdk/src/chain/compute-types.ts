@@ -83,6 +83,7 @@ export const COMPUTE_CODECS: Record<string, Codec> = {
     [1, 'creator', 'string'], [2, 'bucketName', 'string'], [3, 'objectName', 'string'], [4, 'moduleBucket', 'string'],
     [5, 'moduleObject', 'string'], [6, 'moduleHash', 'string'], [7, 'args', 'strings'], [8, 'maxFee', 'string'],
     [9, 'fuelLimit', 'uint64'], [10, 'executorSpId', 'uint32'], [11, 'sideInputs', 'strings'],
+    [12, 'env', 'strings'], [13, 'mode', 'string'], [14, 'pieceIndex', 'uint32'], [15, 'mapJobs', 'strings'],
   ]),
   '/insitu.compute.MsgSubmitJobResponse': codecOf([[1, 'jobId', 'uint64']]),
   '/insitu.compute.MsgSettleJob': codecOf([

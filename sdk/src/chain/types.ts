@@ -206,6 +206,14 @@ export interface JobInfo {
   args: string[];
   /** Small objects ("bucket/name") the job reads under /inputs/<name>. */
   sideInputs: string[];
+  /** The job's environment, "NAME=value" each. */
+  env: string[];
+  /** '' runs over the whole object; 'map' over one data piece; 'reduce' combines the maps. */
+  mode: '' | 'map' | 'reduce';
+  /** For a map: the data piece (0 .. data pieces − 1) it runs over. */
+  pieceIndex: number;
+  /** For a reduce: its map jobs, one per data piece, in piece order. */
+  mapJobs: bigint[];
   maxFee: bigint;
   fuelLimit: bigint;
   executorSpId: number;
@@ -227,6 +235,11 @@ export interface SubmitJobInput {
   moduleHash: string;
   args?: string[];
   sideInputs?: string[];
+  /** "NAME=value" each; names starting with INSITU_ are the runtime's. */
+  env?: string[];
+  mode?: '' | 'map' | 'reduce';
+  pieceIndex?: number;
+  mapJobs?: bigint[];
   maxFee: bigint;
   fuelLimit: bigint;
   /** Default: the primary of the input's bucket. */

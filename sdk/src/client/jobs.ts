@@ -8,7 +8,7 @@ import { request } from 'undici';
 import { InsituError, throwIfAborted } from '../errors.ts';
 import { signRequest } from '../auth/index.ts';
 import { spDispatcher, errorFrom } from '../sp/index.ts';
-import type { ChainClient, JobInfo, ObjectInfo, StorageProvider } from '../chain/types.ts';
+import type { ChainClient, JobInfo, ObjectInfo, StorageProvider, SubmitJobInput } from '../chain/types.ts';
 import type { ObjectSource } from './source.ts';
 import type { JobReceipt } from '../receipt.ts';
 
@@ -36,6 +36,12 @@ export interface SubmitJobOptions {
   moduleBucket?: string;
   /** Provider to run on (default: the primary of the input's bucket, which holds it whole). */
   executorSpId?: number;
+  /**
+   * Map over the data pieces on the secondaries that hold them (a piece whose holder is down is
+   * rebuilt from the other pieces elsewhere), then reduce on the primary. maxFee is split evenly
+   * between the maps and the reduce; the fuel limit applies to each.
+   */
+  parallel?: boolean;
   signal?: AbortSignal;
 }
 
@@ -44,6 +50,8 @@ export interface JobRun {
   receipt: JobReceipt;
   signature: string;
   executor: StorageProvider;
+  /** For a parallel job: its maps, in data piece order. */
+  maps?: JobRun[];
 }
 
 export interface JobsDeps {
@@ -62,11 +70,11 @@ const split = (target: string): [string, string] => {
 export function jobsApi(deps: JobsDeps) {
   const sig = (s?: AbortSignal) => (s ? { signal: s } : {});
 
-  async function runOn(jobId: bigint, limits: JobLimitsInput, env: Record<string, string>, signal?: AbortSignal): Promise<JobRun> {
+  async function runOn(jobId: bigint, limits: JobLimitsInput, signal?: AbortSignal): Promise<JobRun> {
     const job = await deps.chain.getJob(jobId, sig(signal));
     const executor = await deps.provider(job.executorSpId);
     const url = new URL(`/insitu/v1/jobs/${jobId}`, executor.endpoint);
-    const res = await call('POST', url, JSON.stringify({ ...limits, fuel: undefined, env }), `job ${jobId}`, signal);
+    const res = await call('POST', url, JSON.stringify({ ...limits, fuel: undefined }), `job ${jobId}`, signal);
     const out = (await res.body.json()) as { receipt: JobReceipt; signature: string };
     return { id: jobId, receipt: out.receipt, signature: out.signature, executor };
   }
@@ -78,6 +86,78 @@ export function jobsApi(deps: JobsDeps) {
     return res;
   }
 
+  /** Whether a provider answers its health check (cached for one parallel run). */
+  function healthCheck(): (spId: number) => Promise<boolean> {
+    const seen = new Map<number, Promise<boolean>>();
+    return (spId) => {
+      let p = seen.get(spId);
+      if (!p) {
+        p = (async () => {
+          try {
+            const sp = await deps.provider(spId);
+            const res = await request(new URL('/healthz', sp.endpoint), { method: 'GET', dispatcher: spDispatcher, signal: AbortSignal.timeout(3000) });
+            await res.body.dump();
+            return res.statusCode === 200;
+          } catch {
+            return false;
+          }
+        })();
+        seen.set(spId, p);
+      }
+      return p;
+    };
+  }
+
+  type Spec = Omit<SubmitJobInput, 'maxFee' | 'executorSpId' | 'mode' | 'pieceIndex' | 'mapJobs'>;
+
+  /**
+   * A parallel job: one map per data piece on the secondary holding it — or, when that one is
+   * down, on another provider that rebuilds the piece from the others — then one reduce.
+   */
+  async function runParallel(spec: Spec, o: SubmitJobOptions): Promise<JobRun> {
+    const object = await deps.chain.headObject(spec.bucket, spec.object, sig(o.signal));
+    if (object.status !== 'sealed') throw new InsituError('ERR_OBJECT_NOT_SEALED', `${spec.bucket}/${spec.object} is not sealed`);
+    const params = await deps.chain.params(sig(o.signal));
+    const gvg = await deps.chain.getGlobalVirtualGroup(object.gvgId, sig(o.signal));
+    const primary = (await deps.chain.headBucket(spec.bucket, sig(o.signal))).primarySpId;
+    const k = params.dataChunks;
+    const share = o.maxFee / BigInt(k + 1);
+    if (share <= 0n) throw new InsituError('ERR_INVALID_ARGUMENT', `maxFee must cover ${k + 1} runs`);
+    const isUp = healthCheck();
+    // Parity holders first: they hold nothing a map needs, so they are idle.
+    const spares = [...gvg.secondarySpIds.slice(k), ...gvg.secondarySpIds.slice(0, k), primary];
+    const limits = o.limits ?? {};
+    const map = async (i: number): Promise<JobRun> => {
+      const holder = gvg.secondarySpIds[i]!;
+      let last: unknown = new InsituError('ERR_NODE_UNAVAILABLE', `no provider is up to run the map over data piece ${i}`);
+      for (const sp of [holder, ...spares.filter((x) => x !== holder)]) {
+        if (!(await isUp(sp))) continue;
+        const { jobId } = await deps.chain.submitJob({ ...spec, mode: 'map', pieceIndex: i, executorSpId: sp, maxFee: share }, sig(o.signal));
+        try {
+          return await runOn(jobId, limits, o.signal);
+        } catch (e) {
+          // The provider went away while running: its escrow stays on its unsettled job; go on elsewhere.
+          if (o.signal?.aborted || (e instanceof InsituError && e.code !== 'ERR_NODE_UNAVAILABLE')) throw e;
+          last = e;
+        }
+      }
+      throw last;
+    };
+    const maps = await Promise.all(Array.from({ length: k }, (_, i) => map(i)));
+    const failed = maps.find((m) => m.receipt.state !== 'succeeded');
+    if (failed) return { ...failed, maps };
+    let reducer: number | undefined;
+    for (const sp of [primary, ...spares]) {
+      if (await isUp(sp)) {
+        reducer = sp;
+        break;
+      }
+    }
+    if (reducer === undefined) throw new InsituError('ERR_NODE_UNAVAILABLE', 'no provider is up to run the reduce step');
+    const { jobId } = await deps.chain.submitJob({ ...spec, mode: 'reduce', mapJobs: maps.map((m) => m.id), executorSpId: reducer, maxFee: o.maxFee - share * BigInt(k) }, sig(o.signal));
+    return { ...(await runOn(jobId, limits, o.signal)), maps };
+  }
+
   return {
     /** Stores the module (once per hash), submits the job, runs it on the node holding the input. */
     async submit(o: SubmitJobOptions): Promise<JobRun> {
@@ -87,6 +167,7 @@ export function jobsApi(deps: JobsDeps) {
       const moduleHash = createHash('sha256').update(module).digest('hex');
       const moduleBucket = o.moduleBucket ?? bucket;
       const moduleObject = `.insitu/modules/${moduleHash}.wasm`;
+      const env = Object.entries(o.env ?? {}).map(([k, v]) => `${k}=${v}`);
       let stored: ObjectInfo | undefined;
       try {
         stored = await deps.chain.headObject(moduleBucket, moduleObject, sig(o.signal));
@@ -94,12 +175,13 @@ export function jobsApi(deps: JobsDeps) {
         if ((e as InsituError).code !== 'ERR_OBJECT_NOT_FOUND') throw e;
       }
       if (!stored || stored.status !== 'sealed') await deps.put(moduleBucket, moduleObject, module, sig(o.signal));
-      const { jobId } = await deps.chain.submitJob({
-        bucket, object, moduleBucket, moduleObject, moduleHash, args: o.args ?? [], maxFee: o.maxFee, fuelLimit: o.limits?.fuel ?? 10_000_000_000n,
-        ...(o.executorSpId ? { executorSpId: o.executorSpId } : {}),
+      const spec = {
+        bucket, object, moduleBucket, moduleObject, moduleHash, args: o.args ?? [], env, fuelLimit: o.limits?.fuel ?? 10_000_000_000n,
         ...(o.sideInputs ? { sideInputs: o.sideInputs } : {}),
-      }, sig(o.signal));
-      return runOn(jobId, o.limits ?? {}, o.env ?? {}, o.signal);
+      };
+      if (o.parallel) return runParallel(spec, o);
+      const { jobId } = await deps.chain.submitJob({ ...spec, maxFee: o.maxFee, ...(o.executorSpId ? { executorSpId: o.executorSpId } : {}) }, sig(o.signal));
+      return runOn(jobId, o.limits ?? {}, o.signal);
     },
     /**
      * Re-executes a settled job on another provider that can reach the data and compares the two
@@ -110,13 +192,19 @@ export function jobsApi(deps: JobsDeps) {
       if (original.status !== 'settled') throw new InsituError('ERR_INVALID_ARGUMENT', `job ${id} has not run yet`);
       const input = await deps.chain.headObject(original.bucket, original.object, sig(o.signal));
       const gvg = await deps.chain.getGlobalVirtualGroup(input.gvgId, sig(o.signal));
-      const other = o.executorSpId ?? gvg.secondarySpIds.find((sp) => sp !== original.executorSpId);
-      if (other === undefined) throw new InsituError('ERR_PROVIDER_NOT_FOUND', 'no other provider holds this object');
+      const isUp = healthCheck();
+      let other = o.executorSpId;
+      for (const sp of gvg.secondarySpIds) {
+        if (other !== undefined) break;
+        if (sp !== original.executorSpId && (await isUp(sp))) other = sp;
+      }
+      if (other === undefined) throw new InsituError('ERR_PROVIDER_NOT_FOUND', 'no other provider that holds this object is up');
       const { jobId } = await deps.chain.submitJob({
         bucket: original.bucket, object: original.object, moduleBucket: original.moduleBucket, moduleObject: original.moduleObject,
-        moduleHash: original.moduleHash, args: original.args, sideInputs: original.sideInputs, maxFee: original.maxFee, fuelLimit: original.fuelLimit, executorSpId: other,
+        moduleHash: original.moduleHash, args: original.args, sideInputs: original.sideInputs, env: original.env ?? [], mode: original.mode ?? '',
+        pieceIndex: original.pieceIndex ?? 0, mapJobs: original.mapJobs ?? [], maxFee: original.maxFee, fuelLimit: original.fuelLimit, executorSpId: other,
       }, sig(o.signal));
-      const replay = await runOn(jobId, o.limits ?? {}, {}, o.signal);
+      const replay = await runOn(jobId, o.limits ?? {}, o.signal);
       const match = replay.receipt.outputHash === original.outputHash && BigInt(replay.receipt.fuelUsed) === original.fuelUsed &&
         (replay.receipt.code ?? 'succeeded') === original.exitState;
       return { original, replay, match };

@@ -17,7 +17,12 @@ import { getPiece, getPieceHashes } from '@insitu/sdk/sp/index.ts';
 import { signDigest, sameAddress, toHex } from '@insitu/sdk/crypto/keys.ts';
 import { receiptDigest, type JobReceipt } from '@insitu/sdk/receipt.ts';
 import type { JobInfo, ObjectInfo } from '@insitu/sdk/chain/types.ts';
-import type { JobRuntime } from '@insitu/executor/runtime.ts';
+import type { JobRuntime, JobInput, JobResult } from '@insitu/executor/runtime.ts';
+import { pieceRanges, splitRange, encodeFrames, decodeFrames, stitch, type MapFrame, type PieceRange } from '@insitu/sdk/parallel.ts';
+import { signRequest } from '@insitu/sdk/auth/index.ts';
+import { spDispatcher, errorFrom } from '@insitu/sdk/sp/index.ts';
+import { request } from 'undici';
+import { unitOffset } from '../store/types.ts';
 import type { NodeContext } from '../context.ts';
 import { signerOf } from './access.ts';
 import { sendJson } from './respond.ts';
@@ -99,24 +104,140 @@ async function locateInput(ctx: NodeContext, jobs: JobsContext, input: ObjectInf
   return { path };
 }
 
-export async function runJobRequest(ctx: NodeContext, jobs: JobsContext, req: IncomingMessage, res: ServerResponse, id: bigint): Promise<void> {
-  const signer = signerOf(req, true)!;
-  const body = await readBody(req);
-  const job = await ctx.chain.getJob(id);
-  if (!sameAddress(job.creator, signer)) throw new InsituError('ERR_PERMISSION_DENIED', `job ${id} was submitted by ${job.creator}`);
-  if (job.executorSpId !== ctx.spId) throw new InsituError('ERR_BAD_REQUEST', `job ${id} runs on provider ${job.executorSpId}, not here`);
-  if (job.status !== 'submitted') throw new InsituError('ERR_INVALID_ARGUMENT', `job ${id} has already run`);
-  const input: ObjectInfo = await ctx.chain.headObject(job.bucket, job.object);
-  const module = await loadModule(ctx, job);
-  const prepared = await jobs.runtime.prepare(module);
-  const located = await locateInput(ctx, jobs, input);
-  const limits = {
-    fuel: job.fuelLimit,
-    memoryMiB: num(body.memoryMiB, 256, jobs.maxMemoryMiB),
-    timeoutMs: num(body.timeoutMs, 60_000, jobs.maxTimeoutMs),
-    outputBytes: num(body.outputBytes, 64 * 1024 * 1024, jobs.maxOutputBytes),
+type Outcome = Omit<JobResult, 'outputHash' | 'durationMs' | 'message'> & { message?: string };
+
+interface RunBase {
+  moduleHash: string;
+  args: string[];
+  env: Record<string, string>;
+  sideInputs: Record<string, Uint8Array>;
+  limits: { fuel: bigint; memoryMiB: number; timeoutMs: number; outputBytes: number };
+  account: string;
+}
+
+const EMPTY = new Uint8Array(0);
+
+/** One run of the module; `spent` fuel is already used by earlier runs of the same job. */
+async function runPart(jobs: JobsContext, base: RunBase, input: JobInput, env: Record<string, string>, spent: bigint): Promise<Outcome> {
+  const fuel = base.limits.fuel - spent;
+  if (fuel <= 0n) return { state: 'failed', code: 'ERR_JOB_OUT_OF_FUEL', message: 'the job ran out of fuel', exitCode: -1, fuelUsed: 0n, output: EMPTY, stderrTail: '' };
+  const r = await jobs.runtime.run({ moduleHash: base.moduleHash, input, args: base.args, env: { ...base.env, ...env }, sideInputs: base.sideInputs, limits: { ...base.limits, fuel }, account: base.account });
+  return r;
+}
+
+/**
+ * The bytes of data piece `index` for one segment's range: this node's own verified piece, or its
+ * verified primary copy, or — when it holds neither (the piece's holder is down) — rebuilt from
+ * the other pieces on the secondaries.
+ */
+async function pieceSource(ctx: NodeContext, input: ObjectInfo, index: number): Promise<(r: PieceRange) => Promise<Uint8Array>> {
+  const pieceKey = { objectId: input.id, index };
+  const own = await ctx.store.meta(pieceKey);
+  if (own && Buffer.from(hashOfHashes(own.hashes)).equals(Buffer.from(input.checksums[1 + index]!))) {
+    return async (r) => {
+      const piece = await ctx.store.read(pieceKey, unitOffset(own, r.segment), own.sizes[r.segment]!);
+      if (!createHash('sha256').update(piece).digest().equals(Buffer.from(own.hashes[r.segment]!))) {
+        throw new InsituError('ERR_CHECKSUM_MISMATCH', `piece ${index} of segment ${r.segment} of object ${input.id} failed its hash on this node`);
+      }
+      return piece.subarray(0, r.end - r.start);
+    };
+  }
+  const whole = { objectId: input.id, index: -1 };
+  const copy = await ctx.store.meta(whole);
+  if (copy && Buffer.from(hashOfHashes(copy.hashes)).equals(Buffer.from(input.checksums[0]!))) {
+    return async (r) => {
+      const segStart = r.segment * ctx.params.maxSegmentSize;
+      const seg = await ctx.store.read(whole, segStart, copy.sizes[r.segment]!);
+      if (!createHash('sha256').update(seg).digest().equals(Buffer.from(copy.hashes[r.segment]!))) {
+        throw new InsituError('ERR_CHECKSUM_MISMATCH', `segment ${r.segment} of object ${input.id} failed its hash on this node`);
+      }
+      return seg.subarray(r.start - segStart, r.end - segStart);
+    };
+  }
+  const readCtx = { chain: ctx.chain, codec: ctx.codec, params: ctx.params, privateKey: ctx.operatorKey, endpointOf: async (id: number) => (await ctx.provider(id)).endpoint };
+  return async (r) => {
+    const parts: Uint8Array[] = [];
+    for await (const chunk of readObject(readCtx, input, null, { range: { start: r.start, end: r.end - 1 } })) parts.push(chunk);
+    return Buffer.concat(parts);
   };
-  const env = (body.env && typeof body.env === 'object' ? body.env : {}) as Record<string, string>;
+}
+
+/** A map: the job over the whole lines of each range of one data piece, framed with the partial lines. */
+async function runMap(ctx: NodeContext, jobs: JobsContext, job: JobInfo, input: ObjectInfo, base: RunBase): Promise<Outcome> {
+  const size = Number(input.payloadSize);
+  const ranges = pieceRanges(size, ctx.params.maxSegmentSize, ctx.params.dataChunks, job.pieceIndex);
+  const read = ranges.length ? await pieceSource(ctx, input, job.pieceIndex) : null;
+  const frames: MapFrame[] = [];
+  let fuel = 0n;
+  let stderrTail = '';
+  for (const r of ranges) {
+    const bytes = await read!(r);
+    const s = splitRange(bytes, r.start, size);
+    let output: Uint8Array = EMPTY;
+    if (!s.whole && s.body.length > 0) {
+      const res = await runPart(jobs, base, { bytes: s.body }, { INSITU_PHASE: 'map', INSITU_OFFSET: String(s.bodyOffset) }, fuel);
+      fuel += res.fuelUsed;
+      stderrTail = res.stderrTail;
+      if (res.state !== 'succeeded') return { ...res, fuelUsed: fuel };
+      output = res.output;
+    }
+    frames.push({ offset: r.start, length: r.end - r.start, whole: s.whole, head: s.head, tail: s.tail, bodyOffset: s.bodyOffset, output });
+  }
+  const output = encodeFrames(frames);
+  if (output.length > base.limits.outputBytes) {
+    return { state: 'failed', code: 'ERR_JOB_OUTPUT_LIMIT', message: `map output exceeded ${base.limits.outputBytes} bytes`, exitCode: -1, fuelUsed: fuel, output: EMPTY, stderrTail };
+  }
+  return { state: 'succeeded', exitCode: 0, fuelUsed: fuel, output, stderrTail };
+}
+
+/** A map job's output, from this node or the node that ran it, checked against the chain. */
+async function mapOutput(ctx: NodeContext, jobs: JobsContext, m: JobInfo): Promise<Uint8Array> {
+  let data: Uint8Array;
+  if (m.executorSpId === ctx.spId) data = await readFile(join(jobs.dir, `${m.id}.out`));
+  else {
+    const endpoint = (await ctx.provider(m.executorSpId)).endpoint;
+    const url = new URL(`/insitu/v1/jobs/${m.id}/output`, endpoint);
+    const res = await request(url, { method: 'GET', headers: signRequest({ method: 'GET', url, privateKey: ctx.operatorKey }), dispatcher: spDispatcher });
+    if (res.statusCode >= 300) throw await errorFrom(res, `output of map job ${m.id}`);
+    data = new Uint8Array(await res.body.arrayBuffer());
+  }
+  if (createHash('sha256').update(data).digest('hex') !== m.outputHash) {
+    throw new InsituError('ERR_CHECKSUM_MISMATCH', `the output of map job ${m.id} does not match the hash settled on chain`);
+  }
+  return data;
+}
+
+/** A reduce: joins the lines across pieces, maps them, and runs the reduce step over every map output in object order. */
+async function runReduce(ctx: NodeContext, jobs: JobsContext, job: JobInfo, input: ObjectInfo, base: RunBase): Promise<Outcome> {
+  const size = Number(input.payloadSize);
+  const frames: MapFrame[] = [];
+  for (const [i, mid] of job.mapJobs.entries()) {
+    const m = await ctx.chain.getJob(mid);
+    if (m.status !== 'settled' || m.exitState !== 'succeeded') throw new InsituError('ERR_INVALID_ARGUMENT', `map job ${mid} has not succeeded (${m.status}${m.exitState ? `, ${m.exitState}` : ''})`);
+    const expected = pieceRanges(size, ctx.params.maxSegmentSize, ctx.params.dataChunks, i);
+    const got = decodeFrames(await mapOutput(ctx, jobs, m));
+    if (got.length !== expected.length || got.some((f, j) => f.offset !== expected[j]!.start || f.length !== expected[j]!.end - expected[j]!.start)) {
+      throw new InsituError('ERR_BAD_REQUEST', `map job ${mid} did not cover the ranges of data piece ${i}`);
+    }
+    frames.push(...got);
+  }
+  const feed: Uint8Array[] = [];
+  let fuel = 0n;
+  for (const part of stitch(frames, size)) {
+    if ('output' in part) {
+      feed.push(part.output);
+      continue;
+    }
+    const res = await runPart(jobs, base, { bytes: part.line }, { INSITU_PHASE: 'map', INSITU_OFFSET: String(part.offset) }, fuel);
+    fuel += res.fuelUsed;
+    if (res.state !== 'succeeded') return { ...res, fuelUsed: fuel };
+    feed.push(res.output);
+  }
+  const res = await runPart(jobs, base, { bytes: Buffer.concat(feed) }, { INSITU_PHASE: 'reduce' }, fuel);
+  return { ...res, fuelUsed: fuel + res.fuelUsed };
+}
+
+async function loadSideInputs(ctx: NodeContext, job: JobInfo): Promise<Record<string, Uint8Array>> {
   const sideInputs: Record<string, Uint8Array> = {};
   for (const ref of job.sideInputs ?? []) {
     const at = ref.indexOf('/');
@@ -133,16 +254,44 @@ export async function runJobRequest(ctx: NodeContext, jobs: JobsContext, req: In
     }
     sideInputs[obj.objectName] = Buffer.concat(parts);
   }
-  const result = await jobs.runtime.run({
+  return sideInputs;
+}
+
+export async function runJobRequest(ctx: NodeContext, jobs: JobsContext, req: IncomingMessage, res: ServerResponse, id: bigint): Promise<void> {
+  const signer = signerOf(req, true)!;
+  const body = await readBody(req);
+  const job = await ctx.chain.getJob(id);
+  if (!sameAddress(job.creator, signer)) throw new InsituError('ERR_PERMISSION_DENIED', `job ${id} was submitted by ${job.creator}`);
+  if (job.executorSpId !== ctx.spId) throw new InsituError('ERR_BAD_REQUEST', `job ${id} runs on provider ${job.executorSpId}, not here`);
+  if (job.status !== 'submitted') throw new InsituError('ERR_INVALID_ARGUMENT', `job ${id} has already run`);
+  const input: ObjectInfo = await ctx.chain.headObject(job.bucket, job.object);
+  const module = await loadModule(ctx, job);
+  const prepared = await jobs.runtime.prepare(module);
+  const base: RunBase = {
     moduleHash: prepared.hash,
-    input: 'path' in located ? { path: located.path, length: Number(input.payloadSize) } : { bytes: located.bytes },
     args: job.args,
-    env,
-    sideInputs,
-    limits,
+    env: Object.fromEntries((job.env ?? []).map((e) => [e.slice(0, e.indexOf('=')), e.slice(e.indexOf('=') + 1)])),
+    sideInputs: await loadSideInputs(ctx, job),
+    limits: {
+      fuel: job.fuelLimit,
+      memoryMiB: num(body.memoryMiB, 256, jobs.maxMemoryMiB),
+      timeoutMs: num(body.timeoutMs, 60_000, jobs.maxTimeoutMs),
+      outputBytes: num(body.outputBytes, 64 * 1024 * 1024, jobs.maxOutputBytes),
+    },
     account: job.creator,
-  });
-  if ('path' in located && located.path.startsWith(join(jobs.dir, 'inputs'))) await rm(located.path, { force: true });
+  };
+  let result: Outcome;
+  if (job.mode === 'map') result = await runMap(ctx, jobs, job, input, base);
+  else if (job.mode === 'reduce') result = await runReduce(ctx, jobs, job, input, base);
+  else {
+    const located = await locateInput(ctx, jobs, input);
+    try {
+      result = await runPart(jobs, base, 'path' in located ? { path: located.path, length: Number(input.payloadSize) } : { bytes: located.bytes }, {}, 0n);
+    } finally {
+      if ('path' in located && located.path.startsWith(join(jobs.dir, 'inputs'))) await rm(located.path, { force: true });
+    }
+  }
+  const outputHash = createHash('sha256').update(result.output).digest('hex');
   await mkdir(jobs.dir, { recursive: true });
   await writeFile(join(jobs.dir, `${id}.out`), result.output);
   const receipt: JobReceipt = {
@@ -156,21 +305,26 @@ export async function runJobRequest(ctx: NodeContext, jobs: JobsContext, req: In
     code: result.code ?? null,
     exitCode: result.exitCode,
     fuelUsed: result.fuelUsed.toString(),
-    outputHash: result.outputHash,
+    outputHash,
     outputBytes: result.output.length,
     stderrTail: result.stderrTail,
   };
   const signature = toHex(signDigest(receiptDigest(receipt), ctx.operatorKey));
   await writeFile(join(jobs.dir, `${id}.receipt.json`), JSON.stringify({ receipt, signature }));
-  await ctx.chain.settleJob({ jobId: id, fuelUsed: result.fuelUsed, outputHash: result.outputHash, exitState: result.code ?? 'succeeded', receiptSignature: signature });
-  ctx.logger.info('job settled', { jobId: id.toString(), state: result.state, fuel: result.fuelUsed.toString() });
+  await ctx.chain.settleJob({ jobId: id, fuelUsed: result.fuelUsed, outputHash, exitState: result.code ?? 'succeeded', receiptSignature: signature });
+  ctx.logger.info('job settled', { jobId: id.toString(), mode: job.mode || 'whole', state: result.state, fuel: result.fuelUsed.toString() });
   sendJson(res, 200, { receipt, signature });
 }
 
 export async function jobOutput(ctx: NodeContext, jobs: JobsContext, req: IncomingMessage, res: ServerResponse, id: bigint): Promise<void> {
   const signer = signerOf(req, true)!;
   const job = await ctx.chain.getJob(id);
-  if (!sameAddress(job.creator, signer)) throw new InsituError('ERR_PERMISSION_DENIED', `job ${id} was submitted by ${job.creator}`);
+  // A map's output holds the raw partial lines at its piece's edges: it goes to the providers
+  // that reduce, never to the submitter (who may hold execute without get on the data).
+  const provider = await ctx.providerByOperator(signer);
+  if (job.mode === 'map' ? !provider : !sameAddress(job.creator, signer)) {
+    throw new InsituError('ERR_PERMISSION_DENIED', job.mode === 'map' ? `the output of map job ${id} goes to storage providers only` : `job ${id} was submitted by ${job.creator}`);
+  }
   let data: Buffer;
   try {
     data = await readFile(join(jobs.dir, `${id}.out`));

@@ -60,15 +60,40 @@ const msgSubmitJob: MsgHandler = async (ctx, msg) => {
       (await verifyPermission(ctx.kv, ctx.now, ctx.signer, sb, so, Action.EXECUTE_OBJECT, { moduleHash })) === Effect.ALLOW;
     if (!mayRead) fail('ERR_PERMISSION_DENIED', `${ctx.signer} may not use ${ref} as a side input`);
   }
+  const env = ((msg.env as string[]) ?? []).map(String);
+  if (env.length > 32) fail('ERR_INVALID_ARGUMENT', 'at most 32 environment variables');
+  for (const e of env) {
+    const eq = e.indexOf('=');
+    if (eq <= 0 || e.length > 4096) fail('ERR_INVALID_ARGUMENT', `environment entry "${e.slice(0, 40)}" must be NAME=value, at most 4096 characters`);
+    if (e.startsWith('INSITU_')) fail('ERR_INVALID_ARGUMENT', `environment names starting with INSITU_ are set by the runtime (${e.slice(0, eq)})`);
+  }
+  const mode = String(msg.mode ?? '');
+  if (mode !== '' && mode !== 'map' && mode !== 'reduce') fail('ERR_INVALID_ARGUMENT', `job mode "${mode}" is not one of map, reduce or empty`);
+  const dataChunks = ctx.genesis.params.redundantDataChunkNum;
+  const pieceIndex = Number(msg.pieceIndex ?? 0);
+  if (mode === 'map' && !(Number.isInteger(pieceIndex) && pieceIndex >= 0 && pieceIndex < dataChunks)) {
+    fail('ERR_INVALID_ARGUMENT', `a map job runs over a data piece 0..${dataChunks - 1}, not ${pieceIndex}`);
+  }
+  const mapJobs = ((msg.mapJobs as string[]) ?? []).map((x) => BigInt(String(x)));
+  if (mode === 'reduce') {
+    if (mapJobs.length !== dataChunks) fail('ERR_INVALID_ARGUMENT', `a reduce job names one map job per data piece (${dataChunks})`);
+    for (const [i, mid] of mapJobs.entries()) {
+      const m = await ctx.kv.get<JobRecord>(jobKey(mid));
+      if (!m || m.mode !== 'map' || m.pieceIndex !== i || m.objectId !== input.id || m.moduleHash !== moduleHash || !sameAddress(m.creator, ctx.signer)) {
+        fail('ERR_INVALID_ARGUMENT', `job ${mid} is not this submitter's map of piece ${i} with the same module over the same object`);
+      }
+      if (m!.status !== 'settled' || m!.exitState !== 'succeeded') fail('ERR_INVALID_ARGUMENT', `map job ${mid} has not succeeded (${m!.status}${m!.exitState ? `, ${m!.exitState}` : ''})`);
+    }
+  } else if (mapJobs.length > 0) fail('ERR_INVALID_ARGUMENT', 'only reduce jobs name map jobs');
   await move(ctx.kv, ctx.signer, COMPUTE_ESCROW, maxFee);
   const id = await nextId(ctx.kv, 'job');
   const job: JobRecord = {
     id, creator: ctx.signer, bucket: bucket.name, object: input.name, objectId: input.id, moduleBucket: moduleBucket.name,
-    moduleObject: module.name, moduleHash: String(msg.moduleHash), args, sideInputs, maxFee, fuelLimit, executorSpId, status: 'submitted',
+    moduleObject: module.name, moduleHash, args, sideInputs, env, mode: mode as JobRecord['mode'], pieceIndex: mode === 'map' ? pieceIndex : 0, mapJobs, maxFee, fuelLimit, executorSpId, status: 'submitted',
     submittedAt: ctx.now, fuelUsed: 0n, fee: 0n, outputHash: '', exitState: '', receiptSignature: '', settledAt: 0,
   };
   ctx.kv.put(jobKey(id), job);
-  emit(ctx, 'job-submitted', { job_id: id, sp_id: executorSpId, bucket_name: bucket.name, object_name: input.name, object_id: input.id, max_fee: maxFee });
+  emit(ctx, 'job-submitted', { job_id: id, mode, sp_id: executorSpId, bucket_name: bucket.name, object_name: input.name, object_id: input.id, max_fee: maxFee });
   return { jobId: id.toString() };
 };
 
