@@ -253,4 +253,15 @@ test.serial('job run, status, output and ls through the CLI', async (t) => {
   t.true((JSON.parse(r.out) as { id: string }[]).some((j) => j.id === id));
   r = await cli('job', 'status', 'abc');
   t.regex(r.err, /ERR_INVALID_ARGUMENT: job id must be a whole number/);
+  r = await cli('job', 'run', wasm, 'cli-jobs/lines.txt', '--parallel');
+  t.is(r.code, 0, r.err);
+  t.is(r.out, '3 6 28\n', 'the parallel run agrees with the single one');
+  t.is(r.err.match(/^map \d+ of data piece \d on provider \d+: succeeded/gm)?.length, 4, r.err);
+  t.regex(r.err, /^reduce job \d+ on provider \d+: succeeded/m);
+  const grep = new URL('../../wasm-jobs/build/grep.wasm', import.meta.url).pathname;
+  r = await cli('job', 'run', grep, 'cli-jobs/lines.txt', 'f', '--env', 'LANG=C');
+  t.is(r.code, 0, r.err);
+  t.is(r.out, 'four five six\n');
+  r = await cli('job', 'run', grep, 'cli-jobs/lines.txt', '--env', 'novalue');
+  t.regex(r.err, /ERR_INVALID_ARGUMENT: --env takes NAME=value/);
 });

@@ -8,6 +8,8 @@ import { createClient, type InsituClient } from '@insitu/sdk';
 import { resolveNetwork, type GlobalOptions } from '../config.ts';
 import { printer, type CliIO } from '../io.ts';
 
+const collect = (v: string, prev: string[]): string[] => [...prev, v];
+
 const parseBig = (v: string, what: string): bigint => {
   if (!/^\d+$/.test(v)) throw new InsituError('ERR_INVALID_ARGUMENT', `${what} must be a whole number, not "${v}"`);
   return BigInt(v);
@@ -30,11 +32,23 @@ export function jobCommands(program: Command, io: CliIO, globals: () => GlobalOp
     .option('--timeout <ms>', 'wall-clock limit', '60000')
     .option('--output-limit <bytes>', 'largest output kept', String(64 * 1024 * 1024))
     .option('--module-bucket <bucket>', 'bucket to store the module in (default: the input\'s)')
+    .option('--env <NAME=value>', 'environment variable for the job (repeatable)', collect, [])
+    .option('--side-input <bucket/name>', 'small object the job reads under /inputs/<name> (repeatable)', collect, [])
+    .option('--parallel', 'map over the data pieces on the secondaries that hold them, then reduce (the job must support INSITU_PHASE)')
     .option('--quiet', 'print only the output')
-    .action(async (module: string, target: string, args: string[], o: Record<string, string | boolean>) => {
+    .action(async (module: string, target: string, args: string[], o: Record<string, string | boolean | string[]>) => {
       const c = await client();
+      const env: Record<string, string> = {};
+      for (const e of o.env as string[]) {
+        const eq = e.indexOf('=');
+        if (eq <= 0) throw new InsituError('ERR_INVALID_ARGUMENT', `--env takes NAME=value, not "${e}"`);
+        env[e.slice(0, eq)] = e.slice(eq + 1);
+      }
+      const sideInputs = o.sideInput as string[];
       const run = await c.jobs.submit({
-        module, input: target, args,
+        module, input: target, args, env,
+        ...(sideInputs.length ? { sideInputs } : {}),
+        ...(o.parallel ? { parallel: true } : {}),
         maxFee: parseBig(String(o.maxFee), '--max-fee'),
         limits: { fuel: parseBig(String(o.fuel), '--fuel'), memoryMiB: Number(o.memory), timeoutMs: Number(o.timeout), outputBytes: Number(o.outputLimit) },
         ...(o.moduleBucket ? { moduleBucket: String(o.moduleBucket) } : {}),
@@ -45,7 +59,10 @@ export function jobCommands(program: Command, io: CliIO, globals: () => GlobalOp
       if (p.json) p.result({ job, receipt: run.receipt, signature: run.signature, output: Buffer.from(output).toString('utf8') }, '');
       else {
         if (!o.quiet) {
-          io.stderr.write(`job ${run.id} on provider ${run.executor.id}: ${run.receipt.state}${run.receipt.code ? ` (${run.receipt.code})` : ''}, fuel ${run.receipt.fuelUsed}, fee ${job.fee}, output ${run.receipt.outputBytes} bytes sha256 ${run.receipt.outputHash}\n`);
+          for (const [i, m] of (run.maps ?? []).entries()) {
+            io.stderr.write(`map ${m.id} of data piece ${i} on provider ${m.executor.id}: ${m.receipt.state}${m.receipt.code ? ` (${m.receipt.code})` : ''}, fuel ${m.receipt.fuelUsed}\n`);
+          }
+          io.stderr.write(`${run.maps?.every((m) => m.id !== run.id) ? 'reduce ' : ''}job ${run.id} on provider ${run.executor.id}: ${run.receipt.state}${run.receipt.code ? ` (${run.receipt.code})` : ''}, fuel ${run.receipt.fuelUsed}, fee ${job.fee}, output ${run.receipt.outputBytes} bytes sha256 ${run.receipt.outputHash}\n`);
           if (run.receipt.stderrTail) io.stderr.write(`--- job stderr ---\n${run.receipt.stderrTail}\n`);
         }
         io.stdout.write(output);
