@@ -154,7 +154,9 @@ export function createJobRuntime(opts: { cacheDir: string; workers?: number; log
     };
     const timer = setTimeout(() => {
       replace();
-      finish({ state: 'failed', code: 'ERR_JOB_TIMEOUT', message: `the job ran longer than ${spec.limits.timeoutMs} ms`, exitCode: -1, fuelUsed: 0n, stderrTail: '' });
+      // A job stopped by the clock is charged its whole fuel limit: it held a worker for all of its
+      // time, and its real count died with the worker.
+      finish({ state: 'failed', code: 'ERR_JOB_TIMEOUT', message: `the job ran longer than ${spec.limits.timeoutMs} ms`, exitCode: -1, fuelUsed: spec.limits.fuel, stderrTail: '' });
     }, spec.limits.timeoutMs);
     const onAbort = (): void => {
       replace();

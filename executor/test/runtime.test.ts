@@ -32,14 +32,21 @@ test('a job gets its input on stdin and its stdout is the output; fuel is identi
   const b = await runtime.run({ moduleHash: hash, input: { bytes: input }, limits, account: 'b' });
   t.is(b.fuelUsed, a.fuelUsed);
   t.true(a.fuelUsed > 0n);
+  // The budget covers the job's whole count, across its own module and the WASI adapter's.
+  const exact = await runtime.run({ moduleHash: hash, input: { bytes: input }, limits: { ...limits, fuel: a.fuelUsed }, account: 'a' });
+  t.is(exact.state, 'succeeded', exact.message);
+  const short = await runtime.run({ moduleHash: hash, input: { bytes: input }, limits: { ...limits, fuel: a.fuelUsed - 1n }, account: 'a' });
+  t.is(short.code, 'ERR_JOB_OUT_OF_FUEL');
+  t.is(short.fuelUsed, a.fuelUsed - 1n, 'an out-of-fuel job is charged its limit');
 });
 
 test('each limit ends the job with its own code, never as success', async (t) => {
   const spin = await runtime.run({ moduleHash: await prep(SPIN), input: { bytes: new Uint8Array() }, limits: { ...limits, fuel: 1n << 55n, timeoutMs: 300 }, account: 'a' });
   t.is(spin.code, 'ERR_JOB_TIMEOUT');
+  t.is(spin.fuelUsed, 1n << 55n, 'a job stopped by the clock is charged its fuel limit');
   const fuel = await runtime.run({ moduleHash: await prep(SPIN), input: { bytes: new Uint8Array() }, limits: { ...limits, fuel: 100_000n }, account: 'a' });
   t.is(fuel.code, 'ERR_JOB_OUT_OF_FUEL');
-  t.true(fuel.fuelUsed >= 100_000n);
+  t.is(fuel.fuelUsed, 100_000n);
   const flood = await runtime.run({ moduleHash: await prep(FLOOD), input: { bytes: new Uint8Array() }, limits: { ...limits, outputBytes: 1_000_000 }, account: 'a' });
   t.is(flood.code, 'ERR_JOB_OUTPUT_LIMIT');
   const grow = await runtime.run({ moduleHash: await prep(GROW), input: { bytes: new Uint8Array() }, limits: { ...limits, memoryMiB: 4 }, account: 'a' });

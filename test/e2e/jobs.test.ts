@@ -83,6 +83,29 @@ test.serial('a job that breaks a limit is reported and settled as such, never as
   t.true(job.fee > 0n);
 });
 
+test.serial('a hostile job does not hold up the node: reads go on while it spins until its limit, then its worker is replaced', async (t) => {
+  const { wat, SPIN } = await import('../../executor/test/fixtures.ts');
+  let spinDone = false;
+  const spinning = alice.jobs.submit({ module: await wat(SPIN), input: 'lab/readings.csv', maxFee: 10n ** 15n, limits: { fuel: 1n << 55n, timeoutMs: 5000 } })
+    .finally(() => { spinDone = true; });
+  const { createHash } = await import('node:crypto');
+  const spinHash = createHash('sha256').update(await wat(SPIN)).digest('hex');
+  // Wait until the hostile job is on chain and so handed to the node.
+  while (!(await alice.jobs.list({ limit: 5 })).some((j) => j.moduleHash === spinHash && j.status === 'submitted')) await new Promise((r) => setTimeout(r, 50));
+  await new Promise((r) => setTimeout(r, 300));
+  const parts: Uint8Array[] = [];
+  for await (const c of alice.objects.get('lab', 'readings.csv')) parts.push(c);
+  t.true(Buffer.concat(parts).toString().startsWith('id,sensor,reading\n'));
+  t.false(spinDone, 'the read finished while the hostile job was still running');
+  const spun = await spinning;
+  const other = await alice.jobs.submit({ module: await wc(), input: 'lab/readings.csv', maxFee: 10n ** 15n });
+  t.is(other.receipt.state, 'succeeded', 'the node\'s replaced worker runs the next job');
+  t.is(spun.receipt.code, 'ERR_JOB_TIMEOUT');
+  const job = await alice.jobs.get(spun.id);
+  t.is(job.fuelUsed, 1n << 55n, 'charged its whole fuel limit');
+  t.is(job.fee, 10n ** 15n, 'which the maximum fee caps');
+});
+
 test.serial('verification: the same job re-run on another node gives an identical receipt', async (t) => {
   const run = await alice.jobs.submit({ module: await wc(), input: 'lab/readings.csv', maxFee: 10n ** 15n });
   const { original, replay, match } = await alice.jobs.verify(run.id);

@@ -55,18 +55,23 @@ export async function runJob({ glueUrl, modules, input, args, env, inputs, fuel,
     for (const v of Object.values(instance.exports)) if (v instanceof WebAssembly.Memory) memories.push(v);
     return instance;
   };
+  // Each core module (the job's own, the WASI adapter, jco's trampolines) meters into its own
+  // counter, each started at the job's budget; the job's fuel is their sum, and a job whose sum
+  // passes the budget is out of fuel — also when no single counter ran dry.
   const used = () => fuelUsed + globals.reduce((sum, { g, start }) => sum + (start - g.value), 0n);
-  const outOfFuel = () => globals.some(({ g }) => g.value < 0n);
+  const outOfFuel = () => globals.some(({ g }) => g.value < 0n) || used() > fuel;
   try {
     const { instantiate } = await import(glueUrl);
     const component = await instantiate((name) => modules[name], host, instantiateCore);
     const run = component.run ?? Object.entries(component).find(([k]) => k.startsWith('wasi:cli/run'))?.[1];
     run.run();
+    if (outOfFuel()) return { state: 'failed', code: 'ERR_JOB_OUT_OF_FUEL', message: 'the job used more than its fuel', exitCode: -1, fuelUsed: fuel };
     return { state: 'succeeded', exitCode: 0, fuelUsed: used() };
   } catch (e) {
     const err = e?.payload ?? e;
     if (err instanceof JobExit || e instanceof JobExit) {
       const code = (err instanceof JobExit ? err : e).exitCode;
+      if (outOfFuel()) return { state: 'failed', code: 'ERR_JOB_OUT_OF_FUEL', message: 'the job used more than its fuel', exitCode: -1, fuelUsed: fuel };
       return code === 0
         ? { state: 'succeeded', exitCode: 0, fuelUsed: used() }
         : { state: 'failed', code: 'ERR_JOB_EXIT_NONZERO', message: `the job exited with status ${code}`, exitCode: code, fuelUsed: used() };
@@ -74,7 +79,7 @@ export async function runJob({ glueUrl, modules, input, args, env, inputs, fuel,
     if (err instanceof OutputLimit || e instanceof OutputLimit) {
       return { state: 'failed', code: 'ERR_JOB_OUTPUT_LIMIT', message: `output exceeded ${outputLimit} bytes`, exitCode: -1, fuelUsed: used() };
     }
-    if (outOfFuel()) return { state: 'failed', code: 'ERR_JOB_OUT_OF_FUEL', message: 'the job ran out of fuel', exitCode: -1, fuelUsed: used() };
+    if (outOfFuel()) return { state: 'failed', code: 'ERR_JOB_OUT_OF_FUEL', message: 'the job ran out of fuel', exitCode: -1, fuelUsed: fuel };
     if (memories.some((m) => m.buffer.byteLength >= memoryPages * 65536)) {
       return { state: 'failed', code: 'ERR_JOB_MEMORY_LIMIT', message: `the job failed at its memory limit (${memoryPages} pages): ${String(e?.message ?? e)}`, exitCode: -1, fuelUsed: used() };
     }
