@@ -70,6 +70,12 @@ export function jobCommands(program: Command, io: CliIO, globals: () => GlobalOp
       if (run.receipt.state !== 'succeeded') throw new InsituError(run.receipt.code ?? 'ERR_JOB_TRAP', `job ${run.id} failed: ${run.receipt.code}`);
     });
 
+  job.command('cancel').argument('<id>').description('take back the escrow of a job no provider settled (15 minutes after submission)').action(async (id: string) => {
+    const c = await client();
+    const tx = await c.jobs.cancel(parseBig(id, 'job id'));
+    out().result(tx, `cancelled job ${id}; its maximum fee is refunded`);
+  });
+
   job.command('status').argument('<id>').description('a job as the chain records it').action(async (id: string) => {
     const c = await client();
     const j = await c.jobs.get(parseBig(id, 'job id'));

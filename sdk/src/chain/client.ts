@@ -445,6 +445,7 @@ export async function createChainClient(opts: ChainClientOptions): Promise<Chain
         creator: address, bucketName: input.bucket, objectName: input.object, moduleBucket: input.moduleBucket,
         moduleObject: input.moduleObject, moduleHash: input.moduleHash, args: input.args ?? [], maxFee: input.maxFee.toString(),
         fuelLimit: input.fuelLimit.toString(), executorSpId: input.executorSpId ?? 0, sideInputs: input.sideInputs ?? [],
+        env: input.env ?? [], mode: input.mode ?? '', pieceIndex: input.pieceIndex ?? 0, mapJobs: (input.mapJobs ?? []).map(String),
       }, o);
       return { ...tx, jobId: BigInt(String(responseOf(tx, '/insitu.compute.MsgSubmitJobResponse').jobId)) };
     },
@@ -453,6 +454,8 @@ export async function createChainClient(opts: ChainClientOptions): Promise<Chain
       operator: address, jobId: input.jobId.toString(), fuelUsed: input.fuelUsed.toString(), outputHash: input.outputHash,
       exitState: input.exitState, receiptSignature: input.receiptSignature,
     }, o),
+
+    cancelJob: (jobId, o) => send('/insitu.compute.MsgCancelJob', { creator: address, jobId: jobId.toString() }, o),
 
     createGlobalVirtualGroup: (input, o) => send('/greenfield.virtualgroup.MsgCreateGlobalVirtualGroup', {
       storageProvider: address, familyId: input.familyId ?? 0, secondarySpIds: input.secondarySpIds,

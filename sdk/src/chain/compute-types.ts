@@ -91,4 +91,6 @@ export const COMPUTE_CODECS: Record<string, Codec> = {
     [5, 'exitState', 'string'], [6, 'receiptSignature', 'string'],
   ]),
   '/insitu.compute.MsgSettleJobResponse': codecOf([[1, 'fee', 'string'], [2, 'refund', 'string']]),
+  '/insitu.compute.MsgCancelJob': codecOf([[1, 'creator', 'string'], [2, 'jobId', 'uint64']]),
+  '/insitu.compute.MsgCancelJobResponse': codecOf([[1, 'refund', 'string']]),
 };

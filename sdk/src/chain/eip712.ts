@@ -112,6 +112,7 @@ const SPECS: Record<string, MsgSpec> = {
   },
   // insitu's compute extension.
   '/insitu.compute.MsgSubmitJob': plain('args:string[],bucket_name:string,creator:string,env:string[],executor_sp_id:uint32,fuel_limit:uint64,map_jobs:string[],max_fee:string,mode:string,module_bucket:string,module_hash:string,module_object:string,object_name:string,piece_index:uint32,side_inputs:string[],type:string'),
+  '/insitu.compute.MsgCancelJob': plain('creator:string,job_id:uint64,type:string'),
   '/insitu.compute.MsgSettleJob': plain('exit_state:string,fuel_used:uint64,job_id:uint64,operator:string,output_hash:string,receipt_signature:string,type:string'),
 };
 

@@ -217,7 +217,7 @@ export interface JobInfo {
   maxFee: bigint;
   fuelLimit: bigint;
   executorSpId: number;
-  status: 'submitted' | 'settled';
+  status: 'submitted' | 'settled' | 'cancelled';
   submittedAt: number;
   fuelUsed: bigint;
   fee: bigint;
@@ -296,6 +296,8 @@ export interface ChainClient extends ChainReader {
   submitJob(input: SubmitJobInput, opts?: CallOptions): Promise<TxResult & { jobId: bigint }>;
   /** Sent by the executing provider with its receipt: pays fuel × price from the escrow, refunds the rest. */
   settleJob(input: { jobId: bigint; fuelUsed: bigint; outputHash: string; exitState: string; receiptSignature: string }, opts?: CallOptions): Promise<TxResult>;
+  /** The submitter takes back the escrow of a job no provider settled, once it cannot be running any more. */
+  cancelJob(jobId: bigint, opts?: CallOptions): Promise<TxResult>;
   /** Creates a global virtual group with the signer (a provider) as primary. */
   createGlobalVirtualGroup(input: { secondarySpIds: number[]; familyId?: number; deposit?: bigint }, opts?: CallOptions): Promise<TxResult>;
 }

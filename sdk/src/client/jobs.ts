@@ -210,6 +210,8 @@ export function jobsApi(deps: JobsDeps) {
       return { original, replay, match };
     },
     get: (id: bigint, o: { signal?: AbortSignal } = {}): Promise<JobInfo> => deps.chain.getJob(id, sig(o.signal)),
+    /** Takes back the escrow of a job that no provider settled (allowed 15 minutes after submission). */
+    cancel: (id: bigint, o: { signal?: AbortSignal } = {}) => deps.chain.cancelJob(id, sig(o.signal)),
     list: (o: { signal?: AbortSignal; limit?: number } = {}): Promise<JobInfo[]> => deps.chain.listJobs(deps.chain.address, { ...sig(o.signal), ...(o.limit ? { limit: o.limit } : {}) }),
     /** The job's output from the node that ran it, checked against the hash on chain. */
     async output(id: bigint, o: { signal?: AbortSignal } = {}): Promise<Uint8Array> {

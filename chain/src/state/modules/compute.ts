@@ -103,7 +103,7 @@ const msgSettleJob: MsgHandler = async (ctx, msg) => {
   if (!job) return fail('ERR_NOT_FOUND', `no job ${id}`);
   const sp = await providerByOperator(ctx.kv, ctx.signer);
   if (!sp || sp.id !== job.executorSpId) fail('ERR_PERMISSION_DENIED', `only the executing provider (${job.executorSpId}) may settle job ${id}`);
-  if (job.status !== 'submitted') fail('ERR_INVALID_ARGUMENT', `job ${id} is already settled`);
+  if (job.status !== 'submitted') fail('ERR_INVALID_ARGUMENT', `job ${id} is already ${job.status}`);
   const fuelUsed = big(msg.fuelUsed);
   const price = BigInt(sp!.computePrice);
   const cost = fuelUsed * price;
@@ -119,9 +119,31 @@ const msgSettleJob: MsgHandler = async (ctx, msg) => {
   return { fee: fee.toString(), refund: (job.maxFee - fee).toString() };
 };
 
+/**
+ * A job no provider settled (its node went away) can be cancelled by its submitter once the
+ * longest run a node allows has surely passed; the whole escrow comes back.
+ */
+export const JOB_CANCEL_AFTER_MS = 15 * 60_000;
+
+const msgCancelJob: MsgHandler = async (ctx, msg) => {
+  const id = big(msg.jobId);
+  const job = await ctx.kv.get<JobRecord>(jobKey(id));
+  if (!job) return fail('ERR_NOT_FOUND', `no job ${id}`);
+  if (!sameAddress(job.creator, ctx.signer)) fail('ERR_PERMISSION_DENIED', `only the submitter of job ${id} may cancel it`);
+  if (job.status !== 'submitted') fail('ERR_INVALID_ARGUMENT', `job ${id} is already ${job.status}`);
+  const at = job.submittedAt + JOB_CANCEL_AFTER_MS;
+  if (ctx.now < at) fail('ERR_INVALID_ARGUMENT', `job ${id} may still be running; it can be cancelled from ${new Date(at).toISOString()}`);
+  await move(ctx.kv, COMPUTE_ESCROW, job.creator, job.maxFee);
+  Object.assign(job, { status: 'cancelled', settledAt: ctx.now });
+  ctx.kv.put(jobKey(id), job);
+  emit(ctx, 'job-cancelled', { job_id: id, refund: job.maxFee });
+  return { refund: job.maxFee.toString() };
+};
+
 export const computeMsgs: Record<string, { handler: MsgHandler; signer: (m: Record<string, unknown>) => string }> = {
   '/insitu.compute.MsgSubmitJob': { handler: msgSubmitJob, signer: (m) => String(m.creator) },
   '/insitu.compute.MsgSettleJob': { handler: msgSettleJob, signer: (m) => String(m.operator) },
+  '/insitu.compute.MsgCancelJob': { handler: msgCancelJob, signer: (m) => String(m.creator) },
 };
 
 export const computeQueries: Record<string, QueryHandler> = {
