@@ -37,3 +37,17 @@ test('modules outside the interface are refused before they run', async (t) => {
   const truncated = wat(CAT).subarray(0, 40);
   t.is(await code(prepareModule(truncated)), 'ERR_JOB_INVALID_MODULE');
 });
+
+test('components that import anything outside the job interface, or do not export wasi:cli/run, are refused', async (t) => {
+  const jco = (await import('@bytecodealliance/jco')) as unknown as {
+    componentEmbed(o: { dummy: boolean; witSource: string }): Promise<Uint8Array>;
+    componentNew(core: Uint8Array, adapters: [string, Uint8Array][]): Promise<Uint8Array>;
+  };
+  const build = async (world: string) => jco.componentNew(await jco.componentEmbed({ dummy: true, witSource: `package test:job;\n${world}` }), []);
+  const network = await build('interface socket { connect: func(host: string) -> u32; }\nworld job { import socket; export wasi:cli/run@0.2.0; }\npackage wasi:cli@0.2.0 { interface run { run: func() -> result; } }');
+  const e = await t.throwsAsync(prepareModule(network));
+  t.is((e as { code?: string }).code, 'ERR_JOB_FORBIDDEN_IMPORT');
+  t.regex((e as Error).message, /test:job\/socket/);
+  const library = await build('interface lib { f: func() -> u32; }\nworld job { export lib; }');
+  t.is(await code(prepareModule(library)), 'ERR_JOB_NO_ENTRYPOINT', 'a component that is not a command');
+});
