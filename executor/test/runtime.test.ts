@@ -80,3 +80,19 @@ test('side inputs are readable under /inputs and nothing there is writable', asy
   const missing = await runtime.run({ moduleHash: hash, input: { bytes: new Uint8Array() }, sideInputs: { 'other.txt': side }, limits, account: 'a' });
   t.is(missing.code, 'ERR_JOB_EXIT_NONZERO', 'opening a name that is not there fails inside the job');
 });
+
+test('the queue is fair between accounts: a second account is not stuck behind a first one\'s backlog', async (t) => {
+  const one = createJobRuntime({ cacheDir: join(dir, 'fair'), workers: 1 });
+  await one.start();
+  t.teardown(() => one.stop());
+  const hash = (await one.prepare(await wat(CAT))).hash;
+  const order: string[] = [];
+  const run = (account: string, i: number) => one.run({ moduleHash: hash, input: { bytes: Buffer.from(`${account}${i}`) }, limits, account })
+    .then((r) => { order.push(Buffer.from(r.output).toString()); });
+  const backlog = Array.from({ length: 6 }, (_, i) => run('mallory', i));
+  const alice = run('alice', 0);
+  await Promise.all([...backlog, alice]);
+  // One worker: mallory's first job is taken at once, then the queue alternates between accounts.
+  t.true(order.indexOf('alice0') <= 2, order.join(' '));
+  t.deepEqual(order.filter((x) => x.startsWith('mallory')), ['mallory0', 'mallory1', 'mallory2', 'mallory3', 'mallory4', 'mallory5'], 'each account\'s jobs keep their order');
+});
