@@ -1,4 +1,4 @@
-// Money is conserved through the whole stack: after well over a hundred random jobs — successes,
+// Money is conserved through the whole stack: after three hundred random jobs from two accounts — successes,
 // traps, non-zero exits, out-of-fuel, too much output, timeouts — the sum of every account
 // (escrow, fees and deposits included) is what it was, and every fee is fuel × price capped by
 // the escrow.
@@ -11,9 +11,11 @@ import { wat, CAT, EXIT3, FLOOD, SPIN, TRAP } from '../../executor/test/fixtures
 test('the sum of all balances is unchanged after random jobs', async (t) => {
   const net = await createTestnet({ nodes: 7, accounts: 2 });
   t.teardown(() => net.stop());
-  const alice = await createClient({ chain: { rpcUrl: net.rpcUrl, chainId: net.chainId }, account: { privateKey: net.accounts[0]!.privateKey } });
-  await alice.buckets.create('money');
-  await alice.objects.put('money', 'input', Buffer.from('some input bytes\n'.repeat(1000)));
+  const clients = await Promise.all(net.accounts.map((a) => createClient({ chain: { rpcUrl: net.rpcUrl, chainId: net.chainId }, account: { privateKey: a.privateKey } })));
+  for (const [i, c] of clients.entries()) {
+    await c.buckets.create(`money-${i}`);
+    await c.objects.put(`money-${i}`, 'input', Buffer.from('some input bytes\n'.repeat(1000)));
+  }
   const modules = await Promise.all([CAT, EXIT3, FLOOD, SPIN, TRAP].map((m) => wat(m)));
   const app = net.chain.app as unknown as { kv(): { list<T>(p: string): Promise<[string, T][]> } };
   const sum = async (): Promise<bigint> => (await app.kv().list<{ balance: bigint }>('acct/')).reduce((s, [, a]) => s + a.balance, 0n);
@@ -21,27 +23,43 @@ test('the sum of all balances is unchanged after random jobs', async (t) => {
   let seed = 42;
   const rand = (n: number): number => {
     seed = (seed * 1103515245 + 12345) % 2147483648;
-    return seed % n;
+    return Math.floor((seed / 2147483648) * n);
   };
   const states = new Map<string, number>();
-  const count = 120;
-  for (let i = 0; i < count; i++) {
-    const which = rand(5);
-    const module = modules[which === 3 && rand(4) !== 0 ? 0 : which]!;
-    const spin = module === modules[3];
-    const run = await alice.jobs.submit({
+  const count = 300;
+  const kinds = ['cat', 'exit', 'flood', 'timeout', 'out-of-fuel', 'trap'] as const;
+  const one = async (c: (typeof clients)[number], bucket: string, kind: (typeof kinds)[number]): Promise<void> => {
+    const module = modules[{ cat: 0, exit: 1, flood: 2, timeout: 3, 'out-of-fuel': 3, trap: 4 }[kind]]!;
+    const run = await c.jobs.submit({
       module,
-      input: 'money/input',
+      input: `${bucket}/input`,
       maxFee: BigInt(1 + rand(10 ** 9)),
-      limits: { fuel: spin ? 1n << 40n : BigInt(1000 + rand(2_000_000)), timeoutMs: spin ? 200 : 10_000, outputBytes: 1 + rand(100_000) },
+      limits: {
+        fuel: kind === 'timeout' ? 1n << 40n : kind === 'out-of-fuel' ? BigInt(1000 + rand(100_000)) : BigInt(1000 + rand(2_000_000)),
+        timeoutMs: kind === 'timeout' ? 150 : 10_000,
+        outputBytes: 1 + rand(100_000),
+      },
     });
     const key = run.receipt.code ?? 'succeeded';
     states.set(key, (states.get(key) ?? 0) + 1);
-    const job = await alice.jobs.get(run.id);
+    const job = await c.jobs.get(run.id);
     const cost = job.fuelUsed * run.executor.computePrice;
     t.is(job.fee, cost < job.maxFee ? cost : job.maxFee, `job ${run.id}`);
-  }
+    if (kind === 'timeout' || kind === 'out-of-fuel') t.is(job.fuelUsed, job.fuelLimit, `job ${run.id} (${kind}) is charged its fuel limit`);
+  };
+  // Three jobs in flight per account; each account's transactions go out one at a time.
+  const plan = Array.from({ length: count }, (_, i) => ({ who: i % clients.length, kind: kinds[rand(kinds.length)]! }));
+  await Promise.all(clients.map(async (c, who) => {
+    const mine = plan.filter((p) => p.who === who);
+    const lanes = Array.from({ length: 3 }, async (_, lane) => {
+      for (let i = lane; i < mine.length; i += 3) await one(c, `money-${who}`, mine[i]!.kind);
+    });
+    await Promise.all(lanes);
+  }));
   t.log(Object.fromEntries(states));
-  t.true(states.size >= 4, 'jobs ended in several different ways');
+  for (const code of ['succeeded', 'ERR_JOB_TRAP', 'ERR_JOB_EXIT_NONZERO', 'ERR_JOB_TIMEOUT', 'ERR_JOB_OUT_OF_FUEL', 'ERR_JOB_OUTPUT_LIMIT']) {
+    t.true((states.get(code) ?? 0) > 0, `some jobs ended ${code}: ${JSON.stringify(Object.fromEntries(states))}`);
+  }
+  t.is([...states.values()].reduce((a, b) => a + b, 0), count);
   t.is(await sum(), before);
 });

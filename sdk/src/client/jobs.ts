@@ -86,6 +86,40 @@ export function jobsApi(deps: JobsDeps) {
     return res;
   }
 
+  const modulesInFlight = new Map<string, Promise<void>>();
+
+  /** Stores a module object once: an upload of the same module by someone else is waited for. */
+  async function storeModule(bucket: string, name: string, module: Uint8Array, signal?: AbortSignal): Promise<void> {
+    const head = async (): Promise<ObjectInfo | undefined> => {
+      try {
+        return await deps.chain.headObject(bucket, name, sig(signal));
+      } catch (e) {
+        if ((e as InsituError).code !== 'ERR_OBJECT_NOT_FOUND') throw e;
+        return undefined;
+      }
+    };
+    const stored = await head();
+    if (stored?.status === 'sealed') return;
+    try {
+      if (!stored) {
+        await deps.put(bucket, name, module, sig(signal));
+        return;
+      }
+    } catch (e) {
+      if ((e as InsituError).code !== 'ERR_OBJECT_EXISTS') throw e;
+    }
+    // Someone else is uploading the same module (same name, same content): wait for its seal.
+    const deadline = Date.now() + 120_000;
+    for (;;) {
+      throwIfAborted(signal);
+      const now = await head();
+      if (now?.status === 'sealed') return;
+      if (!now) return storeModule(bucket, name, module, signal);
+      if (Date.now() > deadline) throw new InsituError('ERR_OBJECT_NOT_SEALED', `module ${bucket}/${name} is being uploaded but was not sealed within 2 minutes`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+
   /** Whether a provider answers its health check (cached for one parallel run). */
   function healthCheck(): (spId: number) => Promise<boolean> {
     const seen = new Map<number, Promise<boolean>>();
@@ -168,13 +202,13 @@ export function jobsApi(deps: JobsDeps) {
       const moduleBucket = o.moduleBucket ?? bucket;
       const moduleObject = `.insitu/modules/${moduleHash}.wasm`;
       const env = Object.entries(o.env ?? {}).map(([k, v]) => `${k}=${v}`);
-      let stored: ObjectInfo | undefined;
-      try {
-        stored = await deps.chain.headObject(moduleBucket, moduleObject, sig(o.signal));
-      } catch (e) {
-        if ((e as InsituError).code !== 'ERR_OBJECT_NOT_FOUND') throw e;
+      const key = `${moduleBucket}/${moduleObject}`;
+      let storing = modulesInFlight.get(key);
+      if (!storing) {
+        storing = storeModule(moduleBucket, moduleObject, module, o.signal).finally(() => modulesInFlight.delete(key));
+        modulesInFlight.set(key, storing);
       }
-      if (!stored || stored.status !== 'sealed') await deps.put(moduleBucket, moduleObject, module, sig(o.signal));
+      await storing;
       const spec = {
         bucket, object, moduleBucket, moduleObject, moduleHash, args: o.args ?? [], env, fuelLimit: o.limits?.fuel ?? 10_000_000_000n,
         ...(o.sideInputs ? { sideInputs: o.sideInputs } : {}),
