@@ -18,6 +18,7 @@ import { providerMsgs, providerQueries, addProvider, addGvg, SP_DEPOSIT_POOL } f
 import { storageMsgs, storageQueries } from './modules/storage.ts';
 import { permissionMsgs, permissionQueries } from './modules/permission.ts';
 import { computeMsgs, computeQueries, COMPUTE_ESCROW } from './modules/compute.ts';
+import { recoveryMsgs, recoveryQueries } from './modules/recovery.ts';
 
 import { silentLogger, type Logger } from '@insitu/sdk/logger.ts';
 
@@ -34,9 +35,9 @@ export interface ChainAppOptions {
 export const GAS_PER_MSG = 120_000n;
 
 const MSGS: Record<string, { handler: MsgHandler; signer: (m: Record<string, unknown>) => string }> = {
-  ...bankMsgs, ...providerMsgs, ...storageMsgs, ...permissionMsgs, ...computeMsgs,
+  ...bankMsgs, ...providerMsgs, ...storageMsgs, ...permissionMsgs, ...computeMsgs, ...recoveryMsgs,
 };
-const QUERIES: Record<string, QueryHandler> = { ...bankQueries, ...providerQueries, ...storageQueries, ...permissionQueries, ...computeQueries };
+const QUERIES: Record<string, QueryHandler> = { ...bankQueries, ...providerQueries, ...storageQueries, ...permissionQueries, ...computeQueries, ...recoveryQueries };
 
 export const supportedMessages = (): string[] => Object.keys(MSGS);
 

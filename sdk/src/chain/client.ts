@@ -92,16 +92,11 @@ type Rec = Record<string, any>;
 
 function readerOn(gf: GreenfieldClient, opts: ChainReaderOptions): ChainReader {
   const { rpcUrl } = opts;
-  const familyPrimary = new Map<number, number>();
 
+  // Not cached: a family's primary changes when a successor swaps in for a provider that left.
   async function primaryOfFamily(familyId: number): Promise<number> {
-    let id = familyPrimary.get(familyId);
-    if (id === undefined) {
-      const r = await gf.virtualGroup.getGlobalVirtualGroupFamily({ familyId });
-      id = r.globalVirtualGroupFamily.primarySpId as number;
-      familyPrimary.set(familyId, id);
-    }
-    return id;
+    const r = await gf.virtualGroup.getGlobalVirtualGroupFamily({ familyId });
+    return r.globalVirtualGroupFamily.primarySpId as number;
   }
 
   async function withPrimary(b: BucketInfo): Promise<BucketInfo> {
@@ -270,6 +265,8 @@ function readerOn(gf: GreenfieldClient, opts: ChainReaderOptions): ChainReader {
       });
     }),
 
+    objectsInGroup: (gvgId, o) => guard(o, async () => (await extensionQuery<{ objects: { id: bigint; bucketName: string; objectName: string; payloadSize: bigint }[] }>(rpcUrl, '/insitu.storage.Query/ObjectsInGroup', { gvgId, afterId: (o?.afterId ?? 0n).toString(), limit: o?.limit ?? 1000 }, o?.signal)).objects),
+    swapIns: (o) => guard(o, async () => (await extensionQuery<{ swapIns: { successorSpId: number; targetSpId: number; familyId: number; gvgId: number; reservedAt: number }[] }>(rpcUrl, '/insitu.virtualgroup.Query/SwapIns', {}, o?.signal)).swapIns),
     getJob: (id, o) => guard(o, async () => (await extensionQuery<{ job: JobInfo }>(rpcUrl, '/insitu.compute.Query/Job', { id: id.toString() }, o?.signal)).job, 'ERR_NOT_FOUND'),
 
     listJobs: (creator, o) => guard(o, async () => (await extensionQuery<{ jobs: JobInfo[] }>(rpcUrl, '/insitu.compute.Query/Jobs', { ...(creator ? { creator } : {}), limit: o?.limit ?? 100 }, o?.signal)).jobs),
@@ -456,6 +453,16 @@ export async function createChainClient(opts: ChainClientOptions): Promise<Chain
     }, o),
 
     cancelJob: (jobId, o) => send('/insitu.compute.MsgCancelJob', { creator: address, jobId: jobId.toString() }, o),
+
+    storageProviderExit: (o) => send('/greenfield.virtualgroup.MsgStorageProviderExit', { storageProvider: address }, o),
+    reportProviderDown: (spId, o) => send('/insitu.virtualgroup.MsgReportProviderDown', { reporter: address, spId }, o),
+    withdrawDownReports: (o) => send('/insitu.virtualgroup.MsgWithdrawDownReports', { reporter: address }, o),
+    reserveSwapIn: (input, o) => send('/greenfield.virtualgroup.MsgReserveSwapIn', {
+      storageProvider: address, targetSpId: input.targetSpId, globalVirtualGroupFamilyId: input.familyId ?? 0, globalVirtualGroupId: input.gvgId ?? 0,
+    }, o),
+    completeSwapIn: (input, o) => send('/greenfield.virtualgroup.MsgCompleteSwapIn', {
+      storageProvider: address, globalVirtualGroupFamilyId: input.familyId ?? 0, globalVirtualGroupId: input.gvgId ?? 0,
+    }, o),
 
     createGlobalVirtualGroup: (input, o) => send('/greenfield.virtualgroup.MsgCreateGlobalVirtualGroup', {
       storageProvider: address, familyId: input.familyId ?? 0, secondarySpIds: input.secondarySpIds,

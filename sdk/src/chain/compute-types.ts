@@ -94,3 +94,11 @@ export const COMPUTE_CODECS: Record<string, Codec> = {
   '/insitu.compute.MsgCancelJob': codecOf([[1, 'creator', 'string'], [2, 'jobId', 'uint64']]),
   '/insitu.compute.MsgCancelJobResponse': codecOf([[1, 'refund', 'string']]),
 };
+
+/** insitu's extension messages for replacing providers that are gone (see chain recovery module). */
+export const RECOVERY_CODECS: Record<string, Codec> = {
+  '/insitu.virtualgroup.MsgReportProviderDown': codecOf([[1, 'reporter', 'string'], [2, 'spId', 'uint32']]),
+  '/insitu.virtualgroup.MsgReportProviderDownResponse': codecOf([[1, 'status', 'uint32'], [2, 'reports', 'uint32'], [3, 'quorum', 'uint32']]),
+  '/insitu.virtualgroup.MsgWithdrawDownReports': codecOf([[1, 'reporter', 'string']]),
+  '/insitu.virtualgroup.MsgWithdrawDownReportsResponse': codecOf([]),
+};

@@ -5,7 +5,7 @@
 
 import { createRequire } from 'node:module';
 import { msgCodec, gnfdHelpers, big, registerMsgCodec, type Codec } from './gnfd-types.ts';
-import { COMPUTE_CODECS } from './compute-types.ts';
+import { COMPUTE_CODECS, RECOVERY_CODECS } from './compute-types.ts';
 import { InsituError } from '../errors.ts';
 import type { Hex } from '../crypto/keys.ts';
 
@@ -113,10 +113,15 @@ const SPECS: Record<string, MsgSpec> = {
   // insitu's compute extension.
   '/insitu.compute.MsgSubmitJob': plain('args:string[],bucket_name:string,creator:string,env:string[],executor_sp_id:uint32,fuel_limit:uint64,map_jobs:string[],max_fee:string,mode:string,module_bucket:string,module_hash:string,module_object:string,object_name:string,piece_index:uint32,side_inputs:string[],type:string'),
   '/insitu.compute.MsgCancelJob': plain('creator:string,job_id:uint64,type:string'),
+  '/insitu.virtualgroup.MsgReportProviderDown': plain('reporter:string,sp_id:uint32,type:string'),
+  '/insitu.virtualgroup.MsgWithdrawDownReports': plain('reporter:string,type:string'),
+  '/greenfield.virtualgroup.MsgStorageProviderExit': plain('storage_provider:string,type:string'),
+  '/greenfield.virtualgroup.MsgReserveSwapIn': plain('global_virtual_group_family_id:uint32,global_virtual_group_id:uint32,storage_provider:string,target_sp_id:uint32,type:string'),
+  '/greenfield.virtualgroup.MsgCompleteSwapIn': plain('global_virtual_group_family_id:uint32,global_virtual_group_id:uint32,storage_provider:string,type:string'),
   '/insitu.compute.MsgSettleJob': plain('exit_state:string,fuel_used:uint64,job_id:uint64,operator:string,output_hash:string,receipt_signature:string,type:string'),
 };
 
-for (const [typeUrl, c] of Object.entries(COMPUTE_CODECS)) registerMsgCodec(typeUrl, c);
+for (const [typeUrl, c] of Object.entries({ ...COMPUTE_CODECS, ...RECOVERY_CODECS })) registerMsgCodec(typeUrl, c);
 
 export const eip712Supported = (typeUrl: string): boolean => typeUrl in SPECS;
 

@@ -268,6 +268,10 @@ export interface ChainReader {
   listPolicies(bucket: string, object?: string, opts?: CallOptions): Promise<Policy[]>;
   /** Events with seq > after, waiting up to waitMs for the first one. */
   events(after: bigint, opts?: CallOptions & { limit?: number; waitMs?: number }): Promise<ChainEvent[]>;
+  /** Sealed objects stored in one global virtual group, by id (after `afterId`, at most `limit`). */
+  objectsInGroup(gvgId: number, opts?: CallOptions & { afterId?: bigint; limit?: number }): Promise<{ id: bigint; bucketName: string; objectName: string; payloadSize: bigint }[]>;
+  /** Swap-in reservations in progress: a successor rebuilding what an exiting provider held. */
+  swapIns(opts?: CallOptions): Promise<{ successorSpId: number; targetSpId: number; familyId: number; gvgId: number; reservedAt: number }[]>;
   getJob(id: bigint, opts?: CallOptions): Promise<JobInfo>;
   listJobs(creator?: Hex, opts?: CallOptions & { limit?: number }): Promise<JobInfo[]>;
   /** Resolves when the tx is in a block; throws ERR_TX_FAILED with the chain's log if it failed. */
@@ -298,6 +302,16 @@ export interface ChainClient extends ChainReader {
   settleJob(input: { jobId: bigint; fuelUsed: bigint; outputHash: string; exitState: string; receiptSignature: string }, opts?: CallOptions): Promise<TxResult>;
   /** The submitter takes back the escrow of a job no provider settled, once it cannot be running any more. */
   cancelJob(jobId: bigint, opts?: CallOptions): Promise<TxResult>;
+  /** Provider: leave the network (graceful exit); successors take over its groups. */
+  storageProviderExit(opts?: CallOptions): Promise<TxResult>;
+  /** Provider: report a provider sharing a group as unreachable; a majority puts it in forced exit. */
+  reportProviderDown(spId: number, opts?: CallOptions): Promise<TxResult>;
+  /** Provider: withdraw the down reports against itself (it is back). */
+  withdrawDownReports(opts?: CallOptions): Promise<TxResult>;
+  /** Provider: reserve the place of an exiting provider in a group (gvgId) or as a family's primary (familyId). */
+  reserveSwapIn(input: { targetSpId: number; gvgId?: number; familyId?: number }, opts?: CallOptions): Promise<TxResult>;
+  /** Provider: after rebuilding its data, take the reserved place. */
+  completeSwapIn(input: { gvgId?: number; familyId?: number }, opts?: CallOptions): Promise<TxResult>;
   /** Creates a global virtual group with the signer (a provider) as primary. */
   createGlobalVirtualGroup(input: { secondarySpIds: number[]; familyId?: number; deposit?: bigint }, opts?: CallOptions): Promise<TxResult>;
 }

@@ -1,0 +1,182 @@
+// Replacing storage providers that leave or are gone, as Greenfield's virtualgroup module does:
+// a provider leaves with MsgStorageProviderExit (graceful exit); one that has been unreachable
+// is put in forced exit when a majority of the providers sharing its groups report it down
+// (a project extension standing in for Greenfield's governance vote, MsgStorageProviderForcedExit).
+// A successor then reserves its place in each group (MsgReserveSwapIn), rebuilds what the
+// provider held there, and completes the swap (MsgCompleteSwapIn): the chain records the
+// successor in the group — or, for a primary, in the family, its groups and its buckets.
+
+import { fail, emit, type MsgHandler, type QueryHandler, type MsgContext } from '../context.ts';
+import type { KV } from '../store.ts';
+import { getFamily, getGvg, getProvider, providerByOperator, STATUS_IN_SERVICE, type GvgRecord, type ProviderRecord } from './providers.ts';
+import type { BucketRecord, ObjectRecord } from './storage-records.ts';
+
+export const STATUS_GRACEFUL_EXITING = 2;
+export const STATUS_FORCED_EXITING = 4;
+const EXITING = new Set([STATUS_GRACEFUL_EXITING, STATUS_FORCED_EXITING]);
+
+/** A reservation nobody completed may be taken over by another successor after this long. */
+export const SWAP_IN_VALIDITY_MS = 30 * 60_000;
+
+interface SwapInRecord {
+  successorSpId: number;
+  targetSpId: number;
+  familyId: number;
+  gvgId: number;
+  reservedAt: number;
+}
+
+const swapKey = (familyId: number, gvgId: number): string => (familyId ? `swapin/family/${familyId}` : `swapin/gvg/${gvgId}`);
+const pad = (n: number): string => String(n).padStart(10, '0');
+
+async function groupsOf(kv: KV, spId: number): Promise<GvgRecord[]> {
+  const ids = (await kv.list<number>(`sp-gvg/${spId}/`)).map(([, v]) => v);
+  return (await Promise.all(ids.map((id) => getGvg(kv, id)))).filter((g): g is GvgRecord => !!g);
+}
+
+async function signerProvider(ctx: MsgContext, address: unknown): Promise<ProviderRecord> {
+  const sp = await providerByOperator(ctx.kv, String(address));
+  if (!sp) return fail('ERR_PROVIDER_NOT_FOUND', `no storage provider with operator ${String(address)}`);
+  return sp;
+}
+
+async function setStatus(ctx: MsgContext, sp: ProviderRecord, status: number, event: string): Promise<void> {
+  sp.status = status;
+  ctx.kv.put(`sp/${sp.id}`, sp);
+  emit(ctx, event, { sp_id: sp.id, status });
+  emit(ctx, 'provider-updated', { sp_id: sp.id, status });
+}
+
+const msgExit: MsgHandler = async (ctx, msg) => {
+  const sp = await signerProvider(ctx, msg.storageProvider);
+  if (sp.status !== STATUS_IN_SERVICE) fail('ERR_INVALID_ARGUMENT', `provider ${sp.id} is not in service (status ${sp.status})`);
+  await setStatus(ctx, sp, STATUS_GRACEFUL_EXITING, 'provider-exiting');
+  return {};
+};
+
+const msgReportDown: MsgHandler = async (ctx, msg) => {
+  const reporter = await signerProvider(ctx, msg.reporter);
+  if (reporter.status !== STATUS_IN_SERVICE) fail('ERR_PERMISSION_DENIED', `provider ${reporter.id} is not in service`);
+  const targetId = Number(msg.spId);
+  const target = await getProvider(ctx.kv, targetId);
+  if (!target) return fail('ERR_PROVIDER_NOT_FOUND', `no storage provider ${targetId}`);
+  if (target.id === reporter.id) fail('ERR_INVALID_ARGUMENT', 'a provider cannot report itself');
+  if (target.status !== STATUS_IN_SERVICE) return { status: target.status };
+  // Who may vote: in-service providers sharing at least one group with the target.
+  const peers = new Set<number>();
+  for (const g of await groupsOf(ctx.kv, targetId)) for (const id of [g.primarySpId, ...g.secondarySpIds]) if (id !== targetId) peers.add(id);
+  if (!peers.has(reporter.id)) fail('ERR_PERMISSION_DENIED', `provider ${reporter.id} shares no group with provider ${targetId}`);
+  const live: number[] = [];
+  for (const id of peers) if ((await getProvider(ctx.kv, id))?.status === STATUS_IN_SERVICE) live.push(id);
+  ctx.kv.put(`down-report/${targetId}/${pad(reporter.id)}`, ctx.now);
+  const reports = (await ctx.kv.list<number>(`down-report/${targetId}/`)).filter(([k]) => live.includes(Number(k.split('/').pop())));
+  const quorum = Math.max(2, Math.floor(live.length / 2) + 1);
+  emit(ctx, 'provider-reported-down', { sp_id: targetId, reporter_sp_id: reporter.id, reports: reports.length, quorum });
+  if (reports.length >= quorum) {
+    for (const [k] of await ctx.kv.list(`down-report/${targetId}/`)) ctx.kv.del(k);
+    await setStatus(ctx, target, STATUS_FORCED_EXITING, 'provider-forced-exit');
+  }
+  return { status: target.status, reports: reports.length, quorum };
+};
+
+/** A provider back in service withdraws the reports against it (it proves it is alive by signing). */
+const msgCancelReports: MsgHandler = async (ctx, msg) => {
+  const sp = await signerProvider(ctx, msg.reporter);
+  for (const [k] of await ctx.kv.list(`down-report/${sp.id}/`)) ctx.kv.del(k);
+  return {};
+};
+
+const msgReserveSwapIn: MsgHandler = async (ctx, msg) => {
+  const successor = await signerProvider(ctx, msg.storageProvider);
+  if (successor.status !== STATUS_IN_SERVICE) fail('ERR_PERMISSION_DENIED', `provider ${successor.id} is not in service`);
+  const targetId = Number(msg.targetSpId);
+  const target = await getProvider(ctx.kv, targetId);
+  if (!target) return fail('ERR_PROVIDER_NOT_FOUND', `no storage provider ${targetId}`);
+  if (!EXITING.has(target.status)) fail('ERR_INVALID_ARGUMENT', `provider ${targetId} is not exiting; only an exiting provider is swapped out`);
+  const familyId = Number(msg.globalVirtualGroupFamilyId ?? 0);
+  const gvgId = Number(msg.globalVirtualGroupId ?? 0);
+  if (familyId) {
+    const family = await getFamily(ctx.kv, familyId);
+    if (!family || family.primarySpId !== targetId) fail('ERR_INVALID_ARGUMENT', `provider ${targetId} is not the primary of family ${familyId}`);
+    for (const id of family!.gvgIds) {
+      const g = await getGvg(ctx.kv, id);
+      if (g?.secondarySpIds.includes(successor.id)) fail('ERR_INVALID_ARGUMENT', `provider ${successor.id} is a secondary in group ${id} of family ${familyId}`);
+    }
+  } else {
+    const g = await getGvg(ctx.kv, gvgId);
+    if (!g || !g.secondarySpIds.includes(targetId)) fail('ERR_INVALID_ARGUMENT', `provider ${targetId} is not a secondary of group ${gvgId}`);
+    if (g!.primarySpId === successor.id || g!.secondarySpIds.includes(successor.id)) fail('ERR_INVALID_ARGUMENT', `provider ${successor.id} is already in group ${gvgId}`);
+  }
+  const key = swapKey(familyId, gvgId);
+  const existing = await ctx.kv.get<SwapInRecord>(key);
+  if (existing && existing.successorSpId !== successor.id && ctx.now - existing.reservedAt < SWAP_IN_VALIDITY_MS) {
+    fail('ERR_INVALID_ARGUMENT', `provider ${existing.successorSpId} has already reserved this swap`);
+  }
+  const rec: SwapInRecord = { successorSpId: successor.id, targetSpId: targetId, familyId, gvgId, reservedAt: ctx.now };
+  ctx.kv.put(key, rec);
+  emit(ctx, 'swap-in-reserved', { sp_id: successor.id, target_sp_id: targetId, family_id: familyId, gvg_id: gvgId });
+  return {};
+};
+
+function moveIndex(kv: KV, gvgId: number, from: number, to: number): void {
+  kv.del(`sp-gvg/${from}/${pad(gvgId)}`);
+  kv.put(`sp-gvg/${to}/${pad(gvgId)}`, gvgId);
+}
+
+const msgCompleteSwapIn: MsgHandler = async (ctx, msg) => {
+  const successor = await signerProvider(ctx, msg.storageProvider);
+  const familyId = Number(msg.globalVirtualGroupFamilyId ?? 0);
+  const gvgId = Number(msg.globalVirtualGroupId ?? 0);
+  const key = swapKey(familyId, gvgId);
+  const rec = await ctx.kv.get<SwapInRecord>(key);
+  if (!rec || rec.successorSpId !== successor.id) return fail('ERR_INVALID_ARGUMENT', `provider ${successor.id} holds no reservation for this swap`);
+  ctx.kv.del(key);
+  if (familyId) {
+    const family = (await getFamily(ctx.kv, familyId))!;
+    family.primarySpId = successor.id;
+    ctx.kv.put(`vgf/${familyId}`, family);
+    ctx.kv.del(`sp-family/${rec.targetSpId}`);
+    if ((await ctx.kv.get<number>(`sp-family/${successor.id}`)) === undefined) ctx.kv.put(`sp-family/${successor.id}`, familyId);
+    for (const id of family.gvgIds) {
+      const g = (await getGvg(ctx.kv, id))!;
+      g.primarySpId = successor.id;
+      ctx.kv.put(`gvg/${id}`, g);
+      moveIndex(ctx.kv, id, rec.targetSpId, successor.id);
+    }
+    for (const [k, b] of await ctx.kv.list<BucketRecord>('bucket/')) {
+      if (b.familyId === familyId) ctx.kv.put(k, { ...b, primarySpId: successor.id });
+    }
+  } else {
+    const g = (await getGvg(ctx.kv, gvgId))!;
+    g.secondarySpIds = g.secondarySpIds.map((id) => (id === rec.targetSpId ? successor.id : id));
+    ctx.kv.put(`gvg/${gvgId}`, g);
+    moveIndex(ctx.kv, gvgId, rec.targetSpId, successor.id);
+  }
+  emit(ctx, 'swap-in-completed', { sp_id: successor.id, target_sp_id: rec.targetSpId, family_id: familyId, gvg_id: gvgId, took_ms: ctx.now - rec.reservedAt });
+  return {};
+};
+
+export const recoveryMsgs: Record<string, { handler: MsgHandler; signer: (m: Record<string, unknown>) => string }> = {
+  '/greenfield.virtualgroup.MsgStorageProviderExit': { handler: msgExit, signer: (m) => String(m.storageProvider) },
+  '/greenfield.virtualgroup.MsgReserveSwapIn': { handler: msgReserveSwapIn, signer: (m) => String(m.storageProvider) },
+  '/greenfield.virtualgroup.MsgCompleteSwapIn': { handler: msgCompleteSwapIn, signer: (m) => String(m.storageProvider) },
+  '/insitu.virtualgroup.MsgReportProviderDown': { handler: msgReportDown, signer: (m) => String(m.reporter) },
+  '/insitu.virtualgroup.MsgWithdrawDownReports': { handler: msgCancelReports, signer: (m) => String(m.reporter) },
+};
+
+export const recoveryQueries: Record<string, QueryHandler> = {
+  /** Project extension (JSON): the sealed objects stored in one global virtual group, by id. */
+  '/insitu.storage.Query/ObjectsInGroup': async (ctx, req) => {
+    const gvgId = Number(req.gvgId);
+    const after = BigInt(String(req.afterId ?? '0'));
+    const limit = Math.min(Number(req.limit ?? 1000), 1000);
+    const objects: { id: bigint; bucketName: string; objectName: string; payloadSize: bigint }[] = [];
+    for (const [, o] of await ctx.kv.list<ObjectRecord>('object/')) {
+      if (o.status === 1 && o.gvgId === gvgId && o.id > after) objects.push({ id: o.id, bucketName: o.bucket, objectName: o.name, payloadSize: o.payloadSize });
+    }
+    objects.sort((a, b) => (a.id < b.id ? -1 : 1));
+    return { objects: objects.slice(0, limit) };
+  },
+  /** Project extension (JSON): swap-in reservations in progress. */
+  '/insitu.virtualgroup.Query/SwapIns': async (ctx) => ({ swapIns: (await ctx.kv.list<SwapInRecord>('swapin/')).map(([, v]) => v) }),
+};
