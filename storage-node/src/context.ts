@@ -4,6 +4,7 @@ import type { ChainClient, StorageParams, StorageProvider } from '@insitu/sdk/ch
 import type { ErasureCodec } from '@insitu/sdk/codec/types.ts';
 import type { Hex } from '@insitu/sdk/crypto/keys.ts';
 import type { PieceStore } from './store/types.ts';
+import type { Recovery } from './recovery.ts';
 
 import { silentLogger, type Logger } from '@insitu/sdk/logger.ts';
 
@@ -28,6 +29,8 @@ export interface NodeContext {
   providerByOperator(address: string): Promise<StorageProvider | undefined>;
   /** Object ids with an upload in progress on this node. */
   uploads: Set<bigint>;
+  /** Scrubbing, repair and taking over from providers that left (absent until the node runs). */
+  recovery?: Recovery;
 }
 
 /** Lengths of the segments of an object of `size` bytes. */

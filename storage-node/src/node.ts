@@ -10,6 +10,7 @@ import { createFsPieceStore } from './store/fs.ts';
 import type { PieceStore } from './store/types.ts';
 import { createHttpServer } from './http/server.ts';
 import { startFollower } from './follower.ts';
+import { startRecovery, type Recovery, type RecoveryOptions } from './recovery.ts';
 import { silentLogger, type Logger, type NodeContext } from './context.ts';
 import { createJobRuntime, type JobRuntime } from '@insitu/executor/runtime.ts';
 import { join } from 'node:path';
@@ -26,6 +27,8 @@ export interface StorageNodeOptions {
   store?: PieceStore;
   /** Worker threads for jobs (default 2). */
   jobWorkers?: number;
+  /** Scrubbing, health probes and swap-ins (see DEFAULT_RECOVERY). */
+  recovery?: RecoveryOptions;
 }
 
 export interface StorageNode {
@@ -33,6 +36,8 @@ export interface StorageNode {
   readonly endpoint: string;
   readonly spId: number;
   readonly store: PieceStore;
+  /** Present while the node runs. */
+  readonly recovery: Recovery | undefined;
   start(): Promise<void>;
   stop(): Promise<void>;
 }
@@ -45,7 +50,7 @@ export function createStorageNode(opts: StorageNodeOptions): StorageNode {
   const store = opts.store ?? createFsPieceStore({ dataDir: opts.dataDir });
   let endpoint = '';
   let spId = 0;
-  let running: { close(): Promise<void>; follower: { stop(): Promise<void> }; runtime: JobRuntime } | undefined;
+  let running: { close(): Promise<void>; follower: { stop(): Promise<void> }; runtime: JobRuntime; recovery: Recovery } | undefined;
 
   return {
     address,
@@ -54,6 +59,9 @@ export function createStorageNode(opts: StorageNodeOptions): StorageNode {
     },
     get spId() {
       return spId;
+    },
+    get recovery() {
+      return running?.recovery;
     },
     store,
 
@@ -110,7 +118,8 @@ export function createStorageNode(opts: StorageNodeOptions): StorageNode {
         spId = me!.id;
         const u = new URL(me!.endpoint);
         endpoint = `${u.protocol}//${u.hostname}:${port}`;
-        running = { close: http.close, follower: startFollower(ctx), runtime };
+        ctx.recovery = startRecovery(ctx, opts.recovery);
+        running = { close: http.close, follower: startFollower(ctx), runtime, recovery: ctx.recovery };
         logger.info('storage node serving', { spId, endpoint, address });
       } catch (e) {
         await store.stop();
@@ -122,6 +131,7 @@ export function createStorageNode(opts: StorageNodeOptions): StorageNode {
       if (!running) return;
       const r = running;
       running = undefined;
+      await r.recovery.stop();
       await r.follower.stop();
       await r.close();
       await r.runtime.stop();

@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createChain, type Chain } from '@insitu/chain';
 import { createStorageNode, type StorageNode } from '@insitu/storage-node';
+import type { RecoveryOptions } from '@insitu/storage-node/recovery.ts';
 import { createClient, type InsituClient } from '@insitu/sdk';
 import { planDevnet, type DevnetPlan } from '@insitu/cli/devnet/plan.ts';
 
@@ -30,6 +31,8 @@ export interface TestnetOptions {
   accounts?: number;
   /** Where the chain and nodes keep their data; kept on stop(). Default: a temp dir, removed on stop(). */
   dir?: string;
+  /** The nodes' scrubbing, probing and swap-ins: off unless asked for (tests drive them). */
+  recovery?: RecoveryOptions;
 }
 
 export async function createTestnet(opts: TestnetOptions = {}): Promise<Testnet> {
@@ -42,7 +45,8 @@ export async function createTestnet(opts: TestnetOptions = {}): Promise<Testnet>
   const rpcUrl = chain.rpcUrl;
   const makeNode = (i: number): StorageNode => {
     const n = plan.nodes[i]!;
-    return createStorageNode({ dataDir: join(dir, `node-${i + 1}`), rpcUrl, chainId: plan.chainId, operatorKey: n.operatorKey, blsKey: n.blsKey, port: n.port, jobWorkers: 1 });
+    return createStorageNode({ dataDir: join(dir, `node-${i + 1}`), rpcUrl, chainId: plan.chainId, operatorKey: n.operatorKey, blsKey: n.blsKey, port: n.port, jobWorkers: 1,
+      recovery: { scrubIntervalMs: 0, probeIntervalMs: 0, swapIntervalMs: 0, ...opts.recovery } });
   };
   const nodes: (StorageNode | null)[] = plan.nodes.map(() => null);
   const net: Testnet = {

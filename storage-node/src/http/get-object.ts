@@ -46,6 +46,7 @@ export async function getObject(ctx: NodeContext, req: IncomingMessage, res: Ser
   const key = { objectId: obj.id, index: -1 };
   const meta = await ctx.store.meta(key);
   if (!meta || !Buffer.from(hashOfHashes(meta.hashes)).equals(Buffer.from(obj.checksums[0]!))) {
+    if (!ctx.uploads.has(obj.id)) ctx.recovery?.request(key, 'a read found no verified copy');
     throw new InsituError('ERR_PIECE_NOT_FOUND', `this node does not hold a verified copy of ${bucket}/${name}`);
   }
   const start = range?.start ?? 0;
@@ -57,6 +58,7 @@ export async function getObject(ctx: NodeContext, req: IncomingMessage, res: Ser
     const data = await ctx.store.read(key, segStart, meta.sizes[s]!);
     if (data.length !== meta.sizes[s] || !createHash('sha256').update(data).digest().equals(Buffer.from(meta.hashes[s]!))) {
       ctx.logger.warn('corrupt segment', { objectId: obj.id.toString(), segment: s });
+      ctx.recovery?.request(key, `segment ${s} failed its hash on a read`);
       throw new InsituError('ERR_CHECKSUM_MISMATCH', `segment ${s} of ${bucket}/${name} is corrupt on this node`);
     }
     if (!sent) {

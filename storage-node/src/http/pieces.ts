@@ -52,6 +52,7 @@ export async function piece(ctx: NodeContext, req: IncomingMessage, res: ServerR
   const data = await ctx.store.read(key, unitOffset(meta, segment), meta.sizes[segment]!);
   if (data.length !== meta.sizes[segment] || !createHash('sha256').update(data).digest().equals(Buffer.from(meta.hashes[segment]!))) {
     ctx.logger.warn('corrupt piece', { objectId: obj.id.toString(), index, segment });
+    ctx.recovery?.request(key, `piece of segment ${segment} failed its hash on a read`);
     throw new InsituError('ERR_CHECKSUM_MISMATCH', `piece ${index} of segment ${segment} of object ${obj.id} is corrupt on this node`);
   }
   res.writeHead(200, {

@@ -79,10 +79,17 @@ const msgReportDown: MsgHandler = async (ctx, msg) => {
   return { status: target.status, reports: reports.length, quorum };
 };
 
-/** A provider back in service withdraws the reports against it (it proves it is alive by signing). */
+/**
+ * A provider that is back withdraws the reports against it (it proves it is alive by signing);
+ * one put in forced exit returns to service and keeps the places no successor has taken yet.
+ */
 const msgCancelReports: MsgHandler = async (ctx, msg) => {
   const sp = await signerProvider(ctx, msg.reporter);
   for (const [k] of await ctx.kv.list(`down-report/${sp.id}/`)) ctx.kv.del(k);
+  if (sp.status === STATUS_FORCED_EXITING) {
+    for (const [k, r] of await ctx.kv.list<SwapInRecord>('swapin/')) if (r.targetSpId === sp.id) ctx.kv.del(k);
+    await setStatus(ctx, sp, STATUS_IN_SERVICE, 'provider-back');
+  }
   return {};
 };
 
