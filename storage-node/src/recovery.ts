@@ -8,6 +8,7 @@
 // read path.
 
 import { createHash } from 'node:crypto';
+import { setMaxListeners } from 'node:events';
 import { request } from 'undici';
 import { InsituError } from '@insitu/sdk/errors.ts';
 import { hashOfHashes } from '@insitu/sdk/integrity/index.ts';
@@ -87,13 +88,23 @@ export interface Recovery {
 const sha = (b: Uint8Array): Buffer => createHash('sha256').update(b).digest();
 const sleep = (ms: number, signal: AbortSignal): Promise<void> =>
   new Promise((resolve) => {
-    const t = setTimeout(resolve, ms);
-    signal.addEventListener('abort', () => { clearTimeout(t); resolve(); }, { once: true });
+    if (signal.aborted) return resolve();
+    const onAbort = (): void => {
+      clearTimeout(t);
+      resolve();
+    };
+    const t = setTimeout(() => {
+      signal.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    signal.addEventListener('abort', onAbort, { once: true });
   });
 
 export function startRecovery(ctx: NodeContext, options: RecoveryOptions = {}): Recovery {
   const opts = { ...DEFAULT_RECOVERY, ...options };
   const ac = new AbortController();
+  // Every rebuild's reads listen on this signal.
+  setMaxListeners(0, ac.signal);
   const repairs = new Map<string, { promise: Promise<void>; reason: string; key: PieceKey }>();
   const swaps = new Map<string, RecoveryStatus['swapsInProgress'][number]>();
   const heals: HealRecord[] = [];
