@@ -1,4 +1,5 @@
 import test from 'ava';
+import { createHash } from 'node:crypto';
 import { privateKeyToAddress, generatePrivateKey, signDigest, recoverAddress, keccak256, checksumAddress } from '../src/crypto/keys.ts';
 import { generateBlsKey, blsPublicKey, blsSign, blsAggregate, blsFastAggregateVerify, blsVerify } from '../src/crypto/bls.ts';
 
@@ -31,4 +32,21 @@ test('aggregated BLS approvals verify only against every signer over the same me
   t.true(blsFastAggregateVerify(agg, msg, keys.map(blsPublicKey)));
   t.false(blsFastAggregateVerify(agg, msg, keys.slice(1).map(blsPublicKey)));
   t.false(blsFastAggregateVerify(agg, keccak256(msg), keys.map(blsPublicKey)));
+});
+
+test('BLS through blst agrees with an independent implementation (@noble/curves) byte for byte', async (t) => {
+  const { bls12_381 } = await import('@noble/curves/bls12-381.js');
+  const { BLS_DST, blsProofOfPossession } = await import('../src/crypto/bls.ts');
+  const noble = bls12_381.longSignatures;
+  const msg = new Uint8Array(32).fill(9);
+  for (let i = 0; i < 3; i++) {
+    const sk = generateBlsKey();
+    t.deepEqual(blsPublicKey(sk), noble.getPublicKey(sk).toBytes(true));
+    const ours = blsSign(msg, sk);
+    const theirs = noble.sign(noble.hash(msg, BLS_DST), sk).toBytes(true);
+    t.deepEqual(ours, theirs, 'signatures are deterministic: the same bytes');
+    t.true(noble.verify(ours, noble.hash(msg, BLS_DST), blsPublicKey(sk)));
+    t.true(blsVerify(blsProofOfPossession(sk), new Uint8Array(createHash('sha256').update(blsPublicKey(sk)).digest()), blsPublicKey(sk)));
+  }
+  t.false(blsVerify(new Uint8Array(96), msg, blsPublicKey(generateBlsKey())), 'garbage is refused, not thrown');
 });

@@ -16,8 +16,28 @@ const { values } = parseArgs({
     'key-file': { type: 'string' },
     host: { type: 'string', default: '127.0.0.1' },
     port: { type: 'string' },
+    // Recovery (milliseconds; 0 turns a loop off): see DEFAULT_RECOVERY.
+    'scrub-interval-ms': { type: 'string' },
+    'scrub-bytes-per-second': { type: 'string' },
+    'probe-interval-ms': { type: 'string' },
+    'down-after-ms': { type: 'string' },
+    'swap-interval-ms': { type: 'string' },
   },
 });
+const ms = (name: 'scrub-interval-ms' | 'scrub-bytes-per-second' | 'probe-interval-ms' | 'down-after-ms' | 'swap-interval-ms'): number | undefined => {
+  const v = values[name];
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (!Number.isFinite(n) || n < 0) {
+    process.stderr.write(`--${name} must be a non-negative number, not "${v}"\n`);
+    process.exit(2);
+  }
+  return n;
+};
+const recovery = Object.fromEntries(Object.entries({
+  scrubIntervalMs: ms('scrub-interval-ms'), scrubBytesPerSecond: ms('scrub-bytes-per-second'), probeIntervalMs: ms('probe-interval-ms'),
+  downAfterMs: ms('down-after-ms'), swapIntervalMs: ms('swap-interval-ms'),
+}).filter(([, v]) => v !== undefined));
 if (!values.dir || !values.rpc || !values['chain-id']) {
   process.stderr.write('usage: storage-node --dir <dataDir> --rpc <url> --chain-id <id> [--key-file <file>] [--host] [--port]\n');
   process.exit(2);
@@ -32,6 +52,7 @@ const node = createStorageNode({
   host: values.host!,
   ...(values.port ? { port: Number(values.port) } : {}),
   logger: jsonLogger('storage-node', (line) => process.stderr.write(line)),
+  recovery,
 });
 await node.start();
 process.stdout.write(`${JSON.stringify({ event: 'ready', endpoint: node.endpoint, spId: node.spId, address: node.address })}\n`);

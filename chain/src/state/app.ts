@@ -19,6 +19,7 @@ import { storageMsgs, storageQueries } from './modules/storage.ts';
 import { permissionMsgs, permissionQueries } from './modules/permission.ts';
 import { computeMsgs, computeQueries, COMPUTE_ESCROW } from './modules/compute.ts';
 import { recoveryMsgs, recoveryQueries } from './modules/recovery.ts';
+import { auditQueries } from './modules/audit.ts';
 
 import { silentLogger, type Logger } from '@insitu/sdk/logger.ts';
 
@@ -37,7 +38,7 @@ export const GAS_PER_MSG = 120_000n;
 const MSGS: Record<string, { handler: MsgHandler; signer: (m: Record<string, unknown>) => string }> = {
   ...bankMsgs, ...providerMsgs, ...storageMsgs, ...permissionMsgs, ...computeMsgs, ...recoveryMsgs,
 };
-const QUERIES: Record<string, QueryHandler> = { ...bankQueries, ...providerQueries, ...storageQueries, ...permissionQueries, ...computeQueries, ...recoveryQueries };
+const QUERIES: Record<string, QueryHandler> = { ...bankQueries, ...providerQueries, ...storageQueries, ...permissionQueries, ...computeQueries, ...recoveryQueries, ...auditQueries };
 
 export const supportedMessages = (): string[] => Object.keys(MSGS);
 

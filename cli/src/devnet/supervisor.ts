@@ -107,7 +107,7 @@ async function stopProcess(child: ChildProcess | undefined): Promise<void> {
   clearTimeout(timer);
 }
 
-export async function devnetUp(opts: { dir: string; nodes?: number; log?: (line: string) => void }): Promise<Devnet> {
+export async function devnetUp(opts: { dir: string; nodes?: number; log?: (line: string) => void; /** Extra arguments for every node process (recovery tuning). */ nodeArgs?: string[] }): Promise<Devnet> {
   const { dir } = opts;
   const log = opts.log ?? (() => {});
   const other = await runningDevnet(dir);
@@ -177,7 +177,7 @@ export async function devnetUp(opts: { dir: string; nodes?: number; log?: (line:
     await starting.get(name);
     if (isRunning(name)) return;
     const nodeDir = join(dir, name);
-    const run = launch(name, script('@insitu/storage-node/bin.ts'), ['--dir', nodeDir, '--rpc', rpcUrl, '--chain-id', plan.chainId, '--port', String(n.port)]).then(() => undefined);
+    const run = launch(name, script('@insitu/storage-node/bin.ts'), ['--dir', nodeDir, '--rpc', rpcUrl, '--chain-id', plan.chainId, '--port', String(n.port), ...(opts.nodeArgs ?? [])]).then(() => undefined);
     starting.set(name, run);
     try {
       await run;

@@ -1,33 +1,50 @@
 // BLS12-381 keys and signatures for seal approvals: public keys in G1 (48 bytes), signatures in
-// G2 (96 bytes), the proof-of-possession ciphersuite, as Greenfield's secondaries sign with blst.
+// G2 (96 bytes), the proof-of-possession ciphersuite, as Greenfield's secondaries sign — with the
+// same blst library (through @chainsafe/blst's native binding: signing and verifying take about a
+// millisecond, against tens of milliseconds in pure JavaScript).
 
-import { createHash } from 'node:crypto';
-import { bls12_381 } from '@noble/curves/bls12-381.js';
+import { createHash, randomBytes } from 'node:crypto';
+import { createRequire } from 'node:module';
 import { InsituError } from '../errors.ts';
 
-const bls = bls12_381.longSignatures;
+type Blst = typeof import('@chainsafe/blst');
+const blst = createRequire(import.meta.url)('@chainsafe/blst') as Blst;
+
+/** The ciphersuite's domain separation tag (blst's default for the POP scheme, as Ethereum and Greenfield use). */
 export const BLS_DST = 'BLS_SIG_BLS12381G2_XMD:SHA-256_SSWU_RO_POP_';
 
 export function generateBlsKey(): Uint8Array {
-  return bls.keygen().secretKey;
+  return blst.SecretKey.fromKeygen(randomBytes(32)).toBytes();
 }
 
+const secret = (sk: Uint8Array) => {
+  try {
+    return blst.SecretKey.fromBytes(sk);
+  } catch (cause) {
+    throw new InsituError('ERR_INVALID_ARGUMENT', 'not a BLS secret key (32 bytes, below the group order)', { cause });
+  }
+};
+
 export function blsPublicKey(secretKey: Uint8Array): Uint8Array {
-  return bls.getPublicKey(secretKey).toBytes(true);
+  return secret(secretKey).toPublicKey().toBytes(true);
 }
 
 export function blsSign(message: Uint8Array, secretKey: Uint8Array): Uint8Array {
-  return bls.sign(bls.hash(message, BLS_DST), secretKey).toBytes(true);
+  return secret(secretKey).sign(message).toBytes(true);
 }
 
 export function blsAggregate(signatures: Uint8Array[]): Uint8Array {
   if (signatures.length === 0) throw new InsituError('ERR_INVALID_ARGUMENT', 'nothing to aggregate');
-  return bls.aggregateSignatures(signatures).toBytes(true);
+  try {
+    return blst.aggregateSerializedSignatures(signatures, true).toBytes(true);
+  } catch (cause) {
+    throw new InsituError('ERR_INVALID_ARGUMENT', 'a signature to aggregate is not a valid G2 point', { cause });
+  }
 }
 
 export function blsVerify(signature: Uint8Array, message: Uint8Array, publicKey: Uint8Array): boolean {
   try {
-    return bls.verify(signature, bls.hash(message, BLS_DST), publicKey);
+    return blst.verify(message, blst.PublicKey.fromBytes(publicKey, true), blst.Signature.fromBytes(signature, true));
   } catch {
     return false;
   }
@@ -37,8 +54,7 @@ export function blsVerify(signature: Uint8Array, message: Uint8Array, publicKey:
 export function blsFastAggregateVerify(signature: Uint8Array, message: Uint8Array, publicKeys: Uint8Array[]): boolean {
   if (publicKeys.length === 0) return false;
   try {
-    const aggregated = bls.aggregatePublicKeys(publicKeys);
-    return bls.verify(signature, bls.hash(message, BLS_DST), aggregated);
+    return blst.fastAggregateVerify(message, publicKeys.map((k) => blst.PublicKey.fromBytes(k, true)), blst.Signature.fromBytes(signature, true));
   } catch {
     return false;
   }
