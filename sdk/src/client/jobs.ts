@@ -108,14 +108,18 @@ export function jobsApi(deps: JobsDeps) {
     } catch (e) {
       if ((e as InsituError).code !== 'ERR_OBJECT_EXISTS') throw e;
     }
-    // Someone else is uploading the same module (same name, same content): wait for its seal.
-    const deadline = Date.now() + 120_000;
+    // Someone else may be uploading the same module (same name, same content): wait a little for
+    // its seal, then resume the upload (same bytes: the put picks up the registered object).
+    const deadline = Date.now() + 10_000;
     for (;;) {
       throwIfAborted(signal);
       const now = await head();
       if (now?.status === 'sealed') return;
       if (!now) return storeModule(bucket, name, module, signal);
-      if (Date.now() > deadline) throw new InsituError('ERR_OBJECT_NOT_SEALED', `module ${bucket}/${name} is being uploaded but was not sealed within 2 minutes`);
+      if (Date.now() > deadline) {
+        await deps.put(bucket, name, module, sig(signal));
+        return;
+      }
       await new Promise((r) => setTimeout(r, 100));
     }
   }
