@@ -63,6 +63,8 @@ export interface HealRecord {
 export interface RecoveryStatus {
   repairsOk: number;
   repairsFailed: number;
+  /** The last failed repair, for operators (object/index: reason). */
+  lastError: string | null;
   repairBytes: number;
   inProgress: { objectId: string; index: number; reason: string }[];
   swapsInProgress: { targetSpId: number; gvgId: number; familyId: number; objects: number; done: number }[];
@@ -111,6 +113,7 @@ export function startRecovery(ctx: NodeContext, options: RecoveryOptions = {}): 
   const downSince = new Map<number, { since: number; reported: boolean }>();
   let repairsOk = 0;
   let repairsFailed = 0;
+  let lastError: string | null = null;
   let repairBytes = 0;
   let lastScrub: RecoveryStatus['lastScrub'] = null;
   const metrics = (ctx as { metrics?: RecoveryMetrics }).metrics;
@@ -182,6 +185,7 @@ export function startRecovery(ctx: NodeContext, options: RecoveryOptions = {}): 
         ctx.logger.info('piece repaired', { objectId: key.objectId.toString(), index: key.index, reason, bytes, ms: Date.now() - t0 });
       } catch (e) {
         repairsFailed++;
+        lastError = `${key.objectId}/${key.index}: ${String((e as Error).message ?? e)}`;
         metrics?.repairs?.inc({ result: 'failed' });
         ctx.logger.warn('repair failed', { objectId: key.objectId.toString(), index: key.index, reason, error: String((e as Error).message ?? e) });
         throw e;
@@ -400,7 +404,7 @@ export function startRecovery(ctx: NodeContext, options: RecoveryOptions = {}): 
     takeOverOnce,
     probeOnce,
     status: () => ({
-      repairsOk, repairsFailed, repairBytes,
+      repairsOk, repairsFailed, repairBytes, lastError,
       inProgress: [...repairs.values()].map((r) => ({ objectId: r.key.objectId.toString(), index: r.key.index, reason: r.reason })),
       swapsInProgress: [...swaps.values()].map((s) => ({ ...s })),
       heals: [...heals],
@@ -409,7 +413,9 @@ export function startRecovery(ctx: NodeContext, options: RecoveryOptions = {}): 
     }),
     async stop() {
       ac.abort();
-      await Promise.allSettled([back, ...loops, ...[...repairs.values()].map((r) => r.promise)]);
+      // Reads and writes in flight see the abort; a chain call in flight gets a few seconds.
+      const all = Promise.allSettled([back, ...loops, ...[...repairs.values()].map((r) => r.promise)]);
+      await Promise.race([all, new Promise((r) => setTimeout(r, 5000).unref())]);
     },
   };
 }

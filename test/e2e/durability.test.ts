@@ -25,10 +25,10 @@ async function corrupt(net: Testnet, spId: number, objectId: bigint, index: numb
   await fh.close();
 }
 
-const until = async (what: string, fn: () => Promise<boolean>, ms = 30_000): Promise<void> => {
+const until = async (what: string | (() => string), fn: () => Promise<boolean>, ms = 30_000): Promise<void> => {
   const deadline = Date.now() + ms;
   while (!(await fn())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${typeof what === 'string' ? what : what()}`);
     await new Promise((r) => setTimeout(r, 100));
   }
 };
@@ -77,7 +77,7 @@ test('a read that meets a corrupt copy is served from the pieces and the copy is
   const primary = net.nodes[obj.placement[0]!.spId - 1]!;
   await corrupt(net, primary.spId, obj.id, -1);
   t.true((await read(alice, 'heal', 'file')).equals(data), 'the reader routed around the bad copy');
-  await until('the primary to rebuild its copy', async () => primary.recovery!.status().repairsOk >= 1);
+  await until(() => `the primary to rebuild its copy (${JSON.stringify(primary.recovery!.status())})`, async () => primary.recovery!.status().repairsOk >= 1, 60_000);
   const located = await primary.store.locate({ objectId: obj.id, index: -1 });
   t.is(createHash('sha256').update(await readFile((located as { path: string }).path)).digest('hex'), createHash('sha256').update(data).digest('hex'));
 });
