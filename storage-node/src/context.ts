@@ -5,6 +5,7 @@ import type { ErasureCodec } from '@insitu/sdk/codec/types.ts';
 import type { Hex } from '@insitu/sdk/crypto/keys.ts';
 import type { PieceStore } from './store/types.ts';
 import type { Recovery } from './recovery.ts';
+import type { ReadContext } from '@insitu/sdk/client/read.ts';
 
 import { silentLogger, type Logger } from '@insitu/sdk/logger.ts';
 
@@ -31,6 +32,11 @@ export interface NodeContext {
   uploads: Set<bigint>;
   /** Scrubbing, repair and taking over from providers that left (absent until the node runs). */
   recovery?: Recovery;
+}
+
+/** What the SDK's verified reads need, reading as this node (its operator key signs the requests). */
+export function readContextOf(ctx: NodeContext): ReadContext {
+  return { chain: ctx.chain, codec: ctx.codec, params: ctx.params, privateKey: ctx.operatorKey, endpointOf: async (id: number) => (await ctx.provider(id)).endpoint };
 }
 
 /** Lengths of the segments of an object of `size` bytes. */

@@ -15,7 +15,7 @@ import { hashOfHashes } from '@insitu/sdk/integrity/index.ts';
 import { readObject } from '@insitu/sdk/client/read.ts';
 import { spDispatcher } from '@insitu/sdk/sp/index.ts';
 import type { GlobalVirtualGroup, ObjectInfo, StorageProvider } from '@insitu/sdk/chain/types.ts';
-import type { NodeContext } from './context.ts';
+import { readContextOf, type NodeContext } from './context.ts';
 import { unitOffset, type PieceKey } from './store/types.ts';
 
 export interface RecoveryOptions {
@@ -118,7 +118,7 @@ export function startRecovery(ctx: NodeContext, options: RecoveryOptions = {}): 
   let lastScrub: RecoveryStatus['lastScrub'] = null;
   const metrics = (ctx as { metrics?: RecoveryMetrics }).metrics;
 
-  const readCtx = () => ({ chain: ctx.chain, codec: ctx.codec, params: ctx.params, privateKey: ctx.operatorKey, endpointOf: async (id: number) => (await ctx.provider(id)).endpoint });
+  const readCtx = () => readContextOf(ctx);
   const expected = (obj: ObjectInfo, index: number): Uint8Array => obj.checksums[index + 1]!;
 
   /** Rebuilds entry (obj, index) from the primary's verified copy or from verified pieces elsewhere, then commits it. */

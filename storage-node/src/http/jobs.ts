@@ -23,7 +23,7 @@ import { signRequest } from '@insitu/sdk/auth/index.ts';
 import { spDispatcher, errorFrom } from '@insitu/sdk/sp/index.ts';
 import { request } from 'undici';
 import { unitOffset } from '../store/types.ts';
-import type { NodeContext } from '../context.ts';
+import { readContextOf, type NodeContext } from '../context.ts';
 import { signerOf } from './access.ts';
 import { sendJson } from './respond.ts';
 
@@ -95,7 +95,7 @@ async function locateInput(ctx: NodeContext, jobs: JobsContext, input: ObjectInf
   await mkdir(dir, { recursive: true });
   const path = join(dir, `${input.id}.data`);
   const out = createWriteStream(path);
-  const readCtx = { chain: ctx.chain, codec: ctx.codec, params: ctx.params, privateKey: ctx.operatorKey, endpointOf: async (id: number) => (await ctx.provider(id)).endpoint };
+  const readCtx = readContextOf(ctx);
   for await (const chunk of readObject(readCtx, input, primary)) {
     if (!out.write(chunk)) await once(out, 'drain');
   }
@@ -154,7 +154,7 @@ async function pieceSource(ctx: NodeContext, input: ObjectInfo, index: number): 
       return seg.subarray(r.start - segStart, r.end - segStart);
     };
   }
-  const readCtx = { chain: ctx.chain, codec: ctx.codec, params: ctx.params, privateKey: ctx.operatorKey, endpointOf: async (id: number) => (await ctx.provider(id)).endpoint };
+  const readCtx = readContextOf(ctx);
   return async (r) => {
     const parts: Uint8Array[] = [];
     for await (const chunk of readObject(readCtx, input, null, { range: { start: r.start, end: r.end - 1 } })) parts.push(chunk);
@@ -245,7 +245,7 @@ async function loadSideInputs(ctx: NodeContext, job: JobInfo): Promise<Record<st
     const parts: Uint8Array[] = [];
     const bucket = await ctx.chain.headBucket(obj.bucketName);
     const primary = bucket.primarySpId === ctx.spId ? null : (await ctx.provider(bucket.primarySpId)).endpoint;
-    const readCtx = { chain: ctx.chain, codec: ctx.codec, params: ctx.params, privateKey: ctx.operatorKey, endpointOf: async (id: number) => (await ctx.provider(id)).endpoint };
+    const readCtx = readContextOf(ctx);
     if (bucket.primarySpId === ctx.spId && obj.payloadSize > 0n) {
       const meta = await ctx.store.meta({ objectId: obj.id, index: -1 });
       if (meta) parts.push(await ctx.store.read({ objectId: obj.id, index: -1 }, 0, meta.size));
