@@ -5,7 +5,7 @@
 
 import { Worker } from 'node:worker_threads';
 import { createHash } from 'node:crypto';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, writeFile, rename } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pathToFileURL, fileURLToPath } from 'node:url';
 import { InsituError, toAbortError } from '@insitu/sdk/errors.ts';
@@ -78,10 +78,22 @@ export function createJobRuntime(opts: { cacheDir: string; workers?: number; log
 
   const spawn = (): Slot => ({ worker: new Worker(workerFile), busy: false });
 
-  async function prepare(bytes: Uint8Array): Promise<PreparedModule> {
+  const preparing = new Map<string, Promise<PreparedModule>>();
+
+  /** Once per module hash, also when several jobs of a new module arrive together. */
+  function prepare(bytes: Uint8Array): Promise<PreparedModule> {
     const hash = createHash('sha256').update(bytes).digest('hex');
     const hit = prepared.get(hash);
-    if (hit) return hit.module;
+    if (hit) return Promise.resolve(hit.module);
+    let p = preparing.get(hash);
+    if (!p) {
+      p = prepareOnce(hash, bytes).finally(() => preparing.delete(hash));
+      preparing.set(hash, p);
+    }
+    return p;
+  }
+
+  async function prepareOnce(hash: string, bytes: Uint8Array): Promise<PreparedModule> {
     const module = await prepareModule(bytes);
     const dir = join(opts.cacheDir, hash);
     await mkdir(dir, { recursive: true });
@@ -90,7 +102,10 @@ export function createJobRuntime(opts: { cacheDir: string; workers?: number; log
     const glue = module.glue
       .replaceAll('globalThis?.process?.env?.JCO_DEBUG', 'false')
       .replaceAll('WebAssembly.promising(', '((f) => f)(');
-    await writeFile(join(dir, 'job.js'), glue);
+    // Written whole, then renamed: a worker never imports a half-written file.
+    const tmp = join(dir, `job.js.${process.pid}.${Date.now()}.tmp`);
+    await writeFile(tmp, glue);
+    await rename(tmp, join(dir, 'job.js'));
     prepared.set(hash, { module, glueUrl: pathToFileURL(join(dir, 'job.js')).href });
     return module;
   }

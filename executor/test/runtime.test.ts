@@ -96,3 +96,12 @@ test('the queue is fair between accounts: a second account is not stuck behind a
   t.true(order.indexOf('alice0') <= 2, order.join(' '));
   t.deepEqual(order.filter((x) => x.startsWith('mallory')), ['mallory0', 'mallory1', 'mallory2', 'mallory3', 'mallory4', 'mallory5'], 'each account\'s jobs keep their order');
 });
+
+test('jobs of a module nobody prepared yet, arriving together, all run', async (t) => {
+  const bytes = await wat(CAT.replace('(memory', '(global $unused i32 (i32.const 7)) (memory'));
+  const results = await Promise.all(Array.from({ length: 6 }, async (_, i) => {
+    const { hash } = await runtime.prepare(bytes);
+    return runtime.run({ moduleHash: hash, input: { bytes: Buffer.from(`job ${i}`) }, limits, account: `a${i % 2}` });
+  }));
+  t.deepEqual(results.map((r) => Buffer.from(r.output).toString()), Array.from({ length: 6 }, (_, i) => `job ${i}`));
+});
