@@ -5,6 +5,7 @@ import type { ErasureCodec } from '@insitu/sdk/codec/types.ts';
 import type { Hex } from '@insitu/sdk/crypto/keys.ts';
 import type { PieceStore } from './store/types.ts';
 import type { Recovery } from './recovery.ts';
+import type { NodeMetrics } from './metrics.ts';
 import type { ReadContext } from '@insitu/sdk/client/read.ts';
 
 import { silentLogger, type Logger } from '@insitu/sdk/logger.ts';
@@ -32,6 +33,7 @@ export interface NodeContext {
   uploads: Set<bigint>;
   /** Scrubbing, repair and taking over from providers that left (absent until the node runs). */
   recovery?: Recovery;
+  metrics: NodeMetrics;
 }
 
 /** What the SDK's verified reads need, reading as this node (its operator key signs the requests). */

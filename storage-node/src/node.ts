@@ -11,6 +11,7 @@ import type { PieceStore } from './store/types.ts';
 import { createHttpServer } from './http/server.ts';
 import { startFollower } from './follower.ts';
 import { startRecovery, type Recovery, type RecoveryOptions } from './recovery.ts';
+import { createNodeMetrics } from './metrics.ts';
 import { silentLogger, type Logger, type NodeContext } from './context.ts';
 import { createJobRuntime, type JobRuntime } from '@insitu/executor/runtime.ts';
 import { join } from 'node:path';
@@ -99,6 +100,7 @@ export function createStorageNode(opts: StorageNodeOptions): StorageNode {
           baseHost: new URL(me!.endpoint).hostname,
           params: await chain.params(),
           uploads: new Set(),
+          metrics: createNodeMetrics(store),
           async provider(id) {
             if (!providers.has(id)) await refresh();
             const p = providers.get(id);

@@ -116,7 +116,7 @@ export function startRecovery(ctx: NodeContext, options: RecoveryOptions = {}): 
   let lastError: string | null = null;
   let repairBytes = 0;
   let lastScrub: RecoveryStatus['lastScrub'] = null;
-  const metrics = (ctx as { metrics?: RecoveryMetrics }).metrics;
+  const metrics = ctx.metrics;
 
   const readCtx = () => readContextOf(ctx);
   const expected = (obj: ObjectInfo, index: number): Uint8Array => obj.checksums[index + 1]!;
@@ -172,7 +172,7 @@ export function startRecovery(ctx: NodeContext, options: RecoveryOptions = {}): 
     const running = repairs.get(id);
     if (running) return running.promise;
     const promise = (async () => {
-      metrics?.repairsInProgress?.inc();
+      metrics.repairsInProgress.inc();
       const t0 = Date.now();
       try {
         const obj = await ctx.chain.headObjectById(key.objectId);
@@ -180,17 +180,17 @@ export function startRecovery(ctx: NodeContext, options: RecoveryOptions = {}): 
         const bytes = await rebuild(obj, key.index);
         repairsOk++;
         repairBytes += bytes;
-        metrics?.repairs?.inc({ result: 'ok' });
-        metrics?.repairBytes?.inc(bytes);
+        metrics.repairs.inc({ result: 'ok' });
+        metrics.repairBytes.inc(bytes);
         ctx.logger.info('piece repaired', { objectId: key.objectId.toString(), index: key.index, reason, bytes, ms: Date.now() - t0 });
       } catch (e) {
         repairsFailed++;
         lastError = `${key.objectId}/${key.index}: ${String((e as Error).message ?? e)}`;
-        metrics?.repairs?.inc({ result: 'failed' });
+        metrics.repairs.inc({ result: 'failed' });
         ctx.logger.warn('repair failed', { objectId: key.objectId.toString(), index: key.index, reason, error: String((e as Error).message ?? e) });
         throw e;
       } finally {
-        metrics?.repairsInProgress?.dec();
+        metrics.repairsInProgress.dec();
         repairs.delete(id);
       }
     })();
@@ -254,7 +254,7 @@ export function startRecovery(ctx: NodeContext, options: RecoveryOptions = {}): 
         report.checked++;
         const state = await check(key, obj, report);
         report[state]++;
-        metrics?.scrubPieces?.inc({ result: state });
+        metrics.scrubPieces.inc({ result: state });
         if (state !== 'ok') bad.push({ key, reason: `scrub found it ${state}` });
       }
     }
@@ -333,6 +333,9 @@ export function startRecovery(ctx: NodeContext, options: RecoveryOptions = {}): 
     } finally {
       swaps.delete(key);
     }
+    metrics.swapIns.inc();
+    metrics.repairBytes.inc(bytes);
+    metrics.healSeconds.observe((Date.now() - t0) / 1000);
     const heal: HealRecord = { targetSpId: target.id, gvgId: g.id, familyId: g.familyId, objects: objects.length, bytes, ms: Date.now() - t0, at: Date.now() };
     heals.push(heal);
     if (heals.length > 100) heals.shift();
@@ -418,13 +421,4 @@ export function startRecovery(ctx: NodeContext, options: RecoveryOptions = {}): 
       await Promise.race([all, new Promise((r) => setTimeout(r, 5000).unref())]);
     },
   };
-}
-
-/** The counters a node's metrics registry offers for recovery (all optional). */
-interface Counter { inc(labels?: Record<string, string> | number, n?: number): void }
-interface RecoveryMetrics {
-  scrubPieces?: Counter;
-  repairs?: Counter;
-  repairBytes?: Counter;
-  repairsInProgress?: { inc(): void; dec(): void };
 }

@@ -258,6 +258,7 @@ async function loadSideInputs(ctx: NodeContext, job: JobInfo): Promise<Record<st
 }
 
 export async function runJobRequest(ctx: NodeContext, jobs: JobsContext, req: IncomingMessage, res: ServerResponse, id: bigint): Promise<void> {
+  const startedAt = Date.now();
   const signer = signerOf(req, true)!;
   const body = await readBody(req);
   const job = await ctx.chain.getJob(id);
@@ -312,6 +313,9 @@ export async function runJobRequest(ctx: NodeContext, jobs: JobsContext, req: In
   const signature = toHex(signDigest(receiptDigest(receipt), ctx.operatorKey));
   await writeFile(join(jobs.dir, `${id}.receipt.json`), JSON.stringify({ receipt, signature }));
   await ctx.chain.settleJob({ jobId: id, fuelUsed: result.fuelUsed, outputHash, exitState: result.code ?? 'succeeded', receiptSignature: signature });
+  ctx.metrics.jobs.inc({ mode: job.mode || 'whole', outcome: result.code ?? 'succeeded' });
+  ctx.metrics.jobFuel.inc(Number(result.fuelUsed));
+  ctx.metrics.jobSeconds.observe({ mode: job.mode || 'whole' }, (Date.now() - startedAt) / 1000);
   ctx.logger.info('job settled', { jobId: id.toString(), mode: job.mode || 'whole', state: result.state, fuel: result.fuelUsed.toString() });
   sendJson(res, 200, { receipt, signature });
 }

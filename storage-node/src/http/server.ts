@@ -12,6 +12,7 @@ import { replicatePiece } from './replicate-piece.ts';
 import { piece, pieceHashes, pieceParamsFromHeaders } from './pieces.ts';
 import { sendError, sendJson } from './respond.ts';
 import { runJobRequest, jobOutput, type JobsContext } from './jobs.ts';
+import { routeOf } from '../metrics.ts';
 
 /** Splits a request into bucket and object, by Host ({bucket}.{host}) or by path. */
 export function resolveTarget(ctx: Pick<NodeContext, 'baseHost'>, req: IncomingMessage, url: URL): { bucket: string; object: string } | null {
@@ -35,6 +36,33 @@ export function resolveTarget(ctx: Pick<NodeContext, 'baseHost'>, req: IncomingM
   return { bucket, object };
 }
 
+/** Ready to serve: the chain answers, the store is open, this provider is in service, and the event feed is followed up to the chain's head. */
+async function ready(ctx: NodeContext, res: ServerResponse): Promise<void> {
+  const checks: Record<string, string> = {};
+  const check = async (name: string, fn: () => Promise<string>): Promise<void> => {
+    try {
+      checks[name] = await Promise.race([fn(), new Promise<string>((_, reject) => setTimeout(() => reject(new Error('no answer within 3 s')), 3000).unref())]);
+    } catch (e) {
+      checks[name] = `fail: ${(e as Error).message ?? String(e)}`;
+    }
+  };
+  await check('chain', async () => `ok (height ${(await ctx.chain.status()).height})`);
+  await check('store', async () => `ok (${(await ctx.store.list()).length} entries)`);
+  await check('provider', async () => {
+    const me = await ctx.chain.getStorageProvider(ctx.spId);
+    if (me.status !== 'in-service') throw new Error(me.status);
+    return 'ok (in service)';
+  });
+  await check('events', async () => {
+    const cursor = BigInt((await ctx.store.getState('event-cursor')) ?? '0');
+    const behind = await ctx.chain.events(cursor, { limit: 1000, waitMs: 0 });
+    if (behind.length > 100) throw new Error(`${behind.length} chain events not yet applied`);
+    return `ok (${behind.length} behind)`;
+  });
+  const ok = Object.values(checks).every((c) => c.startsWith('ok'));
+  sendJson(res, ok ? 200 : 503, { ready: ok, checks });
+}
+
 async function status(ctx: NodeContext, res: ServerResponse): Promise<void> {
   const held = await ctx.store.list();
   sendJson(res, 200, {
@@ -43,6 +71,7 @@ async function status(ctx: NodeContext, res: ServerResponse): Promise<void> {
     objects: new Set(held.map((k) => k.objectId.toString())).size,
     pieces: held.length,
     uploadsInProgress: ctx.uploads.size,
+    recovery: ctx.recovery?.status() ?? null,
   });
 }
 
@@ -52,7 +81,14 @@ export function createHttpServer(ctx: NodeContext, jobs: JobsContext): { listen(
     const method = req.method ?? 'GET';
     const p = url.pathname;
     if (p === '/healthz') return sendJson(res, 200, { ok: true });
+    if (p === '/readyz') return ready(ctx, res);
     if (p === '/status' && method === 'GET') return status(ctx, res);
+    if (p === '/metrics' && method === 'GET') {
+      const text = await ctx.metrics.registry.metrics();
+      res.writeHead(200, { 'content-type': ctx.metrics.registry.contentType });
+      res.end(text);
+      return;
+    }
     if (p === '/greenfield/receiver/v1/replicate-piece' && method === 'PUT') return replicatePiece(ctx, req, res);
     if (p === '/insitu/v1/piece-hashes' && method === 'GET') return pieceHashes(ctx, req, res, url);
     if (p === '/insitu/v1/piece' && method === 'GET') return piece(ctx, req, res, url);
@@ -71,6 +107,31 @@ export function createHttpServer(ctx: NodeContext, jobs: JobsContext): { listen(
   };
 
   const server: Server = createServer((req, res) => {
+    const started = process.hrtime.bigint();
+    const method = req.method ?? 'GET';
+    const label = routeOf(method, new URL(req.url ?? '/', 'http://node').pathname);
+    let sent = 0;
+    const write = res.write.bind(res) as (...a: unknown[]) => boolean;
+    const end = res.end.bind(res) as (...a: unknown[]) => ServerResponse;
+    const count = (chunk: unknown): void => {
+      if (typeof chunk === 'string') sent += Buffer.byteLength(chunk);
+      else if (chunk instanceof Uint8Array) sent += chunk.length;
+    };
+    res.write = ((chunk: unknown, ...rest: unknown[]) => {
+      count(chunk);
+      return write(chunk, ...rest);
+    }) as typeof res.write;
+    res.end = ((chunk?: unknown, ...rest: unknown[]) => {
+      if (typeof chunk !== 'function') count(chunk);
+      return end(chunk, ...rest);
+    }) as typeof res.end;
+    res.once('close', () => {
+      const m = ctx.metrics;
+      m.requests.inc({ route: label, method, status: String(res.statusCode) });
+      m.latency.observe({ route: label, method }, Number(process.hrtime.bigint() - started) / 1e9);
+      m.bytesIn.inc({ route: label }, Number(req.headers['content-length'] ?? 0) || 0);
+      m.bytesOut.inc({ route: label }, sent);
+    });
     route(req, res).catch((e) => {
       if (!(e instanceof InsituError) || e.status >= 500) ctx.logger.warn('request failed', { method: req.method, url: req.url, error: String(e) });
       // Drain what the client is still sending so it reads the error instead of a reset.

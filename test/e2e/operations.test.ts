@@ -1,0 +1,64 @@
+// Operating a node: Prometheus metrics, readiness, status.
+
+import test from 'ava';
+import { readFile } from 'node:fs/promises';
+import { request } from 'undici';
+import { spDispatcher } from '@insitu/sdk/sp/index.ts';
+import { createTestnet } from '../src/testnet.ts';
+
+const get = async (url: string) => {
+  const res = await request(url, { dispatcher: spDispatcher });
+  return { status: res.statusCode, type: String(res.headers['content-type'] ?? ''), text: await res.body.text() };
+};
+
+/** The value of one sample in Prometheus text, by name and labels. */
+function sample(text: string, name: string, labels: Record<string, string> = {}): number | undefined {
+  for (const line of text.split('\n')) {
+    const m = /^([a-z_]+)(\{([^}]*)\})? (\S+)$/.exec(line);
+    if (!m || m[1] !== name) continue;
+    const have = Object.fromEntries([...(m[3] ?? '').matchAll(/(\w+)="([^"]*)"/g)].map((x) => [x[1], x[2]]));
+    if (Object.entries(labels).every(([k, v]) => have[k] === v)) return Number(m[4]);
+  }
+  return undefined;
+}
+
+test('a node serves Prometheus metrics, readiness that follows the chain, and its status', async (t) => {
+  const net = await createTestnet({ nodes: 7, accounts: 1 });
+  t.teardown(() => net.stop());
+  const alice = await net.client();
+  await alice.buckets.create('ops');
+  await alice.objects.put('ops', 'a.txt', Buffer.from('one two\nthree\n'));
+  const run = await alice.jobs.submit({ module: await readFile(new URL('../../wasm-jobs/build/wc.wasm', import.meta.url)), input: 'ops/a.txt', maxFee: 10n ** 16n });
+  const primary = (await alice.objects.head('ops', 'a.txt')).placement[0]!;
+
+  const m = await get(`${primary.endpoint}/metrics`);
+  t.is(m.status, 200);
+  t.regex(m.type, /^text\/plain/);
+  t.true((sample(m.text, 'insitu_http_requests_total', { route: 'put-object', method: 'PUT', status: '200' }) ?? 0) >= 2, 'the object and the module');
+  t.is(sample(m.text, 'insitu_jobs_total', { mode: 'whole', outcome: 'succeeded' }), 1);
+  t.is(sample(m.text, 'insitu_job_fuel_total'), Number(run.receipt.fuelUsed));
+  t.true((sample(m.text, 'insitu_pieces_held') ?? 0) >= 2);
+  t.true((sample(m.text, 'insitu_bytes_held') ?? 0) >= 14);
+  t.true((sample(m.text, 'insitu_http_bytes_received_total', { route: 'put-object' }) ?? 0) >= 14);
+  t.true((sample(m.text, 'insitu_http_request_duration_seconds_count', { route: 'put-object', method: 'PUT' }) ?? 0) >= 2);
+  t.is(sample(m.text, 'insitu_repairs_total', { result: 'ok' }) ?? 0, 0);
+  t.notRegex(m.text, /a\.txt|ops\//, 'no object names in labels');
+
+  let r = await get(`${primary.endpoint}/readyz`);
+  t.is(r.status, 200, r.text);
+  t.like(JSON.parse(r.text), { ready: true });
+  const status = JSON.parse((await get(`${primary.endpoint}/status`)).text);
+  t.like(status, { spId: primary.spId });
+  t.true(status.pieces >= 2);
+  t.like(status.recovery, { repairsOk: 0, repairsFailed: 0 });
+
+  // Without the chain the node is alive but not ready; with it back, ready again.
+  await net.chain.stop();
+  t.is((await get(`${primary.endpoint}/healthz`)).status, 200);
+  r = await get(`${primary.endpoint}/readyz`);
+  t.is(r.status, 503);
+  t.regex(JSON.parse(r.text).checks.chain, /^fail/);
+  await net.restartChain();
+  r = await get(`${primary.endpoint}/readyz`);
+  t.is(r.status, 200, r.text);
+});
