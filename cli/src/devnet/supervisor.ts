@@ -6,6 +6,8 @@
 
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer, type Server } from 'node:http';
+import { createChainReader } from '@insitu/sdk/chain/index.ts';
+import { clusterView, dashboardHtml } from '@insitu/storage-node/dashboard.ts';
 import { mkdir, readFile, writeFile, open } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -209,10 +211,20 @@ export async function devnetUp(opts: { dir: string; nodes?: number; log?: (line:
 
   let requestStop: () => void = () => {};
   const stopRequested = new Promise<void>((r) => (requestStop = r));
+  const reader = await createChainReader({ rpcUrl, chainId: plan.chainId });
   const control: Server = createServer((req, res) => {
     const json = (code: number, body: unknown): void => void res.writeHead(code, { 'content-type': 'application/json' }).end(JSON.stringify(body));
     if (req.method === 'GET' && req.url === '/status') {
       json(200, status());
+      return;
+    }
+    // The dashboard of the whole devnet, and the JSON view it polls.
+    if (req.method === 'GET' && (req.url === '/' || req.url === '/dashboard')) {
+      res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store' }).end(dashboardHtml('/api/cluster', `insitu devnet ${plan.chainId}`));
+      return;
+    }
+    if (req.method === 'GET' && req.url === '/api/cluster') {
+      clusterView(reader, { owners: plan.accounts.map((a) => a.address) }).then((v) => json(200, v), (e: unknown) => json(503, { code: 'ERR_CHAIN_UNAVAILABLE', message: String((e as Error).message) }));
       return;
     }
     if (req.method === 'POST' && req.url === '/stop') {

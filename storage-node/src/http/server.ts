@@ -13,6 +13,7 @@ import { piece, pieceHashes, pieceParamsFromHeaders } from './pieces.ts';
 import { sendError, sendJson } from './respond.ts';
 import { runJobRequest, jobOutput, type JobsContext } from './jobs.ts';
 import { routeOf } from '../metrics.ts';
+import { clusterView, dashboardHtml } from '../dashboard.ts';
 
 /** Splits a request into bucket and object, by Host ({bucket}.{host}) or by path. */
 export function resolveTarget(ctx: Pick<NodeContext, 'baseHost'>, req: IncomingMessage, url: URL): { bucket: string; object: string } | null {
@@ -83,6 +84,12 @@ export function createHttpServer(ctx: NodeContext, jobs: JobsContext): { listen(
     if (p === '/healthz') return sendJson(res, 200, { ok: true });
     if (p === '/readyz') return ready(ctx, res);
     if (p === '/status' && method === 'GET') return status(ctx, res);
+    if (p === '/dashboard' && method === 'GET') {
+      res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store' });
+      res.end(dashboardHtml('/dashboard/api', `insitu node ${ctx.spId}`));
+      return;
+    }
+    if (p === '/dashboard/api' && method === 'GET') return sendJson(res, 200, await clusterView(ctx.chain, { scope: ctx.spId }));
     if (p === '/metrics' && method === 'GET') {
       const text = await ctx.metrics.registry.metrics();
       res.writeHead(200, { 'content-type': ctx.metrics.registry.contentType });
