@@ -67,6 +67,16 @@ test('devnet up runs a chain and 7 node processes, writes devnet.json, and stops
     t.true(st.nodes[2]!.running, 'node 3 is running again');
     t.not(st.nodes[2]!.pid, victim);
     t.is(st.nodes[2]!.restarts, 1);
+    // The devnet's dashboard and the JSON it polls.
+    const page = await fetch(`${net.file.control}/`);
+    t.is(page.status, 200);
+    t.regex(await page.text(), /<title>insitu devnet insitu_9000-1<\/title>/);
+    const view = (await (await fetch(`${net.file.control}/api/cluster`)).json()) as { nodes: { up: boolean }[]; objects: { bucket: string; name: string; placement: unknown[] }[] };
+    t.is(view.nodes.length, 7);
+    t.true(view.nodes.every((n) => n.up));
+    const hello = view.objects.find((o) => o.name === 'hello.txt');
+    t.is(hello?.bucket, 'devnet-bucket');
+    t.is(hello?.placement.length, 7);
     // One devnet per dir.
     const twice = await t.throwsAsync(devnetUp({ dir }));
     t.is((twice as { code?: string }).code, 'ERR_CONFIG');
