@@ -7,6 +7,7 @@ import { toJson, type CliIO } from './io.ts';
 import { storageCommands } from './commands/storage.ts';
 import { devnetCommands } from './commands/devnet.ts';
 import { jobCommands } from './commands/jobs.ts';
+import { nodeCommands } from './commands/node.ts';
 
 export function createProgram(io: CliIO): Command {
   const program = new Command('insitu')
@@ -26,6 +27,7 @@ export function createProgram(io: CliIO): Command {
   devnetCommands(program, io, globals);
   storageCommands(program, io, globals);
   jobCommands(program, io, globals);
+  nodeCommands(program, io, globals);
   // Options after a subcommand are global too (`insitu put a b --json`).
   program.enablePositionalOptions(false);
   for (const cmd of program.commands) cmd.exitOverride().configureOutput({ writeOut: (s) => void io.stdout.write(s), writeErr: (s) => void io.stderr.write(s) });

@@ -62,3 +62,58 @@ test('a node serves Prometheus metrics, readiness that follows the chain, and it
   r = await get(`${primary.endpoint}/readyz`);
   t.is(r.status, 200, r.text);
 });
+
+test('insitu node start runs a new provider on its own, and insitu node status reports on it', async (t) => {
+  const { spawn } = await import('node:child_process');
+  const { mkdtemp, rm } = await import('node:fs/promises');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  const { createInterface } = await import('node:readline');
+  const { generatePrivateKey, privateKeyToAddress } = await import('@insitu/sdk/crypto/keys.ts');
+  const { writeKeyFile } = await import('@insitu/sdk/keyfile.ts');
+  const { freePort } = await import('@insitu/cli/devnet/plan.ts');
+  const { run } = await import('@insitu/cli/program.ts');
+  const net = await createTestnet({ nodes: 7, accounts: 1 });
+  const dir = await mkdtemp(join(tmpdir(), 'insitu-node-'));
+  t.teardown(async () => {
+    await net.stop();
+    await rm(dir, { recursive: true, force: true });
+  });
+  const alice = await net.client();
+  const key = generatePrivateKey();
+  await alice.chain.transfer(privateKeyToAddress(key), 10n ** 19n);
+  await writeKeyFile(join(dir, 'operator.key'), key);
+  const port = await freePort();
+  const child = spawn(process.execPath, [new URL('../../cli/bin/insitu.js', import.meta.url).pathname, 'node', 'start', '--dir', join(dir, 'data'), '--chain', net.rpcUrl,
+    '--chain-id', net.chainId, '--key', join(dir, 'operator.key'), '--port', String(port), '--scrub-interval-ms', '0'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+  t.teardown(() => void child.kill('SIGKILL'));
+  const stderr: string[] = [];
+  createInterface({ input: child.stderr! }).on('line', (l) => stderr.push(l));
+  const ready = await new Promise<string>((resolve, reject) => {
+    createInterface({ input: child.stdout! }).on('line', (l) => { if (/serving at/.test(l)) resolve(l); });
+    void exited.then((code) => reject(new Error(`node start exited with ${code}: ${stderr.join('\n')}`)));
+  });
+  t.regex(ready, /storage node 8 serving at http:\/\/sp-[0-9a-f]{8}\.localhost:\d+/);
+  t.true(stderr.some((l) => /registered as storage provider 8/.test(l)));
+  const groups = await alice.chain.listGlobalVirtualGroups(8);
+  t.true(groups.some((g) => g.primarySpId === 8 && g.secondarySpIds.length === 6), 'a group of its own');
+
+  // A bucket on the new provider stores and serves like any other.
+  await alice.buckets.create('on-eight', { primarySp: privateKeyToAddress(key) });
+  await alice.objects.put('on-eight', 'x', Buffer.from('held by the newcomer\n'));
+  const parts: Uint8Array[] = [];
+  for await (const c of alice.objects.get('on-eight', 'x')) parts.push(c);
+  t.is(Buffer.concat(parts).toString(), 'held by the newcomer\n');
+
+  let out = '';
+  let err = '';
+  const io = { stdout: { write: (s: string | Uint8Array) => { out += String(s); return true; } }, stderr: { write: (s: string | Uint8Array) => { err += String(s); return true; } }, env: {}, cwd: dir };
+  const code = await run(['node', 'status', '--sp', '8', '--rpc', net.rpcUrl, '--chain-id', net.chainId, '--json'], io as never);
+  t.is(code, 0, err);
+  const report = JSON.parse(out) as { spId: number; healthy: boolean; ready: boolean; pieces: number; chainStatus: string };
+  t.like(report, { spId: 8, healthy: true, ready: true, chainStatus: 'in-service' });
+  t.true(report.pieces >= 1);
+  child.kill('SIGTERM');
+  t.is(await exited, 0, 'Ctrl-C stops it cleanly');
+});

@@ -1,0 +1,147 @@
+// Operators' commands: `insitu node start` runs one storage node on its own (outside the devnet),
+// registering it as a provider first if it is new; `insitu node status` reports on a running node.
+
+import { existsSync } from 'node:fs';
+import { mkdir, readFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { request } from 'undici';
+import type { Command } from 'commander';
+import { InsituError } from '@insitu/sdk/errors.ts';
+import { createChainClient, createChainReader } from '@insitu/sdk/chain/index.ts';
+import { readKeyFile, writeKeyFile } from '@insitu/sdk/keyfile.ts';
+import { fromHex, privateKeyToAddress, toHex } from '@insitu/sdk/crypto/keys.ts';
+import { generateBlsKey, blsPublicKey, blsProofOfPossession } from '@insitu/sdk/crypto/bls.ts';
+import { spDispatcher } from '@insitu/sdk/sp/index.ts';
+import { jsonLogger } from '@insitu/sdk/logger.ts';
+import { createStorageNode } from '@insitu/storage-node/node.ts';
+import type { GlobalOptions } from '../config.ts';
+import { resolveNetwork } from '../config.ts';
+import { printer, formatBytes, type CliIO } from '../io.ts';
+
+const num = (v: string | undefined, name: string): number | undefined => {
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (!Number.isFinite(n) || n < 0) throw new InsituError('ERR_INVALID_ARGUMENT', `${name} must be a non-negative number, not "${v}"`);
+  return n;
+};
+
+async function fetchJson(url: URL): Promise<{ status: number; body: Record<string, unknown> | null; text: string }> {
+  try {
+    const res = await request(url, { dispatcher: spDispatcher, signal: AbortSignal.timeout(5000) });
+    const text = await res.body.text();
+    let body: Record<string, unknown> | null = null;
+    try {
+      body = JSON.parse(text) as Record<string, unknown>;
+    } catch {
+      body = null;
+    }
+    return { status: res.statusCode, body, text };
+  } catch (e) {
+    return { status: 0, body: null, text: (e as Error).message };
+  }
+}
+
+export function nodeCommands(program: Command, io: CliIO, globals: () => GlobalOptions): void {
+  const out = () => printer(io, globals().json === true);
+  const node = program.command('node').description('run and watch a storage node');
+
+  node.command('start').description('run one storage node on its own (--dir is its data directory); registers it as a provider if it is new')
+    .requiredOption('--chain <url>', 'the chain\'s RPC URL')
+    .requiredOption('--key <file>', 'key file of the operator account (funded, for the registration and the node\'s transactions)')
+    .requiredOption('--port <n>', 'port to serve on')
+    .option('--host <host>', 'address to listen on', '127.0.0.1')
+    .option('--endpoint <url>', 'the URL other nodes and clients reach it at (default http://sp-<address>.localhost:<port>)')
+    .option('--moniker <name>', 'name shown for the provider')
+    .option('--store-price <n>', 'storage price to register', '1000')
+    .option('--read-price <n>', 'read price to register', '10')
+    .option('--compute-price <n>', 'compute price (per unit of fuel) to register', '1000')
+    .option('--scrub-interval-ms <ms>', 'time between scrub passes (0: off)')
+    .option('--down-after-ms <ms>', 'report a peer unreachable for this long')
+    .option('--jobs <n>', 'job worker threads', '2')
+    .action(async (o: Record<string, string>) => {
+      const g = globals();
+      const dir = resolve(io.cwd, g.dir ?? 'insitu-node');
+      await mkdir(dir, { recursive: true });
+      const port = num(o.port, '--port')!;
+      const operatorKey = await readKeyFile(resolve(io.cwd, o.key!));
+      const address = privateKeyToAddress(operatorKey);
+      const blsFile = join(dir, 'bls.key');
+      if (!existsSync(blsFile)) await writeKeyFile(blsFile, toHex(generateBlsKey()));
+      const blsKey = fromHex((await readFile(blsFile, 'utf8')).trim());
+      const reader = await createChainReader({ rpcUrl: o.chain!, chainId: g.chainId ?? 'insitu_9000-1' });
+      const chainId = g.chainId ?? (await reader.status()).chainId;
+      const chain = await createChainClient({ rpcUrl: o.chain!, chainId, privateKey: operatorKey });
+      const providers = await chain.listStorageProviders();
+      let me = providers.find((p) => p.operatorAddress.toLowerCase() === address.toLowerCase());
+      const say = (line: string): void => void io.stderr.write(`${line}\n`);
+      if (!me) {
+        const endpoint = o.endpoint ?? `http://sp-${address.slice(2, 10).toLowerCase()}.localhost:${port}`;
+        ({ provider: me } = await chain.registerProvider({
+          fundingAddress: address, sealAddress: address, approvalAddress: address, gcAddress: address,
+          blsKey: blsPublicKey(blsKey), blsProof: blsProofOfPossession(blsKey), endpoint, moniker: o.moniker ?? `sp-${address.slice(2, 10)}`,
+          storePrice: BigInt(o.storePrice!), readPrice: BigInt(o.readPrice!), computePrice: BigInt(o.computePrice!), deposit: 0n,
+        }));
+        say(`registered as storage provider ${me.id} at ${endpoint}`);
+        // A primary needs a group: the six in-service providers with the lowest ids hold its pieces.
+        const others = providers.filter((p) => p.status === 'in-service').map((p) => p.id).sort((a, b) => a - b).slice(0, 6);
+        if (others.length === 6) {
+          await chain.createGlobalVirtualGroup({ secondarySpIds: others });
+          say(`created a group with secondaries ${others.join(', ')}`);
+        }
+      }
+      const recovery = Object.fromEntries(Object.entries({ scrubIntervalMs: num(o.scrubIntervalMs, '--scrub-interval-ms'), downAfterMs: num(o.downAfterMs, '--down-after-ms') }).filter(([, v]) => v !== undefined));
+      const n = createStorageNode({
+        dataDir: dir, rpcUrl: o.chain!, chainId, operatorKey, blsKey, host: o.host!, port,
+        jobWorkers: num(o.jobs, '--jobs')!, recovery,
+        logger: jsonLogger('storage-node', (line) => void io.stderr.write(line)),
+      });
+      await n.start();
+      out().result({ event: 'ready', spId: n.spId, endpoint: n.endpoint, address, dir }, `storage node ${n.spId} serving at ${n.endpoint} (data in ${dir}); Ctrl-C stops it`);
+      await new Promise<void>((done) => {
+        const stop = (): void => {
+          process.off('SIGINT', stop);
+          process.off('SIGTERM', stop);
+          void n.stop().then(done, done);
+        };
+        process.on('SIGINT', stop);
+        process.on('SIGTERM', stop);
+      });
+    });
+
+  node.command('status').description('what a node holds and has done: pieces, bytes, repairs, jobs, earnings')
+    .option('--endpoint <url>', 'the node\'s URL')
+    .option('--sp <id>', 'the provider id (its endpoint is read from the chain)')
+    .action(async (o: { endpoint?: string; sp?: string }) => {
+      const net = await resolveNetwork(globals(), io.env, io.cwd, false);
+      const reader = await createChainReader({ rpcUrl: net.rpcUrl, chainId: net.chainId });
+      const providers = await reader.listStorageProviders();
+      const sp = o.sp ? providers.find((p) => p.id === Number(o.sp)) : providers.find((p) => o.endpoint && new URL(p.endpoint).host === new URL(o.endpoint).host);
+      if (!sp && !o.endpoint) throw new InsituError('ERR_INVALID_ARGUMENT', 'name the node with --endpoint <url> or --sp <id>');
+      const endpoint = o.endpoint ?? sp!.endpoint;
+      const [health, ready, status, metrics] = await Promise.all([
+        fetchJson(new URL('/healthz', endpoint)), fetchJson(new URL('/readyz', endpoint)), fetchJson(new URL('/status', endpoint)),
+        request(new URL('/metrics', endpoint), { dispatcher: spDispatcher, signal: AbortSignal.timeout(5000) }).then((r) => r.body.text(), () => ''),
+      ]);
+      const metric = (name: string): number => metrics.split('\n').filter((l) => l.startsWith(name)).reduce((s, l) => s + Number(l.split(' ').pop()), 0);
+      const jobs = sp ? (await reader.listJobs(undefined, { limit: 100_000 })).filter((j) => j.executorSpId === sp.id && j.status === 'settled') : [];
+      const earned = jobs.reduce((s, j) => s + j.fee, 0n);
+      const funding = sp ? (await reader.getAccount(sp.fundingAddress)).balance : null;
+      const rec = (status.body?.recovery ?? {}) as { repairsOk?: number; repairsFailed?: number; heals?: unknown[]; inProgress?: unknown[] };
+      const report = {
+        spId: sp?.id ?? status.body?.spId ?? null, endpoint, chainStatus: sp?.status ?? null,
+        healthy: health.status === 200, ready: ready.status === 200, readiness: ready.body?.checks ?? null,
+        objects: status.body?.objects ?? null, pieces: status.body?.pieces ?? null, bytes: metric('insitu_bytes_held'),
+        repairs: { ok: rec.repairsOk ?? 0, failed: rec.repairsFailed ?? 0, inProgress: rec.inProgress?.length ?? 0, swapIns: rec.heals?.length ?? 0 },
+        jobsRun: jobs.length, computeEarnings: earned.toString(), fundingBalance: funding?.toString() ?? null,
+      };
+      out().result(report, [
+        `provider ${report.spId ?? '?'} at ${endpoint}: ${report.healthy ? 'up' : 'DOWN'}, ${report.ready ? 'ready' : 'not ready'}${report.chainStatus ? `, ${report.chainStatus} on chain` : ''}`,
+        ...(report.readiness ? Object.entries(report.readiness).map(([k, v]) => `  ${k.padEnd(9)} ${String(v)}`) : []),
+        `holds    ${report.pieces ?? '?'} pieces of ${report.objects ?? '?'} objects, ${formatBytes(BigInt(report.bytes))}`,
+        `repairs  ${report.repairs.ok} done, ${report.repairs.failed} failed, ${report.repairs.inProgress} running; ${report.repairs.swapIns} swap-ins`,
+        `jobs     ${report.jobsRun} run, ${report.computeEarnings} earned in compute fees`,
+        `funding  ${report.fundingBalance ?? '?'}`,
+      ].join('\n'));
+      if (!report.healthy) throw new InsituError('ERR_NODE_UNAVAILABLE', `the node at ${endpoint} does not answer: ${health.text}`);
+    });
+}
