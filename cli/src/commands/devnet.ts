@@ -70,6 +70,7 @@ export function devnetCommands(program: Command, io: CliIO, globals: () => Globa
         ...f.nodes.map((n) => `node ${n.index}    ${n.endpoint}  operator ${n.operatorAddress}`),
         `account   ${f.account.address} (key in ${f.account.keyFile})`,
         `written   ${join(dir, 'devnet.json')}`,
+        `dashboard ${f.control}/`,
       ].join('\n'));
       try {
         if (o.demo) await demo(io, f.rpcUrl, f.chainId, f.account.privateKey);
