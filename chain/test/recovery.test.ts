@@ -52,4 +52,18 @@ test('forced exit by majority report, swap-in of a secondary and of a primary', 
   t.is((await alice.getGlobalVirtualGroup(own.id)).primarySpId, successor);
   t.is((await alice.headBucket('on-three')).primarySpId, successor);
   t.deepEqual(await alice.swapIns(), []);
+
+  // Leaving on purpose: a graceful exit opens the provider's places to successors at once.
+  const leaver = 6;
+  t.is(await code(sps[leaver - 1]!.completeSwapIn({ gvgId: 1 })), 'ERR_INVALID_ARGUMENT');
+  await sps[leaver - 1]!.storageProviderExit();
+  t.is((await alice.getStorageProvider(leaver)).status, 'graceful-exiting');
+  t.is(await code(sps[leaver - 1]!.storageProviderExit()), 'ERR_INVALID_ARGUMENT', 'once');
+  const live = [1, 2, 4, 5, 7, 8];
+  const outside = (g: { primarySpId: number; secondarySpIds: number[] }) => live.find((id) => id !== g.primarySpId && !g.secondarySpIds.includes(id));
+  const g6 = (await alice.listGlobalVirtualGroups(leaver)).find((x) => x.secondarySpIds.includes(leaver) && outside(x) !== undefined)!;
+  const taker = outside(g6)!;
+  await sps[taker - 1]!.reserveSwapIn({ targetSpId: leaver, gvgId: g6.id });
+  await sps[taker - 1]!.completeSwapIn({ gvgId: g6.id });
+  t.true((await alice.getGlobalVirtualGroup(g6.id)).secondarySpIds.includes(taker));
 });

@@ -108,6 +108,15 @@ export function nodeCommands(program: Command, io: CliIO, globals: () => GlobalO
       });
     });
 
+  node.command('exit').description('leave the network: the provider goes into graceful exit and successors take over its places')
+    .requiredOption('--key <file>', 'key file of the provider\'s operator account')
+    .action(async (o: { key: string }) => {
+      const net = await resolveNetwork(globals(), io.env, io.cwd, false);
+      const chain = await createChainClient({ rpcUrl: net.rpcUrl, chainId: net.chainId, privateKey: await readKeyFile(resolve(io.cwd, o.key)) });
+      const tx = await chain.storageProviderExit();
+      out().result(tx, `provider ${chain.address} is exiting; its nodes' peers will rebuild its places and take them over`);
+    });
+
   node.command('status').description('what a node holds and has done: pieces, bytes, repairs, jobs, earnings')
     .option('--endpoint <url>', 'the node\'s URL')
     .option('--sp <id>', 'the provider id (its endpoint is read from the chain)')
