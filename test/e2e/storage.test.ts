@@ -245,3 +245,27 @@ test.serial('Greenfield\'s challenge endpoint answers a piece with its hash list
   const { createHash } = await import('node:crypto');
   t.true(createHash('sha256').update(Buffer.concat(hashes)).digest().equals(Buffer.from(obj.checksums[3]!)));
 });
+
+test.serial('visibility changes after creation: public-read, private, and objects that inherit their bucket\'s', async (t) => {
+  await alice.buckets.create('vis');
+  await alice.objects.put('vis', 'a.txt', Buffer.from('now you see me\n'));
+  const url = new URL('/vis/a.txt', (await alice.objects.head('vis', 'a.txt')).placement[0]!.endpoint);
+  const anonymous = async () => {
+    const res = await request(url, { method: 'GET', dispatcher: spDispatcher, headers: { host: url.host } });
+    return { status: res.statusCode, text: await res.body.text() };
+  };
+  t.is((await anonymous()).status, 401, 'private by default');
+  await alice.buckets.update('vis', { visibility: 'public-read' });
+  await alice.objects.update('vis', 'a.txt', { visibility: 'inherit' });
+  t.deepEqual(await anonymous(), { status: 200, text: 'now you see me\n' }, 'inherits the public bucket');
+  t.is((await alice.objects.head('vis', 'a.txt')).visibility, 'inherit');
+  await alice.objects.update('vis', 'a.txt', { visibility: 'private' });
+  t.is((await anonymous()).status, 401, 'the object\'s own setting wins over its bucket\'s');
+  await alice.objects.update('vis', 'a.txt', { visibility: 'public-read' });
+  await alice.buckets.update('vis', { visibility: 'private' });
+  t.is((await anonymous()).status, 200, 'a public object in a private bucket');
+  const bad = await t.throwsAsync(alice.buckets.update('vis', { visibility: 'inherit' }));
+  t.is((bad as { code?: string }).code, 'ERR_INVALID_ARGUMENT');
+  const denied = await t.throwsAsync(bob.objects.update('vis', 'a.txt', { visibility: 'private' }));
+  t.is((denied as { code?: string }).code, 'ERR_PERMISSION_DENIED');
+});

@@ -74,6 +74,24 @@ export function storageCommands(program: Command, io: CliIO, globals: () => Glob
     out().result(tx, `removed bucket ${name}`);
   });
 
+  bucket.command('update').argument('<name>').description('change who may read the bucket\'s objects')
+    .requiredOption('--visibility <v>', 'private or public-read')
+    .action(async (name: string, o: { visibility: string }) => {
+      const c = await client();
+      const tx = await c.buckets.update(name, { visibility: o.visibility as 'private' });
+      out().result(tx, `bucket ${name} is now ${o.visibility}`);
+    });
+
+  program.command('object').description('change an object after upload')
+    .command('update').argument('<target>', '<bucket>/<name>').description('change who may read the object')
+    .requiredOption('--visibility <v>', 'private, public-read, or inherit (follow its bucket)')
+    .action(async (target: string, o: { visibility: string }) => {
+      const { bucket: b, object } = splitTarget(target, true);
+      const c = await client();
+      const tx = await c.objects.update(b, object!, { visibility: o.visibility as 'private' });
+      out().result(tx, `${b}/${object} is now ${o.visibility}`);
+    });
+
   program.command('put').description('upload a file (or stdin with "-") as an object, streamed; any size')
     .argument('<file>', 'a file, or - for stdin').argument('<target>', '<bucket>/<name>')
     .option('--public-read', 'anyone may read this object').option('--content-type <type>')

@@ -378,6 +378,10 @@ export async function createChainClient(opts: ChainClientOptions): Promise<Chain
       ...(input.chargedReadQuota !== undefined ? { chargedReadQuota: { value: input.chargedReadQuota.toString() } } : {}),
     }, o),
 
+    updateObject: (bucket, name, input, o) => send('/greenfield.storage.MsgUpdateObjectInfo', {
+      operator: address, bucketName: bucket, objectName: name, visibility: visibilityCode(input.visibility),
+    }, o),
+
     async createObject(input, o) {
       const tx = await send('/greenfield.storage.MsgCreateObject', {
         creator: address, bucketName: input.bucket, objectName: input.name, payloadSize: input.payloadSize.toString(),

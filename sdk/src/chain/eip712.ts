@@ -52,11 +52,15 @@ const SPECS: Record<string, MsgSpec> = {
   '/greenfield.storage.MsgCancelCreateObject': plain('type:string,operator:string,bucket_name:string,object_name:string'),
   '/greenfield.storage.MsgUpdateObjectInfo': plain('type:string,operator:string,bucket_name:string,object_name:string,visibility:string'),
   '/greenfield.storage.MsgDeletePolicy': plain('type:string,operator:string,resource:string,principal:TypeMsg1Principal', { TypeMsg1Principal: f('type:string,value:string') }),
+  // charged_read_quota is optional (a nullable UInt64Value): absent, it is not part of the signed message.
   '/greenfield.storage.MsgUpdateBucketInfo': {
-    types: () => ({ Msg1: f('type:string,operator:string,bucket_name:string,charged_read_quota:TypeMsg1ChargedReadQuota,payment_address:string,visibility:string'), TypeMsg1ChargedReadQuota: f('value:uint64') }),
+    types: (m) => ((m.chargedReadQuota as { value?: unknown } | undefined)?.value === undefined
+      ? { Msg1: f('type:string,operator:string,bucket_name:string,payment_address:string,visibility:string') }
+      : { Msg1: f('type:string,operator:string,bucket_name:string,charged_read_quota:TypeMsg1ChargedReadQuota,payment_address:string,visibility:string'), TypeMsg1ChargedReadQuota: f('value:uint64') }),
     value: (m, sdk) => {
       const q = m.chargedReadQuota as { value?: unknown } | undefined;
-      return { ...sdk, charged_read_quota: { value: q?.value === undefined ? undefined : big(q.value).toString() } };
+      const { charged_read_quota: _drop, ...rest } = sdk as Record<string, unknown>;
+      return q?.value === undefined ? rest : { ...rest, charged_read_quota: { value: big(q.value).toString() } };
     },
   },
   '/greenfield.storage.MsgPutPolicy': {

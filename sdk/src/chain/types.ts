@@ -285,6 +285,7 @@ export interface ChainClient extends ChainReader {
   deleteBucket(name: string, opts?: CallOptions): Promise<TxResult>;
   updateBucket(name: string, input: { visibility?: Visibility; paymentAddress?: Hex; chargedReadQuota?: bigint }, opts?: CallOptions): Promise<TxResult>;
   createObject(input: CreateObjectInput, opts?: CallOptions): Promise<TxResult & { object: ObjectInfo }>;
+  updateObject(bucket: string, name: string, input: { visibility: Visibility }, opts?: CallOptions): Promise<TxResult>;
   cancelCreateObject(bucket: string, name: string, opts?: CallOptions): Promise<TxResult>;
   deleteObject(bucket: string, name: string, opts?: CallOptions): Promise<TxResult>;
   /** Sent by the primary provider's seal address. */

@@ -20,6 +20,7 @@ import { headObject, type ObjectHead, type PiecePlacement } from './actions/head
 import { listObjects, type ListObjectsOptions } from './actions/listObjects.ts';
 import { deleteObject } from './actions/deleteObject.ts';
 import { cancelObject } from './actions/cancelObject.ts';
+import { updateBucket, updateObject, type UpdateOptions } from './actions/updateVisibility.ts';
 import { grantPolicy, type GrantOptions, type PolicyTarget } from './actions/grantPolicy.ts';
 import { revokePolicy } from './actions/revokePolicy.ts';
 import { listPolicies } from './actions/listPolicies.ts';
@@ -39,6 +40,8 @@ export interface InsituClient {
     list(opts?: CallOptions): Promise<BucketInfo[]>;
     head(name: string, opts?: CallOptions): Promise<BucketInfo>;
     delete(name: string, opts?: CallOptions): Promise<TxResult>;
+    /** Changes the bucket's visibility (private or public-read). */
+    update(name: string, opts: UpdateOptions): Promise<TxResult>;
   };
   objects: {
     put(bucket: string, name: string, source: ObjectSource, opts?: PutOptions): Promise<ObjectInfo>;
@@ -47,6 +50,8 @@ export interface InsituClient {
     list(bucket: string, opts?: ListObjectsOptions): Promise<ObjectInfo[]>;
     delete(bucket: string, name: string, opts?: CallOptions): Promise<TxResult>;
     cancel(bucket: string, name: string, opts?: CallOptions): Promise<TxResult>;
+    /** Changes the object's visibility (private, public-read, or inherit from its bucket). */
+    update(bucket: string, name: string, opts: UpdateOptions): Promise<TxResult>;
   };
   jobs: JobsApi;
   policies: {
@@ -68,6 +73,7 @@ export async function createClient(opts: ClientOptions): Promise<InsituClient> {
       list: (o) => listBuckets(ctx, o),
       head: (name, o) => headBucket(ctx, name, o),
       delete: (name, o) => deleteBucket(ctx, name, o),
+      update: (name, o) => updateBucket(ctx, name, o),
     },
     objects: {
       put: (bucket, name, source, o) => putObject(ctx, bucket, name, source, o),
@@ -76,6 +82,7 @@ export async function createClient(opts: ClientOptions): Promise<InsituClient> {
       list: (bucket, o) => listObjects(ctx, bucket, o),
       delete: (bucket, name, o) => deleteObject(ctx, bucket, name, o),
       cancel: (bucket, name, o) => cancelObject(ctx, bucket, name, o),
+      update: (bucket, name, o) => updateObject(ctx, bucket, name, o),
     },
     jobs: jobsApi({ chain, privateKey: opts.account.privateKey, provider: ctx.provider, put: (b, n, src, o) => putObject(ctx, b, n, src, sig(o)) }),
     policies: {
@@ -86,4 +93,4 @@ export async function createClient(opts: ClientOptions): Promise<InsituClient> {
   };
 }
 
-export type { ObjectSource, PutOptions, GetOptions, PiecePlacement, ObjectHead, CreateBucketOptions, ListObjectsOptions, GrantOptions, PolicyTarget, CallOptions, ClientContext };
+export type { UpdateOptions, ObjectSource, PutOptions, GetOptions, PiecePlacement, ObjectHead, CreateBucketOptions, ListObjectsOptions, GrantOptions, PolicyTarget, CallOptions, ClientContext };
