@@ -265,3 +265,21 @@ test.serial('job run, status, output and ls through the CLI', async (t) => {
   r = await cli('job', 'run', grep, 'cli-jobs/lines.txt', '--env', 'novalue');
   t.regex(r.err, /ERR_INVALID_ARGUMENT: --env takes NAME=value/);
 });
+
+test.serial('bucket update and object update change visibility through the CLI', async (t) => {
+  let r = await cli('bucket', 'create', 'cli-vis');
+  t.is(r.code, 0, r.err);
+  await writeFile(join(net.dir, 'vis.txt'), 'visible\n');
+  r = await cli('put', 'vis.txt', 'cli-vis/vis.txt');
+  t.is(r.code, 0, r.err);
+  r = await cli('bucket', 'update', 'cli-vis', '--visibility', 'public-read');
+  t.is(r.code, 0, r.err);
+  t.regex(r.out, /bucket cli-vis is now public-read/);
+  r = await cli('object', 'update', 'cli-vis/vis.txt', '--visibility', 'inherit');
+  t.is(r.code, 0, r.err);
+  r = await cli('head', 'cli-vis/vis.txt', '--json');
+  t.is((JSON.parse(r.out) as { visibility: string }).visibility, 'inherit');
+  r = await cli('object', 'update', 'cli-vis/vis.txt', '--visibility', 'everyone');
+  t.not(r.code, 0);
+  t.regex(r.err, /ERR_INVALID_ARGUMENT: visibility must be one of private, public-read, inherit/);
+});
