@@ -283,3 +283,39 @@ test.serial('bucket update and object update change visibility through the CLI',
   t.not(r.code, 0);
   t.regex(r.err, /ERR_INVALID_ARGUMENT: visibility must be one of private, public-read, inherit/);
 });
+
+test.serial('policy put with readable statements: names with wildcards, deny wins, statements that end; the nodes enforce them', async (t) => {
+  const bob = await net.client(1);
+  let r = await cli('bucket', 'create', 'cli-pol');
+  t.is(r.code, 0, r.err);
+  for (const name of ['pub/a.txt', 'pub/secret.txt', 'priv/b.txt', 'old/c.txt']) {
+    await writeFile(join(net.dir, 'pol.txt'), `${name}\n`);
+    r = await cli('put', 'pol.txt', `cli-pol/${name}`);
+    t.is(r.code, 0, r.err);
+  }
+  r = await cli('policy', 'put', 'cli-pol', bob.address, 'allow get,list on pub/*', 'deny get on pub/secret*', 'allow get on old/* until 2020-01-01');
+  t.is(r.code, 0, r.err);
+  t.regex(r.out, /allow get,list on pub\/\*\n  deny get on pub\/secret\*\n  allow get on old\/\* until 2020-01-01T00:00:00.000Z/);
+  const read = async (name: string): Promise<string> => {
+    try {
+      const parts: Uint8Array[] = [];
+      for await (const c of bob.objects.get('cli-pol', name)) parts.push(c);
+      return Buffer.concat(parts).toString();
+    } catch (e) {
+      return (e as { code: string }).code;
+    }
+  };
+  t.is(await read('pub/a.txt'), 'pub/a.txt\n', 'allowed by the wildcard');
+  t.is(await read('pub/secret.txt'), 'ERR_PERMISSION_DENIED', 'deny wins over allow');
+  t.is(await read('priv/b.txt'), 'ERR_PERMISSION_DENIED', 'outside the names');
+  t.is(await read('old/c.txt'), 'ERR_PERMISSION_DENIED', 'the statement has ended');
+  r = await cli('policy', 'ls', 'cli-pol');
+  t.regex(r.out, new RegExp(`${bob.address}\\n  allow get,list on pub/\\*`));
+  r = await cli('policy', 'put', 'cli-pol', bob.address, 'allow fly');
+  t.regex(r.err, /ERR_INVALID_ARGUMENT: unknown action "fly"/);
+  r = await cli('policy', 'put', 'cli-pol', bob.address, 'allow get until someday');
+  t.regex(r.err, /ERR_INVALID_ARGUMENT: "someday" is not a date/);
+  r = await cli('policy', 'rm', 'cli-pol', bob.address);
+  t.is(r.code, 0, r.err);
+  t.is(await read('pub/a.txt'), 'ERR_PERMISSION_DENIED', 'removed');
+});

@@ -6,6 +6,8 @@ import { once } from 'node:events';
 import type { Command } from 'commander';
 import { resolve } from 'node:path';
 import { InsituError } from '@insitu/sdk/errors.ts';
+import { parseStatement, parseTime, formatStatement } from '@insitu/sdk/client/actions/putPolicy.ts';
+import { isAddress } from '@insitu/sdk/crypto/keys.ts';
 import { createClient, type InsituClient } from '@insitu/sdk';
 import { resolveNetwork, type GlobalOptions } from '../config.ts';
 import { printer, progressBar, formatBytes, type CliIO } from '../io.ts';
@@ -242,10 +244,29 @@ export function storageCommands(program: Command, io: CliIO, globals: () => Glob
       const tx = await c.policies.revoke(t, address as `0x${string}`);
       out().result(tx, `revoked ${address}'s access to ${target}`);
     });
+  policy.command('put').argument('<target>', '<bucket>[/<name>]').argument('<address>', 'the account the policy is for')
+    .argument('<statements...>', 'each: "allow|deny <actions> [on <names>] [until <date>]", e.g. "allow get,list on reports/*" "deny delete"')
+    .option('--expires <date>', 'when the whole policy ends (YYYY-MM-DD or ISO date-time)')
+    .description('set an account\'s whole policy on a bucket or object (replaces the one it had)')
+    .action(async (target: string, address: string, statements: string[], o: { expires?: string }) => {
+      const t = splitTarget(target, false);
+      if (!isAddress(address)) throw new InsituError('ERR_INVALID_ARGUMENT', `"${address}" is not an account address`);
+      const parsed = statements.map((text) => parseStatement(text, t.bucket));
+      const c = await client();
+      const tx = await c.policies.put(t, { type: 'account', address: address as `0x${string}` }, parsed, o.expires ? { expiresAt: parseTime(o.expires) } : {});
+      out().result(tx, `policy ${tx.policyId} on ${target} for ${address}:\n${parsed.map((x) => `  ${formatStatement(x)}`).join('\n')}`);
+    });
+  policy.command('rm').argument('<target>', '<bucket>[/<name>]').argument('<address>').description('remove an account\'s policy (same as revoke)')
+    .action(async (target: string, address: string) => {
+      const t = splitTarget(target, false);
+      const c = await client();
+      const tx = await c.policies.remove(t, { type: 'account', address: address as `0x${string}` });
+      out().result(tx, `removed ${address}'s policy on ${target}`);
+    });
   policy.command('ls').argument('<target>', '<bucket>[/<name>]').action(async (target: string) => {
     const t = splitTarget(target, false);
     const c = await client();
     const list = await c.policies.list(t);
-    out().result(list, list.length ? list.map((p) => `${p.principal.type === 'account' ? p.principal.address : `group ${p.principal.groupId}`}\t${p.statements.map((s) => `${s.effect} ${s.actions.join(',')}`).join('; ')}`).join('\n') : '(no policies)');
+    out().result(list, list.length ? list.map((p) => `${p.principal.type === 'account' ? p.principal.address : `group ${p.principal.groupId}`}${p.expiresAt ? ` (until ${new Date(p.expiresAt).toISOString()})` : ''}\n${p.statements.map((x) => `  ${formatStatement(x)}`).join('\n')}`).join('\n') : '(no policies)');
   });
 }

@@ -3,7 +3,7 @@
 // operation is an action in ./actions/ taking the client's context; this file only binds them.
 
 import { createChainClient } from '../chain/index.ts';
-import type { Account, BucketInfo, ChainClient, ObjectInfo, TxResult, Action } from '../chain/types.ts';
+import type { Account, BucketInfo, ChainClient, ObjectInfo, TxResult, Action, Principal, Statement } from '../chain/types.ts';
 import { createErasureCodec } from '../codec/index.ts';
 import type { Hex } from '../crypto/keys.ts';
 import type { ObjectSource } from './source.ts';
@@ -21,6 +21,7 @@ import { listObjects, type ListObjectsOptions } from './actions/listObjects.ts';
 import { deleteObject } from './actions/deleteObject.ts';
 import { cancelObject } from './actions/cancelObject.ts';
 import { updateBucket, updateObject, type UpdateOptions } from './actions/updateVisibility.ts';
+import { putPolicy, type PutPolicyOptions } from './actions/putPolicy.ts';
 import { grantPolicy, type GrantOptions, type PolicyTarget } from './actions/grantPolicy.ts';
 import { revokePolicy } from './actions/revokePolicy.ts';
 import { listPolicies } from './actions/listPolicies.ts';
@@ -57,6 +58,10 @@ export interface InsituClient {
   policies: {
     grant(target: PolicyTarget, grantee: Hex, actions: Action[], opts?: GrantOptions): Promise<TxResult>;
     revoke(target: PolicyTarget, grantee: Hex, opts?: CallOptions): Promise<TxResult>;
+    /** A full policy: statements (objects or readable strings, see putPolicy.ts) for an account or group. */
+    put(target: PolicyTarget, principal: Principal, statements: (Statement | string)[], opts?: PutPolicyOptions): Promise<TxResult & { policyId: bigint }>;
+    /** Removes the principal's policy on the target. */
+    remove(target: PolicyTarget, principal: Principal, opts?: CallOptions): Promise<TxResult>;
     list(target: PolicyTarget, opts?: CallOptions): ReturnType<ChainClient['listPolicies']>;
   };
 }
@@ -88,9 +93,11 @@ export async function createClient(opts: ClientOptions): Promise<InsituClient> {
     policies: {
       grant: (target, grantee, actions, o) => grantPolicy(ctx, target, grantee, actions, o),
       revoke: (target, grantee, o) => revokePolicy(ctx, target, grantee, o),
+      put: (target, principal, statements, o) => putPolicy(ctx, target, principal, statements, o),
+      remove: (target, principal, o) => chain.deletePolicy({ principal, bucket: target.bucket, ...(target.object ? { object: target.object } : {}) }, sig(o)),
       list: (target, o) => listPolicies(ctx, target, o),
     },
   };
 }
 
-export type { UpdateOptions, ObjectSource, PutOptions, GetOptions, PiecePlacement, ObjectHead, CreateBucketOptions, ListObjectsOptions, GrantOptions, PolicyTarget, CallOptions, ClientContext };
+export type { UpdateOptions, PutPolicyOptions, ObjectSource, PutOptions, GetOptions, PiecePlacement, ObjectHead, CreateBucketOptions, ListObjectsOptions, GrantOptions, PolicyTarget, CallOptions, ClientContext };

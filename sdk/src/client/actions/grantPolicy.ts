@@ -18,7 +18,7 @@ export interface PolicyTarget {
 }
 
 export interface GrantOptions extends CallOptions {
-  /** Unix seconds after which the grant no longer applies. */
+  /** When the grant stops applying (milliseconds since the epoch, as Date.getTime()). */
   expiresAt?: number;
   /**
    * Job modules (SHA-256 hex) the grant is limited to: with any listed, the statement lets the
