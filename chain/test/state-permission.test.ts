@@ -104,7 +104,7 @@ test('policies are written by the owner only, can be read back and deleted, and 
   t.is((await putPolicy(s, alice!, bob!.address, 'grn:b::pol', [])).result.errorCode, 'ERR_INVALID_ARGUMENT');
   t.is((await putPolicy(s, alice!, bob!.address, 'grn:b::pol', [{ effect: 1, actions: [6], resources: ['a', 'b', 'c', 'd', 'e', 'f'] }])).result.errorCode, 'ERR_INVALID_ARGUMENT');
   const group = await s.send(alice!, '/greenfield.storage.MsgPutPolicy', { operator: alice!.address, principal: { type: 2, value: '1' }, resource: 'grn:b::pol', statements: [{ effect: 1, actions: [6], resources: [] }] });
-  t.is(group.result.errorCode, 'ERR_INVALID_ARGUMENT', 'group principals are not supported yet');
+  t.is(group.result.errorCode, 'ERR_NOT_FOUND', 'a group principal must name an existing group');
 
   const put = await putPolicy(s, alice!, bob!.address, 'grn:o::pol/o', [{ effect: 1, actions: [A.GET_OBJECT], resources: [] }]);
   t.is(put.result.code, 0, put.result.log);

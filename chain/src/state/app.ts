@@ -20,6 +20,7 @@ import { permissionMsgs, permissionQueries } from './modules/permission.ts';
 import { computeMsgs, computeQueries, COMPUTE_ESCROW } from './modules/compute.ts';
 import { recoveryMsgs, recoveryQueries } from './modules/recovery.ts';
 import { auditQueries } from './modules/audit.ts';
+import { groupMsgs, groupQueries } from './modules/group.ts';
 
 import { silentLogger, type Logger } from '@insitu/sdk/logger.ts';
 
@@ -36,9 +37,9 @@ export interface ChainAppOptions {
 export const GAS_PER_MSG = 120_000n;
 
 const MSGS: Record<string, { handler: MsgHandler; signer: (m: Record<string, unknown>) => string }> = {
-  ...bankMsgs, ...providerMsgs, ...storageMsgs, ...permissionMsgs, ...computeMsgs, ...recoveryMsgs,
+  ...bankMsgs, ...providerMsgs, ...storageMsgs, ...permissionMsgs, ...computeMsgs, ...recoveryMsgs, ...groupMsgs,
 };
-const QUERIES: Record<string, QueryHandler> = { ...bankQueries, ...providerQueries, ...storageQueries, ...permissionQueries, ...computeQueries, ...recoveryQueries, ...auditQueries };
+const QUERIES: Record<string, QueryHandler> = { ...bankQueries, ...providerQueries, ...storageQueries, ...permissionQueries, ...computeQueries, ...recoveryQueries, ...auditQueries, ...groupQueries };
 
 export const supportedMessages = (): string[] => Object.keys(MSGS);
 

@@ -11,7 +11,7 @@ import { msgEip712 } from './eip712.ts';
 import { jsonRpc, chainError, extensionQuery } from './rpc.ts';
 import type {
   Account, Action, BucketInfo, CallOptions, ChainClient, ChainEvent, ChainReader, Effect, GlobalVirtualGroup,
-  ObjectInfo, Policy, Principal, StorageParams, StorageProvider, TxResult, Visibility, ListOptions, JobInfo,
+  ObjectInfo, Policy, Principal, GroupInfo, StorageParams, StorageProvider, TxResult, Visibility, ListOptions, JobInfo,
 } from './types.ts';
 
 export interface ChainReaderOptions {
@@ -266,6 +266,7 @@ function readerOn(gf: GreenfieldClient, opts: ChainReaderOptions): ChainReader {
     }),
 
     objectsInGroup: (gvgId, o) => guard(o, async () => (await extensionQuery<{ objects: { id: bigint; bucketName: string; objectName: string; payloadSize: bigint }[] }>(rpcUrl, '/insitu.storage.Query/ObjectsInGroup', { gvgId, afterId: (o?.afterId ?? 0n).toString(), limit: o?.limit ?? 1000 }, o?.signal)).objects),
+    listGroups: (by, o) => guard(o, async () => (await extensionQuery<{ groups: GroupInfo[] }>(rpcUrl, '/insitu.storage.Query/Groups', 'owner' in by ? { owner: by.owner } : { member: by.member }, o?.signal)).groups),
     swapIns: (o) => guard(o, async () => (await extensionQuery<{ swapIns: { successorSpId: number; targetSpId: number; familyId: number; gvgId: number; reservedAt: number }[] }>(rpcUrl, '/insitu.virtualgroup.Query/SwapIns', {}, o?.signal)).swapIns),
     getJob: (id, o) => guard(o, async () => (await extensionQuery<{ job: JobInfo }>(rpcUrl, '/insitu.compute.Query/Job', { id: id.toString() }, o?.signal)).job, 'ERR_NOT_FOUND'),
 
@@ -457,6 +458,18 @@ export async function createChainClient(opts: ChainClientOptions): Promise<Chain
     }, o),
 
     cancelJob: (jobId, o) => send('/insitu.compute.MsgCancelJob', { creator: address, jobId: jobId.toString() }, o),
+
+    async createGroup(name, o) {
+      const tx = await send('/greenfield.storage.MsgCreateGroup', { creator: address, groupName: name, extra: o?.extra ?? '' }, o);
+      return { ...tx, groupId: BigInt(String(responseOf(tx, '/greenfield.storage.MsgCreateGroupResponse').groupId)) };
+    },
+    deleteGroup: (name, o) => send('/greenfield.storage.MsgDeleteGroup', { operator: address, groupName: name }, o),
+    updateGroupMembers: (name, change, o) => send('/greenfield.storage.MsgUpdateGroupMember', {
+      operator: address, groupOwner: address, groupName: name,
+      membersToAdd: (change.add ?? []).map((m) => ({ member: m.member, ...(m.expiresAt ? { expirationTime: { seconds: Math.floor(m.expiresAt / 1000).toString(), nanos: 0 } } : {}) })),
+      membersToDelete: change.remove ?? [],
+    }, o),
+    leaveGroup: (owner, name, o) => send('/greenfield.storage.MsgLeaveGroup', { member: address, groupOwner: owner, groupName: name }, o),
 
     storageProviderExit: (o) => send('/greenfield.virtualgroup.MsgStorageProviderExit', { storageProvider: address }, o),
     reportProviderDown: (spId, o) => send('/insitu.virtualgroup.MsgReportProviderDown', { reporter: address, spId }, o),

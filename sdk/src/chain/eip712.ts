@@ -86,6 +86,27 @@ const SPECS: Record<string, MsgSpec> = {
       };
     },
   },
+  '/greenfield.storage.MsgCreateGroup': plain('creator:string,extra:string,group_name:string,type:string'),
+  '/greenfield.storage.MsgDeleteGroup': plain('group_name:string,operator:string,type:string'),
+  '/greenfield.storage.MsgLeaveGroup': plain('group_name:string,group_owner:string,member:string,type:string'),
+  '/greenfield.storage.MsgUpdateGroupExtra': plain('extra:string,group_name:string,group_owner:string,operator:string,type:string'),
+  '/greenfield.storage.MsgUpdateGroupMember': {
+    types: () => ({
+      Msg1: f('group_name:string,group_owner:string,members_to_add:TypeMsg1MembersToAdd[],members_to_delete:string[],operator:string,type:string'),
+      TypeMsg1MembersToAdd: f('expiration_time:string,member:string'),
+    }),
+    value: (_m, sdk) => {
+      const h = gnfdHelpers();
+      return { ...sdk, members_to_add: ((sdk.members_to_add as Record<string, unknown>[]) ?? []).map((e) => ({ member: e.member, expiration_time: e.expiration_time ? h.fromTimestamp(e.expiration_time) : '' })) };
+    },
+  },
+  '/greenfield.storage.MsgRenewGroupMember': {
+    types: () => ({ Msg1: f('group_name:string,group_owner:string,members:TypeMsg1Members[],operator:string,type:string'), TypeMsg1Members: f('expiration_time:string,member:string') }),
+    value: (_m, sdk) => {
+      const h = gnfdHelpers();
+      return { ...sdk, members: ((sdk.members as Record<string, unknown>[]) ?? []).map((e) => ({ member: e.member, expiration_time: e.expiration_time ? h.fromTimestamp(e.expiration_time) : '' })) };
+    },
+  },
   // Messages greenfield-js-sdk has no helper for; insitu signs them through its generic tx path.
   '/greenfield.storage.MsgSealObject': {
     types: () => ({ Msg1: f('bucket_name:string,global_virtual_group_id:uint32,object_name:string,operator:string,secondary_sp_bls_agg_signatures:string,type:string') }),

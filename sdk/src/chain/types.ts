@@ -110,6 +110,14 @@ export interface Statement {
   limitSize?: bigint;
 }
 
+export interface GroupInfo {
+  id: bigint;
+  owner: Hex;
+  name: string;
+  extra: string;
+  members: { member: Hex; expiresAt: number | null }[];
+}
+
 export interface PolicyInput {
   principal: Principal;
   bucket: string;
@@ -270,6 +278,8 @@ export interface ChainReader {
   events(after: bigint, opts?: CallOptions & { limit?: number; waitMs?: number }): Promise<ChainEvent[]>;
   /** Sealed objects stored in one global virtual group, by id (after `afterId`, at most `limit`). */
   objectsInGroup(gvgId: number, opts?: CallOptions & { afterId?: bigint; limit?: number }): Promise<{ id: bigint; bucketName: string; objectName: string; payloadSize: bigint }[]>;
+  /** An owner's groups, or (with member) the groups an account belongs to, with their members. */
+  listGroups(by: { owner: Hex } | { member: Hex }, opts?: CallOptions): Promise<GroupInfo[]>;
   /** Swap-in reservations in progress: a successor rebuilding what an exiting provider held. */
   swapIns(opts?: CallOptions): Promise<{ successorSpId: number; targetSpId: number; familyId: number; gvgId: number; reservedAt: number }[]>;
   getJob(id: bigint, opts?: CallOptions): Promise<JobInfo>;
@@ -303,6 +313,12 @@ export interface ChainClient extends ChainReader {
   settleJob(input: { jobId: bigint; fuelUsed: bigint; outputHash: string; exitState: string; receiptSignature: string }, opts?: CallOptions): Promise<TxResult>;
   /** The submitter takes back the escrow of a job no provider settled, once it cannot be running any more. */
   cancelJob(jobId: bigint, opts?: CallOptions): Promise<TxResult>;
+  /** Creates a group owned by the signer; returns its id. */
+  createGroup(name: string, opts?: CallOptions & { extra?: string }): Promise<TxResult & { groupId: bigint }>;
+  deleteGroup(name: string, opts?: CallOptions): Promise<TxResult>;
+  /** Adds (with optional expiry, ms since the epoch) and removes members of one of the signer's groups. */
+  updateGroupMembers(name: string, change: { add?: { member: Hex; expiresAt?: number }[]; remove?: Hex[] }, opts?: CallOptions): Promise<TxResult>;
+  leaveGroup(owner: Hex, name: string, opts?: CallOptions): Promise<TxResult>;
   /** Provider: leave the network (graceful exit); successors take over its groups. */
   storageProviderExit(opts?: CallOptions): Promise<TxResult>;
   /** Provider: report a provider sharing a group as unreachable; a majority puts it in forced exit. */

@@ -7,6 +7,7 @@ import { fail, emit, lower, nextId, type MsgHandler, type QueryHandler, type Msg
 import type { KV } from '../store.ts';
 import { toLong } from '../../gnfd.ts';
 import { getBucket, getObject, effectiveVisibility, type BucketRecord, type ObjectRecord } from './storage-records.ts';
+import { getGroupById, isGroupMember } from './group.ts';
 
 export const Action = {
   UPDATE_BUCKET_INFO: 1, DELETE_BUCKET: 2, CREATE_OBJECT: 3, DELETE_OBJECT: 4, COPY_OBJECT: 5,
@@ -85,6 +86,28 @@ function evalPolicy(p: PolicyRecord, action: number, now: number, objectName: st
 
 const READ_ACTIONS: number[] = [Action.GET_OBJECT, Action.COPY_OBJECT, Action.EXECUTE_OBJECT, Action.LIST_OBJECT];
 
+/**
+ * Greenfield's VerifyPolicy for one resource: the operator's own policy decides when it says
+ * anything; otherwise the policies of groups the operator is an unexpired member of — a deny from
+ * any of them wins, an allow from any allows.
+ */
+async function policyEffect(kv: KV, now: number, bucket: string, object: string | null, operator: string, action: number, objectName: string | null, moduleHash: string | undefined): Promise<number> {
+  const own = await kv.get<PolicyRecord>(policyKey(bucket, object, { type: PrincipalType.ACCOUNT, value: operator }));
+  if (own) {
+    const e = evalPolicy(own, action, now, objectName, moduleHash);
+    if (e !== Effect.UNSPECIFIED) return e;
+  }
+  let allowed = false;
+  for (const [, p] of await kv.list<PolicyRecord>(`policy/${resourceKey(bucket, object)}/${PrincipalType.GROUP}:`)) {
+    const e = evalPolicy(p, action, now, objectName, moduleHash);
+    if (e === Effect.UNSPECIFIED) continue;
+    if (!(await isGroupMember(kv, BigInt(p.principal.value), operator, now))) continue;
+    if (e === Effect.DENY) return Effect.DENY;
+    allowed = true;
+  }
+  return allowed ? Effect.ALLOW : Effect.UNSPECIFIED;
+}
+
 export async function verifyPermission(
   kv: KV, now: number, operator: string | null, bucket: BucketRecord, object: ObjectRecord | null, action: number,
   opts: { moduleHash?: string } = {},
@@ -93,21 +116,14 @@ export async function verifyPermission(
   if (visibility === Visibility.PUBLIC_READ && READ_ACTIONS.includes(action)) return Effect.ALLOW;
   if (!operator) return Effect.DENY;
   if (lower(operator) === lower(bucket.owner)) return Effect.ALLOW;
-  const principal = { type: PrincipalType.ACCOUNT, value: operator };
   let allowed = false;
-  const bucketPolicy = await kv.get<PolicyRecord>(policyKey(bucket.name, null, principal));
-  if (bucketPolicy) {
-    const e = evalPolicy(bucketPolicy, action, now, object?.name ?? null, opts.moduleHash);
-    if (e === Effect.DENY) return Effect.DENY;
-    if (e === Effect.ALLOW) allowed = true;
-  }
+  const onBucket = await policyEffect(kv, now, bucket.name, null, operator, action, object?.name ?? null, opts.moduleHash);
+  if (onBucket === Effect.DENY) return Effect.DENY;
+  if (onBucket === Effect.ALLOW) allowed = true;
   if (object) {
-    const objectPolicy = await kv.get<PolicyRecord>(policyKey(bucket.name, object.name, principal));
-    if (objectPolicy) {
-      const e = evalPolicy(objectPolicy, action, now, object.name, opts.moduleHash);
-      if (e === Effect.DENY) return Effect.DENY;
-      if (e === Effect.ALLOW) allowed = true;
-    }
+    const onObject = await policyEffect(kv, now, bucket.name, object.name, operator, action, object.name, opts.moduleHash);
+    if (onObject === Effect.DENY) return Effect.DENY;
+    if (onObject === Effect.ALLOW) allowed = true;
   }
   return allowed ? Effect.ALLOW : Effect.DENY;
 }
@@ -136,8 +152,10 @@ const msgPutPolicy: MsgHandler = async (ctx, msg) => {
   }
   if (lower(ctx.signer) !== lower(bucket.owner)) fail('ERR_PERMISSION_DENIED', 'only the owner may change policies');
   const principal = msg.principal as { type: number; value: string } | undefined;
-  if (!principal || principal.type !== PrincipalType.ACCOUNT || !isAddress(principal.value)) {
-    fail('ERR_INVALID_ARGUMENT', 'policy principal must be an account address (groups are not supported yet)');
+  if (!principal || (principal.type !== PrincipalType.ACCOUNT && principal.type !== PrincipalType.GROUP)) fail('ERR_INVALID_ARGUMENT', 'a policy principal is an account or a group');
+  if (principal!.type === PrincipalType.ACCOUNT && !isAddress(principal!.value)) fail('ERR_INVALID_ARGUMENT', `not an account address: ${principal!.value}`);
+  if (principal!.type === PrincipalType.GROUP) {
+    if (!/^\d+$/.test(String(principal!.value)) || !(await getGroupById(ctx.kv, BigInt(principal!.value)))) fail('ERR_NOT_FOUND', `no group ${String(principal!.value)}`);
   }
   const statements = ((msg.statements as Record<string, unknown>[]) ?? []).map((s): StatementRecord => ({
     effect: Number(s.effect),
@@ -168,6 +186,7 @@ const msgPutPolicy: MsgHandler = async (ctx, msg) => {
   };
   ctx.kv.put(key, rec);
   ctx.kv.put(`policy-id/${id}`, key);
+  if (principal!.type === PrincipalType.GROUP) ctx.kv.put(`group-policy/${BigInt(principal!.value).toString().padStart(20, '0')}/${id}`, key);
   emit(ctx, 'policy-put', { policy_id: id, bucket_name: bucketName, object_name: objectName ?? '', principal: principal!.value });
   return { policyId: id.toString() };
 };
