@@ -319,3 +319,41 @@ test.serial('policy put with readable statements: names with wildcards, deny win
   t.is(r.code, 0, r.err);
   t.is(await read('pub/a.txt'), 'ERR_PERMISSION_DENIED', 'removed');
 });
+
+test.serial('groups through the CLI: create, add with expiry, policies naming a group, leave, delete', async (t) => {
+  const bob = await net.client(1);
+  let r = await cli('group', 'create', 'cli-readers', '--extra', 'docs team', '--json');
+  t.is(r.code, 0, r.err);
+  const groupId = String((JSON.parse(r.out) as { groupId: string }).groupId);
+  r = await cli('group', 'add', 'cli-readers', bob.address, '--until', '2099-01-01');
+  t.is(r.code, 0, r.err);
+  r = await cli('group', 'members', 'cli-readers');
+  t.regex(r.out, new RegExp(`${bob.address}\\tuntil 2099-01-01T00:00:00.000Z`));
+  r = await cli('group', 'ls');
+  t.regex(r.out, new RegExp(`${groupId}\\tcli-readers\\t1 member\\(s\\)\\tdocs team`));
+  r = await cli('bucket', 'create', 'cli-grp');
+  t.is(r.code, 0, r.err);
+  await writeFile(join(net.dir, 'grp.txt'), 'for the group\n');
+  r = await cli('put', 'grp.txt', 'cli-grp/shared/x.txt');
+  t.is(r.code, 0, r.err);
+  r = await cli('policy', 'put', 'cli-grp', `group:${groupId}`, 'allow get on shared/*');
+  t.is(r.code, 0, r.err);
+  const read = async (): Promise<string> => {
+    try {
+      const parts: Uint8Array[] = [];
+      for await (const c of bob.objects.get('cli-grp', 'shared/x.txt')) parts.push(c);
+      return Buffer.concat(parts).toString();
+    } catch (e) {
+      return (e as { code: string }).code;
+    }
+  };
+  t.is(await read(), 'for the group\n');
+  r = await cli('policy', 'ls', 'cli-grp');
+  t.regex(r.out, new RegExp(`group ${groupId}\\n  allow get on shared/\\*`));
+  await bob.groups.leave(net.accounts[0]!.address, 'cli-readers');
+  t.is(await read(), 'ERR_PERMISSION_DENIED');
+  r = await cli('group', 'rm', 'cli-readers');
+  t.is(r.code, 0, r.err);
+  r = await cli('policy', 'put', 'cli-grp', 'group:abc', 'allow get');
+  t.regex(r.err, /ERR_INVALID_ARGUMENT: "group:abc" is neither an account address nor group:<id>/);
+});

@@ -8,6 +8,7 @@ import { resolve } from 'node:path';
 import { InsituError } from '@insitu/sdk/errors.ts';
 import { parseStatement, parseTime, formatStatement } from '@insitu/sdk/client/actions/putPolicy.ts';
 import { isAddress } from '@insitu/sdk/crypto/keys.ts';
+import type { Principal } from '@insitu/sdk/chain/types.ts';
 import { createClient, type InsituClient } from '@insitu/sdk';
 import { resolveNetwork, type GlobalOptions } from '../config.ts';
 import { printer, progressBar, formatBytes, type CliIO } from '../io.ts';
@@ -220,6 +221,13 @@ export function storageCommands(program: Command, io: CliIO, globals: () => Glob
     });
 
   const policy = program.command('policy').description('grant or revoke access to a bucket or object');
+  /** An account address, or group:<id>. */
+  const principalOf = (who: string): Principal => {
+    const g = /^group:(\d+)$/.exec(who);
+    if (g) return { type: 'group', groupId: BigInt(g[1]!) };
+    if (!isAddress(who)) throw new InsituError('ERR_INVALID_ARGUMENT', `"${who}" is neither an account address nor group:<id>`);
+    return { type: 'account', address: who as `0x${string}` };
+  };
   const actionsOf = (text: string) => text.split(',').map((a) => a.trim()).filter(Boolean).map((a) => {
     const map: Record<string, string> = { get: 'get-object', put: 'create-object', create: 'create-object', delete: 'delete-object', list: 'list-object', update: 'update-object', copy: 'copy-object', execute: 'execute-object', all: 'all' };
     const action = map[a] ?? a;
@@ -244,25 +252,63 @@ export function storageCommands(program: Command, io: CliIO, globals: () => Glob
       const tx = await c.policies.revoke(t, address as `0x${string}`);
       out().result(tx, `revoked ${address}'s access to ${target}`);
     });
-  policy.command('put').argument('<target>', '<bucket>[/<name>]').argument('<address>', 'the account the policy is for')
+  policy.command('put').argument('<target>', '<bucket>[/<name>]').argument('<principal>', 'the account address the policy is for, or group:<id>')
     .argument('<statements...>', 'each: "allow|deny <actions> [on <names>] [until <date>]", e.g. "allow get,list on reports/*" "deny delete"')
     .option('--expires <date>', 'when the whole policy ends (YYYY-MM-DD or ISO date-time)')
-    .description('set an account\'s whole policy on a bucket or object (replaces the one it had)')
-    .action(async (target: string, address: string, statements: string[], o: { expires?: string }) => {
+    .description('set the whole policy of an account or a group on a bucket or object (replaces the one it had)')
+    .action(async (target: string, who: string, statements: string[], o: { expires?: string }) => {
       const t = splitTarget(target, false);
-      if (!isAddress(address)) throw new InsituError('ERR_INVALID_ARGUMENT', `"${address}" is not an account address`);
+      const principal = principalOf(who);
       const parsed = statements.map((text) => parseStatement(text, t.bucket));
       const c = await client();
-      const tx = await c.policies.put(t, { type: 'account', address: address as `0x${string}` }, parsed, o.expires ? { expiresAt: parseTime(o.expires) } : {});
-      out().result(tx, `policy ${tx.policyId} on ${target} for ${address}:\n${parsed.map((x) => `  ${formatStatement(x)}`).join('\n')}`);
+      const tx = await c.policies.put(t, principal, parsed, o.expires ? { expiresAt: parseTime(o.expires) } : {});
+      out().result(tx, `policy ${tx.policyId} on ${target} for ${who}:\n${parsed.map((x) => `  ${formatStatement(x)}`).join('\n')}`);
     });
-  policy.command('rm').argument('<target>', '<bucket>[/<name>]').argument('<address>').description('remove an account\'s policy (same as revoke)')
-    .action(async (target: string, address: string) => {
+  policy.command('rm').argument('<target>', '<bucket>[/<name>]').argument('<principal>', 'account address or group:<id>').description('remove the policy of an account or a group')
+    .action(async (target: string, who: string) => {
       const t = splitTarget(target, false);
       const c = await client();
-      const tx = await c.policies.remove(t, { type: 'account', address: address as `0x${string}` });
-      out().result(tx, `removed ${address}'s policy on ${target}`);
+      const tx = await c.policies.remove(t, principalOf(who));
+      out().result(tx, `removed ${who}'s policy on ${target}`);
     });
+
+  const group = program.command('group').description('groups of accounts that policies can name');
+  group.command('create').argument('<name>').option('--extra <text>', 'a note kept with the group').action(async (name: string, o: { extra?: string }) => {
+    const c = await client();
+    const tx = await c.groups.create(name, o.extra ? { extra: o.extra } : {});
+    out().result({ ...tx, groupId: tx.groupId }, `created group ${name} (id ${tx.groupId}); name it in policies as group:${tx.groupId}`);
+  });
+  group.command('rm').argument('<name>').description('delete one of your groups (its policies go with it)').action(async (name: string) => {
+    const c = await client();
+    out().result(await c.groups.delete(name), `deleted group ${name}`);
+  });
+  group.command('add').argument('<name>').argument('<addresses...>').option('--until <date>', 'membership ends then (YYYY-MM-DD or ISO date-time)')
+    .description('add members to one of your groups').action(async (name: string, addresses: string[], o: { until?: string }) => {
+      for (const a of addresses) if (!isAddress(a)) throw new InsituError('ERR_INVALID_ARGUMENT', `"${a}" is not an account address`);
+      const expiresAt = o.until ? parseTime(o.until) : undefined;
+      const c = await client();
+      const tx = await c.groups.add(name, addresses.map((member) => ({ member: member as `0x${string}`, ...(expiresAt ? { expiresAt } : {}) })));
+      out().result(tx, `added ${addresses.length} member(s) to ${name}${o.until ? ` until ${o.until}` : ''}`);
+    });
+  group.command('remove').argument('<name>').argument('<addresses...>').description('remove members from one of your groups').action(async (name: string, addresses: string[]) => {
+    const c = await client();
+    out().result(await c.groups.remove(name, addresses as `0x${string}`[]), `removed ${addresses.length} member(s) from ${name}`);
+  });
+  group.command('leave').argument('<owner>', 'the group owner\'s address').argument('<name>').description('leave a group you are a member of').action(async (owner: string, name: string) => {
+    const c = await client();
+    out().result(await c.groups.leave(owner as `0x${string}`, name), `left ${name}`);
+  });
+  group.command('ls').option('--member', 'the groups you belong to, not the ones you own').action(async (o: { member?: boolean }) => {
+    const c = await client();
+    const list = await c.groups.list(o.member ? { member: c.address } : { owner: c.address });
+    out().result(list, list.length ? list.map((g) => `${g.id}\t${g.name}\t${g.members.length} member(s)${g.extra ? `\t${g.extra}` : ''}`).join('\n') : '(no groups)');
+  });
+  group.command('members').argument('<name>').description('the members of one of your groups').action(async (name: string) => {
+    const c = await client();
+    const g = (await c.groups.list({ owner: c.address })).find((x) => x.name === name);
+    if (!g) throw new InsituError('ERR_NOT_FOUND', `you own no group ${name}`);
+    out().result(g.members, g.members.length ? g.members.map((m) => `${m.member}${m.expiresAt ? `\tuntil ${new Date(m.expiresAt).toISOString()}` : ''}`).join('\n') : '(no members)');
+  });
   policy.command('ls').argument('<target>', '<bucket>[/<name>]').action(async (target: string) => {
     const t = splitTarget(target, false);
     const c = await client();

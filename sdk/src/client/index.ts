@@ -3,7 +3,7 @@
 // operation is an action in ./actions/ taking the client's context; this file only binds them.
 
 import { createChainClient } from '../chain/index.ts';
-import type { Account, BucketInfo, ChainClient, ObjectInfo, TxResult, Action, Principal, Statement } from '../chain/types.ts';
+import type { Account, BucketInfo, ChainClient, ObjectInfo, TxResult, Action, Principal, Statement, GroupInfo } from '../chain/types.ts';
 import { createErasureCodec } from '../codec/index.ts';
 import type { Hex } from '../crypto/keys.ts';
 import type { ObjectSource } from './source.ts';
@@ -55,6 +55,17 @@ export interface InsituClient {
     update(bucket: string, name: string, opts: UpdateOptions): Promise<TxResult>;
   };
   jobs: JobsApi;
+  /** Groups the account owns or belongs to; policies can name a group as principal. */
+  groups: {
+    create(name: string, opts?: CallOptions & { extra?: string }): Promise<TxResult & { groupId: bigint }>;
+    delete(name: string, opts?: CallOptions): Promise<TxResult>;
+    /** Adds members (with optional expiry, ms since the epoch) to one of your groups. */
+    add(name: string, members: (Hex | { member: Hex; expiresAt?: number })[], opts?: CallOptions): Promise<TxResult>;
+    remove(name: string, members: Hex[], opts?: CallOptions): Promise<TxResult>;
+    leave(owner: Hex, name: string, opts?: CallOptions): Promise<TxResult>;
+    /** Your groups, or with `{ member }` the groups an account belongs to. */
+    list(by?: { owner: Hex } | { member: Hex }, opts?: CallOptions): Promise<GroupInfo[]>;
+  };
   policies: {
     grant(target: PolicyTarget, grantee: Hex, actions: Action[], opts?: GrantOptions): Promise<TxResult>;
     revoke(target: PolicyTarget, grantee: Hex, opts?: CallOptions): Promise<TxResult>;
@@ -90,6 +101,14 @@ export async function createClient(opts: ClientOptions): Promise<InsituClient> {
       update: (bucket, name, o) => updateObject(ctx, bucket, name, o),
     },
     jobs: jobsApi({ chain, privateKey: opts.account.privateKey, provider: ctx.provider, put: (b, n, src, o) => putObject(ctx, b, n, src, sig(o)) }),
+    groups: {
+      create: (name, o) => chain.createGroup(name, o),
+      delete: (name, o) => chain.deleteGroup(name, sig(o)),
+      add: (name, members, o) => chain.updateGroupMembers(name, { add: members.map((m) => (typeof m === 'string' ? { member: m } : m)) }, sig(o)),
+      remove: (name, members, o) => chain.updateGroupMembers(name, { remove: members }, sig(o)),
+      leave: (owner, name, o) => chain.leaveGroup(owner, name, sig(o)),
+      list: (by, o) => chain.listGroups(by ?? { owner: chain.address }, sig(o)),
+    },
     policies: {
       grant: (target, grantee, actions, o) => grantPolicy(ctx, target, grantee, actions, o),
       revoke: (target, grantee, o) => revokePolicy(ctx, target, grantee, o),
