@@ -22,6 +22,17 @@ test.after.always(async () => {
   await net?.stop();
 });
 
+/** An object's text as `c` reads it, or the error code it gets. */
+async function readAs(c: { objects: { get(b: string, n: string): AsyncIterable<Uint8Array> } }, bucket: string, name: string): Promise<string> {
+  try {
+    const parts: Uint8Array[] = [];
+    for await (const chunk of c.objects.get(bucket, name)) parts.push(chunk);
+    return Buffer.concat(parts).toString();
+  } catch (e) {
+    return (e as { code: string }).code;
+  }
+}
+
 function capture(): Writable & { text(): string; bytes(): Buffer } {
   const chunks: Buffer[] = [];
   const w = new Writable({
@@ -296,15 +307,7 @@ test.serial('policy put with readable statements: names with wildcards, deny win
   r = await cli('policy', 'put', 'cli-pol', bob.address, 'allow get,list on pub/*', 'deny get on pub/secret*', 'allow get on old/* until 2020-01-01');
   t.is(r.code, 0, r.err);
   t.regex(r.out, /allow get,list on pub\/\*\n  deny get on pub\/secret\*\n  allow get on old\/\* until 2020-01-01T00:00:00.000Z/);
-  const read = async (name: string): Promise<string> => {
-    try {
-      const parts: Uint8Array[] = [];
-      for await (const c of bob.objects.get('cli-pol', name)) parts.push(c);
-      return Buffer.concat(parts).toString();
-    } catch (e) {
-      return (e as { code: string }).code;
-    }
-  };
+  const read = (name: string) => readAs(bob, 'cli-pol', name);
   t.is(await read('pub/a.txt'), 'pub/a.txt\n', 'allowed by the wildcard');
   t.is(await read('pub/secret.txt'), 'ERR_PERMISSION_DENIED', 'deny wins over allow');
   t.is(await read('priv/b.txt'), 'ERR_PERMISSION_DENIED', 'outside the names');
@@ -338,15 +341,7 @@ test.serial('groups through the CLI: create, add with expiry, policies naming a 
   t.is(r.code, 0, r.err);
   r = await cli('policy', 'put', 'cli-grp', `group:${groupId}`, 'allow get on shared/*');
   t.is(r.code, 0, r.err);
-  const read = async (): Promise<string> => {
-    try {
-      const parts: Uint8Array[] = [];
-      for await (const c of bob.objects.get('cli-grp', 'shared/x.txt')) parts.push(c);
-      return Buffer.concat(parts).toString();
-    } catch (e) {
-      return (e as { code: string }).code;
-    }
-  };
+  const read = () => readAs(bob, 'cli-grp', 'shared/x.txt');
   t.is(await read(), 'for the group\n');
   r = await cli('policy', 'ls', 'cli-grp');
   t.regex(r.out, new RegExp(`group ${groupId}\\n  allow get on shared/\\*`));
