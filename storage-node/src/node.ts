@@ -116,7 +116,14 @@ export function createStorageNode(opts: StorageNodeOptions): StorageNode {
         const http = createHttpServer(ctx, {
           runtime, dir: join(opts.dataDir, 'jobs'), maxMemoryMiB: 1024, maxTimeoutMs: 10 * 60_000, maxOutputBytes: 256 * 1024 * 1024,
         });
-        const port = await http.listen(opts.host ?? '127.0.0.1', opts.port ?? Number(new URL(me!.endpoint).port || 0));
+        let port: number;
+        try {
+          port = await http.listen(opts.host ?? '127.0.0.1', opts.port ?? Number(new URL(me!.endpoint).port || 0));
+        } catch (e) {
+          // The job workers started above must not keep the process alive.
+          await runtime.stop();
+          throw e;
+        }
         spId = me!.id;
         const u = new URL(me!.endpoint);
         endpoint = `${u.protocol}//${u.hostname}:${port}`;

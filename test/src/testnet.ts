@@ -8,7 +8,7 @@ import { createChain, type Chain } from '@insitu/chain';
 import { createStorageNode, type StorageNode } from '@insitu/storage-node';
 import type { RecoveryOptions } from '@insitu/storage-node/recovery.ts';
 import { createClient, type InsituClient } from '@insitu/sdk';
-import { planDevnet, type DevnetPlan } from '@insitu/cli/devnet/plan.ts';
+import { freePort, planDevnet, type DevnetPlan } from '@insitu/cli/devnet/plan.ts';
 
 export interface Testnet {
   dir: string;
@@ -40,7 +40,7 @@ export async function createTestnet(opts: TestnetOptions = {}): Promise<Testnet>
   const dir = opts.dir ?? (await mkdtemp(join(tmpdir(), 'insitu-testnet-')));
   if (!ownDir) await mkdir(dir, { recursive: true });
   const plan = await planDevnet({ nodes: opts.nodes ?? 7, accounts: opts.accounts ?? 3 });
-  let chain = createChain({ dataDir: join(dir, 'chain'), genesis: plan.genesis });
+  let chain = createChain({ dataDir: join(dir, 'chain'), genesis: plan.genesis, port: await freePort() });
   await chain.start();
   const rpcUrl = chain.rpcUrl;
   const makeNode = (i: number): StorageNode => {

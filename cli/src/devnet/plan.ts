@@ -3,6 +3,7 @@
 // and by the in-process test network.
 
 import { createServer } from 'node:net';
+import { readFileSync } from 'node:fs';
 import { generatePrivateKey, privateKeyToAddress, toHex, type Hex } from '@insitu/sdk/crypto/keys.ts';
 import { generateBlsKey, blsPublicKey } from '@insitu/sdk/crypto/bls.ts';
 import { createDevnetGenesis, DEFAULT_CHAIN_ID, type Genesis } from '@insitu/chain/genesis.ts';
@@ -31,14 +32,42 @@ export interface DevnetPlan {
 /** 1000 BNB in base units for every funded account. */
 export const DEVNET_BALANCE = 10n ** 21n;
 
+/**
+ * A port that is free now, picked below the kernel's ephemeral range: ports from `listen(0)`
+ * come from that range, where any outgoing connection on the machine may take one between
+ * planning a node and the node listening on it.
+ */
 export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
+  const [low] = ephemeralRange();
+  const top = Math.max(low, 12_000);
+  for (let attempt = 0; attempt < 200; attempt++) {
+    const port = 10_000 + Math.floor(Math.random() * (top - 10_000));
+    if (handedOut.has(port)) continue;
+    if (await canListen(port)) {
+      handedOut.add(port);
+      return port;
+    }
+  }
+  throw new Error('no free port below the ephemeral range');
+}
+
+const handedOut = new Set<number>();
+
+function ephemeralRange(): [number, number] {
+  try {
+    const [a, b] = readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/).map(Number);
+    if (a && b && a > 10_000) return [a, b];
+  } catch {
+    // not Linux: fall back to the IANA dynamic range
+  }
+  return [49152, 65535];
+}
+
+function canListen(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
     const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as { port: number };
-      srv.close(() => resolve(port));
-    });
+    srv.once('error', () => resolve(false));
+    srv.listen(port, '127.0.0.1', () => srv.close(() => resolve(true)));
   });
 }
 
