@@ -14,6 +14,7 @@ const { values } = parseArgs({
     genesis: { type: 'string' },
     host: { type: 'string', default: '127.0.0.1' },
     port: { type: 'string', default: '0' },
+    'dev-clock': { type: 'boolean', default: false },
   },
 });
 if (!values.dir) {
@@ -26,6 +27,7 @@ const chain = createChain({
   genesis,
   host: values.host!,
   port: Number(values.port),
+  devClock: values['dev-clock']!,
   logger: jsonLogger('chain', (line) => process.stderr.write(line)),
 });
 await chain.start();

@@ -13,6 +13,8 @@ export interface ChainOptions {
   port?: number;
   logger?: Logger;
   now?: () => number;
+  /** A development clock that `insitu_advance_time` moves forward (devnets and tests). */
+  devClock?: boolean;
 }
 
 export interface Chain {
@@ -27,7 +29,7 @@ export interface Chain {
 
 export function createChain(opts: ChainOptions): Chain {
   const logger = opts.logger ?? silentLogger;
-  const app = createChainApp({ dataDir: opts.dataDir, genesis: opts.genesis, logger, ...(opts.now ? { now: opts.now } : {}) });
+  const app = createChainApp({ dataDir: opts.dataDir, genesis: opts.genesis, logger, devClock: opts.devClock ?? false, ...(opts.now ? { now: opts.now } : {}) });
   const evm = String(evmChainId(opts.genesis.chainId));
   let rpcUrl = '';
   let port = opts.port ?? 0;
@@ -40,6 +42,8 @@ export function createChain(opts: ChainOptions): Chain {
     accountNumber: async (address: Hex) => (await app.kv().get<{ number: bigint }>(`acct/${address.toLowerCase()}`))?.number,
   });
   let server: ReturnType<typeof createRpcServer> | undefined;
+  // Between transactions, a block of its own settles payers whose balance ran out.
+  let ticker: NodeJS.Timeout | undefined;
   return {
     chainId: opts.genesis.chainId,
     evmChainId: evm,
@@ -52,9 +56,14 @@ export function createChain(opts: ChainOptions): Chain {
       server = rpc();
       rpcUrl = await server.start();
       port = Number(new URL(rpcUrl).port);
+      ticker = setInterval(() => {
+        app.tick().catch((e: unknown) => logger.error('settlement block failed', { error: String(e) }));
+      }, 1000);
+      ticker.unref();
       logger.info('chain serving', { rpcUrl, chainId: opts.genesis.chainId });
     },
     async stop() {
+      clearInterval(ticker);
       await server?.stop();
       server = undefined;
       await app.close();

@@ -201,12 +201,20 @@ test('bucket and object queries by name and id, lists, and info updates', async 
   t.is((await update(bob!, 1)).result.errorCode, 'ERR_PERMISSION_DENIED');
   t.is((await update(alice!, 1)).result.code, 0);
   t.is((await headObject(s, 'b-one', 'doc')).objectInfo.visibility, 1);
-  const ub = await s.send(alice!, '/greenfield.storage.MsgUpdateBucketInfo', { operator: alice!.address, bucketName: 'b-one', visibility: 1, paymentAddress: bob!.address });
+  // A bucket pays from its owner or one of the owner's payment accounts, never from someone else.
+  const other = await s.send(alice!, '/greenfield.storage.MsgUpdateBucketInfo', { operator: alice!.address, bucketName: 'b-one', paymentAddress: bob!.address });
+  t.is(other.result.errorCode, 'ERR_INVALID_ARGUMENT');
+  const pa = await s.send(alice!, '/greenfield.payment.MsgCreatePaymentAccount', { creator: alice!.address });
+  const payAddr = String(pa.result.responses[0]!.value.addr);
+  const unfunded = await s.send(alice!, '/greenfield.storage.MsgUpdateBucketInfo', { operator: alice!.address, bucketName: 'b-one', paymentAddress: payAddr });
+  t.is(unfunded.result.errorCode, 'ERR_INSUFFICIENT_BALANCE', 'a payment account without deposits cannot take over the bucket\'s locked fees');
+  t.is((await s.send(alice!, '/greenfield.payment.MsgDeposit', { creator: alice!.address, to: payAddr, amount: String(10n ** 18n) })).result.code, 0);
+  const ub = await s.send(alice!, '/greenfield.storage.MsgUpdateBucketInfo', { operator: alice!.address, bucketName: 'b-one', visibility: 1, paymentAddress: payAddr });
   t.is(ub.result.code, 0, ub.result.log);
   const b = (await s.app.query('/greenfield.storage.Query/HeadBucket', { bucketName: 'b-one' })).bucketInfo as { visibility: number; paymentAddress: string };
   t.is(b.visibility, 1);
-  t.is(b.paymentAddress, bob!.address);
-  t.deepEqual((await s.app.events(0n, 100)).map((e) => e.type).slice(-3), ['object-created', 'object-updated', 'bucket-updated']);
+  t.is(b.paymentAddress, payAddr);
+  t.deepEqual((await s.app.events(0n, 100)).map((e) => e.type).slice(-3), ['payment-account-created', 'deposit', 'bucket-updated']);
   // Greenfield's typed events carry JSON values.
   const created = await createObject(s, alice!, 'b-one', 'typed', randomBytes(5));
   const typed = created.result.events.find((e) => e.type === 'greenfield.storage.EventCreateObject')!;

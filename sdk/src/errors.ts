@@ -72,6 +72,8 @@ export const ErrorCodes = {
   ERR_JOB_EXIT_NONZERO: 422,
   ERR_CONFIG: 400,
   ERR_INTERNAL: 500,
+  ERR_ACCOUNT_FROZEN: 402,
+  ERR_QUOTA_EXCEEDED: 429,
 } as const satisfies Record<string, number>;
 
 export type ErrorCode = keyof typeof ErrorCodes;

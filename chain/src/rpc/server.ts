@@ -250,6 +250,15 @@ export function createRpcServer(opts: RpcServerOptions): RpcServer {
     tx_search: txSearch,
     block,
     insitu_events: events,
+    /** Development clock only: moves chain time forward by `seconds`; returns the new chain time. */
+    insitu_advance_time: async (p) => {
+      try {
+        const time = await app.advanceTime(Number(p.seconds) * 1000);
+        return { time: new Date(time).toISOString(), unix: Math.floor(time / 1000) };
+      } catch (e) {
+        throw new RpcError(-32602, e instanceof Error ? e.message : String(e));
+      }
+    },
   };
 
   async function call(req: { id?: unknown; method?: unknown; params?: unknown }): Promise<Record<string, unknown>> {

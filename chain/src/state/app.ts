@@ -13,7 +13,7 @@ import { LevelKV, CacheKV, encodeValue, decodeValue, type KV } from './store.ts'
 import type { ChainApp, DecodedTx, ExecResult, TxRecord, BlockInfo, FeedEvent, AnyMsg, TxEvent } from './types.ts';
 import { fail, type MsgContext, type MsgHandler, type QueryHandler, type FeedEmit } from './context.ts';
 import { bankMsgs, bankQueries, ensureAccount, getAccount, accountKey, DENOM, FEE_COLLECTOR } from './modules/bank.ts';
-import { chargeFee } from './modules/payment.ts';
+import { chargeFee, paymentMsgs, paymentQueries, settleDue, seconds } from './modules/payment.ts';
 import { providerMsgs, providerQueries, addProvider, addGvg, SP_DEPOSIT_POOL } from './modules/providers.ts';
 import { storageMsgs, storageQueries } from './modules/storage.ts';
 import { permissionMsgs, permissionQueries } from './modules/permission.ts';
@@ -31,15 +31,21 @@ export interface ChainAppOptions {
   genesis: Genesis;
   now?: () => number;
   logger?: Logger;
+  /**
+   * A development clock: `advanceTime` moves chain time forward (the offset is kept in the state,
+   * so time never runs backwards across restarts). Devnets and tests use it to let stream
+   * payments run for months in a moment.
+   */
+  devClock?: boolean;
 }
 
 /** Gas charged per message; Greenfield's storage messages have fixed gas too. */
 export const GAS_PER_MSG = 120_000n;
 
 const MSGS: Record<string, { handler: MsgHandler; signer: (m: Record<string, unknown>) => string }> = {
-  ...bankMsgs, ...providerMsgs, ...storageMsgs, ...permissionMsgs, ...computeMsgs, ...recoveryMsgs, ...groupMsgs,
+  ...bankMsgs, ...providerMsgs, ...storageMsgs, ...permissionMsgs, ...computeMsgs, ...recoveryMsgs, ...groupMsgs, ...paymentMsgs,
 };
-const QUERIES: Record<string, QueryHandler> = { ...bankQueries, ...providerQueries, ...storageQueries, ...permissionQueries, ...computeQueries, ...recoveryQueries, ...auditQueries, ...groupQueries };
+const QUERIES: Record<string, QueryHandler> = { ...bankQueries, ...providerQueries, ...storageQueries, ...permissionQueries, ...computeQueries, ...recoveryQueries, ...auditQueries, ...groupQueries, ...paymentQueries };
 
 export const supportedMessages = (): string[] => Object.keys(MSGS);
 
@@ -63,7 +69,9 @@ const pad = (n: bigint): string => n.toString().padStart(20, '0');
 const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
 
 export function createChainApp(opts: ChainAppOptions): ChainApp & { kv(): KV; genesis: Genesis } {
-  const now = opts.now ?? Date.now;
+  const wallClock = opts.now ?? Date.now;
+  let clockOffset = 0;
+  const now = (): number => wallClock() + clockOffset;
   const logger = opts.logger ?? silentLogger;
   const genesis = opts.genesis;
   const minGasPrice = BigInt(genesis.minGasPrice);
@@ -113,6 +121,45 @@ export function createChainApp(opts: ChainAppOptions): ChainApp & { kv(): KV; ge
     kv.put(accountKey(tx.signer), after);
   }
 
+  /** Writes a block (with its tx, if any, already put in `kv`), its feed events, and tells listeners. */
+  async function commitBlock(kv: CacheKV, prev: BlockInfo, time: number, txHash: Uint8Array | null, feed: FeedEmit[]): Promise<BlockInfo> {
+    const height = prev.height + 1n;
+    const block: BlockInfo = {
+      height,
+      time,
+      hash: new Uint8Array(createHash('sha256').update(prev.hash).update(txHash ?? new Uint8Array()).update(String(height)).digest()),
+      txHashes: txHash ? [new Uint8Array(txHash)] : [],
+    };
+    let seq = (await kv.get<bigint>('meta/eventSeq')) ?? 0n;
+    for (const f of feed) {
+      seq += 1n;
+      const ev: FeedEvent = { seq, height, txHash, type: f.type, attributes: f.attributes };
+      kv.put(`event/${pad(seq)}`, ev);
+    }
+    kv.put('meta/eventSeq', seq);
+    kv.put(`block/${pad(height)}`, block);
+    kv.put('meta/height', height);
+    await state().db.batch(kv.batch() as never);
+    for (const l of listeners) {
+      try {
+        l(block);
+      } catch (e) {
+        logger.error('commit listener failed', { error: String(e) });
+      }
+    }
+    return block;
+  }
+
+  /** A block without transactions when a payer's balance has run out since the last one. */
+  async function tickNow(): Promise<BlockInfo | undefined> {
+    const prev = await latest();
+    const time = Math.max(now(), prev.time);
+    const kv = new CacheKV(state());
+    const feed = await settleDue(kv, seconds(time));
+    if (feed.length === 0) return undefined;
+    return commitBlock(kv, prev, time, null, feed);
+  }
+
   const gasFor = (tx: { msgs: AnyMsg[] }): bigint => GAS_PER_MSG * BigInt(tx.msgs.length);
 
   async function applyGenesis(): Promise<void> {
@@ -148,6 +195,7 @@ export function createChainApp(opts: ChainAppOptions): ChainApp & { kv(): KV; ge
       db = new Level<string, string>(join(opts.dataDir, 'state'), { valueEncoding: 'utf8' });
       await db.open();
       committed = new LevelKV(db);
+      clockOffset = (await committed.get<number>('meta/clockOffset')) ?? 0;
       const stored = await committed.get<string>('meta/genesis');
       if (stored === undefined) {
         await applyGenesis();
@@ -182,7 +230,9 @@ export function createChainApp(opts: ChainAppOptions): ChainApp & { kv(): KV; ge
         const gas = gasFor(tx);
         const anteKV = new CacheKV(state());
         let result: ExecResult;
-        const feed: FeedEmit[] = [];
+        // Greenfield's auto-settle runs at every block: payers whose balance ran out are settled first.
+        const feed: FeedEmit[] = await settleDue(anteKV, seconds(time));
+        const settled = feed.length;
         try {
           await ante(anteKV, tx, gas);
           const msgKV = new CacheKV(anteKV);
@@ -207,39 +257,17 @@ export function createChainApp(opts: ChainAppOptions): ChainApp & { kv(): KV; ge
             msgKV.flushInto(anteKV);
             result = { code: 0, codespace: '', log: '', gasWanted: tx.gasLimit, gasUsed: gas, events: txEvents, responses };
           } catch (e) {
-            feed.length = 0;
+            feed.length = settled;
             result = { ...errorResult(e, tx.gasLimit, gas), events: anteEvents };
           }
         } catch (e) {
-          // Failed ante: nothing but the record of the attempt is kept.
+          // Failed ante: nothing but the record of the attempt is kept (the settlement runs again next block).
           return { hash: tx.hash, height: prev.height, index: -1, raw: tx.raw, result: errorResult(e, tx.gasLimit, gas) };
         }
-        const block: BlockInfo = {
-          height,
-          time,
-          hash: new Uint8Array(createHash('sha256').update(prev.hash).update(tx.hash).update(String(height)).digest()),
-          txHashes: [new Uint8Array(tx.hash)],
-        };
         const record: TxRecord = { hash: tx.hash, height, index: 0, raw: tx.raw, result };
-        let seq = (await anteKV.get<bigint>('meta/eventSeq')) ?? 0n;
-        for (const f of feed) {
-          seq += 1n;
-          const ev: FeedEvent = { seq, height, txHash: tx.hash, type: f.type, attributes: f.attributes };
-          anteKV.put(`event/${pad(seq)}`, ev);
-        }
-        anteKV.put('meta/eventSeq', seq);
-        anteKV.put(`block/${pad(height)}`, block);
         anteKV.put(`tx/${hex(tx.hash)}`, record);
-        anteKV.put('meta/height', height);
-        await state().db.batch(anteKV.batch() as never);
+        await commitBlock(anteKV, prev, time, tx.hash, feed);
         if (result.code !== 0) logger.debug('tx failed', { hash: hex(tx.hash), log: result.log });
-        for (const l of listeners) {
-          try {
-            l(block);
-          } catch (e) {
-            logger.error('commit listener failed', { error: String(e) });
-          }
-        }
         return record;
       });
     },
@@ -266,6 +294,25 @@ export function createChainApp(opts: ChainAppOptions): ChainApp & { kv(): KV; ge
     },
 
     latestBlock: latest,
+
+    now,
+
+    tick() {
+      return serial(tickNow);
+    },
+
+    advanceTime(ms: number) {
+      return serial(async () => {
+        if (!opts.devClock) throw new InsituError('ERR_BAD_REQUEST', 'this chain runs on the wall clock; start it with a development clock to move time');
+        if (!Number.isFinite(ms) || ms <= 0) throw new InsituError('ERR_INVALID_ARGUMENT', 'time moves forward by a positive number of milliseconds');
+        clockOffset += Math.floor(ms);
+        const kv = new CacheKV(state());
+        kv.put('meta/clockOffset', clockOffset);
+        await state().db.batch(kv.batch() as never);
+        await tickNow();
+        return now();
+      });
+    },
 
     async getBlock(height) {
       return state().get<BlockInfo>(`block/${pad(height)}`);

@@ -93,6 +93,12 @@ export interface ChainApp {
   events(after: bigint, limit: number): Promise<FeedEvent[]>;
   /** Called after every committed block; returns an unsubscribe function. */
   onCommit(listener: (block: BlockInfo) => void): () => void;
+  /** Chain time now (ms), development clock offset included. */
+  now(): number;
+  /** Runs the auto-settlement in a block of its own if some payer ran out since the last block. */
+  tick(): Promise<BlockInfo | undefined>;
+  /** Moves a development clock forward (refused on a wall-clock chain); returns the new chain time. */
+  advanceTime(ms: number): Promise<number>;
   /** Minimum gas price in base units per gas (Simulate's gas_info.min_gas_price). */
   readonly minGasPrice: bigint;
 }

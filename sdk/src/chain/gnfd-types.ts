@@ -68,8 +68,8 @@ export function queryCodecs(path: string): { request: Codec; response: Codec } |
   };
   // By-id variants answer with the plain response type (HeadObjectById → QueryHeadObjectResponse).
   const plain = method.replace(/ById$/, '');
-  const request = tryCodec([`Query${method}Request`, `${method}Request`]);
-  const response = tryCodec([`Query${method}Response`, `${method}Response`, `Query${plain}Response`]);
+  const request = tryCodec([`Query${method}Request`, `${method}Request`, `QueryGet${method}Request`]);
+  const response = tryCodec([`Query${method}Response`, `${method}Response`, `Query${plain}Response`, `QueryGet${method}Response`]);
   return request && response ? { request, response } : undefined;
 }
 

@@ -2,9 +2,14 @@
 // neither created nor lost (the sum is constant from genesis on).
 
 import type { QueryHandler } from '../context.ts';
+import { seconds, streamHoldings } from './payment.ts';
 
 export const auditQueries: Record<string, QueryHandler> = {
-  /** Project extension (JSON): the sum of every account's balance (module accounts included) and how many there are. */
+  /**
+   * Project extension (JSON): what the chain holds at this moment: every account's bank balance
+   * (module accounts included) plus every stream record's balance settled to now, its buffer and
+   * its locked fees. `total` is the sum; it never changes.
+   */
   '/insitu.audit.Query/Holdings': async (ctx) => {
     let total = 0n;
     let accounts = 0;
@@ -12,6 +17,7 @@ export const auditQueries: Record<string, QueryHandler> = {
       total += a.balance;
       accounts++;
     }
-    return { total, accounts };
+    const streams = await streamHoldings(ctx.kv, seconds(ctx.now));
+    return { total: total + streams.total, bank: total, streams: streams.total, accounts, streamRecords: streams.records, at: seconds(ctx.now) };
   },
 };

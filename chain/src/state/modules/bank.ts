@@ -4,6 +4,7 @@ import { checksumAddress, isAddress, type Hex } from '@insitu/sdk/crypto/keys.ts
 import { codec, toLong, big } from '../../gnfd.ts';
 import { fail, emit, lower, nextId, type MsgContext, type QueryContext, type MsgHandler, type QueryHandler } from '../context.ts';
 import type { KV } from '../store.ts';
+import { tryResume, seconds } from './payment.ts';
 
 export const DENOM = 'BNB';
 /** Fees are paid here; counted in every conservation sum. */
@@ -56,6 +57,8 @@ const msgSend: MsgHandler = async (ctx: MsgContext, msg) => {
   }
   await move(ctx.kv, from, to, total);
   emit(ctx, 'transfer', { from, to, amount: total });
+  // Money sent to an owner whose payments froze resumes them (the bank balance tops the record up).
+  await tryResume(ctx.kv, to, seconds(ctx.now), ctx.feed);
   return {};
 };
 

@@ -10,6 +10,7 @@ import { move } from './bank.ts';
 import { getProvider, providerByOperator } from './providers.ts';
 import { getBucket, getObject } from './storage-records.ts';
 import { Action, Effect, verifyPermission } from './permission.ts';
+import { requireNotFrozen } from './payment.ts';
 
 /** Escrowed job fees are held here; counted in every conservation sum. */
 export const COMPUTE_ESCROW = '0x00000000000000000000000000000000000e5c00' as Hex;
@@ -28,6 +29,7 @@ const msgSubmitJob: MsgHandler = async (ctx, msg) => {
   const input = await getObject(ctx.kv, bucket.name, String(msg.objectName));
   if (!input) return fail('ERR_OBJECT_NOT_FOUND', `object ${bucket.name}/${String(msg.objectName)} not found`);
   if (input.status !== 1) fail('ERR_OBJECT_NOT_SEALED', `${bucket.name}/${input.name} is not sealed`);
+  await requireNotFrozen(ctx.kv, bucket.paymentAddress, `bucket ${bucket.name}`);
   const moduleHash = String(msg.moduleHash);
   if (!/^[0-9a-f]{64}$/.test(moduleHash)) fail('ERR_INVALID_ARGUMENT', 'moduleHash must be the SHA-256 of the module, 64 hex digits');
   if ((await verifyPermission(ctx.kv, ctx.now, ctx.signer, bucket, input, Action.EXECUTE_OBJECT, { moduleHash })) !== Effect.ALLOW) {

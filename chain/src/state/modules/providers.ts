@@ -171,7 +171,7 @@ const gvgResponse = (g: GvgRecord): Record<string, unknown> => ({
   totalDeposit: '0',
 });
 
-async function listProviders(kv: KV): Promise<ProviderRecord[]> {
+export async function listProviders(kv: KV): Promise<ProviderRecord[]> {
   return (await kv.list<ProviderRecord>('sp/')).map(([, v]) => v).sort((a, b) => a.id - b.id);
 }
 

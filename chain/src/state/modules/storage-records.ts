@@ -2,6 +2,7 @@
 
 import type { Hex } from '@insitu/sdk/crypto/keys.ts';
 import type { KV } from '../store.ts';
+import type { Flow } from './payment.ts';
 
 export interface BucketRecord {
   id: bigint;
@@ -22,6 +23,8 @@ export interface BucketRecord {
    */
   lvgs?: LocalVirtualGroupRecord[];
   nextLvgId?: number;
+  /** The read-quota flows the bucket's payment account pays (charged quota × read price). */
+  readFlows?: Flow[];
 }
 
 export interface LocalVirtualGroupRecord {
@@ -49,6 +52,10 @@ export interface ObjectRecord {
   gvgId: number;
   /** The bucket's local virtual group bound at seal (0 until sealed, as on Greenfield). */
   lvgId: number;
+  /** The reserve fee locked in the payment account while the object waits for its seal. */
+  lockedFee?: bigint;
+  /** The storage flows its bucket's payment account pays once sealed. */
+  flows?: Flow[];
 }
 
 export const bucketKey = (name: string): string => `bucket/${name}`;

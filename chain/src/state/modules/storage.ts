@@ -1,7 +1,7 @@
 // Buckets and objects: Greenfield's create → seal lifecycle, with seals approved by the
 // aggregated BLS signatures of the group's secondaries.
 
-import { checksumAddress, isAddress, fromHex } from '@insitu/sdk/crypto/keys.ts';
+import { checksumAddress, fromHex } from '@insitu/sdk/crypto/keys.ts';
 import { blsFastAggregateVerify } from '@insitu/sdk/crypto/bls.ts';
 import { sealSignDoc } from '@insitu/sdk/chain/seal.ts';
 import { validateBucketName, validateObjectName } from '@insitu/sdk/names.ts';
@@ -9,7 +9,10 @@ import { fail, emit, lower, nextId, type MsgHandler, type QueryHandler, type Msg
 import type { KV } from '../store.ts';
 import { big, toLong } from '../../gnfd.ts';
 import { ensureAccount } from './bank.ts';
-import { getFamily, getGvg, getProvider, providerByOperator, providerBySealAddress, MAX_LVG_PER_BUCKET, STATUS_IN_SERVICE } from './providers.ts';
+import { getFamily, getGvg, getProvider, providerByOperator, providerBySealAddress, listProviders, globalPrice, MAX_LVG_PER_BUCKET, STATUS_IN_SERVICE } from './providers.ts';
+import {
+  changeFlows, lockFee, unlockFee, requirePayer, requireNotFrozen, storeFlows, readFlows, totalRate, seconds, RESERVE_TIME_S, type Flow,
+} from './payment.ts';
 import { Action, Visibility, requirePermission, deletePoliciesOf } from './permission.ts';
 import {
   bucketKey, objectKey, objectPrefix, getBucket, getObject, getObjectById, getBucketById,
@@ -28,6 +31,25 @@ function visibilityOf(v: unknown, allowInherit: boolean): number {
   return fail('ERR_INVALID_ARGUMENT', `unknown visibility ${String(v)}`);
 }
 
+/** Greenfield's global prices now: the median of the in-service providers' (base units per byte per second). */
+async function currentPrices(ctx: MsgContext): Promise<{ primary: bigint; secondary: bigint; read: bigint }> {
+  const g = globalPrice(await listProviders(ctx.kv), ctx.now) as { primaryStorePrice: string; secondaryStorePrice: string; readPrice: string };
+  return { primary: BigInt(g.primaryStorePrice), secondary: BigInt(g.secondaryStorePrice), read: BigInt(g.readPrice) };
+}
+
+/** An object's storage flows: charge size max(payload, min charge size) at today's prices. */
+async function objectFlows(ctx: MsgContext, bucket: BucketRecord, size: bigint, gvgId: number): Promise<Flow[]> {
+  const minCharge = BigInt(ctx.genesis.params.minChargeSize);
+  const p = await currentPrices(ctx);
+  const secondaries = ctx.genesis.params.redundantDataChunkNum + ctx.genesis.params.redundantParityChunkNum;
+  return storeFlows({ chargeSize: size > minCharge ? size : minCharge, primaryPrice: p.primary, secondaryPrice: p.secondary, secondaries, familyId: bucket.familyId, gvgId });
+}
+
+async function bucketReadFlows(ctx: MsgContext, bucket: BucketRecord): Promise<Flow[]> {
+  if (bucket.chargedReadQuota <= 0n) return [];
+  return readFlows({ quota: bucket.chargedReadQuota, readPrice: (await currentPrices(ctx)).read, familyId: bucket.familyId });
+}
+
 const msgCreateBucket: MsgHandler = async (ctx, msg) => {
   const name = validateBucketName(msg.bucketName);
   if (await getBucket(ctx.kv, name)) fail('ERR_BUCKET_EXISTS', `bucket ${name} already exists`);
@@ -42,8 +64,8 @@ const msgCreateBucket: MsgHandler = async (ctx, msg) => {
   if (familyId === 0) familyId = (await ctx.kv.get<number>(`sp-family/${primary.id}`)) ?? 0;
   const family = await getFamily(ctx.kv, familyId);
   if (!family || family.primarySpId !== primary.id) fail('ERR_INVALID_ARGUMENT', `virtual group family ${familyId} does not belong to provider ${primary.id}`);
-  const paymentAddress = msg.paymentAddress ? String(msg.paymentAddress) : ctx.signer;
-  if (!isAddress(paymentAddress)) fail('ERR_INVALID_ARGUMENT', `bad payment address ${paymentAddress}`);
+  const paymentAddress = await requirePayer(ctx.kv, ctx.signer, msg.paymentAddress ? String(msg.paymentAddress) : ctx.signer);
+  await requireNotFrozen(ctx.kv, paymentAddress, `bucket ${name}`);
   const id = await nextId(ctx.kv, 'bucket');
   const bucket: BucketRecord = {
     id,
@@ -58,6 +80,8 @@ const msgCreateBucket: MsgHandler = async (ctx, msg) => {
     status: 0,
     objectCount: 0,
   };
+  bucket.readFlows = await bucketReadFlows(ctx, bucket);
+  await changeFlows(ctx.kv, bucket.paymentAddress, bucket.readFlows, 1, seconds(ctx.now));
   ctx.kv.put(bucketKey(name), bucket);
   ctx.kv.put(`bucket-id/${id}`, name);
   ctx.kv.put(`owner-bucket/${lower(bucket.owner)}/${name}`, id);
@@ -75,6 +99,7 @@ async function ownedBucket(ctx: MsgContext, name: string, action: number): Promi
 const msgDeleteBucket: MsgHandler = async (ctx, msg) => {
   const bucket = await ownedBucket(ctx, String(msg.bucketName), Action.DELETE_BUCKET);
   if (bucket.objectCount > 0) fail('ERR_BUCKET_NOT_EMPTY', `bucket ${bucket.name} still holds ${bucket.objectCount} objects`);
+  await changeFlows(ctx.kv, bucket.paymentAddress, bucket.readFlows ?? [], -1, seconds(ctx.now));
   ctx.kv.del(bucketKey(bucket.name));
   ctx.kv.del(`bucket-id/${bucket.id}`);
   ctx.kv.del(`owner-bucket/${lower(bucket.owner)}/${bucket.name}`);
@@ -86,14 +111,37 @@ const msgDeleteBucket: MsgHandler = async (ctx, msg) => {
 const msgUpdateBucketInfo: MsgHandler = async (ctx, msg) => {
   const bucket = await ownedBucket(ctx, String(msg.bucketName), Action.UPDATE_BUCKET_INFO);
   if (msg.visibility !== undefined && Number(msg.visibility) !== 0) bucket.visibility = visibilityOf(msg.visibility, false);
-  if (msg.paymentAddress) {
-    if (!isAddress(String(msg.paymentAddress))) fail('ERR_INVALID_ARGUMENT', 'bad payment address');
-    bucket.paymentAddress = checksumAddress(String(msg.paymentAddress));
-  }
   const quota = msg.chargedReadQuota as { value?: unknown } | undefined;
-  if (quota && quota.value !== undefined) bucket.chargedReadQuota = big(quota.value);
+  const newPayer = msg.paymentAddress ? await requirePayer(ctx.kv, bucket.owner, String(msg.paymentAddress)) : bucket.paymentAddress;
+  const payerChanges = lower(newPayer) !== lower(bucket.paymentAddress);
+  const quotaChanges = quota !== undefined && quota.value !== undefined && big(quota.value) !== bucket.chargedReadQuota;
+  if (payerChanges || quotaChanges) {
+    // As Greenfield's ChangePaymentAccount / UpdateBucketReadQuota: the old payer's flows for the
+    // bucket stop and the new ones start, both settled now.
+    const now = seconds(ctx.now);
+    await changeFlows(ctx.kv, bucket.paymentAddress, bucket.readFlows ?? [], -1, now);
+    if (quotaChanges) {
+      if (big(quota!.value) < 0n) fail('ERR_INVALID_ARGUMENT', 'read quota cannot be negative');
+      bucket.chargedReadQuota = big(quota!.value);
+    }
+    if (payerChanges) {
+      await requireNotFrozen(ctx.kv, newPayer, `bucket ${bucket.name}`);
+      for (const [, o] of await ctx.kv.list<ObjectRecord>(objectPrefix(bucket.name))) {
+        if (o.status === OBJECT_SEALED) {
+          await changeFlows(ctx.kv, bucket.paymentAddress, o.flows ?? [], -1, now);
+          await changeFlows(ctx.kv, newPayer, o.flows ?? [], 1, now);
+        } else {
+          await unlockFee(ctx.kv, bucket.paymentAddress, o.lockedFee ?? 0n, now);
+          await lockFee(ctx.kv, newPayer, o.lockedFee ?? 0n, now);
+        }
+      }
+      bucket.paymentAddress = newPayer;
+    }
+    bucket.readFlows = await bucketReadFlows(ctx, bucket);
+    await changeFlows(ctx.kv, bucket.paymentAddress, bucket.readFlows, 1, now);
+  }
   ctx.kv.put(bucketKey(bucket.name), bucket);
-  emit(ctx, 'bucket-updated', { bucket_name: bucket.name, visibility: bucket.visibility });
+  emit(ctx, 'bucket-updated', { bucket_name: bucket.name, visibility: bucket.visibility, payment_address: bucket.paymentAddress, charged_read_quota: bucket.chargedReadQuota });
   return {};
 };
 
@@ -120,6 +168,12 @@ const msgCreateObject: MsgHandler = async (ctx, msg) => {
     fail('ERR_CHECKSUM_MISMATCH', 'an empty object must have sha256("") as every checksum');
   }
   const id = await nextId(ctx.kv, 'object');
+  const now = seconds(ctx.now);
+  // Creating locks the reserve fee (ReserveTime of the object's flows); an empty object is sealed at once and flows now.
+  const flows = await objectFlows(ctx, bucket, size, gvgId);
+  const lockedFee = empty ? 0n : totalRate(flows) * RESERVE_TIME_S;
+  if (empty) await changeFlows(ctx.kv, bucket.paymentAddress, flows, 1, now);
+  else await lockFee(ctx.kv, bucket.paymentAddress, lockedFee, now);
   const obj: ObjectRecord = {
     id,
     bucket: bucket.name,
@@ -136,6 +190,8 @@ const msgCreateObject: MsgHandler = async (ctx, msg) => {
     checksums,
     gvgId,
     lvgId: 0,
+    lockedFee,
+    ...(empty ? { flows } : {}),
   };
   ctx.kv.put(`object-id/${id}`, [bucket.name, name]);
   bucket.objectCount += 1;
@@ -151,7 +207,12 @@ async function removeObject(ctx: MsgContext, bucket: BucketRecord, obj: ObjectRe
   ctx.kv.del(objectKey(bucket.name, obj.name));
   ctx.kv.del(`object-id/${obj.id}`);
   await deletePoliciesOf(ctx.kv, bucket.name, obj.name);
-  if (obj.status === OBJECT_SEALED) unbindLocalVirtualGroup(bucket, obj);
+  if (obj.status === OBJECT_SEALED) {
+    unbindLocalVirtualGroup(bucket, obj);
+    await changeFlows(ctx.kv, bucket.paymentAddress, obj.flows ?? [], -1, seconds(ctx.now));
+  } else {
+    await unlockFee(ctx.kv, bucket.paymentAddress, obj.lockedFee ?? 0n, seconds(ctx.now));
+  }
   bucket.objectCount -= 1;
   ctx.kv.put(bucketKey(bucket.name), bucket);
   emit(ctx, event, { bucket_name: bucket.name, object_name: obj.name, object_id: obj.id, gvg_id: obj.gvgId, primary_sp_id: bucket.primarySpId });
@@ -188,6 +249,12 @@ const msgSealObject: MsgHandler = async (ctx, msg) => {
   const doc = sealSignDoc({ chainId: ctx.genesis.chainId, gvgId, objectId: obj.id, checksums: obj.checksums });
   const sig = new Uint8Array((msg.secondarySpBlsAggSignatures as Uint8Array | undefined) ?? []);
   if (!blsFastAggregateVerify(sig, doc, keys)) fail('ERR_SIGNATURE_INVALID', 'the secondaries\' aggregated BLS signature does not verify');
+  // The lock becomes flows to the family and the sealing group, at today's prices.
+  const now = seconds(ctx.now);
+  await unlockFee(ctx.kv, bucket.paymentAddress, obj.lockedFee ?? 0n, now);
+  obj.lockedFee = 0n;
+  obj.flows = await objectFlows(ctx, bucket, obj.payloadSize, gvgId);
+  await changeFlows(ctx.kv, bucket.paymentAddress, obj.flows, 1, now, { frozenAllowed: true });
   obj.status = OBJECT_SEALED;
   obj.gvgId = gvgId;
   obj.lvgId = bindLocalVirtualGroup(ctx, bucket, gvgId, obj.payloadSize).id;
