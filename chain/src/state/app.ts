@@ -275,8 +275,9 @@ export function createChainApp(opts: ChainAppOptions): ChainApp & { kv(): KV; ge
     async query(path, request) {
       const handler = QUERIES[path];
       if (!handler) throw new InsituError('ERR_BAD_REQUEST', `unknown query path ${path}`);
-      const h = (await state().get<bigint>('meta/height')) ?? 0n;
-      return handler({ kv: state(), genesis, height: h, now: now() }, request);
+      const last = await latest();
+      // Chain time never precedes the last block's.
+      return handler({ kv: state(), genesis, height: last.height, now: Math.max(now(), last.time) }, request);
     },
 
     async simulate(tx) {

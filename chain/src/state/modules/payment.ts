@@ -9,10 +9,12 @@
 // the validator tax pool. The rates of all records sum to zero, so the sum of every bank balance
 // and every record's settled static, buffer and lock balances is the same at every moment.
 //
-// When a payer's static balance reaches zero (its settle timestamp), the chain first tops it up
-// from the account's own bank balance (a payment account has none), and if there is nothing left
-// it freezes the record: the buffer is returned to the static balance and every outflow stops.
-// A deposit (or a transfer into an owner's own account) that covers the reserve again resumes it.
+// The buffer is spent too: when a payer's static and buffer balances together cover only the
+// forced settle time (its settle timestamp), the chain tops the static balance up from the
+// account's own bank balance (a payment account has none), and if that does not help it freezes
+// the record: the buffer joins the static balance and every outflow stops. A deposit (or a
+// transfer into an owner's own account) that covers the reserve and the forced settle time again
+// resumes it.
 
 import { createHash } from 'node:crypto';
 import { checksumAddress, isAddress, sameAddress, type Hex } from '@insitu/sdk/crypto/keys.ts';
@@ -31,6 +33,8 @@ export { FEE_COLLECTOR };
 
 /** Greenfield's default reserve time: a payer prepays 180 days of its outflow. */
 export const RESERVE_TIME_S = 180n * 24n * 3600n;
+/** Greenfield's default forced settle time: a payer is frozen when its balance covers less than a day. */
+export const FORCED_SETTLE_TIME_S = 24n * 3600n;
 /** Greenfield's default validator tax rate, 1% of every storage and read flow, in percent. */
 export const VALIDATOR_TAX_PERCENT = 1n;
 /** Greenfield's validator tax pool address. */
@@ -48,7 +52,7 @@ export interface StreamRecord {
   bufferBalance: bigint;
   lockBalance: bigint;
   status: number;
-  /** When the static balance reaches zero at the current rate (0 when it does not fall). */
+  /** When static + buffer covers only the forced settle time at the current rate (0 when it does not fall). */
   settleTimestamp: bigint;
   outFlowCount: number;
   /** The outflow a frozen record would have, restored when it resumes. */
@@ -113,8 +117,10 @@ function saveRecord(kv: KV, r: StreamRecord): void {
   if (r.settleTimestamp !== 0n) kv.del(dueKey(r.settleTimestamp, r.account));
   r.settleTimestamp = 0n;
   if (r.status === STREAM_ACTIVE && r.netflowRate < 0n) {
-    const left = r.staticBalance > 0n ? r.staticBalance / -r.netflowRate : 0n;
-    r.settleTimestamp = r.crudTimestamp + left;
+    // As Greenfield: pay duration (static + buffer) / rate, settled ForcedSettleTime before it ends.
+    const funds = r.staticBalance + r.bufferBalance;
+    const left = funds > 0n ? funds / -r.netflowRate : 0n;
+    r.settleTimestamp = r.crudTimestamp + (left > FORCED_SETTLE_TIME_S ? left - FORCED_SETTLE_TIME_S : 0n);
     kv.put(dueKey(r.settleTimestamp, r.account), 1);
   }
   kv.put(streamKey(r.account), r);
@@ -230,7 +236,8 @@ export async function lockFee(kv: KV, payer: string, amount: bigint, now: bigint
   const p = await loadRecord(kv, payer, now);
   if (p.status === STREAM_FROZEN) fail('ERR_ACCOUNT_FROZEN', `the payment account ${p.account} is frozen: its balance ran out; deposit to resume it`);
   settleTo(p, now);
-  if (p.staticBalance < amount) await topUpFromBank(kv, p, amount - (p.staticBalance > 0n ? p.staticBalance : 0n));
+  // The static balance may have gone negative as the buffer is spent: the lock comes on top.
+  if (p.staticBalance < amount) await topUpFromBank(kv, p, amount - p.staticBalance);
   if (p.staticBalance < amount) fail('ERR_INSUFFICIENT_BALANCE', `the payment account ${p.account} cannot lock the reserve fee of ${amount} base units`);
   p.staticBalance -= amount;
   p.lockBalance += amount;
@@ -268,14 +275,17 @@ export async function tryResume(kv: KV, account: string, now: bigint, feed?: Fee
   const p = await getStreamRecord(kv, account);
   if (!p || p.status !== STREAM_FROZEN) return false;
   settleTo(p, now);
-  const need = -p.frozenNetflowRate * RESERVE_TIME_S;
-  if (p.staticBalance < need) await topUpFromBank(kv, p, need - p.staticBalance);
+  // As Greenfield's TryResumeStreamRecord: the balance must cover the reserve and the forced settle time.
+  const need = -p.frozenNetflowRate * (RESERVE_TIME_S + FORCED_SETTLE_TIME_S);
   if (p.staticBalance < need) {
-    saveRecord(kv, p);
-    return false;
+    // Take from the bank only when that is enough to resume.
+    const bank = (await getPaymentAccount(kv, p.account)) ? 0n : ((await getAccount(kv, p.account))?.balance ?? 0n);
+    if (p.staticBalance + bank < need) return false;
+    await topUpFromBank(kv, p, need - p.staticBalance);
   }
-  p.staticBalance -= need;
-  p.bufferBalance += need;
+  const buffer = -p.frozenNetflowRate * RESERVE_TIME_S;
+  p.staticBalance -= buffer;
+  p.bufferBalance += buffer;
   for (const [key, out] of await kv.list<OutFlow>(`outflow/${lower(p.account)}/`)) {
     if (!out.frozen) continue;
     const r = await loadRecord(kv, out.to, now);
@@ -311,8 +321,10 @@ export async function settleDue(kv: KV, now: bigint): Promise<FeedEmit[]> {
       continue;
     }
     settleTo(p, at);
-    const topped = await topUpFromBank(kv, p, -p.netflowRate * RESERVE_TIME_S);
-    if (topped === 0n) {
+    // Greenfield's auto-transfer: an owner's own bank balance pays what the static balance lacks.
+    const topped = p.staticBalance < 0n ? await topUpFromBank(kv, p, -p.staticBalance) : 0n;
+    const covers = (p.staticBalance + p.bufferBalance) / -p.netflowRate;
+    if (topped === 0n || covers <= FORCED_SETTLE_TIME_S) {
       await freeze(kv, p, at);
       events.push({ type: 'account-frozen', attributes: { account: p.account, at: String(at), frozen_netflow_rate: String(p.frozenNetflowRate) } });
     }
@@ -451,9 +463,11 @@ export async function accountView(kv: KV, address: string, now: bigint): Promise
   const balance = r ? dynamicBalance(r, now) : 0n;
   const rate = r?.netflowRate ?? 0n;
   const pa = await getPaymentAccount(kv, address);
-  // With auto-transfer from the bank, an owner's own record runs out when both are spent.
-  const spendable = balance + (pa ? 0n : bank);
-  const runsOutAt = rate < 0n ? now + (spendable > 0n ? spendable / -rate : 0n) : null;
+  // With auto-transfer from the bank, an owner's own record runs out when both are spent: it is
+  // frozen ForcedSettleTime before that.
+  const spendable = balance + (r?.bufferBalance ?? 0n) + (pa ? 0n : bank);
+  const left = rate < 0n && spendable > 0n ? spendable / -rate : 0n;
+  const runsOutAt = rate < 0n ? now + (left > FORCED_SETTLE_TIME_S ? left - FORCED_SETTLE_TIME_S : 0n) : null;
   return {
     address: checksumAddress(address),
     bankBalance: bank,
