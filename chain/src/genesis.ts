@@ -18,6 +18,8 @@ export interface GenesisProvider {
   storePrice: string;
   readPrice: string;
   computePrice: string;
+  /** Bytes each bucket may read per month for free (default 1 GiB). */
+  freeReadQuota?: string;
 }
 
 export interface StorageParamsGenesis {

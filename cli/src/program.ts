@@ -8,6 +8,7 @@ import { storageCommands } from './commands/storage.ts';
 import { devnetCommands } from './commands/devnet.ts';
 import { jobCommands } from './commands/jobs.ts';
 import { nodeCommands } from './commands/node.ts';
+import { paymentCommands } from './commands/payments.ts';
 
 export function createProgram(io: CliIO): Command {
   const program = new Command('insitu')
@@ -26,6 +27,7 @@ export function createProgram(io: CliIO): Command {
   const globals = (): GlobalOptions => program.opts<GlobalOptions>();
   devnetCommands(program, io, globals);
   storageCommands(program, io, globals);
+  paymentCommands(program, io, globals);
   jobCommands(program, io, globals);
   nodeCommands(program, io, globals);
   // Options after a subcommand are global too (`insitu put a b --json`).

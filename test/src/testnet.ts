@@ -31,6 +31,8 @@ export interface TestnetOptions {
   accounts?: number;
   /** Where the chain and nodes keep their data; kept on stop(). Default: a temp dir, removed on stop(). */
   dir?: string;
+  /** Bytes each bucket may read per month for free (the providers' free read quota; default 1 GiB). */
+  freeReadQuota?: bigint;
   /** The nodes' scrubbing, probing and swap-ins: off unless asked for (tests drive them). */
   recovery?: RecoveryOptions;
 }
@@ -39,8 +41,8 @@ export async function createTestnet(opts: TestnetOptions = {}): Promise<Testnet>
   const ownDir = opts.dir === undefined;
   const dir = opts.dir ?? (await mkdtemp(join(tmpdir(), 'insitu-testnet-')));
   if (!ownDir) await mkdir(dir, { recursive: true });
-  const plan = await planDevnet({ nodes: opts.nodes ?? 7, accounts: opts.accounts ?? 3 });
-  let chain = createChain({ dataDir: join(dir, 'chain'), genesis: plan.genesis, port: await freePort() });
+  const plan = await planDevnet({ nodes: opts.nodes ?? 7, accounts: opts.accounts ?? 3, ...(opts.freeReadQuota !== undefined ? { freeReadQuota: opts.freeReadQuota } : {}) });
+  let chain = createChain({ dataDir: join(dir, 'chain'), genesis: plan.genesis, port: await freePort(), devClock: true });
   await chain.start();
   const rpcUrl = chain.rpcUrl;
   const makeNode = (i: number): StorageNode => {
@@ -76,7 +78,7 @@ export async function createTestnet(opts: TestnetOptions = {}): Promise<Testnet>
     },
     async restartChain() {
       await chain.stop();
-      chain = createChain({ dataDir: join(dir, 'chain'), genesis: plan.genesis, port: Number(new URL(rpcUrl).port) });
+      chain = createChain({ dataDir: join(dir, 'chain'), genesis: plan.genesis, port: Number(new URL(rpcUrl).port), devClock: true });
       await chain.start();
     },
     async stop() {

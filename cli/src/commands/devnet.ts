@@ -10,7 +10,9 @@ import type { Command } from 'commander';
 import { InsituError } from '@insitu/sdk/errors.ts';
 import { createClient } from '@insitu/sdk';
 import { devnetUp, type ProcessStatus } from '../devnet/supervisor.ts';
-import { devnetDir, readDevnet, type GlobalOptions } from '../config.ts';
+import { devnetDir, readDevnet, resolveNetwork, type GlobalOptions } from '../config.ts';
+import { createChainReader } from '@insitu/sdk/chain/index.ts';
+import { parseClockStep } from './payments.ts';
 import { printer, formatBytes, type CliIO } from '../io.ts';
 
 async function demo(io: CliIO, rpcUrl: string, chainId: string, privateKey: string): Promise<void> {
@@ -109,6 +111,15 @@ export function devnetCommands(program: Command, io: CliIO, globals: () => Globa
     const body = await control('POST', '/stop');
     printer(io, globals().json === true).result(body, 'devnet stopping');
   });
+
+  devnet.command('advance').argument('<duration>', 'e.g. 3600, 90m, 12h, 30d, 2w')
+    .description('move the devnet chain\'s clock forward (stream payments flow, accounts run out, months turn)')
+    .action(async (duration: string) => {
+      const net = await resolveNetwork(globals(), io.env, io.cwd, false);
+      const reader = await createChainReader({ rpcUrl: net.rpcUrl, chainId: net.chainId });
+      const ms = await reader.advanceTime(parseClockStep(duration));
+      printer(io, globals().json === true).result({ time: new Date(ms).toISOString() }, `chain time is now ${new Date(ms).toISOString()}`);
+    });
 
   const node = devnet.command('node').description('stop or start one node of a running devnet');
   for (const verb of ['stop', 'start'] as const) {

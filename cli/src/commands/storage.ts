@@ -12,6 +12,7 @@ import type { Principal } from '@insitu/sdk/chain/types.ts';
 import { createClient, type InsituClient } from '@insitu/sdk';
 import { resolveNetwork, type GlobalOptions } from '../config.ts';
 import { printer, progressBar, formatBytes, type CliIO } from '../io.ts';
+import { parseSize } from './payments.ts';
 
 export function splitTarget(target: string, needObject: boolean): { bucket: string; object?: string } {
   const at = target.indexOf('/');
@@ -50,20 +51,18 @@ export function storageCommands(program: Command, io: CliIO, globals: () => Glob
   };
   const out = () => printer(io, globals().json === true);
 
-  program.command('account').description('show the account: address and balance')
-    .argument('[address]', 'another account to show')
-    .action(async (address?: string) => {
-      const c = await client();
-      const acct = address ? await c.chain.getAccount(address as `0x${string}`) : await c.account();
-      out().result(acct, `address  ${acct.address}\nbalance  ${acct.balance} (base units of BNB; ${Number(acct.balance) / 1e18} BNB)\nnonce    ${acct.nonce}`);
-    });
-
   const bucket = program.command('bucket').description('create, list and remove buckets');
   bucket.command('create').argument('<name>').option('--public-read', 'anyone may read its objects (default: private)')
     .option('--primary <address>', 'operator address of the primary storage provider')
-    .action(async (name: string, o: { publicRead?: boolean; primary?: string }) => {
+    .option('--payment-account <address>', 'pay from one of your payment accounts (default: your own account)')
+    .option('--read-quota <size>', 'read quota to buy per month on top of the free quota, e.g. 10GiB')
+    .action(async (name: string, o: { publicRead?: boolean; primary?: string; paymentAccount?: string; readQuota?: string }) => {
       const c = await client();
-      const b = await c.buckets.create(name, { visibility: o.publicRead ? 'public-read' : 'private', ...(o.primary ? { primarySp: o.primary as `0x${string}` } : {}) });
+      const b = await c.buckets.create(name, {
+        visibility: o.publicRead ? 'public-read' : 'private', ...(o.primary ? { primarySp: o.primary as `0x${string}` } : {}),
+        ...(o.paymentAccount ? { paymentAddress: o.paymentAccount as `0x${string}` } : {}),
+        ...(o.readQuota ? { chargedReadQuota: parseSize(o.readQuota, '--read-quota') } : {}),
+      });
       out().result(b, `created bucket ${b.name} (${b.visibility}, primary provider ${b.primarySpId})`);
     });
   bucket.command('ls').description('list your buckets').action(async () => {
@@ -77,12 +76,24 @@ export function storageCommands(program: Command, io: CliIO, globals: () => Glob
     out().result(tx, `removed bucket ${name}`);
   });
 
-  bucket.command('update').argument('<name>').description('change who may read the bucket\'s objects')
-    .requiredOption('--visibility <v>', 'private or public-read')
-    .action(async (name: string, o: { visibility: string }) => {
+  bucket.command('update').argument('<name>').description('change who may read the bucket\'s objects, or who pays for it')
+    .option('--visibility <v>', 'private or public-read')
+    .option('--payment-account <address>', 'pay from this payment account of yours (or your own address)')
+    .action(async (name: string, o: { visibility?: string; paymentAccount?: string }) => {
+      if (!o.visibility && !o.paymentAccount) throw new InsituError('ERR_INVALID_ARGUMENT', 'say what to change: --visibility and/or --payment-account');
       const c = await client();
-      const tx = await c.buckets.update(name, { visibility: o.visibility as 'private' });
-      out().result(tx, `bucket ${name} is now ${o.visibility}`);
+      const done: string[] = [];
+      let tx;
+      if (o.visibility) {
+        tx = await c.buckets.update(name, { visibility: o.visibility as 'private' });
+        done.push(`is now ${o.visibility}`);
+      }
+      if (o.paymentAccount) {
+        if (!isAddress(o.paymentAccount)) throw new InsituError('ERR_INVALID_ARGUMENT', `--payment-account must be an address, not "${o.paymentAccount}"`);
+        tx = await c.buckets.setPaymentAccount(name, o.paymentAccount as `0x${string}`);
+        done.push(`is paid by ${o.paymentAccount}`);
+      }
+      out().result(tx, `bucket ${name} ${done.join(' and ')}`);
     });
 
   program.command('object').description('change an object after upload')

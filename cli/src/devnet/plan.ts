@@ -71,7 +71,7 @@ function canListen(port: number): Promise<boolean> {
   });
 }
 
-export async function planDevnet(opts: { nodes?: number; accounts?: number; chainId?: string; storePrice?: bigint; readPrice?: bigint; computePrice?: bigint } = {}): Promise<DevnetPlan> {
+export async function planDevnet(opts: { nodes?: number; accounts?: number; chainId?: string; storePrice?: bigint; readPrice?: bigint; computePrice?: bigint; freeReadQuota?: bigint } = {}): Promise<DevnetPlan> {
   const count = opts.nodes ?? 7;
   const nodes: PlannedNode[] = [];
   for (let i = 0; i < count; i++) {
@@ -100,6 +100,7 @@ export async function planDevnet(opts: { nodes?: number; accounts?: number; chai
       blsKey: toHex(blsPublicKey(Buffer.from(n.blsKey.slice(2), 'hex'))),
       endpoint: n.endpoint, moniker: `node-${n.index + 1}`,
       storePrice: String(opts.storePrice ?? 10n), readPrice: String(opts.readPrice ?? 1n), computePrice: String(opts.computePrice ?? 1000n),
+      ...(opts.freeReadQuota !== undefined ? { freeReadQuota: String(opts.freeReadQuota) } : {}),
     })),
   });
   return { chainId: genesis.chainId, genesis, nodes, accounts };

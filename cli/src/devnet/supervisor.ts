@@ -168,7 +168,7 @@ export async function devnetUp(opts: { dir: string; nodes?: number; log?: (line:
     return started.ready;
   };
 
-  const chainReady = await launch('chain', script('@insitu/chain/bin.ts'), ['--dir', join(dir, 'chain'), '--genesis', join(dir, 'genesis.json'), '--port', String(plan.chainPort)]);
+  const chainReady = await launch('chain', script('@insitu/chain/bin.ts'), ['--dir', join(dir, 'chain'), '--genesis', join(dir, 'genesis.json'), '--port', String(plan.chainPort), '--dev-clock']);
   const rpcUrl = String(chainReady.rpcUrl);
   log(`chain ${plan.chainId} at ${rpcUrl}`);
 

@@ -10,7 +10,7 @@ import { msgCodec, codec, big } from './gnfd-types.ts';
 import { msgEip712 } from './eip712.ts';
 import { jsonRpc, chainError, extensionQuery } from './rpc.ts';
 import type {
-  Account, Action, BucketInfo, CallOptions, ChainClient, ChainEvent, ChainReader, Effect, GlobalVirtualGroup,
+  Account, Action, BucketInfo, BucketReadState, PaymentView, CallOptions, ChainClient, ChainEvent, ChainReader, Effect, GlobalVirtualGroup,
   ObjectInfo, Policy, Principal, GroupInfo, StorageParams, StorageProvider, TxResult, Visibility, ListOptions, JobInfo,
 } from './types.ts';
 
@@ -272,6 +272,17 @@ function readerOn(gf: GreenfieldClient, opts: ChainReaderOptions): ChainReader {
 
     listJobs: (creator, o) => guard(o, async () => (await extensionQuery<{ jobs: JobInfo[] }>(rpcUrl, '/insitu.compute.Query/Jobs', { ...(creator ? { creator } : {}), limit: o?.limit ?? 100 }, o?.signal)).jobs),
 
+    paymentView: (address, o) => guard(o, async () => extensionQuery<PaymentView>(rpcUrl, '/insitu.payment.Query/Account', { address }, o?.signal)),
+    bucketReadState: (bucket, o) => guard(o, async () => extensionQuery<BucketReadState>(rpcUrl, '/insitu.payment.Query/BucketRead', { bucketName: bucket }, o?.signal), 'ERR_BUCKET_NOT_FOUND'),
+    holdings: (o) => guard(o, async () => extensionQuery<{ total: bigint; bank: bigint; streams: bigint; at: bigint }>(rpcUrl, '/insitu.audit.Query/Holdings', {}, o?.signal)),
+    advanceTime: (seconds, o) => guard(o, async () => {
+      try {
+        return (await jsonRpc<{ unix: number }>(rpcUrl, 'insitu_advance_time', { seconds }, o?.signal)).unix * 1000;
+      } catch (e) {
+        throw new InsituError('ERR_BAD_REQUEST', `the chain did not move its clock: ${e instanceof Error ? e.message : String(e)}`);
+      }
+    }),
+
     waitForTx: (txHash, o) => guard(o, () => waitForTx(rpcUrl, txHash, o)),
   };
   return reader;
@@ -458,6 +469,19 @@ export async function createChainClient(opts: ChainClientOptions): Promise<Chain
     }, o),
 
     cancelJob: (jobId, o) => send('/insitu.compute.MsgCancelJob', { creator: address, jobId: jobId.toString() }, o),
+
+    async createPaymentAccount(o) {
+      const list = async (): Promise<string[]> => (await reader.paymentView(address, o)).paymentAccounts!.map((p) => p.address);
+      const before = new Set(await list());
+      const tx = await send('/greenfield.payment.MsgCreatePaymentAccount', { creator: address }, o);
+      // Greenfield's response carries no address: the new one is the account not there before.
+      const added = (await list()).find((a) => !before.has(a));
+      if (!added) throw new InsituError('ERR_INTERNAL', `transaction ${tx.txHash} created no payment account`);
+      return { ...tx, address: added as Hex };
+    },
+    deposit: (to, amount, o) => send('/greenfield.payment.MsgDeposit', { creator: address, to, amount: amount.toString() }, o),
+    withdraw: (from, amount, o) => send('/greenfield.payment.MsgWithdraw', { creator: address, from, amount: amount.toString() }, o),
+    disableRefund: (addr, o) => send('/greenfield.payment.MsgDisableRefund', { owner: address, addr }, o),
 
     async createGroup(name, o) {
       const tx = await send('/greenfield.storage.MsgCreateGroup', { creator: address, groupName: name, extra: o?.extra ?? '' }, o);

@@ -254,6 +254,44 @@ export interface SubmitJobInput {
   executorSpId?: number;
 }
 
+/** An account's stream payments now (Greenfield's stream record with its bank balance). */
+export interface PaymentView {
+  address: Hex;
+  bankBalance: bigint;
+  /** Static balance settled to `now` (it falls while the buffer is being spent, and may go below zero). */
+  staticBalance: bigint;
+  /** ReserveTime of outflow, prepaid. */
+  bufferBalance: bigint;
+  /** Reserve fees of objects waiting for their seal. */
+  lockBalance: bigint;
+  /** Base units per second; negative while paying. */
+  netflowRate: bigint;
+  frozen: boolean;
+  frozenNetflowRate: bigint;
+  /** Chain time (s) at which the account is frozen unless topped up; null when nothing flows out. */
+  runsOutAt: bigint | null;
+  /** Chain time (s) the view was computed at. */
+  now: bigint;
+  /** Set when this address is a payment account. */
+  paymentAccount: { addr: Hex; owner: Hex; refundable: boolean } | null;
+  /** The payment accounts the address owns (only in the owner's view). */
+  paymentAccounts?: PaymentView[];
+}
+
+/** What a primary checks before serving a read: frozen payer, monthly quota. */
+export interface BucketReadState {
+  bucketName: string;
+  bucketId: bigint;
+  paymentAddress: Hex;
+  frozen: boolean;
+  chargedReadQuota: bigint;
+  freeReadQuota: bigint;
+  primarySpId: number;
+  /** YYYY-MM of chain time (UTC). */
+  month: string;
+  now: number;
+}
+
 /** Read-only chain access: no key needed. */
 export interface ChainReader {
   readonly chainId: string;
@@ -284,6 +322,13 @@ export interface ChainReader {
   swapIns(opts?: CallOptions): Promise<{ successorSpId: number; targetSpId: number; familyId: number; gvgId: number; reservedAt: number }[]>;
   getJob(id: bigint, opts?: CallOptions): Promise<JobInfo>;
   listJobs(creator?: Hex, opts?: CallOptions & { limit?: number }): Promise<JobInfo[]>;
+  /** Stream payments of an account (and of the payment accounts it owns). */
+  paymentView(address: Hex, opts?: CallOptions): Promise<PaymentView>;
+  bucketReadState(bucket: string, opts?: CallOptions): Promise<BucketReadState>;
+  /** Everything the chain holds (bank + stream records); constant from genesis on. */
+  holdings(opts?: CallOptions): Promise<{ total: bigint; bank: bigint; streams: bigint; at: bigint }>;
+  /** Development chains only: moves chain time forward. Returns the new chain time (ms). */
+  advanceTime(seconds: number, opts?: CallOptions): Promise<number>;
   /** Resolves when the tx is in a block; throws ERR_TX_FAILED with the chain's log if it failed. */
   waitForTx(txHash: Hex, opts?: CallOptions & { timeoutMs?: number }): Promise<TxResult>;
 }
@@ -329,6 +374,14 @@ export interface ChainClient extends ChainReader {
   reserveSwapIn(input: { targetSpId: number; gvgId?: number; familyId?: number }, opts?: CallOptions): Promise<TxResult>;
   /** Provider: after rebuilding its data, take the reserved place. */
   completeSwapIn(input: { gvgId?: number; familyId?: number }, opts?: CallOptions): Promise<TxResult>;
+  /** Creates a payment account owned by the signer; returns its address. */
+  createPaymentAccount(opts?: CallOptions): Promise<TxResult & { address: Hex }>;
+  /** Moves `amount` from the signer's bank balance into `to`'s stream record (resumes it if frozen and enough). */
+  deposit(to: Hex, amount: bigint, opts?: CallOptions): Promise<TxResult>;
+  /** Moves `amount` from `from`'s stream record (the signer's own, or a refundable payment account it owns) to the signer. */
+  withdraw(from: Hex, amount: bigint, opts?: CallOptions): Promise<TxResult>;
+  /** Makes one of the signer's payment accounts non-refundable, for good. */
+  disableRefund(addr: Hex, opts?: CallOptions): Promise<TxResult>;
   /** Creates a global virtual group with the signer (a provider) as primary. */
   createGlobalVirtualGroup(input: { secondarySpIds: number[]; familyId?: number; deposit?: bigint }, opts?: CallOptions): Promise<TxResult>;
 }

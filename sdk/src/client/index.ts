@@ -3,7 +3,7 @@
 // operation is an action in ./actions/ taking the client's context; this file only binds them.
 
 import { createChainClient } from '../chain/index.ts';
-import type { Account, BucketInfo, ChainClient, ObjectInfo, TxResult, Action, Principal, Statement, GroupInfo } from '../chain/types.ts';
+import type { Account, BucketInfo, ChainClient, ObjectInfo, TxResult, Action, Principal, Statement, GroupInfo, PaymentView } from '../chain/types.ts';
 import { createErasureCodec } from '../codec/index.ts';
 import type { Hex } from '../crypto/keys.ts';
 import type { ObjectSource } from './source.ts';
@@ -25,6 +25,7 @@ import { putPolicy, type PutPolicyOptions } from './actions/putPolicy.ts';
 import { grantPolicy, type GrantOptions, type PolicyTarget } from './actions/grantPolicy.ts';
 import { revokePolicy } from './actions/revokePolicy.ts';
 import { listPolicies } from './actions/listPolicies.ts';
+import { bucketQuota, buyQuota, paymentView, type ReadQuota } from './actions/payments.ts';
 
 export interface ClientOptions {
   /** The chain's RPC URL and chain id, or a chain client already signing with the same key. */
@@ -43,6 +44,21 @@ export interface InsituClient {
     delete(name: string, opts?: CallOptions): Promise<TxResult>;
     /** Changes the bucket's visibility (private or public-read). */
     update(name: string, opts: UpdateOptions): Promise<TxResult>;
+    /** This month's (or `month`'s) read quota and what was read, from the bucket's primary. */
+    quota(name: string, opts?: CallOptions & { month?: string }): Promise<ReadQuota>;
+    /** Buys `bytesPerMonth` of read quota on top of the free quota: a flow of bytes × read price per second. */
+    buyQuota(name: string, bytesPerMonth: bigint, opts?: CallOptions): Promise<TxResult>;
+    /** Makes the bucket pay from the owner's own account or one of its payment accounts. */
+    setPaymentAccount(name: string, paymentAddress: Hex, opts?: CallOptions): Promise<TxResult>;
+  };
+  /** Stream payments: balances, flow rates, payment accounts. */
+  payments: {
+    /** Balance, flow rate and when it runs out, for this account (default) or another. */
+    view(address?: Hex, opts?: CallOptions): Promise<PaymentView>;
+    createAccount(opts?: CallOptions): Promise<TxResult & { address: Hex }>;
+    deposit(to: Hex, amount: bigint, opts?: CallOptions): Promise<TxResult>;
+    withdraw(from: Hex, amount: bigint, opts?: CallOptions): Promise<TxResult>;
+    disableRefund(paymentAccount: Hex, opts?: CallOptions): Promise<TxResult>;
   };
   objects: {
     put(bucket: string, name: string, source: ObjectSource, opts?: PutOptions): Promise<ObjectInfo>;
@@ -90,6 +106,16 @@ export async function createClient(opts: ClientOptions): Promise<InsituClient> {
       head: (name, o) => headBucket(ctx, name, o),
       delete: (name, o) => deleteBucket(ctx, name, o),
       update: (name, o) => updateBucket(ctx, name, o),
+      quota: (name, o) => bucketQuota(ctx, opts.account.privateKey, name, o),
+      buyQuota: (name, bytes, o) => buyQuota(ctx, name, bytes, o),
+      setPaymentAccount: (name, paymentAddress, o) => chain.updateBucket(name, { paymentAddress }, sig(o)),
+    },
+    payments: {
+      view: (address, o) => paymentView(ctx, address ?? chain.address, o),
+      createAccount: (o) => chain.createPaymentAccount(sig(o)),
+      deposit: (to, amount, o) => chain.deposit(to, amount, sig(o)),
+      withdraw: (from, amount, o) => chain.withdraw(from, amount, sig(o)),
+      disableRefund: (addr, o) => chain.disableRefund(addr, sig(o)),
     },
     objects: {
       put: (bucket, name, source, o) => putObject(ctx, bucket, name, source, o),
@@ -119,4 +145,4 @@ export async function createClient(opts: ClientOptions): Promise<InsituClient> {
   };
 }
 
-export type { UpdateOptions, PutPolicyOptions, ObjectSource, PutOptions, GetOptions, PiecePlacement, ObjectHead, CreateBucketOptions, ListObjectsOptions, GrantOptions, PolicyTarget, CallOptions, ClientContext };
+export type { ReadQuota, UpdateOptions, PutPolicyOptions, ObjectSource, PutOptions, GetOptions, PiecePlacement, ObjectHead, CreateBucketOptions, ListObjectsOptions, GrantOptions, PolicyTarget, CallOptions, ClientContext };

@@ -147,7 +147,7 @@ export async function* readObject(ctx: ReadContext, obj: ObjectInfo, primaryEndp
       return;
     } catch (e) {
       if (opts.signal?.aborted) throw e;
-      if (e instanceof InsituError && (e.code === 'ERR_PERMISSION_DENIED' || e.code === 'ERR_UNAUTHENTICATED' || e.code === 'ERR_SIGNATURE_INVALID')) throw e;
+      if (e instanceof InsituError && (e.code === 'ERR_PERMISSION_DENIED' || e.code === 'ERR_UNAUTHENTICATED' || e.code === 'ERR_SIGNATURE_INVALID' || e.code === 'ERR_QUOTA_EXCEEDED' || e.code === 'ERR_ACCOUNT_FROZEN')) throw e;
       ctx.onDegraded?.(e instanceof Error ? e.message : String(e));
     }
   }

@@ -162,3 +162,27 @@ export async function nodeStatus(endpoint: string, opts: CallOpts = {}): Promise
   const res = await call('GET', new URL('/status', endpoint), { ...opts, what: 'node status' });
   return (await res.body.json()) as Record<string, unknown>;
 }
+
+/** A bucket's read quota for a month as its primary counts it (Greenfield's GetBucketReadQuota). */
+export interface ReadQuota {
+  bucketName: string;
+  bucketId: string;
+  yearMonth: string;
+  /** Bought (charged) quota, bytes per month. */
+  readQuotaSize: string;
+  spFreeReadQuotaSize: string;
+  readConsumedSize: string;
+  freeConsumedSize: string;
+  totalConsumedSize: string;
+  remaining: string;
+  frozen: boolean;
+  paymentAddress: string;
+}
+
+export async function readQuota(input: CallOpts & { endpoint: string; bucket: string; month?: string }): Promise<ReadQuota> {
+  const url = new URL(`/${input.bucket}`, input.endpoint);
+  url.searchParams.set('read-quota', '');
+  if (input.month) url.searchParams.set('year-month', input.month);
+  const res = await call('GET', url, { ...input, what: `read quota of ${input.bucket}` });
+  return (await res.body.json()) as ReadQuota;
+}

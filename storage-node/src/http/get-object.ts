@@ -10,6 +10,7 @@ import type { NodeContext } from '../context.ts';
 import { unitOffset } from '../store/types.ts';
 import { signerOf, authorize } from './access.ts';
 import { writeChunk } from './respond.ts';
+import { spendReadQuota, requireNotFrozen } from './read-quota.ts';
 
 export function parseRange(header: string | undefined, size: number): { start: number; end: number } | null {
   if (header === undefined) return null;
@@ -38,6 +39,7 @@ export async function getObject(ctx: NodeContext, req: IncomingMessage, res: Ser
   const size = Number(obj.payloadSize);
   const headers: Record<string, string> = { 'content-type': obj.contentType || 'application/octet-stream', 'x-gnfd-object-id': obj.id.toString(), 'accept-ranges': 'bytes' };
   if (size === 0) {
+    if (!fromProvider) requireNotFrozen(await ctx.chain.bucketReadState(bucket));
     res.writeHead(200, { ...headers, 'content-length': '0' });
     res.end();
     return;
@@ -51,6 +53,8 @@ export async function getObject(ctx: NodeContext, req: IncomingMessage, res: Ser
   }
   const start = range?.start ?? 0;
   const end = range?.end ?? size - 1;
+  // Providers reading to rebuild or verify are not the bucket's readers: their reads are not counted.
+  if (!fromProvider) await spendReadQuota(ctx, bucket, end - start + 1);
   const segSize = ctx.params.maxSegmentSize;
   let sent = false;
   for (let s = Math.floor(start / segSize); s <= Math.floor(end / segSize); s++) {

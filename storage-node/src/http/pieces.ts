@@ -9,6 +9,7 @@ import type { ObjectInfo } from '@insitu/sdk/chain/types.ts';
 import type { NodeContext } from '../context.ts';
 import { unitOffset } from '../store/types.ts';
 import { signerOf, authorize } from './access.ts';
+import { requireNotFrozen } from './read-quota.ts';
 import { sendJson } from './respond.ts';
 
 /** Greenfield's challenge and recovery endpoints name the piece in headers; insitu's in the query. */
@@ -31,6 +32,8 @@ async function resolve(ctx: NodeContext, req: IncomingMessage, url: URL): Promis
   if (!fromProvider) {
     await authorize(ctx, signer, obj.bucketName, obj.objectName, 'get-object');
     if (obj.status !== 'sealed') throw new InsituError('ERR_OBJECT_NOT_SEALED', `object ${id} is not sealed yet`);
+    // Degraded reads from secondaries are refused for frozen payers too (the quota is the primary's to count).
+    requireNotFrozen(await ctx.chain.bucketReadState(obj.bucketName));
   }
   return { obj, index };
 }

@@ -14,6 +14,7 @@ import { sendError, sendJson } from './respond.ts';
 import { runJobRequest, jobOutput, type JobsContext } from './jobs.ts';
 import { routeOf } from '../metrics.ts';
 import { clusterView, dashboardHtml } from '../dashboard.ts';
+import { readQuota } from './read-quota.ts';
 
 /** Splits a request into bucket and object, by Host ({bucket}.{host}) or by path. */
 export function resolveTarget(ctx: Pick<NodeContext, 'baseHost'>, req: IncomingMessage, url: URL): { bucket: string; object: string } | null {
@@ -107,6 +108,7 @@ export function createHttpServer(ctx: NodeContext, jobs: JobsContext): { listen(
     if (job && method === 'GET' && job[2]) return jobOutput(ctx, jobs, req, res, BigInt(job[1]!));
     if (p.startsWith('/greenfield/') || p.startsWith('/insitu/')) throw new InsituError('ERR_NOT_FOUND', `no endpoint ${method} ${p}`);
     const target = resolveTarget(ctx, req, url);
+    if (target && target.object === '' && method === 'GET' && url.searchParams.has('read-quota')) return readQuota(ctx, req, res, target.bucket, url);
     if (!target || target.object === '') throw new InsituError('ERR_NOT_FOUND', `no endpoint ${method} ${p} (use /{bucket}/{object})`);
     if (method === 'PUT') return putObject(ctx, req, res, target.bucket, target.object);
     if (method === 'GET') return getObject(ctx, req, res, target.bucket, target.object);

@@ -22,6 +22,8 @@ import { fail, emit, lower, type MsgContext, type MsgHandler, type QueryHandler,
 import type { KV } from '../store.ts';
 import { move, getAccount, ensureAccount, accountKey, FEE_COLLECTOR } from './bank.ts';
 import { big, toLong } from '../../gnfd.ts';
+import { getBucket } from './storage-records.ts';
+import { getProvider, DEFAULT_FREE_READ_QUOTA } from './providers.ts';
 
 /** Charges a transaction's fee to its signer (fails with ERR_INSUFFICIENT_BALANCE). */
 export async function chargeFee(kv: KV, payer: Hex, amount: bigint): Promise<void> {
@@ -518,6 +520,26 @@ export const paymentQueries: Record<string, QueryHandler> = {
   '/greenfield.payment.Query/OutFlows': async (ctx, req) => {
     const rows = await ctx.kv.list<OutFlow>(`outflow/${lower(String(req.account))}/`);
     return { outFlows: rows.map(([, o]) => ({ toAddress: o.to, rate: o.rate.toString(), status: o.frozen ? 1 : 0 })) };
+  },
+  /**
+   * Project extension (JSON): what a primary needs to serve a read of a bucket — whether its
+   * payment account is frozen, its charged and free monthly read quota, and the month (UTC, chain time).
+   */
+  '/insitu.payment.Query/BucketRead': async (ctx, req) => {
+    const b = await getBucket(ctx.kv, String(req.bucketName));
+    if (!b) return fail('ERR_BUCKET_NOT_FOUND', `bucket ${String(req.bucketName)} not found`);
+    const primary = await getProvider(ctx.kv, b.primarySpId);
+    return {
+      bucketName: b.name,
+      bucketId: b.id,
+      paymentAddress: b.paymentAddress,
+      frozen: await isFrozen(ctx.kv, b.paymentAddress),
+      chargedReadQuota: b.chargedReadQuota,
+      freeReadQuota: BigInt(primary?.freeReadQuota ?? DEFAULT_FREE_READ_QUOTA),
+      primarySpId: b.primarySpId,
+      month: new Date(ctx.now).toISOString().slice(0, 7),
+      now: ctx.now,
+    };
   },
   /** Project extension (JSON): balance, flow rate, when it runs out, and the payment accounts owned. */
   '/insitu.payment.Query/Account': async (ctx, req) => {

@@ -25,6 +25,8 @@ export interface ProviderRecord {
   storePrice: string;
   readPrice: string;
   computePrice: string;
+  /** Bytes each of its buckets may read per month without charged quota (Greenfield's free_read_quota). */
+  freeReadQuota?: string;
   /** When the prices last changed (ms); absent for genesis prices. */
   priceUpdatedAt?: number;
 }
@@ -58,6 +60,9 @@ export async function providerBySealAddress(kv: KV, address: string): Promise<Pr
   return id === undefined ? undefined : getProvider(kv, id);
 }
 
+/** Free read quota per bucket and month when a provider names none: 1 GiB. */
+export const DEFAULT_FREE_READ_QUOTA = String(1024 ** 3);
+
 export async function addProvider(kv: KV, p: GenesisProvider): Promise<ProviderRecord> {
   for (const a of [p.operatorAddress, p.fundingAddress, p.sealAddress, p.approvalAddress, p.gcAddress]) {
     if (!isAddress(a)) fail('ERR_INVALID_ARGUMENT', `not an address: ${a}`);
@@ -79,6 +84,7 @@ export async function addProvider(kv: KV, p: GenesisProvider): Promise<ProviderR
     storePrice: p.storePrice,
     readPrice: p.readPrice,
     computePrice: p.computePrice,
+    freeReadQuota: String(BigInt(p.freeReadQuota ?? DEFAULT_FREE_READ_QUOTA)),
   };
   kv.put(`sp/${id}`, rec);
   kv.put(`sp-op/${lower(rec.operatorAddress)}`, id);
@@ -266,6 +272,7 @@ const msgCreateProvider: MsgHandler = async (ctx, msg) => {
     storePrice: String(BigInt(String(msg.storePrice || '0'))),
     readPrice: String(BigInt(String(msg.readPrice || '0'))),
     computePrice: compute,
+    ...(msg.freeReadQuota !== undefined && String(msg.freeReadQuota) !== '0' ? { freeReadQuota: String(msg.freeReadQuota) } : {}),
   });
   checkEndpoint(rec.endpoint);
   await move(ctx.kv, ctx.signer, SP_DEPOSIT_POOL, coinAmount(msg.deposit));
@@ -329,7 +336,7 @@ export const providerQueries: Record<string, QueryHandler> = {
   '/greenfield.sp.Query/QuerySpStoragePrice': async (ctx, req) => {
     const p = await providerByOperator(ctx.kv, String(req.spAddr));
     if (!p) fail('ERR_PROVIDER_NOT_FOUND', `no storage provider with operator ${String(req.spAddr)}`);
-    return { spStoragePrice: { spId: p!.id, updateTimeSec: toLong(Math.floor((p!.priceUpdatedAt ?? 0) / 1000)), readPrice: p!.readPrice, freeReadQuota: toLong(0), storePrice: p!.storePrice } };
+    return { spStoragePrice: { spId: p!.id, updateTimeSec: toLong(Math.floor((p!.priceUpdatedAt ?? 0) / 1000)), readPrice: p!.readPrice, freeReadQuota: toLong(BigInt(p!.freeReadQuota ?? DEFAULT_FREE_READ_QUOTA)), storePrice: p!.storePrice } };
   },
   '/greenfield.virtualgroup.Query/QuerySpOptimalGlobalVirtualGroupFamily': async (ctx, req) => {
     const familyId = await ctx.kv.get<number>(`sp-family/${Number(req.spId)}`);

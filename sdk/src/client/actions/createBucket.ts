@@ -10,10 +10,15 @@ export interface CreateBucketOptions extends CallOptions {
   visibility?: Visibility;
   /** Operator address of the primary storage provider. */
   primarySp?: Hex;
+  /** Who pays: the owner (default) or one of its payment accounts. */
+  paymentAddress?: Hex;
+  /** Read quota bought per month, bytes, on top of the provider's free quota. */
+  chargedReadQuota?: bigint;
 }
 
 export async function createBucket(ctx: ClientContext, name: string, opts: CreateBucketOptions = {}): Promise<BucketInfo> {
   validateBucketName(name);
-  const r = await ctx.chain.createBucket({ name, visibility: opts.visibility ?? 'private', ...(opts.primarySp ? { primarySp: opts.primarySp } : {}) }, sig(opts));
+  const r = await ctx.chain.createBucket({ name, visibility: opts.visibility ?? 'private', ...(opts.primarySp ? { primarySp: opts.primarySp } : {}),
+    ...(opts.paymentAddress ? { paymentAddress: opts.paymentAddress } : {}), ...(opts.chargedReadQuota !== undefined ? { chargedReadQuota: opts.chargedReadQuota } : {}) }, sig(opts));
   return r.bucket;
 }
