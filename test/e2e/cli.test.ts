@@ -352,3 +352,46 @@ test.serial('groups through the CLI: create, add with expiry, policies naming a 
   r = await cli('policy', 'put', 'cli-grp', 'group:abc', 'allow get');
   t.regex(r.err, /ERR_INVALID_ARGUMENT: "group:abc" is neither an account address nor group:<id>/);
 });
+
+test.serial('insitu account shows the flow rate and when the balance runs out; payment accounts and read quota through the CLI', async (t) => {
+  let r = await cli('bucket', 'create', 'cli-pay', '--read-quota', '2MiB');
+  t.is(r.code, 0, r.err);
+  r = await cli('account');
+  t.is(r.code, 0, r.err);
+  t.regex(r.out, /flow rate\s+-[\d.]+ BNB per 30 days/);
+  t.regex(r.out, /runs out\s+(\d{4}-\d\d-\d\dT|in about \d+ years)/);
+  r = await cli('bucket', 'quota', 'cli-pay', '--json');
+  t.is(r.code, 0, r.err);
+  t.is(JSON.parse(r.out).readQuotaSize, String(2 * 1024 * 1024));
+  r = await cli('bucket', 'quota', 'cli-pay', '--buy', '5MiB');
+  t.is(r.code, 0, r.err);
+  t.regex(r.out, /bought\s+5(\.0)? MiB/);
+  r = await cli('bucket', 'quota', 'cli-pay', '--buy', 'lots');
+  t.not(r.code, 0);
+  t.regex(r.err, /ERR_INVALID_ARGUMENT/);
+
+  r = await cli('payment-account', 'create', '--json');
+  t.is(r.code, 0, r.err);
+  const pa = JSON.parse(r.out).address as string;
+  r = await cli('bucket', 'update', 'cli-pay', '--payment-account', pa);
+  t.not(r.code, 0, 'an empty payment account cannot carry the bucket');
+  t.regex(r.err, /ERR_INSUFFICIENT_BALANCE/);
+  r = await cli('payment-account', 'deposit', '0.01', '--to', pa);
+  t.is(r.code, 0, r.err);
+  r = await cli('bucket', 'update', 'cli-pay', '--payment-account', pa);
+  t.is(r.code, 0, r.err);
+  r = await cli('payment-account', 'ls');
+  t.regex(r.out, new RegExp(`${pa}\\t0\\.0\\d+ BNB\\t-[\\d.]+ BNB/30d`));
+  r = await cli('account', pa);
+  t.regex(r.out, /payment account of 0x/);
+  r = await cli('payment-account', 'withdraw', '1', '--from', pa);
+  t.not(r.code, 0);
+  t.regex(r.err, /ERR_INSUFFICIENT_BALANCE/);
+  r = await cli('payment-account', 'disable-refund', pa);
+  t.is(r.code, 0, r.err);
+  r = await cli('payment-account', 'withdraw', '1wei', '--from', pa);
+  t.regex(r.err, /ERR_PERMISSION_DENIED/);
+  r = await cli('devnet', 'advance', '10d');
+  t.is(r.code, 0, r.err);
+  t.regex(r.out, /chain time is now/);
+});

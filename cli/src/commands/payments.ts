@@ -55,7 +55,9 @@ function describe(v: PaymentView): string {
     lines.push(`status       FROZEN: reads and jobs on its buckets are refused; deposit ${bnb(-v.frozenNetflowRate * (180n * 86_400n + 86_400n))} or more to resume`);
   } else if (v.netflowRate < 0n) {
     lines.push(`flow rate    ${bnb(v.netflowRate * MONTH_S)} per 30 days (${v.netflowRate} base units per second)`);
-    lines.push(`runs out     ${new Date(Number(v.runsOutAt!) * 1000).toISOString()} (chain time; then frozen unless topped up)`);
+    const years = (v.runsOutAt! - v.now) / (365n * 86_400n);
+    const when = years < 5000n ? new Date(Number(v.runsOutAt!) * 1000).toISOString() : `in about ${years} years`;
+    lines.push(`runs out     ${when} (chain time; then frozen unless topped up)`);
   } else {
     lines.push(`flow rate    ${v.netflowRate === 0n ? 'nothing flows' : `+${bnb(v.netflowRate * MONTH_S)} per 30 days (income)`}`);
   }
