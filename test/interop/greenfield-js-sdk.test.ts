@@ -93,4 +93,21 @@ test.serial('greenfield-js-sdk uploads, reads and shares through insitu nodes, a
   const back = await gf.object.getObject({ bucketName: 'gf-interop', objectName: 'from-insitu.bin' }, { type: 'ECDSA', privateKey: alice!.privateKey });
   t.is(back.code, 0);
   t.true((await readBody(back)).equals(mine));
+
+  // Stream payments through greenfield-js-sdk's own messages and queries: the sealed objects
+  // stream from Alice; a payment account is created and funded, then made non-refundable.
+  const record = (await gf.payment.getStreamRecord(alice!.address)).streamRecord!;
+  t.true(BigInt(record.netflowRate) < 0n, 'Alice pays for her objects');
+  t.true(BigInt(record.bufferBalance) > 0n);
+  t.is(record.status, 0);
+  t.is((await send(await gf.account.createPaymentAccount({ creator: alice!.address }), alice!)).code, 0);
+  const [pa] = (await gf.account.getPaymentAccountsByOwner(alice!.address)).paymentAccounts;
+  t.truthy(pa);
+  t.is((await send(await gf.payment.deposit({ creator: alice!.address, to: pa!, amount: String(10n ** 16n) }), alice!)).code, 0);
+  t.is((await insitu.payments.view(pa as `0x${string}`)).staticBalance, 10n ** 16n);
+  t.is((await send(await gf.payment.withdraw({ creator: alice!.address, from: pa!, amount: String(10n ** 15n) }), alice!)).code, 0);
+  t.is((await send(await gf.payment.disableRefund({ owner: alice!.address, addr: pa! }), alice!)).code, 0);
+  const view = await insitu.payments.view(pa as `0x${string}`);
+  t.is(view.paymentAccount!.refundable, false);
+  t.is(view.staticBalance, 9n * 10n ** 15n);
 });
