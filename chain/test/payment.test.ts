@@ -272,3 +272,31 @@ test('money is conserved over random uploads, seals, deletions, quota changes, p
   t.log(Object.fromEntries([...outcomes.entries()].sort()));
   t.true((outcomes.get('seal:ok') ?? 0) > 0 && (outcomes.get('delete:ok') ?? 0) > 0);
 });
+
+test('providers are paid: MsgSettle moves a family\'s earnings to its primary and a group\'s to its secondaries, evenly', async (t) => {
+  const s = await setup(t);
+  const [alice, bob] = s.accounts;
+  const total = await sumBalances(s.app);
+  t.is((await createBucket(s, alice!, 'earn')).result.code, 0);
+  t.is((await createObject(s, alice!, 'earn', 'o', randomBytes(100))).result.code, 0);
+  t.is((await seal(s, 'earn', 'o')).result.code, 0);
+  const head = (await s.app.query('/greenfield.storage.Query/HeadObject', { bucketName: 'earn', objectName: 'o' })) as { globalVirtualGroup: { id: number; familyId: number; primarySpId: number; secondarySpIds: number[] } };
+  const g = head.globalVirtualGroup;
+  s.clock.now += 10 * DAY;
+  const balance = async (spId: number) => BigInt(((await s.app.query('/cosmos.bank.v1beta1.Query/Balance', { address: s.providers[spId - 1]!.address, denom: 'BNB' })).balance as { amount: string }).amount);
+  const primaryBefore = await balance(g.primarySpId);
+  const secondaryBefore = await Promise.all(g.secondarySpIds.map(balance));
+  const income = (await s.app.query('/insitu.payment.Query/ProviderIncome', { spId: g.primarySpId })) as { unsettled: bigint; ratePerSecond: bigint };
+  t.true(income.unsettled >= storeRates(100n).primary * 10n * 86_400n, 'ten days of the primary\'s flow are waiting');
+  // Anyone may send it (Bob here); the money goes to the providers' funding addresses.
+  const rec = await s.send(bob!, '/greenfield.virtualgroup.MsgSettle', { storageProvider: bob!.address, globalVirtualGroupFamilyId: g.familyId, globalVirtualGroupIds: [g.id] });
+  t.is(rec.result.code, 0, rec.result.log);
+  const r = storeRates(100n);
+  const primaryGain = (await balance(g.primarySpId)) - primaryBefore;
+  t.true(primaryGain >= r.primary * 10n * 86_400n && primaryGain <= r.primary * (10n * 86_400n + 10n), `primary earned ${primaryGain}`);
+  const gains = await Promise.all(g.secondarySpIds.map(async (id, i) => (await balance(id)) - secondaryBefore[i]!));
+  t.true(gains.every((x) => x === gains[0]), 'the secondaries share evenly');
+  t.true(gains[0]! * 6n >= r.secondary * 10n * 86_400n - 6n);
+  t.true(BigInt(((await stream(s, familyPaymentAddress(g.familyId))).staticBalance)) < r.primary * 5n, 'the family record was emptied');
+  t.is(await sumBalances(s.app), total);
+});

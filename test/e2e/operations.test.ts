@@ -28,7 +28,7 @@ test('a node serves Prometheus metrics, readiness that follows the chain, and it
   const alice = await net.client();
   await alice.buckets.create('ops');
   await alice.objects.put('ops', 'a.txt', Buffer.from('one two\nthree\n'));
-  const run = await alice.jobs.submit({ module: await readFile(new URL('../../wasm-jobs/build/wc.wasm', import.meta.url)), input: 'ops/a.txt', maxFee: 10n ** 16n });
+  const job = await alice.jobs.submit({ module: await readFile(new URL('../../wasm-jobs/build/wc.wasm', import.meta.url)), input: 'ops/a.txt', maxFee: 10n ** 16n });
   const primary = (await alice.objects.head('ops', 'a.txt')).placement[0]!;
 
   const m = await get(`${primary.endpoint}/metrics`);
@@ -36,7 +36,7 @@ test('a node serves Prometheus metrics, readiness that follows the chain, and it
   t.regex(m.type, /^text\/plain/);
   t.true((sample(m.text, 'insitu_http_requests_total', { route: 'put-object', method: 'PUT', status: '200' }) ?? 0) >= 2, 'the object and the module');
   t.is(sample(m.text, 'insitu_jobs_total', { mode: 'whole', outcome: 'succeeded' }), 1);
-  t.is(sample(m.text, 'insitu_job_fuel_total'), Number(run.receipt.fuelUsed));
+  t.is(sample(m.text, 'insitu_job_fuel_total'), Number(job.receipt.fuelUsed));
   t.true((sample(m.text, 'insitu_pieces_held') ?? 0) >= 2);
   t.true((sample(m.text, 'insitu_bytes_held') ?? 0) >= 14);
   t.true((sample(m.text, 'insitu_http_bytes_received_total', { route: 'put-object' }) ?? 0) >= 14);
@@ -61,6 +61,33 @@ test('a node serves Prometheus metrics, readiness that follows the chain, and it
   await net.restartChain();
   r = await get(`${primary.endpoint}/readyz`);
   t.is(r.status, 200, r.text);
+
+  // Storage income: ten days of flows wait for the primary; insitu node settle pays them out.
+  const { run } = await import('@insitu/cli/program.ts');
+  const { writeFile } = await import('node:fs/promises');
+  const { join } = await import('node:path');
+  await alice.chain.advanceTime(10 * 86_400);
+  let out = '';
+  let err = '';
+  const io = { stdout: { write: (x: string | Uint8Array) => { out += String(x); return true; } }, stderr: { write: (x: string | Uint8Array) => { err += String(x); return true; } }, env: {}, cwd: net.dir };
+  const cli = async (...args: string[]) => {
+    out = '';
+    err = '';
+    return run([...args, '--rpc', net.rpcUrl, '--chain-id', net.chainId, '--json'], io as never);
+  };
+  t.is(await cli('node', 'status', '--sp', String(primary.spId)), 0, err);
+  const income = BigInt((JSON.parse(out) as { storageIncome: { unsettled: string } }).storageIncome.unsettled);
+  t.true(income > 0n, 'the primary has earned for storing');
+  // Anyone may settle (here Alice, so the provider pays no fee and its gain is exactly the income).
+  const keyFile = join(net.dir, 'alice.key');
+  await writeFile(keyFile, `${net.accounts[0]!.privateKey}\n`);
+  const funding = (await alice.chain.getStorageProvider(primary.spId)).fundingAddress;
+  const before = (await alice.chain.getAccount(funding)).balance;
+  t.is(await cli('node', 'settle', '--sp', String(primary.spId), '--key-file', keyFile), 0, err);
+  const gained = (await alice.chain.getAccount(funding)).balance - before;
+  t.true(gained >= income, `the funding address was paid ${gained} (${income} were waiting)`);
+  t.is(await cli('node', 'status', '--sp', String(primary.spId)), 0, err);
+  t.true(BigInt((JSON.parse(out) as { storageIncome: { unsettled: string } }).storageIncome.unsettled) < income);
 });
 
 test('insitu node start runs a new provider on its own, and insitu node status reports on it', async (t) => {

@@ -117,6 +117,21 @@ export function nodeCommands(program: Command, io: CliIO, globals: () => GlobalO
       out().result(tx, `provider ${chain.address} is exiting; its nodes' peers will rebuild its places and take them over`);
     });
 
+  node.command('settle').description('pay a provider\'s storage income (its family\'s and its groups\' earnings) to the providers\' funding addresses; anyone may send it')
+    .option('--key <file>', 'key file of the provider\'s operator (default: your account, with --sp)')
+    .option('--sp <id>', 'the provider to settle for (default: the one --key operates)')
+    .action(async (o: { key?: string; sp?: string }) => {
+      const net = await resolveNetwork(globals(), io.env, io.cwd, !o.key);
+      const privateKey = o.key ? await readKeyFile(resolve(io.cwd, o.key)) : net.privateKey!;
+      const chain = await createChainClient({ rpcUrl: net.rpcUrl, chainId: net.chainId, privateKey });
+      if (o.sp !== undefined && !/^\d+$/.test(o.sp)) throw new InsituError('ERR_INVALID_ARGUMENT', `--sp must be a provider id, not "${o.sp}"`);
+      const sp = await chain.getStorageProvider(o.sp !== undefined ? Number(o.sp) : chain.address);
+      const income = await chain.providerIncome(sp.id);
+      const tx = await chain.settleIncome({ familyId: income.familyId, gvgIds: income.gvgIds });
+      out().result({ ...tx, spId: sp.id, unsettledBefore: income.unsettled, fundingAddress: sp.fundingAddress, family: income.familyId, groups: income.gvgIds },
+        `settled the storage income of provider ${sp.id} (family ${income.familyId}, groups ${income.gvgIds.join(', ') || 'none'}) into the providers' funding addresses; ${income.unsettled} base units were waiting for ${sp.fundingAddress}`);
+    });
+
   node.command('status').description('what a node holds and has done: pieces, bytes, repairs, jobs, earnings')
     .option('--endpoint <url>', 'the node\'s URL')
     .option('--sp <id>', 'the provider id (its endpoint is read from the chain)')
@@ -135,6 +150,7 @@ export function nodeCommands(program: Command, io: CliIO, globals: () => GlobalO
       const jobs = sp ? (await reader.listJobs(undefined, { limit: 100_000 })).filter((j) => j.executorSpId === sp.id && j.status === 'settled') : [];
       const earned = jobs.reduce((s, j) => s + j.fee, 0n);
       const funding = sp ? (await reader.getAccount(sp.fundingAddress)).balance : null;
+      const income = sp ? await reader.providerIncome(sp.id) : null;
       const rec = (status.body?.recovery ?? {}) as { repairsOk?: number; repairsFailed?: number; heals?: unknown[]; inProgress?: unknown[] };
       const report = {
         spId: sp?.id ?? status.body?.spId ?? null, endpoint, chainStatus: sp?.status ?? null,
@@ -142,6 +158,7 @@ export function nodeCommands(program: Command, io: CliIO, globals: () => GlobalO
         objects: status.body?.objects ?? null, pieces: status.body?.pieces ?? null, bytes: metric('insitu_bytes_held'),
         repairs: { ok: rec.repairsOk ?? 0, failed: rec.repairsFailed ?? 0, inProgress: rec.inProgress?.length ?? 0, swapIns: rec.heals?.length ?? 0 },
         jobsRun: jobs.length, computeEarnings: earned.toString(), fundingBalance: funding?.toString() ?? null,
+        storageIncome: income ? { unsettled: income.unsettled.toString(), perSecond: income.ratePerSecond.toString() } : null,
       };
       out().result(report, [
         `provider ${report.spId ?? '?'} at ${endpoint}: ${report.healthy ? 'up' : 'DOWN'}, ${report.ready ? 'ready' : 'not ready'}${report.chainStatus ? `, ${report.chainStatus} on chain` : ''}`,
@@ -149,6 +166,7 @@ export function nodeCommands(program: Command, io: CliIO, globals: () => GlobalO
         `holds    ${report.pieces ?? '?'} pieces of ${report.objects ?? '?'} objects, ${formatBytes(BigInt(report.bytes))}`,
         `repairs  ${report.repairs.ok} done, ${report.repairs.failed} failed, ${report.repairs.inProgress} running; ${report.repairs.swapIns} swap-ins`,
         `jobs     ${report.jobsRun} run, ${report.computeEarnings} earned in compute fees`,
+        ...(report.storageIncome ? [`storage  ${report.storageIncome.unsettled} earned, not yet settled (${report.storageIncome.perSecond} per second now; insitu node settle)`] : []),
         `funding  ${report.fundingBalance ?? '?'}`,
       ].join('\n'));
       if (!report.healthy) throw new InsituError('ERR_NODE_UNAVAILABLE', `the node at ${endpoint} does not answer: ${health.text}`);

@@ -274,6 +274,7 @@ function readerOn(gf: GreenfieldClient, opts: ChainReaderOptions): ChainReader {
 
     paymentView: (address, o) => guard(o, async () => extensionQuery<PaymentView>(rpcUrl, '/insitu.payment.Query/Account', { address }, o?.signal)),
     bucketReadState: (bucket, o) => guard(o, async () => extensionQuery<BucketReadState>(rpcUrl, '/insitu.payment.Query/BucketRead', { bucketName: bucket }, o?.signal), 'ERR_BUCKET_NOT_FOUND'),
+    providerIncome: (spId, o) => guard(o, async () => extensionQuery<{ spId: number; familyId: number; gvgIds: number[]; unsettled: bigint; ratePerSecond: bigint; now: bigint }>(rpcUrl, '/insitu.payment.Query/ProviderIncome', { spId }, o?.signal)),
     holdings: (o) => guard(o, async () => extensionQuery<{ total: bigint; bank: bigint; streams: bigint; at: bigint }>(rpcUrl, '/insitu.audit.Query/Holdings', {}, o?.signal)),
     advanceTime: (seconds, o) => guard(o, async () => {
       try {
@@ -479,6 +480,7 @@ export async function createChainClient(opts: ChainClientOptions): Promise<Chain
       if (!added) throw new InsituError('ERR_INTERNAL', `transaction ${tx.txHash} created no payment account`);
       return { ...tx, address: added as Hex };
     },
+    settleIncome: (input, o) => send('/greenfield.virtualgroup.MsgSettle', { storageProvider: address, globalVirtualGroupFamilyId: input.familyId ?? 0, globalVirtualGroupIds: input.gvgIds ?? [] }, o),
     deposit: (to, amount, o) => send('/greenfield.payment.MsgDeposit', { creator: address, to, amount: amount.toString() }, o),
     withdraw: (from, amount, o) => send('/greenfield.payment.MsgWithdraw', { creator: address, from, amount: amount.toString() }, o),
     disableRefund: (addr, o) => send('/greenfield.payment.MsgDisableRefund', { owner: address, addr }, o),

@@ -139,6 +139,7 @@ const SPECS: Record<string, MsgSpec> = {
   '/greenfield.payment.MsgDeposit': plain('type:string,creator:string,to:string,amount:string'),
   '/greenfield.payment.MsgWithdraw': plain('type:string,creator:string,from:string,amount:string'),
   '/greenfield.payment.MsgDisableRefund': plain('type:string,owner:string,addr:string'),
+  '/greenfield.virtualgroup.MsgSettle': plain('global_virtual_group_family_id:uint32,global_virtual_group_ids:uint32[],storage_provider:string,type:string'),
   // insitu's compute extension.
   '/insitu.compute.MsgSubmitJob': plain('args:string[],bucket_name:string,creator:string,env:string[],executor_sp_id:uint32,fuel_limit:uint64,map_jobs:string[],max_fee:string,mode:string,module_bucket:string,module_hash:string,module_object:string,object_name:string,piece_index:uint32,side_inputs:string[],type:string'),
   '/insitu.compute.MsgCancelJob': plain('creator:string,job_id:uint64,type:string'),

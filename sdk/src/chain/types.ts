@@ -325,6 +325,8 @@ export interface ChainReader {
   /** Stream payments of an account (and of the payment accounts it owns). */
   paymentView(address: Hex, opts?: CallOptions): Promise<PaymentView>;
   bucketReadState(bucket: string, opts?: CallOptions): Promise<BucketReadState>;
+  /** A provider's storage income not yet settled (its family's and its share of its groups'), and its rate now. */
+  providerIncome(spId: number, opts?: CallOptions): Promise<{ spId: number; familyId: number; gvgIds: number[]; unsettled: bigint; ratePerSecond: bigint; now: bigint }>;
   /** Everything the chain holds (bank + stream records); constant from genesis on. */
   holdings(opts?: CallOptions): Promise<{ total: bigint; bank: bigint; streams: bigint; at: bigint }>;
   /** Development chains only: moves chain time forward. Returns the new chain time (ms). */
@@ -374,6 +376,8 @@ export interface ChainClient extends ChainReader {
   reserveSwapIn(input: { targetSpId: number; gvgId?: number; familyId?: number }, opts?: CallOptions): Promise<TxResult>;
   /** Provider: after rebuilding its data, take the reserved place. */
   completeSwapIn(input: { gvgId?: number; familyId?: number }, opts?: CallOptions): Promise<TxResult>;
+  /** Greenfield's MsgSettle: pays a family's and groups' storage income to their providers' funding addresses. */
+  settleIncome(input: { familyId?: number; gvgIds?: number[] }, opts?: CallOptions): Promise<TxResult>;
   /** Creates a payment account owned by the signer; returns its address. */
   createPaymentAccount(opts?: CallOptions): Promise<TxResult & { address: Hex }>;
   /** Moves `amount` from the signer's bank balance into `to`'s stream record (resumes it if frozen and enough). */

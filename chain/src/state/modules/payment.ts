@@ -23,7 +23,7 @@ import type { KV } from '../store.ts';
 import { move, getAccount, ensureAccount, accountKey, FEE_COLLECTOR } from './bank.ts';
 import { big, toLong } from '../../gnfd.ts';
 import { getBucket } from './storage-records.ts';
-import { getProvider, DEFAULT_FREE_READ_QUOTA } from './providers.ts';
+import { getProvider, getFamily, getGvg, DEFAULT_FREE_READ_QUOTA } from './providers.ts';
 
 /** Charges a transaction's fee to its signer (fails with ERR_INSUFFICIENT_BALANCE). */
 export async function chargeFee(kv: KV, payer: Hex, amount: bigint): Promise<void> {
@@ -434,11 +434,66 @@ const msgDisableRefund: MsgHandler = async (ctx, msg) => {
   return {};
 };
 
+/** Takes what a virtual payment address has earned by `now` out of its stream record. */
+async function drain(kv: KV, vpa: Hex, now: bigint): Promise<{ record: StreamRecord; amount: bigint }> {
+  const r = await loadRecord(kv, vpa, now);
+  settleTo(r, now);
+  const amount = r.staticBalance > 0n ? r.staticBalance : 0n;
+  return { record: r, amount };
+}
+
+async function pay(kv: KV, to: Hex, amount: bigint): Promise<void> {
+  if (amount <= 0n) return;
+  const dst = await ensureAccount(kv, to);
+  dst.balance += amount;
+  kv.put(accountKey(to), dst);
+}
+
+/**
+ * Greenfield's virtualgroup MsgSettle (anyone may send it, as after Greenfield's Pampas upgrade):
+ * what a family's virtual payment address has earned goes to its primary's funding address; what
+ * a group's has earned is split evenly among its secondaries' funding addresses (the remainder
+ * stays for the next settlement).
+ */
+const msgSettle: MsgHandler = async (ctx, msg) => {
+  const now = nowS(ctx);
+  let paid = 0n;
+  const familyId = Number(msg.globalVirtualGroupFamilyId ?? 0);
+  if (familyId !== 0) {
+    const family = await getFamily(ctx.kv, familyId);
+    if (!family) return fail('ERR_NOT_FOUND', `no virtual group family ${familyId}`);
+    const primary = await getProvider(ctx.kv, family.primarySpId);
+    const { record, amount } = await drain(ctx.kv, familyPaymentAddress(familyId), now);
+    record.staticBalance -= amount;
+    saveRecord(ctx.kv, record);
+    await pay(ctx.kv, primary!.fundingAddress, amount);
+    paid += amount;
+    emit(ctx, 'storage-income-settled', { family_id: familyId, sp_id: family.primarySpId, amount });
+  }
+  for (const raw of (msg.globalVirtualGroupIds as unknown[] | undefined) ?? []) {
+    const gvgId = Number(raw);
+    const gvg = await getGvg(ctx.kv, gvgId);
+    if (!gvg) return fail('ERR_NOT_FOUND', `no global virtual group ${gvgId}`);
+    const { record, amount } = await drain(ctx.kv, gvgPaymentAddress(gvgId), now);
+    const share = amount / BigInt(gvg.secondarySpIds.length);
+    for (const spId of gvg.secondarySpIds) {
+      const sp = await getProvider(ctx.kv, spId);
+      await pay(ctx.kv, sp!.fundingAddress, share);
+      emit(ctx, 'storage-income-settled', { gvg_id: gvgId, sp_id: spId, amount: share });
+    }
+    record.staticBalance -= share * BigInt(gvg.secondarySpIds.length);
+    saveRecord(ctx.kv, record);
+    paid += share * BigInt(gvg.secondarySpIds.length);
+  }
+  return { paid: paid.toString() };
+};
+
 export const paymentMsgs: Record<string, { handler: MsgHandler; signer: (m: Record<string, unknown>) => string }> = {
   '/greenfield.payment.MsgCreatePaymentAccount': { handler: msgCreatePaymentAccount, signer: (m) => String(m.creator) },
   '/greenfield.payment.MsgDeposit': { handler: msgDeposit, signer: (m) => String(m.creator) },
   '/greenfield.payment.MsgWithdraw': { handler: msgWithdraw, signer: (m) => String(m.creator) },
   '/greenfield.payment.MsgDisableRefund': { handler: msgDisableRefund, signer: (m) => String(m.owner) },
+  '/greenfield.virtualgroup.MsgSettle': { handler: msgSettle, signer: (m) => String(m.storageProvider) },
 };
 
 // --- queries ----------------------------------------------------------------------------------
@@ -540,6 +595,35 @@ export const paymentQueries: Record<string, QueryHandler> = {
       month: new Date(ctx.now).toISOString().slice(0, 7),
       now: ctx.now,
     };
+  },
+  /**
+   * Project extension (JSON): a provider's storage income not yet settled — its family's earnings
+   * and its share of each group it is a secondary of — and the flows feeding them now.
+   */
+  '/insitu.payment.Query/ProviderIncome': async (ctx, req) => {
+    const now = seconds(ctx.now);
+    const spId = Number(req.spId);
+    const familyId = await ctx.kv.get<number>(`sp-family/${spId}`);
+    let unsettled = 0n;
+    let rate = 0n;
+    if (familyId !== undefined) {
+      const r = await getStreamRecord(ctx.kv, familyPaymentAddress(familyId));
+      if (r) {
+        unsettled += dynamicBalance(r, now);
+        rate += r.netflowRate;
+      }
+    }
+    const groups: number[] = [];
+    for (const [, g] of await ctx.kv.list<{ id: number; secondarySpIds: number[] }>('gvg/')) {
+      if (!g.secondarySpIds.includes(spId)) continue;
+      groups.push(g.id);
+      const r = await getStreamRecord(ctx.kv, gvgPaymentAddress(g.id));
+      if (r) {
+        unsettled += dynamicBalance(r, now) / BigInt(g.secondarySpIds.length);
+        rate += r.netflowRate / BigInt(g.secondarySpIds.length);
+      }
+    }
+    return { spId, familyId: familyId ?? 0, gvgIds: groups, unsettled, ratePerSecond: rate, now };
   },
   /** Project extension (JSON): balance, flow rate, when it runs out, and the payment accounts owned. */
   '/insitu.payment.Query/Account': async (ctx, req) => {
