@@ -35,6 +35,8 @@ async function demo(io: CliIO, rpcUrl: string, chainId: string, privateKey: stri
     const t0 = performance.now();
     const info = await client.objects.put('demo', name, file, { contentType: 'text/csv' });
     say(`demo: uploaded demo/${name} (${formatBytes(info.payloadSize)}) in ${Math.round(performance.now() - t0)} ms — ${info.status}, object id ${info.id}`);
+    const pays = await client.payments.view();
+    say(`demo:   storing it streams ${-pays.netflowRate} base units per second from your account to the providers (180 days of it prepaid: ${pays.bufferBalance}); see  npx insitu account`);
     const head = await client.objects.head('demo', name);
     for (const p of head.placement) say(`demo:   ${p.role === 'primary' ? 'whole object' : `piece ${p.index} (${p.role})`} on provider ${p.spId} at ${p.endpoint}`);
     const parts: Uint8Array[] = [];
