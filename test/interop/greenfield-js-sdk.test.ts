@@ -111,3 +111,34 @@ test.serial('greenfield-js-sdk uploads, reads and shares through insitu nodes, a
   t.is(view.paymentAccount!.refundable, false);
   t.is(view.staticBalance, 9n * 10n ** 15n);
 });
+
+test.serial('groups through greenfield-js-sdk: create, add a member with expiry, a policy naming the group, extra, leave, delete', async (t) => {
+  const [alice, bob] = net.accounts;
+  const gf = Client.create(net.rpcUrl, net.chain.evmChainId);
+  const { toTimestamp } = require('@bnb-chain/greenfield-cosmos-types/helpers') as { toTimestamp(d: Date): unknown };
+  const insitu = await createClient({ chain: { rpcUrl: net.rpcUrl, chainId: net.chainId }, account: { privateKey: alice!.privateKey } });
+  const secret = randomBytes(5000);
+  await insitu.buckets.create('gf-groups');
+  await insitu.objects.put('gf-groups', 'team.bin', secret);
+  const bobReads = async () => (await gf.object.getObject({ bucketName: 'gf-groups', objectName: 'team.bin' }, { type: 'ECDSA', privateKey: bob!.privateKey })).code;
+  t.not(await bobReads(), 0, 'private to begin with');
+
+  t.is((await send(await gf.group.createGroup({ creator: alice!.address, groupName: 'gf-readers', extra: '' }), alice!)).code, 0);
+  const groupId = String((await gf.group.headGroup('gf-readers', alice!.address)).groupInfo.id);
+  const added = await send(await gf.group.updateGroupMember({
+    operator: alice!.address, groupOwner: alice!.address, groupName: 'gf-readers',
+    membersToAdd: [{ member: bob!.address, expirationTime: toTimestamp(new Date(Date.now() + 86_400_000)) }], membersToDelete: [],
+  }), alice!);
+  t.is(added.code, 0);
+  const policy = await send(await gf.object.putObjectPolicy('gf-groups', 'team.bin', {
+    operator: alice!.address, principal: { type: 2, value: groupId }, statements: [{ effect: 1, actions: [6], resources: [] }], expirationTime: undefined,
+  }), alice!);
+  t.is(policy.code, 0);
+  t.is(await bobReads(), 0, 'a member of the group reads');
+  t.is((await send(await gf.group.updateGroupExtra({ operator: alice!.address, groupOwner: alice!.address, groupName: 'gf-readers', extra: 'readers of team.bin' }), alice!)).code, 0);
+  t.is((await insitu.groups.list()).find((g) => g.name === 'gf-readers')!.extra, 'readers of team.bin');
+  t.is((await send(await gf.group.leaveGroup(bob!.address, { member: bob!.address, groupOwner: alice!.address, groupName: 'gf-readers' }), bob!)).code, 0);
+  t.not(await bobReads(), 0, 'after leaving, no more');
+  t.is((await send(await gf.group.deleteGroup({ operator: alice!.address, groupName: 'gf-readers' }), alice!)).code, 0);
+  t.false((await insitu.groups.list()).some((g) => g.name === 'gf-readers'));
+});

@@ -87,17 +87,23 @@ const SPECS: Record<string, MsgSpec> = {
     },
   },
   '/greenfield.storage.MsgCreateGroup': plain('creator:string,extra:string,group_name:string,type:string'),
-  '/greenfield.storage.MsgDeleteGroup': plain('group_name:string,operator:string,type:string'),
-  '/greenfield.storage.MsgLeaveGroup': plain('group_name:string,group_owner:string,member:string,type:string'),
-  '/greenfield.storage.MsgUpdateGroupExtra': plain('extra:string,group_name:string,group_owner:string,operator:string,type:string'),
+  // Field order as greenfield-js-sdk 2.2.2 declares these types (the type hash depends on it).
+  '/greenfield.storage.MsgDeleteGroup': plain('type:string,operator:string,group_name:string'),
+  '/greenfield.storage.MsgLeaveGroup': plain('type:string,member:string,group_owner:string,group_name:string'),
+  '/greenfield.storage.MsgUpdateGroupExtra': plain('type:string,operator:string,group_owner:string,group_name:string,extra:string'),
   '/greenfield.storage.MsgUpdateGroupMember': {
-    types: () => ({
-      Msg1: f('group_name:string,group_owner:string,members_to_add:TypeMsg1MembersToAdd[],members_to_delete:string[],operator:string,type:string'),
-      TypeMsg1MembersToAdd: f('expiration_time:string,member:string'),
-    }),
-    value: (_m, sdk) => {
+    types: (m) => {
+      const add = ((m.membersToAdd as unknown[]) ?? []).length > 0;
+      const del = ((m.membersToDelete as unknown[]) ?? []).length > 0;
+      return {
+        Msg1: f(`group_name:string,group_owner:string,operator:string,type:string${add ? ',members_to_add:TypeMsg1MembersToAdd[]' : ''}${del ? ',members_to_delete:string[]' : ''}`),
+        ...(add ? { TypeMsg1MembersToAdd: f('expiration_time:string,member:string') } : {}),
+      };
+    },
+    value: (m, sdk) => {
       const h = gnfdHelpers();
-      return { ...sdk, members_to_add: ((sdk.members_to_add as Record<string, unknown>[]) ?? []).map((e) => ({ member: e.member, expiration_time: e.expiration_time ? h.fromTimestamp(e.expiration_time) : '' })) };
+      const add = ((m.membersToAdd as { member: string; expirationTime?: unknown }[]) ?? []);
+      return { ...sdk, members_to_add: add.map((e) => ({ member: e.member, expiration_time: e.expirationTime ? h.fromTimestamp(e.expirationTime) : '' })) };
     },
   },
   '/greenfield.storage.MsgRenewGroupMember': {
