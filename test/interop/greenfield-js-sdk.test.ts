@@ -135,6 +135,12 @@ test.serial('groups through greenfield-js-sdk: create, add a member with expiry,
   }), alice!);
   t.is(policy.code, 0);
   t.is(await bobReads(), 0, 'a member of the group reads');
+  // The primary's read-quota answer, as greenfield-js-sdk reads it: Bob's 5000 bytes came out of the free quota.
+  const quota = await gf.bucket.getBucketReadQuota({ bucketName: 'gf-groups' }, { type: 'ECDSA', privateKey: alice!.privateKey });
+  t.is(quota.code, 0, quota.message);
+  t.is(quota.body.freeQuota, 1024 ** 3);
+  t.is(quota.body.freeConsumedSize, 5000);
+  t.is(quota.body.readQuota, 0);
   t.is((await send(await gf.group.updateGroupExtra({ operator: alice!.address, groupOwner: alice!.address, groupName: 'gf-readers', extra: 'readers of team.bin' }), alice!)).code, 0);
   t.is((await insitu.groups.list()).find((g) => g.name === 'gf-readers')!.extra, 'readers of team.bin');
   t.is((await send(await gf.group.leaveGroup(bob!.address, { member: bob!.address, groupOwner: alice!.address, groupName: 'gf-readers' }), bob!)).code, 0);

@@ -183,6 +183,6 @@ export async function readQuota(input: CallOpts & { endpoint: string; bucket: st
   const url = new URL(`/${input.bucket}`, input.endpoint);
   url.searchParams.set('read-quota', '');
   if (input.month) url.searchParams.set('year-month', input.month);
-  const res = await call('GET', url, { ...input, what: `read quota of ${input.bucket}` });
+  const res = await call('GET', url, { ...input, what: `read quota of ${input.bucket}`, headers: { accept: 'application/json' } });
   return (await res.body.json()) as ReadQuota;
 }

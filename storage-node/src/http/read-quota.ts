@@ -56,7 +56,10 @@ export async function spendReadQuota(ctx: NodeContext, bucket: string, bytes: nu
   return state;
 }
 
-/** GET /{bucket}?read-quota[&year-month=YYYY-MM]: the month's quota and what was read (owner or a reader of the bucket). */
+/**
+ * GET /{bucket}?read-quota[&year-month=YYYY-MM]: the month's quota and what was read (owner or a
+ * reader of the bucket); Greenfield's XML, or JSON with `Accept: application/json`.
+ */
 export async function readQuota(ctx: NodeContext, req: IncomingMessage, res: ServerResponse, bucket: string, url: URL): Promise<void> {
   const signer = signerOf(req, true);
   const info = await ctx.chain.headBucket(bucket);
@@ -66,7 +69,7 @@ export async function readQuota(ctx: NodeContext, req: IncomingMessage, res: Ser
   if (!/^\d{4}-\d{2}$/.test(month)) throw new InsituError('ERR_INVALID_ARGUMENT', `year-month must look like 2026-11, not ${month}`);
   const used = await consumed(ctx, state, month);
   const freeUsed = used < state.freeReadQuota ? used : state.freeReadQuota;
-  sendJson(res, 200, {
+  const body = {
     bucketName: state.bucketName,
     bucketId: state.bucketId.toString(),
     yearMonth: month,
@@ -78,5 +81,16 @@ export async function readQuota(ctx: NodeContext, req: IncomingMessage, res: Ser
     remaining: (state.freeReadQuota + state.chargedReadQuota - used).toString(),
     frozen: state.frozen,
     paymentAddress: state.paymentAddress,
-  });
+  };
+  if (String(req.headers.accept ?? '').includes('application/json')) {
+    sendJson(res, 200, body);
+    return;
+  }
+  // Greenfield's GetReadQuotaResult, as greenfield-js-sdk's getBucketReadQuota parses it.
+  const xml = `<?xml version="1.0" encoding="UTF-8"?>\n<GetReadQuotaResult version="1.0"><BucketName>${body.bucketName}</BucketName><BucketID>${body.bucketId}</BucketID>`
+    + `<ReadQuotaSize>${body.readQuotaSize}</ReadQuotaSize><SPFreeReadQuotaSize>${body.spFreeReadQuotaSize}</SPFreeReadQuotaSize>`
+    + `<ReadConsumedSize>${body.readConsumedSize}</ReadConsumedSize><FreeConsumedSize>${body.freeConsumedSize}</FreeConsumedSize>`
+    + `<MonthlyFreeQuota>0</MonthlyFreeQuota><MonthlyQuotaConsumedSize>0</MonthlyQuotaConsumedSize></GetReadQuotaResult>`;
+  res.writeHead(200, { 'content-type': 'application/xml', 'content-length': Buffer.byteLength(xml) });
+  res.end(xml);
 }
