@@ -62,7 +62,11 @@ test('creating locks the reserve fee; sealing turns it into flows to the family,
   t.is(BigInt((await stream(s, alice!.address)).lockBalance), storeRates(5n * MiB).total * RESERVE_TIME_S);
   t.is((await s.send(alice!, '/greenfield.storage.MsgCancelCreateObject', { operator: alice!.address, bucketName: 'pay', objectName: 'big' })).result.code, 0);
   t.is(BigInt((await stream(s, alice!.address)).lockBalance), 0n, 'cancelling unlocks');
+  const familyBefore = await dynamic(s, family);
   t.is((await s.send(alice!, '/greenfield.storage.MsgDeleteObject', { operator: alice!.address, bucketName: 'pay', objectName: 'small' })).result.code, 0);
+  // Stored a day (and a few seconds) of its 180: the rest of the reserve time is charged at deletion, as on Greenfield.
+  const early = (await dynamic(s, family)) - familyBefore;
+  t.true(early > r.primary * 178n * 86_400n && early < r.primary * 179n * 86_400n, `the family got ${early / r.primary / 86_400n} more days`);
   rec = await stream(s, alice!.address);
   t.is(BigInt(rec.netflowRate), 0n);
   t.is(BigInt(rec.bufferBalance), 0n);

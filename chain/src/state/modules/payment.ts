@@ -232,6 +232,30 @@ export async function changeFlows(kv: KV, payer: string, flows: Flow[], sign: 1 
   saveRecord(kv, p);
 }
 
+/**
+ * Greenfield charges an object deleted before ReserveTime for the rest of it: the payer pays each
+ * receiver its flow's rate × the time left, at once.
+ */
+export async function chargeEarlyDelete(kv: KV, payer: string, flows: Flow[], storedFor: bigint, now: bigint): Promise<bigint> {
+  const left = RESERVE_TIME_S - storedFor;
+  if (left <= 0n || flows.length === 0) return 0n;
+  const p = await loadRecord(kv, payer, now);
+  settleTo(p, now);
+  let total = 0n;
+  for (const f of flows) {
+    const amount = f.rate * left;
+    const r = await loadRecord(kv, f.to, now);
+    settleTo(r, now);
+    r.staticBalance += amount;
+    saveRecord(kv, r);
+    total += amount;
+  }
+  p.staticBalance -= total;
+  if (p.staticBalance < 0n) await topUpFromBank(kv, p, -p.staticBalance);
+  saveRecord(kv, p);
+  return total;
+}
+
 /** Locks an object's reserve fee in the payer's record (taken from its bank balance if needed). */
 export async function lockFee(kv: KV, payer: string, amount: bigint, now: bigint): Promise<void> {
   if (amount <= 0n) return;

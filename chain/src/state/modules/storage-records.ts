@@ -56,6 +56,8 @@ export interface ObjectRecord {
   lockedFee?: bigint;
   /** The storage flows its bucket's payment account pays once sealed. */
   flows?: Flow[];
+  /** Chain time (ms) of the seal: flows started then. */
+  sealedAt?: number;
 }
 
 export const bucketKey = (name: string): string => `bucket/${name}`;

@@ -11,7 +11,7 @@ import { big, toLong } from '../../gnfd.ts';
 import { ensureAccount } from './bank.ts';
 import { getFamily, getGvg, getProvider, providerByOperator, providerBySealAddress, listProviders, globalPrice, MAX_LVG_PER_BUCKET, STATUS_IN_SERVICE } from './providers.ts';
 import {
-  changeFlows, lockFee, unlockFee, requirePayer, requireNotFrozen, storeFlows, readFlows, totalRate, seconds, RESERVE_TIME_S, type Flow,
+  changeFlows, chargeEarlyDelete, lockFee, unlockFee, requirePayer, requireNotFrozen, storeFlows, readFlows, totalRate, seconds, RESERVE_TIME_S, type Flow,
 } from './payment.ts';
 import { Action, Visibility, requirePermission, deletePoliciesOf } from './permission.ts';
 import {
@@ -204,18 +204,22 @@ const msgCreateObject: MsgHandler = async (ctx, msg) => {
 };
 
 async function removeObject(ctx: MsgContext, bucket: BucketRecord, obj: ObjectRecord, event: string): Promise<void> {
+  let earlyCharge = 0n;
   ctx.kv.del(objectKey(bucket.name, obj.name));
   ctx.kv.del(`object-id/${obj.id}`);
   await deletePoliciesOf(ctx.kv, bucket.name, obj.name);
   if (obj.status === OBJECT_SEALED) {
     unbindLocalVirtualGroup(bucket, obj);
     await changeFlows(ctx.kv, bucket.paymentAddress, obj.flows ?? [], -1, seconds(ctx.now));
+    // Stored for less than ReserveTime: the rest of it is charged now, as Greenfield does.
+    const storedFor = seconds(ctx.now) - seconds(obj.sealedAt ?? obj.createdAt);
+    earlyCharge = await chargeEarlyDelete(ctx.kv, bucket.paymentAddress, obj.flows ?? [], storedFor, seconds(ctx.now));
   } else {
     await unlockFee(ctx.kv, bucket.paymentAddress, obj.lockedFee ?? 0n, seconds(ctx.now));
   }
   bucket.objectCount -= 1;
   ctx.kv.put(bucketKey(bucket.name), bucket);
-  emit(ctx, event, { bucket_name: bucket.name, object_name: obj.name, object_id: obj.id, gvg_id: obj.gvgId, primary_sp_id: bucket.primarySpId });
+  emit(ctx, event, { bucket_name: bucket.name, object_name: obj.name, object_id: obj.id, gvg_id: obj.gvgId, primary_sp_id: bucket.primarySpId, ...(earlyCharge > 0n ? { early_delete_charge: earlyCharge } : {}) });
 }
 
 async function loadObject(ctx: MsgContext, bucketName: unknown, objectName: unknown): Promise<[BucketRecord, ObjectRecord]> {
@@ -256,6 +260,7 @@ const msgSealObject: MsgHandler = async (ctx, msg) => {
   obj.flows = await objectFlows(ctx, bucket, obj.payloadSize, gvgId);
   await changeFlows(ctx.kv, bucket.paymentAddress, obj.flows, 1, now, { frozenAllowed: true });
   obj.status = OBJECT_SEALED;
+  obj.sealedAt = ctx.now;
   obj.gvgId = gvgId;
   obj.lvgId = bindLocalVirtualGroup(ctx, bucket, gvgId, obj.payloadSize).id;
   obj.updatedAt = ctx.now;
