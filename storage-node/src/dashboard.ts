@@ -1,6 +1,7 @@
 // The dashboard: one self-contained page (no build step) that polls a JSON view of the cluster
-// every second — nodes and their health, buckets and objects with where their pieces live, jobs
-// with their states and receipts, repairs and swap-ins in progress. Each node serves it for
+// every second — nodes and their health and storage income, buckets and objects with where their
+// pieces live, the listed owners' stream payments, jobs with their states and receipts, repairs
+// and swap-ins in progress. Each node serves it for
 // itself at /dashboard (GET /dashboard/api), the devnet supervisor for the whole devnet at / (GET
 // /api/cluster); both build the view with clusterView().
 
@@ -14,7 +15,9 @@ export interface ClusterView {
   chain: { chainId: string; height: string } | { error: string };
   /** Whose view: 'cluster' (the devnet) or one node's id. */
   scope: 'cluster' | number;
-  nodes: { id: number; moniker: string; endpoint: string; status: string; up: boolean; pieces: number | null; objects: number | null; repairsOk: number | null; repairsFailed: number | null; inProgress: unknown[]; swapsInProgress: unknown[]; heals: unknown[] }[];
+  nodes: { id: number; moniker: string; endpoint: string; status: string; up: boolean; pieces: number | null; objects: number | null; repairsOk: number | null; repairsFailed: number | null; inProgress: unknown[]; swapsInProgress: unknown[]; heals: unknown[]; income: { unsettled: string; perSecond: string } | null }[];
+  /** Stream payments of the listed owners and their payment accounts. */
+  payers: { address: string; owner: string | null; balance: string; locked: string; perSecond: string; frozen: boolean; runsOutAt: string | null }[];
   objects: { bucket: string; name: string; id: string; size: string; status: string; placement: { index: number; role: string; spId: number }[] }[];
   jobs: { id: string; mode: string; input: string; status: string; exitState: string; executorSpId: number; fuelUsed: string; fee: string; outputHash: string; receiptSignature: string }[];
   swapIns: { successorSpId: number; targetSpId: number; gvgId: number; familyId: number }[];
@@ -41,7 +44,7 @@ const str = (v: unknown): string => (typeof v === 'bigint' ? v.toString() : Stri
  */
 export async function clusterView(chain: ChainReader, opts: { owners?: Hex[]; scope?: number; maxObjects?: number }): Promise<ClusterView> {
   const scope = opts.scope ?? 'cluster';
-  const view: ClusterView = { at: Date.now(), chain: { error: 'not reached' }, scope, nodes: [], objects: [], jobs: [], swapIns: [] };
+  const view: ClusterView = { at: Date.now(), chain: { error: 'not reached' }, scope, nodes: [], objects: [], jobs: [], swapIns: [], payers: [] };
   try {
     const s = await chain.status();
     view.chain = { chainId: s.chainId, height: s.height.toString() };
@@ -51,13 +54,14 @@ export async function clusterView(chain: ChainReader, opts: { owners?: Hex[]; sc
   }
   const providers = await chain.listStorageProviders();
   view.nodes = await Promise.all(providers.map(async (sp) => {
-    const st = await nodeStatus(sp);
+    const [st, income] = await Promise.all([nodeStatus(sp), chain.providerIncome(sp.id).catch(() => null)]);
     const rec = (st?.recovery ?? {}) as Record<string, unknown>;
     return {
       id: sp.id, moniker: sp.moniker, endpoint: sp.endpoint, status: sp.status, up: st !== null,
       pieces: st ? Number(st.pieces) : null, objects: st ? Number(st.objects) : null,
       repairsOk: st ? Number(rec.repairsOk ?? 0) : null, repairsFailed: st ? Number(rec.repairsFailed ?? 0) : null,
       inProgress: (rec.inProgress as unknown[]) ?? [], swapsInProgress: (rec.swapsInProgress as unknown[]) ?? [], heals: (rec.heals as unknown[]) ?? [],
+      income: income ? { unsettled: income.unsettled.toString(), perSecond: income.ratePerSecond.toString() } : null,
     };
   }));
   const groups = new Map<number, { primarySpId: number; secondarySpIds: number[] }>();
@@ -94,6 +98,15 @@ export async function clusterView(chain: ChainReader, opts: { owners?: Hex[]; sc
       fuelUsed: str(j.fuelUsed), fee: str(j.fee), outputHash: j.outputHash, receiptSignature: j.receiptSignature,
     });
   }
+  for (const owner of scope === 'cluster' ? opts.owners ?? [] : []) {
+    const v = await chain.paymentView(owner).catch(() => null);
+    for (const p of v ? [v, ...(v.paymentAccounts ?? [])] : []) {
+      view.payers.push({
+        address: p.address, owner: p.paymentAccount?.owner ?? null, balance: (p.staticBalance + p.bufferBalance).toString(), locked: p.lockBalance.toString(),
+        perSecond: p.netflowRate.toString(), frozen: p.frozen, runsOutAt: p.runsOutAt === null ? null : p.runsOutAt.toString(),
+      });
+    }
+  }
   view.swapIns = (await chain.swapIns()).map((s) => ({ successorSpId: s.successorSpId, targetSpId: s.targetSpId, gvgId: s.gvgId, familyId: s.familyId }));
   return view;
 }
@@ -115,9 +128,10 @@ export function dashboardHtml(api: string, title: string): string {
 </style></head>
 <body>
 <h1>${title}</h1><div class="meta" id="meta">loading…</div>
-<h2>Nodes</h2><table id="nodes"><thead><tr><th>id</th><th>node</th><th>health</th><th>chain status</th><th>pieces</th><th>objects</th><th>repairs ok / failed</th><th>rebuilding</th></tr></thead><tbody></tbody></table>
+<h2>Nodes</h2><table id="nodes"><thead><tr><th>id</th><th>node</th><th>health</th><th>chain status</th><th>pieces</th><th>objects</th><th>repairs ok / failed</th><th>rebuilding</th><th>storage income (unsettled, per s)</th></tr></thead><tbody></tbody></table>
 <h2>Repairs and swap-ins</h2><table id="repairs"><thead><tr><th>what</th><th>where</th><th>progress</th></tr></thead><tbody></tbody></table>
 <h2>Objects</h2><table id="objects"><thead><tr><th>object</th><th>size</th><th>status</th><th>pieces (index → node)</th></tr></thead><tbody></tbody></table>
+<h2>Payments</h2><table id="payers"><thead><tr><th>account</th><th>balance (static + reserve)</th><th>locked</th><th>flow per second</th><th>status</th><th>runs out (chain time)</th></tr></thead><tbody></tbody></table>
 <h2>Jobs</h2><table id="jobs"><thead><tr><th>id</th><th>mode</th><th>input</th><th>state</th><th>node</th><th>fuel</th><th>fee</th><th>output sha256</th><th>receipt signature</th></tr></thead><tbody></tbody></table>
 <script>
 const esc = (s) => String(s).replace(/[&<>"]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' })[c]);
@@ -130,7 +144,7 @@ async function tick() {
   const down = new Set(v.nodes.filter((n) => !n.up).map((n) => n.id));
   document.getElementById('meta').textContent = (v.chain.error ? 'chain unreachable: ' + v.chain.error : 'chain ' + v.chain.chainId + ' at height ' + v.chain.height)
     + ' · ' + v.nodes.filter((n) => n.up).length + ' of ' + v.nodes.length + ' nodes up · updated ' + new Date(v.at).toLocaleTimeString();
-  rows('nodes', v.nodes.map((n) => '<tr data-node="' + n.id + '"><td>' + n.id + '</td><td>' + esc(n.moniker) + '<br><code>' + esc(n.endpoint) + '</code></td><td class="' + (n.up ? 'up">up' : 'down">down') + '</td><td class="' + (n.status === 'in-service' ? '' : 'warn') + '">' + esc(n.status) + '</td><td>' + (n.pieces ?? '–') + '</td><td>' + (n.objects ?? '–') + '</td><td>' + (n.repairsOk ?? '–') + ' / ' + (n.repairsFailed ?? '–') + '</td><td>' + (n.inProgress.length + n.swapsInProgress.length) + '</td></tr>'));
+  rows('nodes', v.nodes.map((n) => '<tr data-node="' + n.id + '"><td>' + n.id + '</td><td>' + esc(n.moniker) + '<br><code>' + esc(n.endpoint) + '</code></td><td class="' + (n.up ? 'up">up' : 'down">down') + '</td><td class="' + (n.status === 'in-service' ? '' : 'warn') + '">' + esc(n.status) + '</td><td>' + (n.pieces ?? '–') + '</td><td>' + (n.objects ?? '–') + '</td><td>' + (n.repairsOk ?? '–') + ' / ' + (n.repairsFailed ?? '–') + '</td><td>' + (n.inProgress.length + n.swapsInProgress.length) + '</td><td>' + (n.income ? n.income.unsettled + ' (+' + n.income.perSecond + ')' : '–') + '</td></tr>'));
   const repairs = [];
   for (const n of v.nodes) {
     for (const r of n.inProgress) repairs.push('<tr><td>repair of object ' + esc(r.objectId) + ' index ' + r.index + ' (' + esc(r.reason) + ')</td><td>node ' + n.id + '</td><td>running</td></tr>');
@@ -140,6 +154,7 @@ async function tick() {
   for (const s of v.swapIns) repairs.push('<tr><td>reserved: node ' + s.successorSpId + ' replaces node ' + s.targetSpId + '</td><td>' + (s.familyId ? 'family ' + s.familyId : 'group ' + s.gvgId) + '</td><td>reserved</td></tr>');
   rows('repairs', repairs);
   rows('objects', v.objects.map((o) => '<tr data-object="' + esc(o.bucket + '/' + o.name) + '"><td>' + esc(o.bucket + '/' + o.name) + '</td><td>' + o.size + '</td><td>' + esc(o.status) + '</td><td>' + o.placement.map((p) => '<span class="pill ' + (down.has(p.spId) ? 'gone' : p.role) + '">' + (p.index < 0 ? 'copy' : p.index) + ' → ' + p.spId + '</span>').join('') + '</td></tr>'));
+  rows('payers', (v.payers || []).map((p) => '<tr data-payer="' + esc(p.address) + '"><td><code>' + esc(p.address) + '</code>' + (p.owner ? '<br><span class="meta">payment account of ' + esc(short(p.owner)) + '</span>' : '') + '</td><td>' + p.balance + '</td><td>' + p.locked + '</td><td>' + p.perSecond + '</td><td class="' + (p.frozen ? 'down">FROZEN' : 'up">active') + '</td><td>' + (p.runsOutAt === null ? '–' : (Number(p.runsOutAt) < 253402300799 ? new Date(Number(p.runsOutAt) * 1000).toISOString().slice(0, 16).replace('T', ' ') : 'beyond year 9999')) + '</td></tr>'));
   rows('jobs', v.jobs.map((j) => '<tr data-job="' + j.id + '"><td>' + j.id + '</td><td>' + esc(j.mode) + '</td><td>' + esc(j.input) + '</td><td>' + esc(j.status + (j.exitState ? ' (' + j.exitState + ')' : '')) + '</td><td>' + j.executorSpId + '</td><td>' + j.fuelUsed + '</td><td>' + j.fee + '</td><td><code>' + esc(short(j.outputHash)) + '</code></td><td><code>' + esc(short(j.receiptSignature)) + '</code></td></tr>'));
 }
 tick();

@@ -37,6 +37,7 @@ test('a node\'s dashboard shows the cluster live in headless Chromium', async (t
   await page.waitForSelector('tr[data-object="dash/readings.csv"]');
   t.is(await page.locator('#nodes tbody tr').count(), 7);
   t.is(await page.locator('#nodes td.up').count(), 7);
+  t.regex(await page.locator(`tr[data-node="${primary.spId}"]`).innerText(), /\d+ \(\+[1-9]\d*\)/, 'the primary earns for storing');
   const pieces = await page.locator('tr[data-object="dash/readings.csv"] .pill').allInnerTexts();
   t.deepEqual(pieces, head.placement.map((p) => `${p.index < 0 ? 'copy' : p.index} → ${p.spId}`), 'where every piece lives');
   const job = page.locator(`tr[data-job="${run.id}"]`);

@@ -71,7 +71,9 @@ test('devnet up runs a chain and 7 node processes, writes devnet.json, and stops
     const page = await fetch(`${net.file.control}/`);
     t.is(page.status, 200);
     t.regex(await page.text(), /<title>insitu devnet insitu_9000-1<\/title>/);
-    const view = (await (await fetch(`${net.file.control}/api/cluster`)).json()) as { nodes: { up: boolean }[]; objects: { bucket: string; name: string; placement: unknown[] }[] };
+    const view = (await (await fetch(`${net.file.control}/api/cluster`)).json()) as { nodes: { up: boolean }[]; objects: { bucket: string; name: string; placement: unknown[] }[]; payers: { address: string; perSecond: string; frozen: boolean }[] };
+    const payer = view.payers.find((p) => p.address.toLowerCase() === file.account.address.toLowerCase());
+    t.true(BigInt(payer!.perSecond) < 0n && !payer!.frozen, 'the devnet account pays for hello.txt');
     t.is(view.nodes.length, 7);
     t.true(view.nodes.every((n) => n.up));
     const hello = view.objects.find((o) => o.name === 'hello.txt');
