@@ -115,14 +115,20 @@ function settleTo(r: StreamRecord, t: bigint): void {
   r.crudTimestamp = t;
 }
 
+/**
+ * As Greenfield: how long `funds` last at a (negative) rate, less ForcedSettleTime — the seconds
+ * until a payer is settled and, if nothing more comes in, frozen.
+ */
+function settleAfter(funds: bigint, rate: bigint): bigint {
+  const left = funds > 0n ? funds / -rate : 0n;
+  return left > FORCED_SETTLE_TIME_S ? left - FORCED_SETTLE_TIME_S : 0n;
+}
+
 function saveRecord(kv: KV, r: StreamRecord): void {
   if (r.settleTimestamp !== 0n) kv.del(dueKey(r.settleTimestamp, r.account));
   r.settleTimestamp = 0n;
   if (r.status === STREAM_ACTIVE && r.netflowRate < 0n) {
-    // As Greenfield: pay duration (static + buffer) / rate, settled ForcedSettleTime before it ends.
-    const funds = r.staticBalance + r.bufferBalance;
-    const left = funds > 0n ? funds / -r.netflowRate : 0n;
-    r.settleTimestamp = r.crudTimestamp + (left > FORCED_SETTLE_TIME_S ? left - FORCED_SETTLE_TIME_S : 0n);
+    r.settleTimestamp = r.crudTimestamp + settleAfter(r.staticBalance + r.bufferBalance, r.netflowRate);
     kv.put(dueKey(r.settleTimestamp, r.account), 1);
   }
   kv.put(streamKey(r.account), r);
@@ -138,15 +144,41 @@ export async function getPaymentAccount(kv: KV, addr: string): Promise<PaymentAc
  * Returns what was moved.
  */
 async function topUpFromBank(kv: KV, r: StreamRecord, need: bigint): Promise<bigint> {
-  if (need <= 0n || (await getPaymentAccount(kv, r.account))) return 0n;
-  const acct = await getAccount(kv, r.account);
-  const amount = acct ? (acct.balance < need ? acct.balance : need) : 0n;
+  if (need <= 0n) return 0n;
+  const bank = await ownBank(kv, r.account);
+  const amount = bank < need ? bank : need;
   if (amount <= 0n) return 0n;
-  acct!.balance -= amount;
+  const acct = (await getAccount(kv, r.account))!;
+  acct.balance -= amount;
   kv.put(accountKey(r.account), acct);
   r.staticBalance += amount;
   return amount;
 }
+
+/** The bank balance that auto-transfer may draw on: an owner's own; none for a payment account. */
+async function ownBank(kv: KV, account: string): Promise<bigint> {
+  if (await getPaymentAccount(kv, account)) return 0n;
+  return (await getAccount(kv, account))?.balance ?? 0n;
+}
+
+/** Credits an account's bank balance with money taken out of a stream record. */
+async function credit(kv: KV, to: string, amount: bigint): Promise<void> {
+  if (amount <= 0n) return;
+  const dst = await ensureAccount(kv, to);
+  dst.balance += amount;
+  kv.put(accountKey(to), dst);
+}
+
+/** Changes a receiver's (or a resuming or freezing payer's receiver's) rate from time `at`. */
+async function shiftRate(kv: KV, account: string, delta: bigint, at: bigint): Promise<void> {
+  const r = await loadRecord(kv, account, at);
+  settleTo(r, at);
+  r.netflowRate += delta;
+  saveRecord(kv, r);
+}
+
+const frozenError = (account: string, what = ''): never =>
+  fail('ERR_ACCOUNT_FROZEN', `the payment account ${account}${what ? ` of ${what}` : ''} is frozen: its balance ran out; deposit to resume it`);
 
 /** Who may make a bucket pay from `payer`: the owner itself or a payment account it owns. */
 export async function requirePayer(kv: KV, owner: string, payer: string): Promise<Hex> {
@@ -163,7 +195,7 @@ export async function isFrozen(kv: KV, account: string): Promise<boolean> {
 }
 
 export async function requireNotFrozen(kv: KV, account: string, what: string): Promise<void> {
-  if (await isFrozen(kv, account)) fail('ERR_ACCOUNT_FROZEN', `the payment account ${account} of ${what} is frozen: its balance ran out; deposit to resume it`);
+  if (await isFrozen(kv, account)) frozenError(account, what);
 }
 
 /** Storage flows of an object of `chargeSize` bytes at the given prices (base units per byte per second). */
@@ -178,12 +210,11 @@ export function readFlows(opts: { quota: bigint; readPrice: bigint; familyId: nu
   return withTax([{ to: familyPaymentAddress(opts.familyId), rate: opts.quota * opts.readPrice }]);
 }
 
-function withTax(flows: Flow[]): Flow[] {
-  const total = flows.reduce((s, f) => s + f.rate, 0n);
-  return [...flows, { to: VALIDATOR_TAX_POOL, rate: (total * VALIDATOR_TAX_PERCENT) / 100n }].filter((f) => f.rate > 0n);
-}
-
 export const totalRate = (flows: Flow[]): bigint => flows.reduce((s, f) => s + f.rate, 0n);
+
+function withTax(flows: Flow[]): Flow[] {
+  return [...flows, { to: VALIDATOR_TAX_POOL, rate: (totalRate(flows) * VALIDATOR_TAX_PERCENT) / 100n }].filter((f) => f.rate > 0n);
+}
 
 /**
  * Adds (sign 1) or removes (sign −1) flows from `payer`, settling every record touched at `now`.
@@ -197,25 +228,21 @@ export async function changeFlows(kv: KV, payer: string, flows: Flow[], sign: 1 
   const delta = totalRate(flows) * BigInt(sign);
   const frozen = p.status === STREAM_FROZEN;
   // A seal on a frozen account still records its flows: they start when the account resumes.
-  if (frozen && delta > 0n && !opts.frozenAllowed) fail('ERR_ACCOUNT_FROZEN', `the payment account ${p.account} is frozen: its balance ran out; deposit to resume it`);
+  if (frozen && delta > 0n && !opts.frozenAllowed) frozenError(p.account);
   for (const f of flows) {
     const key = outFlowKey(p.account, f.to);
-    const out = (await kv.get<OutFlow>(key)) ?? { to: f.to, rate: 0n, frozen };
+    const existing = await kv.get<OutFlow>(key);
+    const out = existing ?? { to: f.to, rate: 0n, frozen };
     out.rate += f.rate * BigInt(sign);
     if (out.rate < 0n) fail('ERR_INTERNAL', `outflow ${p.account} → ${f.to} would turn negative`);
     if (out.rate === 0n) {
       kv.del(key);
       p.outFlowCount -= 1;
     } else {
-      if (!(await kv.get<OutFlow>(key))) p.outFlowCount += 1;
+      if (!existing) p.outFlowCount += 1;
       kv.put(key, out);
     }
-    if (!out.frozen) {
-      const r = await loadRecord(kv, f.to, now);
-      settleTo(r, now);
-      r.netflowRate += f.rate * BigInt(sign);
-      saveRecord(kv, r);
-    }
+    if (!out.frozen) await shiftRate(kv, f.to, f.rate * BigInt(sign), now);
   }
   if (frozen) {
     p.frozenNetflowRate -= delta;
@@ -260,7 +287,7 @@ export async function chargeEarlyDelete(kv: KV, payer: string, flows: Flow[], st
 export async function lockFee(kv: KV, payer: string, amount: bigint, now: bigint): Promise<void> {
   if (amount <= 0n) return;
   const p = await loadRecord(kv, payer, now);
-  if (p.status === STREAM_FROZEN) fail('ERR_ACCOUNT_FROZEN', `the payment account ${p.account} is frozen: its balance ran out; deposit to resume it`);
+  if (p.status === STREAM_FROZEN) frozenError(p.account);
   settleTo(p, now);
   // The static balance may have gone negative as the buffer is spent: the lock comes on top.
   if (p.staticBalance < amount) await topUpFromBank(kv, p, amount - p.staticBalance);
@@ -285,10 +312,7 @@ async function freeze(kv: KV, p: StreamRecord, at: bigint): Promise<void> {
   p.bufferBalance = 0n;
   for (const [key, out] of await kv.list<OutFlow>(`outflow/${lower(p.account)}/`)) {
     if (out.frozen) continue;
-    const r = await loadRecord(kv, out.to, at);
-    settleTo(r, at);
-    r.netflowRate -= out.rate;
-    saveRecord(kv, r);
+    await shiftRate(kv, out.to, -out.rate, at);
     kv.put(key, { ...out, frozen: true });
   }
   p.frozenNetflowRate += p.netflowRate;
@@ -305,8 +329,7 @@ export async function tryResume(kv: KV, account: string, now: bigint, feed?: Fee
   const need = -p.frozenNetflowRate * (RESERVE_TIME_S + FORCED_SETTLE_TIME_S);
   if (p.staticBalance < need) {
     // Take from the bank only when that is enough to resume.
-    const bank = (await getPaymentAccount(kv, p.account)) ? 0n : ((await getAccount(kv, p.account))?.balance ?? 0n);
-    if (p.staticBalance + bank < need) return false;
+    if (p.staticBalance + (await ownBank(kv, p.account)) < need) return false;
     await topUpFromBank(kv, p, need - p.staticBalance);
   }
   const buffer = -p.frozenNetflowRate * RESERVE_TIME_S;
@@ -314,10 +337,7 @@ export async function tryResume(kv: KV, account: string, now: bigint, feed?: Fee
   p.bufferBalance += buffer;
   for (const [key, out] of await kv.list<OutFlow>(`outflow/${lower(p.account)}/`)) {
     if (!out.frozen) continue;
-    const r = await loadRecord(kv, out.to, now);
-    settleTo(r, now);
-    r.netflowRate += out.rate;
-    saveRecord(kv, r);
+    await shiftRate(kv, out.to, out.rate, now);
     kv.put(key, { ...out, frozen: false });
   }
   p.netflowRate = p.frozenNetflowRate;
@@ -329,9 +349,10 @@ export async function tryResume(kv: KV, account: string, now: bigint, feed?: Fee
 }
 
 /**
- * Greenfield's auto-settle (its EndBlocker): every payer whose static balance ran out by `now` is
- * settled at the moment it ran out, topped up from its own bank balance by another ReserveTime of
- * outflow if it has any, and otherwise frozen. Returns the feed events it caused.
+ * Greenfield's auto-settle (its EndBlocker): every payer whose settle timestamp has passed (static
+ * + buffer cover only the forced settle time) is settled at that moment; what its static balance
+ * lacks is taken from its own bank balance, and if nothing could be taken or it still covers no
+ * more than the forced settle time, it is frozen. Returns the feed events it caused.
  */
 export async function settleDue(kv: KV, now: bigint): Promise<FeedEmit[]> {
   const events: FeedEmit[] = [];
@@ -341,7 +362,7 @@ export async function settleDue(kv: KV, now: bigint): Promise<FeedEmit[]> {
     const [, ts, addr] = first[0].split('/');
     const at = BigInt(ts!);
     if (at > now) break;
-    const p = (await getStreamRecord(kv, addr!))!;
+    const p = await getStreamRecord(kv, addr!);
     if (!p || p.settleTimestamp !== at) {
       kv.del(first[0]);
       continue;
@@ -349,8 +370,7 @@ export async function settleDue(kv: KV, now: bigint): Promise<FeedEmit[]> {
     settleTo(p, at);
     // Greenfield's auto-transfer: an owner's own bank balance pays what the static balance lacks.
     const topped = p.staticBalance < 0n ? await topUpFromBank(kv, p, -p.staticBalance) : 0n;
-    const covers = (p.staticBalance + p.bufferBalance) / -p.netflowRate;
-    if (topped === 0n || covers <= FORCED_SETTLE_TIME_S) {
+    if (topped === 0n || settleAfter(p.staticBalance + p.bufferBalance, p.netflowRate) === 0n) {
       await freeze(kv, p, at);
       events.push({ type: 'account-frozen', attributes: { account: p.account, at: String(at), frozen_netflow_rate: String(p.frozenNetflowRate) } });
     }
@@ -436,14 +456,12 @@ const msgWithdraw: MsgHandler = async (ctx, msg) => {
   }
   const r = await getStreamRecord(ctx.kv, from);
   if (!r) return fail('ERR_INSUFFICIENT_BALANCE', `${from} has no stream record`);
-  if (r.status === STREAM_FROZEN) fail('ERR_ACCOUNT_FROZEN', `the payment account ${r.account} is frozen`);
+  if (r.status === STREAM_FROZEN) frozenError(r.account);
   settleTo(r, nowS(ctx));
   if (r.staticBalance < amount) fail('ERR_INSUFFICIENT_BALANCE', `${from} has ${r.staticBalance > 0n ? r.staticBalance : 0n} base units free to withdraw, not ${amount}`);
   r.staticBalance -= amount;
   saveRecord(ctx.kv, r);
-  const dst = await ensureAccount(ctx.kv, ctx.signer);
-  dst.balance += amount;
-  ctx.kv.put(accountKey(ctx.signer), dst);
+  await credit(ctx.kv, ctx.signer, amount);
   emit(ctx, 'withdraw', { from: r.account, to: ctx.signer, amount });
   return {};
 };
@@ -466,13 +484,6 @@ async function drain(kv: KV, vpa: Hex, now: bigint): Promise<{ record: StreamRec
   return { record: r, amount };
 }
 
-async function pay(kv: KV, to: Hex, amount: bigint): Promise<void> {
-  if (amount <= 0n) return;
-  const dst = await ensureAccount(kv, to);
-  dst.balance += amount;
-  kv.put(accountKey(to), dst);
-}
-
 /**
  * Greenfield's virtualgroup MsgSettle (anyone may send it, as after Greenfield's Pampas upgrade):
  * what a family's virtual payment address has earned goes to its primary's funding address; what
@@ -490,7 +501,7 @@ const msgSettle: MsgHandler = async (ctx, msg) => {
     const { record, amount } = await drain(ctx.kv, familyPaymentAddress(familyId), now);
     record.staticBalance -= amount;
     saveRecord(ctx.kv, record);
-    await pay(ctx.kv, primary!.fundingAddress, amount);
+    await credit(ctx.kv, primary!.fundingAddress, amount);
     paid += amount;
     emit(ctx, 'storage-income-settled', { family_id: familyId, sp_id: family.primarySpId, amount });
   }
@@ -502,7 +513,7 @@ const msgSettle: MsgHandler = async (ctx, msg) => {
     const share = amount / BigInt(gvg.secondarySpIds.length);
     for (const spId of gvg.secondarySpIds) {
       const sp = await getProvider(ctx.kv, spId);
-      await pay(ctx.kv, sp!.fundingAddress, share);
+      await credit(ctx.kv, sp!.fundingAddress, share);
       emit(ctx, 'storage-income-settled', { gvg_id: gvgId, sp_id: spId, amount: share });
     }
     record.staticBalance -= share * BigInt(gvg.secondarySpIds.length);
@@ -544,11 +555,9 @@ export async function accountView(kv: KV, address: string, now: bigint): Promise
   const balance = r ? dynamicBalance(r, now) : 0n;
   const rate = r?.netflowRate ?? 0n;
   const pa = await getPaymentAccount(kv, address);
-  // With auto-transfer from the bank, an owner's own record runs out when both are spent: it is
-  // frozen ForcedSettleTime before that.
-  const spendable = balance + (r?.bufferBalance ?? 0n) + (pa ? 0n : bank);
-  const left = rate < 0n && spendable > 0n ? spendable / -rate : 0n;
-  const runsOutAt = rate < 0n ? now + (left > FORCED_SETTLE_TIME_S ? left - FORCED_SETTLE_TIME_S : 0n) : null;
+  // With auto-transfer from the bank, an owner's own record runs out when both are spent.
+  const spendable = balance + (r?.bufferBalance ?? 0n) + (await ownBank(kv, address));
+  const runsOutAt = rate < 0n ? now + settleAfter(spendable, rate) : null;
   return {
     address: checksumAddress(address),
     bankBalance: bank,
