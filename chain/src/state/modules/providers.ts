@@ -148,18 +148,24 @@ const median = (values: bigint[]): bigint => {
 };
 
 /**
- * Greenfield's global store price: the median of the in-service providers' prices, the secondary
+ * Greenfield's global prices: the median of the in-service providers' prices, the secondary store
  * price a fixed share of the primary's. Prices are integers in BNB base units per charged byte
- * here (the same unit QuerySpStoragePrice reports), so the share rounds down.
+ * per second (the unit QuerySpStoragePrice reports), so the share rounds down.
  */
-export function globalPrice(providers: ProviderRecord[], now: number): Record<string, unknown> {
+export function medianPrices(providers: ProviderRecord[]): { primary: bigint; secondary: bigint; read: bigint } {
   const live = providers.filter((p) => p.status === STATUS_IN_SERVICE);
   const primary = median(live.map((p) => BigInt(p.storePrice)));
+  return { primary, secondary: (primary * SECONDARY_PRICE_PERCENT) / 100n, read: median(live.map((p) => BigInt(p.readPrice))) };
+}
+
+/** QueryGlobalSpStorePriceByTime's answer. */
+export function globalPrice(providers: ProviderRecord[], now: number): Record<string, unknown> {
+  const p = medianPrices(providers);
   return {
     updateTimeSec: toLong(Math.floor(now / 1000)),
-    readPrice: median(live.map((p) => BigInt(p.readPrice))).toString(),
-    primaryStorePrice: primary.toString(),
-    secondaryStorePrice: ((primary * SECONDARY_PRICE_PERCENT) / 100n).toString(),
+    readPrice: p.read.toString(),
+    primaryStorePrice: p.primary.toString(),
+    secondaryStorePrice: p.secondary.toString(),
   };
 }
 

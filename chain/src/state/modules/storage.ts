@@ -9,7 +9,7 @@ import { fail, emit, lower, nextId, type MsgHandler, type QueryHandler, type Msg
 import type { KV } from '../store.ts';
 import { big, toLong } from '../../gnfd.ts';
 import { ensureAccount } from './bank.ts';
-import { getFamily, getGvg, getProvider, providerByOperator, providerBySealAddress, listProviders, globalPrice, MAX_LVG_PER_BUCKET, STATUS_IN_SERVICE } from './providers.ts';
+import { getFamily, getGvg, getProvider, providerByOperator, providerBySealAddress, listProviders, medianPrices, MAX_LVG_PER_BUCKET, STATUS_IN_SERVICE } from './providers.ts';
 import {
   changeFlows, chargeEarlyDelete, lockFee, unlockFee, requirePayer, requireNotFrozen, storeFlows, readFlows, totalRate, seconds, RESERVE_TIME_S, type Flow,
 } from './payment.ts';
@@ -31,23 +31,22 @@ function visibilityOf(v: unknown, allowInherit: boolean): number {
   return fail('ERR_INVALID_ARGUMENT', `unknown visibility ${String(v)}`);
 }
 
-/** Greenfield's global prices now: the median of the in-service providers' (base units per byte per second). */
-async function currentPrices(ctx: MsgContext): Promise<{ primary: bigint; secondary: bigint; read: bigint }> {
-  const g = globalPrice(await listProviders(ctx.kv), ctx.now) as { primaryStorePrice: string; secondaryStorePrice: string; readPrice: string };
-  return { primary: BigInt(g.primaryStorePrice), secondary: BigInt(g.secondaryStorePrice), read: BigInt(g.readPrice) };
+/** Greenfield's charge size: the payload, but at least the minimum charge size. */
+function chargeSize(params: { minChargeSize: string }, payload: bigint): bigint {
+  const min = BigInt(params.minChargeSize);
+  return payload > min ? payload : min;
 }
 
-/** An object's storage flows: charge size max(payload, min charge size) at today's prices. */
+/** An object's storage flows: its charge size at today's prices. */
 async function objectFlows(ctx: MsgContext, bucket: BucketRecord, size: bigint, gvgId: number): Promise<Flow[]> {
-  const minCharge = BigInt(ctx.genesis.params.minChargeSize);
-  const p = await currentPrices(ctx);
+  const p = medianPrices(await listProviders(ctx.kv));
   const secondaries = ctx.genesis.params.redundantDataChunkNum + ctx.genesis.params.redundantParityChunkNum;
-  return storeFlows({ chargeSize: size > minCharge ? size : minCharge, primaryPrice: p.primary, secondaryPrice: p.secondary, secondaries, familyId: bucket.familyId, gvgId });
+  return storeFlows({ chargeSize: chargeSize(ctx.genesis.params, size), primaryPrice: p.primary, secondaryPrice: p.secondary, secondaries, familyId: bucket.familyId, gvgId });
 }
 
 async function bucketReadFlows(ctx: MsgContext, bucket: BucketRecord): Promise<Flow[]> {
   if (bucket.chargedReadQuota <= 0n) return [];
-  return readFlows({ quota: bucket.chargedReadQuota, readPrice: (await currentPrices(ctx)).read, familyId: bucket.familyId });
+  return readFlows({ quota: bucket.chargedReadQuota, readPrice: medianPrices(await listProviders(ctx.kv)).read, familyId: bucket.familyId });
 }
 
 const msgCreateBucket: MsgHandler = async (ctx, msg) => {
@@ -423,9 +422,8 @@ export const storageQueries: Record<string, QueryHandler> = {
   '/greenfield.storage.Query/HeadBucketExtra': async (ctx, req) => {
     const b = await getBucket(ctx.kv, String(req.bucketName));
     if (!b) return fail('ERR_BUCKET_NOT_FOUND', `bucket ${String(req.bucketName)} not found`);
-    const minCharge = BigInt(ctx.genesis.params.minChargeSize);
     const objects = await ctx.kv.list<ObjectRecord>(objectPrefix(b.name));
-    const charged = (o: ObjectRecord): bigint => (o.payloadSize > minCharge ? o.payloadSize : minCharge);
+    const charged = (o: ObjectRecord): bigint => chargeSize(ctx.genesis.params, o.payloadSize);
     const lvgs = b.lvgs ?? [];
     return {
       extraInfo: {
