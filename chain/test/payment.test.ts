@@ -6,6 +6,7 @@ import { randomBytes } from 'node:crypto';
 import type { Hex } from '@insitu/sdk/crypto/keys.ts';
 import { setup, createBucket, createObject, seal, sumBalances, type Setup } from './state/fixtures.ts';
 import { newKey } from './helpers.ts';
+import { rng } from '@insitu/test/random.ts';
 import { RESERVE_TIME_S, VALIDATOR_TAX_POOL, familyPaymentAddress, gvgPaymentAddress } from '../src/state/modules/payment.ts';
 
 const MiB = 1024n * 1024n;
@@ -199,15 +200,7 @@ test('money is conserved over random uploads, seals, deletions, quota changes, p
   const s = await setup(t, { accounts: 3 });
   const seed = Number(process.env.INSITU_PAYMENT_SEED ?? Math.floor(Math.random() * 2 ** 31));
   t.log(`seed ${seed} — replay with INSITU_PAYMENT_SEED=${seed} npx ava chain/test/payment.test.ts`);
-  let x = seed >>> 0;
-  const rand = (n: number): number => {
-    // mulberry32
-    x = (x + 0x6d2b79f5) >>> 0;
-    let z = x;
-    z = Math.imul(z ^ (z >>> 15), z | 1);
-    z ^= z + Math.imul(z ^ (z >>> 7), z | 61);
-    return (((z ^ (z >>> 14)) >>> 0) / 2 ** 32) * n | 0;
-  };
+  const rand = rng(seed);
   const total = await sumBalances(s.app);
   // Two rich owners and two that run out.
   const r1 = storeRates(1n).total * RESERVE_TIME_S;

@@ -16,18 +16,7 @@ import { extensionQuery } from '@insitu/sdk/chain/rpc.ts';
 import { readKeyFile } from '@insitu/sdk/keyfile.ts';
 import { devnetUp } from '@insitu/cli/devnet/supervisor.ts';
 import { createTestnet } from '../src/testnet.ts';
-
-function rng(seed: number): (n: number) => number {
-  let s = seed >>> 0 || 1;
-  return (n) => {
-    s ^= s << 13;
-    s >>>= 0;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    s >>>= 0;
-    return Math.floor((s / 2 ** 32) * n);
-  };
-}
+import { rng } from '../src/random.ts';
 
 const read = async (c: InsituClient, bucket: string, name: string): Promise<Buffer> => {
   const parts: Uint8Array[] = [];

@@ -9,6 +9,7 @@ import { readFile } from 'node:fs/promises';
 import { createClient, type InsituClient } from '@insitu/sdk';
 import { generatePrivateKey } from '@insitu/sdk/crypto/keys.ts';
 import { createTestnet, type Testnet } from '../src/testnet.ts';
+import { rng } from '../src/random.ts';
 
 const KiB = 1024;
 const MiB = 1024 * 1024;
@@ -133,14 +134,7 @@ test.serial('payment accounts pay for buckets, and money is conserved over rando
 
   const seed = Number(process.env.INSITU_PAYMENT_SEED ?? Math.floor(Math.random() * 2 ** 31));
   t.log(`seed ${seed} — replay with INSITU_PAYMENT_SEED=${seed} npx ava test/e2e/stream-payments.test.ts`);
-  let x = seed >>> 0;
-  const rand = (n: number): number => {
-    x = (x + 0x6d2b79f5) >>> 0;
-    let z = x;
-    z = Math.imul(z ^ (z >>> 15), z | 1);
-    z ^= z + Math.imul(z ^ (z >>> 7), z | 61);
-    return Math.floor((((z ^ (z >>> 14)) >>> 0) / 2 ** 32) * n);
-  };
+  const rand = rng(seed);
   const total = (await alice.chain.holdings()).total;
   const clients = [alice, bob];
   const buckets = ['streams', 'bob-pays'];
