@@ -127,15 +127,14 @@ export function paymentCommands(program: Command, io: CliIO, globals: () => Glob
       const c = await client();
       if (o.buy !== undefined) await c.buckets.buyQuota(name, parseSize(o.buy, '--buy'));
       const q = await c.buckets.quota(name, o.month ? { month: o.month } : {});
-      const head = await c.buckets.head(name);
       const rate = o.buy !== undefined ? ` (now buying ${formatBytes(Number(q.readQuotaSize))} per month)` : '';
-      out().result({ ...q, paymentAddress: head.paymentAddress }, [
+      out().result(q, [
         `bucket       ${q.bucketName}${rate}`,
         `month        ${q.yearMonth}`,
         `free         ${formatBytes(Number(q.spFreeReadQuotaSize))}, read ${formatBytes(Number(q.freeConsumedSize))}`,
         `bought       ${formatBytes(Number(q.readQuotaSize))}, read ${formatBytes(Number(q.readConsumedSize))}`,
         `remaining    ${formatBytes(Math.max(0, Number(q.remaining)))}`,
-        `paid by      ${head.paymentAddress}${q.frozen ? ' (FROZEN: reads refused)' : ''}`,
+        `paid by      ${q.paymentAddress}${q.frozen ? ' (FROZEN: reads refused)' : ''}`,
       ].join('\n'));
     });
 }
