@@ -64,9 +64,13 @@ export class CacheKV implements KV {
     this.#writes.set(key, TOMBSTONE);
   }
   async list<T>(prefix: string, opts: { limit?: number; after?: string } = {}): Promise<[string, T][]> {
-    const base = new Map(await this.parent.list<T>(prefix, { ...(opts.after ? { after: opts.after } : {}) }));
+    const inRange = (k: string): boolean => k.startsWith(prefix) && !(opts.after && k <= opts.after);
+    // With a limit, the parent need only supply that many more keys than this layer deletes.
+    let deleted = 0;
+    if (opts.limit) for (const [k, v] of this.#writes) if (v === TOMBSTONE && inRange(k)) deleted++;
+    const base = new Map(await this.parent.list<T>(prefix, { ...(opts.after ? { after: opts.after } : {}), ...(opts.limit ? { limit: opts.limit + deleted } : {}) }));
     for (const [k, v] of this.#writes) {
-      if (!k.startsWith(prefix) || (opts.after && k <= opts.after)) continue;
+      if (!inRange(k)) continue;
       if (v === TOMBSTONE) base.delete(k);
       else base.set(k, structuredClone(v) as T);
     }

@@ -1,0 +1,30 @@
+// The state's layered write caches: what a list sees through them.
+
+import test from 'ava';
+import { join } from 'node:path';
+import { Level } from 'level';
+import { LevelKV, CacheKV } from '../src/state/store.ts';
+import { tempDir } from './helpers.ts';
+
+test('a limited list through caches skips deleted keys, adds pending ones and stays in key order', async (t) => {
+  const db = new Level<string, string>(join(await tempDir(t), 'db'), { valueEncoding: 'utf8' });
+  await db.open();
+  t.teardown(() => db.close());
+  const base = new CacheKV(new LevelKV(db));
+  for (const k of ['a', 'b', 'c', 'd', 'e', 'f']) base.put(`k/${k}`, k);
+  base.put('other/x', 'x');
+  await db.batch(base.batch() as never);
+  const committed = new LevelKV(db);
+  const upper = new CacheKV(committed);
+  upper.del('k/a');
+  upper.del('k/b');
+  upper.put('k/bb', 'bb');
+  const top = new CacheKV(upper);
+  top.del('k/c');
+  const keys = async (kv: CacheKV, opts: { limit?: number; after?: string } = {}) => (await kv.list<string>('k/', opts)).map(([k]) => k);
+  t.deepEqual(await keys(top, { limit: 1 }), ['k/bb']);
+  t.deepEqual(await keys(top, { limit: 2 }), ['k/bb', 'k/d']);
+  t.deepEqual(await keys(top, { limit: 3, after: 'k/bb' }), ['k/d', 'k/e', 'k/f']);
+  t.deepEqual(await keys(top), ['k/bb', 'k/d', 'k/e', 'k/f']);
+  t.deepEqual(await keys(upper, { limit: 2 }), ['k/bb', 'k/c']);
+});
