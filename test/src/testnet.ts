@@ -21,7 +21,8 @@ export interface Testnet {
   /** An SDK client signing as accounts[i] (default 0). */
   client(i?: number): Promise<InsituClient>;
   stopNode(i: number): Promise<void>;
-  startNode(i: number): Promise<void>;
+  /** Starts node i; `port` makes it listen elsewhere than its registered endpoint (a proxy in front). */
+  startNode(i: number, opts?: { port?: number }): Promise<void>;
   restartChain(): Promise<void>;
   stop(): Promise<void>;
 }
@@ -45,9 +46,9 @@ export async function createTestnet(opts: TestnetOptions = {}): Promise<Testnet>
   let chain = createChain({ dataDir: join(dir, 'chain'), genesis: plan.genesis, port: await freePort(), devClock: true });
   await chain.start();
   const rpcUrl = chain.rpcUrl;
-  const makeNode = (i: number): StorageNode => {
+  const makeNode = (i: number, port?: number): StorageNode => {
     const n = plan.nodes[i]!;
-    return createStorageNode({ dataDir: join(dir, `node-${i + 1}`), rpcUrl, chainId: plan.chainId, operatorKey: n.operatorKey, blsKey: n.blsKey, port: n.port, jobWorkers: 1,
+    return createStorageNode({ dataDir: join(dir, `node-${i + 1}`), rpcUrl, chainId: plan.chainId, operatorKey: n.operatorKey, blsKey: n.blsKey, port: port ?? n.port, jobWorkers: 1,
       recovery: { scrubIntervalMs: 0, probeIntervalMs: 0, swapIntervalMs: 0, ...opts.recovery } });
   };
   const nodes: (StorageNode | null)[] = plan.nodes.map(() => null);
@@ -70,9 +71,9 @@ export async function createTestnet(opts: TestnetOptions = {}): Promise<Testnet>
       await nodes[i]?.stop();
       nodes[i] = null;
     },
-    async startNode(i) {
+    async startNode(i, o) {
       if (nodes[i]) return;
-      const node = makeNode(i);
+      const node = makeNode(i, o?.port);
       await node.start();
       nodes[i] = node;
     },

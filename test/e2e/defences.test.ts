@@ -1,0 +1,271 @@
+// The integrity and authorization defences, each attacked with its worst input so that removing
+// the defence makes a test here fail:
+// - hostile providers: every node sits behind a real HTTP proxy registered as its endpoint, which
+//   can flip bytes of what the node serves (object bytes, pieces) or lie consistently (flipped
+//   bytes and a hash list that matches them); the client's own checks must catch every lie and
+//   either recover (degraded read) or fail with a checksum code — never return wrong bytes;
+// - strangers calling the piece endpoints;
+// - uploads and replicated pieces that disagree with the chain, and replication signed by anyone
+//   but the object's primary.
+// Replay with the seed it prints: INSITU_TEST_SEED=<seed> npx ava test/e2e/defences.test.ts
+
+import test from 'ava';
+import { createHash } from 'node:crypto';
+import type { InsituClient } from '@insitu/sdk';
+import { createErasureCodec } from '@insitu/sdk/codec/index.ts';
+import { computeChecksums } from '@insitu/sdk/integrity/index.ts';
+import { getPiece, getPieceHashes, nodeStatus, putObject, replicatePiece } from '@insitu/sdk/sp/index.ts';
+import { privateKeyToAddress, type Hex } from '@insitu/sdk/crypto/keys.ts';
+import { freePort } from '@insitu/cli/devnet/plan.ts';
+import { createTestnet, type Testnet } from '../src/testnet.ts';
+import { createHttpProxy, type HttpProxy, type UpstreamResponse } from '../src/proxy.ts';
+import { seeded } from '../src/random.ts';
+
+type Mode = 'honest' | 'flip' | 'liar' | 'down';
+const BUCKET = 'vault';
+const sha = (b: Uint8Array): Buffer => createHash('sha256').update(b).digest();
+const flipFirst = (b: Uint8Array): Buffer => {
+  const out = Buffer.from(b);
+  out[0] = out[0]! ^ 0xff;
+  return out;
+};
+
+let net: Testnet;
+let alice: InsituClient;
+let bob: InsituClient;
+const proxies: HttpProxy[] = [];
+const modes: Mode[] = [];
+/** Lies each proxy has told (answers it changed or cut). */
+const lies: number[] = [];
+let rand: (n: number) => number;
+let bytes: (n: number) => Buffer;
+let data: Buffer;
+/** Per index (-1 = the primary's segment, 0..5 = pieces): the hash of the flipped unit, for consistent lies. */
+const liedHash = new Map<number, Buffer>();
+/** spId → node index in net.nodes. */
+const nodeOf = new Map<number, number>();
+let placement: { index: number; spId: number; endpoint: string }[] = [];
+let objectId: bigint;
+
+const hostile = (node: number) => ({
+  request: () => {
+    if (modes[node] !== 'down') return;
+    lies[node]!++;
+    return 'drop' as const;
+  },
+  response: (req: { method: string; url: string }, res: UpstreamResponse): UpstreamResponse | void => {
+    const mode = modes[node];
+    if (mode === 'honest' || req.method !== 'GET' || (res.status !== 200 && res.status !== 206)) return;
+    const url = new URL(req.url, 'http://proxy');
+    if (url.pathname === '/insitu/v1/piece' || url.pathname.startsWith(`/${BUCKET}/`)) {
+      lies[node]!++;
+      return { ...res, body: flipFirst(res.body) };
+    }
+    if (url.pathname === '/insitu/v1/piece-hashes' && mode === 'liar') {
+      const doc = JSON.parse(res.body.toString()) as { hashes: string[] };
+      const index = Number(url.searchParams.get('index'));
+      // One segment: the lie is the hash of the flipped unit, so the list and the bytes agree.
+      doc.hashes = [liedHash.get(index)!.toString('hex')];
+      lies[node]!++;
+      return { ...res, body: Buffer.from(JSON.stringify(doc)) };
+    }
+  },
+});
+
+const readAll = async (c: InsituClient, opts: { range?: { start: number; end: number } } = {}): Promise<{ bytes?: Buffer; code?: string; degraded: boolean }> => {
+  let degraded = false;
+  try {
+    const parts: Uint8Array[] = [];
+    for await (const chunk of c.objects.get(BUCKET, 'secret.bin', { ...opts, onDegraded: () => (degraded = true) })) parts.push(chunk);
+    return { bytes: Buffer.concat(parts), degraded };
+  } catch (e) {
+    return { code: (e as { code?: string }).code ?? String(e), degraded };
+  }
+};
+
+const nodeAt = (index: number): number => nodeOf.get(placement.find((p) => p.index === index)!.spId)!;
+const setModes = (m: Record<number, Mode>): void => {
+  modes.fill('honest');
+  lies.fill(0);
+  for (const [index, mode] of Object.entries(m)) modes[nodeAt(Number(index))] = mode;
+};
+/** `count` distinct piece indices below `below`, chosen by the seed. */
+const pick = (count: number, below: number): number[] => {
+  const all = Array.from({ length: below }, (_, i) => i);
+  const out: number[] = [];
+  while (out.length < count) out.push(all.splice(rand(all.length), 1)[0]!);
+  return out.sort();
+};
+const code = async (p: Promise<unknown>): Promise<string> => {
+  try {
+    await p;
+    return 'accepted';
+  } catch (e) {
+    return (e as { code?: string }).code ?? String(e);
+  }
+};
+
+test.before(async (t) => {
+  ({ rand, bytes } = seeded((l) => t.log(l)));
+  net = await createTestnet({ nodes: 8, accounts: 3 });
+  // Every node behind a proxy on its registered port: clients and other nodes reach it through it.
+  for (const [i, n] of net.plan.nodes.entries()) {
+    const port = await freePort();
+    await net.stopNode(i);
+    modes.push('honest');
+    lies.push(0);
+    proxies.push(await createHttpProxy({ port: n.port, upstream: `http://127.0.0.1:${port}`, hooks: hostile(i) }));
+    await net.startNode(i, { port });
+    nodeOf.set(net.nodes[i]!.spId, i);
+  }
+  [alice, bob] = (await Promise.all([0, 1].map((i) => net.client(i)))) as [InsituClient, InsituClient];
+  await alice.buckets.create(BUCKET, { primarySp: net.plan.nodes[0]!.operatorAddress });
+  data = bytes(150_000 + rand(100_000));
+  await alice.objects.put(BUCKET, 'secret.bin', data);
+  const head = await alice.objects.head(BUCKET, 'secret.bin');
+  placement = head.placement;
+  objectId = head.id;
+  liedHash.set(-1, sha(flipFirst(data)));
+  createErasureCodec().encode(data).forEach((p, j) => liedHash.set(j, sha(flipFirst(p))));
+});
+test.after.always(async () => {
+  await net?.stop();
+  await Promise.all(proxies.map((p) => p.stop()));
+});
+
+test.serial('a primary that flips bytes is caught by the per-segment hash; the read completes from the secondaries', async (t) => {
+  setModes({ [-1]: 'flip' });
+  const r = await readAll(alice);
+  t.true(lies[nodeAt(-1)]! > 0, 'the primary served flipped bytes');
+  t.true(r.degraded, 'the read fell back to the secondaries');
+  t.true(r.bytes?.equals(data), `the right bytes (got ${r.code ?? r.bytes?.length})`);
+});
+
+test.serial('a primary that lies consistently (flipped bytes and a hash list to match) is caught against the chain', async (t) => {
+  setModes({ [-1]: 'liar' });
+  const r = await readAll(alice, { range: { start: 0, end: 999 } });
+  t.true(lies[nodeAt(-1)]! > 0);
+  t.true(r.degraded);
+  t.true(r.bytes?.equals(data.subarray(0, 1000)), `the right bytes (got ${r.code ?? r.bytes?.length})`);
+});
+
+test.serial('with the primary down, data pieces with flipped bytes are skipped and the segment decodes from the others', async (t) => {
+  const bad = pick(2, 4);
+  t.log(`flipping pieces ${bad.join(', ')}`);
+  setModes({ [-1]: 'down', [bad[0]!]: 'flip', [bad[1]!]: 'flip' });
+  const r = await readAll(alice);
+  for (const j of bad) t.true(lies[nodeAt(j)]! > 0, `secondary ${j} served a flipped piece`);
+  t.true(r.bytes?.equals(data), `the right bytes (got ${r.code ?? r.bytes?.length})`);
+});
+
+test.serial('with the primary down, data pieces that lie consistently are caught against the chain\'s piece checksums', async (t) => {
+  const bad = pick(2, 4);
+  t.log(`lying pieces ${bad.join(', ')}`);
+  setModes({ [-1]: 'down', [bad[0]!]: 'liar', [bad[1]!]: 'liar' });
+  const r = await readAll(alice);
+  for (const j of bad) t.true(lies[nodeAt(j)]! > 0, `secondary ${j} lied`);
+  t.true(r.bytes?.equals(data), `the right bytes (got ${r.code ?? r.bytes?.length})`);
+});
+
+test.serial('a lying primary and three lying secondaries leave too few pieces: an error, never wrong bytes', async (t) => {
+  for (const mode of ['flip', 'liar'] as const) {
+    const bad = pick(3, 6);
+    setModes({ [-1]: mode, [bad[0]!]: mode, [bad[1]!]: mode, [bad[2]!]: mode });
+    const r = await readAll(alice);
+    t.is(r.bytes, undefined, `${mode}: no bytes (pieces ${bad.join(', ')} bad)`);
+    t.is(r.code, 'ERR_NOT_ENOUGH_PIECES', mode);
+  }
+  setModes({});
+  t.true((await readAll(alice)).bytes?.equals(data), 'honest again: the object reads back');
+});
+
+test.serial('strangers get neither pieces nor piece hashes of a private object, from the primary or a secondary', async (t) => {
+  setModes({});
+  const stranger = `0x${bytes(32).toString('hex')}`;
+  for (const p of placement.filter((x) => x.index === -1 || x.index === pick(1, 6)[0])) {
+    const at = { endpoint: p.endpoint, objectId, index: p.index };
+    for (const [who, key, want] of [['bob', net.accounts[1]!.privateKey, 'ERR_PERMISSION_DENIED'], ['an unfunded account', stranger, 'ERR_PERMISSION_DENIED'], ['an unsigned caller', undefined, 'ERR_UNAUTHENTICATED']] as const) {
+      const k = key ? { privateKey: key } : {};
+      t.is(await code(getPieceHashes({ ...at, ...k })), want, `${who}: hashes of index ${p.index}`);
+      t.is(await code(getPiece({ ...at, segment: 0, ...k })), want, `${who}: piece of index ${p.index}`);
+    }
+    // The owner may: the refusals above are about who asks.
+    const own = await getPiece({ ...at, segment: 0, privateKey: net.accounts[0]!.privateKey });
+    t.true(sha(own).equals(p.index === -1 ? sha(data) : sha(createErasureCodec().encode(data)[p.index]!)), `the owner reads index ${p.index}`);
+  }
+});
+
+/** Registers an object on chain (its checksums from `bytes`) without uploading it. */
+async function pending(name: string, content: Buffer): Promise<bigint> {
+  const { checksums, size } = await computeChecksums(content);
+  const r = await alice.chain.createObject({ bucket: BUCKET, name, payloadSize: size, checksums });
+  return r.object.id;
+}
+const held = async (id: bigint, index: number): Promise<boolean> => (await net.nodes[nodeAt(index)]!.store.meta({ objectId: id, index })) !== undefined;
+// Pieces of the pending objects live on the bucket's group, the same as secret.bin's.
+async function* once(b: Uint8Array): AsyncGenerator<Uint8Array> {
+  yield b;
+}
+
+test.serial('a secondary refuses replicated pieces that disagree with the chain and keeps nothing', async (t) => {
+  setModes({});
+  const content = bytes(60_000 + rand(20_000));
+  const id = await pending('replicated-wrong', content);
+  const pieces = createErasureCodec().encode(content);
+  const primaryKey = net.plan.nodes[nodeAt(-1)]!.operatorKey;
+  const j = pick(1, 6)[0]!;
+  const endpoint = placement.find((p) => p.index === j)!.endpoint;
+  const wrong = Buffer.from(pieces[j]!);
+  const at = rand(wrong.length);
+  wrong[at] = wrong[at]! ^ (1 + rand(255));
+  t.is(await code(replicatePiece({ endpoint, objectId: id, index: j, body: once(wrong), privateKey: primaryKey })), 'ERR_CHECKSUM_MISMATCH', `piece ${j} with one byte changed`);
+  t.is(await code(replicatePiece({ endpoint, objectId: id, index: j, body: once(pieces[(j + 1) % 6]!), privateKey: primaryKey })), 'ERR_CHECKSUM_MISMATCH', 'another index\'s piece');
+  t.false(await held(id, j), 'nothing kept');
+  // The same secondary takes the right piece from the primary: the refusals were about the bytes.
+  t.is(await code(replicatePiece({ endpoint, objectId: id, index: j, body: once(pieces[j]!), privateKey: primaryKey })), 'accepted');
+  t.true(await held(id, j));
+});
+
+test.serial('replication is accepted only from the object\'s primary: not from another provider, not from an account', async (t) => {
+  setModes({});
+  const content = bytes(30_000 + rand(20_000));
+  const id = await pending('replicated-by-others', content);
+  const pieces = createErasureCodec().encode(content);
+  const j = pick(1, 6)[0]!;
+  const endpoint = placement.find((p) => p.index === j)!.endpoint;
+  const inGroup = new Set(placement.map((p) => nodeOf.get(p.spId)!));
+  const outsider = net.plan.nodes.findIndex((_, i) => !inGroup.has(i));
+  const otherSecondary = nodeAt((j + 1) % 6);
+  const randomKey: Hex = `0x${bytes(32).toString('hex')}`;
+  for (const [who, key] of [
+    [`provider ${outsider + 1} (outside the group)`, net.plan.nodes[outsider]!.operatorKey],
+    [`provider ${otherSecondary + 1} (another secondary of the group)`, net.plan.nodes[otherSecondary]!.operatorKey],
+    [`the object's owner`, net.accounts[0]!.privateKey],
+    [`a random account ${privateKeyToAddress(randomKey)}`, randomKey],
+  ] as const) {
+    t.is(await code(replicatePiece({ endpoint, objectId: id, index: j, body: once(pieces[j]!), privateKey: key })), 'ERR_PERMISSION_DENIED', who);
+    t.false(await held(id, j), `${who}: nothing kept`);
+  }
+  t.is(await code(replicatePiece({ endpoint, objectId: id, index: j, body: once(pieces[j]!), privateKey: net.plan.nodes[nodeAt(-1)]!.operatorKey })), 'accepted', 'the primary may');
+});
+
+test.serial('the primary refuses bytes of the right size that disagree with the chain; nothing is sealed or kept, and the right bytes still go through', async (t) => {
+  setModes({});
+  const content = bytes(80_000 + rand(20_000));
+  const id = await pending('uploaded-wrong', content);
+  const wrong = Buffer.from(content);
+  const at = rand(wrong.length);
+  wrong[at] = wrong[at]! ^ (1 + rand(255));
+  const primary = placement.find((p) => p.index === -1)!.endpoint;
+  t.is(await code(putObject({ endpoint: primary, bucket: BUCKET, object: 'uploaded-wrong', body: wrong, size: BigInt(wrong.length), privateKey: net.accounts[0]!.privateKey })), 'ERR_CHECKSUM_MISMATCH');
+  t.is((await alice.objects.head(BUCKET, 'uploaded-wrong')).status, 'created', 'not sealed');
+  for (const p of placement) t.false(await held(id, p.index), `index ${p.index} kept nothing`);
+  // The upload resumes with the right bytes and reads back.
+  await alice.objects.put(BUCKET, 'uploaded-wrong', content);
+  const parts: Uint8Array[] = [];
+  for await (const c of alice.objects.get(BUCKET, 'uploaded-wrong')) parts.push(c);
+  t.true(Buffer.concat(parts).equals(content));
+  // Every node is still healthy after all of the above.
+  for (const p of placement) t.truthy(await nodeStatus(p.endpoint), `node at ${p.endpoint} answers`);
+  t.is((await readAll(bob)).code, 'ERR_PERMISSION_DENIED', 'and the private object stays private');
+});
