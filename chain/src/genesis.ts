@@ -20,7 +20,61 @@ export interface GenesisProvider {
   computePrice: string;
   /** Bytes each bucket may read per month for free (default 1 GiB). */
   freeReadQuota?: string;
+  /** Deposit held for it from genesis on (default: the minimum deposit). */
+  deposit?: string;
 }
+
+/**
+ * What keeps providers honest (Greenfield's sp and challenge params, scaled to the devnet):
+ * the stake to be admitted, how long it stays locked after exit, how far one price period may
+ * move the global prices, and the storage challenges with their slashing.
+ */
+export interface AccountabilityParams {
+  /** Base units a provider must deposit to be admitted (Greenfield mainnet: 500 BNB; devnet 10 BNB). */
+  minDeposit: string;
+  /** A deposit stays locked this long after its provider has left (Greenfield returns it at once). */
+  unbondingPeriodMs: number;
+  /** Global prices are recomputed once per period (Greenfield: each UTC month). */
+  pricePeriodMs: number;
+  /** One recomputation moves a global price by at most this percentage of the last one. */
+  maxPriceChangePercent: number;
+  /** Random challenges are issued once per interval of chain time; 0 issues none. */
+  challengeIntervalMs: number;
+  challengesPerInterval: number;
+  /** Admitted providers chosen by the chain to check each challenge; a majority decides. */
+  challengersPerChallenge: number;
+  /** A challenge nobody decided by then lapses (Greenfield: 300 blocks). */
+  challengeExpiryMs: number;
+  /** What requesting a challenge costs (MsgSubmitChallenge); paid to the challengers. */
+  challengeFee: string;
+  /** Slash per started GiB of the object (Greenfield: 0.0085 BNB), clamped to [slashMin, slashMax]. */
+  slashPerGiB: string;
+  slashMin: string;
+  slashMax: string;
+  /** At most this much is slashed from one provider per window (Greenfield: sp_slash_max_amount per 43200 blocks). */
+  slashMaxPerWindow: string;
+  slashWindowMs: number;
+  /** A (provider, object) pair slashed is not challenged at random again for this long. */
+  slashCoolingOffMs: number;
+}
+
+export const DEFAULT_ACCOUNTABILITY: AccountabilityParams = {
+  minDeposit: String(10n ** 19n),
+  unbondingPeriodMs: 7 * 86_400_000,
+  pricePeriodMs: 30 * 86_400_000,
+  maxPriceChangePercent: 20,
+  challengeIntervalMs: 10 * 60_000,
+  challengesPerInterval: 1,
+  challengersPerChallenge: 3,
+  challengeExpiryMs: 5 * 60_000,
+  challengeFee: String(10n ** 15n),
+  slashPerGiB: String(85n * 10n ** 14n),
+  slashMin: String(10n ** 16n),
+  slashMax: String(10n ** 17n),
+  slashMaxPerWindow: String(5n * 10n ** 17n),
+  slashWindowMs: 12 * 3_600_000,
+  slashCoolingOffMs: 15 * 60_000,
+};
 
 export interface StorageParamsGenesis {
   maxSegmentSize: number;
@@ -46,7 +100,20 @@ export interface Genesis {
    */
   virtualGroups?: GenesisVirtualGroup[];
   params: StorageParamsGenesis;
+  /**
+   * The account whose transactions admit new providers and force providers out (Greenfield's
+   * governance). Absent: the first genesis account.
+   */
+  admin?: Hex;
+  /** Absent or partial: DEFAULT_ACCOUNTABILITY fills in. */
+  accountability?: Partial<AccountabilityParams>;
 }
+
+/** The accountability params in force: the genesis values over the defaults. */
+export const accountabilityOf = (g: Genesis): AccountabilityParams => ({ ...DEFAULT_ACCOUNTABILITY, ...g.accountability });
+
+/** The admin/governance account: named in genesis, or the first genesis account. */
+export const adminOf = (g: Genesis): Hex | undefined => g.admin ?? g.accounts[0]?.address;
 
 export interface GenesisVirtualGroup {
   primarySpId: number;
@@ -89,6 +156,8 @@ export function createDevnetGenesis(opts: {
   accounts: { address: Hex; balance: bigint }[];
   providers: GenesisProvider[];
   params?: Partial<StorageParamsGenesis>;
+  admin?: Hex;
+  accountability?: Partial<AccountabilityParams>;
 }): Genesis {
   const params = { ...DEFAULT_PARAMS, ...opts.params };
   const needed = params.redundantDataChunkNum + params.redundantParityChunkNum + 1;
@@ -104,6 +173,8 @@ export function createDevnetGenesis(opts: {
     providers: opts.providers,
     virtualGroups: deriveVirtualGroups(opts.providers.length, needed - 1),
     params,
+    ...(opts.admin ? { admin: checksumAddress(opts.admin) } : {}),
+    ...(opts.accountability ? { accountability: opts.accountability } : {}),
   };
 }
 
@@ -142,6 +213,21 @@ export function parseGenesis(text: string): Genesis {
       if (!isAddress(a)) bad(`bad provider address ${String(a)}`);
     }
     if (!/^(0x)?[0-9a-fA-F]{96}$/.test(p.blsKey)) bad(`provider ${p.operatorAddress}: blsKey must be 48 bytes of hex`);
+    if (p.deposit !== undefined && !isDecimal(p.deposit)) bad(`provider ${p.operatorAddress}: deposit must be a decimal string`);
+  }
+  if (g.admin !== undefined && !isAddress(g.admin)) bad(`admin must be an address, not ${String(g.admin)}`);
+  if (g.devClock !== undefined && (!Array.isArray(g.devClock.authorities) || !g.devClock.authorities.every((a) => isAddress(a)))) {
+    bad('devClock.authorities must be a list of addresses');
+  }
+  for (const v of g.validators ?? []) {
+    if (typeof v.pubKey !== 'string' || Buffer.from(v.pubKey, 'base64').length !== 32 || !isDecimal(v.power)) bad(`validator ${String(v.name)} needs a 32-byte base64 pubKey and a decimal power`);
+  }
+  const acc = { ...DEFAULT_ACCOUNTABILITY, ...g.accountability };
+  for (const k of ['minDeposit', 'challengeFee', 'slashPerGiB', 'slashMin', 'slashMax', 'slashMaxPerWindow'] as const) {
+    if (!isDecimal(acc[k])) bad(`accountability.${k} must be a decimal string`);
+  }
+  for (const k of ['unbondingPeriodMs', 'pricePeriodMs', 'maxPriceChangePercent', 'challengeIntervalMs', 'challengesPerInterval', 'challengersPerChallenge', 'challengeExpiryMs', 'slashWindowMs', 'slashCoolingOffMs'] as const) {
+    if (!Number.isInteger(acc[k]) || acc[k] < 0) bad(`accountability.${k} must be a non-negative integer`);
   }
   const secondaries = g.params.redundantDataChunkNum + g.params.redundantParityChunkNum;
   for (const v of g.virtualGroups ?? []) {

@@ -6,7 +6,8 @@ import { sealSignDoc } from '@insitu/sdk/chain/seal.ts';
 import { createChainApp } from '../src/state/index.ts';
 import { parseGenesis, serializeGenesis } from '../src/genesis.ts';
 import { newKey, tempDir, type TestKey } from './helpers.ts';
-import { setup, createBucket, createObject, seal, type Setup } from './state/fixtures.ts';
+import { setup, createBucket, createObject, seal, sumBalances, balanceOf, type Setup } from './state/fixtures.ts';
+import { SP_DEPOSIT_POOL } from '../src/state/modules/providers.ts';
 
 const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
 
@@ -80,13 +81,16 @@ function registration(sp: TestKey, overrides: Record<string, unknown> = {}) {
     msg: {
       creator: sp.address, spAddress: sp.address, fundingAddress: sp.address, sealAddress: sp.address, approvalAddress: sp.address,
       gcAddress: sp.address, maintenanceAddress: sp.address, description: { moniker: 'new-sp', details: 'computePrice=7' },
-      endpoint: 'http://localhost:9200', deposit: { denom: 'BNB', amount: '1000' }, readPrice: '3', storePrice: '4000', freeReadQuota: '0',
+      endpoint: 'http://localhost:9200', deposit: { denom: 'BNB', amount: MIN_DEPOSIT.toString() }, readPrice: '3', storePrice: '4000', freeReadQuota: '0',
       blsKey: hex(blsPublicKey(bls)), blsProof: hex(blsProofOfPossession(bls)), ...overrides,
     },
   };
 }
 
 const CREATE_SP = '/greenfield.sp.MsgCreateStorageProvider';
+const ADMIT = '/insitu.sp.MsgAdmitStorageProvider';
+const MIN_DEPOSIT = 10n ** 19n;
+const DAY = 86_400_000;
 
 test('providers register themselves with a BLS proof of possession', async (t) => {
   const s = await setup(t);
@@ -110,7 +114,77 @@ test('providers register themselves with a BLS proof of possession', async (t) =
   t.is((all.sps as unknown[]).length, 8);
   const providers = (await s.app.query('/insitu.sp.Query/Providers', {})).providers as { computePrice: string }[];
   t.is(providers[7]!.computePrice, '7');
-  t.deepEqual((await s.app.events(0n, 10)).map((e) => e.type), ['transfer', 'provider-created']);
+  t.deepEqual((await s.app.events(0n, 10)).map((e) => e.type).filter((e) => e !== 'global-price-updated'), ['transfer', 'provider-created']);
+});
+
+test('a provider is admitted only with the minimum deposit and by the admin account; until then it has no role', async (t) => {
+  const s = await setup(t);
+  const [admin, alice] = s.accounts;
+  const sp = newKey();
+  await s.send(admin!, '/cosmos.bank.v1beta1.MsgSend', { fromAddress: admin!.address, toAddress: sp.address, amount: [{ denom: 'BNB', amount: (10n ** 20n).toString() }] });
+  const total = await sumBalances(s.app);
+  const before = await balanceOf(s.app, sp.address);
+  const poolBefore = await balanceOf(s.app, SP_DEPOSIT_POOL);
+  // No deposit, or one below the genesis minimum: refused, nothing held.
+  for (const amount of ['0', (MIN_DEPOSIT - 1n).toString()]) {
+    const r = await s.send(sp, CREATE_SP, registration(sp, { deposit: { denom: 'BNB', amount } }).msg);
+    t.is(r.result.errorCode, 'ERR_INVALID_ARGUMENT', r.result.log);
+    t.regex(r.result.log, /at least/);
+  }
+  t.is(await balanceOf(s.app, SP_DEPOSIT_POOL), poolBefore);
+  const ok = await s.send(sp, CREATE_SP, registration(sp).msg);
+  t.is(ok.result.code, 0, ok.result.log);
+  t.is(await balanceOf(s.app, SP_DEPOSIT_POOL), poolBefore + MIN_DEPOSIT, 'the deposit is held in the deposit pool');
+  t.true(await balanceOf(s.app, sp.address) < before - MIN_DEPOSIT + 1n);
+  const rec = (await s.app.query('/greenfield.sp.Query/StorageProvider', { id: 8 })).storageProvider as { status: number; totalDeposit: string };
+  t.deepEqual([rec.status, rec.totalDeposit], [3, MIN_DEPOSIT.toString()], 'it waits in maintenance');
+  // Not admitted: no bucket, no group, no vote.
+  const bucket = await s.send(alice!, '/greenfield.storage.MsgCreateBucket', { creator: alice!.address, bucketName: 'on-new', visibility: 2, paymentAddress: '', primarySpAddress: sp.address, chargedReadQuota: '0' });
+  t.is(bucket.result.errorCode, 'ERR_PROVIDER_NOT_FOUND');
+  const gvg = await s.send(s.providers[0]!, '/greenfield.virtualgroup.MsgCreateGlobalVirtualGroup', { storageProvider: s.providers[0]!.address, familyId: 1, secondarySpIds: [2, 3, 4, 5, 6, 8], deposit: { denom: 'BNB', amount: '0' } });
+  t.is(gvg.result.errorCode, 'ERR_PERMISSION_DENIED');
+  // Only the admin admits.
+  t.is((await s.send(alice!, ADMIT, { authority: alice!.address, spId: 8 })).result.errorCode, 'ERR_PERMISSION_DENIED');
+  t.is((await s.send(sp, ADMIT, { authority: sp.address, spId: 8 })).result.errorCode, 'ERR_PERMISSION_DENIED');
+  const admitted = await s.send(admin!, ADMIT, { authority: admin!.address, spId: 8 });
+  t.is(admitted.result.code, 0, admitted.result.log);
+  t.is(((await s.app.query('/greenfield.sp.Query/StorageProvider', { id: 8 })).storageProvider as { status: number }).status, 0);
+  t.is((await s.send(admin!, ADMIT, { authority: admin!.address, spId: 8 })).result.errorCode, 'ERR_INVALID_ARGUMENT', 'admitted once');
+  t.is((await s.send(s.accounts[1]!, '/cosmos.bank.v1beta1.MsgSend', { fromAddress: s.accounts[1]!.address, toAddress: s.accounts[2]!.address, amount: [{ denom: 'BNB', amount: '1' }] })).result.code, 0);
+  t.is(await sumBalances(s.app), total, 'deposits are part of what the chain holds');
+  const params = (await s.app.query('/greenfield.sp.Query/Params', {})).params as { minDeposit: string };
+  t.is(params.minDeposit, MIN_DEPOSIT.toString());
+});
+
+test('global prices come from admitted providers only and move by a bounded step per period', async (t) => {
+  const s = await setup(t);
+  const [admin] = s.accounts;
+  const global = async () => (await s.app.query('/greenfield.sp.Query/QueryGlobalSpStorePriceByTime', { timestamp: 0 })).globalSpStorePrice as Record<string, string>;
+  t.is((await global()).primaryStorePrice, '1000');
+  // Nine new providers register with an absurd price.
+  const absurd = (10n ** 24n).toString();
+  const fakes = Array.from({ length: 9 }, newKey);
+  for (const f of fakes) {
+    await s.send(admin!, '/cosmos.bank.v1beta1.MsgSend', { fromAddress: admin!.address, toAddress: f.address, amount: [{ denom: 'BNB', amount: (2n * MIN_DEPOSIT).toString() }] });
+    const r = await s.send(f, CREATE_SP, registration(f, { storePrice: absurd, readPrice: absurd }).msg);
+    t.is(r.result.code, 0, r.result.log);
+  }
+  s.clock.now += 31 * DAY;
+  await s.app.tick();
+  t.is((await global()).primaryStorePrice, '1000', 'providers not admitted have no say');
+  // Even admitted (the admin was fooled), one period moves the price by at most 20%.
+  for (let id = 8; id <= 16; id++) t.is((await s.send(admin!, ADMIT, { authority: admin!.address, spId: id })).result.code, 0);
+  s.clock.now += 31 * DAY;
+  await s.app.tick();
+  t.is((await global()).primaryStorePrice, '1200');
+  t.is((await global()).readPrice, '12');
+  s.clock.now += 31 * DAY;
+  await s.app.tick();
+  t.is((await global()).primaryStorePrice, '1440');
+  // An upload still pays today's bounded price.
+  await createBucket(s, s.accounts[1]!, 'cheap');
+  const rec = await createObject(s, s.accounts[1]!, 'cheap', 'o', randomBytes(10));
+  t.is(rec.result.code, 0, rec.result.log);
 });
 
 test('providers edit their endpoint, keys and seal address, and set prices that feed the global price', async (t) => {
@@ -147,8 +221,15 @@ test('providers edit their endpoint, keys and seal address, and set prices that 
   t.is((await s.send(s.providers[5]!, PRICE, { spAddress: s.providers[5]!.address, readPrice: '-1', storePrice: '1', freeReadQuota: '0' })).result.errorCode, 'ERR_INVALID_ARGUMENT');
   const price = (await s.app.query('/greenfield.sp.Query/QuerySpStoragePrice', { spAddr: s.providers[2]!.address })).spStoragePrice as { storePrice: string; readPrice: string; spId: number };
   t.deepEqual([price.spId, price.storePrice, price.readPrice], [3, '4000', '20']);
-  const global = (await s.app.query('/greenfield.sp.Query/QueryGlobalSpStorePriceByTime', { timestamp: 0 })).globalSpStorePrice as Record<string, string>;
-  // Median of four at 4000 and three at 1000; the secondary price is 12% of the primary's.
+  let global = (await s.app.query('/greenfield.sp.Query/QueryGlobalSpStorePriceByTime', { timestamp: 0 })).globalSpStorePrice as Record<string, string>;
+  t.is(global.primaryStorePrice, '1000', 'global prices change once per period');
+  // Median of four at 4000 and three at 1000, reached period by period (20% at most each).
+  for (let i = 0; i < 8; i++) {
+    s.clock.now += 31 * DAY;
+    await s.app.tick();
+  }
+  global = (await s.app.query('/greenfield.sp.Query/QueryGlobalSpStorePriceByTime', { timestamp: 0 })).globalSpStorePrice as Record<string, string>;
+  // The secondary price is 12% of the primary's.
   t.is(global.primaryStorePrice, '4000');
   t.is(global.secondaryStorePrice, '480');
   t.is(global.readPrice, '20');

@@ -14,13 +14,16 @@ import type { ChainApp, DecodedTx, ExecResult, TxRecord, BlockInfo, FeedEvent, A
 import { fail, type MsgContext, type MsgHandler, type QueryHandler, type FeedEmit } from './context.ts';
 import { bankMsgs, bankQueries, ensureAccount, getAccount, accountKey, DENOM, FEE_COLLECTOR } from './modules/bank.ts';
 import { chargeFee, paymentMsgs, paymentQueries, settleDue, seconds } from './modules/payment.ts';
-import { providerMsgs, providerQueries, addProvider, addGvg, SP_DEPOSIT_POOL } from './modules/providers.ts';
+import { providerMsgs, providerQueries, addGvg, SP_DEPOSIT_POOL } from './modules/providers.ts';
 import { storageMsgs, storageQueries } from './modules/storage.ts';
 import { permissionMsgs, permissionQueries } from './modules/permission.ts';
 import { computeMsgs, computeQueries, COMPUTE_ESCROW } from './modules/compute.ts';
 import { recoveryMsgs, recoveryQueries } from './modules/recovery.ts';
 import { auditQueries } from './modules/audit.ts';
 import { groupMsgs, groupQueries } from './modules/group.ts';
+import { stakeMsgs, stakeQueries, addGenesisProvider } from './modules/stake.ts';
+import { challengeMsgs, challengeQueries, CHALLENGE_ESCROW } from './modules/challenge.ts';
+import { providersEndBlock } from './modules/accountability.ts';
 
 import { silentLogger, type Logger } from '@insitu/sdk/logger.ts';
 
@@ -44,8 +47,9 @@ export const GAS_PER_MSG = 120_000n;
 
 const MSGS: Record<string, { handler: MsgHandler; signer: (m: Record<string, unknown>) => string }> = {
   ...bankMsgs, ...providerMsgs, ...storageMsgs, ...permissionMsgs, ...computeMsgs, ...recoveryMsgs, ...groupMsgs, ...paymentMsgs,
+  ...stakeMsgs, ...challengeMsgs,
 };
-const QUERIES: Record<string, QueryHandler> = { ...bankQueries, ...providerQueries, ...storageQueries, ...permissionQueries, ...computeQueries, ...recoveryQueries, ...auditQueries, ...groupQueries, ...paymentQueries };
+const QUERIES: Record<string, QueryHandler> = { ...bankQueries, ...providerQueries, ...storageQueries, ...permissionQueries, ...computeQueries, ...recoveryQueries, ...auditQueries, ...groupQueries, ...paymentQueries, ...stakeQueries, ...challengeQueries };
 
 export const supportedMessages = (): string[] => Object.keys(MSGS);
 
@@ -156,6 +160,7 @@ export function createChainApp(opts: ChainAppOptions): ChainApp & { kv(): KV; ge
     const time = Math.max(now(), prev.time);
     const kv = new CacheKV(state());
     const feed = await settleDue(kv, seconds(time));
+    feed.push(...(await providersEndBlock({ kv, height: prev.height + 1n, now: time, seed: prev.hash, genesis })));
     if (feed.length === 0) return undefined;
     return commitBlock(kv, prev, time, null, feed);
   }
@@ -173,9 +178,10 @@ export function createChainApp(opts: ChainAppOptions): ChainApp & { kv(): KV; ge
       kv.put(accountKey(a.address), acct);
     }
     const ids: number[] = [];
-    for (const p of genesis.providers) ids.push((await addProvider(kv, p)).id);
+    await ensureAccount(kv, CHALLENGE_ESCROW);
+    for (const p of genesis.providers) ids.push((await addGenesisProvider(kv, genesis, p)).id);
     const spId = (n: number): number => ids[n - 1] ?? fail('ERR_CONFIG', `genesis virtual group names provider ${n} of ${ids.length}`);
-    for (const v of genesisVirtualGroups(genesis)) await addGvg(kv, spId(v.primarySpId), v.secondarySpIds.map(spId));
+    for (const v of genesisVirtualGroups(genesis)) await addGvg(kv, spId(v.primarySpId), v.secondarySpIds.map(spId), genesis.genesisTime);
     // The genesis block is height 1: clients treat height 0 as "no height".
     const block: BlockInfo = { height: 1n, time: genesis.genesisTime, hash: createHash('sha256').update(genesis.chainId).digest(), txHashes: [] };
     kv.put('block/' + pad(1n), block);
@@ -232,6 +238,7 @@ export function createChainApp(opts: ChainAppOptions): ChainApp & { kv(): KV; ge
         let result: ExecResult;
         // Greenfield's auto-settle runs at every block: payers whose balance ran out are settled first.
         const feed: FeedEmit[] = await settleDue(anteKV, seconds(time));
+        feed.push(...(await providersEndBlock({ kv: anteKV, height, now: time, seed: prev.hash, genesis })));
         const settled = feed.length;
         try {
           await ante(anteKV, tx, gas);

@@ -7,7 +7,7 @@ import { blsVerify } from '@insitu/sdk/crypto/bls.ts';
 import { move } from './bank.ts';
 import { fail, emit, lower, nextId, type MsgHandler, type QueryHandler } from '../context.ts';
 import type { KV } from '../store.ts';
-import type { GenesisProvider } from '../../genesis.ts';
+import { accountabilityOf, type GenesisProvider } from '../../genesis.ts';
 import { toLong } from '../../gnfd.ts';
 
 export interface ProviderRecord {
@@ -29,6 +29,19 @@ export interface ProviderRecord {
   freeReadQuota?: string;
   /** When the prices last changed (ms); absent for genesis prices. */
   priceUpdatedAt?: number;
+  /** Base units held for it in SP_DEPOSIT_POOL (what a slash takes from); absent on old records: 0. */
+  deposit?: string;
+  /**
+   * Admitted by the admin/governance account (genesis providers are). A provider that registered
+   * itself waits in maintenance, counts in no price and no vote, and takes no role until then.
+   * Absent on records written before admission existed: admitted.
+   */
+  admitted?: boolean;
+  /** Chain time (ms) of registration and of admission. */
+  createdAt?: number;
+  admittedAt?: number;
+  /** Set when it completed its exit: its deposit is released at this chain time. */
+  unbondingUntil?: number;
 }
 
 export interface FamilyRecord {
@@ -42,9 +55,18 @@ export interface GvgRecord {
   familyId: number;
   primarySpId: number;
   secondarySpIds: number[];
+  /** Chain time (ms) the group was created: down reports count from its oldest groups' members. */
+  createdAt?: number;
 }
 
 export const STATUS_IN_SERVICE = 0;
+/** Greenfield's STATUS_IN_MAINTENANCE: where a registered provider waits for admission. */
+export const STATUS_IN_MAINTENANCE = 3;
+
+/** Admitted by governance (or at genesis); records older than admission are. */
+export const isAdmitted = (p: ProviderRecord): boolean => p.admitted !== false;
+/** Serves, takes roles, votes and sets prices: admitted and in service. */
+export const isActive = (p: ProviderRecord | undefined): boolean => !!p && isAdmitted(p) && p.status === STATUS_IN_SERVICE;
 
 export async function getProvider(kv: KV, id: number): Promise<ProviderRecord | undefined> {
   return kv.get<ProviderRecord>(`sp/${id}`);
@@ -63,7 +85,7 @@ export async function providerBySealAddress(kv: KV, address: string): Promise<Pr
 /** Free read quota per bucket and month when a provider names none: 1 GiB. */
 export const DEFAULT_FREE_READ_QUOTA = String(1024 ** 3);
 
-export async function addProvider(kv: KV, p: GenesisProvider): Promise<ProviderRecord> {
+export async function addProvider(kv: KV, p: GenesisProvider, extra: Partial<Pick<ProviderRecord, 'status' | 'deposit' | 'admitted' | 'createdAt' | 'admittedAt'>> = {}): Promise<ProviderRecord> {
   for (const a of [p.operatorAddress, p.fundingAddress, p.sealAddress, p.approvalAddress, p.gcAddress]) {
     if (!isAddress(a)) fail('ERR_INVALID_ARGUMENT', `not an address: ${a}`);
   }
@@ -85,6 +107,7 @@ export async function addProvider(kv: KV, p: GenesisProvider): Promise<ProviderR
     readPrice: p.readPrice,
     computePrice: p.computePrice,
     freeReadQuota: String(BigInt(p.freeReadQuota ?? DEFAULT_FREE_READ_QUOTA)),
+    ...extra,
   };
   kv.put(`sp/${id}`, rec);
   kv.put(`sp-op/${lower(rec.operatorAddress)}`, id);
@@ -92,7 +115,7 @@ export async function addProvider(kv: KV, p: GenesisProvider): Promise<ProviderR
   return rec;
 }
 
-export async function addGvg(kv: KV, primarySpId: number, secondarySpIds: number[]): Promise<GvgRecord> {
+export async function addGvg(kv: KV, primarySpId: number, secondarySpIds: number[], createdAt = 0): Promise<GvgRecord> {
   let familyId = await kv.get<number>(`sp-family/${primarySpId}`);
   let family: FamilyRecord;
   if (familyId === undefined) {
@@ -104,7 +127,7 @@ export async function addGvg(kv: KV, primarySpId: number, secondarySpIds: number
   }
   if (family.gvgIds.length >= MAX_GVG_PER_FAMILY) fail('ERR_INVALID_ARGUMENT', `family ${familyId} already holds ${MAX_GVG_PER_FAMILY} global virtual groups`);
   const id = Number(await nextId(kv, 'gvg'));
-  const gvg: GvgRecord = { id, familyId, primarySpId, secondarySpIds };
+  const gvg: GvgRecord = { id, familyId, primarySpId, secondarySpIds, createdAt };
   family.gvgIds.push(id);
   kv.put(`vgf/${familyId}`, family);
   kv.put(`gvg/${id}`, gvg);
@@ -124,7 +147,7 @@ export function providerResponse(p: ProviderRecord): Record<string, unknown> {
     approvalAddress: p.approvalAddress,
     gcAddress: p.gcAddress,
     maintenanceAddress: p.operatorAddress,
-    totalDeposit: '0',
+    totalDeposit: p.deposit ?? '0',
     status: p.status,
     endpoint: p.endpoint,
     description: { moniker: p.moniker, identity: '', website: '', securityContact: '', details: `storePrice=${p.storePrice} readPrice=${p.readPrice} computePrice=${p.computePrice}` },
@@ -153,16 +176,36 @@ const median = (values: bigint[]): bigint => {
  * per second (the unit QuerySpStoragePrice reports), so the share rounds down.
  */
 export function medianPrices(providers: ProviderRecord[]): { primary: bigint; secondary: bigint; read: bigint } {
-  const live = providers.filter((p) => p.status === STATUS_IN_SERVICE);
+  // Only admitted providers in service: a self-registered one has no say in what users pay.
+  const live = providers.filter(isActive);
   const primary = median(live.map((p) => BigInt(p.storePrice)));
   return { primary, secondary: (primary * SECONDARY_PRICE_PERCENT) / 100n, read: median(live.map((p) => BigInt(p.readPrice))) };
 }
 
+/** The global prices stored by the last per-period recomputation (see stake.ts). */
+export interface GlobalPriceRecord {
+  primary: bigint;
+  read: bigint;
+  /** Chain time (ms) of the recomputation. */
+  at: number;
+}
+export const GLOBAL_PRICE_KEY = 'meta/global-price';
+
+/**
+ * The prices every user pays now: the last per-period recomputation, bounded in how far it
+ * moved (stake.ts); before the first one, the median of the admitted providers.
+ */
+export async function currentPrices(kv: KV): Promise<{ primary: bigint; secondary: bigint; read: bigint; at: number }> {
+  const rec = await kv.get<GlobalPriceRecord>(GLOBAL_PRICE_KEY);
+  if (rec) return { primary: rec.primary, secondary: (rec.primary * SECONDARY_PRICE_PERCENT) / 100n, read: rec.read, at: rec.at };
+  return { ...medianPrices(await listProviders(kv)), at: 0 };
+}
+
 /** QueryGlobalSpStorePriceByTime's answer. */
-export function globalPrice(providers: ProviderRecord[], now: number): Record<string, unknown> {
-  const p = medianPrices(providers);
+export async function globalPrice(kv: KV, now: number): Promise<Record<string, unknown>> {
+  const p = await currentPrices(kv);
   return {
-    updateTimeSec: toLong(Math.floor(now / 1000)),
+    updateTimeSec: toLong(Math.floor((p.at || now) / 1000)),
     readPrice: p.read.toString(),
     primaryStorePrice: p.primary.toString(),
     secondaryStorePrice: p.secondary.toString(),
@@ -260,10 +303,17 @@ function coinAmount(c: unknown): bigint {
   return BigInt(coin.amount);
 }
 
-/** Devnet rule: a provider registers itself (Greenfield does it by governance proposal). */
+/**
+ * A provider registers itself with a deposit of at least the genesis minimum, taken from the
+ * signer and held in the deposit pool; it waits in maintenance until the admin/governance account
+ * admits it (Greenfield passes MsgCreateStorageProvider through a governance proposal).
+ */
 const msgCreateProvider: MsgHandler = async (ctx, msg) => {
   const blsKey = String(msg.blsKey ?? '').replace(/^0x/, '');
   checkBlsProof(blsKey, String(msg.blsProof ?? '').replace(/^0x/, ''));
+  const deposit = coinAmount(msg.deposit);
+  const min = BigInt(accountabilityOf(ctx.genesis).minDeposit);
+  if (deposit < min) fail('ERR_INVALID_ARGUMENT', `a provider deposits at least ${min} BNB base units (the genesis minimum), not ${deposit}`);
   const description = (msg.description ?? {}) as { moniker?: string; details?: string };
   const compute = /computePrice=(\d+)/.exec(description.details ?? '')?.[1] ?? '0';
   const rec = await addProvider(ctx.kv, {
@@ -279,9 +329,9 @@ const msgCreateProvider: MsgHandler = async (ctx, msg) => {
     readPrice: String(BigInt(String(msg.readPrice || '0'))),
     computePrice: compute,
     ...(msg.freeReadQuota !== undefined && String(msg.freeReadQuota) !== '0' ? { freeReadQuota: String(msg.freeReadQuota) } : {}),
-  });
+  }, { status: STATUS_IN_MAINTENANCE, admitted: false, deposit: deposit.toString(), createdAt: ctx.now });
   checkEndpoint(rec.endpoint);
-  await move(ctx.kv, ctx.signer, SP_DEPOSIT_POOL, coinAmount(msg.deposit));
+  await move(ctx.kv, ctx.signer, SP_DEPOSIT_POOL, deposit);
   emit(ctx, 'provider-created', { sp_id: rec.id, operator: rec.operatorAddress, endpoint: rec.endpoint });
   return {};
 };
@@ -289,20 +339,25 @@ const msgCreateProvider: MsgHandler = async (ctx, msg) => {
 const msgCreateGvg: MsgHandler = async (ctx, msg) => {
   const primary = await providerByOperator(ctx.kv, String(msg.storageProvider));
   if (!primary) return fail('ERR_PROVIDER_NOT_FOUND', `no storage provider with operator ${String(msg.storageProvider)}`);
+  if (!isActive(primary)) fail('ERR_PERMISSION_DENIED', `provider ${primary.id} is not admitted and in service`);
   const secondaries = ((msg.secondarySpIds as number[]) ?? []).map(Number);
   const want = ctx.genesis.params.redundantDataChunkNum + ctx.genesis.params.redundantParityChunkNum;
   if (secondaries.length !== want) fail('ERR_INVALID_ARGUMENT', `a global virtual group needs exactly ${want} secondaries`);
   if (new Set(secondaries).size !== secondaries.length || secondaries.includes(primary.id)) {
     fail('ERR_INVALID_ARGUMENT', 'secondaries must be distinct providers other than the primary');
   }
-  for (const id of secondaries) if (!(await getProvider(ctx.kv, id))) fail('ERR_PROVIDER_NOT_FOUND', `no storage provider ${id}`);
+  for (const id of secondaries) {
+    const sp = await getProvider(ctx.kv, id);
+    if (!sp) fail('ERR_PROVIDER_NOT_FOUND', `no storage provider ${id}`);
+    if (!isActive(sp)) fail('ERR_PERMISSION_DENIED', `provider ${id} is not admitted and in service`);
+  }
   const familyId = Number(msg.familyId ?? 0);
   if (familyId !== 0) {
     const family = await getFamily(ctx.kv, familyId);
     if (!family || family.primarySpId !== primary.id) fail('ERR_INVALID_ARGUMENT', `family ${familyId} does not belong to provider ${primary.id}`);
   }
   await move(ctx.kv, ctx.signer, SP_DEPOSIT_POOL, coinAmount(msg.deposit));
-  const gvg = await addGvg(ctx.kv, primary.id, secondaries);
+  const gvg = await addGvg(ctx.kv, primary.id, secondaries, ctx.now);
   emit(ctx, 'gvg-created', { gvg_id: gvg.id, family_id: gvg.familyId, sp_id: primary.id });
   return {};
 };
@@ -321,14 +376,14 @@ export const providerQueries: Record<string, QueryHandler> = {
     const sps = await listProviders(ctx.kv);
     return { sps: sps.map(providerResponse), pagination: { nextKey: new Uint8Array(), total: toLong(sps.length) } };
   },
-  '/greenfield.sp.Query/Params': async () => ({
+  '/greenfield.sp.Query/Params': async (ctx) => ({
     params: {
-      depositDenom: 'BNB', minDeposit: '0', secondarySpStorePriceRatio: SECONDARY_PRICE_RATIO_DEC,
+      depositDenom: 'BNB', minDeposit: accountabilityOf(ctx.genesis).minDeposit, secondarySpStorePriceRatio: SECONDARY_PRICE_RATIO_DEC,
       numOfHistoricalBlocksForMaintenanceRecords: toLong(0), maintenanceDurationQuota: toLong(0),
       numOfLockupBlocksForMaintenance: toLong(0), updateGlobalPriceInterval: toLong(0), updatePriceDisallowedDays: 0,
     },
   }),
-  '/greenfield.sp.Query/QueryGlobalSpStorePriceByTime': async (ctx) => ({ globalSpStorePrice: globalPrice(await listProviders(ctx.kv), ctx.now) }),
+  '/greenfield.sp.Query/QueryGlobalSpStorePriceByTime': async (ctx) => ({ globalSpStorePrice: await globalPrice(ctx.kv, ctx.now) }),
   '/greenfield.sp.Query/StorageProvider': async (ctx, req) => {
     const p = await getProvider(ctx.kv, Number(req.id));
     if (!p) fail('ERR_PROVIDER_NOT_FOUND', `no storage provider ${String(req.id)}`);

@@ -5,11 +5,21 @@
 // A successor then reserves its place in each group (MsgReserveSwapIn), rebuilds what the
 // provider held there, and completes the swap (MsgCompleteSwapIn): the chain records the
 // successor in the group — or, for a primary, in the family, its groups and its buckets.
+//
+// Accountability (beyond Greenfield, which trusts governance here): only admitted providers vote,
+// and only the members of the target's oldest groups, so providers that put it into groups of
+// their own cannot outvote the peers it has served with; the admin/governance account may force a
+// provider out as Greenfield's MsgStorageProviderForcedExit does. A swap-in completes only after
+// the successor's data passes a storage challenge on one of the objects it took over (a failed
+// one slashes it and drops the reservation). A provider that holds no roles any more completes
+// its exit and its deposit unbonds.
 
 import { fail, emit, type MsgHandler, type QueryHandler, type MsgContext } from '../context.ts';
 import type { KV } from '../store.ts';
-import { getFamily, getGvg, getProvider, providerByOperator, STATUS_IN_SERVICE, type GvgRecord, type ProviderRecord } from './providers.ts';
+import { getFamily, getGvg, getProvider, providerByOperator, isActive, STATUS_IN_SERVICE, type GvgRecord, type ProviderRecord } from './providers.ts';
 import type { BucketRecord, ObjectRecord } from './storage-records.ts';
+import { drawer, issueChallenge, onSwapChallengeDecided, getChallenge, seedOf, type ChallengeRecord } from './challenge.ts';
+import { requireAdmin, beginUnbonding } from './stake.ts';
 
 export const STATUS_GRACEFUL_EXITING = 2;
 export const STATUS_FORCED_EXITING = 4;
@@ -24,6 +34,8 @@ interface SwapInRecord {
   familyId: number;
   gvgId: number;
   reservedAt: number;
+  /** The challenge of the successor's data that completes this swap when it passes. */
+  challengeId?: number;
 }
 
 const swapKey = (familyId: number, gvgId: number): string => (familyId ? `swapin/family/${familyId}` : `swapin/gvg/${gvgId}`);
@@ -54,20 +66,31 @@ const msgExit: MsgHandler = async (ctx, msg) => {
   return {};
 };
 
+/**
+ * Who votes on a provider: the admitted in-service members of its oldest groups (those created
+ * first, at genesis for the devnet's), so groups made later — by anyone — carry no votes.
+ */
+async function electorate(kv: KV, targetId: number): Promise<Set<number>> {
+  const groups = await groupsOf(kv, targetId);
+  const oldest = Math.min(...groups.map((g) => g.createdAt ?? 0));
+  const out = new Set<number>();
+  for (const g of groups.filter((x) => (x.createdAt ?? 0) === oldest)) {
+    for (const id of [g.primarySpId, ...g.secondarySpIds]) if (id !== targetId && isActive(await getProvider(kv, id))) out.add(id);
+  }
+  return out;
+}
+
 const msgReportDown: MsgHandler = async (ctx, msg) => {
   const reporter = await signerProvider(ctx, msg.reporter);
-  if (reporter.status !== STATUS_IN_SERVICE) fail('ERR_PERMISSION_DENIED', `provider ${reporter.id} is not in service`);
+  if (!isActive(reporter)) fail('ERR_PERMISSION_DENIED', `provider ${reporter.id} is not admitted and in service`);
   const targetId = Number(msg.spId);
   const target = await getProvider(ctx.kv, targetId);
   if (!target) return fail('ERR_PROVIDER_NOT_FOUND', `no storage provider ${targetId}`);
   if (target.id === reporter.id) fail('ERR_INVALID_ARGUMENT', 'a provider cannot report itself');
   if (target.status !== STATUS_IN_SERVICE) return { status: target.status };
-  // Who may vote: in-service providers sharing at least one group with the target.
-  const peers = new Set<number>();
-  for (const g of await groupsOf(ctx.kv, targetId)) for (const id of [g.primarySpId, ...g.secondarySpIds]) if (id !== targetId) peers.add(id);
-  if (!peers.has(reporter.id)) fail('ERR_PERMISSION_DENIED', `provider ${reporter.id} shares no group with provider ${targetId}`);
-  const live: number[] = [];
-  for (const id of peers) if ((await getProvider(ctx.kv, id))?.status === STATUS_IN_SERVICE) live.push(id);
+  const voters = await electorate(ctx.kv, targetId);
+  if (!voters.has(reporter.id)) fail('ERR_PERMISSION_DENIED', `provider ${reporter.id} is not an admitted member of provider ${targetId}'s oldest groups`);
+  const live = [...voters];
   ctx.kv.put(`down-report/${targetId}/${pad(reporter.id)}`, ctx.now);
   const reports = (await ctx.kv.list<number>(`down-report/${targetId}/`)).filter(([k]) => live.includes(Number(k.split('/').pop())));
   const quorum = Math.max(2, Math.floor(live.length / 2) + 1);
@@ -95,7 +118,7 @@ const msgCancelReports: MsgHandler = async (ctx, msg) => {
 
 const msgReserveSwapIn: MsgHandler = async (ctx, msg) => {
   const successor = await signerProvider(ctx, msg.storageProvider);
-  if (successor.status !== STATUS_IN_SERVICE) fail('ERR_PERMISSION_DENIED', `provider ${successor.id} is not in service`);
+  if (!isActive(successor)) fail('ERR_PERMISSION_DENIED', `provider ${successor.id} is not admitted and in service`);
   const targetId = Number(msg.targetSpId);
   const target = await getProvider(ctx.kv, targetId);
   if (!target) return fail('ERR_PROVIDER_NOT_FOUND', `no storage provider ${targetId}`);
@@ -119,6 +142,8 @@ const msgReserveSwapIn: MsgHandler = async (ctx, msg) => {
   if (existing && existing.successorSpId !== successor.id && ctx.now - existing.reservedAt < SWAP_IN_VALIDITY_MS) {
     fail('ERR_INVALID_ARGUMENT', `provider ${existing.successorSpId} has already reserved this swap`);
   }
+  // The same successor reserving again keeps its reservation (and the challenge it waits for).
+  if (existing && existing.successorSpId === successor.id) return {};
   const rec: SwapInRecord = { successorSpId: successor.id, targetSpId: targetId, familyId, gvgId, reservedAt: ctx.now };
   ctx.kv.put(key, rec);
   emit(ctx, 'swap-in-reserved', { sp_id: successor.id, target_sp_id: targetId, family_id: familyId, gvg_id: gvgId });
@@ -130,6 +155,19 @@ function moveIndex(kv: KV, gvgId: number, from: number, to: number): void {
   kv.put(`sp-gvg/${to}/${pad(gvgId)}`, gvgId);
 }
 
+/** Sealed non-empty objects of the groups a swap takes over (in id order). */
+async function swapObjects(kv: KV, rec: SwapInRecord): Promise<ObjectRecord[]> {
+  const gvgIds = rec.familyId ? ((await getFamily(kv, rec.familyId))?.gvgIds ?? []) : [rec.gvgId];
+  const out: ObjectRecord[] = [];
+  for (const [, o] of await kv.list<ObjectRecord>('object/')) if (o.status === 1 && o.payloadSize > 0n && gvgIds.includes(o.gvgId)) out.push(o);
+  return out.sort((a, b) => (a.id < b.id ? -1 : 1));
+}
+
+/**
+ * MsgCompleteSwapIn: the reserved successor says it holds the data. The chain checks: it issues a
+ * storage challenge of the successor over one object of what it takes over (the piece index it
+ * will hold), and the swap completes when that challenge passes. Groups holding nothing swap at once.
+ */
 const msgCompleteSwapIn: MsgHandler = async (ctx, msg) => {
   const successor = await signerProvider(ctx, msg.storageProvider);
   const familyId = Number(msg.globalVirtualGroupFamilyId ?? 0);
@@ -137,6 +175,43 @@ const msgCompleteSwapIn: MsgHandler = async (ctx, msg) => {
   const key = swapKey(familyId, gvgId);
   const rec = await ctx.kv.get<SwapInRecord>(key);
   if (!rec || rec.successorSpId !== successor.id) return fail('ERR_INVALID_ARGUMENT', `provider ${successor.id} holds no reservation for this swap`);
+  if (rec.challengeId !== undefined) {
+    const c = await getChallenge(ctx.kv, rec.challengeId);
+    if (c?.status === 'open') return { challengeId: c.id, status: 'verifying' };
+  }
+  const objects = await swapObjects(ctx.kv, rec);
+  if (objects.length > 0) {
+    const obj = objects[drawer(seedOf(ctx), `swap/${key}/${ctx.now}`)(objects.length)]!;
+    let index = -1;
+    if (!familyId) index = (await getGvg(ctx.kv, gvgId))!.secondarySpIds.indexOf(rec.targetSpId);
+    const c = await issueChallenge(ctx, { spId: successor.id, obj, redundancyIndex: index, swapKey: key, exclude: [rec.targetSpId] });
+    rec.challengeId = c.id;
+    ctx.kv.put(key, rec);
+    emit(ctx, 'swap-in-verifying', { sp_id: successor.id, target_sp_id: rec.targetSpId, family_id: familyId, gvg_id: gvgId, challenge_id: c.id });
+    return { challengeId: c.id, status: 'verifying' };
+  }
+  await completeSwap(ctx, key, rec);
+  return { status: 'completed' };
+};
+
+/** A swap's challenge was decided: passed completes it; failed slashes the successor and frees the place. */
+onSwapChallengeDecided(async (ctx, c: ChallengeRecord) => {
+  const rec = await ctx.kv.get<SwapInRecord>(c.swapKey!);
+  if (!rec || rec.challengeId !== c.id) return;
+  if (c.status === 'passed') return completeSwap(ctx, c.swapKey!, rec);
+  if (c.status === 'failed') {
+    ctx.kv.del(c.swapKey!);
+    emit(ctx, 'swap-in-refused', { sp_id: rec.successorSpId, target_sp_id: rec.targetSpId, family_id: rec.familyId, gvg_id: rec.gvgId, challenge_id: c.id });
+    return;
+  }
+  // Lapsed undecided: the successor may ask again.
+  delete rec.challengeId;
+  ctx.kv.put(c.swapKey!, rec);
+});
+
+async function completeSwap(ctx: MsgContext, key: string, rec: SwapInRecord): Promise<void> {
+  const successor = (await getProvider(ctx.kv, rec.successorSpId))!;
+  const { familyId, gvgId } = rec;
   ctx.kv.del(key);
   if (familyId) {
     const family = (await getFamily(ctx.kv, familyId))!;
@@ -160,13 +235,41 @@ const msgCompleteSwapIn: MsgHandler = async (ctx, msg) => {
     moveIndex(ctx.kv, gvgId, rec.targetSpId, successor.id);
   }
   emit(ctx, 'swap-in-completed', { sp_id: successor.id, target_sp_id: rec.targetSpId, family_id: familyId, gvg_id: gvgId, took_ms: ctx.now - rec.reservedAt });
+}
+
+/** Greenfield's MsgStorageProviderForcedExit: the admin/governance account puts a provider out. */
+const msgForcedExit: MsgHandler = async (ctx, msg) => {
+  requireAdmin(ctx);
+  const sp = await providerByOperator(ctx.kv, String(msg.storageProvider));
+  if (!sp) return fail('ERR_PROVIDER_NOT_FOUND', `no storage provider with operator ${String(msg.storageProvider)}`);
+  if (EXITING.has(sp.status)) fail('ERR_INVALID_ARGUMENT', `provider ${sp.id} is already exiting`);
+  await setStatus(ctx, sp, STATUS_FORCED_EXITING, 'provider-forced-exit');
   return {};
+};
+
+/**
+ * Greenfield's MsgCompleteStorageProviderExit: an exiting provider that no group names any more
+ * has left; its deposit unbonds (released after the unbonding period, slashable until then).
+ */
+const msgCompleteExit: MsgHandler = async (ctx, msg) => {
+  const sp = await signerProvider(ctx, msg.storageProvider);
+  if (!EXITING.has(sp.status)) fail('ERR_INVALID_ARGUMENT', `provider ${sp.id} is not exiting`);
+  if (sp.unbondingUntil !== undefined) fail('ERR_INVALID_ARGUMENT', `provider ${sp.id} has already left`);
+  const roles = await groupsOf(ctx.kv, sp.id);
+  if (roles.length > 0 || (await ctx.kv.get<number>(`sp-family/${sp.id}`)) !== undefined) {
+    fail('ERR_INVALID_ARGUMENT', `provider ${sp.id} still holds places in ${roles.length} group(s): successors must swap in first`);
+  }
+  beginUnbonding(ctx, sp);
+  emit(ctx, 'provider-exited', { sp_id: sp.id, release_at: sp.unbondingUntil! });
+  return { releaseAt: sp.unbondingUntil! };
 };
 
 export const recoveryMsgs: Record<string, { handler: MsgHandler; signer: (m: Record<string, unknown>) => string }> = {
   '/greenfield.virtualgroup.MsgStorageProviderExit': { handler: msgExit, signer: (m) => String(m.storageProvider) },
   '/greenfield.virtualgroup.MsgReserveSwapIn': { handler: msgReserveSwapIn, signer: (m) => String(m.storageProvider) },
   '/greenfield.virtualgroup.MsgCompleteSwapIn': { handler: msgCompleteSwapIn, signer: (m) => String(m.storageProvider) },
+  '/greenfield.virtualgroup.MsgStorageProviderForcedExit': { handler: msgForcedExit, signer: (m) => String(m.authority) },
+  '/greenfield.virtualgroup.MsgCompleteStorageProviderExit': { handler: msgCompleteExit, signer: (m) => String(m.storageProvider) },
   '/insitu.virtualgroup.MsgReportProviderDown': { handler: msgReportDown, signer: (m) => String(m.reporter) },
   '/insitu.virtualgroup.MsgWithdrawDownReports': { handler: msgCancelReports, signer: (m) => String(m.reporter) },
 };

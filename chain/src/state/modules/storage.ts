@@ -9,7 +9,7 @@ import { fail, emit, lower, nextId, type MsgHandler, type QueryHandler, type Msg
 import type { KV } from '../store.ts';
 import { big, toLong } from '../../gnfd.ts';
 import { ensureAccount } from './bank.ts';
-import { getFamily, getGvg, getProvider, providerByOperator, providerBySealAddress, listProviders, medianPrices, MAX_LVG_PER_BUCKET, STATUS_IN_SERVICE } from './providers.ts';
+import { getFamily, getGvg, getProvider, providerByOperator, providerBySealAddress, currentPrices, MAX_LVG_PER_BUCKET, STATUS_IN_SERVICE } from './providers.ts';
 import {
   changeFlows, chargeEarlyDelete, lockFee, unlockFee, requirePayer, requireNotFrozen, storeFlows, readFlows, totalRate, seconds, RESERVE_TIME_S, type Flow,
 } from './payment.ts';
@@ -39,14 +39,14 @@ function chargeSize(params: { minChargeSize: string }, payload: bigint): bigint 
 
 /** An object's storage flows: its charge size at today's prices. */
 async function objectFlows(ctx: MsgContext, bucket: BucketRecord, size: bigint, gvgId: number): Promise<Flow[]> {
-  const p = medianPrices(await listProviders(ctx.kv));
+  const p = await currentPrices(ctx.kv);
   const secondaries = ctx.genesis.params.redundantDataChunkNum + ctx.genesis.params.redundantParityChunkNum;
   return storeFlows({ chargeSize: chargeSize(ctx.genesis.params, size), primaryPrice: p.primary, secondaryPrice: p.secondary, secondaries, familyId: bucket.familyId, gvgId });
 }
 
 async function bucketReadFlows(ctx: MsgContext, bucket: BucketRecord): Promise<Flow[]> {
   if (bucket.chargedReadQuota <= 0n) return [];
-  return readFlows({ quota: bucket.chargedReadQuota, readPrice: medianPrices(await listProviders(ctx.kv)).read, familyId: bucket.familyId });
+  return readFlows({ quota: bucket.chargedReadQuota, readPrice: (await currentPrices(ctx.kv)).read, familyId: bucket.familyId });
 }
 
 const msgCreateBucket: MsgHandler = async (ctx, msg) => {
