@@ -97,6 +97,7 @@ export function readSections(bytes: Uint8Array): Section[] {
 }
 
 export function readBlockType(r: Reader): void {
+  if (r.done) throw invalid('unexpected end of module');
   const b = r.bytes[r.pos]!;
   if (b === 0x40 || b === 0x7f || b === 0x7e || b === 0x7d || b === 0x7c || b === 0x7b || b === 0x70 || b === 0x6f) {
     r.pos++;

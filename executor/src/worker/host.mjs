@@ -13,6 +13,14 @@ export class JobExit extends Error {
   }
 }
 
+export class OutOfFuel extends Error {
+  constructor() {
+    super('the job used more than its fuel');
+  }
+}
+
+export class MemoryLimit extends Error {}
+
 export class OutputLimit extends Error {
   constructor(limit) {
     super(`job output exceeded ${limit} bytes`);
@@ -31,10 +39,79 @@ function prng(seed) {
   };
 }
 
+/** Host-side buffers a guest may ask for in one call (random bytes). */
+const MAX_HOST_BUFFER = 1 << 20;
+
+/**
+ * Collects stdout in one preallocated buffer of CHUNK bytes and hands it on in chunks of about
+ * CHUNK bytes: a job that writes one byte at a time costs the node its bytes, not a message and
+ * an allocation per write. Nothing past the output limit is ever copied.
+ */
+function outputBuffer(limit, onChunk) {
+  const buf = new Uint8Array(Math.max(1, Math.min(CHUNK, limit)));
+  let len = 0;
+  let written = 0;
+  const flush = () => {
+    if (len === 0) return;
+    onChunk(buf.slice(0, len));
+    len = 0;
+  };
+  const write = (bytes) => {
+    if (written + bytes.length > limit) throw new OutputLimit(limit);
+    written += bytes.length;
+    if (len > 0 && len + bytes.length > buf.length) flush();
+    if (bytes.length >= buf.length) {
+      onChunk(bytes.slice());
+      return;
+    }
+    buf.set(bytes, len);
+    len += bytes.length;
+    if (len === buf.length) flush();
+  };
+  return {
+    write,
+    zeroes(n) {
+      if (written + n > limit) throw new OutputLimit(limit);
+      for (let left = n; left > 0; left -= CHUNK) write(new Uint8Array(Math.min(left, CHUNK)));
+    },
+    flush,
+  };
+}
+
+/** Wraps every function and resource method of the host so each call is charged. */
+function metered(host, charge) {
+  const isClass = (f) => /^class\b/.test(Function.prototype.toString.call(f));
+  const wrapped = new WeakSet();
+  for (const iface of Object.values(host)) {
+    for (const [key, value] of Object.entries(iface)) {
+      if (typeof value !== 'function') continue;
+      if (isClass(value)) {
+        const proto = value.prototype;
+        if (wrapped.has(proto)) continue;
+        wrapped.add(proto);
+        for (const name of Object.getOwnPropertyNames(proto)) {
+          const m = proto[name];
+          if (name === 'constructor' || typeof m !== 'function') continue;
+          proto[name] = function (...a) {
+            charge();
+            return m.apply(this, a);
+          };
+        }
+      } else {
+        iface[key] = (...a) => {
+          charge();
+          return value(...a);
+        };
+      }
+    }
+  }
+  return host;
+}
+
 /**
  * @param {{ readInput(max: number): Uint8Array, args: string[], env: [string, string][],
  *   inputs: Map<string, Uint8Array>, outputLimit: number, onStdout(b: Uint8Array): void,
- *   onStderr(b: Uint8Array): void, seed?: bigint }} spec
+ *   onStderr(b: Uint8Array): void, seed?: bigint, charge(): void, reserve(bytes: number): void }} spec
  */
 export function createHost(spec) {
   class IoError {
@@ -61,12 +138,12 @@ export function createHost(spec) {
   class OutputStream {
     constructor(sink) { this.sink = sink; }
     checkWrite() { return BigInt(CHUNK); }
-    write(bytes) { this.sink(bytes); }
-    blockingWriteAndFlush(bytes) { this.sink(bytes); }
+    write(bytes) { this.sink.write(bytes); }
+    blockingWriteAndFlush(bytes) { this.sink.write(bytes); }
     flush() {}
     blockingFlush() {}
-    writeZeroes(n) { this.sink(new Uint8Array(Number(n))); }
-    blockingWriteZeroesAndFlush(n) { this.sink(new Uint8Array(Number(n))); }
+    writeZeroes(n) { this.sink.zeroes(Number(n)); }
+    blockingWriteZeroesAndFlush(n) { this.sink.zeroes(Number(n)); }
     splice() { throw { tag: 'closed' }; }
     blockingSplice() { throw { tag: 'closed' }; }
     subscribe() { return new Pollable(); }
@@ -133,17 +210,19 @@ export function createHost(spec) {
     advise() {}
   }
 
-  let written = 0;
-  const stdout = new OutputStream((bytes) => {
-    written += bytes.length;
-    if (written > spec.outputLimit) throw new OutputLimit(spec.outputLimit);
-    spec.onStdout(bytes.slice());
+  const out = outputBuffer(spec.outputLimit, spec.onStdout);
+  const stdout = new OutputStream(out);
+  // stderr keeps only a tail: the sink copies what it keeps, a write of any size costs one call.
+  const stderr = new OutputStream({
+    write: (bytes) => spec.onStderr(bytes.length > 8192 ? bytes.slice(-8192) : bytes.slice()),
+    zeroes: (n) => spec.onStderr(new Uint8Array(Math.min(Number(n), 8192))),
   });
-  const stderr = new OutputStream((bytes) => spec.onStderr(bytes.slice()));
   const stdin = new InputStream(spec.readInput);
   const root = new Descriptor('directory', '/inputs', null);
   const rand = prng(spec.seed ?? 0n);
   const randomBytes = (len) => {
+    if (len > BigInt(MAX_HOST_BUFFER)) throw new MemoryLimit(`a job may ask for at most ${MAX_HOST_BUFFER} random bytes at once`);
+    spec.reserve(Number(len));
     const out = new Uint8Array(Number(len));
     for (let i = 0; i < out.length; i += 8) {
       const v = rand();
@@ -152,7 +231,7 @@ export function createHost(spec) {
     return out;
   };
 
-  return {
+  const host = metered({
     'wasi:cli/environment': {
       getEnvironment: () => spec.env,
       getArguments: () => ['job', ...spec.args],
@@ -181,5 +260,8 @@ export function createHost(spec) {
     'wasi:random/random': { getRandomBytes: randomBytes, getRandomU64: () => rand() },
     'wasi:random/insecure': { getInsecureRandomBytes: randomBytes, getInsecureRandomU64: () => rand() },
     'wasi:random/insecure-seed': { insecureSeed: () => [0n, 0n] },
-  };
+  }, spec.charge);
+  // Not part of the job's world: the runner hands on what is still buffered when the job ends.
+  Object.defineProperty(host, 'flushOutput', { value: out.flush, enumerable: false });
+  return host;
 }

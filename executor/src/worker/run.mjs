@@ -1,10 +1,15 @@
 // Runs one prepared job component against the insitu WASI host and classifies how it ended.
+// The job's fuel, its memory budget and the "a grow was refused" flag are three globals created
+// here, once per job, and imported by every core instance of the job (see wasm/instrument.ts), so
+// the limits hold for the job as a whole however many core instances it has.
 // Plain JavaScript: it runs inside worker threads.
 
 import { openSync, readSync, closeSync } from 'node:fs';
-import { createHost, JobExit, OutputLimit } from './host.mjs';
+import { createHost, JobExit, OutputLimit, OutOfFuel, MemoryLimit } from './host.mjs';
 
-const FUEL_EXPORT = '__insitu_fuel';
+const HOST_MODULE = '__insitu';
+/** What each call into the host costs: a call crosses the glue and allocates, ~1000 instructions' worth. */
+export const HOST_CALL_FUEL = 1000n;
 
 function inputReader(input) {
   if (input.bytes) {
@@ -34,60 +39,76 @@ function inputReader(input) {
 }
 
 /**
+ * @param {{ glueUrl: string, modules: Record<string, WebAssembly.Module>, footprints: Record<string, number>,
+ *   input: object, args: string[], env: [string, string][], inputs: [string, Uint8Array][], fuel: bigint,
+ *   outputLimit: number, memoryBytes: number, onStdout(b: Uint8Array): void, onStderr(b: Uint8Array): void }} job
  * @returns {Promise<{ state: 'succeeded'|'failed', code?: string, message?: string, exitCode: number, fuelUsed: bigint }>}
  */
-export async function runJob({ glueUrl, modules, input, args, env, inputs, fuel, outputLimit, memoryPages, onStdout, onStderr }) {
-  const reader = inputReader(input);
-  const globals = [];
-  const memories = [];
-  let fuelUsed = 0n;
-  const host = createHost({ readInput: reader.read, args, env, inputs: new Map(inputs), outputLimit, onStdout, onStderr, seed: 0n });
-  const instantiateCore = (module, imports) => {
-    const instance = new WebAssembly.Instance(module, imports);
-    const g = instance.exports[FUEL_EXPORT];
-    if (g) {
-      // Start functions ran against the initial value; charge them to this job's budget.
-      const spent = (1n << 60n) - g.value;
-      fuelUsed += spent;
-      g.value = fuel - spent;
-      globals.push({ g, start: fuel - spent });
-    }
-    for (const v of Object.values(instance.exports)) if (v instanceof WebAssembly.Memory) memories.push(v);
-    return instance;
+export async function runJob({ glueUrl, modules, footprints, input, args, env, inputs, fuel, outputLimit, memoryBytes, onStdout, onStderr }) {
+  const fuelLeft = new WebAssembly.Global({ value: 'i64', mutable: true }, fuel);
+  const memoryLeft = new WebAssembly.Global({ value: 'i64', mutable: true }, BigInt(memoryBytes));
+  const refused = new WebAssembly.Global({ value: 'i32', mutable: true }, 0);
+  const shared = { fuel: fuelLeft, memory: memoryLeft, refused };
+  const charge = (amount) => {
+    fuelLeft.value -= amount;
+    if (fuelLeft.value < 0n) throw new OutOfFuel();
   };
-  // Each core module (the job's own, the WASI adapter, jco's trampolines) meters into its own
-  // counter, each started at the job's budget; the job's fuel is their sum, and a job whose sum
-  // passes the budget is out of fuel — also when no single counter ran dry.
-  const used = () => fuelUsed + globals.reduce((sum, { g, start }) => sum + (start - g.value), 0n);
-  const outOfFuel = () => globals.some(({ g }) => g.value < 0n) || used() > fuel;
+  /** Host buffers that scale with a guest's request are charged against the job's memory too, while they live. */
+  const reserve = (bytes) => {
+    if (memoryLeft.value < BigInt(bytes)) {
+      refused.value = 1;
+      throw new MemoryLimit(`a host buffer of ${bytes} bytes is above the job's memory left`);
+    }
+  };
+  const footprintOf = new Map(Object.entries(modules).map(([name, m]) => [m, BigInt(footprints[name] ?? 0)]));
+  let reader;
+  const host = createHost({
+    readInput: (n) => reader.read(n), args, env, inputs: new Map(inputs), outputLimit, onStdout, onStderr, seed: 0n,
+    charge: () => charge(HOST_CALL_FUEL), reserve,
+  });
+  const instantiateCore = (module, imports) => {
+    // An instance's declared memories, tables and element segments exist before its first
+    // instruction: they are charged to the budget first, also when the glue instantiates a module twice.
+    const cost = footprintOf.get(module);
+    if (cost === undefined) throw new TypeError('the glue asked for a core module the job does not have');
+    if (memoryLeft.value < cost) {
+      refused.value = 1;
+      throw new MemoryLimit(`instantiating a core module needs ${cost} bytes; the job has ${memoryLeft.value} left`);
+    }
+    memoryLeft.value -= cost;
+    return new WebAssembly.Instance(module, { ...imports, [HOST_MODULE]: shared });
+  };
+  const used = () => (fuelLeft.value < 0n ? fuel : fuel - fuelLeft.value);
+  const outOfFuel = { state: 'failed', code: 'ERR_JOB_OUT_OF_FUEL', message: 'the job used more than its fuel', exitCode: -1, fuelUsed: fuel };
   try {
+    reader = inputReader(input);
     const { instantiate } = await import(glueUrl);
     const component = await instantiate((name) => modules[name], host, instantiateCore);
     const run = component.run ?? Object.entries(component).find(([k]) => k.startsWith('wasi:cli/run'))?.[1];
     run.run();
-    if (outOfFuel()) return { state: 'failed', code: 'ERR_JOB_OUT_OF_FUEL', message: 'the job used more than its fuel', exitCode: -1, fuelUsed: fuel };
+    host.flushOutput();
+    if (fuelLeft.value < 0n) return outOfFuel;
     return { state: 'succeeded', exitCode: 0, fuelUsed: used() };
   } catch (e) {
     const err = e?.payload ?? e;
-    if (err instanceof JobExit || e instanceof JobExit) {
-      const code = (err instanceof JobExit ? err : e).exitCode;
-      if (outOfFuel()) return { state: 'failed', code: 'ERR_JOB_OUT_OF_FUEL', message: 'the job used more than its fuel', exitCode: -1, fuelUsed: fuel };
-      return code === 0
-        ? { state: 'succeeded', exitCode: 0, fuelUsed: used() }
-        : { state: 'failed', code: 'ERR_JOB_EXIT_NONZERO', message: `the job exited with status ${code}`, exitCode: code, fuelUsed: used() };
+    if (err instanceof JobExit) {
+      if (fuelLeft.value < 0n) return outOfFuel;
+      host.flushOutput();
+      if (err.exitCode === 0) return { state: 'succeeded', exitCode: 0, fuelUsed: used() };
+      return { state: 'failed', code: 'ERR_JOB_EXIT_NONZERO', message: `the job exited with status ${err.exitCode}`, exitCode: err.exitCode, fuelUsed: used() };
     }
-    if (err instanceof OutputLimit || e instanceof OutputLimit) {
+    if (err instanceof OutputLimit) {
       return { state: 'failed', code: 'ERR_JOB_OUTPUT_LIMIT', message: `output exceeded ${outputLimit} bytes`, exitCode: -1, fuelUsed: used() };
     }
-    if (outOfFuel()) return { state: 'failed', code: 'ERR_JOB_OUT_OF_FUEL', message: 'the job ran out of fuel', exitCode: -1, fuelUsed: fuel };
-    if (memories.some((m) => m.buffer.byteLength >= memoryPages * 65536)) {
-      return { state: 'failed', code: 'ERR_JOB_MEMORY_LIMIT', message: `the job failed at its memory limit (${memoryPages} pages): ${String(e?.message ?? e)}`, exitCode: -1, fuelUsed: used() };
+    if (err instanceof OutOfFuel || fuelLeft.value < 0n) return outOfFuel;
+    if (err instanceof MemoryLimit || refused.value !== 0) {
+      return { state: 'failed', code: 'ERR_JOB_MEMORY_LIMIT', message: `the job failed at its memory limit (${memoryBytes} bytes in all): ${String(err?.message ?? err)}`, exitCode: -1, fuelUsed: used() };
     }
     if (e instanceof WebAssembly.RuntimeError || e?.name === 'RuntimeError') {
       return { state: 'failed', code: 'ERR_JOB_TRAP', message: `the job trapped: ${e.message}`, exitCode: -1, fuelUsed: used() };
     }
-    return { state: 'failed', code: 'ERR_JOB_TRAP', message: `the job failed: ${String(e?.message ?? e)}`, exitCode: -1, fuelUsed: used() };
+    return { state: 'failed', code: 'ERR_JOB_TRAP', message: `the job failed: ${String(err?.message ?? err)}`, exitCode: -1, fuelUsed: used() };
   } finally {
-    reader.close();
+    reader?.close();
   }
 }
