@@ -74,6 +74,9 @@ export const ErrorCodes = {
   ERR_INTERNAL: 500,
   ERR_ACCOUNT_FROZEN: 402,
   ERR_QUOTA_EXCEEDED: 429,
+  ERR_INVALID_RECEIPT: 422,
+  ERR_JOB_RUNNING: 409,
+  ERR_DISPUTE_CLOSED: 409,
 } as const satisfies Record<string, number>;
 
 export type ErrorCode = keyof typeof ErrorCodes;

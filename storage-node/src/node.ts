@@ -10,6 +10,7 @@ import { createFsPieceStore } from './store/fs.ts';
 import type { PieceStore } from './store/types.ts';
 import { createHttpServer } from './http/server.ts';
 import { startFollower } from './follower.ts';
+import { startJobVerifier } from './job-verifier.ts';
 import { startRecovery, type Recovery, type RecoveryOptions } from './recovery.ts';
 import { createNodeMetrics } from './metrics.ts';
 import { silentLogger, type Logger, type NodeContext } from './context.ts';
@@ -113,9 +114,8 @@ export function createStorageNode(opts: StorageNodeOptions): StorageNode {
         };
         const runtime = createJobRuntime({ cacheDir: join(opts.dataDir, 'job-cache'), workers: opts.jobWorkers ?? 2, logger });
         await runtime.start();
-        const http = createHttpServer(ctx, {
-          runtime, dir: join(opts.dataDir, 'jobs'), maxMemoryMiB: 1024, maxTimeoutMs: 10 * 60_000, maxOutputBytes: 256 * 1024 * 1024,
-        });
+        const jobs = { runtime, dir: join(opts.dataDir, 'jobs'), maxMemoryMiB: 1024, maxTimeoutMs: 10 * 60_000, maxOutputBytes: 256 * 1024 * 1024 };
+        const http = createHttpServer(ctx, jobs);
         let port: number;
         try {
           port = await http.listen(opts.host ?? '127.0.0.1', opts.port ?? Number(new URL(me!.endpoint).port || 0));
@@ -128,7 +128,9 @@ export function createStorageNode(opts: StorageNodeOptions): StorageNode {
         const u = new URL(me!.endpoint);
         endpoint = `${u.protocol}//${u.hostname}:${port}`;
         ctx.recovery = startRecovery(ctx, opts.recovery);
-        running = { close: http.close, follower: startFollower(ctx), runtime, recovery: ctx.recovery };
+        const follower = startFollower(ctx);
+        const verifier = startJobVerifier(ctx, jobs);
+        running = { close: http.close, follower: { stop: () => Promise.all([follower.stop(), verifier.stop()]).then(() => undefined) }, runtime, recovery: ctx.recovery };
         logger.info('storage node serving', { spId, endpoint, address });
       } catch (e) {
         await store.stop();

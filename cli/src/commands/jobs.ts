@@ -70,7 +70,7 @@ export function jobCommands(program: Command, io: CliIO, globals: () => GlobalOp
       if (run.receipt.state !== 'succeeded') throw new InsituError(run.receipt.code ?? 'ERR_JOB_TRAP', `job ${run.id} failed: ${run.receipt.code}`);
     });
 
-  job.command('cancel').argument('<id>').description('take back the escrow of a job no provider settled (15 minutes after submission)').action(async (id: string) => {
+  job.command('cancel').argument('<id>').description('take back the escrow of a job no provider acknowledged (a running job cannot be cancelled)').action(async (id: string) => {
     const c = await client();
     const tx = await c.jobs.cancel(parseBig(id, 'job id'));
     out().result(tx, `cancelled job ${id}; its maximum fee is refunded`);
@@ -102,6 +102,19 @@ export function jobCommands(program: Command, io: CliIO, globals: () => GlobalOp
         `${v.match ? 'verified' : 'MISMATCH'}: job ${id} on provider ${v.original.executorSpId} and job ${v.replay.id} on provider ${v.replay.executor.id}\n` +
         `output ${v.original.outputHash} / ${v.replay.receipt.outputHash}\nfuel   ${v.original.fuelUsed} / ${v.replay.receipt.fuelUsed}`);
       if (!v.match) throw new InsituError('ERR_CHECKSUM_MISMATCH', `the re-run of job ${id} differs from the original`);
+    });
+
+  job.command('dispute').argument('<id>').description('dispute a settled job\'s receipt (puts up the dispute bond): other providers holding the data re-run it and the majority decides')
+    .option('--no-wait', 'return once the dispute is opened instead of waiting for its outcome')
+    .action(async (id: string, o: { wait: boolean }) => {
+      const c = await client();
+      const j = await c.jobs.dispute(parseBig(id, 'job id'), { wait: o.wait });
+      const d = j.dispute!;
+      const votes = d.votes.map((v) => `provider ${v.spId}: ${v.agree ? 'agrees' : 'DISAGREES'} (output ${v.outputHash.slice(0, 16)}…, fuel ${v.fuelUsed})`).join('\n');
+      const what = d.outcome === 'receipt-wrong' ? `receipt overturned: provider ${j.executorSpId} slashed ${d.slashed}, fee ${j.fee} refunded, bond returned with a reward`
+        : d.outcome === 'receipt-upheld' ? `receipt upheld: the bond of ${d.bond} went to the verifiers and the provider`
+          : d.outcome === 'inconclusive' ? 'no majority: the bond is returned' : `open: verifiers ${d.verifiers.join(', ')} re-run it until ${new Date(d.deadline).toISOString()}`;
+      out().result(j, `job ${id} disputed — ${what}${votes ? `\n${votes}` : ''}`);
     });
 
   job.command('ls').description('your jobs, newest first').action(async () => {

@@ -249,11 +249,19 @@ export function storageCommands(program: Command, io: CliIO, globals: () => Glob
   });
   policy.command('grant').argument('<target>', '<bucket>[/<name>]').argument('<address>').requiredOption('--actions <list>', 'comma-separated: get,put,delete,list,update,copy,execute,all')
     .option('--modules <hashes>', 'comma-separated SHA-256 of the only job modules the grantee may run (with execute)')
-    .action(async (target: string, address: string, o: { actions: string; modules?: string }) => {
+    .option('--max-output <bytes>', 'output policy (with execute): the most output one job may return')
+    .option('--max-output-ratio <fraction>', 'output policy (with execute): the most output per byte of input, e.g. 0.01')
+    .action(async (target: string, address: string, o: { actions: string; modules?: string; maxOutput?: string; maxOutputRatio?: string }) => {
       const t = splitTarget(target, false);
       const c = await client();
       const modules = o.modules ? o.modules.split(',').map((m) => m.trim()).filter(Boolean) : undefined;
-      const tx = await c.policies.grant(t, address as `0x${string}`, actionsOf(o.actions), modules ? { modules } : {});
+      if (o.maxOutput !== undefined && !/^\d+$/.test(o.maxOutput)) throw new InsituError('ERR_INVALID_ARGUMENT', `--max-output takes a number of bytes, not "${o.maxOutput}"`);
+      const ratio = o.maxOutputRatio === undefined ? undefined : Number(o.maxOutputRatio);
+      if (ratio !== undefined && !(ratio >= 0)) throw new InsituError('ERR_INVALID_ARGUMENT', `--max-output-ratio takes a non-negative number, not "${o.maxOutputRatio}"`);
+      const tx = await c.policies.grant(t, address as `0x${string}`, actionsOf(o.actions), {
+        ...(modules ? { modules } : {}), ...(o.maxOutput !== undefined ? { maxOutputBytes: BigInt(o.maxOutput) } : {}), ...(ratio !== undefined ? { maxOutputRatio: ratio } : {}),
+      });
+      for (const w of tx.warnings) io.stderr.write(`warning: ${w}\n`);
       out().result(tx, `granted ${o.actions} on ${target} to ${address}`);
     });
   policy.command('revoke').argument('<target>', '<bucket>[/<name>]').argument('<address>')

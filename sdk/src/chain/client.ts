@@ -460,13 +460,18 @@ export async function createChainClient(opts: ChainClientOptions): Promise<Chain
         moduleObject: input.moduleObject, moduleHash: input.moduleHash, args: input.args ?? [], maxFee: input.maxFee.toString(),
         fuelLimit: input.fuelLimit.toString(), executorSpId: input.executorSpId ?? 0, sideInputs: input.sideInputs ?? [],
         env: input.env ?? [], mode: input.mode ?? '', pieceIndex: input.pieceIndex ?? 0, mapJobs: (input.mapJobs ?? []).map(String),
+        memoryMib: input.memoryMiB ?? 0, maxOutputBytes: String(input.maxOutputBytes ?? 0),
       }, o);
       return { ...tx, jobId: BigInt(String(responseOf(tx, '/insitu.compute.MsgSubmitJobResponse').jobId)) };
     },
 
     settleJob: (input, o) => send('/insitu.compute.MsgSettleJob', {
-      operator: address, jobId: input.jobId.toString(), fuelUsed: input.fuelUsed.toString(), outputHash: input.outputHash,
-      exitState: input.exitState, receiptSignature: input.receiptSignature,
+      operator: address, jobId: input.jobId.toString(), receipt: input.receipt, receiptSignature: input.receiptSignature,
+    }, o),
+    ackJob: (jobId, o) => send('/insitu.compute.MsgAckJob', { operator: address, jobId: jobId.toString() }, o),
+    disputeJob: (jobId, o) => send('/insitu.compute.MsgDisputeJob', { disputer: address, jobId: jobId.toString() }, o),
+    verifyJob: (input, o) => send('/insitu.compute.MsgVerifyJob', {
+      operator: address, jobId: input.jobId.toString(), receipt: input.receipt, receiptSignature: input.receiptSignature,
     }, o),
 
     cancelJob: (jobId, o) => send('/insitu.compute.MsgCancelJob', { creator: address, jobId: jobId.toString() }, o),

@@ -84,15 +84,22 @@ export const COMPUTE_CODECS: Record<string, Codec> = {
     [5, 'moduleObject', 'string'], [6, 'moduleHash', 'string'], [7, 'args', 'strings'], [8, 'maxFee', 'string'],
     [9, 'fuelLimit', 'uint64'], [10, 'executorSpId', 'uint32'], [11, 'sideInputs', 'strings'],
     [12, 'env', 'strings'], [13, 'mode', 'string'], [14, 'pieceIndex', 'uint32'], [15, 'mapJobs', 'strings'],
+    [16, 'memoryMib', 'uint32'], [17, 'maxOutputBytes', 'uint64'],
   ]),
   '/insitu.compute.MsgSubmitJobResponse': codecOf([[1, 'jobId', 'uint64']]),
   '/insitu.compute.MsgSettleJob': codecOf([
     [1, 'operator', 'string'], [2, 'jobId', 'uint64'], [3, 'fuelUsed', 'uint64'], [4, 'outputHash', 'string'],
-    [5, 'exitState', 'string'], [6, 'receiptSignature', 'string'],
+    [5, 'exitState', 'string'], [6, 'receiptSignature', 'string'], [7, 'receipt', 'string'],
   ]),
   '/insitu.compute.MsgSettleJobResponse': codecOf([[1, 'fee', 'string'], [2, 'refund', 'string']]),
   '/insitu.compute.MsgCancelJob': codecOf([[1, 'creator', 'string'], [2, 'jobId', 'uint64']]),
   '/insitu.compute.MsgCancelJobResponse': codecOf([[1, 'refund', 'string']]),
+  '/insitu.compute.MsgAckJob': codecOf([[1, 'operator', 'string'], [2, 'jobId', 'uint64']]),
+  '/insitu.compute.MsgAckJobResponse': codecOf([]),
+  '/insitu.compute.MsgDisputeJob': codecOf([[1, 'disputer', 'string'], [2, 'jobId', 'uint64']]),
+  '/insitu.compute.MsgDisputeJobResponse': codecOf([[1, 'bond', 'string'], [2, 'verifiers', 'strings']]),
+  '/insitu.compute.MsgVerifyJob': codecOf([[1, 'operator', 'string'], [2, 'jobId', 'uint64'], [3, 'receipt', 'string'], [4, 'receiptSignature', 'string']]),
+  '/insitu.compute.MsgVerifyJobResponse': codecOf([[1, 'agree', 'string'], [2, 'outcome', 'string']]),
 };
 
 /** insitu's extension messages for replacing providers that are gone (see chain recovery module). */
@@ -101,4 +108,20 @@ export const RECOVERY_CODECS: Record<string, Codec> = {
   '/insitu.virtualgroup.MsgReportProviderDownResponse': codecOf([[1, 'status', 'uint32'], [2, 'reports', 'uint32'], [3, 'quorum', 'uint32']]),
   '/insitu.virtualgroup.MsgWithdrawDownReports': codecOf([[1, 'reporter', 'string']]),
   '/insitu.virtualgroup.MsgWithdrawDownReportsResponse': codecOf([]),
+  // Stake and storage challenges: Greenfield's field numbers (a wire-compatible subset: bools as
+  // varints, no BLS vote fields — each challenger attests with its own transaction).
+  '/insitu.sp.MsgAdmitStorageProvider': codecOf([[1, 'authority', 'string'], [2, 'spId', 'uint32']]),
+  '/insitu.sp.MsgAdmitStorageProviderResponse': codecOf([]),
+  '/greenfield.virtualgroup.MsgStorageProviderForcedExit': codecOf([[1, 'authority', 'string'], [2, 'storageProvider', 'string']]),
+  '/greenfield.virtualgroup.MsgCompleteStorageProviderExit': codecOf([[1, 'storageProvider', 'string'], [2, 'operator', 'string']]),
+  '/greenfield.challenge.MsgSubmit': codecOf([
+    [1, 'challenger', 'string'], [2, 'spOperatorAddress', 'string'], [3, 'bucketName', 'string'], [4, 'objectName', 'string'],
+    [5, 'segmentIndex', 'uint32'], [6, 'randomIndex', 'uint32'],
+  ]),
+  '/greenfield.challenge.MsgSubmitResponse': codecOf([[1, 'challengeId', 'uint64']]),
+  '/greenfield.challenge.MsgAttest': codecOf([
+    [1, 'submitter', 'string'], [2, 'challengeId', 'uint64'], [3, 'objectId', 'string'], [4, 'spOperatorAddress', 'string'],
+    [5, 'voteResult', 'uint32'], [6, 'challengerAddress', 'string'],
+  ]),
+  '/greenfield.challenge.MsgAttestResponse': codecOf([]),
 };

@@ -6,6 +6,7 @@
 import { createRequire } from 'node:module';
 import { msgCodec, gnfdHelpers, big, registerMsgCodec, type Codec } from './gnfd-types.ts';
 import { COMPUTE_CODECS, RECOVERY_CODECS } from './compute-types.ts';
+import { DEVCLOCK_CODECS } from './devclock-types.ts';
 import { InsituError } from '../errors.ts';
 import type { Hex } from '../crypto/keys.ts';
 
@@ -29,6 +30,8 @@ interface MsgSpec {
 const plain = (spec: string, extra: Types = {}): MsgSpec => ({ types: () => ({ Msg1: f(spec), ...extra }), value: (_m, sdk) => sdk });
 
 const SPECS: Record<string, MsgSpec> = {
+  // The development clock of a devnet genesis.
+  '/insitu.devclock.MsgAdvanceTime': plain('authority:string,seconds:uint64,type:string'),
   '/cosmos.bank.v1beta1.MsgSend': plain('type:string,from_address:string,to_address:string,amount:TypeMsg1Amount[]', { TypeMsg1Amount: f('denom:string,amount:string') }),
   '/greenfield.storage.MsgCreateBucket': {
     types: () => ({ Msg1: f('bucket_name:string,charged_read_quota:uint64,creator:string,payment_address:string,primary_sp_address:string,primary_sp_approval:TypeMsg1PrimarySpApproval,type:string,visibility:string'), ...approvalType }),
@@ -147,17 +150,25 @@ const SPECS: Record<string, MsgSpec> = {
   '/greenfield.payment.MsgDisableRefund': plain('type:string,owner:string,addr:string'),
   '/greenfield.virtualgroup.MsgSettle': plain('global_virtual_group_family_id:uint32,global_virtual_group_ids:uint32[],storage_provider:string,type:string'),
   // insitu's compute extension.
-  '/insitu.compute.MsgSubmitJob': plain('args:string[],bucket_name:string,creator:string,env:string[],executor_sp_id:uint32,fuel_limit:uint64,map_jobs:string[],max_fee:string,mode:string,module_bucket:string,module_hash:string,module_object:string,object_name:string,piece_index:uint32,side_inputs:string[],type:string'),
+  '/insitu.compute.MsgSubmitJob': plain('args:string[],bucket_name:string,creator:string,env:string[],executor_sp_id:uint32,fuel_limit:uint64,map_jobs:string[],max_fee:string,max_output_bytes:uint64,memory_mib:uint32,mode:string,module_bucket:string,module_hash:string,module_object:string,object_name:string,piece_index:uint32,side_inputs:string[],type:string'),
   '/insitu.compute.MsgCancelJob': plain('creator:string,job_id:uint64,type:string'),
   '/insitu.virtualgroup.MsgReportProviderDown': plain('reporter:string,sp_id:uint32,type:string'),
   '/insitu.virtualgroup.MsgWithdrawDownReports': plain('reporter:string,type:string'),
   '/greenfield.virtualgroup.MsgStorageProviderExit': plain('storage_provider:string,type:string'),
   '/greenfield.virtualgroup.MsgReserveSwapIn': plain('global_virtual_group_family_id:uint32,global_virtual_group_id:uint32,storage_provider:string,target_sp_id:uint32,type:string'),
   '/greenfield.virtualgroup.MsgCompleteSwapIn': plain('global_virtual_group_family_id:uint32,global_virtual_group_id:uint32,storage_provider:string,type:string'),
-  '/insitu.compute.MsgSettleJob': plain('exit_state:string,fuel_used:uint64,job_id:uint64,operator:string,output_hash:string,receipt_signature:string,type:string'),
+  '/insitu.sp.MsgAdmitStorageProvider': plain('authority:string,sp_id:uint32,type:string'),
+  '/greenfield.virtualgroup.MsgStorageProviderForcedExit': plain('authority:string,storage_provider:string,type:string'),
+  '/greenfield.virtualgroup.MsgCompleteStorageProviderExit': plain('operator:string,storage_provider:string,type:string'),
+  '/greenfield.challenge.MsgSubmit': plain('bucket_name:string,challenger:string,object_name:string,random_index:uint32,segment_index:uint32,sp_operator_address:string,type:string'),
+  '/greenfield.challenge.MsgAttest': plain('challenge_id:uint64,challenger_address:string,object_id:string,sp_operator_address:string,submitter:string,type:string,vote_result:uint32'),
+  '/insitu.compute.MsgSettleJob': plain('exit_state:string,fuel_used:uint64,job_id:uint64,operator:string,output_hash:string,receipt:string,receipt_signature:string,type:string'),
+  '/insitu.compute.MsgAckJob': plain('job_id:uint64,operator:string,type:string'),
+  '/insitu.compute.MsgDisputeJob': plain('disputer:string,job_id:uint64,type:string'),
+  '/insitu.compute.MsgVerifyJob': plain('job_id:uint64,operator:string,receipt:string,receipt_signature:string,type:string'),
 };
 
-for (const [typeUrl, c] of Object.entries({ ...COMPUTE_CODECS, ...RECOVERY_CODECS })) registerMsgCodec(typeUrl, c);
+for (const [typeUrl, c] of Object.entries({ ...COMPUTE_CODECS, ...RECOVERY_CODECS, ...DEVCLOCK_CODECS })) registerMsgCodec(typeUrl, c);
 
 export const eip712Supported = (typeUrl: string): boolean => typeUrl in SPECS;
 

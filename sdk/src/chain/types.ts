@@ -225,7 +225,12 @@ export interface JobInfo {
   maxFee: bigint;
   fuelLimit: bigint;
   executorSpId: number;
-  status: 'submitted' | 'settled' | 'cancelled';
+  /**
+   * submitted → running (its executor acknowledged it; no cancel from then on) → settled or
+   * rejected (the node refused the module); overturned when a dispute showed the receipt wrong;
+   * cancelled when no provider ran it.
+   */
+  status: 'submitted' | 'running' | 'settled' | 'rejected' | 'overturned' | 'cancelled';
   submittedAt: number;
   fuelUsed: bigint;
   fee: bigint;
@@ -233,6 +238,34 @@ export interface JobInfo {
   exitState: string;
   receiptSignature: string;
   settledAt: number;
+  /** Linear memory cap the job runs with (MiB), fixed at submission so every re-run uses the same. */
+  memoryMiB: number;
+  /** Most output the job may return: the submitter's limit within the owner's output policy. */
+  outputCap: bigint;
+  /** When the executor acknowledged it (0: not yet). */
+  ackedAt: number;
+  /** The signed receipt it was settled with (JSON). */
+  receipt: string;
+  outputBytes: number;
+  /** When the held fee reaches the provider (end of the dispute window); 0 once paid or returned. */
+  releaseAt: number;
+  dispute: JobDispute | null;
+}
+
+/** A dispute over a settled job: chosen verifiers re-run it and the majority decides. */
+export interface JobDispute {
+  disputer: Hex;
+  bond: bigint;
+  openedAt: number;
+  /** Verifiers must post their receipts by then. */
+  deadline: number;
+  verifiers: number[];
+  votes: { spId: number; agree: boolean; outputHash: string; fuelUsed: bigint; exitState: string; receipt: string; signature: string }[];
+  outcome: 'open' | 'receipt-wrong' | 'receipt-upheld' | 'inconclusive';
+  /** What an overturned receipt costs its executor (capped by its deposit). */
+  slashWant: bigint;
+  /** Taken from the executor's deposit. */
+  slashed: bigint;
 }
 
 export interface SubmitJobInput {
@@ -252,6 +285,10 @@ export interface SubmitJobInput {
   fuelLimit: bigint;
   /** Default: the primary of the input's bucket. */
   executorSpId?: number;
+  /** Linear memory cap (MiB, default 256). */
+  memoryMiB?: number;
+  /** Largest output kept (bytes); the owner's output policy may lower it. */
+  maxOutputBytes?: number;
 }
 
 /** An account's stream payments now (Greenfield's stream record with its bank balance). */
@@ -357,7 +394,14 @@ export interface ChainClient extends ChainReader {
   /** Escrows maxFee and registers a job over an object. */
   submitJob(input: SubmitJobInput, opts?: CallOptions): Promise<TxResult & { jobId: bigint }>;
   /** Sent by the executing provider with its receipt: pays fuel × price from the escrow, refunds the rest. */
-  settleJob(input: { jobId: bigint; fuelUsed: bigint; outputHash: string; exitState: string; receiptSignature: string }, opts?: CallOptions): Promise<TxResult>;
+  /** Executor: a signed receipt (JSON) settles the job; its fee is held for the dispute window. */
+  settleJob(input: { jobId: bigint; receipt: string; receiptSignature: string }, opts?: CallOptions): Promise<TxResult>;
+  /** Executor: the job has started here; from now on it cannot be cancelled. */
+  ackJob(jobId: bigint, opts?: CallOptions): Promise<TxResult>;
+  /** Anyone, with the bond: has the job re-run by verifiers the chain picks. */
+  disputeJob(jobId: bigint, opts?: CallOptions): Promise<TxResult>;
+  /** A chosen verifier: its own signed receipt of the disputed job. */
+  verifyJob(input: { jobId: bigint; receipt: string; receiptSignature: string }, opts?: CallOptions): Promise<TxResult>;
   /** The submitter takes back the escrow of a job no provider settled, once it cannot be running any more. */
   cancelJob(jobId: bigint, opts?: CallOptions): Promise<TxResult>;
   /** Creates a group owned by the signer; returns its id. */

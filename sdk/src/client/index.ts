@@ -83,7 +83,7 @@ export interface InsituClient {
     list(by?: { owner: Hex } | { member: Hex }, opts?: CallOptions): Promise<GroupInfo[]>;
   };
   policies: {
-    grant(target: PolicyTarget, grantee: Hex, actions: Action[], opts?: GrantOptions): Promise<TxResult>;
+    grant(target: PolicyTarget, grantee: Hex, actions: Action[], opts?: GrantOptions): Promise<TxResult & { warnings: string[] }>;
     revoke(target: PolicyTarget, grantee: Hex, opts?: CallOptions): Promise<TxResult>;
     /** A full policy: statements (objects or readable strings, see putPolicy.ts) for an account or group. */
     put(target: PolicyTarget, principal: Principal, statements: (Statement | string)[], opts?: PutPolicyOptions): Promise<TxResult & { policyId: bigint }>;

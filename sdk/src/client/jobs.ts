@@ -216,6 +216,9 @@ export function jobsApi(deps: JobsDeps) {
       const spec = {
         bucket, object, moduleBucket, moduleObject, moduleHash, args: o.args ?? [], env, fuelLimit: o.limits?.fuel ?? 10_000_000_000n,
         ...(o.sideInputs ? { sideInputs: o.sideInputs } : {}),
+        // Memory and output caps are fixed on chain, so a re-run anywhere (a dispute) uses the same.
+        ...(o.limits?.memoryMiB ? { memoryMiB: o.limits.memoryMiB } : {}),
+        ...(o.limits?.outputBytes ? { maxOutputBytes: o.limits.outputBytes } : {}),
       };
       if (o.parallel) return runParallel(spec, o);
       const { jobId } = await deps.chain.submitJob({ ...spec, maxFee: o.maxFee, ...(o.executorSpId ? { executorSpId: o.executorSpId } : {}) }, sig(o.signal));
@@ -241,6 +244,7 @@ export function jobsApi(deps: JobsDeps) {
         bucket: original.bucket, object: original.object, moduleBucket: original.moduleBucket, moduleObject: original.moduleObject,
         moduleHash: original.moduleHash, args: original.args, sideInputs: original.sideInputs, env: original.env ?? [], mode: original.mode ?? '',
         pieceIndex: original.pieceIndex ?? 0, mapJobs: original.mapJobs ?? [], maxFee: original.maxFee, fuelLimit: original.fuelLimit, executorSpId: other,
+        ...(original.memoryMiB ? { memoryMiB: original.memoryMiB } : {}), ...(original.outputCap ? { maxOutputBytes: Number(original.outputCap) } : {}),
       }, sig(o.signal));
       const replay = await runOn(jobId, o.limits ?? {}, o.signal);
       const match = replay.receipt.outputHash === original.outputHash && BigInt(replay.receipt.fuelUsed) === original.fuelUsed &&
@@ -248,8 +252,29 @@ export function jobsApi(deps: JobsDeps) {
       return { original, replay, match };
     },
     get: (id: bigint, o: { signal?: AbortSignal } = {}): Promise<JobInfo> => deps.chain.getJob(id, sig(o.signal)),
-    /** Takes back the escrow of a job that no provider settled (allowed 15 minutes after submission). */
+    /**
+     * Takes back the escrow of a job no provider acknowledged (after a short deadline) or one
+     * acknowledged but never settled (after the longest run a node allows); a running job cannot
+     * be cancelled (ERR_JOB_RUNNING).
+     */
     cancel: (id: bigint, o: { signal?: AbortSignal } = {}) => deps.chain.cancelJob(id, sig(o.signal)),
+    /**
+     * Disputes a settled job within its dispute window, putting up the chain's dispute bond: the
+     * chain picks verifiers among the other providers holding the input, they re-run the job, and
+     * the majority decides. With `wait`, resolves once the dispute is decided.
+     */
+    async dispute(id: bigint, o: { signal?: AbortSignal; wait?: boolean; timeoutMs?: number } = {}): Promise<JobInfo> {
+      await deps.chain.disputeJob(id, sig(o.signal));
+      let job = await deps.chain.getJob(id, sig(o.signal));
+      const deadline = Date.now() + (o.timeoutMs ?? 10 * 60_000);
+      while (o.wait && job.dispute?.outcome === 'open') {
+        throwIfAborted(o.signal);
+        if (Date.now() > deadline) throw new InsituError('ERR_TX_TIMEOUT', `the dispute of job ${id} was not decided in time (its verifiers have until ${new Date(job.dispute.deadline).toISOString()} chain time)`);
+        await new Promise((r) => setTimeout(r, 200));
+        job = await deps.chain.getJob(id, sig(o.signal));
+      }
+      return job;
+    },
     list: (o: { signal?: AbortSignal; limit?: number } = {}): Promise<JobInfo[]> => deps.chain.listJobs(deps.chain.address, { ...sig(o.signal), ...(o.limit ? { limit: o.limit } : {}) }),
     /** The job's output from the node that ran it, checked against the hash on chain. */
     async output(id: bigint, o: { signal?: AbortSignal } = {}): Promise<Uint8Array> {

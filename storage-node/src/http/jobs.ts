@@ -257,67 +257,137 @@ async function loadSideInputs(ctx: NodeContext, job: JobInfo): Promise<Record<st
   return sideInputs;
 }
 
-export async function runJobRequest(ctx: NodeContext, jobs: JobsContext, req: IncomingMessage, res: ServerResponse, id: bigint): Promise<void> {
-  const startedAt = Date.now();
-  const signer = signerOf(req, true)!;
-  const body = await readBody(req);
-  const job = await ctx.chain.getJob(id);
-  if (!sameAddress(job.creator, signer)) throw new InsituError('ERR_PERMISSION_DENIED', `job ${id} was submitted by ${job.creator}`);
-  if (job.executorSpId !== ctx.spId) throw new InsituError('ERR_BAD_REQUEST', `job ${id} runs on provider ${job.executorSpId}, not here`);
-  if (job.status !== 'submitted') throw new InsituError('ERR_INVALID_ARGUMENT', `job ${id} has already run`);
+/** Codes with which the runtime refuses a module before running it: the same on every node. */
+const REFUSALS = new Set(['ERR_JOB_INVALID_MODULE', 'ERR_JOB_FORBIDDEN_IMPORT', 'ERR_JOB_NO_ENTRYPOINT']);
+const EMPTY_HASH = createHash('sha256').digest('hex');
+
+export interface ExecutedJob {
+  receipt: JobReceipt;
+  signature: string;
+  output: Uint8Array;
+}
+
+/**
+ * Runs a job the chain recorded, with the limits the chain fixed (fuel, memory, output cap) so any
+ * node's re-run gives the same receipt, and signs the receipt. A module the runtime refuses gives
+ * a 'rejected' receipt. `beforeRun` is called once the module is accepted, just before it runs
+ * (the executor acknowledges the job on chain there).
+ */
+export async function executeJob(ctx: NodeContext, jobs: JobsContext, job: JobInfo, opts: { timeoutMs: number; beforeRun?: () => Promise<void> }): Promise<ExecutedJob> {
   const input: ObjectInfo = await ctx.chain.headObject(job.bucket, job.object);
   const module = await loadModule(ctx, job);
-  const prepared = await jobs.runtime.prepare(module);
-  const base: RunBase = {
-    moduleHash: prepared.hash,
-    args: job.args,
-    env: Object.fromEntries((job.env ?? []).map((e) => [e.slice(0, e.indexOf('=')), e.slice(e.indexOf('=') + 1)])),
-    sideInputs: await loadSideInputs(ctx, job),
-    limits: {
-      fuel: job.fuelLimit,
-      memoryMiB: num(body.memoryMiB, 256, jobs.maxMemoryMiB),
-      timeoutMs: num(body.timeoutMs, 60_000, jobs.maxTimeoutMs),
-      outputBytes: num(body.outputBytes, 64 * 1024 * 1024, jobs.maxOutputBytes),
-    },
-    account: job.creator,
-  };
+  const outputCap = job.outputCap > 0n ? Number(job.outputCap < BigInt(jobs.maxOutputBytes) ? job.outputCap : BigInt(jobs.maxOutputBytes)) : jobs.maxOutputBytes;
   let result: Outcome;
-  if (job.mode === 'map') result = await runMap(ctx, jobs, job, input, base);
-  else if (job.mode === 'reduce') result = await runReduce(ctx, jobs, job, input, base);
-  else {
-    const located = await locateInput(ctx, jobs, input);
-    try {
-      result = await runPart(jobs, base, 'path' in located ? { path: located.path, length: Number(input.payloadSize) } : { bytes: located.bytes }, {}, 0n);
-    } finally {
-      if ('path' in located && located.path.startsWith(join(jobs.dir, 'inputs'))) await rm(located.path, { force: true });
+  let rejected: InsituError | undefined;
+  try {
+    await jobs.runtime.prepare(module);
+  } catch (e) {
+    if (!(e instanceof InsituError) || !REFUSALS.has(e.code)) throw e;
+    rejected = e;
+  }
+  if (rejected) {
+    result = { state: 'failed', code: rejected.code, exitCode: -1, fuelUsed: 0n, output: EMPTY, stderrTail: rejected.message.slice(0, 1000) };
+  } else {
+    await opts.beforeRun?.();
+    const base: RunBase = {
+      moduleHash: job.moduleHash,
+      args: job.args,
+      env: Object.fromEntries((job.env ?? []).map((e) => [e.slice(0, e.indexOf('=')), e.slice(e.indexOf('=') + 1)])),
+      sideInputs: await loadSideInputs(ctx, job),
+      limits: {
+        fuel: job.fuelLimit,
+        memoryMiB: Math.min(job.memoryMiB || 256, jobs.maxMemoryMiB),
+        timeoutMs: Math.min(opts.timeoutMs, jobs.maxTimeoutMs),
+        outputBytes: Math.max(1, outputCap),
+      },
+      account: job.creator,
+    };
+    if (job.mode === 'map') result = await runMap(ctx, jobs, job, input, base);
+    else if (job.mode === 'reduce') result = await runReduce(ctx, jobs, job, input, base);
+    else {
+      const located = await locateInput(ctx, jobs, input);
+      try {
+        result = await runPart(jobs, base, 'path' in located ? { path: located.path, length: Number(input.payloadSize) } : { bytes: located.bytes }, {}, 0n);
+      } finally {
+        if ('path' in located && located.path.startsWith(join(jobs.dir, 'inputs'))) await rm(located.path, { force: true });
+      }
+    }
+    // Whatever the runtime returns, nothing above the cap the chain fixed leaves the node.
+    if (result.output.length > outputCap) {
+      result = { state: 'failed', code: 'ERR_JOB_OUTPUT_LIMIT', message: `output exceeded ${outputCap} bytes`, exitCode: -1, fuelUsed: result.fuelUsed, output: EMPTY, stderrTail: result.stderrTail };
     }
   }
-  const outputHash = createHash('sha256').update(result.output).digest('hex');
-  await mkdir(jobs.dir, { recursive: true });
-  await writeFile(join(jobs.dir, `${id}.out`), result.output);
   const receipt: JobReceipt = {
-    jobId: id.toString(),
+    jobId: job.id.toString(),
     executorSpId: ctx.spId,
     moduleHash: job.moduleHash,
     inputObjectId: input.id.toString(),
     inputChecksums: input.checksums.map((c) => Buffer.from(c).toString('hex')),
     args: job.args,
-    state: result.state,
+    state: rejected ? 'rejected' : result.state,
     code: result.code ?? null,
     exitCode: result.exitCode,
     fuelUsed: result.fuelUsed.toString(),
-    outputHash,
+    outputHash: rejected ? EMPTY_HASH : createHash('sha256').update(result.output).digest('hex'),
     outputBytes: result.output.length,
     stderrTail: result.stderrTail,
   };
-  const signature = toHex(signDigest(receiptDigest(receipt), ctx.operatorKey));
+  return { receipt, signature: toHex(signDigest(receiptDigest(receipt), ctx.operatorKey)), output: result.output };
+}
+
+/** Jobs this node is running now, by id: a second POST of the same job waits for the first run. */
+const inFlight = new WeakMap<JobsContext, Map<string, Promise<{ receipt: JobReceipt; signature: string }>>>();
+
+async function storedReceipt(jobs: JobsContext, id: bigint): Promise<{ receipt: JobReceipt; signature: string } | undefined> {
+  try {
+    return JSON.parse(await readFile(join(jobs.dir, `${id}.receipt.json`), 'utf8')) as { receipt: JobReceipt; signature: string };
+  } catch {
+    return undefined;
+  }
+}
+
+/** Runs the job once on this node, acknowledges and settles it on chain; its receipt is kept for later requests. */
+async function runAndSettle(ctx: NodeContext, jobs: JobsContext, job: JobInfo, timeoutMs: number): Promise<{ receipt: JobReceipt; signature: string }> {
+  const startedAt = Date.now();
+  const id = job.id;
+  const done = await executeJob(ctx, jobs, job, {
+    timeoutMs,
+    beforeRun: async () => {
+      if (job.status === 'submitted') await ctx.chain.ackJob(id);
+    },
+  });
+  const { receipt, signature } = done;
+  await mkdir(jobs.dir, { recursive: true });
+  await writeFile(join(jobs.dir, `${id}.out`), done.output);
+  await ctx.chain.settleJob({ jobId: id, receipt: JSON.stringify(receipt), receiptSignature: signature });
   await writeFile(join(jobs.dir, `${id}.receipt.json`), JSON.stringify({ receipt, signature }));
-  await ctx.chain.settleJob({ jobId: id, fuelUsed: result.fuelUsed, outputHash, exitState: result.code ?? 'succeeded', receiptSignature: signature });
-  ctx.metrics.jobs.inc({ mode: job.mode || 'whole', outcome: result.code ?? 'succeeded' });
-  ctx.metrics.jobFuel.inc(Number(result.fuelUsed));
+  const outcome = receipt.state === 'rejected' ? 'rejected' : (receipt.code ?? 'succeeded');
+  ctx.metrics.jobs.inc({ mode: job.mode || 'whole', outcome });
+  ctx.metrics.jobFuel.inc(Number(receipt.fuelUsed));
   ctx.metrics.jobSeconds.observe({ mode: job.mode || 'whole' }, (Date.now() - startedAt) / 1000);
-  ctx.logger.info('job settled', { jobId: id.toString(), mode: job.mode || 'whole', state: result.state, fuel: result.fuelUsed.toString() });
-  sendJson(res, 200, { receipt, signature });
+  ctx.logger.info('job settled', { jobId: id.toString(), mode: job.mode || 'whole', state: receipt.state, fuel: receipt.fuelUsed });
+  return { receipt, signature };
+}
+
+export async function runJobRequest(ctx: NodeContext, jobs: JobsContext, req: IncomingMessage, res: ServerResponse, id: bigint): Promise<void> {
+  const signer = signerOf(req, true)!;
+  const body = await readBody(req);
+  const job = await ctx.chain.getJob(id);
+  if (!sameAddress(job.creator, signer)) throw new InsituError('ERR_PERMISSION_DENIED', `job ${id} was submitted by ${job.creator}`);
+  if (job.executorSpId !== ctx.spId) throw new InsituError('ERR_BAD_REQUEST', `job ${id} runs on provider ${job.executorSpId}, not here`);
+  // A job runs at most once here: a request while it runs waits for that run, and a later one gets its receipt.
+  let running = inFlight.get(jobs);
+  if (!running) inFlight.set(jobs, (running = new Map()));
+  const key = id.toString();
+  let run = running.get(key);
+  if (!run) {
+    const kept = await storedReceipt(jobs, id);
+    if (kept) return sendJson(res, 200, kept);
+    if (job.status !== 'submitted' && job.status !== 'running') throw new InsituError('ERR_INVALID_ARGUMENT', `job ${id} is ${job.status}`);
+    run = runAndSettle(ctx, jobs, job, num(body.timeoutMs, 60_000, jobs.maxTimeoutMs)).finally(() => running!.delete(key));
+    running.set(key, run);
+  }
+  sendJson(res, 200, await run);
 }
 
 export async function jobOutput(ctx: NodeContext, jobs: JobsContext, req: IncomingMessage, res: ServerResponse, id: bigint): Promise<void> {
@@ -329,6 +399,8 @@ export async function jobOutput(ctx: NodeContext, jobs: JobsContext, req: Incomi
   if (job.mode === 'map' ? !provider : !sameAddress(job.creator, signer)) {
     throw new InsituError('ERR_PERMISSION_DENIED', job.mode === 'map' ? `the output of map job ${id} goes to storage providers only` : `job ${id} was submitted by ${job.creator}`);
   }
+  // A cancelled job's output was never paid for; a running one's is not final.
+  if (job.status !== 'settled' && job.status !== 'overturned') throw new InsituError('ERR_INVALID_ARGUMENT', `job ${id} is ${job.status}: it has no output`);
   let data: Buffer;
   try {
     data = await readFile(join(jobs.dir, `${id}.out`));

@@ -1,27 +1,29 @@
 // Compute: jobs over stored objects, paid through escrow. Submitting escrows the submitter's
-// maximum fee; the executing provider settles with the fuel its receipt reports, is paid
-// fuel × its registered compute price (capped by the escrow) and the rest is refunded.
+// maximum fee and fixes what decides the result (module, input, arguments, fuel, memory, the
+// output cap from the owner's output policy); the executor acknowledges the job when it starts it
+// and settles it with its signed receipt (compute/settle.ts); the fee is held for a dispute
+// window in which anyone may have the job re-run by other providers (compute/dispute.ts).
 
-import { isAddress, sameAddress, type Hex } from '@insitu/sdk/crypto/keys.ts';
-import type { JobInfo } from '@insitu/sdk/chain/types.ts';
+import { isAddress, sameAddress } from '@insitu/sdk/crypto/keys.ts';
 import { fail, emit, nextId, type MsgHandler, type QueryHandler } from '../context.ts';
 import { big } from '../../gnfd.ts';
 import { move } from './bank.ts';
-import { getProvider, providerByOperator } from './providers.ts';
+import { getProvider } from './providers.ts';
 import { getBucket, getObject } from './storage-records.ts';
-import { Action, Effect, verifyPermission } from './permission.ts';
+import { Action, Effect, verifyPermission, outputCapOf, type StatementRecord } from './permission.ts';
 import { requireNotFrozen } from './payment.ts';
+import { COMPUTE_ESCROW, computeParams, jobKey, type JobRecord } from './compute/records.ts';
+import { msgAckJob, msgSettleJob } from './compute/settle.ts';
+import { msgDisputeJob, msgVerifyJob } from './compute/dispute.ts';
 
-/** Escrowed job fees are held here; counted in every conservation sum. */
-export const COMPUTE_ESCROW = '0x00000000000000000000000000000000000e5c00' as Hex;
-
-/** A job as the chain keeps it (the SDK's JobInfo). */
-export type JobRecord = JobInfo;
+export { COMPUTE_ESCROW, type JobRecord };
+export { computeEndBlock } from './compute/dispute.ts';
 
 /** Side inputs are small objects: they are handed to the job whole. */
 export const MAX_SIDE_INPUT = 16 * 1024 * 1024;
 
-const jobKey = (id: bigint): string => `job/${id.toString().padStart(20, '0')}`;
+/** Memory cap of a job whose submitter names none (MiB). */
+export const DEFAULT_JOB_MEMORY_MIB = 256;
 
 const msgSubmitJob: MsgHandler = async (ctx, msg) => {
   const bucket = await getBucket(ctx.kv, String(msg.bucketName));
@@ -32,7 +34,8 @@ const msgSubmitJob: MsgHandler = async (ctx, msg) => {
   await requireNotFrozen(ctx.kv, bucket.paymentAddress, `bucket ${bucket.name}`);
   const moduleHash = String(msg.moduleHash);
   if (!/^[0-9a-f]{64}$/.test(moduleHash)) fail('ERR_INVALID_ARGUMENT', 'moduleHash must be the SHA-256 of the module, 64 hex digits');
-  if ((await verifyPermission(ctx.kv, ctx.now, ctx.signer, bucket, input, Action.EXECUTE_OBJECT, { moduleHash })) !== Effect.ALLOW) {
+  const allowing: StatementRecord[] = [];
+  if ((await verifyPermission(ctx.kv, ctx.now, ctx.signer, bucket, input, Action.EXECUTE_OBJECT, { moduleHash, allowing })) !== Effect.ALLOW) {
     fail('ERR_PERMISSION_DENIED', `${ctx.signer} may not run module ${moduleHash.slice(0, 12)}… over ${bucket.name}/${input.name}`);
   }
   const moduleBucket = await getBucket(ctx.kv, String(msg.moduleBucket));
@@ -50,6 +53,14 @@ const msgSubmitJob: MsgHandler = async (ctx, msg) => {
   if (!(await getProvider(ctx.kv, executorSpId))) fail('ERR_PROVIDER_NOT_FOUND', `no storage provider ${executorSpId}`);
   const args = ((msg.args as string[]) ?? []).map(String);
   if (args.length > 64 || args.some((a) => a.length > 4096)) fail('ERR_INVALID_ARGUMENT', 'at most 64 arguments of at most 4096 characters');
+  const params = computeParams(ctx.genesis);
+  const requested = big(msg.maxOutputBytes ?? 0);
+  // The owner's output policy (from the statements that allowed this run) bounds what the submitter asks for.
+  const caps: bigint[] = [requested > 0n ? requested : BigInt(params.defaultOutputBytes)];
+  const policyCap = outputCapOf(allowing, input.payloadSize);
+  if (policyCap !== null) caps.push(policyCap);
+  const memoryMiB = Number(msg.memoryMib ?? 0) || DEFAULT_JOB_MEMORY_MIB;
+  if (!Number.isInteger(memoryMiB) || memoryMiB < 1 || memoryMiB > 32768) fail('ERR_INVALID_ARGUMENT', 'memoryMib must be 1..32768');
   const sideInputs = ((msg.sideInputs as string[]) ?? []).map(String);
   if (sideInputs.length > 8) fail('ERR_INVALID_ARGUMENT', 'at most 8 side inputs');
   for (const ref of sideInputs) {
@@ -58,9 +69,14 @@ const msgSubmitJob: MsgHandler = async (ctx, msg) => {
     const so = sb ? await getObject(ctx.kv, sb.name, ref.slice(at + 1)) : undefined;
     if (!sb || !so || so.status !== 1) return fail('ERR_OBJECT_NOT_FOUND', `side input ${ref} is not a sealed object`);
     if (so.payloadSize > BigInt(MAX_SIDE_INPUT)) fail('ERR_PAYLOAD_TOO_LARGE', `side input ${ref} is larger than ${MAX_SIDE_INPUT} bytes`);
-    const mayRead = (await verifyPermission(ctx.kv, ctx.now, ctx.signer, sb, so, Action.GET_OBJECT)) === Effect.ALLOW ||
-      (await verifyPermission(ctx.kv, ctx.now, ctx.signer, sb, so, Action.EXECUTE_OBJECT, { moduleHash })) === Effect.ALLOW;
-    if (!mayRead) fail('ERR_PERMISSION_DENIED', `${ctx.signer} may not use ${ref} as a side input`);
+    if ((await verifyPermission(ctx.kv, ctx.now, ctx.signer, sb, so, Action.GET_OBJECT)) === Effect.ALLOW) continue;
+    // Execute without get: the side input's output policy bounds the job's output too.
+    const sideAllowing: StatementRecord[] = [];
+    if ((await verifyPermission(ctx.kv, ctx.now, ctx.signer, sb, so, Action.EXECUTE_OBJECT, { moduleHash, allowing: sideAllowing })) !== Effect.ALLOW) {
+      fail('ERR_PERMISSION_DENIED', `${ctx.signer} may not use ${ref} as a side input`);
+    }
+    const sideCap = outputCapOf(sideAllowing, so.payloadSize);
+    if (sideCap !== null) caps.push(sideCap);
   }
   const env = ((msg.env as string[]) ?? []).map(String);
   if (env.length > 32) fail('ERR_INVALID_ARGUMENT', 'at most 32 environment variables');
@@ -87,54 +103,37 @@ const msgSubmitJob: MsgHandler = async (ctx, msg) => {
       if (m!.status !== 'settled' || m!.exitState !== 'succeeded') fail('ERR_INVALID_ARGUMENT', `map job ${mid} has not succeeded (${m!.status}${m!.exitState ? `, ${m!.exitState}` : ''})`);
     }
   } else if (mapJobs.length > 0) fail('ERR_INVALID_ARGUMENT', 'only reduce jobs name map jobs');
+  const outputCap = caps.reduce((a, b) => (b < a ? b : a));
   await move(ctx.kv, ctx.signer, COMPUTE_ESCROW, maxFee);
   const id = await nextId(ctx.kv, 'job');
   const job: JobRecord = {
     id, creator: ctx.signer, bucket: bucket.name, object: input.name, objectId: input.id, moduleBucket: moduleBucket.name,
     moduleObject: module.name, moduleHash, args, sideInputs, env, mode: mode as JobRecord['mode'], pieceIndex: mode === 'map' ? pieceIndex : 0, mapJobs, maxFee, fuelLimit, executorSpId, status: 'submitted',
     submittedAt: ctx.now, fuelUsed: 0n, fee: 0n, outputHash: '', exitState: '', receiptSignature: '', settledAt: 0,
+    memoryMiB, outputCap, ackedAt: 0, receipt: '', outputBytes: 0, releaseAt: 0, dispute: null,
   };
   ctx.kv.put(jobKey(id), job);
-  emit(ctx, 'job-submitted', { job_id: id, mode, sp_id: executorSpId, bucket_name: bucket.name, object_name: input.name, object_id: input.id, max_fee: maxFee });
+  emit(ctx, 'job-submitted', { job_id: id, mode, sp_id: executorSpId, bucket_name: bucket.name, object_name: input.name, object_id: input.id, max_fee: maxFee, output_cap: outputCap });
   return { jobId: id.toString() };
 };
 
-const msgSettleJob: MsgHandler = async (ctx, msg) => {
-  const id = big(msg.jobId);
-  const job = await ctx.kv.get<JobRecord>(jobKey(id));
-  if (!job) return fail('ERR_NOT_FOUND', `no job ${id}`);
-  const sp = await providerByOperator(ctx.kv, ctx.signer);
-  if (!sp || sp.id !== job.executorSpId) fail('ERR_PERMISSION_DENIED', `only the executing provider (${job.executorSpId}) may settle job ${id}`);
-  if (job.status !== 'submitted') fail('ERR_INVALID_ARGUMENT', `job ${id} is already ${job.status}`);
-  const fuelUsed = big(msg.fuelUsed);
-  const price = BigInt(sp!.computePrice);
-  const cost = fuelUsed * price;
-  const fee = cost < job.maxFee ? cost : job.maxFee;
-  await move(ctx.kv, COMPUTE_ESCROW, sp!.fundingAddress, fee);
-  await move(ctx.kv, COMPUTE_ESCROW, job.creator, job.maxFee - fee);
-  Object.assign(job, {
-    status: 'settled', fuelUsed, fee, outputHash: String(msg.outputHash ?? ''), exitState: String(msg.exitState ?? ''),
-    receiptSignature: String(msg.receiptSignature ?? ''), settledAt: ctx.now,
-  });
-  ctx.kv.put(jobKey(id), job);
-  emit(ctx, 'job-settled', { job_id: id, sp_id: sp!.id, fee, refund: job.maxFee - fee, exit_state: job.exitState });
-  return { fee: fee.toString(), refund: (job.maxFee - fee).toString() };
-};
-
 /**
- * A job no provider settled (its node went away) can be cancelled by its submitter once the
- * longest run a node allows has surely passed; the whole escrow comes back.
+ * A job no provider has acknowledged can be cancelled by its submitter after a short deadline; an
+ * acknowledged one only once the longest run a node allows has surely passed (its node went
+ * away). The whole escrow comes back, and a late settlement is refused.
  */
-export const JOB_CANCEL_AFTER_MS = 15 * 60_000;
-
 const msgCancelJob: MsgHandler = async (ctx, msg) => {
   const id = big(msg.jobId);
   const job = await ctx.kv.get<JobRecord>(jobKey(id));
   if (!job) return fail('ERR_NOT_FOUND', `no job ${id}`);
   if (!sameAddress(job.creator, ctx.signer)) fail('ERR_PERMISSION_DENIED', `only the submitter of job ${id} may cancel it`);
-  if (job.status !== 'submitted') fail('ERR_INVALID_ARGUMENT', `job ${id} is already ${job.status}`);
-  const at = job.submittedAt + JOB_CANCEL_AFTER_MS;
-  if (ctx.now < at) fail('ERR_INVALID_ARGUMENT', `job ${id} may still be running; it can be cancelled from ${new Date(at).toISOString()}`);
+  if (job.status !== 'submitted' && job.status !== 'running') fail('ERR_INVALID_ARGUMENT', `job ${id} is already ${job.status}`);
+  const params = computeParams(ctx.genesis);
+  const at = job.status === 'running' ? job.ackedAt + params.cancelAckedAfterMs : job.submittedAt + params.cancelUnackedAfterMs;
+  if (ctx.now < at) {
+    if (job.status === 'running') fail('ERR_JOB_RUNNING', `job ${id} is running on provider ${job.executorSpId}; it cannot be cancelled (unless never settled, from ${new Date(at).toISOString()})`);
+    fail('ERR_INVALID_ARGUMENT', `job ${id} may still be starting; it can be cancelled from ${new Date(at).toISOString()} if no provider acknowledges it`);
+  }
   await move(ctx.kv, COMPUTE_ESCROW, job.creator, job.maxFee);
   Object.assign(job, { status: 'cancelled', settledAt: ctx.now });
   ctx.kv.put(jobKey(id), job);
@@ -146,6 +145,9 @@ export const computeMsgs: Record<string, { handler: MsgHandler; signer: (m: Reco
   '/insitu.compute.MsgSubmitJob': { handler: msgSubmitJob, signer: (m) => String(m.creator) },
   '/insitu.compute.MsgSettleJob': { handler: msgSettleJob, signer: (m) => String(m.operator) },
   '/insitu.compute.MsgCancelJob': { handler: msgCancelJob, signer: (m) => String(m.creator) },
+  '/insitu.compute.MsgAckJob': { handler: msgAckJob, signer: (m) => String(m.operator) },
+  '/insitu.compute.MsgDisputeJob': { handler: msgDisputeJob, signer: (m) => String(m.disputer) },
+  '/insitu.compute.MsgVerifyJob': { handler: msgVerifyJob, signer: (m) => String(m.operator) },
 };
 
 export const computeQueries: Record<string, QueryHandler> = {

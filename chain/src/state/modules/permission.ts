@@ -59,18 +59,47 @@ const wildcard = (pattern: string, value: string): boolean =>
  * so an owner can let listed code, and nothing else, compute over the data.
  */
 export const MODULE_GRN = 'grn:insitu:module::';
+/**
+ * The output policy of an execute grant (project extension): `grn:insitu:output-max::<bytes>`
+ * caps each job's output; `grn:insitu:output-ratio::<ppm>` caps it at that many bytes per million
+ * bytes of input. Nodes run jobs with the cap and the chain refuses a settlement above it.
+ */
+export const OUTPUT_MAX_GRN = 'grn:insitu:output-max::';
+export const OUTPUT_RATIO_GRN = 'grn:insitu:output-ratio::';
 const isModuleGrn = (r: string): boolean => r.startsWith(MODULE_GRN);
+const isOutputGrn = (r: string): boolean => r.startsWith(OUTPUT_MAX_GRN) || r.startsWith(OUTPUT_RATIO_GRN);
+const isExtensionGrn = (r: string): boolean => isModuleGrn(r) || isOutputGrn(r);
+
+/**
+ * The most output the allowing statements of an execute grant let one job return over an input
+ * of `inputSize` bytes: the most generous statement wins (any allow grants), null = no cap.
+ */
+export function outputCapOf(allowing: StatementRecord[], inputSize: bigint): bigint | null {
+  let best: bigint | null = -1n;
+  for (const s of allowing) {
+    let cap: bigint | null = null;
+    for (const r of s.resources) {
+      const v = r.startsWith(OUTPUT_MAX_GRN) ? BigInt(r.slice(OUTPUT_MAX_GRN.length))
+        : r.startsWith(OUTPUT_RATIO_GRN) ? (inputSize * BigInt(r.slice(OUTPUT_RATIO_GRN.length))) / 1_000_000n : null;
+      if (v !== null) cap = cap === null || v < cap ? v : cap;
+    }
+    if (cap === null) return null;
+    if (best !== null && cap > best) best = cap;
+  }
+  return best === -1n ? null : best;
+}
 
 /** allow / deny / none for one policy, as Greenfield's Policy.Eval. */
-function evalPolicy(p: PolicyRecord, action: number, now: number, objectName: string | null, moduleHash: string | undefined): number {
+function evalPolicy(p: PolicyRecord, action: number, now: number, objectName: string | null, moduleHash: string | undefined, allowing?: StatementRecord[]): number {
   if (p.expiresAt !== null && p.expiresAt <= now) return Effect.UNSPECIFIED;
   let allow = false;
+  const matched: StatementRecord[] = [];
   for (const s of p.statements) {
     if (s.expiresAt !== null && s.expiresAt <= now) continue;
     if (!s.actions.includes(action) && !s.actions.includes(Action.ALL)) continue;
     const modules = s.resources.filter(isModuleGrn);
     if (modules.length > 0 && (moduleHash === undefined || !modules.includes(`${MODULE_GRN}${moduleHash.toLowerCase()}`))) continue;
-    const resources = s.resources.filter((r) => !isModuleGrn(r));
+    const resources = s.resources.filter((r) => !isExtensionGrn(r));
     if (resources.length > 0 && objectName !== null && p.object === null) {
       const hit = resources.some((r) => {
         const m = /^grn:o::([^/]+)\/(.+)$/.exec(r);
@@ -79,8 +108,12 @@ function evalPolicy(p: PolicyRecord, action: number, now: number, objectName: st
       if (!hit) continue;
     }
     if (s.effect === Effect.DENY) return Effect.DENY;
-    if (s.effect === Effect.ALLOW) allow = true;
+    if (s.effect === Effect.ALLOW) {
+      allow = true;
+      matched.push(s);
+    }
   }
+  allowing?.push(...matched);
   return allow ? Effect.ALLOW : Effect.UNSPECIFIED;
 }
 
@@ -91,17 +124,17 @@ const READ_ACTIONS: number[] = [Action.GET_OBJECT, Action.COPY_OBJECT, Action.EX
  * anything; otherwise the policies of groups the operator is an unexpired member of — a deny from
  * any of them wins, an allow from any allows.
  */
-async function policyEffect(kv: KV, now: number, bucket: string, object: string | null, operator: string, action: number, objectName: string | null, moduleHash: string | undefined): Promise<number> {
+async function policyEffect(kv: KV, now: number, bucket: string, object: string | null, operator: string, action: number, objectName: string | null, moduleHash: string | undefined, allowing?: StatementRecord[]): Promise<number> {
   const own = await kv.get<PolicyRecord>(policyKey(bucket, object, { type: PrincipalType.ACCOUNT, value: operator }));
   if (own) {
-    const e = evalPolicy(own, action, now, objectName, moduleHash);
+    const e = evalPolicy(own, action, now, objectName, moduleHash, allowing);
     if (e !== Effect.UNSPECIFIED) return e;
   }
   let allowed = false;
   for (const [, p] of await kv.list<PolicyRecord>(`policy/${resourceKey(bucket, object)}/${PrincipalType.GROUP}:`)) {
-    const e = evalPolicy(p, action, now, objectName, moduleHash);
-    if (e === Effect.UNSPECIFIED) continue;
     if (!(await isGroupMember(kv, BigInt(p.principal.value), operator, now))) continue;
+    const e = evalPolicy(p, action, now, objectName, moduleHash, allowing);
+    if (e === Effect.UNSPECIFIED) continue;
     if (e === Effect.DENY) return Effect.DENY;
     allowed = true;
   }
@@ -110,18 +143,18 @@ async function policyEffect(kv: KV, now: number, bucket: string, object: string 
 
 export async function verifyPermission(
   kv: KV, now: number, operator: string | null, bucket: BucketRecord, object: ObjectRecord | null, action: number,
-  opts: { moduleHash?: string } = {},
+  opts: { moduleHash?: string; allowing?: StatementRecord[] } = {},
 ): Promise<number> {
   const visibility = object ? effectiveVisibility(object, bucket) : bucket.visibility;
   if (visibility === Visibility.PUBLIC_READ && READ_ACTIONS.includes(action)) return Effect.ALLOW;
   if (!operator) return Effect.DENY;
   if (lower(operator) === lower(bucket.owner)) return Effect.ALLOW;
   let allowed = false;
-  const onBucket = await policyEffect(kv, now, bucket.name, null, operator, action, object?.name ?? null, opts.moduleHash);
+  const onBucket = await policyEffect(kv, now, bucket.name, null, operator, action, object?.name ?? null, opts.moduleHash, opts.allowing);
   if (onBucket === Effect.DENY) return Effect.DENY;
   if (onBucket === Effect.ALLOW) allowed = true;
   if (object) {
-    const onObject = await policyEffect(kv, now, bucket.name, object.name, operator, action, object.name, opts.moduleHash);
+    const onObject = await policyEffect(kv, now, bucket.name, object.name, operator, action, object.name, opts.moduleHash, opts.allowing);
     if (onObject === Effect.DENY) return Effect.DENY;
     if (onObject === Effect.ALLOW) allowed = true;
   }
@@ -169,6 +202,10 @@ const msgPutPolicy: MsgHandler = async (ctx, msg) => {
     if (s.resources.length > 5) fail('ERR_INVALID_ARGUMENT', 'at most 5 resources per statement');
     for (const r of s.resources.filter(isModuleGrn)) {
       if (!/^[0-9a-f]{64}$/.test(r.slice(MODULE_GRN.length))) fail('ERR_INVALID_ARGUMENT', `module resource "${r}" must be ${MODULE_GRN}<sha256 hex>`);
+    }
+    for (const r of s.resources.filter(isOutputGrn)) {
+      const v = r.startsWith(OUTPUT_MAX_GRN) ? r.slice(OUTPUT_MAX_GRN.length) : r.slice(OUTPUT_RATIO_GRN.length);
+      if (!/^\d{1,18}$/.test(v)) fail('ERR_INVALID_ARGUMENT', `output policy resource "${r}" must end in a whole number`);
     }
   }
   const key = policyKey(bucketName, objectName, principal!);

@@ -1,0 +1,60 @@
+// What the compute module keeps: job records, their keys and indexes, and the module's chain
+// parameters (read from the genesis file's optional `compute` section, else the defaults below).
+
+import type { Hex } from '@insitu/sdk/crypto/keys.ts';
+import type { JobInfo } from '@insitu/sdk/chain/types.ts';
+import type { Genesis } from '../../../genesis.ts';
+import type { KV } from '../../store.ts';
+
+/** Escrowed job fees, fees held for the dispute window and dispute bonds are held here; counted in every conservation sum. */
+export const COMPUTE_ESCROW = '0x00000000000000000000000000000000000e5c00' as Hex;
+
+/** A job as the chain keeps it (the SDK's JobInfo). */
+export type JobRecord = JobInfo;
+
+export interface ComputeParams {
+  /** How long a settled fee is held before it reaches the provider; disputes are open meanwhile (ms of chain time). */
+  disputeWindowMs: number;
+  /** How long the chosen verifiers have to post their receipts once a job is disputed (ms). */
+  verifyWindowMs: number;
+  /** How many providers re-run a disputed job. */
+  verifiers: number;
+  /** What a disputer puts up; lost to the verifiers and the executor when the receipt holds. */
+  disputeBond: string;
+  /** Least taken from the deposit of a provider whose receipt a dispute overturned. */
+  slashMin: string;
+  /** The slash is at least this many times the fee the provider claimed. */
+  slashFeeMultiple: number;
+  /** A refused module is charged this much fuel (at the provider's price, capped by the escrow): the node's work of loading and checking it. */
+  rejectFuel: string;
+  /** A job its executor has not acknowledged can be cancelled this long after submission (ms). */
+  cancelUnackedAfterMs: number;
+  /** An acknowledged job nobody settled (its node went away) can be cancelled this long after the acknowledgement (ms): longer than any run a node allows. */
+  cancelAckedAfterMs: number;
+  /** Output cap of a job whose submitter names none (bytes). */
+  defaultOutputBytes: number;
+}
+
+export const DEFAULT_COMPUTE_PARAMS: ComputeParams = {
+  disputeWindowMs: 60 * 60_000,
+  verifyWindowMs: 10 * 60_000,
+  verifiers: 3,
+  disputeBond: String(10n ** 15n),
+  slashMin: String(10n ** 16n),
+  slashFeeMultiple: 10,
+  rejectFuel: '1000000',
+  cancelUnackedAfterMs: 2 * 60_000,
+  cancelAckedAfterMs: 30 * 60_000,
+  defaultOutputBytes: 64 * 1024 * 1024,
+};
+
+export const computeParams = (g: Genesis): ComputeParams => ({ ...DEFAULT_COMPUTE_PARAMS, ...(g as Genesis & { compute?: Partial<ComputeParams> }).compute });
+
+const pad = (n: bigint | number, w = 20): string => n.toString().padStart(w, '0');
+export const jobKey = (id: bigint): string => `job/${pad(id)}`;
+/** Settled fees waiting for their dispute window to close, by release time. */
+export const releaseKey = (at: number, id: bigint): string => `job-release/${pad(at, 16)}/${pad(id)}`;
+/** Open disputes by the deadline of their verifiers. */
+export const disputeDueKey = (at: number, id: bigint): string => `job-dispute-due/${pad(at, 16)}/${pad(id)}`;
+
+export const getJob = (kv: KV, id: bigint): Promise<JobRecord | undefined> => kv.get<JobRecord>(jobKey(id));
