@@ -17,7 +17,7 @@ import { chargeFee, paymentMsgs, paymentQueries, settleDue, seconds } from './mo
 import { providerMsgs, providerQueries, addGvg, SP_DEPOSIT_POOL } from './modules/providers.ts';
 import { storageMsgs, storageQueries } from './modules/storage.ts';
 import { permissionMsgs, permissionQueries } from './modules/permission.ts';
-import { computeMsgs, computeQueries, COMPUTE_ESCROW } from './modules/compute.ts';
+import { computeMsgs, computeQueries, computeEndBlock, COMPUTE_ESCROW } from './modules/compute.ts';
 import { recoveryMsgs, recoveryQueries } from './modules/recovery.ts';
 import { auditQueries } from './modules/audit.ts';
 import { groupMsgs, groupQueries } from './modules/group.ts';
@@ -161,6 +161,7 @@ export function createChainApp(opts: ChainAppOptions): ChainApp & { kv(): KV; ge
     const kv = new CacheKV(state());
     const feed = await settleDue(kv, seconds(time));
     feed.push(...(await providersEndBlock({ kv, height: prev.height + 1n, now: time, seed: prev.hash, genesis })));
+    feed.push(...(await computeEndBlock({ kv, now: time })));
     if (feed.length === 0) return undefined;
     return commitBlock(kv, prev, time, null, feed);
   }
@@ -239,6 +240,8 @@ export function createChainApp(opts: ChainAppOptions): ChainApp & { kv(): KV; ge
         // Greenfield's auto-settle runs at every block: payers whose balance ran out are settled first.
         const feed: FeedEmit[] = await settleDue(anteKV, seconds(time));
         feed.push(...(await providersEndBlock({ kv: anteKV, height, now: time, seed: prev.hash, genesis })));
+        // Job fees whose dispute window closed go to their providers; disputes past their deadline are decided.
+        feed.push(...(await computeEndBlock({ kv: anteKV, now: time })));
         const settled = feed.length;
         try {
           await ante(anteKV, tx, gas);

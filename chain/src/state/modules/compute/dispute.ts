@@ -12,7 +12,7 @@ import { createHash } from 'node:crypto';
 import { sameAddress } from '@insitu/sdk/crypto/keys.ts';
 import { parseReceipt, receiptsAgree, exitStateOf } from '@insitu/sdk/receipt.ts';
 import type { JobDispute } from '@insitu/sdk/chain/types.ts';
-import { fail, emit, type FeedEmit, type MsgHandler } from '../../context.ts';
+import { fail, emit, type FeedEmit, type MsgContext, type MsgHandler } from '../../context.ts';
 import type { KV } from '../../store.ts';
 import { big } from '../../../gnfd.ts';
 import { move } from '../bank.ts';
@@ -20,7 +20,7 @@ import { getProvider, getGvg, providerByOperator, STATUS_IN_SERVICE } from '../p
 import { getObjectById } from '../storage-records.ts';
 import { COMPUTE_ESCROW, computeParams, disputeDueKey, getJob, jobKey, releaseKey, type JobRecord } from './records.ts';
 import { checkReceipt } from './settle.ts';
-import { slashDeposit } from './slash.ts';
+import { slash } from '../stake.ts';
 
 /** Randomness of the block before `height` (its hash), mixed with the job id. */
 async function seedFor(kv: KV, height: bigint, jobId: bigint): Promise<Buffer> {
@@ -132,6 +132,7 @@ async function resolve(kv: KV, job: JobRecord, now: number, atDeadline: boolean)
   if (!wrong && !upheld && !atDeadline) return [];
   kv.del(disputeDueKey(d.deadline, job.id));
   const executor = await getProvider(kv, job.executorSpId);
+  const events: FeedEmit[] = [];
   if (wrong) {
     // The receipt was false: the submitter gets the fee back and the executor pays for the rest.
     if (job.releaseAt !== 0) {
@@ -139,7 +140,9 @@ async function resolve(kv: KV, job: JobRecord, now: number, atDeadline: boolean)
       kv.del(releaseKey(job.releaseAt, job.id));
       job.releaseAt = 0;
     }
-    d.slashed = await slashDeposit(kv, job.executorSpId, d.slashWant, COMPUTE_ESCROW);
+    // The providers' slash (it emits provider-slashed into `events`); the escrow then pays the wronged parties.
+    const sink = { kv, signer: COMPUTE_ESCROW, height: 0n, now, txEvents: [], feed: events } as unknown as MsgContext;
+    d.slashed = executor ? await slash(sink, executor, d.slashWant, COMPUTE_ESCROW, `job ${job.id}: receipt overturned by a dispute`) : 0n;
     const toVerifiers = await payProviders(kv, disagree, d.slashed / 2n);
     await move(kv, COMPUTE_ESCROW, d.disputer, d.bond + d.slashed - toVerifiers);
     d.outcome = 'receipt-wrong';
@@ -155,8 +158,6 @@ async function resolve(kv: KV, job: JobRecord, now: number, atDeadline: boolean)
     d.outcome = 'inconclusive';
     await releaseOrSchedule(kv, job, now);
   }
-  const events: FeedEmit[] = [];
-  if (d.slashed > 0n) events.push({ type: 'provider-slashed', attributes: { sp_id: String(job.executorSpId), amount: String(d.slashed), reason: `job ${job.id}: receipt overturned` } });
   return [...events, { type: 'job-dispute-resolved', attributes: { job_id: String(job.id), sp_id: String(job.executorSpId), outcome: d.outcome, slashed: String(d.slashed), agree: String(agree.length), disagree: String(disagree.length) } }];
 }
 
