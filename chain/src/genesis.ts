@@ -107,6 +107,20 @@ export interface Genesis {
   admin?: Hex;
   /** Absent or partial: DEFAULT_ACCOUNTABILITY fills in. */
   accountability?: Partial<AccountabilityParams>;
+  /**
+   * A development clock (devnets only): the accounts whose MsgAdvanceTime moves chain time
+   * forward. Absent on a real network, where time is the block's time alone.
+   */
+  devClock?: { authorities: Hex[] };
+  /** The validators of the replicated mode (CometBFT); the embedded chain has none. */
+  validators?: GenesisValidator[];
+}
+
+export interface GenesisValidator {
+  name: string;
+  /** CometBFT's ed25519 consensus public key, base64. */
+  pubKey: string;
+  power: string;
 }
 
 /** The accountability params in force: the genesis values over the defaults. */
@@ -158,6 +172,8 @@ export function createDevnetGenesis(opts: {
   params?: Partial<StorageParamsGenesis>;
   admin?: Hex;
   accountability?: Partial<AccountabilityParams>;
+  /** Accounts allowed to move a development clock (devnets and tests). */
+  devClockAuthorities?: Hex[];
 }): Genesis {
   const params = { ...DEFAULT_PARAMS, ...opts.params };
   const needed = params.redundantDataChunkNum + params.redundantParityChunkNum + 1;
@@ -175,6 +191,7 @@ export function createDevnetGenesis(opts: {
     params,
     ...(opts.admin ? { admin: checksumAddress(opts.admin) } : {}),
     ...(opts.accountability ? { accountability: opts.accountability } : {}),
+    ...(opts.devClockAuthorities ? { devClock: { authorities: opts.devClockAuthorities.map((a) => checksumAddress(a)) } } : {}),
   };
 }
 

@@ -81,6 +81,63 @@ export const ErrorCodes = {
 
 export type ErrorCode = keyof typeof ErrorCodes;
 
+/**
+ * The number each code carries as an ABCI result code (CheckTx, FinalizeBlock, Query) in the
+ * chain's `insitu` codespace. Numbers are part of the wire and never change: a new code gets
+ * the next free number here when it is appended above (0 is success, 1 an unlisted code).
+ */
+export const ChainCodeNumbers: Partial<Record<ErrorCode, number>> = {
+  ERR_INVALID_ARGUMENT: 2,
+  ERR_INVALID_NAME: 3,
+  ERR_INVALID_RANGE: 4,
+  ERR_BAD_REQUEST: 5,
+  ERR_PAYLOAD_TOO_LARGE: 6,
+  ERR_UNAUTHENTICATED: 7,
+  ERR_SIGNATURE_INVALID: 8,
+  ERR_SIGNATURE_EXPIRED: 9,
+  ERR_PERMISSION_DENIED: 10,
+  ERR_NOT_FOUND: 11,
+  ERR_BUCKET_NOT_FOUND: 12,
+  ERR_OBJECT_NOT_FOUND: 13,
+  ERR_PIECE_NOT_FOUND: 14,
+  ERR_ACCOUNT_NOT_FOUND: 15,
+  ERR_PROVIDER_NOT_FOUND: 16,
+  ERR_BUCKET_EXISTS: 17,
+  ERR_OBJECT_EXISTS: 18,
+  ERR_BUCKET_NOT_EMPTY: 19,
+  ERR_OBJECT_NOT_SEALED: 20,
+  ERR_OBJECT_ALREADY_SEALED: 21,
+  ERR_CHECKSUM_MISMATCH: 22,
+  ERR_SIZE_MISMATCH: 23,
+  ERR_INSUFFICIENT_BALANCE: 24,
+  ERR_TX_FAILED: 25,
+  ERR_TX_NONCE: 26,
+  ERR_TX_SIGNATURE: 27,
+  ERR_TX_FEE: 28,
+  ERR_TX_TIMEOUT: 29,
+  ERR_CHAIN_UNAVAILABLE: 30,
+  ERR_NODE_UNAVAILABLE: 31,
+  ERR_NOT_ENOUGH_PIECES: 32,
+  ERR_REPLICATION_FAILED: 33,
+  ERR_ABORTED: 34,
+  ERR_JOB_INVALID_MODULE: 35,
+  ERR_JOB_FORBIDDEN_IMPORT: 36,
+  ERR_JOB_NO_ENTRYPOINT: 37,
+  ERR_JOB_MEMORY_LIMIT: 38,
+  ERR_JOB_OUT_OF_FUEL: 39,
+  ERR_JOB_TIMEOUT: 40,
+  ERR_JOB_OUTPUT_LIMIT: 41,
+  ERR_JOB_TRAP: 42,
+  ERR_JOB_EXIT_NONZERO: 43,
+  ERR_CONFIG: 44,
+  ERR_INTERNAL: 45,
+  ERR_ACCOUNT_FROZEN: 46,
+  ERR_QUOTA_EXCEEDED: 47,
+};
+
+/** The ABCI result code for an error code (1 for a code without a number). */
+export const chainCodeNumber = (code: string): number => (ChainCodeNumbers as Record<string, number>)[code] ?? 1;
+
 function statusFor(code: string): number {
   return (ErrorCodes as Record<string, number>)[code] ?? 500;
 }

@@ -1,24 +1,35 @@
-// The chain's wire front: the CometBFT JSON-RPC subset that greenfield-js-sdk and cosmjs use
-// (status, abci_query, broadcast_tx_*, tx, tx_search, block), plus insitu_events, the ordered
-// event feed storage nodes follow.
+// The embedded chain's wire front: the CometBFT JSON-RPC subset that greenfield-js-sdk and
+// cosmjs use (status, abci_query, broadcast_tx_*, tx, tx_search, block), plus insitu_events, a
+// long-polling form of the event feed (which is also the abci query /insitu.events.Query/Feed,
+// the form every validator's CometBFT RPC answers). Broadcast txs pass CheckTx and wait in the
+// chain's mempool for its next block.
 
 import { createServer, type IncomingMessage, type ServerResponse, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { InsituError } from '@insitu/sdk/errors.ts';
-import { encodeValue, decodeValue } from '../state/store.ts';
-import { codec, queryCodecs, msgCodec, toLong } from '../gnfd.ts';
-import { decodeAndVerifyTx, decodeSimulateTx } from '../tx/decode.ts';
+import { codec, msgCodec } from '../gnfd.ts';
+import { MAX_TX_BYTES } from '../tx/decode.ts';
 import type { ChainApp, TxRecord, ExecResult, BlockInfo } from '../state/types.ts';
 import type { Logger } from '../state/app.ts';
-import type { Hex } from '@insitu/sdk/crypto/keys.ts';
+import { answerQuery } from './query.ts';
 
-const MAX_BODY = 4 * 1024 * 1024;
+/** A POST body: room for one maximum-size transaction in base64 with its JSON around it. */
+export const MAX_BODY = 2 * 1024 * 1024;
+/** Requests in one JSON-RPC batch (cosmjs' batch client sends at most 20), bounded before any work. */
+export const MAX_BATCH = 20;
 const TxMsgData = codec('cosmos/base/abci/v1beta1/abci', 'TxMsgData');
 
 class RpcError extends Error {
   constructor(readonly rpcCode: number, message: string, readonly data = '') {
     super(message);
   }
+}
+
+/** A non-negative integer parameter (decimal string or safe number), or Invalid params. */
+function uintParam(v: unknown, name: string): bigint {
+  const s = typeof v === 'number' && Number.isSafeInteger(v) ? String(v) : typeof v === 'string' ? v : '';
+  if (!/^\d{1,20}$/.test(s)) throw new RpcError(-32602, 'Invalid params', `ERR_INVALID_ARGUMENT: ${name} must be a non-negative integer, not ${String(JSON.stringify(v)).slice(0, 80)}`);
+  return BigInt(s);
 }
 
 const hexUpper = (b: Uint8Array): string => Buffer.from(b).toString('hex').toUpperCase();
@@ -31,7 +42,8 @@ export interface RpcServerOptions {
   host: string;
   port: number;
   logger: Logger;
-  accountNumber(address: Hex): Promise<bigint | undefined>;
+  /** CheckTx, and on success the tx joins the chain's mempool: `included` resolves once it is in a block. */
+  admit(raw: Uint8Array): Promise<{ result: ExecResult; hash: Uint8Array; included?: Promise<TxRecord> }>;
 }
 
 export interface RpcServer {
@@ -99,7 +111,7 @@ export function createRpcServer(opts: RpcServerOptions): RpcServer {
       },
       sync_info: {
         latest_block_hash: hexUpper(b.hash),
-        latest_app_hash: hexUpper(b.hash),
+        latest_app_hash: hexUpper(b.appHash ?? b.hash),
         latest_block_height: b.height.toString(),
         latest_block_time: rfc3339(b.time),
         earliest_block_height: '0',
@@ -116,64 +128,22 @@ export function createRpcServer(opts: RpcServerOptions): RpcServer {
   async function abciQuery(params: Record<string, unknown>): Promise<Record<string, unknown>> {
     const path = String(params.path ?? '');
     const data = new Uint8Array(Buffer.from(String(params.data ?? ''), 'hex'));
-    const height = (await app.latestBlock()).height.toString();
-    const reply = (value: Uint8Array, code = 0, log = '', codespace = '') =>
-      ({ response: { code, log, info: '', index: '0', key: null, value: b64(value), proofOps: null, height, codespace } });
-    try {
-      if (path === '/cosmos.tx.v1beta1.Service/Simulate') {
-        const { request, response } = queryCodecs(path)!;
-        const req = request.decode(data) as { txBytes: Uint8Array };
-        const tx = decodeSimulateTx(req.txBytes);
-        const r = await app.simulate(tx);
-        if (r.code !== 0) return reply(new Uint8Array(), r.code, r.log, r.codespace);
-        return reply(response.encode(response.fromPartial({
-          gasInfo: { gasWanted: toLong(r.gasWanted), gasUsed: toLong(r.gasUsed), minGasPrice: `${app.minGasPrice}BNB` },
-          result: { data: new Uint8Array(), log: '', events: [], msgResponses: [] },
-        })).finish());
-      }
-      if (path.startsWith('/insitu.')) {
-        const req = data.length ? decodeValue<Record<string, unknown>>(Buffer.from(data).toString('utf8')) : {};
-        const res = await app.query(path, req);
-        return reply(new Uint8Array(Buffer.from(encodeValue(res), 'utf8')));
-      }
-      const codecs = queryCodecs(path);
-      if (!codecs) throw new InsituError('ERR_BAD_REQUEST', `unknown query path ${path}`);
-      let req: Record<string, unknown>;
-      try {
-        req = codecs.request.decode(data);
-      } catch (cause) {
-        throw new InsituError('ERR_BAD_REQUEST', `malformed request for ${path}`, { cause });
-      }
-      const res = await app.query(path, req);
-      return reply(codecs.response.encode(codecs.response.fromPartial(res)).finish());
-    } catch (e) {
-      const ie = e instanceof InsituError ? e : new InsituError('ERR_INTERNAL', String(e));
-      if (ie.code === 'ERR_INTERNAL') logger.error('query failed', { path, error: String(e) });
-      return reply(new Uint8Array(), ie.status === 404 ? 22 : 1, `${ie.code}: ${ie.message}`, 'insitu');
-    }
+    const r = await answerQuery(app, logger, path, data);
+    return { response: { code: r.code, log: r.log, info: '', index: '0', key: null, value: b64(r.value), proofOps: null, height: r.height.toString(), codespace: r.codespace } };
   }
 
   async function broadcast(params: Record<string, unknown>, commit: boolean): Promise<Record<string, unknown>> {
     const raw = new Uint8Array(Buffer.from(String(params.tx ?? ''), 'base64'));
-    const fail = (e: unknown, hash = ''): Record<string, unknown> => {
-      const ie = e instanceof InsituError ? e : new InsituError('ERR_INTERNAL', String(e));
-      return { code: 4, data: '', log: `${ie.code}: ${ie.message}`, codespace: 'insitu', hash: hash || hexUpper(new Uint8Array(32)) };
-    };
-    let tx;
-    try {
-      tx = await decodeAndVerifyTx(raw, { evmChainId: opts.evmChainId, accountNumber: opts.accountNumber });
-    } catch (e) {
-      return fail(e);
+    if (raw.length === 0 || raw.length > MAX_TX_BYTES) {
+      return { code: 5, data: '', log: `ERR_BAD_REQUEST: transaction size ${raw.length} is outside 1..${MAX_TX_BYTES} bytes`, codespace: 'insitu', hash: hexUpper(new Uint8Array(32)) };
     }
-    if (await app.getTx(tx.hash)) return fail(new InsituError('ERR_TX_NONCE', 'transaction already in the chain'), hexUpper(tx.hash));
-    const check = await app.checkTx(tx);
-    if (check.code !== 0) return { code: check.code, data: '', log: check.log, codespace: check.codespace, hash: hexUpper(tx.hash) };
-    const delivered = app.deliverTx(tx);
+    const { result: check, hash, included } = await opts.admit(raw);
+    if (check.code !== 0 || !included) return { code: check.code, data: '', log: check.log, codespace: check.codespace, hash: hexUpper(hash) };
     if (!commit) {
-      delivered.catch((e) => logger.error('deliver failed', { error: String(e) }));
-      return { code: 0, data: '', log: '[]', codespace: '', hash: hexUpper(tx.hash) };
+      included.catch((e: unknown) => logger.error('deliver failed', { error: String(e) }));
+      return { code: 0, data: '', log: '[]', codespace: '', hash: hexUpper(hash) };
     }
-    const rec = await delivered;
+    const rec = await included;
     return { check_tx: { code: 0 }, deliver_tx: txResultJson(rec.result), tx_result: txResultJson(rec.result), hash: hexUpper(rec.hash), height: rec.height.toString() };
   }
 
@@ -187,7 +157,7 @@ export function createRpcServer(opts: RpcServerOptions): RpcServer {
 
   async function block(params: Record<string, unknown>): Promise<Record<string, unknown>> {
     const latest = await app.latestBlock();
-    const h = params.height ? BigInt(String(params.height)) : latest.height;
+    const h = params.height ? uintParam(params.height, 'height') : latest.height;
     const b = await app.getBlock(h);
     if (!b) throw new RpcError(-32603, `height ${h} is not available`);
     const zero = '0'.repeat(64);
@@ -197,7 +167,7 @@ export function createRpcServer(opts: RpcServerOptions): RpcServer {
         header: {
           version: { block: '11', app: '0' }, chain_id: app.chainId, height: b.height.toString(), time: rfc3339(b.time),
           last_block_id: { hash: '', parts: { total: 0, hash: '' } }, last_commit_hash: zero, data_hash: zero, validators_hash: zero,
-          next_validators_hash: zero, consensus_hash: zero, app_hash: hexUpper(b.hash), last_results_hash: zero, evidence_hash: zero,
+          next_validators_hash: zero, consensus_hash: zero, app_hash: hexUpper(b.appHash ?? b.hash), last_results_hash: zero, evidence_hash: zero,
           proposer_address: '0000000000000000000000000000000000000001',
         },
         data: { txs: [] },
@@ -208,7 +178,7 @@ export function createRpcServer(opts: RpcServerOptions): RpcServer {
   }
 
   async function events(params: Record<string, unknown>): Promise<Record<string, unknown>> {
-    const after = BigInt(String(params.after ?? '0'));
+    const after = uintParam(params.after ?? '0', 'after');
     const limit = Math.min(Math.max(Number(params.limit ?? 100), 1), 1000);
     const waitMs = Math.min(Math.max(Number(params.wait_ms ?? 0), 0), 30_000);
     let list = await app.events(after, limit);
@@ -235,7 +205,7 @@ export function createRpcServer(opts: RpcServerOptions): RpcServer {
     health: async () => ({}),
     abci_info: async () => {
       const b = await app.latestBlock();
-      return { response: { data: 'insitu', version: '0.1.0', last_block_height: b.height.toString(), last_block_app_hash: b64(b.hash) } };
+      return { response: { data: 'insitu', version: '0.1.0', last_block_height: b.height.toString(), last_block_app_hash: b64(b.appHash ?? b.hash) } };
     },
     abci_query: abciQuery,
     broadcast_tx_sync: (p) => broadcast(p, false),
@@ -250,15 +220,6 @@ export function createRpcServer(opts: RpcServerOptions): RpcServer {
     tx_search: txSearch,
     block,
     insitu_events: events,
-    /** Development clock only: moves chain time forward by `seconds`; returns the new chain time. */
-    insitu_advance_time: async (p) => {
-      try {
-        const time = await app.advanceTime(Number(p.seconds) * 1000);
-        return { time: new Date(time).toISOString(), unix: Math.floor(time / 1000) };
-      } catch (e) {
-        throw new RpcError(-32602, e instanceof Error ? e.message : String(e));
-      }
-    },
   };
 
   async function call(req: { id?: unknown; method?: unknown; params?: unknown }): Promise<Record<string, unknown>> {
@@ -270,6 +231,7 @@ export function createRpcServer(opts: RpcServerOptions): RpcServer {
       return { jsonrpc: '2.0', id, result: await fn(params) };
     } catch (e) {
       if (e instanceof RpcError) return { jsonrpc: '2.0', id, error: { code: e.rpcCode, message: e.message, data: e.data } };
+      if (e instanceof InsituError && e.code !== 'ERR_INTERNAL') return { jsonrpc: '2.0', id, error: { code: -32602, message: 'Invalid params', data: `${e.code}: ${e.message}` } };
       logger.error('rpc method failed', { method: String(req.method), error: String(e) });
       return { jsonrpc: '2.0', id, error: { code: -32603, message: 'Internal error', data: e instanceof Error ? e.message : String(e) } };
     }
@@ -290,11 +252,17 @@ export function createRpcServer(opts: RpcServerOptions): RpcServer {
       return send(200, await call({ id: -1, method, params }));
     }
     if (req.method !== 'POST') return send(405, { jsonrpc: '2.0', id: -1, error: { code: -32600, message: 'use GET or POST' } });
+    const tooLarge = (): void => {
+      res.setHeader('connection', 'close');
+      send(413, { jsonrpc: '2.0', id: -1, error: { code: -32600, message: `request larger than ${MAX_BODY} bytes`, data: 'ERR_PAYLOAD_TOO_LARGE' } });
+    };
+    // Refused before reading when the size is declared, and as soon as it passes the bound otherwise.
+    if (Number(req.headers['content-length'] ?? 0) > MAX_BODY) return tooLarge();
     const chunks: Buffer[] = [];
     let size = 0;
     for await (const chunk of req) {
       size += (chunk as Buffer).length;
-      if (size > MAX_BODY) return send(413, { jsonrpc: '2.0', id: -1, error: { code: -32600, message: `request larger than ${MAX_BODY} bytes` } });
+      if (size > MAX_BODY) return tooLarge();
       chunks.push(chunk as Buffer);
     }
     let body: unknown;
@@ -303,7 +271,16 @@ export function createRpcServer(opts: RpcServerOptions): RpcServer {
     } catch {
       return send(200, { jsonrpc: '2.0', id: -1, error: { code: -32700, message: 'Parse error' } });
     }
-    if (Array.isArray(body)) return send(200, await Promise.all(body.map((b) => call(b as never))));
+    if (Array.isArray(body)) {
+      // Bounded before any work, so one anonymous POST cannot buy unbounded signature recoveries;
+      // run one after another, so a batch takes its turn instead of flooding the event loop.
+      if (body.length === 0 || body.length > MAX_BATCH) {
+        return send(200, { jsonrpc: '2.0', id: -1, error: { code: -32600, message: 'Invalid request', data: `ERR_BAD_REQUEST: a batch holds 1 to ${MAX_BATCH} requests, not ${body.length}` } });
+      }
+      const out: unknown[] = [];
+      for (const b of body) out.push(b && typeof b === 'object' && !Array.isArray(b) ? await call(b as never) : { jsonrpc: '2.0', id: -1, error: { code: -32600, message: 'Invalid request' } });
+      return send(200, out);
+    }
     if (!body || typeof body !== 'object') return send(200, { jsonrpc: '2.0', id: -1, error: { code: -32600, message: 'Invalid request' } });
     return send(200, await call(body as never));
   }

@@ -1,19 +1,26 @@
-// The chain's state machine: genesis, the ante checks every transaction passes (signer, nonce,
-// fee), message execution with Cosmos semantics (a failed message keeps the fee and nonce and
-// reverts the rest), one block per transaction, tx records and the ordered event feed.
+// The chain's state machine: genesis, the message and query registries, the per-block work,
+// and the application both ways of running the chain drive — CheckTx against a check state,
+// FinalizeBlock through the one block executor (./block.ts), Commit as one atomic LevelDB
+// batch, Info and Query. The embedded chain proposes its own blocks (produceBlock); the ABCI
+// server hands over CometBFT's.
 
-import { createHash } from 'node:crypto';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
+import { createHash } from 'node:crypto';
 import { Level } from 'level';
-import { InsituError, ErrorCodes } from '@insitu/sdk/errors.ts';
-import { sameAddress, type Hex } from '@insitu/sdk/crypto/keys.ts';
-import { genesisVirtualGroups, type Genesis } from '../genesis.ts';
+import { InsituError } from '@insitu/sdk/errors.ts';
+import type { Hex } from '@insitu/sdk/crypto/keys.ts';
+import { genesisVirtualGroups, evmChainId, type Genesis } from '../genesis.ts';
+import { decodeAndVerifyTx } from '../tx/decode.ts';
 import { LevelKV, CacheKV, encodeValue, decodeValue, type KV } from './store.ts';
-import type { ChainApp, DecodedTx, ExecResult, TxRecord, BlockInfo, FeedEvent, AnyMsg, TxEvent } from './types.ts';
-import { fail, type MsgContext, type MsgHandler, type QueryHandler, type FeedEmit } from './context.ts';
-import { bankMsgs, bankQueries, ensureAccount, getAccount, accountKey, DENOM, FEE_COLLECTOR } from './modules/bank.ts';
-import { chargeFee, paymentMsgs, paymentQueries, settleDue, seconds } from './modules/payment.ts';
+import type { ChainApp, DecodedTx, ExecResult, TxRecord, BlockInfo, FeedEvent } from './types.ts';
+import { fail, type QueryHandler } from './context.ts';
+import {
+  executeBlock, embeddedBlockHash, ante, gasFor, errorResult, nextAppHash, pad, CLOCK_OFFSET_KEY, GAS_PER_MSG,
+  type BlockDeps, type BlockHook, type BlockHeader, type BlockTx, type ExecutedBlock, type MsgDef,
+} from './block.ts';
+import { bankMsgs, bankQueries, ensureAccount, accountKey, FEE_COLLECTOR } from './modules/bank.ts';
+import { paymentMsgs, paymentQueries, settleDue, seconds } from './modules/payment.ts';
 import { providerMsgs, providerQueries, addGvg, SP_DEPOSIT_POOL } from './modules/providers.ts';
 import { storageMsgs, storageQueries } from './modules/storage.ts';
 import { permissionMsgs, permissionQueries } from './modules/permission.ts';
@@ -24,63 +31,75 @@ import { groupMsgs, groupQueries } from './modules/group.ts';
 import { stakeMsgs, stakeQueries, addGenesisProvider } from './modules/stake.ts';
 import { challengeMsgs, challengeQueries, CHALLENGE_ESCROW } from './modules/challenge.ts';
 import { providersEndBlock } from './modules/accountability.ts';
+import { devClockMsgs, devClockQueries } from './modules/devclock.ts';
+import { feedQueries } from './modules/feed.ts';
 
 import { silentLogger, type Logger } from '@insitu/sdk/logger.ts';
 
-export { silentLogger, type Logger };
+export { silentLogger, type Logger, GAS_PER_MSG };
 
 export interface ChainAppOptions {
   dataDir: string;
   genesis: Genesis;
+  /** The embedded chain's clock for its block times (ms); CometBFT's headers carry their own. */
   now?: () => number;
   logger?: Logger;
-  /**
-   * A development clock: `advanceTime` moves chain time forward (the offset is kept in the state,
-   * so time never runs backwards across restarts). Devnets and tests use it to let stream
-   * payments run for months in a moment.
-   */
+  /** Kept for callers of earlier versions: the genesis (`devClock`) decides whether time can be moved. */
   devClock?: boolean;
+  /**
+   * 'embedded' (default): init() applies genesis and makes block 1 itself. 'abci': the state
+   * waits for CometBFT's InitChain and blocks.
+   */
+  mode?: 'embedded' | 'abci';
 }
 
-/** Gas charged per message; Greenfield's storage messages have fixed gas too. */
-export const GAS_PER_MSG = 120_000n;
-
-const MSGS: Record<string, { handler: MsgHandler; signer: (m: Record<string, unknown>) => string }> = {
-  ...bankMsgs, ...providerMsgs, ...storageMsgs, ...permissionMsgs, ...computeMsgs, ...recoveryMsgs, ...groupMsgs, ...paymentMsgs,
+const MSGS: Record<string, MsgDef> = {
+  ...bankMsgs, ...providerMsgs, ...storageMsgs, ...permissionMsgs, ...computeMsgs, ...recoveryMsgs, ...groupMsgs, ...paymentMsgs, ...devClockMsgs,
   ...stakeMsgs, ...challengeMsgs,
 };
-const QUERIES: Record<string, QueryHandler> = { ...bankQueries, ...providerQueries, ...storageQueries, ...permissionQueries, ...computeQueries, ...recoveryQueries, ...auditQueries, ...groupQueries, ...paymentQueries, ...stakeQueries, ...challengeQueries };
+const QUERIES: Record<string, QueryHandler> = {
+  ...bankQueries, ...providerQueries, ...storageQueries, ...permissionQueries, ...computeQueries, ...recoveryQueries, ...auditQueries, ...groupQueries,
+  ...paymentQueries, ...devClockQueries, ...feedQueries,
+  ...stakeQueries, ...challengeQueries,
+};
+
+/**
+ * Per-block work at the start of every block, in this order (and again within a block after a
+ * transaction moved the development clock). Greenfield's auto-settle comes first: payers whose
+ * balance ran out are settled before the block's transactions.
+ */
+const BEGIN_BLOCK: BlockHook[] = [
+  (b) => settleDue(b.kv, seconds(b.now)),
+  // Job fees whose dispute window closed go to their providers; disputes past their deadline are decided.
+  (b) => computeEndBlock(b),
+];
+
+/** Per-block work after the block's transactions, in this order. */
+const END_BLOCK: BlockHook[] = [
+  providersEndBlock,
+];
 
 export const supportedMessages = (): string[] => Object.keys(MSGS);
 
-const CODE_NUMBERS = new Map(Object.keys(ErrorCodes).map((c, i) => [c, i + 2]));
-
-function errorResult(e: unknown, gasWanted: bigint, gasUsed: bigint): ExecResult {
-  const ie = e instanceof InsituError ? e : new InsituError('ERR_INTERNAL', e instanceof Error ? e.message : String(e));
-  return {
-    code: CODE_NUMBERS.get(ie.code) ?? 1,
-    codespace: 'insitu',
-    log: `${ie.code}: ${ie.message}`,
-    errorCode: ie.code,
-    gasWanted,
-    gasUsed,
-    events: [],
-    responses: [],
-  };
-}
-
-const pad = (n: bigint): string => n.toString().padStart(20, '0');
 const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
 
-export function createChainApp(opts: ChainAppOptions): ChainApp & { kv(): KV; genesis: Genesis } {
+export type StateApp = ChainApp & { kv(): KV; genesis: Genesis };
+
+export function createChainApp(opts: ChainAppOptions): StateApp {
   const wallClock = opts.now ?? Date.now;
-  let clockOffset = 0;
-  const now = (): number => wallClock() + clockOffset;
+  const mode = opts.mode ?? 'embedded';
   const logger = opts.logger ?? silentLogger;
   const genesis = opts.genesis;
   const minGasPrice = BigInt(genesis.minGasPrice);
+  const evm = String(evmChainId(genesis.chainId));
   let db: Level<string, string> | undefined;
   let committed: LevelKV | undefined;
+  /** The mempool's view: committed state plus the ante effects of the txs checked since the last commit. */
+  let checkState: CacheKV | undefined;
+  /** FinalizeBlock's result, waiting for Commit. */
+  let pending: ExecutedBlock | undefined;
+  let last: BlockInfo | undefined;
+  let clockOffset = 0;
   let queue: Promise<unknown> = Promise.resolve();
   const listeners = new Set<(b: BlockInfo) => void>();
 
@@ -95,80 +114,29 @@ export function createChainApp(opts: ChainAppOptions): ChainApp & { kv(): KV; ge
     return run;
   };
 
+  const accountNumber = (kv: KV) => async (address: Hex): Promise<bigint | undefined> =>
+    (await kv.get<{ number: bigint }>(accountKey(address)))?.number;
+
+  const deps: BlockDeps = {
+    genesis,
+    minGasPrice,
+    msgs: MSGS,
+    beginBlock: BEGIN_BLOCK,
+    endBlock: END_BLOCK,
+    decode: (raw, kv) => decodeAndVerifyTx(raw, { evmChainId: evm, accountNumber: accountNumber(kv) }),
+  };
+
   async function latest(): Promise<BlockInfo> {
+    if (last) return last;
     const h = (await state().get<bigint>('meta/height')) ?? 0n;
-    return (await state().get<BlockInfo>(`block/${pad(h)}`))!;
+    const b = await state().get<BlockInfo>(`block/${pad(h)}`);
+    if (!b) throw new InsituError('ERR_CHAIN_UNAVAILABLE', 'the chain has no genesis yet (waiting for InitChain)');
+    last = b;
+    return b;
   }
 
-  async function ante(kv: KV, tx: DecodedTx | (Omit<DecodedTx, 'signer'> & { signer: Hex | null }), gasNeeded: bigint): Promise<void> {
-    if (tx.msgs.length === 0) throw new InsituError('ERR_BAD_REQUEST', 'a transaction needs at least one message');
-    for (const m of tx.msgs) {
-      const def = MSGS[m.typeUrl];
-      if (!def) throw new InsituError('ERR_BAD_REQUEST', `unsupported message ${m.typeUrl}`);
-      if (tx.signer && !sameAddress(def.signer(m.value), tx.signer)) {
-        throw new InsituError('ERR_TX_SIGNATURE', `message ${m.typeUrl} must be signed by ${def.signer(m.value)}, not ${tx.signer}`);
-      }
-    }
-    if (!tx.signer) return;
-    const acct = await getAccount(kv, tx.signer);
-    if (!acct) throw new InsituError('ERR_ACCOUNT_NOT_FOUND', `account ${tx.signer} does not exist; fund it first`);
-    if (tx.sequence !== acct.sequence) {
-      throw new InsituError('ERR_TX_NONCE', `account sequence mismatch: expected ${acct.sequence}, got ${tx.sequence}`);
-    }
-    if (tx.feeDenom !== DENOM) throw new InsituError('ERR_TX_FEE', `fees are paid in ${DENOM}, not ${tx.feeDenom || 'nothing'}`);
-    if (tx.gasLimit < gasNeeded) throw new InsituError('ERR_TX_FEE', `out of gas: limit ${tx.gasLimit}, needed ${gasNeeded}`);
-    const minFee = tx.gasLimit * minGasPrice;
-    if (tx.feeAmount < minFee) throw new InsituError('ERR_TX_FEE', `insufficient fee: ${tx.feeAmount} < ${minFee} (${minGasPrice} per gas)`);
-    await chargeFee(kv, tx.signer, tx.feeAmount);
-    const after = (await getAccount(kv, tx.signer))!;
-    after.sequence += 1n;
-    kv.put(accountKey(tx.signer), after);
-  }
-
-  /** Writes a block (with its tx, if any, already put in `kv`), its feed events, and tells listeners. */
-  async function commitBlock(kv: CacheKV, prev: BlockInfo, time: number, txHash: Uint8Array | null, feed: FeedEmit[]): Promise<BlockInfo> {
-    const height = prev.height + 1n;
-    const block: BlockInfo = {
-      height,
-      time,
-      hash: new Uint8Array(createHash('sha256').update(prev.hash).update(txHash ?? new Uint8Array()).update(String(height)).digest()),
-      txHashes: txHash ? [new Uint8Array(txHash)] : [],
-    };
-    let seq = (await kv.get<bigint>('meta/eventSeq')) ?? 0n;
-    for (const f of feed) {
-      seq += 1n;
-      const ev: FeedEvent = { seq, height, txHash, type: f.type, attributes: f.attributes };
-      kv.put(`event/${pad(seq)}`, ev);
-    }
-    kv.put('meta/eventSeq', seq);
-    kv.put(`block/${pad(height)}`, block);
-    kv.put('meta/height', height);
-    await state().db.batch(kv.batch() as never);
-    for (const l of listeners) {
-      try {
-        l(block);
-      } catch (e) {
-        logger.error('commit listener failed', { error: String(e) });
-      }
-    }
-    return block;
-  }
-
-  /** A block without transactions when a payer's balance has run out since the last one. */
-  async function tickNow(): Promise<BlockInfo | undefined> {
-    const prev = await latest();
-    const time = Math.max(now(), prev.time);
-    const kv = new CacheKV(state());
-    const feed = await settleDue(kv, seconds(time));
-    feed.push(...(await providersEndBlock({ kv, height: prev.height + 1n, now: time, seed: prev.hash, genesis })));
-    feed.push(...(await computeEndBlock({ kv, now: time })));
-    if (feed.length === 0) return undefined;
-    return commitBlock(kv, prev, time, null, feed);
-  }
-
-  const gasFor = (tx: { msgs: AnyMsg[] }): bigint => GAS_PER_MSG * BigInt(tx.msgs.length);
-
-  async function applyGenesis(): Promise<void> {
+  /** Genesis at height 0: accounts, providers and groups; returns the genesis app hash. */
+  async function applyGenesis(): Promise<BlockInfo> {
     const kv = new CacheKV(state());
     await ensureAccount(kv, FEE_COLLECTOR);
     await ensureAccount(kv, SP_DEPOSIT_POOL);
@@ -183,13 +151,70 @@ export function createChainApp(opts: ChainAppOptions): ChainApp & { kv(): KV; ge
     for (const p of genesis.providers) ids.push((await addGenesisProvider(kv, genesis, p)).id);
     const spId = (n: number): number => ids[n - 1] ?? fail('ERR_CONFIG', `genesis virtual group names provider ${n} of ${ids.length}`);
     for (const v of genesisVirtualGroups(genesis)) await addGvg(kv, spId(v.primarySpId), v.secondarySpIds.map(spId), genesis.genesisTime);
-    // The genesis block is height 1: clients treat height 0 as "no height".
-    const block: BlockInfo = { height: 1n, time: genesis.genesisTime, hash: createHash('sha256').update(genesis.chainId).digest(), txHashes: [] };
-    kv.put('block/' + pad(1n), block);
-    kv.put('meta/height', 1n);
+    kv.put('meta/height', 0n);
     kv.put('meta/genesis', genesis.chainId);
+    const chainHash = new Uint8Array(createHash('sha256').update(genesis.chainId).digest());
+    const block: BlockInfo = {
+      height: 0n,
+      time: genesis.genesisTime,
+      headerTime: genesis.genesisTime,
+      hash: chainHash,
+      appHash: nextAppHash(chainHash, kv.batch()),
+      txHashes: [],
+    };
+    kv.put(`block/${pad(0n)}`, block);
     await state().db.batch(kv.batch() as never);
+    last = block;
+    logger.info('genesis applied', { chainId: genesis.chainId, accounts: genesis.accounts.length, providers: genesis.providers.length });
+    return block;
   }
+
+  async function finalize(header: BlockHeader, txs: BlockTx[]): Promise<ExecutedBlock> {
+    if (pending) throw new InsituError('ERR_INTERNAL', `block ${pending.block.height} was finalized but not committed`);
+    pending = await executeBlock(deps, state(), await latest(), header, txs);
+    return pending;
+  }
+
+  async function commitPending(): Promise<BlockInfo> {
+    const done = pending;
+    if (!done) throw new InsituError('ERR_INTERNAL', 'nothing to commit: no block was finalized');
+    await state().db.batch(done.writes.batch() as never);
+    pending = undefined;
+    last = done.block;
+    checkState = undefined;
+    clockOffset = (await state().get<number>(CLOCK_OFFSET_KEY)) ?? 0;
+    for (const l of listeners) {
+      try {
+        l(done.block);
+      } catch (e) {
+        logger.error('commit listener failed', { error: String(e) });
+      }
+    }
+    return done.block;
+  }
+
+  /** The embedded chain's next block header: its clock (never behind the last block) and hash. */
+  async function embeddedHeader(txs: BlockTx[], time?: number): Promise<BlockHeader> {
+    const prev = await latest();
+    const height = prev.height + 1n;
+    return { height, time: Math.max(time ?? wallClock(), prev.headerTime ?? prev.time), hash: embeddedBlockHash(prev, height, txs) };
+  }
+
+  async function produce(txs: BlockTx[], time?: number): Promise<ExecutedBlock> {
+    const executed = await finalize(await embeddedHeader(txs, time), txs);
+    await commitPending();
+    return executed;
+  }
+
+  const checkOn = async (kv: KV, tx: DecodedTx): Promise<ExecResult> => {
+    const gas = gasFor(tx);
+    try {
+      await ante(deps, kv, tx, gas);
+      return { code: 0, codespace: '', log: '', gasWanted: tx.gasLimit, gasUsed: gas, events: [], responses: [] };
+    } catch (e) {
+      return errorResult(e, tx.gasLimit, gas);
+    }
+  };
 
   return {
     chainId: genesis.chainId,
@@ -202,13 +227,16 @@ export function createChainApp(opts: ChainAppOptions): ChainApp & { kv(): KV; ge
       db = new Level<string, string>(join(opts.dataDir, 'state'), { valueEncoding: 'utf8' });
       await db.open();
       committed = new LevelKV(db);
-      clockOffset = (await committed.get<number>('meta/clockOffset')) ?? 0;
+      last = undefined;
+      clockOffset = (await committed.get<number>(CLOCK_OFFSET_KEY)) ?? 0;
       const stored = await committed.get<string>('meta/genesis');
-      if (stored === undefined) {
-        await applyGenesis();
-        logger.info('genesis applied', { chainId: genesis.chainId, accounts: genesis.accounts.length, providers: genesis.providers.length });
-      } else if (stored !== genesis.chainId) {
+      if (stored !== undefined && stored !== genesis.chainId) {
         throw new InsituError('ERR_CONFIG', `data dir holds chain ${stored}, not ${genesis.chainId}`);
+      }
+      if (mode === 'embedded') {
+        if (stored === undefined) await applyGenesis();
+        // Block 1 at genesis time, as CometBFT's first block carries the genesis time.
+        if ((await latest()).height === 0n) await serial(() => produce([], genesis.genesisTime));
       }
     },
 
@@ -217,83 +245,79 @@ export function createChainApp(opts: ChainAppOptions): ChainApp & { kv(): KV; ge
       await db?.close();
       db = undefined;
       committed = undefined;
+      last = undefined;
+      pending = undefined;
+      checkState = undefined;
     },
 
-    async checkTx(tx) {
-      const gas = gasFor(tx);
-      try {
-        await ante(new CacheKV(state()), tx, gas);
-        return { code: 0, codespace: '', log: '', gasWanted: tx.gasLimit, gasUsed: gas, events: [], responses: [] };
-      } catch (e) {
-        return errorResult(e, tx.gasLimit, gas);
-      }
+    info: async () => {
+      const h = (await state().get<bigint>('meta/height'));
+      if (h === undefined) return { height: 0n, appHash: new Uint8Array() };
+      const b = await latest();
+      return { height: b.height, appHash: b.appHash };
     },
+
+    initChain: (chainId) => serial(async () => {
+      if (chainId !== genesis.chainId) throw new InsituError('ERR_CONFIG', `CometBFT's genesis is for chain ${chainId}, the app's for ${genesis.chainId}`);
+      const stored = await state().get<string>('meta/genesis');
+      const b = stored === undefined ? await applyGenesis() : await latest();
+      return b.appHash;
+    }),
+
+    async checkTx(tx) {
+      return checkOn(new CacheKV(state()), tx);
+    },
+
+    async checkTxBytes(raw, o) {
+      const kv = (checkState ??= new CacheKV(state()));
+      let tx: DecodedTx;
+      try {
+        tx = await deps.decode(raw, kv);
+      } catch (e) {
+        return { ...errorResult(e, 0n, 0n), hash: new Uint8Array(createHash('sha256').update(raw).digest()) };
+      }
+      if (!o?.recheck && (await state().get<TxRecord>(`tx/${hex(tx.hash)}`))?.result.code === 0) {
+        return { ...errorResult(new InsituError('ERR_TX_NONCE', 'transaction already in the chain'), tx.gasLimit, 0n), hash: tx.hash, tx };
+      }
+      // Ante effects (fee, nonce) stay in the check state, so the next tx of the same sender
+      // is checked against the nonce after this one, as Cosmos's mempool does.
+      const scratch = new CacheKV(kv);
+      const r = await checkOn(scratch, tx);
+      if (r.code === 0) scratch.flushInto(kv);
+      return { ...r, hash: tx.hash, tx };
+    },
+
+    finalizeBlock: (header, txs) => serial(() => finalize(header, txs)),
+
+    commit: () => serial(commitPending),
+
+    produceBlock: (txs) => serial(() => produce(txs)),
 
     deliverTx(tx) {
       return serial(async () => {
-        const prev = await latest();
-        const height = prev.height + 1n;
-        const time = Math.max(now(), prev.time);
-        const gas = gasFor(tx);
-        const anteKV = new CacheKV(state());
-        let result: ExecResult;
-        // Greenfield's auto-settle runs at every block: payers whose balance ran out are settled first.
-        const feed: FeedEmit[] = await settleDue(anteKV, seconds(time));
-        feed.push(...(await providersEndBlock({ kv: anteKV, height, now: time, seed: prev.hash, genesis })));
-        // Job fees whose dispute window closed go to their providers; disputes past their deadline are decided.
-        feed.push(...(await computeEndBlock({ kv: anteKV, now: time })));
-        const settled = feed.length;
-        try {
-          await ante(anteKV, tx, gas);
-          const msgKV = new CacheKV(anteKV);
-          // The fee and sequence events Cosmos emits for every admitted tx, failed or not.
-          const anteEvents: TxEvent[] = [
-            { type: 'tx', attributes: [{ key: 'fee', value: `${tx.feeAmount}${DENOM}` }, { key: 'fee_payer', value: tx.signer }] },
-            { type: 'tx', attributes: [{ key: 'acc_seq', value: `${tx.signer}/${tx.sequence}` }] },
-          ];
-          const txEvents: TxEvent[] = [...anteEvents];
-          const ctx: MsgContext = { kv: msgKV, signer: tx.signer, height, now: time, genesis, txEvents, feed };
-          const responses: AnyMsg[] = [];
-          try {
-            for (const m of tx.msgs) {
-              const value = await MSGS[m.typeUrl]!.handler(ctx, m.value);
-              responses.push({ typeUrl: `${m.typeUrl}Response`, value });
-              txEvents.push({ type: 'message', attributes: [
-                { key: 'action', value: m.typeUrl },
-                { key: 'sender', value: tx.signer },
-                { key: 'module', value: m.typeUrl.split('.')[1] ?? '' },
-              ] });
-            }
-            msgKV.flushInto(anteKV);
-            result = { code: 0, codespace: '', log: '', gasWanted: tx.gasLimit, gasUsed: gas, events: txEvents, responses };
-          } catch (e) {
-            feed.length = settled;
-            result = { ...errorResult(e, tx.gasLimit, gas), events: anteEvents };
-          }
-        } catch (e) {
-          // Failed ante: nothing but the record of the attempt is kept (the settlement runs again next block).
-          return { hash: tx.hash, height: prev.height, index: -1, raw: tx.raw, result: errorResult(e, tx.gasLimit, gas) };
-        }
-        const record: TxRecord = { hash: tx.hash, height, index: 0, raw: tx.raw, result };
-        anteKV.put(`tx/${hex(tx.hash)}`, record);
-        await commitBlock(anteKV, prev, time, tx.hash, feed);
-        if (result.code !== 0) logger.debug('tx failed', { hash: hex(tx.hash), log: result.log });
-        return record;
+        // A tx that fails admission makes no block (the proposer leaves it out).
+        const admission = await checkOn(new CacheKV(state()), tx);
+        if (admission.code !== 0) return { hash: tx.hash, height: (await latest()).height, index: -1, raw: tx.raw, result: admission };
+        const executed = await produce([tx]);
+        const rec = executed.records[0]!;
+        if (rec.result.code !== 0) logger.debug('tx failed', { hash: hex(tx.hash), log: rec.result.log });
+        return rec;
       });
     },
 
     async query(path, request) {
       const handler = QUERIES[path];
       if (!handler) throw new InsituError('ERR_BAD_REQUEST', `unknown query path ${path}`);
-      const last = await latest();
-      // Chain time never precedes the last block's.
-      return handler({ kv: state(), genesis, height: last.height, now: Math.max(now(), last.time) }, request);
+      const b = await latest();
+      // Chain time never precedes the last block's; the embedded chain's runs on between blocks.
+      const now = mode === 'embedded' ? Math.max(wallClock() + clockOffset, b.time) : b.time;
+      return handler({ kv: state(), genesis, height: b.height, now }, request);
     },
 
     async simulate(tx) {
       const gas = gasFor(tx);
       try {
-        await ante(new CacheKV(state()), tx, 0n);
+        await ante(deps, new CacheKV(state()), tx, 0n);
         return { code: 0, codespace: '', log: '', gasWanted: gas, gasUsed: gas, events: [], responses: [] };
       } catch (e) {
         return errorResult(e, gas, gas);
@@ -306,22 +330,18 @@ export function createChainApp(opts: ChainAppOptions): ChainApp & { kv(): KV; ge
 
     latestBlock: latest,
 
-    now,
-
-    tick() {
-      return serial(tickNow);
+    now() {
+      return mode === 'embedded' ? Math.max(wallClock() + clockOffset, last?.time ?? 0) : (last?.time ?? genesis.genesisTime);
     },
 
-    advanceTime(ms: number) {
+    tick() {
       return serial(async () => {
-        if (!opts.devClock) throw new InsituError('ERR_BAD_REQUEST', 'this chain runs on the wall clock; start it with a development clock to move time');
-        if (!Number.isFinite(ms) || ms <= 0) throw new InsituError('ERR_INVALID_ARGUMENT', 'time moves forward by a positive number of milliseconds');
-        clockOffset += Math.floor(ms);
-        const kv = new CacheKV(state());
-        kv.put('meta/clockOffset', clockOffset);
-        await state().db.batch(kv.batch() as never);
-        await tickNow();
-        return now();
+        const header = await embeddedHeader([]);
+        const executed = await executeBlock(deps, state(), await latest(), header, []);
+        // Only a block with something to settle is worth making.
+        if (executed.block.txHashes.length === 0 && !(await hasFeed(executed))) return undefined;
+        pending = executed;
+        return commitPending();
       });
     },
 
@@ -339,6 +359,10 @@ export function createChainApp(opts: ChainAppOptions): ChainApp & { kv(): KV; ge
       return () => listeners.delete(listener);
     },
   };
+
+  async function hasFeed(executed: ExecutedBlock): Promise<boolean> {
+    return ((await executed.writes.get<bigint>('meta/eventSeq')) ?? 0n) !== ((await state().get<bigint>('meta/eventSeq')) ?? 0n);
+  }
 }
 
 export { encodeValue, decodeValue };

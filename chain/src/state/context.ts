@@ -16,6 +16,8 @@ export interface MsgContext {
   signer: Hex;
   height: bigint;
   now: number;
+  /** Randomness of the block (its hash): the same on every validator. */
+  seed: Uint8Array;
   genesis: Genesis;
   txEvents: TxEvent[];
   feed: FeedEmit[];

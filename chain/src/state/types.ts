@@ -61,8 +61,14 @@ export interface TxRecord {
 
 export interface BlockInfo {
   height: bigint;
+  /** Chain time of the block in ms: its header time plus the development clock's offset. */
   time: number;
+  /** The header's time in ms (CometBFT's BFT time, or the embedded chain's clock). */
+  headerTime: number;
+  /** The block's hash (CometBFT's block id in the replicated mode); the block's randomness. */
   hash: Uint8Array;
+  /** Commitment to the state after this block (what the next header carries). */
+  appHash: Uint8Array;
   txHashes: Uint8Array[];
 }
 
@@ -74,13 +80,43 @@ export interface FeedEvent {
   attributes: Record<string, string>;
 }
 
+export interface BlockHeaderInput {
+  height: bigint;
+  /** Header time, ms. */
+  time: number;
+  /** The block's hash: its identity and its randomness. */
+  hash: Uint8Array;
+}
+
+export interface ExecutedBlockResult {
+  block: BlockInfo;
+  /** One result per transaction of the block, in order. */
+  results: ExecResult[];
+  records: TxRecord[];
+}
+
 export interface ChainApp {
   readonly chainId: string;
   init(): Promise<void>;
   close(): Promise<void>;
-  /** Mempool admission: signer/nonce/fee/balance checks without changing state. */
+  /** ABCI Info: the last committed height and app hash (height 0 and no hash before InitChain). */
+  info(): Promise<{ height: bigint; appHash: Uint8Array }>;
+  /** ABCI InitChain: applies genesis (once) and returns the genesis app hash. */
+  initChain(chainId: string): Promise<Uint8Array>;
+  /** Mempool admission of an already decoded tx against the committed state, changing nothing. */
   checkTx(tx: DecodedTx): Promise<ExecResult>;
-  /** Executes the tx in a new block (one block per tx on the devnet) atomically. */
+  /**
+   * ABCI CheckTx: decodes and authenticates raw tx bytes and runs the ante checks against the
+   * check state, which keeps the effects of admitted txs until the next commit.
+   */
+  checkTxBytes(raw: Uint8Array, opts?: { recheck?: boolean }): Promise<ExecResult & { hash: Uint8Array; tx?: DecodedTx }>;
+  /** ABCI FinalizeBlock: executes a block (nothing stored until commit()). */
+  finalizeBlock(header: BlockHeaderInput, txs: (Uint8Array | DecodedTx)[]): Promise<ExecutedBlockResult>;
+  /** ABCI Commit: stores the finalized block in one atomic batch and tells listeners. */
+  commit(): Promise<BlockInfo>;
+  /** The embedded chain: executes and commits its own next block of these txs. */
+  produceBlock(txs: (Uint8Array | DecodedTx)[]): Promise<ExecutedBlockResult>;
+  /** Executes one admitted tx in a block of its own (tests and tools); a refused tx makes no block (index -1). */
   deliverTx(tx: DecodedTx): Promise<TxRecord>;
   /** Runs a query by its gRPC path with the decoded request; returns the response object. */
   query(path: string, request: Record<string, unknown>): Promise<Record<string, unknown>>;
@@ -95,10 +131,8 @@ export interface ChainApp {
   onCommit(listener: (block: BlockInfo) => void): () => void;
   /** Chain time now (ms), development clock offset included. */
   now(): number;
-  /** Runs the auto-settlement in a block of its own if some payer ran out since the last block. */
+  /** Embedded chain: makes an empty block if some payer ran out since the last block. */
   tick(): Promise<BlockInfo | undefined>;
-  /** Moves a development clock forward (refused on a wall-clock chain); returns the new chain time. */
-  advanceTime(ms: number): Promise<number>;
   /** Minimum gas price in base units per gas (Simulate's gas_info.min_gas_price). */
   readonly minGasPrice: bigint;
 }

@@ -11,7 +11,7 @@ import { InsituError } from '@insitu/sdk/errors.ts';
 import { createClient } from '@insitu/sdk';
 import { devnetUp, type ProcessStatus } from '../devnet/supervisor.ts';
 import { devnetDir, readDevnet, resolveNetwork, type GlobalOptions } from '../config.ts';
-import { createChainReader } from '@insitu/sdk/chain/index.ts';
+import { createChainClient } from '@insitu/sdk/chain/index.ts';
 import { parseClockStep } from './payments.ts';
 import { printer, formatBytes, type CliIO } from '../io.ts';
 
@@ -117,9 +117,10 @@ export function devnetCommands(program: Command, io: CliIO, globals: () => Globa
   devnet.command('advance').argument('<duration>', 'e.g. 3600, 90m, 12h, 30d, 2w')
     .description('move the devnet chain\'s clock forward (stream payments flow, accounts run out, months turn)')
     .action(async (duration: string) => {
-      const net = await resolveNetwork(globals(), io.env, io.cwd, false);
-      const reader = await createChainReader({ rpcUrl: net.rpcUrl, chainId: net.chainId });
-      const ms = await reader.advanceTime(parseClockStep(duration));
+      // The clock moves by a transaction the devnet genesis allows its own account to send.
+      const net = await resolveNetwork(globals(), io.env, io.cwd, true);
+      const client = await createChainClient({ rpcUrl: net.rpcUrl, chainId: net.chainId, privateKey: net.privateKey! });
+      const ms = await client.advanceTime(parseClockStep(duration));
       printer(io, globals().json === true).result({ time: new Date(ms).toISOString() }, `chain time is now ${new Date(ms).toISOString()}`);
     });
 

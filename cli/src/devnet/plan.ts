@@ -102,6 +102,8 @@ export async function planDevnet(opts: { nodes?: number; accounts?: number; chai
       storePrice: String(opts.storePrice ?? 10n), readPrice: String(opts.readPrice ?? 1n), computePrice: String(opts.computePrice ?? 1000n),
       ...(opts.freeReadQuota !== undefined ? { freeReadQuota: String(opts.freeReadQuota) } : {}),
     })),
+    // A devnet's clock may be moved by the accounts it hands out (insitu devnet advance).
+    devClockAuthorities: accounts.map((a) => a.address),
   });
   return { chainId: genesis.chainId, genesis, nodes, accounts };
 }

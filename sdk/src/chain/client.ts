@@ -8,7 +8,8 @@ import { checksumAddress, privateKeyToAddress, normalizePrivateKey, type Hex } f
 import { greenfieldSdk, sdkChainId, type GreenfieldClient } from './gnfd.ts';
 import { msgCodec, codec, big } from './gnfd-types.ts';
 import { msgEip712 } from './eip712.ts';
-import { jsonRpc, chainError, extensionQuery } from './rpc.ts';
+import { jsonRpc, chainError, extensionQuery, feedEvents } from './rpc.ts';
+import { ADVANCE_TIME } from './devclock-types.ts';
 import type {
   Account, Action, BucketInfo, BucketReadState, PaymentView, CallOptions, ChainClient, ChainEvent, ChainReader, Effect, GlobalVirtualGroup,
   ObjectInfo, Policy, Principal, GroupInfo, StorageParams, StorageProvider, TxResult, Visibility, ListOptions, JobInfo,
@@ -247,13 +248,13 @@ function readerOn(gf: GreenfieldClient, opts: ChainReaderOptions): ChainReader {
     }),
 
     events: (after, o) => guard(o, async () => {
-      const r = await jsonRpc<{ events: Rec[] }>(rpcUrl, 'insitu_events', { after: after.toString(), limit: o?.limit ?? 100, wait_ms: o?.waitMs ?? 0 }, o?.signal);
+      const r = await feedEvents(rpcUrl, after, o?.limit ?? 100, o?.waitMs ?? 0, o?.signal);
       return r.events.map((e): ChainEvent => {
         const a = e.attributes as Record<string, string>;
         return {
           seq: BigInt(e.seq),
           height: BigInt(e.height),
-          type: e.type,
+          type: e.type as ChainEvent['type'],
           txHash: e.tx_hash ? (`0x${String(e.tx_hash).toLowerCase()}` as Hex) : null,
           ...(a.bucket_name ? { bucketName: a.bucket_name } : {}),
           ...(a.object_name ? { objectName: a.object_name } : {}),
@@ -276,13 +277,9 @@ function readerOn(gf: GreenfieldClient, opts: ChainReaderOptions): ChainReader {
     bucketReadState: (bucket, o) => guard(o, async () => extensionQuery<BucketReadState>(rpcUrl, '/insitu.payment.Query/BucketRead', { bucketName: bucket }, o?.signal), 'ERR_BUCKET_NOT_FOUND'),
     providerIncome: (spId, o) => guard(o, async () => extensionQuery<{ spId: number; familyId: number; gvgIds: number[]; unsettled: bigint; ratePerSecond: bigint; now: bigint }>(rpcUrl, '/insitu.payment.Query/ProviderIncome', { spId }, o?.signal)),
     holdings: (o) => guard(o, async () => extensionQuery<{ total: bigint; bank: bigint; streams: bigint; at: bigint }>(rpcUrl, '/insitu.audit.Query/Holdings', {}, o?.signal)),
-    advanceTime: (seconds, o) => guard(o, async () => {
-      try {
-        return (await jsonRpc<{ unix: number }>(rpcUrl, 'insitu_advance_time', { seconds }, o?.signal)).unix * 1000;
-      } catch (e) {
-        throw new InsituError('ERR_BAD_REQUEST', `the chain did not move its clock: ${e instanceof Error ? e.message : String(e)}`);
-      }
-    }),
+    advanceTime: async () => {
+      throw new InsituError('ERR_PERMISSION_DENIED', 'moving a devnet\'s clock is a transaction: use a chain client with a key its genesis names (devClock.authorities)');
+    },
 
     waitForTx: (txHash, o) => guard(o, () => waitForTx(rpcUrl, txHash, o)),
   };
@@ -368,6 +365,12 @@ export async function createChainClient(opts: ChainClientOptions): Promise<Chain
   const client: ChainClient = {
     ...reader,
     address,
+
+    async advanceTime(seconds, o) {
+      if (!Number.isInteger(seconds) || seconds <= 0) throw new InsituError('ERR_INVALID_ARGUMENT', `time moves forward by a positive whole number of seconds, not ${seconds}`);
+      const tx = await send(ADVANCE_TIME, { authority: address, seconds: BigInt(seconds) }, o);
+      return Number(BigInt(String(responseOf(tx, `${ADVANCE_TIME}Response`).time))) * 1000;
+    },
 
     async createBucket(input, o) {
       const spAddress = input.primarySp ?? (await reader.listStorageProviders(o)).find((p) => p.status === 'in-service')?.operatorAddress;

@@ -22,7 +22,7 @@ export async function jsonRpc<T>(rpcUrl: string, method: string, params: Record<
     throw new InsituError('ERR_CHAIN_UNAVAILABLE', `chain RPC ${rpcUrl} did not answer ${method}`, { cause });
   }
   if (body.error) {
-    throw new InsituError('ERR_TX_FAILED', `${method}: ${body.error.message}${body.error.data ? ` (${body.error.data})` : ''}`);
+    throw new InsituError('ERR_TX_FAILED', `${method}: ${body.error.message}${body.error.data ? ` (${body.error.data})` : ''}`, { details: { rpcCode: body.error.code } });
   }
   return body.result as T;
 }
@@ -45,4 +45,46 @@ export async function extensionQuery<T>(rpcUrl: string, path: string, req: Recor
     }
     return x;
   }) as T;
+}
+
+export interface FeedRow {
+  seq: string;
+  height: string;
+  tx_hash: string | null;
+  type: string;
+  attributes: Record<string, string>;
+}
+
+const FEED_POLL_MS = 100;
+
+/**
+ * The event feed after `after`: the embedded chain's long poll (insitu_events) where the RPC
+ * has it, else the abci query every validator's CometBFT answers, polled until `waitMs` passes.
+ */
+export async function feedEvents(rpcUrl: string, after: bigint, limit: number, waitMs: number, signal?: AbortSignal): Promise<{ events: FeedRow[] }> {
+  try {
+    return await jsonRpc<{ events: FeedRow[] }>(rpcUrl, 'insitu_events', { after: after.toString(), limit, wait_ms: waitMs }, signal);
+  } catch (e) {
+    if (!(e instanceof InsituError) || e.details?.rpcCode !== -32601) throw e;
+  }
+  const deadline = Date.now() + waitMs;
+  for (;;) {
+    const r = await extensionQuery<{ events: { seq: bigint; height: bigint; txHash: Uint8Array | null; type: string; attributes: Record<string, string> }[] }>(
+      rpcUrl, '/insitu.events.Query/Feed', { after: after.toString(), limit }, signal);
+    if (r.events.length > 0 || Date.now() >= deadline) {
+      return {
+        events: r.events.map((e) => ({
+          seq: e.seq.toString(), height: e.height.toString(), tx_hash: e.txHash ? Buffer.from(e.txHash).toString('hex').toUpperCase() : null, type: e.type, attributes: e.attributes,
+        })),
+      };
+    }
+    await new Promise<void>((resolve) => {
+      const t = setTimeout(resolve, Math.min(FEED_POLL_MS, Math.max(1, deadline - Date.now())));
+      signal?.addEventListener('abort', () => {
+        clearTimeout(t);
+        resolve();
+      }, { once: true });
+    });
+    throwIfAborted(signal);
+  }
 }

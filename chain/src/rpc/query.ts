@@ -1,0 +1,73 @@
+// abci_query, written once for both fronts (the embedded JSON-RPC server and the ABCI Query
+// of CometBFT): Greenfield's gRPC paths with protobuf payloads, the project's JSON extension
+// paths (/insitu.*), and Simulate.
+
+import { InsituError } from '@insitu/sdk/errors.ts';
+import { encodeValue, decodeValue } from '../state/store.ts';
+import { queryCodecs, toLong } from '../gnfd.ts';
+import { decodeSimulateTx } from '../tx/decode.ts';
+import type { ChainApp } from '../state/types.ts';
+import type { Logger } from '../state/app.ts';
+
+export interface QueryAnswer {
+  code: number;
+  log: string;
+  codespace: string;
+  value: Uint8Array;
+  height: bigint;
+}
+
+/** Cosmos's "key not found" code, which Cosmos clients recognise. */
+const NOT_FOUND_CODE = 22;
+
+export async function answerQuery(app: ChainApp, logger: Logger, path: string, data: Uint8Array): Promise<QueryAnswer> {
+  let height = 0n;
+  try {
+    height = (await app.latestBlock()).height;
+  } catch {
+    height = 0n;
+  }
+  const reply = (value: Uint8Array, code = 0, log = '', codespace = ''): QueryAnswer => ({ code, log, codespace, value, height });
+  try {
+    if (path === '/cosmos.tx.v1beta1.Service/Simulate') {
+      const { request, response } = queryCodecs(path)!;
+      let txBytes: Uint8Array;
+      try {
+        txBytes = (request.decode(data) as { txBytes: Uint8Array }).txBytes;
+      } catch (cause) {
+        throw new InsituError('ERR_BAD_REQUEST', 'malformed Simulate request', { cause });
+      }
+      const r = await app.simulate(decodeSimulateTx(txBytes));
+      if (r.code !== 0) return reply(new Uint8Array(), r.code, r.log, r.codespace);
+      return reply(response.encode(response.fromPartial({
+        gasInfo: { gasWanted: toLong(r.gasWanted), gasUsed: toLong(r.gasUsed), minGasPrice: `${app.minGasPrice}BNB` },
+        result: { data: new Uint8Array(), log: '', events: [], msgResponses: [] },
+      })).finish());
+    }
+    if (path.startsWith('/insitu.')) {
+      let req: Record<string, unknown>;
+      try {
+        req = data.length ? decodeValue<Record<string, unknown>>(Buffer.from(data).toString('utf8')) : {};
+      } catch (cause) {
+        throw new InsituError('ERR_BAD_REQUEST', `the request for ${path} is not JSON`, { cause });
+      }
+      if (!req || typeof req !== 'object' || Array.isArray(req)) throw new InsituError('ERR_BAD_REQUEST', `the request for ${path} must be a JSON object`);
+      const res = await app.query(path, req);
+      return reply(new Uint8Array(Buffer.from(encodeValue(res), 'utf8')));
+    }
+    const codecs = queryCodecs(path);
+    if (!codecs) throw new InsituError('ERR_BAD_REQUEST', `unknown query path ${path}`);
+    let req: Record<string, unknown>;
+    try {
+      req = codecs.request.decode(data);
+    } catch (cause) {
+      throw new InsituError('ERR_BAD_REQUEST', `malformed request for ${path}`, { cause });
+    }
+    const res = await app.query(path, req);
+    return reply(codecs.response.encode(codecs.response.fromPartial(res)).finish());
+  } catch (e) {
+    const ie = e instanceof InsituError ? e : new InsituError('ERR_INTERNAL', String(e));
+    if (ie.code === 'ERR_INTERNAL') logger.error('query failed', { path, error: String(e) });
+    return reply(new Uint8Array(), ie.status === 404 ? NOT_FOUND_CODE : 1, `${ie.code}: ${ie.message}`, 'insitu');
+  }
+}
