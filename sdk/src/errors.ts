@@ -77,6 +77,10 @@ export const ErrorCodes = {
   ERR_INVALID_RECEIPT: 422,
   ERR_JOB_RUNNING: 409,
   ERR_DISPUTE_CLOSED: 409,
+  ERR_WRONG_HOST: 421,
+  ERR_NODE_DISK_FULL: 507,
+  ERR_TOO_MANY_REQUESTS: 429,
+  ERR_REQUEST_TIMEOUT: 408,
 } as const satisfies Record<string, number>;
 
 export type ErrorCode = keyof typeof ErrorCodes;

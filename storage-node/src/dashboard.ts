@@ -3,7 +3,8 @@
 // pieces live, the listed owners' stream payments, jobs with their states and receipts, repairs
 // and swap-ins in progress. Each node serves it for
 // itself at /dashboard (GET /dashboard/api), the devnet supervisor for the whole devnet at / (GET
-// /api/cluster); both build the view with clusterView().
+// /api/cluster); both build the view with clusterView(). A node's view is for anyone who can
+// reach it, so it names only objects anyone may read: private ones are counted, not named.
 
 import { request } from 'undici';
 import { spDispatcher } from '@insitu/sdk/sp/index.ts';
@@ -19,6 +20,8 @@ export interface ClusterView {
   /** Stream payments of the listed owners and their payment accounts. */
   payers: { address: string; owner: string | null; balance: string; locked: string; perSecond: string; frozen: boolean; runsOutAt: string | null }[];
   objects: { bucket: string; name: string; id: string; size: string; status: string; placement: { index: number; role: string; spId: number }[] }[];
+  /** Objects in the view that only their owner and grantees may read: counted, not listed (publicOnly views). */
+  privateObjects: number;
   jobs: { id: string; mode: string; input: string; status: string; exitState: string; executorSpId: number; fuelUsed: string; fee: string; outputHash: string; receiptSignature: string }[];
   swapIns: { successorSpId: number; targetSpId: number; gvgId: number; familyId: number }[];
 }
@@ -42,9 +45,21 @@ const str = (v: unknown): string => (typeof v === 'bigint' ? v.toString() : Stri
  * What the chain and the nodes say now. `owners` are the accounts whose buckets are listed (the
  * chain lists buckets by owner); `scope` narrows objects and jobs to one provider.
  */
-export async function clusterView(chain: ChainReader, opts: { owners?: Hex[]; scope?: number; maxObjects?: number }): Promise<ClusterView> {
+export async function clusterView(chain: ChainReader, opts: { owners?: Hex[]; scope?: number; maxObjects?: number; publicOnly?: boolean }): Promise<ClusterView> {
   const scope = opts.scope ?? 'cluster';
-  const view: ClusterView = { at: Date.now(), chain: { error: 'not reached' }, scope, nodes: [], objects: [], jobs: [], swapIns: [], payers: [] };
+  const view: ClusterView = { at: Date.now(), chain: { error: 'not reached' }, scope, nodes: [], objects: [], privateObjects: 0, jobs: [], swapIns: [], payers: [] };
+  // Anyone may read it exactly when an unsigned GET is allowed (public bucket, or a public object).
+  const readable = new Map<string, Promise<boolean>>();
+  const isPublic = (bucket: string, object: string): Promise<boolean> => {
+    if (!opts.publicOnly) return Promise.resolve(true);
+    const key = `${bucket}/${object}`;
+    let p = readable.get(key);
+    if (!p) {
+      p = chain.verifyPermission({ operator: null, bucket, object, action: 'get-object' }).then((e) => e === 'allow', () => false);
+      readable.set(key, p);
+    }
+    return p;
+  };
   try {
     const s = await chain.status();
     view.chain = { chainId: s.chainId, height: s.height.toString() };
@@ -73,6 +88,10 @@ export async function clusterView(chain: ChainReader, opts: { owners?: Hex[]; sc
     for (const g of await chain.listGlobalVirtualGroups(scope)) {
       for (const o of await chain.objectsInGroup(g.id, { limit: max })) {
         if (view.objects.length >= max) break;
+        if (!(await isPublic(o.bucketName, o.objectName))) {
+          view.privateObjects++;
+          continue;
+        }
         view.objects.push({ bucket: o.bucketName, name: o.objectName, id: o.id.toString(), size: o.payloadSize.toString(), status: 'sealed', placement: placementOf(g) });
       }
     }
@@ -81,6 +100,10 @@ export async function clusterView(chain: ChainReader, opts: { owners?: Hex[]; sc
     for (const b of await chain.listBuckets(owner)) {
       for (const o of await chain.listObjects(b.name)) {
         if (view.objects.length >= max) break;
+        if (!(await isPublic(b.name, o.objectName))) {
+          view.privateObjects++;
+          continue;
+        }
         let g = groups.get(o.gvgId);
         if (!g && o.gvgId) {
           g = await chain.getGlobalVirtualGroup(o.gvgId);
@@ -94,7 +117,7 @@ export async function clusterView(chain: ChainReader, opts: { owners?: Hex[]; sc
   for (const j of await chain.listJobs(undefined, { limit: 100 })) {
     if (scope !== 'cluster' && j.executorSpId !== scope) continue;
     view.jobs.push({
-      id: j.id.toString(), mode: j.mode || 'whole', input: `${j.bucket}/${j.object}`, status: j.status, exitState: j.exitState, executorSpId: j.executorSpId,
+      id: j.id.toString(), mode: j.mode || 'whole', input: (await isPublic(j.bucket, j.object)) ? `${j.bucket}/${j.object}` : '(private object)', status: j.status, exitState: j.exitState, executorSpId: j.executorSpId,
       fuelUsed: str(j.fuelUsed), fee: str(j.fee), outputHash: j.outputHash, receiptSignature: j.receiptSignature,
     });
   }
@@ -130,7 +153,7 @@ export function dashboardHtml(api: string, title: string): string {
 <h1>${title}</h1><div class="meta" id="meta">loading…</div>
 <h2>Nodes</h2><table id="nodes"><thead><tr><th>id</th><th>node</th><th>health</th><th>chain status</th><th>pieces</th><th>objects</th><th>repairs ok / failed</th><th>rebuilding</th><th>storage income (unsettled, per s)</th></tr></thead><tbody></tbody></table>
 <h2>Repairs and swap-ins</h2><table id="repairs"><thead><tr><th>what</th><th>where</th><th>progress</th></tr></thead><tbody></tbody></table>
-<h2>Objects</h2><table id="objects"><thead><tr><th>object</th><th>size</th><th>status</th><th>pieces (index → node)</th></tr></thead><tbody></tbody></table>
+<h2>Objects</h2><div class="meta" id="private"></div><table id="objects"><thead><tr><th>object</th><th>size</th><th>status</th><th>pieces (index → node)</th></tr></thead><tbody></tbody></table>
 <h2>Payments</h2><table id="payers"><thead><tr><th>account</th><th>balance (static + reserve)</th><th>locked</th><th>flow per second</th><th>status</th><th>runs out (chain time)</th></tr></thead><tbody></tbody></table>
 <h2>Jobs</h2><table id="jobs"><thead><tr><th>id</th><th>mode</th><th>input</th><th>state</th><th>node</th><th>fuel</th><th>fee</th><th>output sha256</th><th>receipt signature</th></tr></thead><tbody></tbody></table>
 <script>
@@ -153,6 +176,7 @@ async function tick() {
   }
   for (const s of v.swapIns) repairs.push('<tr><td>reserved: node ' + s.successorSpId + ' replaces node ' + s.targetSpId + '</td><td>' + (s.familyId ? 'family ' + s.familyId : 'group ' + s.gvgId) + '</td><td>reserved</td></tr>');
   rows('repairs', repairs);
+  if (v.privateObjects) document.getElementById('private').textContent = v.privateObjects + ' private object(s) not listed: this page shows only what anyone may read.';
   rows('objects', v.objects.map((o) => '<tr data-object="' + esc(o.bucket + '/' + o.name) + '"><td>' + esc(o.bucket + '/' + o.name) + '</td><td>' + o.size + '</td><td>' + esc(o.status) + '</td><td>' + o.placement.map((p) => '<span class="pill ' + (down.has(p.spId) ? 'gone' : p.role) + '">' + (p.index < 0 ? 'copy' : p.index) + ' → ' + p.spId + '</span>').join('') + '</td></tr>'));
   rows('payers', (v.payers || []).map((p) => '<tr data-payer="' + esc(p.address) + '"><td><code>' + esc(p.address) + '</code>' + (p.owner ? '<br><span class="meta">payment account of ' + esc(short(p.owner)) + '</span>' : '') + '</td><td>' + p.balance + '</td><td>' + p.locked + '</td><td>' + p.perSecond + '</td><td class="' + (p.frozen ? 'down">FROZEN' : 'up">active') + '</td><td>' + (p.runsOutAt === null ? '–' : (Number(p.runsOutAt) < 253402300799 ? new Date(Number(p.runsOutAt) * 1000).toISOString().slice(0, 16).replace('T', ' ') : 'beyond year 9999')) + '</td></tr>'));
   rows('jobs', v.jobs.map((j) => '<tr data-job="' + j.id + '"><td>' + j.id + '</td><td>' + esc(j.mode) + '</td><td>' + esc(j.input) + '</td><td>' + esc(j.status + (j.exitState ? ' (' + j.exitState + ')' : '')) + '</td><td>' + j.executorSpId + '</td><td>' + j.fuelUsed + '</td><td>' + j.fee + '</td><td><code>' + esc(short(j.outputHash)) + '</code></td><td><code>' + esc(short(j.receiptSignature)) + '</code></td></tr>'));

@@ -9,6 +9,7 @@ import type { StorageProvider } from '@insitu/sdk/chain/types.ts';
 import { createFsPieceStore } from './store/fs.ts';
 import type { PieceStore } from './store/types.ts';
 import { createHttpServer } from './http/server.ts';
+import type { HttpLimits } from './http/limits.ts';
 import { startFollower } from './follower.ts';
 import { startJobVerifier } from './job-verifier.ts';
 import { startRecovery, type Recovery, type RecoveryOptions } from './recovery.ts';
@@ -31,6 +32,10 @@ export interface StorageNodeOptions {
   jobWorkers?: number;
   /** Scrubbing, health probes and swap-ins (see DEFAULT_RECOVERY). */
   recovery?: RecoveryOptions;
+  /** Bytes kept free on the data directory's disk: below it uploads are refused and /readyz fails (default 1% of the disk, at most 1 GiB). */
+  diskReserveBytes?: number;
+  /** Connection caps, header deadline and minimum body rate (see DEFAULT_HTTP_LIMITS). */
+  http?: HttpLimits;
 }
 
 export interface StorageNode {
@@ -49,7 +54,7 @@ export function createStorageNode(opts: StorageNodeOptions): StorageNode {
   const address = privateKeyToAddress(operatorKey);
   const blsSecret = typeof opts.blsKey === 'string' ? fromHex(opts.blsKey) : opts.blsKey;
   const logger = opts.logger ?? silentLogger;
-  const store = opts.store ?? createFsPieceStore({ dataDir: opts.dataDir });
+  const store = opts.store ?? createFsPieceStore({ dataDir: opts.dataDir, ...(opts.diskReserveBytes !== undefined ? { reserveBytes: opts.diskReserveBytes } : {}) });
   let endpoint = '';
   let spId = 0;
   let running: { close(): Promise<void>; follower: { stop(): Promise<void> }; runtime: JobRuntime; recovery: Recovery } | undefined;
@@ -115,7 +120,7 @@ export function createStorageNode(opts: StorageNodeOptions): StorageNode {
         const runtime = createJobRuntime({ cacheDir: join(opts.dataDir, 'job-cache'), workers: opts.jobWorkers ?? 2, logger });
         await runtime.start();
         const jobs = { runtime, dir: join(opts.dataDir, 'jobs'), maxMemoryMiB: 1024, maxTimeoutMs: 10 * 60_000, maxOutputBytes: 256 * 1024 * 1024 };
-        const http = createHttpServer(ctx, jobs);
+        const http = createHttpServer(ctx, jobs, opts.http);
         let port: number;
         try {
           port = await http.listen(opts.host ?? '127.0.0.1', opts.port ?? Number(new URL(me!.endpoint).port || 0));

@@ -26,7 +26,7 @@ test('a node\'s dashboard shows the cluster live in headless Chromium', async (t
     await net.stop();
   });
   const alice = await net.client();
-  await alice.buckets.create('dash');
+  await alice.buckets.create('dash', { visibility: 'public-read' }); // a node's dashboard names only what anyone may read
   await alice.objects.put('dash', 'readings.csv', Buffer.from('id,v\n1,2\n3,4\n'));
   const run = await alice.jobs.submit({ module: await readFile(new URL('../../wasm-jobs/build/wc.wasm', import.meta.url)), input: 'dash/readings.csv', maxFee: 10n ** 16n });
   const head = await alice.objects.head('dash', 'readings.csv');

@@ -31,12 +31,25 @@ export async function putObject(ctx: NodeContext, req: IncomingMessage, res: Ser
   }
   if (ctx.uploads.has(obj.id)) throw new InsituError('ERR_OBJECT_EXISTS', `an upload of ${bucket}/${name} is already in progress`);
   ctx.uploads.add(obj.id);
-  const gvg = await ctx.chain.getGlobalVirtualGroup(obj.gvgId);
-  const secondaries = await Promise.all(gvg.secondarySpIds.map((id) => ctx.provider(id)));
-  const writer = await ctx.store.createWriter({ objectId: obj.id, index: -1 });
+  let gvg, secondaries, writer;
+  try {
+    gvg = await ctx.chain.getGlobalVirtualGroup(obj.gvgId);
+    secondaries = await Promise.all(gvg.secondarySpIds.map((id) => ctx.provider(id)));
+    // A full disk refuses here, before a byte is read or sent on.
+    writer = await ctx.store.createWriter({ objectId: obj.id, index: -1 }, { size: Number(obj.payloadSize) });
+  } catch (e) {
+    ctx.uploads.delete(obj.id);
+    throw e;
+  }
   const channels: Channel<Uint8Array>[] = secondaries.map(() => createChannel<Uint8Array>(2));
   const replications = secondaries.map((sp, j) => {
-    const p = replicatePiece({ endpoint: sp.endpoint, objectId: obj.id, index: j, body: channels[j]!.iterate(), privateKey: ctx.operatorKey });
+    const p = replicatePiece({ endpoint: sp.endpoint, objectId: obj.id, index: j, body: channels[j]!.iterate(), privateKey: ctx.operatorKey }).catch((e: unknown) => {
+      // The uploader hears why: a secondary out of disk keeps its own code, named.
+      if (e instanceof InsituError && e.code === 'ERR_NODE_DISK_FULL') {
+        throw new InsituError('ERR_NODE_DISK_FULL', `secondary ${sp.id} (${sp.endpoint}) is out of disk space and cannot take piece ${j} of ${bucket}/${name}: ${e.message}`, { cause: e });
+      }
+      throw e;
+    });
     p.catch((e) => channels[j]!.fail(e));
     return p;
   });

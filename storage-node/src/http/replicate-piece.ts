@@ -33,7 +33,8 @@ export async function replicatePiece(ctx: NodeContext, req: IncomingMessage, res
   }
   const k = ctx.params.dataChunks;
   const sizes = segmentSizes(Number(obj.payloadSize), ctx.params.maxSegmentSize).map((s) => Math.ceil(s / k));
-  const writer = await ctx.store.createWriter({ objectId: obj.id, index });
+  // A full disk refuses here, before the primary streams a byte.
+  const writer = await ctx.store.createWriter({ objectId: obj.id, index }, { size: sizes.reduce((a, b) => a + b, 0) });
   try {
     const hashes: Uint8Array[] = [];
     try {

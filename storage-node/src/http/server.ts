@@ -5,6 +5,7 @@
 import { createServer, type IncomingMessage, type ServerResponse, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { InsituError } from '@insitu/sdk/errors.ts';
+import { validateObjectName } from '@insitu/sdk/names.ts';
 import type { NodeContext } from '../context.ts';
 import { putObject } from './put-object.ts';
 import { getObject } from './get-object.ts';
@@ -15,11 +16,18 @@ import { runJobRequest, jobOutput, type JobsContext } from './jobs.ts';
 import { routeOf } from '../metrics.ts';
 import { clusterView, dashboardHtml } from '../dashboard.ts';
 import { readQuota } from './read-quota.ts';
+import { checkSignedHost } from './access.ts';
+import { DEFAULT_HTTP_LIMITS, capConnections, guardBody, refuseOverLimit, serverOptions, type HttpLimits } from './limits.ts';
 
-/** Splits a request into bucket and object, by Host ({bucket}.{host}) or by path. */
+/**
+ * Splits a request into bucket and object, by Host ({bucket}.{host}) or by path, and checks the
+ * object name. The path is taken as sent: URL parsing would resolve "." and ".." segments and
+ * turn '\\' into '/', so a refused name would quietly become another one.
+ */
 export function resolveTarget(ctx: Pick<NodeContext, 'baseHost'>, req: IncomingMessage, url: URL): { bucket: string; object: string } | null {
   const host = String(req.headers.host ?? '').split(':')[0]!.toLowerCase();
-  let path = url.pathname;
+  const raw = req.url ?? url.pathname;
+  let path = raw.startsWith('/') ? raw.split('?')[0]! : url.pathname;
   let bucket: string;
   if (ctx.baseHost && host.endsWith(`.${ctx.baseHost}`)) {
     bucket = host.slice(0, -ctx.baseHost.length - 1);
@@ -35,6 +43,7 @@ export function resolveTarget(ctx: Pick<NodeContext, 'baseHost'>, req: IncomingM
   } catch {
     throw new InsituError('ERR_INVALID_NAME', 'the object name in the path is not valid percent-encoding');
   }
+  if (object !== '') validateObjectName(object);
   return { bucket, object };
 }
 
@@ -54,6 +63,13 @@ async function ready(ctx: NodeContext, res: ServerResponse): Promise<void> {
     const me = await ctx.chain.getStorageProvider(ctx.spId);
     if (me.status !== 'in-service') throw new Error(me.status);
     return 'ok (in service)';
+  });
+  await check('disk', async () => {
+    const space = await ctx.store.space?.();
+    if (!space) return 'ok (not on disk)';
+    const mib = (n: number): string => `${(n / 2 ** 20).toFixed(1)} MiB`;
+    if (space.free < space.reserve) throw new Error(`disk full: ${mib(space.free)} free, below the ${mib(space.reserve)} reserve`);
+    return `ok (${mib(space.free)} free, reserve ${mib(space.reserve)})`;
   });
   await check('events', async () => {
     const cursor = BigInt((await ctx.store.getState('event-cursor')) ?? '0');
@@ -77,12 +93,14 @@ async function status(ctx: NodeContext, res: ServerResponse): Promise<void> {
   });
 }
 
-export function createHttpServer(ctx: NodeContext, jobs: JobsContext): { listen(host: string, port: number): Promise<number>; close(): Promise<void> } {
+export function createHttpServer(ctx: NodeContext, jobs: JobsContext, httpLimits: HttpLimits = {}): { listen(host: string, port: number): Promise<number>; close(): Promise<void> } {
+  const limits: Required<HttpLimits> = { ...DEFAULT_HTTP_LIMITS, ...httpLimits };
   const route = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const url = new URL(req.url ?? '/', 'http://node');
     const method = req.method ?? 'GET';
     const p = url.pathname;
     if (p === '/healthz') return sendJson(res, 200, { ok: true });
+    checkSignedHost(ctx, req);
     if (p === '/readyz') return ready(ctx, res);
     if (p === '/status' && method === 'GET') return status(ctx, res);
     if (p === '/dashboard' && method === 'GET') {
@@ -90,7 +108,7 @@ export function createHttpServer(ctx: NodeContext, jobs: JobsContext): { listen(
       res.end(dashboardHtml('/dashboard/api', `insitu node ${ctx.spId}`));
       return;
     }
-    if (p === '/dashboard/api' && method === 'GET') return sendJson(res, 200, await clusterView(ctx.chain, { scope: ctx.spId }));
+    if (p === '/dashboard/api' && method === 'GET') return sendJson(res, 200, await clusterView(ctx.chain, { scope: ctx.spId, publicOnly: true }));
     if (p === '/metrics' && method === 'GET') {
       const text = await ctx.metrics.registry.metrics();
       res.writeHead(200, { 'content-type': ctx.metrics.registry.contentType });
@@ -115,7 +133,9 @@ export function createHttpServer(ctx: NodeContext, jobs: JobsContext): { listen(
     throw new InsituError('ERR_BAD_REQUEST', `method ${method} is not supported here`);
   };
 
-  const server: Server = createServer((req, res) => {
+  const server: Server = createServer(serverOptions(limits), (req, res) => {
+    if (refuseOverLimit(req, res)) return;
+    guardBody(req, res, limits, (e) => ctx.logger.warn('slow request body cut off', { method: req.method, url: req.url, error: e.message }));
     const started = process.hrtime.bigint();
     const method = req.method ?? 'GET';
     const label = routeOf(method, new URL(req.url ?? '/', 'http://node').pathname);
@@ -148,8 +168,7 @@ export function createHttpServer(ctx: NodeContext, jobs: JobsContext): { listen(
       sendError(res, e);
     });
   });
-  server.requestTimeout = 0;
-  server.keepAliveTimeout = 5000;
+  capConnections(server, limits);
 
   return {
     listen: (host, port) => new Promise((resolve, reject) => {

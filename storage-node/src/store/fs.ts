@@ -1,9 +1,11 @@
 // PieceStore on disk: data files under <dataDir>/pieces named by object id and index (never by
 // object name), written to <dataDir>/tmp, fsynced and renamed into place, then indexed in
 // LevelDB. Only indexed entries are served, so a crash mid-write leaves nothing visible; leftover
-// temp files are removed at start.
+// temp files are removed at start. A full disk is ERR_NODE_DISK_FULL: a writer is refused up front
+// when what it will write would eat into the reserve, and a write that still meets ENOSPC fails
+// with that code (the temp file is removed; committed entries are untouched).
 
-import { mkdir, open, rename, rm, type FileHandle } from 'node:fs/promises';
+import { mkdir, open, rename, rm, statfs, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { Level } from 'level';
@@ -20,7 +22,34 @@ interface StoredMeta {
 const fileName = (key: PieceKey): string => `${key.objectId}.${key.index < 0 ? 'p' : key.index}`;
 const indexKey = (key: PieceKey): string => `piece/${key.objectId.toString().padStart(20, '0')}/${key.index}`;
 
-export function createFsPieceStore(opts: { dataDir: string }): PieceStore {
+export interface FsPieceStoreOptions {
+  dataDir: string;
+  /**
+   * Bytes kept free on the data directory's filesystem for the index and the operating system;
+   * writers that would go below it are refused. Default: 1% of the filesystem, at most 1 GiB.
+   */
+  reserveBytes?: number;
+}
+
+const isDiskFull = (e: unknown): boolean => {
+  const code = (e as { code?: unknown })?.code;
+  return code === 'ENOSPC' || code === 'EDQUOT' || /No space left on device|ENOSPC|quota exceeded/i.test(String((e as Error)?.message ?? '') + String((e as { cause?: Error })?.cause?.message ?? ''));
+};
+
+const diskFull = (what: string, cause?: unknown): InsituError =>
+  new InsituError('ERR_NODE_DISK_FULL', `this node's disk is full (${what}); the operator must free space or add disk`, cause === undefined ? {} : { cause });
+
+/** Runs a write; a full disk becomes ERR_NODE_DISK_FULL. */
+async function onDisk<T>(what: string, fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (e) {
+    if (isDiskFull(e)) throw diskFull(what, e);
+    throw e;
+  }
+}
+
+export function createFsPieceStore(opts: FsPieceStoreOptions): PieceStore {
   const piecesDir = join(opts.dataDir, 'pieces');
   const tmpDir = join(opts.dataDir, 'tmp');
   let db: Level<string, string> | undefined;
@@ -49,7 +78,16 @@ export function createFsPieceStore(opts: { dataDir: string }): PieceStore {
     if (h) await (await h.catch(() => undefined))?.close().catch(() => undefined);
   }
 
+  const space = async (): Promise<{ free: number; reserve: number; total: number }> => {
+    const s = await statfs(opts.dataDir);
+    const total = s.blocks * s.bsize;
+    const free = s.bavail * s.bsize;
+    return { free, total, reserve: opts.reserveBytes ?? Math.min(2 ** 30, Math.floor(total / 100)) };
+  };
+
   return {
+    space,
+
     async start() {
       await mkdir(piecesDir, { recursive: true });
       await rm(tmpDir, { recursive: true, force: true });
@@ -65,9 +103,14 @@ export function createFsPieceStore(opts: { dataDir: string }): PieceStore {
       db = undefined;
     },
 
-    async createWriter(key): Promise<PieceWriter> {
+    async createWriter(key, wopts = {}): Promise<PieceWriter> {
+      const room = await space();
+      const need = wopts.size ?? 0;
+      if (room.free - need < room.reserve) {
+        throw diskFull(`${room.free} bytes free, ${need} to write, ${room.reserve} kept in reserve`);
+      }
       const tmp = join(tmpDir, `${fileName(key)}.${randomUUID()}`);
-      const fh = await open(tmp, 'w');
+      const fh = await onDisk('opening a temporary file', () => open(tmp, 'w'));
       let size = 0;
       let closed = false;
       return {
@@ -75,19 +118,27 @@ export function createFsPieceStore(opts: { dataDir: string }): PieceStore {
           if (closed) throw new InsituError('ERR_INTERNAL', 'writer is closed');
           let at = 0;
           while (at < chunk.length) {
-            const { bytesWritten } = await fh.write(chunk, at, chunk.length - at);
+            const { bytesWritten } = await onDisk(`writing object ${key.objectId}`, () => fh.write(chunk, at, chunk.length - at));
             at += bytesWritten;
           }
           size += chunk.length;
         },
         async commit(meta) {
           closed = true;
-          await fh.sync();
-          await fh.close();
+          try {
+            await onDisk(`committing object ${key.objectId}`, async () => {
+              await fh.sync();
+              await fh.close();
+            });
+          } catch (e) {
+            await fh.close().catch(() => undefined);
+            await rm(tmp, { force: true });
+            throw e;
+          }
           await closeHandle(key);
           await rename(tmp, join(piecesDir, fileName(key)));
           const stored: StoredMeta = { hashes: meta.hashes.map((h) => Buffer.from(h).toString('hex')), sizes: meta.sizes, size, storedAt: Date.now() };
-          await index().put(indexKey(key), JSON.stringify(stored), { sync: true } as never);
+          await onDisk(`indexing object ${key.objectId}`, () => index().put(indexKey(key), JSON.stringify(stored), { sync: true } as never));
         },
         async abort() {
           if (closed) return;

@@ -26,7 +26,13 @@ export interface PieceWriter {
 export interface PieceStore {
   start(): Promise<void>;
   stop(): Promise<void>;
-  createWriter(key: PieceKey): Promise<PieceWriter>;
+  /**
+   * A writer for a new entry. `size` (bytes about to be written) lets a store with a disk refuse
+   * up front with ERR_NODE_DISK_FULL instead of failing half-way.
+   */
+  createWriter(key: PieceKey, opts?: { size?: number }): Promise<PieceWriter>;
+  /** Free bytes where the data lives and the reserve the store keeps free (absent: not on a disk). */
+  space?(): Promise<{ free: number; reserve: number; total: number }>;
   meta(key: PieceKey): Promise<PieceMeta | undefined>;
   /** Reads bytes [offset, offset + length) of a committed entry. */
   read(key: PieceKey, offset: number, length: number): Promise<Uint8Array>;
