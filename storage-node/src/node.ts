@@ -11,6 +11,7 @@ import type { PieceStore } from './store/types.ts';
 import { createHttpServer } from './http/server.ts';
 import type { HttpLimits } from './http/limits.ts';
 import { startFollower } from './follower.ts';
+import { startChallenger, type Challenger, type ChallengerOptions } from './challenge/challenger.ts';
 import { startJobVerifier } from './job-verifier.ts';
 import { startRecovery, type Recovery, type RecoveryOptions } from './recovery.ts';
 import { createNodeMetrics } from './metrics.ts';
@@ -32,6 +33,8 @@ export interface StorageNodeOptions {
   jobWorkers?: number;
   /** Scrubbing, health probes and swap-ins (see DEFAULT_RECOVERY). */
   recovery?: RecoveryOptions;
+  /** Checking the storage challenges the chain names this node for (see DEFAULT_CHALLENGER). */
+  challenge?: ChallengerOptions;
   /** Bytes kept free on the data directory's disk: below it uploads are refused and /readyz fails (default 1% of the disk, at most 1 GiB). */
   diskReserveBytes?: number;
   /** Connection caps, header deadline and minimum body rate (see DEFAULT_HTTP_LIMITS). */
@@ -57,6 +60,7 @@ export function createStorageNode(opts: StorageNodeOptions): StorageNode {
   const store = opts.store ?? createFsPieceStore({ dataDir: opts.dataDir, ...(opts.diskReserveBytes !== undefined ? { reserveBytes: opts.diskReserveBytes } : {}) });
   let endpoint = '';
   let spId = 0;
+  let challenger: Challenger | undefined;
   let running: { close(): Promise<void>; follower: { stop(): Promise<void> }; runtime: JobRuntime; recovery: Recovery } | undefined;
 
   return {
@@ -133,6 +137,7 @@ export function createStorageNode(opts: StorageNodeOptions): StorageNode {
         const u = new URL(me!.endpoint);
         endpoint = `${u.protocol}//${u.hostname}:${port}`;
         ctx.recovery = startRecovery(ctx, opts.recovery);
+        challenger = startChallenger(ctx, opts.challenge);
         const follower = startFollower(ctx);
         const verifier = startJobVerifier(ctx, jobs);
         running = { close: http.close, follower: { stop: () => Promise.all([follower.stop(), verifier.stop()]).then(() => undefined) }, runtime, recovery: ctx.recovery };
@@ -147,6 +152,8 @@ export function createStorageNode(opts: StorageNodeOptions): StorageNode {
       if (!running) return;
       const r = running;
       running = undefined;
+      await challenger?.stop();
+      challenger = undefined;
       await r.recovery.stop();
       await r.follower.stop();
       await r.close();

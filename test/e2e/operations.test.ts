@@ -108,20 +108,39 @@ test('insitu node start runs a new provider on its own, and insitu node status r
   });
   const alice = await net.client();
   const key = generatePrivateKey();
-  await alice.chain.transfer(privateKeyToAddress(key), 10n ** 19n);
   await writeKeyFile(join(dir, 'operator.key'), key);
   const port = await freePort();
+  // Without the deposit it says what is needed and how to get it, and registers nothing.
+  let out = '';
+  let err = '';
+  const io = { stdout: { write: (s: string | Uint8Array) => { out += String(s); return true; } }, stderr: { write: (s: string | Uint8Array) => { err += String(s); return true; } }, env: {}, cwd: dir };
+  const poor = await run(['node', 'start', '--dir', join(dir, 'poor'), '--chain', net.rpcUrl, '--chain-id', net.chainId, '--key', join(dir, 'operator.key'), '--port', String(port)], io as never);
+  t.not(poor, 0);
+  t.regex(err, /ERR_INSUFFICIENT_BALANCE/);
+  t.regex(err, /deposits at least 10000000000000000000 base units/);
+  t.regex(err, new RegExp(`admin account ${net.accounts[0]!.address}`, 'i'));
+  t.is((await alice.chain.listStorageProviders()).length, 7);
+  await alice.chain.transfer(privateKeyToAddress(key), 2n * 10n ** 19n);
+  out = '';
+  err = '';
   const child = spawn(process.execPath, [new URL('../../cli/bin/insitu.js', import.meta.url).pathname, 'node', 'start', '--dir', join(dir, 'data'), '--chain', net.rpcUrl,
     '--chain-id', net.chainId, '--key', join(dir, 'operator.key'), '--port', String(port), '--scrub-interval-ms', '0'], { stdio: ['ignore', 'pipe', 'pipe'] });
   const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
   t.teardown(() => void child.kill('SIGKILL'));
   const stderr: string[] = [];
   createInterface({ input: child.stderr! }).on('line', (l) => stderr.push(l));
-  const ready = await new Promise<string>((resolve, reject) => {
+  const waiting = new Promise<void>((resolve) => createInterface({ input: child.stderr! }).on('line', (l) => { if (/waiting for admission/.test(l)) resolve(); }));
+  const ready = new Promise<string>((resolve, reject) => {
     createInterface({ input: child.stdout! }).on('line', (l) => { if (/serving at/.test(l)) resolve(l); });
     void exited.then((code) => reject(new Error(`node start exited with ${code}: ${stderr.join('\n')}`)));
   });
-  t.regex(ready, /storage node 8 serving at http:\/\/sp-[0-9a-f]{8}\.localhost:\d+/);
+  await Promise.race([waiting, ready]);
+  t.true(stderr.some((l) => /waiting for admission: the admin account/.test(l)), 'it waits for the admin');
+  t.is((await alice.chain.getStorageProvider(8)).status, 'in-maintenance');
+  t.not(await run(['node', 'admit', '8', '--rpc', net.rpcUrl, '--chain-id', net.chainId, '--key-file', join(dir, 'operator.key')], io as never), 0);
+  t.regex(err, /ERR_PERMISSION_DENIED/, 'only the admin admits');
+  await alice.chain.admitProvider(8);
+  t.regex(await ready, /storage node 8 serving at http:\/\/sp-[0-9a-f]{8}\.localhost:\d+/);
   t.true(stderr.some((l) => /registered as storage provider 8/.test(l)));
   const groups = await alice.chain.listGlobalVirtualGroups(8);
   t.true(groups.some((g) => g.primarySpId === 8 && g.secondarySpIds.length === 6), 'a group of its own');
@@ -133,9 +152,8 @@ test('insitu node start runs a new provider on its own, and insitu node status r
   for await (const c of alice.objects.get('on-eight', 'x')) parts.push(c);
   t.is(Buffer.concat(parts).toString(), 'held by the newcomer\n');
 
-  let out = '';
-  let err = '';
-  const io = { stdout: { write: (s: string | Uint8Array) => { out += String(s); return true; } }, stderr: { write: (s: string | Uint8Array) => { err += String(s); return true; } }, env: {}, cwd: dir };
+  out = '';
+  err = '';
   const code = await run(['node', 'status', '--sp', '8', '--rpc', net.rpcUrl, '--chain-id', net.chainId, '--json'], io as never);
   t.is(code, 0, err);
   const report = JSON.parse(out) as { spId: number; healthy: boolean; ready: boolean; pieces: number; chainStatus: string };

@@ -1,5 +1,6 @@
 // Operators' commands: `insitu node start` runs one storage node on its own (outside the devnet),
-// registering it as a provider first if it is new; `insitu node status` reports on a running node.
+// registering it as a provider first if it is new (with its deposit) and waiting for the admin's
+// admission; `insitu node admit` is the admin's side; `insitu node status` reports on a running node.
 
 import { existsSync } from 'node:fs';
 import { mkdir, readFile } from 'node:fs/promises';
@@ -17,6 +18,8 @@ import { createStorageNode } from '@insitu/storage-node/node.ts';
 import type { GlobalOptions } from '../config.ts';
 import { resolveNetwork } from '../config.ts';
 import { printer, formatBytes, type CliIO } from '../io.ts';
+import { holdingsLine, recoveryFlags, recoveryOptions, scrubLine } from '../devnet/recovery-flags.ts';
+import type { RecoveryStatus } from '@insitu/storage-node/recovery.ts';
 
 const num = (v: string | undefined, name: string): number | undefined => {
   if (v === undefined) return undefined;
@@ -45,7 +48,7 @@ export function nodeCommands(program: Command, io: CliIO, globals: () => GlobalO
   const out = () => printer(io, globals().json === true);
   const node = program.command('node').description('run and watch a storage node');
 
-  node.command('start').description('run one storage node on its own (--dir is its data directory); registers it as a provider if it is new')
+  recoveryFlags(node.command('start')).description('run one storage node on its own (--dir is its data directory); registers it as a provider if it is new')
     .requiredOption('--chain <url>', 'the chain\'s RPC URL')
     .requiredOption('--key <file>', 'key file of the operator account (funded, for the registration and the node\'s transactions)')
     .requiredOption('--port <n>', 'port to serve on')
@@ -55,8 +58,7 @@ export function nodeCommands(program: Command, io: CliIO, globals: () => GlobalO
     .option('--store-price <n>', 'storage price to register', '1000')
     .option('--read-price <n>', 'read price to register', '10')
     .option('--compute-price <n>', 'compute price (per unit of fuel) to register', '1000')
-    .option('--scrub-interval-ms <ms>', 'time between scrub passes (0: off)')
-    .option('--down-after-ms <ms>', 'report a peer unreachable for this long')
+    .option('--deposit <n>', 'deposit to register with (default: the chain\'s minimum deposit)')
     .option('--jobs <n>', 'job worker threads', '2')
     .action(async (o: Record<string, string>) => {
       const g = globals();
@@ -75,21 +77,47 @@ export function nodeCommands(program: Command, io: CliIO, globals: () => GlobalO
       let me = providers.find((p) => p.operatorAddress.toLowerCase() === address.toLowerCase());
       const say = (line: string): void => void io.stderr.write(`${line}\n`);
       if (!me) {
+        // Becoming a provider takes a deposit of at least the chain's minimum (held, slashable, and
+        // locked for the unbonding period after leaving) and the admin/governance account's admission.
+        const stake = await chain.stakeParams();
+        const minDeposit = BigInt(String(stake.params.minDeposit));
+        const deposit = o.deposit !== undefined ? BigInt(o.deposit) : minDeposit;
+        const balance = (await chain.getAccount(address).catch(() => ({ balance: 0n }))).balance;
+        const fees = 10n ** 16n;
+        if (deposit < minDeposit) throw new InsituError('ERR_INVALID_ARGUMENT', `--deposit ${deposit} is below the chain's minimum deposit of ${minDeposit} base units`);
+        if (balance < deposit + fees) {
+          throw new InsituError('ERR_INSUFFICIENT_BALANCE', [
+            `a new provider deposits at least ${minDeposit} base units (held while it serves, slashed if it fails storage challenges, returned ${Number(stake.params.unbondingPeriodMs) / 3_600_000} h after it leaves)`,
+            `and pays transaction fees: ${address} holds ${balance}, needs about ${deposit + fees}.`,
+            `Fund it (insitu account send ${address} ${deposit + fees} from a funded account), start again, then ask the admin account ${stake.admin} to admit it (insitu node admit <id>).`,
+          ].join(' '));
+        }
         const endpoint = o.endpoint ?? `http://sp-${address.slice(2, 10).toLowerCase()}.localhost:${port}`;
         ({ provider: me } = await chain.registerProvider({
           fundingAddress: address, sealAddress: address, approvalAddress: address, gcAddress: address,
           blsKey: blsPublicKey(blsKey), blsProof: blsProofOfPossession(blsKey), endpoint, moniker: o.moniker ?? `sp-${address.slice(2, 10)}`,
-          storePrice: BigInt(o.storePrice!), readPrice: BigInt(o.readPrice!), computePrice: BigInt(o.computePrice!), deposit: 0n,
+          storePrice: BigInt(o.storePrice!), readPrice: BigInt(o.readPrice!), computePrice: BigInt(o.computePrice!), deposit,
         }));
-        say(`registered as storage provider ${me.id} at ${endpoint}`);
+        say(`registered as storage provider ${me.id} at ${endpoint} with a deposit of ${deposit}`);
+      }
+      if (me.admitted === false) {
+        const stake = await chain.stakeParams();
+        say(`waiting for admission: the admin account ${stake.admin} admits provider ${me.id} with: insitu node admit ${me.id}`);
+        while (me.admitted === false) {
+          await new Promise((r) => setTimeout(r, 1000));
+          me = await chain.getStorageProvider(me.id);
+        }
+        say(`provider ${me.id} admitted`);
+      }
+      if ((await chain.listGlobalVirtualGroups(me.id)).every((x) => x.primarySpId !== me!.id)) {
         // A primary needs a group: the six in-service providers with the lowest ids hold its pieces.
-        const others = providers.filter((p) => p.status === 'in-service').map((p) => p.id).sort((a, b) => a - b).slice(0, 6);
+        const others = (await chain.listStorageProviders()).filter((p) => p.status === 'in-service' && p.admitted !== false && p.id !== me!.id).map((p) => p.id).sort((a, b) => a - b).slice(0, 6);
         if (others.length === 6) {
           await chain.createGlobalVirtualGroup({ secondarySpIds: others });
           say(`created a group with secondaries ${others.join(', ')}`);
         }
       }
-      const recovery = Object.fromEntries(Object.entries({ scrubIntervalMs: num(o.scrubIntervalMs, '--scrub-interval-ms'), downAfterMs: num(o.downAfterMs, '--down-after-ms') }).filter(([, v]) => v !== undefined));
+      const recovery = recoveryOptions(o);
       const n = createStorageNode({
         dataDir: dir, rpcUrl: o.chain!, chainId, operatorKey, blsKey, host: o.host!, port,
         jobWorkers: num(o.jobs, '--jobs')!, recovery,
@@ -106,6 +134,16 @@ export function nodeCommands(program: Command, io: CliIO, globals: () => GlobalO
         process.on('SIGINT', stop);
         process.on('SIGTERM', stop);
       });
+    });
+
+  node.command('admit').description('admit a registered provider (the admin/governance account named in genesis only): it enters service')
+    .argument('<sp>', 'the provider id')
+    .action(async (sp: string) => {
+      if (!/^\d+$/.test(sp)) throw new InsituError('ERR_INVALID_ARGUMENT', `the provider id must be a number, not "${sp}"`);
+      const net = await resolveNetwork(globals(), io.env, io.cwd, true);
+      const chain = await createChainClient({ rpcUrl: net.rpcUrl, chainId: net.chainId, privateKey: net.privateKey! });
+      const tx = await chain.admitProvider(Number(sp));
+      out().result({ ...tx, spId: Number(sp) }, `provider ${sp} admitted: it is in service`);
     });
 
   node.command('exit').description('leave the network: the provider goes into graceful exit and successors take over its places')
@@ -151,12 +189,13 @@ export function nodeCommands(program: Command, io: CliIO, globals: () => GlobalO
       const earned = jobs.reduce((s, j) => s + j.fee, 0n);
       const funding = sp ? (await reader.getAccount(sp.fundingAddress)).balance : null;
       const income = sp ? await reader.providerIncome(sp.id) : null;
-      const rec = (status.body?.recovery ?? {}) as { repairsOk?: number; repairsFailed?: number; heals?: unknown[]; inProgress?: unknown[] };
+      const rec = (status.body?.recovery ?? {}) as { repairsOk?: number; repairsFailed?: number; heals?: unknown[]; inProgress?: unknown[] } & Pick<Partial<RecoveryStatus>, 'holdings' | 'scrub' | 'queueLength'>;
       const report = {
         spId: sp?.id ?? status.body?.spId ?? null, endpoint, chainStatus: sp?.status ?? null,
         healthy: health.status === 200, ready: ready.status === 200, readiness: ready.body?.checks ?? null,
         objects: status.body?.objects ?? null, pieces: status.body?.pieces ?? null, bytes: metric('insitu_bytes_held'),
-        repairs: { ok: rec.repairsOk ?? 0, failed: rec.repairsFailed ?? 0, inProgress: rec.inProgress?.length ?? 0, swapIns: rec.heals?.length ?? 0 },
+        repairs: { ok: rec.repairsOk ?? 0, failed: rec.repairsFailed ?? 0, inProgress: rec.inProgress?.length ?? 0, queued: rec.queueLength ?? 0, swapIns: rec.heals?.length ?? 0 },
+        holdings: rec.holdings ?? null, scrub: rec.scrub ?? null,
         jobsRun: jobs.length, computeEarnings: earned.toString(), fundingBalance: funding?.toString() ?? null,
         storageIncome: income ? { unsettled: income.unsettled.toString(), perSecond: income.ratePerSecond.toString() } : null,
       };
@@ -164,7 +203,9 @@ export function nodeCommands(program: Command, io: CliIO, globals: () => GlobalO
         `provider ${report.spId ?? '?'} at ${endpoint}: ${report.healthy ? 'up' : 'DOWN'}, ${report.ready ? 'ready' : 'not ready'}${report.chainStatus ? `, ${report.chainStatus} on chain` : ''}`,
         ...(report.readiness ? Object.entries(report.readiness).map(([k, v]) => `  ${k.padEnd(9)} ${String(v)}`) : []),
         `holds    ${report.pieces ?? '?'} pieces of ${report.objects ?? '?'} objects, ${formatBytes(BigInt(report.bytes))}`,
-        `repairs  ${report.repairs.ok} done, ${report.repairs.failed} failed, ${report.repairs.inProgress} running; ${report.repairs.swapIns} swap-ins`,
+        `repairs  ${report.repairs.ok} done, ${report.repairs.failed} failed, ${report.repairs.inProgress} running, ${report.repairs.queued} queued; ${report.repairs.swapIns} swap-ins`,
+        ...(report.holdings ? [holdingsLine(report.holdings)] : []),
+        ...(report.scrub ? [scrubLine(report.scrub)] : []),
         `jobs     ${report.jobsRun} run, ${report.computeEarnings} earned in compute fees`,
         ...(report.storageIncome ? [`storage  ${report.storageIncome.unsettled} earned, not yet settled (${report.storageIncome.perSecond} per second now; insitu node settle)`] : []),
         `funding  ${report.fundingBalance ?? '?'}`,

@@ -12,7 +12,7 @@ import { jsonRpc, chainError, extensionQuery, feedEvents } from './rpc.ts';
 import { ADVANCE_TIME } from './devclock-types.ts';
 import type {
   Account, Action, BucketInfo, BucketReadState, PaymentView, CallOptions, ChainClient, ChainEvent, ChainReader, Effect, GlobalVirtualGroup,
-  ObjectInfo, Policy, Principal, GroupInfo, StorageParams, StorageProvider, TxResult, Visibility, ListOptions, JobInfo,
+  ObjectInfo, Policy, Principal, GroupInfo, StorageParams, StorageProvider, TxResult, Visibility, ListOptions, JobInfo, ChallengeInfo,
 } from './types.ts';
 
 export interface ChainReaderOptions {
@@ -129,6 +129,8 @@ function readerOn(gf: GreenfieldClient, opts: ChainReaderOptions): ChainReader {
         storePrice: BigInt(p?.storePrice ?? 0),
         readPrice: BigInt(p?.readPrice ?? 0),
         computePrice: BigInt(p?.computePrice ?? 0),
+        deposit: BigInt(p?.deposit ?? 0),
+        admitted: p?.admitted !== false,
       };
     });
   }
@@ -277,6 +279,9 @@ function readerOn(gf: GreenfieldClient, opts: ChainReaderOptions): ChainReader {
     bucketReadState: (bucket, o) => guard(o, async () => extensionQuery<BucketReadState>(rpcUrl, '/insitu.payment.Query/BucketRead', { bucketName: bucket }, o?.signal), 'ERR_BUCKET_NOT_FOUND'),
     providerIncome: (spId, o) => guard(o, async () => extensionQuery<{ spId: number; familyId: number; gvgIds: number[]; unsettled: bigint; ratePerSecond: bigint; now: bigint }>(rpcUrl, '/insitu.payment.Query/ProviderIncome', { spId }, o?.signal)),
     holdings: (o) => guard(o, async () => extensionQuery<{ total: bigint; bank: bigint; streams: bigint; at: bigint }>(rpcUrl, '/insitu.audit.Query/Holdings', {}, o?.signal)),
+    challenge: (id, o) => guard(o, async () => challengeInfo((await extensionQuery<{ challenge: Rec }>(rpcUrl, '/insitu.challenge.Query/Challenge', { id }, o?.signal)).challenge), 'ERR_NOT_FOUND'),
+    challenges: (by, o) => guard(o, async () => (await extensionQuery<{ challenges: Rec[] }>(rpcUrl, '/insitu.challenge.Query/Challenges', by, o?.signal)).challenges.map(challengeInfo)),
+    stakeParams: (o) => guard(o, async () => extensionQuery<{ admin: Hex; params: Record<string, string | number> }>(rpcUrl, '/insitu.sp.Query/Stake', {}, o?.signal)),
     advanceTime: async () => {
       throw new InsituError('ERR_PERMISSION_DENIED', 'moving a devnet\'s clock is a transaction: use a chain client with a key its genesis names (devClock.authorities)');
     },
@@ -285,6 +290,12 @@ function readerOn(gf: GreenfieldClient, opts: ChainReaderOptions): ChainReader {
   };
   return reader;
 }
+
+const challengeInfo = (c: Rec): ChallengeInfo => ({
+  id: Number(c.id), spId: Number(c.spId), objectId: BigInt(String(c.objectId)), redundancyIndex: Number(c.redundancyIndex), segment: Number(c.segment),
+  challengers: (c.challengers as number[]).map(Number), issuedAt: Number(c.issuedAt), expiresAt: Number(c.expiresAt), status: c.status,
+  votes: c.votes as Record<string, boolean>, slashed: BigInt(String(c.slashed ?? '0')), ...(c.swapKey ? { swapKey: String(c.swapKey) } : {}),
+});
 
 async function waitForTx(rpcUrl: string, txHash: string, o?: CallOptions & { timeoutMs?: number }): Promise<TxResult & { data?: string }> {
   const hash = txHash.replace(/^0x/, '').toUpperCase();
@@ -513,6 +524,19 @@ export async function createChainClient(opts: ChainClientOptions): Promise<Chain
     }, o),
     completeSwapIn: (input, o) => send('/greenfield.virtualgroup.MsgCompleteSwapIn', {
       storageProvider: address, globalVirtualGroupFamilyId: input.familyId ?? 0, globalVirtualGroupId: input.gvgId ?? 0,
+    }, o),
+    admitProvider: (spId, o) => send('/insitu.sp.MsgAdmitStorageProvider', { authority: address, spId }, o),
+    forceProviderExit: (operator, o) => send('/greenfield.virtualgroup.MsgStorageProviderForcedExit', { authority: address, storageProvider: operator }, o),
+    completeProviderExit: (o) => send('/greenfield.virtualgroup.MsgCompleteStorageProviderExit', { storageProvider: address, operator: address }, o),
+    async submitChallenge(input, o) {
+      const tx = await send('/greenfield.challenge.MsgSubmit', {
+        challenger: address, spOperatorAddress: input.provider, bucketName: input.bucket, objectName: input.object,
+        segmentIndex: input.segment ?? 0, randomIndex: input.segment === undefined ? 1 : 0,
+      }, o);
+      return { ...tx, challengeId: Number(String(responseOf(tx, '/greenfield.challenge.MsgSubmitResponse').challengeId)) };
+    },
+    attestChallenge: (input, o) => send('/greenfield.challenge.MsgAttest', {
+      submitter: address, challengeId: input.challengeId.toString(), voteResult: input.passed ? 1 : 0, challengerAddress: address,
     }, o),
 
     createGlobalVirtualGroup: (input, o) => send('/greenfield.virtualgroup.MsgCreateGlobalVirtualGroup', {

@@ -53,6 +53,30 @@ export interface StorageProvider {
   storePrice: bigint;
   readPrice: bigint;
   computePrice: bigint;
+  /** Base units held as its deposit (what a slash takes from); 0 on a network that does not say. */
+  deposit?: bigint;
+  /** Admitted by the admin/governance account; a provider that only registered waits in maintenance. */
+  admitted?: boolean;
+}
+
+/** A storage challenge (project extension of Greenfield's challenge module). */
+export interface ChallengeInfo {
+  id: number;
+  /** The challenged provider. */
+  spId: number;
+  objectId: bigint;
+  /** -1 the primary's whole copy, i secondary piece i. */
+  redundancyIndex: number;
+  segment: number;
+  /** The providers the chain chose to check it; a majority decides. */
+  challengers: number[];
+  issuedAt: number;
+  expiresAt: number;
+  status: 'open' | 'passed' | 'failed' | 'expired';
+  votes: Record<string, boolean>;
+  slashed: bigint;
+  /** Set when a swap-in waits for it. */
+  swapKey?: string;
 }
 
 export interface GlobalVirtualGroup {
@@ -366,6 +390,12 @@ export interface ChainReader {
   providerIncome(spId: number, opts?: CallOptions): Promise<{ spId: number; familyId: number; gvgIds: number[]; unsettled: bigint; ratePerSecond: bigint; now: bigint }>;
   /** Everything the chain holds (bank + stream records); constant from genesis on. */
   holdings(opts?: CallOptions): Promise<{ total: bigint; bank: bigint; streams: bigint; at: bigint }>;
+  /** One storage challenge. */
+  challenge(id: number, opts?: CallOptions): Promise<ChallengeInfo>;
+  /** Open challenges a provider must check (`challenger`), or the challenges against a provider after an id. */
+  challenges(by: { challenger: number } | { spId: number; afterId?: number }, opts?: CallOptions): Promise<ChallengeInfo[]>;
+  /** Who admits providers and the stake rules (minimum deposit, unbonding, challenge and slash params). */
+  stakeParams(opts?: CallOptions): Promise<{ admin: Hex; params: Record<string, string | number> }>;
   /** Development chains only: moves chain time forward. Returns the new chain time (ms). */
   advanceTime(seconds: number, opts?: CallOptions): Promise<number>;
   /** Resolves when the tx is in a block; throws ERR_TX_FAILED with the chain's log if it failed. */
@@ -420,6 +450,16 @@ export interface ChainClient extends ChainReader {
   reserveSwapIn(input: { targetSpId: number; gvgId?: number; familyId?: number }, opts?: CallOptions): Promise<TxResult>;
   /** Provider: after rebuilding its data, take the reserved place. */
   completeSwapIn(input: { gvgId?: number; familyId?: number }, opts?: CallOptions): Promise<TxResult>;
+  /** The admin/governance account admits a registered provider (it enters service). */
+  admitProvider(spId: number, opts?: CallOptions): Promise<TxResult>;
+  /** The admin/governance account puts a provider in forced exit (Greenfield's MsgStorageProviderForcedExit). */
+  forceProviderExit(operator: Hex, opts?: CallOptions): Promise<TxResult>;
+  /** An exiting provider that holds no group place any more leaves; its deposit unbonds. */
+  completeProviderExit(opts?: CallOptions): Promise<TxResult>;
+  /** Asks the chain to challenge a provider over an object it holds (costs the challenge fee). */
+  submitChallenge(input: { provider: Hex; bucket: string; object: string; segment?: number }, opts?: CallOptions): Promise<TxResult & { challengeId: number }>;
+  /** A chosen challenger's verdict: `passed` when the piece and its hash list checked out. */
+  attestChallenge(input: { challengeId: number; passed: boolean }, opts?: CallOptions): Promise<TxResult>;
   /** Greenfield's MsgSettle: pays a family's and groups' storage income to their providers' funding addresses. */
   settleIncome(input: { familyId?: number; gvgIds?: number[] }, opts?: CallOptions): Promise<TxResult>;
   /** Creates a payment account owned by the signer; returns its address. */

@@ -7,7 +7,7 @@
 import { createHash } from 'node:crypto';
 import { InsituError, throwIfAborted } from '../errors.ts';
 import { hashOfHashes } from '../integrity/index.ts';
-import { getObject, getPiece, getPieceHashes } from '../sp/index.ts';
+import { getObject, getPiece, getPieceHashes, type ProviderRoleClaim } from '../sp/index.ts';
 import type { ErasureCodec } from '../codec/types.ts';
 import type { ChainReader, ObjectInfo, StorageParams } from '../chain/types.ts';
 
@@ -16,6 +16,8 @@ export interface ReadContext {
   codec: ErasureCodec;
   params: StorageParams;
   privateKey?: string;
+  /** The chain role a provider reads for (a job it executes), sent for the serving node to check. */
+  role?: ProviderRoleClaim;
   endpointOf(spId: number): Promise<string>;
   onDegraded?(reason: string): void;
 }
@@ -30,7 +32,7 @@ function segmentBounds(size: number, segSize: number, s: number): { start: numbe
 
 /** Reads segments [first, last] from the primary, verified; stops at the first failure. */
 async function* fromPrimary(ctx: ReadContext, obj: ObjectInfo, first: number, last: number, endpoint: string, signal?: AbortSignal): AsyncGenerator<Uint8Array> {
-  const key = ctx.privateKey ? { privateKey: ctx.privateKey } : {};
+  const key = { ...(ctx.privateKey ? { privateKey: ctx.privateKey } : {}), ...(ctx.role ? { role: ctx.role } : {}) };
   const hashes = await getPieceHashes({ endpoint, objectId: obj.id, index: -1, ...key, ...(signal ? { signal } : {}) });
   if (!same(hashOfHashes(hashes), obj.checksums[0]!)) throw new InsituError('ERR_CHECKSUM_MISMATCH', 'the primary\'s segment hash list does not match the chain');
   const size = Number(obj.payloadSize);
@@ -66,7 +68,7 @@ async function* fromSecondaries(ctx: ReadContext, obj: ObjectInfo, first: number
   const gvg = await ctx.chain.getGlobalVirtualGroup(obj.gvgId, signal ? { signal } : {});
   const k = ctx.params.dataChunks;
   const n = k + ctx.params.parityChunks;
-  const key = ctx.privateKey ? { privateKey: ctx.privateKey } : {};
+  const key = { ...(ctx.privateKey ? { privateKey: ctx.privateKey } : {}), ...(ctx.role ? { role: ctx.role } : {}) };
   const sources = await Promise.all(gvg.secondarySpIds.slice(0, n).map(async (spId, j) => {
     try {
       const endpoint = await ctx.endpointOf(spId);

@@ -45,13 +45,31 @@ export interface CallOpts {
   signal?: AbortSignal;
   /** Account key that signs the request; unsigned when absent (public objects). */
   privateKey?: string;
+  /** A provider reading for a chain role names it; the serving node checks it on chain. */
+  role?: ProviderRoleClaim;
 }
+
+/**
+ * The chain role a provider reads for, beyond being in the object's group or its reserved
+ * successor (which the serving node sees on chain by itself): the job it executes, the challenge
+ * it checks.
+ */
+export interface ProviderRoleClaim {
+  jobId?: bigint;
+  challengeId?: number;
+}
+
+const roleHeaders = (role: ProviderRoleClaim | undefined): Record<string, string> => ({
+  ...(role?.jobId !== undefined ? { 'x-insitu-job-id': role.jobId.toString() } : {}),
+  ...(role?.challengeId !== undefined ? { 'x-insitu-challenge-id': String(role.challengeId) } : {}),
+});
 
 async function call(method: 'GET' | 'PUT' | 'POST', url: URL, opts: CallOpts & { headers?: Record<string, string>; body?: Readable | Uint8Array; what: string }): Promise<Dispatcher.ResponseData> {
   throwIfAborted(opts.signal);
+  const extra = { ...opts.headers, ...roleHeaders(opts.role) };
   const headers = opts.privateKey
-    ? signRequest({ method, url, privateKey: opts.privateKey, ...(opts.headers ? { headers: opts.headers } : {}) })
-    : { ...opts.headers };
+    ? signRequest({ method, url, privateKey: opts.privateKey, headers: extra })
+    : extra;
   try {
     const res = await request(url, {
       method,
@@ -128,6 +146,23 @@ export async function getPieceHashes(input: PieceInput): Promise<Uint8Array[]> {
   const res = await call('GET', url, { ...input, what: `piece hashes of object ${input.objectId} index ${input.index}` });
   const out = (await res.body.json()) as { hashes: string[] };
   return out.hashes.map((h) => new Uint8Array(Buffer.from(h, 'hex')));
+}
+
+/**
+ * Greenfield's challenge endpoint: one piece (segment `segment` of index `index`) and the hash
+ * list of that index, for a challenger the chain named (`role.challengeId`).
+ */
+export async function getChallengePiece(input: PieceInput & { segment: number }): Promise<{ piece: Uint8Array; hashes: Uint8Array[] }> {
+  const url = new URL('/greenfield/admin/v1/challenge', input.endpoint);
+  const res = await call('GET', url, {
+    ...input,
+    what: `challenge piece ${input.index} of segment ${input.segment} of object ${input.objectId}`,
+    headers: { 'x-gnfd-object-id': input.objectId.toString(), 'x-gnfd-redundancy-index': String(input.index), 'x-gnfd-piece-index': String(input.segment) },
+  });
+  const piece = new Uint8Array(await res.body.arrayBuffer());
+  const list = String(res.headers['x-gnfd-piece-hash'] ?? '');
+  const hashes = list ? list.split(',').map((h) => new Uint8Array(Buffer.from(h, 'hex'))) : [];
+  return { piece, hashes };
 }
 
 export async function getPiece(input: PieceInput & { segment: number }): Promise<Uint8Array> {

@@ -9,6 +9,7 @@ import { hashOfHashes } from '@insitu/sdk/integrity/index.ts';
 import type { NodeContext } from '../context.ts';
 import { unitOffset } from '../store/types.ts';
 import { signerOf, authorize } from './access.ts';
+import { providerRole } from './provider-role.ts';
 import { writeChunk } from './respond.ts';
 import { spendReadQuota, requireNotFrozen } from './read-quota.ts';
 
@@ -31,8 +32,9 @@ export function parseRange(header: string | undefined, size: number): { start: n
 
 export async function getObject(ctx: NodeContext, req: IncomingMessage, res: ServerResponse, bucket: string, name: string): Promise<void> {
   const signer = signerOf(req, false);
-  // Other storage providers read objects to rebuild data and to re-execute jobs for verification.
-  const fromProvider = signer !== null && (await ctx.providerByOperator(signer)) !== undefined;
+  // Another provider reads only for a role the chain gives it over this object (provider-role.ts);
+  // otherwise it is checked like anyone.
+  const fromProvider = (await providerRole(ctx, req, signer, () => ctx.chain.headObject(bucket, name), -1)) !== null;
   if (!fromProvider) await authorize(ctx, signer, bucket, name, 'get-object');
   const obj = await ctx.chain.headObject(bucket, name);
   if (obj.status !== 'sealed') throw new InsituError('ERR_OBJECT_NOT_SEALED', `${bucket}/${name} is not sealed yet`);
@@ -53,7 +55,7 @@ export async function getObject(ctx: NodeContext, req: IncomingMessage, res: Ser
   }
   const start = range?.start ?? 0;
   const end = range?.end ?? size - 1;
-  // Providers reading to rebuild or verify are not the bucket's readers: their reads are not counted.
+  // Providers reading for their role (rebuilding, a job, a challenge) are not the bucket's readers: not counted.
   if (!fromProvider) await spendReadQuota(ctx, bucket, end - start + 1);
   const segSize = ctx.params.maxSegmentSize;
   let sent = false;

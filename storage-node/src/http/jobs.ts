@@ -45,9 +45,9 @@ async function loadModule(ctx: NodeContext, job: JobInfo): Promise<Uint8Array> {
     if (meta) parts.push(await ctx.store.read(key, 0, meta.size));
   } else {
     const endpoint = (await ctx.provider(bucket.primarySpId)).endpoint;
-    const hashes = await getPieceHashes({ endpoint, objectId: obj.id, index: -1, privateKey: ctx.operatorKey });
+    const hashes = await getPieceHashes({ endpoint, objectId: obj.id, index: -1, privateKey: ctx.operatorKey, role: { jobId: job.id } });
     if (!Buffer.from(hashOfHashes(hashes)).equals(Buffer.from(obj.checksums[0]!))) throw new InsituError('ERR_CHECKSUM_MISMATCH', 'the module\'s segment hashes do not match the chain');
-    for (let s = 0; s < hashes.length; s++) parts.push(await getPiece({ endpoint, objectId: obj.id, index: -1, segment: s, privateKey: ctx.operatorKey }));
+    for (let s = 0; s < hashes.length; s++) parts.push(await getPiece({ endpoint, objectId: obj.id, index: -1, segment: s, privateKey: ctx.operatorKey, role: { jobId: job.id } }));
   }
   const bytes = Buffer.concat(parts);
   if (bytes.length !== Number(obj.payloadSize)) throw new InsituError('ERR_PIECE_NOT_FOUND', `module ${job.moduleBucket}/${job.moduleObject} is not available`);
@@ -245,7 +245,8 @@ async function loadSideInputs(ctx: NodeContext, job: JobInfo): Promise<Record<st
     const parts: Uint8Array[] = [];
     const bucket = await ctx.chain.headBucket(obj.bucketName);
     const primary = bucket.primarySpId === ctx.spId ? null : (await ctx.provider(bucket.primarySpId)).endpoint;
-    const readCtx = readContextOf(ctx);
+    // The executor reads a side input in another provider's bucket for this job (provider-role.ts).
+    const readCtx = { ...readContextOf(ctx), role: { jobId: job.id } };
     if (bucket.primarySpId === ctx.spId && obj.payloadSize > 0n) {
       const meta = await ctx.store.meta({ objectId: obj.id, index: -1 });
       if (meta) parts.push(await ctx.store.read({ objectId: obj.id, index: -1 }, 0, meta.size));

@@ -1,6 +1,9 @@
 // Project extension for verified and degraded reads: GET /insitu/v1/piece-hashes and
-// GET /insitu/v1/piece. A caller who may get the object (or another storage provider, for
-// recovery) reads the per-unit hash list of one index and single verified pieces.
+// GET /insitu/v1/piece. A caller who may get the object (or another storage provider, for a
+// role the chain gives it: provider-role.ts) reads the per-unit hash list of one index and single
+// verified pieces. Piece bytes read by anyone else count against the bucket's read quota on the
+// node that serves them — the primary's whole-object pieces and the secondaries' pieces of a
+// degraded read alike.
 
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createHash } from 'node:crypto';
@@ -9,7 +12,8 @@ import type { ObjectInfo } from '@insitu/sdk/chain/types.ts';
 import type { NodeContext } from '../context.ts';
 import { unitOffset } from '../store/types.ts';
 import { signerOf, authorize } from './access.ts';
-import { requireNotFrozen } from './read-quota.ts';
+import { requireNotFrozen, spendReadQuota } from './read-quota.ts';
+import { providerRole, type ProviderRole } from './provider-role.ts';
 import { sendJson } from './respond.ts';
 
 /** Greenfield's challenge and recovery endpoints name the piece in headers; insitu's in the query. */
@@ -22,20 +26,20 @@ export function pieceParamsFromHeaders(req: IncomingMessage, url: URL): URL {
   return out;
 }
 
-async function resolve(ctx: NodeContext, req: IncomingMessage, url: URL): Promise<{ obj: ObjectInfo; index: number }> {
+async function resolve(ctx: NodeContext, req: IncomingMessage, url: URL): Promise<{ obj: ObjectInfo; index: number; role: ProviderRole | null }> {
   const id = url.searchParams.get('object-id') ?? '';
   const index = Number(url.searchParams.get('index'));
   if (!/^\d+$/.test(id) || !Number.isInteger(index) || index < -1) throw new InsituError('ERR_BAD_REQUEST', 'object-id and index (-1 or a piece index) are required');
   const signer = signerOf(req, false);
   const obj = await ctx.chain.headObjectById(BigInt(id));
-  const fromProvider = signer !== null && (await ctx.providerByOperator(signer)) !== undefined;
-  if (!fromProvider) {
+  const role = await providerRole(ctx, req, signer, obj, index);
+  if (!role) {
     await authorize(ctx, signer, obj.bucketName, obj.objectName, 'get-object');
     if (obj.status !== 'sealed') throw new InsituError('ERR_OBJECT_NOT_SEALED', `object ${id} is not sealed yet`);
     // Degraded reads from secondaries are refused for frozen payers too (the quota is the primary's to count).
     requireNotFrozen(await ctx.chain.bucketReadState(obj.bucketName));
   }
-  return { obj, index };
+  return { obj, index, role };
 }
 
 export async function pieceHashes(ctx: NodeContext, req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
@@ -46,7 +50,7 @@ export async function pieceHashes(ctx: NodeContext, req: IncomingMessage, res: S
 }
 
 export async function piece(ctx: NodeContext, req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
-  const { obj, index } = await resolve(ctx, req, url);
+  const { obj, index, role } = await resolve(ctx, req, url);
   const segment = Number(url.searchParams.get('segment'));
   const key = { objectId: obj.id, index };
   const meta = await ctx.store.meta(key);
@@ -58,6 +62,8 @@ export async function piece(ctx: NodeContext, req: IncomingMessage, res: ServerR
     ctx.recovery?.request(key, `piece of segment ${segment} failed its hash on a read`);
     throw new InsituError('ERR_CHECKSUM_MISMATCH', `piece ${index} of segment ${segment} of object ${obj.id} is corrupt on this node`);
   }
+  // Counted once the piece checked out, before a byte of it is sent.
+  if (!role) await spendReadQuota(ctx, obj.bucketName, data.length);
   res.writeHead(200, {
     'content-type': 'application/octet-stream',
     'content-length': String(data.length),

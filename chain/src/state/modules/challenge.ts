@@ -172,7 +172,7 @@ async function payShares(ctx: MsgContext, amount: bigint, to: Hex[]): Promise<vo
 const msgAttest: MsgHandler = async (ctx, msg) => {
   const sp = await providerByOperator(ctx.kv, String(msg.submitter));
   if (!sp) return fail('ERR_PROVIDER_NOT_FOUND', `no storage provider with operator ${String(msg.submitter)}`);
-  const c = await getChallenge(ctx.kv, Number(msg.challengeId));
+  const c = await getChallenge(ctx.kv, Number(String(msg.challengeId)));
   if (!c) return fail('ERR_NOT_FOUND', `no challenge ${String(msg.challengeId)}`);
   if (!c.challengers.includes(sp.id)) fail('ERR_PERMISSION_DENIED', `provider ${sp.id} is not a challenger of challenge ${c.id}`);
   if (c.status !== 'open' || ctx.now > c.expiresAt) fail('ERR_INVALID_ARGUMENT', `challenge ${c.id} is ${c.status === 'open' ? 'expired' : c.status}`);
@@ -205,7 +205,7 @@ const msgSubmit: MsgHandler = async (ctx, msg) => {
   const idx = g?.primarySpId === sp.id ? -1 : (g?.secondarySpIds.indexOf(sp.id) ?? -1);
   if (!g || (idx === -1 && g.primarySpId !== sp.id)) fail('ERR_INVALID_ARGUMENT', `provider ${sp.id} does not hold ${obj.bucket}/${obj.name}`);
   const segments = segmentsOf(ctx, obj.payloadSize);
-  const random = msg.randomIndex === true || String(msg.randomIndex) === 'true';
+  const random = msg.randomIndex === true || String(msg.randomIndex) === 'true' || Number(msg.randomIndex) === 1;
   const segment = random ? undefined : Number(msg.segmentIndex ?? 0);
   if (segment !== undefined && (!Number.isInteger(segment) || segment < 0 || segment >= segments)) fail('ERR_INVALID_RANGE', `${obj.bucket}/${obj.name} has segments 0..${segments - 1}`);
   const fee = BigInt(p.challengeFee);
