@@ -22,9 +22,12 @@ const { values } = parseArgs({
     'probe-interval-ms': { type: 'string' },
     'down-after-ms': { type: 'string' },
     'swap-interval-ms': { type: 'string' },
+    'repair-concurrency': { type: 'string' },
+    'repair-bytes-per-second': { type: 'string' },
+    'unsealed-timeout-ms': { type: 'string' },
   },
 });
-const ms = (name: 'scrub-interval-ms' | 'scrub-bytes-per-second' | 'probe-interval-ms' | 'down-after-ms' | 'swap-interval-ms'): number | undefined => {
+const ms = (name: 'scrub-interval-ms' | 'scrub-bytes-per-second' | 'probe-interval-ms' | 'down-after-ms' | 'swap-interval-ms' | 'repair-concurrency' | 'repair-bytes-per-second' | 'unsealed-timeout-ms'): number | undefined => {
   const v = values[name];
   if (v === undefined) return undefined;
   const n = Number(v);
@@ -36,7 +39,8 @@ const ms = (name: 'scrub-interval-ms' | 'scrub-bytes-per-second' | 'probe-interv
 };
 const recovery = Object.fromEntries(Object.entries({
   scrubIntervalMs: ms('scrub-interval-ms'), scrubBytesPerSecond: ms('scrub-bytes-per-second'), probeIntervalMs: ms('probe-interval-ms'),
-  downAfterMs: ms('down-after-ms'), swapIntervalMs: ms('swap-interval-ms'),
+  downAfterMs: ms('down-after-ms'), swapIntervalMs: ms('swap-interval-ms'), repairConcurrency: ms('repair-concurrency'),
+  repairBytesPerSecond: ms('repair-bytes-per-second'), unsealedTimeoutMs: ms('unsealed-timeout-ms'),
 }).filter(([, v]) => v !== undefined));
 if (!values.dir || !values.rpc || !values['chain-id']) {
   process.stderr.write('usage: storage-node --dir <dataDir> --rpc <url> --chain-id <id> [--key-file <file>] [--host] [--port]\n');

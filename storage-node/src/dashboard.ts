@@ -16,7 +16,7 @@ export interface ClusterView {
   chain: { chainId: string; height: string } | { error: string };
   /** Whose view: 'cluster' (the devnet) or one node's id. */
   scope: 'cluster' | number;
-  nodes: { id: number; moniker: string; endpoint: string; status: string; up: boolean; pieces: number | null; objects: number | null; repairsOk: number | null; repairsFailed: number | null; inProgress: unknown[]; swapsInProgress: unknown[]; heals: unknown[]; income: { unsettled: string; perSecond: string } | null }[];
+  nodes: { id: number; moniker: string; endpoint: string; status: string; up: boolean; pieces: number | null; objects: number | null; repairsOk: number | null; repairsFailed: number | null; repairsQueued: number | null; inProgress: unknown[]; /** What the chain says it holds and it lacks, and how long it has been healing (or took). */ missing: { state: string; bytes: number; entries: number; healMs: number } | null; swapsInProgress: unknown[]; heals: unknown[]; income: { unsettled: string; perSecond: string } | null }[];
   /** Stream payments of the listed owners and their payment accounts. */
   payers: { address: string; owner: string | null; balance: string; locked: string; perSecond: string; frozen: boolean; runsOutAt: string | null }[];
   objects: { bucket: string; name: string; id: string; size: string; status: string; placement: { index: number; role: string; spId: number }[] }[];
@@ -37,6 +37,13 @@ async function nodeStatus(sp: StorageProvider): Promise<Record<string, unknown> 
   } catch {
     return null;
   }
+}
+
+/** A node's holdings (start-up check and rebuilds) for the nodes table. */
+function holdingsOf(h: unknown): ClusterView['nodes'][number]['missing'] {
+  if (!h || typeof h !== 'object') return null;
+  const x = h as { state?: string; missing?: { bytes?: number; entries?: number }; healMs?: number };
+  return { state: String(x.state ?? ''), bytes: Number(x.missing?.bytes ?? 0), entries: Number(x.missing?.entries ?? 0), healMs: Number(x.healMs ?? 0) };
 }
 
 const str = (v: unknown): string => (typeof v === 'bigint' ? v.toString() : String(v ?? ''));
@@ -74,7 +81,8 @@ export async function clusterView(chain: ChainReader, opts: { owners?: Hex[]; sc
     return {
       id: sp.id, moniker: sp.moniker, endpoint: sp.endpoint, status: sp.status, up: st !== null,
       pieces: st ? Number(st.pieces) : null, objects: st ? Number(st.objects) : null,
-      repairsOk: st ? Number(rec.repairsOk ?? 0) : null, repairsFailed: st ? Number(rec.repairsFailed ?? 0) : null,
+      repairsOk: st ? Number(rec.repairsOk ?? 0) : null, repairsFailed: st ? Number(rec.repairsFailed ?? 0) : null, repairsQueued: st ? Number(rec.queueLength ?? 0) : null,
+      missing: holdingsOf(rec.holdings),
       inProgress: (rec.inProgress as unknown[]) ?? [], swapsInProgress: (rec.swapsInProgress as unknown[]) ?? [], heals: (rec.heals as unknown[]) ?? [],
       income: income ? { unsettled: income.unsettled.toString(), perSecond: income.ratePerSecond.toString() } : null,
     };
@@ -151,7 +159,7 @@ export function dashboardHtml(api: string, title: string): string {
 </style></head>
 <body>
 <h1>${title}</h1><div class="meta" id="meta">loading…</div>
-<h2>Nodes</h2><table id="nodes"><thead><tr><th>id</th><th>node</th><th>health</th><th>chain status</th><th>pieces</th><th>objects</th><th>repairs ok / failed</th><th>rebuilding</th><th>storage income (unsettled, per s)</th></tr></thead><tbody></tbody></table>
+<h2>Nodes</h2><table id="nodes"><thead><tr><th>id</th><th>node</th><th>health</th><th>chain status</th><th>pieces</th><th>objects</th><th>repairs ok / failed</th><th>rebuilding (queued)</th><th>missing (time to heal)</th><th>storage income (unsettled, per s)</th></tr></thead><tbody></tbody></table>
 <h2>Repairs and swap-ins</h2><table id="repairs"><thead><tr><th>what</th><th>where</th><th>progress</th></tr></thead><tbody></tbody></table>
 <h2>Objects</h2><div class="meta" id="private"></div><table id="objects"><thead><tr><th>object</th><th>size</th><th>status</th><th>pieces (index → node)</th></tr></thead><tbody></tbody></table>
 <h2>Payments</h2><table id="payers"><thead><tr><th>account</th><th>balance (static + reserve)</th><th>locked</th><th>flow per second</th><th>status</th><th>runs out (chain time)</th></tr></thead><tbody></tbody></table>
@@ -167,7 +175,7 @@ async function tick() {
   const down = new Set(v.nodes.filter((n) => !n.up).map((n) => n.id));
   document.getElementById('meta').textContent = (v.chain.error ? 'chain unreachable: ' + v.chain.error : 'chain ' + v.chain.chainId + ' at height ' + v.chain.height)
     + ' · ' + v.nodes.filter((n) => n.up).length + ' of ' + v.nodes.length + ' nodes up · updated ' + new Date(v.at).toLocaleTimeString();
-  rows('nodes', v.nodes.map((n) => '<tr data-node="' + n.id + '"><td>' + n.id + '</td><td>' + esc(n.moniker) + '<br><code>' + esc(n.endpoint) + '</code></td><td class="' + (n.up ? 'up">up' : 'down">down') + '</td><td class="' + (n.status === 'in-service' ? '' : 'warn') + '">' + esc(n.status) + '</td><td>' + (n.pieces ?? '–') + '</td><td>' + (n.objects ?? '–') + '</td><td>' + (n.repairsOk ?? '–') + ' / ' + (n.repairsFailed ?? '–') + '</td><td>' + (n.inProgress.length + n.swapsInProgress.length) + '</td><td>' + (n.income ? n.income.unsettled + ' (+' + n.income.perSecond + ')' : '–') + '</td></tr>'));
+  rows('nodes', v.nodes.map((n) => '<tr data-node="' + n.id + '"><td>' + n.id + '</td><td>' + esc(n.moniker) + '<br><code>' + esc(n.endpoint) + '</code></td><td class="' + (n.up ? 'up">up' : 'down">down') + '</td><td class="' + (n.status === 'in-service' ? '' : 'warn') + '">' + esc(n.status) + '</td><td>' + (n.pieces ?? '–') + '</td><td>' + (n.objects ?? '–') + '</td><td>' + (n.repairsOk ?? '–') + ' / ' + (n.repairsFailed ?? '–') + '</td><td>' + (n.inProgress.length + n.swapsInProgress.length) + ' (' + (n.repairsQueued ?? 0) + ')</td><td class="' + (n.missing && n.missing.bytes > 0 ? 'warn' : '') + '">' + (n.missing ? (n.missing.state === 'checking' ? 'checking…' : (n.missing.bytes / 1048576).toFixed(1) + ' MiB in ' + n.missing.entries + ' · ' + (n.missing.healMs / 1000).toFixed(1) + ' s' + (n.missing.state === 'complete' ? ' (healed)' : '')) : '–') + '</td><td>' + (n.income ? n.income.unsettled + ' (+' + n.income.perSecond + ')' : '–') + '</td></tr>'));
   const repairs = [];
   for (const n of v.nodes) {
     for (const r of n.inProgress) repairs.push('<tr><td>repair of object ' + esc(r.objectId) + ' index ' + r.index + ' (' + esc(r.reason) + ')</td><td>node ' + n.id + '</td><td>running</td></tr>');

@@ -43,10 +43,11 @@ test('a scrub pass finds corrupt and missing pieces and rebuilds them from the o
   const obj = await alice.objects.head('scrub', 'big.bin');
   const [primary, s0, , s2] = obj.placement;
   await corrupt(net, s0!.spId, obj.id, 0);
-  await net.nodes[s2!.spId - 1]!.store.delete(obj.id);
-
   const r0 = await net.nodes[s0!.spId - 1]!.recovery!.scrubOnce();
   t.like(r0, { corrupt: 1, missing: 0, repaired: 1, failed: 0 });
+  // One at a time: a node sizing up a repair asks its peers for their hash lists, and a peer
+  // asked for a piece it lacks checks and rebuilds it by itself.
+  await net.nodes[s2!.spId - 1]!.store.delete(obj.id);
   const r2 = await net.nodes[s2!.spId - 1]!.recovery!.scrubOnce();
   t.like(r2, { missing: 1, repaired: 1, failed: 0 });
   // The primary's copy last (a secondary rebuilding reads through it, and would get it repaired first).

@@ -10,6 +10,7 @@ import type { Command } from 'commander';
 import { InsituError } from '@insitu/sdk/errors.ts';
 import { createClient } from '@insitu/sdk';
 import { devnetUp, type ProcessStatus } from '../devnet/supervisor.ts';
+import { recoveryArgs, recoveryFlags } from '../devnet/recovery-flags.ts';
 import { devnetDir, readDevnet, resolveNetwork, type GlobalOptions } from '../config.ts';
 import { createChainClient } from '@insitu/sdk/chain/index.ts';
 import { parseClockStep } from './payments.ts';
@@ -58,7 +59,7 @@ async function demo(io: CliIO, rpcUrl: string, chainId: string, privateKey: stri
 
 export function devnetCommands(program: Command, io: CliIO, globals: () => GlobalOptions): void {
   const devnet = program.command('devnet').description('run the embedded devnet: a chain and storage nodes on 127.0.0.1');
-  devnet.command('up').description('start (or resume) the devnet in --dir and keep it running until Ctrl-C')
+  recoveryFlags(devnet.command('up')).description('start (or resume) the devnet in --dir and keep it running until Ctrl-C; the recovery flags go to every node')
     .option('--nodes <n>', 'number of storage nodes (at least 7)', '7')
     .option('--demo', 'upload a demo file and read it back once the devnet is up')
     .action(async (o: { nodes: string; demo?: boolean }) => {
@@ -66,7 +67,7 @@ export function devnetCommands(program: Command, io: CliIO, globals: () => Globa
       const nodes = Number(o.nodes);
       if (!Number.isInteger(nodes) || nodes < 7) throw new InsituError('ERR_INVALID_ARGUMENT', '--nodes must be an integer of at least 7 (1 primary + 6 secondaries)');
       const out = printer(io, globals().json === true);
-      const net = await devnetUp({ dir, nodes, log: (l) => out.info(l) });
+      const net = await devnetUp({ dir, nodes, log: (l) => out.info(l), nodeArgs: recoveryArgs(o) });
       const f = net.file;
       out.result(f, [
         `devnet up in ${dir}`,

@@ -8,6 +8,7 @@ import { InsituError } from '@insitu/sdk/errors.ts';
 import { hashOfHashes } from '@insitu/sdk/integrity/index.ts';
 import type { NodeContext } from '../context.ts';
 import { unitOffset } from '../store/types.ts';
+import { reportMissing } from '../recovery.ts';
 import { signerOf, authorize } from './access.ts';
 import { providerRole } from './provider-role.ts';
 import { writeChunk } from './respond.ts';
@@ -61,7 +62,7 @@ export async function getObject(ctx: NodeContext, req: IncomingMessage, res: Ser
   let sent = false;
   for (let s = Math.floor(start / segSize); s <= Math.floor(end / segSize); s++) {
     const segStart = unitOffset(meta, s);
-    const data = await ctx.store.read(key, segStart, meta.sizes[s]!);
+    const data = await ctx.store.read(key, segStart, meta.sizes[s]!).catch((e) => { throw reportMissing(ctx, key, e); });
     if (data.length !== meta.sizes[s] || !createHash('sha256').update(data).digest().equals(Buffer.from(meta.hashes[s]!))) {
       ctx.logger.warn('corrupt segment', { objectId: obj.id.toString(), segment: s });
       ctx.recovery?.request(key, `segment ${s} failed its hash on a read`);

@@ -11,6 +11,7 @@ import { InsituError } from '@insitu/sdk/errors.ts';
 import type { ObjectInfo } from '@insitu/sdk/chain/types.ts';
 import type { NodeContext } from '../context.ts';
 import { unitOffset } from '../store/types.ts';
+import { reportMissing } from '../recovery.ts';
 import { signerOf, authorize } from './access.ts';
 import { requireNotFrozen, spendReadQuota } from './read-quota.ts';
 import { providerRole, type ProviderRole } from './provider-role.ts';
@@ -45,7 +46,7 @@ async function resolve(ctx: NodeContext, req: IncomingMessage, url: URL): Promis
 export async function pieceHashes(ctx: NodeContext, req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
   const { obj, index } = await resolve(ctx, req, url);
   const meta = await ctx.store.meta({ objectId: obj.id, index });
-  if (!meta) throw new InsituError('ERR_PIECE_NOT_FOUND', `this node holds no index ${index} of object ${obj.id}`);
+  if (!meta) throw reportMissing(ctx, { objectId: obj.id, index }, new InsituError('ERR_PIECE_NOT_FOUND', `this node holds no index ${index} of object ${obj.id}`));
   sendJson(res, 200, { objectId: obj.id, index, sizes: meta.sizes, hashes: meta.hashes.map((h) => Buffer.from(h).toString('hex')) });
 }
 
@@ -54,9 +55,9 @@ export async function piece(ctx: NodeContext, req: IncomingMessage, res: ServerR
   const segment = Number(url.searchParams.get('segment'));
   const key = { objectId: obj.id, index };
   const meta = await ctx.store.meta(key);
-  if (!meta) throw new InsituError('ERR_PIECE_NOT_FOUND', `this node holds no index ${index} of object ${obj.id}`);
+  if (!meta) throw reportMissing(ctx, key, new InsituError('ERR_PIECE_NOT_FOUND', `this node holds no index ${index} of object ${obj.id}`));
   if (!Number.isInteger(segment) || segment < 0 || segment >= meta.sizes.length) throw new InsituError('ERR_INVALID_RANGE', `object ${obj.id} has no segment ${String(url.searchParams.get('segment'))}`);
-  const data = await ctx.store.read(key, unitOffset(meta, segment), meta.sizes[segment]!);
+  const data = await ctx.store.read(key, unitOffset(meta, segment), meta.sizes[segment]!).catch((e) => { throw reportMissing(ctx, key, e); });
   if (data.length !== meta.sizes[segment] || !createHash('sha256').update(data).digest().equals(Buffer.from(meta.hashes[segment]!))) {
     ctx.logger.warn('corrupt piece', { objectId: obj.id.toString(), index, segment });
     ctx.recovery?.request(key, `piece of segment ${segment} failed its hash on a read`);

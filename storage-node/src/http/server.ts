@@ -77,6 +77,7 @@ async function ready(ctx: NodeContext, res: ServerResponse): Promise<void> {
     if (behind.length > 100) throw new Error(`${behind.length} chain events not yet applied`);
     return `ok (${behind.length} behind)`;
   });
+  await check('holdings', async () => (ctx.recovery ? ctx.recovery.readiness() : Promise.reject(new Error('recovery not started yet'))));
   const ok = Object.values(checks).every((c) => c.startsWith('ok'));
   sendJson(res, ok ? 200 : 503, { ready: ok, checks });
 }

@@ -3,7 +3,8 @@
 // are streamed to the bucket's primary, and the call returns once the chain has sealed it.
 // A name holding an unsealed object left by an upload that died is resumed when the bytes are the
 // same; with other bytes it fails with ERR_OBJECT_EXISTS and a hint, or is cancelled and
-// replaced when `replaceStale` is set.
+// replaced when `replaceStale` is set. A failure reported by the primary (or a broken connection
+// to it) is checked against the chain first: an object the chain sealed is reported sealed.
 
 import { setTimeout as sleep } from 'node:timers/promises';
 import { InsituError, toAbortError } from '../../errors.ts';
@@ -25,6 +26,18 @@ export interface PutOptions extends CallOptions {
   sealTimeoutMs?: number;
 }
 
+/** The chain's object, or the error it gave; a chain that does not answer is asked again until the deadline. */
+async function headUntil(ctx: ClientContext, bucket: string, name: string, deadline: number, opts: PutOptions): Promise<ObjectInfo | InsituError> {
+  for (let delay = 100; ; delay = Math.min(delay * 2, 1000)) {
+    try {
+      return await ctx.chain.headObject(bucket, name, sig(opts));
+    } catch (e) {
+      if (opts.signal?.aborted || (e as InsituError).code !== 'ERR_CHAIN_UNAVAILABLE' || Date.now() + delay > deadline) return e as InsituError;
+    }
+    await sleep(delay, undefined, opts.signal ? { signal: opts.signal } : {});
+  }
+}
+
 /**
  * The primary answers once it has sealed the object, but the seal is the chain's to record: poll
  * until it is visible there (it normally already is), the object is gone, or time runs out.
@@ -32,11 +45,31 @@ export interface PutOptions extends CallOptions {
 async function waitSealed(ctx: ClientContext, bucket: string, name: string, opts: PutOptions): Promise<ObjectInfo> {
   const deadline = Date.now() + (opts.sealTimeoutMs ?? 60_000);
   for (let delay = 50; ; delay = Math.min(delay * 2, 1000)) {
-    const info = await ctx.chain.headObject(bucket, name, sig(opts));
+    const info = await headUntil(ctx, bucket, name, deadline, opts);
+    if (info instanceof Error) throw info;
     if (info.status === 'sealed') return info;
     if (Date.now() + delay > deadline) {
       throw new InsituError('ERR_REPLICATION_FAILED', `${bucket}/${name} was uploaded but the chain has not sealed it (status ${info.status}); put it again to retry`);
     }
+    await sleep(delay, undefined, opts.signal ? { signal: opts.signal } : {});
+  }
+}
+
+/**
+ * The primary reported a failure, or the connection to it broke: the seal may have been recorded
+ * all the same (the primary lost the chain after sending it). Before reporting anything, ask the
+ * chain — again while it does not answer, and for a while if the object is still waiting for its
+ * seal — and return the object if it is sealed with these bytes.
+ */
+async function sealedAfterAll(ctx: ClientContext, bucket: string, name: string, checksums: Uint8Array[], failure: unknown, opts: PutOptions): Promise<ObjectInfo | undefined> {
+  // Only a lost chain or a lost connection leaves a seal possibly in flight; other refusals get one look.
+  const inFlight = ['ERR_CHAIN_UNAVAILABLE', 'ERR_TX_TIMEOUT', 'ERR_NODE_UNAVAILABLE'].includes((failure as InsituError).code);
+  const deadline = Date.now() + (inFlight ? Math.min(opts.sealTimeoutMs ?? 60_000, 20_000) : 0);
+  for (let delay = 100; ; delay = Math.min(delay * 2, 1000)) {
+    const info = await headUntil(ctx, bucket, name, deadline, opts);
+    if (info instanceof Error) return undefined;
+    if (info.status === 'sealed') return sameChecksums(info.checksums, checksums) ? info : undefined;
+    if (Date.now() + delay > deadline) return undefined;
     await sleep(delay, undefined, opts.signal ? { signal: opts.signal } : {});
   }
 }
@@ -92,7 +125,7 @@ export async function putObject(ctx: ClientContext, bucket: string, name: string
     const info = await ctx.chain.headBucket(bucket, sig(opts));
     const primary = await ctx.provider(info.primarySpId);
     let sent = 0n;
-    await sendObject({
+    const sending = sendObject({
       endpoint: primary.endpoint, bucket, object: name, size, privateKey: ctx.privateKey,
       body: counted(src.open(), (n) => {
         sent += BigInt(n);
@@ -102,6 +135,14 @@ export async function putObject(ctx: ClientContext, bucket: string, name: string
       ...(opts.contentType ? { contentType: opts.contentType } : {}),
       ...sig(opts),
     });
+    try {
+      await sending;
+    } catch (e) {
+      if (opts.signal?.aborted) throw e;
+      const sealed = await sealedAfterAll(ctx, bucket, name, checksums, e, opts);
+      if (sealed) return sealed;
+      throw e;
+    }
     return await waitSealed(ctx, bucket, name, opts);
   } catch (e) {
     // Whatever layer noticed the abort first, the caller sees ERR_ABORTED.
