@@ -241,8 +241,15 @@ export function createJobRuntime(opts: JobRuntimeOptions): JobRuntime {
   }
 
   function execute(slot: Slot, job: Pending): void {
-    slot.busy = true;
     const { spec, entry } = job;
+    if (job.signal?.aborted) {
+      // Cancelled while it waited in the queue: it never takes the worker.
+      release(entry);
+      job.reject(toAbortError(job.signal.reason));
+      queueMicrotask(pumpSafely);
+      return;
+    }
+    slot.busy = true;
     const worker = slot.worker;
     const started = performance.now();
     const output = collector(spec.limits.outputBytes);
@@ -373,6 +380,7 @@ export function createJobRuntime(opts: JobRuntimeOptions): JobRuntime {
     cacheStats: () => ({ modules: cache.size, bytes: cache.bytes, maxBytes: cache.maxBytes }),
     run(spec, o = {}) {
       if (!running) return Promise.reject(new InsituError('ERR_NODE_UNAVAILABLE', 'the job runtime is not started'));
+      if (o.signal?.aborted) return Promise.reject(toAbortError(o.signal.reason));
       try {
         checkLimits(spec.limits);
       } catch (e) {

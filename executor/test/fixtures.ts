@@ -79,3 +79,55 @@ export const CAT_SIDE = `(module
         (i32.store (i32.const 4) (local.get $n))
         (drop (call $fd_write (i32.const 1) (i32.const 0) (i32.const 1) (i32.const 12)))
         (br $l))))))`;
+
+// Hostile jobs: each one tries to make the node pay for more than the job's limits allow.
+
+/** Grows two funcref tables by ten million entries each: without a table budget, ~700 MB of host memory for a few fuel. */
+export const TABLE_BOMB = `(module ${IMPORTS} (memory (export "memory") 1) (table $a 1 funcref) (table $b 1 funcref)
+  (func (export "_start")
+    (if (i32.eq (table.grow $a (ref.null func) (i32.const 10000000)) (i32.const -1)) (then unreachable))
+    (if (i32.eq (table.grow $b (ref.null func) (i32.const 10000000)) (i32.const -1)) (then unreachable))))`;
+
+/** memory.fill of 8 MiB in a loop: one instruction, millions of bytes of work. */
+export const FILL_LOOP = `(module ${IMPORTS} (memory (export "memory") 128)
+  (func (export "_start") (loop $l (memory.fill (i32.const 0) (i32.const 1) (i32.const 8388608)) (br $l))))`;
+
+/** Writes `n` bytes to stdout one byte per fd_write call. */
+export const byteWriter = (n: number): string => `(module ${IMPORTS} (memory (export "memory") 1)
+  (data (i32.const 100) "x")
+  (func (export "_start") (local $i i32)
+    (i32.store (i32.const 0) (i32.const 100)) (i32.store (i32.const 4) (i32.const 1))
+    (loop $l (drop (call $fd_write (i32.const 1) (i32.const 0) (i32.const 1) (i32.const 8)))
+      (local.set $i (i32.add (local.get $i) (i32.const 1))) (br_if $l (i32.lt_u (local.get $i) (i32.const ${n}))))))`;
+
+/** Grows memory 100 pages at a time and traps when growth fails, stopping below the cap. */
+export const GROW_CHUNKS = `(module ${IMPORTS} (memory (export "memory") 1)
+  (func (export "_start") (loop $l (if (i32.eq (memory.grow (i32.const 100)) (i32.const -1)) (then unreachable)) (br $l))))`;
+
+/** Declares 1000 pages (62.5 MiB) of memory at start. */
+export const BIG_INITIAL = `(module ${IMPORTS} (memory (export "memory") 1000) (func (export "_start")))`;
+
+/** A passive element segment of `n` entries: held by every instance, whatever the tables. */
+export const elemBomb = (n: number): string => `(module ${IMPORTS} (memory (export "memory") 1) (func $f)
+  (elem func ${'$f '.repeat(n)}) (func (export "_start")))`;
+
+/**
+ * A component that instantiates one core module eight times; each instance grows its own memory
+ * to 32 MiB and fills it in its start function.
+ */
+export const EIGHT_INSTANCES = `(component
+  (core module $m
+    (memory 1)
+    (func $grow (drop (memory.grow (i32.const 511))) (memory.fill (i32.const 0) (i32.const 1) (i32.const 33554432)))
+    (start $grow)
+    (func (export "run") (result i32) (i32.const 0)))
+  ${Array.from({ length: 8 }, (_, i) => `(core instance $i${i} (instantiate $m))`).join('\n  ')}
+  (func $run (result (result)) (canon lift (core func $i0 "run")))
+  (instance $runi (export "run" (func $run)))
+  (export "wasi:cli/run@0.2.0" (instance $runi)))`;
+
+/** Assembles a component from its text form with jco. */
+export async function componentWat(text: string): Promise<Uint8Array> {
+  const jco = (await import('@bytecodealliance/jco')) as unknown as { parse(text: string): Promise<Uint8Array> };
+  return jco.parse(text);
+}
