@@ -382,10 +382,13 @@ export async function runJobRequest(ctx: NodeContext, jobs: JobsContext, req: In
   const key = id.toString();
   let run = running.get(key);
   if (!run) {
-    const kept = await storedReceipt(jobs, id);
-    if (kept) return sendJson(res, 200, kept);
-    if (job.status !== 'submitted' && job.status !== 'running') throw new InsituError('ERR_INVALID_ARGUMENT', `job ${id} is ${job.status}`);
-    run = runAndSettle(ctx, jobs, job, num(body.timeoutMs, 60_000, jobs.maxTimeoutMs)).finally(() => running!.delete(key));
+    // Registered before anything is awaited, so concurrent requests cannot both start it.
+    run = (async () => {
+      const kept = await storedReceipt(jobs, id);
+      if (kept) return kept;
+      if (job.status !== 'submitted' && job.status !== 'running') throw new InsituError('ERR_INVALID_ARGUMENT', `job ${id} is ${job.status}`);
+      return runAndSettle(ctx, jobs, job, num(body.timeoutMs, 60_000, jobs.maxTimeoutMs));
+    })().finally(() => running!.delete(key));
     running.set(key, run);
   }
   sendJson(res, 200, await run);
