@@ -311,7 +311,14 @@ export function createChainApp(opts: ChainAppOptions): StateApp {
       const b = await latest();
       // Chain time never precedes the last block's; the embedded chain's runs on between blocks.
       const now = mode === 'embedded' ? Math.max(wallClock() + clockOffset, b.time) : b.time;
-      return handler({ kv: state(), genesis, height: b.height, now }, request);
+      try {
+        return await handler({ kv: state(), genesis, height: b.height, now }, request);
+      } catch (e) {
+        // JSON requests are untyped: a field that does not convert (BigInt('x'), BigInt(1.5),
+        // a missing id) is the caller's bad input, not a bug.
+        if (e instanceof SyntaxError || e instanceof RangeError) throw new InsituError('ERR_INVALID_ARGUMENT', `a field of the ${path} request is malformed: ${e.message.slice(0, 200)}`, { cause: e });
+        throw e;
+      }
     },
 
     async simulate(tx) {

@@ -16,6 +16,18 @@ const AuthInfo = codec('cosmos/tx/v1beta1/tx', 'AuthInfo');
 const EthPubKey = codec('cosmos/crypto/eth/ethsecp256k1/keys', 'PubKey');
 
 export const MAX_TX_BYTES = 1024 * 1024;
+/** Cosmos' default bound on a memo (auth params MaxMemoCharacters). */
+export const MAX_MEMO_CHARS = 256;
+/** Messages in one transaction. */
+export const MAX_TX_MSGS = 64;
+
+/** A coin amount: a plain decimal integer (no sign, exponent, fraction or spaces), as Cosmos' Int parses it. */
+export function parseCoinAmount(amount: unknown, what: string): bigint {
+  if (typeof amount !== 'string' || !/^\d{1,78}$/.test(amount)) {
+    throw new InsituError('ERR_INVALID_ARGUMENT', `${what} must be a non-negative decimal integer, not ${JSON.stringify(String(amount)).slice(0, 90)}`);
+  }
+  return BigInt(amount);
+}
 
 interface Body { messages: { typeUrl: string; value: Uint8Array }[]; memo: string; timeoutHeight: unknown }
 interface Auth {
@@ -28,6 +40,8 @@ const bad = (message: string, cause?: unknown): InsituError =>
 
 function decodeParts(body: Body, auth: Auth): Omit<DecodedTx, 'hash' | 'raw' | 'signer'> & { payer: string; granter: string } {
   if (!Array.isArray(body.messages) || body.messages.length === 0) throw bad('transaction has no messages');
+  if (body.messages.length > MAX_TX_MSGS) throw bad(`transaction has ${body.messages.length} messages; at most ${MAX_TX_MSGS}`);
+  if ((body.memo ?? '').length > MAX_MEMO_CHARS) throw bad(`memo is ${body.memo.length} characters; at most ${MAX_MEMO_CHARS}`);
   const msgs: AnyMsg[] = body.messages.map((any) => {
     const c = msgCodec(any.typeUrl);
     if (!c || !eip712Supported(any.typeUrl)) throw bad(`unsupported message type ${any.typeUrl}`);
@@ -46,13 +60,18 @@ function decodeParts(body: Body, auth: Auth): Omit<DecodedTx, 'hash' | 'raw' | '
     if (signerInfo.publicKey.typeUrl !== '/cosmos.crypto.eth.ethsecp256k1.PubKey') {
       throw bad(`unsupported public key type ${signerInfo.publicKey.typeUrl}`);
     }
-    publicKey = (EthPubKey.decode(signerInfo.publicKey.value) as { key: Uint8Array }).key;
+    try {
+      publicKey = (EthPubKey.decode(signerInfo.publicKey.value) as { key: Uint8Array }).key ?? new Uint8Array(0);
+    } catch (cause) {
+      throw new InsituError('ERR_TX_SIGNATURE', 'the signer public key is not a protobuf PubKey', { cause });
+    }
   }
+  if ((fee?.amount?.length ?? 0) > 1) throw bad('a fee is paid in one coin');
   return {
     publicKey,
     sequence: big(signerInfo.sequence),
     gasLimit: big(fee?.gasLimit),
-    feeAmount: coin ? BigInt(coin.amount) : 0n,
+    feeAmount: coin ? parseCoinAmount(coin.amount, 'the fee amount') : 0n,
     feeDenom: coin?.denom ?? '',
     memo: body.memo ?? '',
     timeoutHeight: big(body.timeoutHeight),
@@ -92,19 +111,25 @@ export async function decodeAndVerifyTx(raw: Uint8Array, ctx: VerifyContext): Pr
   if (!signature || signature.length !== 65) throw new InsituError('ERR_TX_SIGNATURE', 'the transaction carries no 65-byte signature');
   const accountNumber = await ctx.accountNumber(signer);
   if (accountNumber === undefined) throw new InsituError('ERR_ACCOUNT_NOT_FOUND', `account ${signer} does not exist; fund it first`);
-  const typed = txTypedData({
-    msgs: parts.msgs,
-    accountNumber,
-    sequence: parts.sequence,
-    evmChainId: ctx.evmChainId,
-    feeAmount: parts.feeAmount,
-    feeDenom: parts.feeDenom,
-    gasLimit: parts.gasLimit,
-    payer: parts.payer,
-    granter: parts.granter,
-    memo: parts.memo,
-    timeoutHeight: parts.timeoutHeight,
-  });
+  let typed: Record<string, unknown>;
+  try {
+    typed = txTypedData({
+      msgs: parts.msgs,
+      accountNumber,
+      sequence: parts.sequence,
+      evmChainId: ctx.evmChainId,
+      feeAmount: parts.feeAmount,
+      feeDenom: parts.feeDenom,
+      gasLimit: parts.gasLimit,
+      payer: parts.payer,
+      granter: parts.granter,
+      memo: parts.memo,
+      timeoutHeight: parts.timeoutHeight,
+    });
+  } catch (cause) {
+    // A message whose fields do not fit its EIP-712 type cannot have been signed as one.
+    throw new InsituError('ERR_TX_SIGNATURE', `the transaction's messages cannot be put in EIP-712 form: ${(cause as Error).message}`, { cause });
+  }
   const recovered = recoverTxSigner(typed, signature);
   if (!sameAddress(recovered, signer)) {
     throw new InsituError('ERR_TX_SIGNATURE', 'the EIP-712 signature does not match the signer (wrong key, chain id, account number, sequence or content)');

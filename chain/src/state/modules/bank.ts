@@ -53,6 +53,8 @@ const msgSend: MsgHandler = async (ctx: MsgContext, msg) => {
   let total = 0n;
   for (const coin of (msg.amount as { denom: string; amount: string }[]) ?? []) {
     if (coin.denom !== DENOM) fail('ERR_INVALID_ARGUMENT', `unknown denom ${coin.denom}`);
+    // '1e3', '-5', ' 7' or '0x10' are refused as bad input, never parsed loosely.
+    if (typeof coin.amount !== 'string' || !/^\d{1,78}$/.test(coin.amount)) fail('ERR_INVALID_ARGUMENT', `amount must be a non-negative decimal integer, not ${JSON.stringify(String(coin.amount)).slice(0, 90)}`);
     total += BigInt(coin.amount);
   }
   await move(ctx.kv, from, to, total);
