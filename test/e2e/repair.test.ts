@@ -10,7 +10,9 @@ import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { request } from 'undici';
 import type { InsituClient } from '@insitu/sdk';
-import { spDispatcher } from '@insitu/sdk/sp/index.ts';
+import { getPieceHashes, replicatePiece, spDispatcher } from '@insitu/sdk/sp/index.ts';
+import { computeChecksums } from '@insitu/sdk/integrity/index.ts';
+import { createErasureCodec } from '@insitu/sdk/codec/index.ts';
 import { DEFAULT_RECOVERY } from '@insitu/storage-node';
 import { createTestnet, type Testnet } from '../src/testnet.ts';
 
@@ -105,4 +107,104 @@ test('a node that lost its disk heals at once with the default settings, is not 
   t.true(reads > 0);
   for (const o of objects) t.true((await read(alice, 'wipe', o.name)).equals(o.data));
   t.log(`${bytes} B healed in ${h.healMs} ms (ready after ${healedMs} ms); ${reads} reads meanwhile; readiness seen: ${notReady.length} not ready, e.g. "${notReady.find((s) => /entries missing/.test(s.holdings))?.holdings ?? notReady[0]?.holdings}"`);
+});
+
+test('with two disks lost at once, objects left at 4 of 6 pieces are rebuilt before those at 5 of 6', async (t) => {
+  const net = await createTestnet({ nodes: 7, accounts: 1, recovery: { ...DEFAULT_RECOVERY, repairConcurrency: 1 } });
+  t.teardown(() => net.stop());
+  const alice = await net.client();
+  const [a, b, p] = [2, 3, 5];
+  // Bucket "on-a": node a is its primary, so losing a and b leaves its objects 5 of 6 pieces (and
+  // no copy); bucket "on-p": a and b are both secondaries, so its objects are left 4 of 6.
+  const objects: { bucket: string; name: string; data: Buffer }[] = [];
+  for (const primary of [a, p]) {
+    const bucket = `on-${primary === a ? 'a' : 'p'}`;
+    await alice.buckets.create(bucket, { primarySp: net.plan.nodes[primary - 1]!.operatorAddress });
+    for (let i = 0; i < 3; i++) {
+      const o = { bucket, name: `o${i}`, data: randomBytes(256 * 1024 + i) };
+      await alice.objects.put(bucket, o.name, o.data);
+      objects.push(o);
+    }
+  }
+  const atRisk = new Set<string>();
+  for (const o of objects) {
+    const head = await alice.objects.head(o.bucket, o.name);
+    const lost = head.placement.filter((x) => x.index >= 0 && (x.spId === a || x.spId === b)).length;
+    if (lost === 2) atRisk.add(head.id.toString());
+  }
+  t.is(atRisk.size, 3);
+  await wipe(net, a);
+  await wipe(net, b);
+  // b sizes up its losses while a is still down, then a comes back too.
+  await net.startNode(b - 1);
+  const nodeB = net.nodes[b - 1]!;
+  await until('b to finish its start-up check', () => nodeB.recovery!.status().holdings.state !== 'checking');
+  await net.startNode(a - 1);
+  const nodeA = net.nodes[a - 1]!;
+  await until(() => `both to hold everything (${JSON.stringify([nodeA.recovery?.status().holdings, nodeB.recovery?.status().holdings])})`,
+    () => nodeA.recovery!.status().holdings.state === 'complete' && nodeB.recovery!.status().holdings.state === 'complete');
+  const started = nodeB.recovery!.status().started.filter((s) => /start-up/.test(s.reason));
+  t.is(started.length, 6, 'b rebuilt its six pieces');
+  t.deepEqual(started.map((s) => s.healthy), [4, 4, 4, 5, 5, 5], 'fewest healthy pieces first');
+  t.true(started.slice(0, 3).every((s) => atRisk.has(s.objectId)), 'the objects at 4 of 6 went first');
+  for (const o of objects) t.true((await read(alice, o.bucket, o.name)).equals(o.data));
+});
+
+test('a read that meets a missing piece gets it rebuilt; a node asked for a piece it does not hold changes nothing', async (t) => {
+  const net = await createTestnet({ nodes: 7, accounts: 1 });
+  t.teardown(() => net.stop());
+  const alice = await net.client();
+  await alice.buckets.create('holes');
+  const data = randomBytes(2 * 1024 * 1024 + 7);
+  await alice.objects.put('holes', 'f', data);
+  const head = await alice.objects.head('holes', 'f');
+  const [primary, s0, s1] = head.placement;
+  const victim = net.nodes[s0!.spId - 1]!;
+  await victim.store.delete(head.id);
+  // A degraded read (primary down) asks every secondary for its piece: s0 has none any more.
+  await net.stopNode(primary!.spId - 1);
+  t.true((await read(alice, 'holes', 'f')).equals(data), 'read around the hole');
+  await until(() => `s0 to rebuild its piece (${JSON.stringify(victim.recovery!.status())})`, async () => (await victim.store.meta({ objectId: head.id, index: s0!.index })) !== undefined);
+  t.is(victim.recovery!.status().repairsOk, 1);
+  // Asked for an index it does not hold (s1's), a node checks with the chain and rebuilds nothing.
+  const other = net.nodes[s1!.spId - 1]!;
+  await t.throwsAsync(getPieceHashes({ endpoint: s1!.endpoint, objectId: head.id, index: s0!.index, privateKey: net.accounts[0]!.privateKey }), { code: 'ERR_PIECE_NOT_FOUND' });
+  await until('the request to be settled', () => other.recovery!.status().checking === 0 && other.recovery!.status().queueLength === 0 && other.recovery!.status().inProgress.length === 0);
+  t.is(other.recovery!.status().repairsOk + other.recovery!.status().repairsFailed, 0);
+  t.is(await other.store.meta({ objectId: head.id, index: s0!.index }), undefined);
+});
+
+test('data of an upload that never sealed is removed once it is older than the timeout in chain time, and only then', async (t) => {
+  const net = await createTestnet({ nodes: 7, accounts: 1 });
+  t.teardown(() => net.stop());
+  const alice = await net.client();
+  await alice.buckets.create('stale');
+  const sealed = randomBytes(50_000);
+  await alice.objects.put('stale', 'kept', sealed);
+  // An upload that died after the primary replicated a piece: the piece is committed on its
+  // secondary, the object stays unsealed on chain.
+  const content = randomBytes(80_000);
+  const { checksums, size } = await computeChecksums(content);
+  const { object } = await alice.chain.createObject({ bucket: 'stale', name: 'left', payloadSize: size, checksums });
+  const head = await alice.objects.head('stale', 'kept');
+  const primaryKey = net.plan.nodes[head.placement[0]!.spId - 1]!.operatorKey;
+  const s2 = head.placement.find((x) => x.index === 2)!;
+  const node = net.nodes[s2.spId - 1]!;
+  await replicatePiece({ endpoint: s2.endpoint, objectId: object.id, index: 2, body: (async function* () { yield createErasureCodec().encode(content)[2]!; })(), privateKey: primaryKey });
+  t.truthy(await node.store.meta({ objectId: object.id, index: 2 }), 'the piece is held');
+
+  t.like(await node.recovery!.gcOnce(), { removed: 0 }, 'not yet past the timeout');
+  await alice.chain.advanceTime(DEFAULT_RECOVERY.unsealedTimeoutMs / 1000 - 3600);
+  t.like(await node.recovery!.gcOnce(), { removed: 0 }, 'an hour before the timeout');
+  // A chain that does not answer removes nothing.
+  await net.chain.stop();
+  await t.throwsAsync(node.recovery!.gcOnce());
+  await net.restartChain();
+  t.truthy(await node.store.meta({ objectId: object.id, index: 2 }));
+  await alice.chain.advanceTime(2 * 3600);
+  t.like(await node.recovery!.gcOnce(), { removed: 1 });
+  t.is(await node.store.meta({ objectId: object.id, index: 2 }), undefined, 'the unsealed piece is gone');
+  t.truthy(await node.store.meta({ objectId: head.id, index: 2 }), 'the sealed object\'s piece stays');
+  t.true((await read(alice, 'stale', 'kept')).equals(sealed));
+  t.is(node.recovery!.status().gc.removed, 1);
 });

@@ -32,6 +32,8 @@ export interface RepairQueueStatus {
   queued: QueuedRepair[];
   queueLength: number;
   inProgress: QueuedRepair[];
+  /** Requests being verified (is the entry really this node's, and missing or bad?). */
+  checking: number;
   /** The last 100 rebuilds started, in the order they started (what risk ordering chose). */
   started: (QueuedRepair & { at: number })[];
 }
@@ -103,6 +105,7 @@ export function createRepairQueue(deps: RecoveryDeps): RepairQueue {
   const timers = new Set<NodeJS.Timeout>();
   const work = new Set<Promise<unknown>>();
   let seq = 0;
+  let pumpScheduled = false;
   let repairsOk = 0;
   let repairsFailed = 0;
   let repairBytes = 0;
@@ -136,7 +139,15 @@ export function createRepairQueue(deps: RecoveryDeps): RepairQueue {
       else hi = mid;
     }
     waiting.splice(lo, 0, e);
-    pump();
+    // Entries added together (the start-up check adds all it found at once) are ordered together
+    // before the first of them starts.
+    if (!pumpScheduled) {
+      pumpScheduled = true;
+      setImmediate(() => {
+        pumpScheduled = false;
+        pump();
+      });
+    }
   }
 
   function pump(): void {
@@ -267,7 +278,7 @@ export function createRepairQueue(deps: RecoveryDeps): RepairQueue {
     },
     status: () => ({
       repairsOk, repairsFailed, lastError, repairBytes,
-      queued: waiting.slice(0, 50).map(view), queueLength: waiting.length,
+      queued: waiting.slice(0, 50).map(view), queueLength: waiting.length, checking: verifying.size,
       inProgress: [...running.values()].map(view),
       started: [...started],
     }),
