@@ -97,7 +97,7 @@ test('a failed challenge slashes the deposit, pays the challengers and the reque
 });
 
 test('the chain issues random challenges each interval from block randomness, and unanswered ones lapse', async (t) => {
-  const s = await setup(t);
+  const s = await setup(t, { accountability: { challengeIntervalMs: DEFAULT_ACCOUNTABILITY.challengeIntervalMs } });
   await sealedObject(s, 'chal', 'a');
   await sealedObject(s, 'chal', 'b');
   s.clock.now += DEFAULT_ACCOUNTABILITY.challengeIntervalMs;

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { createHash, randomBytes } from 'node:crypto';
 import { generatePrivateKey, privateKeyToAddress, toHex, type Hex } from '@insitu/sdk/crypto/keys.ts';
 import { generateBlsKey, blsPublicKey } from '@insitu/sdk/crypto/bls.ts';
-import { createDevnetGenesis, type Genesis, type GenesisProvider } from '../src/genesis.ts';
+import { createDevnetGenesis, type AccountabilityParams, type Genesis, type GenesisProvider } from '../src/genesis.ts';
 import type { DecodedTx, AnyMsg } from '../src/state/types.ts';
 
 export interface TestKey {
@@ -24,7 +24,7 @@ export const newKey = (): TestKey => {
   return { privateKey, address: privateKeyToAddress(privateKey) };
 };
 
-export function testGenesis(opts: { providers?: number; accounts?: number; balance?: bigint } = {}): { genesis: Genesis; providers: TestProvider[]; accounts: TestKey[] } {
+export function testGenesis(opts: { providers?: number; accounts?: number; balance?: bigint; accountability?: Partial<AccountabilityParams> } = {}): { genesis: Genesis; providers: TestProvider[]; accounts: TestKey[] } {
   const providers: TestProvider[] = Array.from({ length: opts.providers ?? 7 }, (_, i) => {
     const key = newKey();
     const blsSecret = generateBlsKey();
@@ -43,6 +43,8 @@ export function testGenesis(opts: { providers?: number; accounts?: number; balan
   const genesis = createDevnetGenesis({
     accounts: [...accounts, ...providers].map((a) => ({ address: a.address, balance })),
     providers: providers.map((p) => p.genesis),
+    // Random storage challenges add blocks of their own: off unless a test asks for them.
+    accountability: { challengeIntervalMs: 0, ...opts.accountability },
   });
   return { genesis, providers, accounts };
 }

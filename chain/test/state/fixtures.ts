@@ -7,6 +7,7 @@ import { computeChecksums } from '@insitu/sdk/integrity/index.ts';
 import type { Hex } from '@insitu/sdk/crypto/keys.ts';
 import { createChainApp } from '../../src/state/index.ts';
 import type { TxRecord } from '../../src/state/types.ts';
+import type { AccountabilityParams } from '../../src/genesis.ts';
 import { testGenesis, tempDir, tx, type TestKey, type TestProvider } from '../helpers.ts';
 
 export type App = ReturnType<typeof createChainApp>;
@@ -24,7 +25,7 @@ export interface Setup {
   clock: { now: number };
 }
 
-export async function setup(t: Teardown, opts: { providers?: number; accounts?: number; params?: Partial<Setup['genesis']['params']> } = {}): Promise<Setup> {
+export async function setup(t: Teardown, opts: { providers?: number; accounts?: number; params?: Partial<Setup['genesis']['params']>; accountability?: Partial<AccountabilityParams> } = {}): Promise<Setup> {
   const dir = await tempDir(t);
   const g = testGenesis(opts);
   g.genesis.params = { ...g.genesis.params, ...opts.params };
