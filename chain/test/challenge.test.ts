@@ -10,6 +10,7 @@ import { newKey } from './helpers.ts';
 import { generateBlsKey, blsPublicKey, blsProofOfPossession } from '@insitu/sdk/crypto/bls.ts';
 import { SP_DEPOSIT_POOL } from '../src/state/modules/providers.ts';
 import { DEFAULT_ACCOUNTABILITY } from '../src/genesis.ts';
+import { rng, testSeed, seededBytes } from '@insitu/test/random.ts';
 
 const SUBMIT = '/greenfield.challenge.MsgSubmit';
 const ATTEST = '/greenfield.challenge.MsgAttest';
@@ -215,4 +216,78 @@ test('a provider that left gets its deposit back only after the unbonding period
   t.is(await deposit(s, 8), 0n);
   t.is(await sumBalances(s.app), total);
   t.is(await balanceOf(s.app, SP_DEPOSIT_POOL), 7n * MIN_DEPOSIT);
+});
+
+test('money is conserved over random registrations, admissions, deposits, challenges, verdicts, exits, unbonding and time', async (t) => {
+  const seed = testSeed('INSITU_STAKE_SEED');
+  t.log(`seed ${seed} — replay with INSITU_STAKE_SEED=${seed} npx ava chain/test/challenge.test.ts`);
+  const rand = rng(seed);
+  const s = await setup(t, { accountability: { challengeIntervalMs: DEFAULT_ACCOUNTABILITY.challengeIntervalMs } });
+  const [admin, owner, requester] = s.accounts;
+  await createBucket(s, owner!, 'cons');
+  const objects: string[] = [];
+  const newcomers: { key: ReturnType<typeof newKey>; id?: number; admitted: boolean; exited: boolean }[] = [];
+  const total = await sumBalances(s.app);
+  const outcomes = new Map<string, number>();
+  const note = (what: string, code: string | undefined) => outcomes.set(`${what}:${code ?? 'ok'}`, (outcomes.get(`${what}:${code ?? 'ok'}`) ?? 0) + 1);
+  const providers = async () => (await s.app.query('/insitu.sp.Query/Stake', {})).providers as { id: number; deposit: string; operatorAddress: string }[];
+  for (let step = 0; step < 120; step++) {
+    const op = rand(9);
+    if (op === 0 || objects.length === 0) {
+      const name = `o${step}`;
+      await createObject(s, owner!, 'cons', name, seededBytes(rand, 1 + rand(5000)));
+      const r = await seal(s, 'cons', name);
+      if (r.result.code === 0) objects.push(name);
+      note('object', r.result.errorCode);
+    } else if (op === 1) {
+      const key = newKey();
+      await s.send(admin!, '/cosmos.bank.v1beta1.MsgSend', { fromAddress: admin!.address, toAddress: key.address, amount: [{ denom: 'BNB', amount: (3n * MIN_DEPOSIT).toString() }] });
+      const bls = generateBlsKey();
+      const deposit = rand(4) === 0 ? MIN_DEPOSIT - 1n - BigInt(rand(1000)) : MIN_DEPOSIT + BigInt(rand(1000));
+      const r = await s.send(key, '/greenfield.sp.MsgCreateStorageProvider', {
+        creator: key.address, spAddress: key.address, fundingAddress: key.address, sealAddress: key.address, approvalAddress: key.address, gcAddress: key.address,
+        description: { moniker: 'n' }, endpoint: 'http://localhost:9999', deposit: { denom: 'BNB', amount: deposit.toString() }, readPrice: String(rand(100)), storePrice: String(rand(10_000)),
+        blsKey: Buffer.from(blsPublicKey(bls)).toString('hex'), blsProof: Buffer.from(blsProofOfPossession(bls)).toString('hex'),
+      });
+      if (r.result.code === 0) newcomers.push({ key, id: (await providers()).find((p) => p.operatorAddress === key.address)!.id, admitted: false, exited: false });
+      note('register', r.result.errorCode);
+    } else if (op === 2 && newcomers.length) {
+      const n = newcomers[rand(newcomers.length)]!;
+      const by = rand(3) === 0 ? n.key : admin!;
+      const r = await s.send(by, '/insitu.sp.MsgAdmitStorageProvider', { authority: by.address, spId: n.id });
+      if (r.result.code === 0) n.admitted = true;
+      note('admit', r.result.errorCode);
+    } else if (op === 3 && newcomers.length) {
+      const n = newcomers[rand(newcomers.length)]!;
+      note('top-up', (await s.send(n.key, '/greenfield.sp.MsgDeposit', { creator: n.key.address, spAddress: n.key.address, deposit: { denom: 'BNB', amount: String(1 + rand(10 ** 6)) } })).result.errorCode);
+    } else if (op === 4) {
+      const holder = s.providers[rand(7)]!;
+      const r = await s.send(requester!, SUBMIT, { challenger: requester!.address, spOperatorAddress: holder.address, bucketName: 'cons', objectName: objects[rand(objects.length)]!, segmentIndex: 0 });
+      note('challenge', r.result.errorCode);
+    } else if (op <= 6) {
+      const open = new Set<number>();
+      for (let sp = 1; sp <= 7 + newcomers.length; sp++) for (const c of (await s.app.query('/insitu.challenge.Query/Challenges', { challenger: sp })).challenges as Challenge[]) open.add(c.id);
+      if (open.size === 0) continue;
+      const c = await challenge(s, [...open][rand(open.size)]!);
+      const who = c.challengers[rand(c.challengers.length)]!;
+      const signer = who <= 7 ? s.providers[who - 1]! : newcomers.find((n) => n.id === who)!.key;
+      note('attest', (await s.send(signer, ATTEST, { submitter: signer.address, challengeId: c.id, voteResult: rand(2) })).result.errorCode);
+    } else if (op === 7 && newcomers.some((n) => n.admitted && !n.exited)) {
+      const n = newcomers.filter((x) => x.admitted && !x.exited)[0]!;
+      await s.send(n.key, '/greenfield.virtualgroup.MsgStorageProviderExit', { storageProvider: n.key.address });
+      const r = await s.send(n.key, '/greenfield.virtualgroup.MsgCompleteStorageProviderExit', { storageProvider: n.key.address });
+      if (r.result.code === 0) n.exited = true;
+      note('exit', r.result.errorCode);
+    } else {
+      s.clock.now += rand(4) === 0 ? 1 + rand(10) * 86_400_000 : 1 + rand(30 * 60_000);
+      if (await s.app.tick()) note('block', undefined);
+    }
+    t.is(await sumBalances(s.app), total, `step ${step} (seed ${seed})`);
+    const held = (await providers()).reduce((sum, p) => sum + BigInt(p.deposit), 0n);
+    t.is(await balanceOf(s.app, SP_DEPOSIT_POOL), held, `the pool holds every deposit, step ${step} (seed ${seed})`);
+  }
+  const events = await s.app.events(0n, 100_000);
+  for (const type of ['provider-slashed', 'challenge-passed', 'challenge-failed', 'challenge-expired', 'provider-deposit-released']) note(type, String(events.filter((e) => e.type === type).length));
+  t.log(Object.fromEntries([...outcomes.entries()].sort()));
+  t.true((outcomes.get('challenge:ok') ?? 0) > 0 && (outcomes.get('attest:ok') ?? 0) > 0);
 });
