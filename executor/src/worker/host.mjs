@@ -212,9 +212,9 @@ export function createHost(spec) {
 
   const out = outputBuffer(spec.outputLimit, spec.onStdout);
   const stdout = new OutputStream(out);
-  // stderr keeps only a tail: the sink copies what it keeps, a write of any size costs one call.
+  // stderr keeps only a tail: the worker copies what it keeps into a fixed ring.
   const stderr = new OutputStream({
-    write: (bytes) => spec.onStderr(bytes.length > 8192 ? bytes.slice(-8192) : bytes.slice()),
+    write: (bytes) => spec.onStderr(bytes),
     zeroes: (n) => spec.onStderr(new Uint8Array(Math.min(Number(n), 8192))),
   });
   const stdin = new InputStream(spec.readInput);

@@ -2,23 +2,28 @@
 import { parentPort } from 'node:worker_threads';
 import { runJob } from './run.mjs';
 
+const TAIL = 8192;
+
 parentPort.on('message', async (msg) => {
-  const stderrTail = [];
-  let stderrBytes = 0;
+  // The last TAIL bytes of stderr in a ring: constant work per write, however small the writes.
+  const ring = new Uint8Array(TAIL);
+  let total = 0;
   let result;
   try {
     result = await runJob({
       ...msg,
       onStdout: (bytes) => parentPort.postMessage({ type: 'stdout', bytes }, [bytes.buffer]),
       onStderr: (bytes) => {
-        stderrTail.push(bytes);
-        stderrBytes += bytes.length;
-        while (stderrBytes > 8192 && stderrTail.length > 1) stderrBytes -= stderrTail.shift().length;
+        const tail = bytes.length > TAIL ? bytes.subarray(bytes.length - TAIL) : bytes;
+        for (let i = 0; i < tail.length; i++) ring[(total + i) % TAIL] = tail[i];
+        total += tail.length;
       },
     });
   } catch (e) {
     // runJob classifies every way a job can end; reaching here is a fault of the runner itself.
     result = { state: 'failed', code: 'ERR_INTERNAL', message: `the job runner failed: ${String(e?.message ?? e)}`, exitCode: -1, fuelUsed: 0n };
   }
-  parentPort.postMessage({ type: 'done', result, stderr: Buffer.concat(stderrTail).toString('utf8').slice(-4096) });
+  const start = total > TAIL ? total % TAIL : 0;
+  const tail = total > TAIL ? Buffer.concat([ring.subarray(start), ring.subarray(0, start)]) : Buffer.from(ring.subarray(0, total));
+  parentPort.postMessage({ type: 'done', result, stderr: tail.toString('utf8').slice(-4096) });
 });
