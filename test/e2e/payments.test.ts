@@ -1,11 +1,17 @@
 // Money is conserved through the whole stack: after three hundred random jobs from two accounts — successes,
-// traps, non-zero exits, out-of-fuel, too much output, timeouts — the sum of every account
-// (escrow, fees and deposits included) is what it was, and every fee is fuel × price capped by
-// the escrow.
+// traps, non-zero exits, out-of-fuel, too much output, timeouts — and disputes over some of them
+// (honest receipts upheld with the bond lost, a made-up one overturned with its provider slashed),
+// the sum of every account (escrow with its held fees and bonds, deposits, fees) is what it was,
+// every fee is fuel × price capped by the escrow, and once the dispute windows close every held
+// fee has left the escrow.
 
 import test from 'ava';
 import { createClient } from '@insitu/sdk';
+import { createChainClient } from '@insitu/sdk/chain/index.ts';
+import { signDigest, toHex } from '@insitu/sdk/crypto/keys.ts';
+import { receiptDigest, type JobReceipt } from '@insitu/sdk/receipt.ts';
 import { createTestnet } from '../src/testnet.ts';
+import { rng, testSeed } from '../src/random.ts';
 import { wat, CAT, EXIT3, FLOOD, SPIN, TRAP } from '../../executor/test/fixtures.ts';
 
 test('the sum of all balances is unchanged after random jobs', async (t) => {
@@ -20,12 +26,11 @@ test('the sum of all balances is unchanged after random jobs', async (t) => {
   // Everything the chain holds: bank balances, stream records (the modules uploaded below lock and pay), escrow, fees.
   const sum = async (): Promise<bigint> => (await clients[0]!.chain.holdings()).total;
   const before = await sum();
-  let seed = 42;
-  const rand = (n: number): number => {
-    seed = (seed * 1103515245 + 12345) % 2147483648;
-    return Math.floor((seed / 2147483648) * n);
-  };
+  const seed = testSeed();
+  t.log(`seed ${seed} (replay with INSITU_TEST_SEED=${seed})`);
+  const rand = rng(seed);
   const states = new Map<string, number>();
+  const settledRuns: { id: bigint; receipt: JobReceipt; who: number }[] = [];
   const count = 300;
   const kinds = ['cat', 'exit', 'flood', 'timeout', 'out-of-fuel', 'trap'] as const;
   const one = async (c: (typeof clients)[number], bucket: string, kind: (typeof kinds)[number]): Promise<void> => {
@@ -41,6 +46,7 @@ test('the sum of all balances is unchanged after random jobs', async (t) => {
       },
     });
     const key = run.receipt.code ?? 'succeeded';
+    if (kind === 'cat' && key === 'succeeded') settledRuns.push({ id: run.id, receipt: run.receipt, who: clients.indexOf(c) });
     states.set(key, (states.get(key) ?? 0) + 1);
     const job = await c.jobs.get(run.id);
     const cost = job.fuelUsed * run.executor.computePrice;
@@ -61,5 +67,29 @@ test('the sum of all balances is unchanged after random jobs', async (t) => {
     t.true((states.get(code) ?? 0) > 0, `some jobs ended ${code}: ${JSON.stringify(Object.fromEntries(states))}`);
   }
   t.is([...states.values()].reduce((a, b) => a + b, 0), count);
+  t.is(await sum(), before);
+
+  // Disputes: two honest receipts (upheld: the other account loses its bonds) ...
+  for (const r of settledRuns.slice(0, 2)) {
+    const job = await clients[1 - r.who]!.jobs.dispute(r.id, { wait: true, timeoutMs: 120_000 });
+    t.is(job.dispute!.outcome, 'receipt-upheld', `job ${r.id}`);
+  }
+  // ... and a made-up one, signed with its provider's real key (overturned: slashed, refunded, rewarded).
+  const template = settledRuns[0]!;
+  const cat = await clients[0]!.jobs.get(template.id);
+  const { jobId } = await clients[0]!.chain.submitJob({ bucket: cat.bucket, object: cat.object, moduleBucket: cat.moduleBucket, moduleObject: cat.moduleObject, moduleHash: cat.moduleHash, maxFee: 10n ** 9n, fuelLimit: 10n ** 8n });
+  const spId = (await clients[0]!.jobs.get(jobId)).executorSpId;
+  const key = net.plan.nodes[spId - 1]!.operatorKey;
+  const liar = await createChainClient({ rpcUrl: net.rpcUrl, chainId: net.chainId, privateKey: key });
+  const lie: JobReceipt = { ...template.receipt, jobId: jobId.toString(), executorSpId: spId, fuelUsed: String(10n ** 8n), outputHash: '0f'.repeat(32) };
+  await liar.settleJob({ jobId, receipt: JSON.stringify(lie), receiptSignature: toHex(signDigest(receiptDigest(lie), key)) });
+  const overturned = await clients[1]!.jobs.dispute(jobId, { wait: true, timeoutMs: 120_000 });
+  t.is(overturned.dispute!.outcome, 'receipt-wrong');
+  t.true(overturned.dispute!.slashed > 0n);
+  t.is(await sum(), before, 'bonds, held fees, slashes and rewards conserve money');
+  // The windows close: every held fee leaves the escrow for its provider.
+  await clients[0]!.chain.advanceTime(2 * 3600);
+  await clients[0]!.chain.transfer(clients[1]!.address, 1n);
+  t.is((await clients[0]!.chain.getAccount('0x00000000000000000000000000000000000e5c00')).balance, 0n, 'nothing is left in escrow');
   t.is(await sum(), before);
 });
