@@ -305,3 +305,21 @@ test('a dispute only some verifiers answer is decided at its deadline by the rec
   t.is(await balance(ESCROW), 0n);
   t.is(await sum(), before);
 });
+
+test('a timed-out receipt the verifiers finish differently is overturned and refunded, but its provider is not slashed for a wall-clock stop', async (t) => {
+  const { alice, bob, sps, sum, deposit, receipt, base } = await setup(t);
+  const before = await sum();
+  const { jobId } = await alice.submitJob({ ...base, maxFee: 10n ** 15n });
+  const job = await alice.getJob(jobId);
+  await sps[0]!.settleJob({ jobId, ...receipt(job, 1, { state: 'failed', code: 'ERR_JOB_TIMEOUT', exitCode: -1, fuelUsed: String(job.fuelLimit), outputHash: EMPTY_HASH, outputBytes: 0 }) });
+  await bob.disputeJob(jobId);
+  const d = (await alice.getJob(jobId)).dispute!;
+  const depositBefore = await deposit(1);
+  for (const v of d.verifiers.slice(0, 2)) await sps[v - 1]!.verifyJob({ jobId, ...receipt(job, v, { fuelUsed: '4321' }) });
+  const after = await alice.getJob(jobId);
+  t.is(after.dispute!.outcome, 'receipt-wrong');
+  t.is(after.status, 'overturned');
+  t.is(after.dispute!.slashed, 0n);
+  t.is(await deposit(1), depositBefore);
+  t.is(await sum(), before);
+});

@@ -57,7 +57,8 @@ const msgSubmitJob: MsgHandler = async (ctx, msg) => {
   const requested = big(msg.maxOutputBytes ?? 0);
   // The owner's output policy (from the statements that allowed this run) bounds what the submitter asks for.
   const caps: bigint[] = [requested > 0n ? requested : BigInt(params.defaultOutputBytes)];
-  const policyCap = outputCapOf(allowing, input.payloadSize);
+  // A map's output goes to the providers that reduce, never to the submitter: the reduce's cap bounds what leaves.
+  const policyCap = msg.mode === 'map' ? null : outputCapOf(allowing, input.payloadSize);
   if (policyCap !== null) caps.push(policyCap);
   const memoryMiB = Number(msg.memoryMib ?? 0) || DEFAULT_JOB_MEMORY_MIB;
   if (!Number.isInteger(memoryMiB) || memoryMiB < 1 || memoryMiB > 32768) fail('ERR_INVALID_ARGUMENT', 'memoryMib must be 1..32768');
@@ -158,6 +159,8 @@ export const computeQueries: Record<string, QueryHandler> = {
     return { job };
   },
   /** Project extension (JSON): jobs of a submitter, newest first. */
+  /** Project extension (JSON): the compute module's parameters (dispute window and bond, slash, cancel deadlines). */
+  '/insitu.compute.Query/Params': async (ctx) => ({ params: computeParams(ctx.genesis) }),
   '/insitu.compute.Query/Jobs': async (ctx, req) => {
     const all = await ctx.kv.list<JobRecord>('job/');
     const who = req.creator ? String(req.creator) : null;

@@ -142,7 +142,10 @@ async function resolve(kv: KV, job: JobRecord, now: number, atDeadline: boolean)
     }
     // The providers' slash (it emits provider-slashed into `events`); the escrow then pays the wronged parties.
     const sink = { kv, signer: COMPUTE_ESCROW, height: 0n, now, txEvents: [], feed: events } as unknown as MsgContext;
-    d.slashed = executor ? await slash(sink, executor, d.slashWant, COMPUTE_ESCROW, `job ${job.id}: receipt overturned by a dispute`) : 0n;
+    // A wall-clock stop is the one result re-execution cannot reproduce exactly: a receipt that
+    // timed out is overturned (the fee goes back) but its provider is not slashed for it.
+    const slashable = executor && job.exitState !== 'ERR_JOB_TIMEOUT';
+    d.slashed = slashable ? await slash(sink, executor, d.slashWant, COMPUTE_ESCROW, `job ${job.id}: receipt overturned by a dispute`) : 0n;
     const toVerifiers = await payProviders(kv, disagree, d.slashed / 2n);
     await move(kv, COMPUTE_ESCROW, d.disputer, d.bond + d.slashed - toVerifiers);
     d.outcome = 'receipt-wrong';
