@@ -49,10 +49,13 @@ export interface JobResult {
   durationMs: number;
 }
 
+/** What preparing a module tells its caller; the glue and code stay inside the runtime. */
+export type PreparedJob = Pick<PreparedModule, 'hash' | 'kind' | 'imports'>;
+
 export interface JobRuntime {
   start(): Promise<void>;
   stop(): Promise<void>;
-  prepare(module: Uint8Array): Promise<PreparedModule>;
+  prepare(module: Uint8Array): Promise<PreparedJob>;
   run(spec: JobSpec, opts?: { signal?: AbortSignal }): Promise<JobResult>;
   /** What the runtime holds for prepared modules, in accounted bytes (bounded by `cacheBytes`). */
   cacheStats(): { modules: number; bytes: number; maxBytes: number };
@@ -81,6 +84,7 @@ const workerFile = fileURLToPath(new URL('./worker/worker.mjs', import.meta.url)
 
 interface Entry {
   hash: string;
+  info: PreparedJob;
   glueUrl: string;
   dir: string;
   modules: Record<string, WebAssembly.Module>;
@@ -137,7 +141,7 @@ function checkLimits(l: JobLimits): void {
   if (typeof l?.fuel !== 'bigint' || l.fuel <= 0n) bad('fuel');
   if (!Number.isFinite(l.memoryMiB) || l.memoryMiB <= 0) bad('memory');
   if (!Number.isFinite(l.timeoutMs) || l.timeoutMs <= 0) bad('time');
-  if (!Number.isSafeInteger(l.outputBytes) || l.outputBytes < 0) bad('output');
+  if (!Number.isFinite(l.outputBytes) || l.outputBytes < 0) bad('output');
 }
 
 export function createJobRuntime(opts: JobRuntimeOptions): JobRuntime {
@@ -158,16 +162,18 @@ export function createJobRuntime(opts: JobRuntimeOptions): JobRuntime {
 
   const spawn = (): Slot => ({ worker: new Worker(workerFile, { resourceLimits: { maxOldGenerationSizeMb: WORKER_HEAP_MB } }), busy: false, glues: new Set() });
 
-  const preparing = new Map<string, Promise<PreparedModule>>();
+  const preparing = new Map<string, Promise<PreparedJob>>();
   // Preparing is memory-hungry (transpiling, instrumenting, compiling): one module at a time.
   let chain: Promise<unknown> = Promise.resolve();
 
   /** Once per module hash, also when several jobs of a new module arrive together. */
-  function prepare(bytes: Uint8Array): Promise<PreparedModule> {
+  function prepare(bytes: Uint8Array): Promise<PreparedJob> {
     if (bytes.length > maxModuleBytes) {
       return Promise.reject(new InsituError('ERR_PAYLOAD_TOO_LARGE', `the module is ${bytes.length} bytes; this node runs modules of at most ${maxModuleBytes} bytes`));
     }
     const hash = createHash('sha256').update(bytes).digest('hex');
+    const hit = cache.get(hash);
+    if (hit) return Promise.resolve(hit.info);
     let p = preparing.get(hash);
     if (!p) {
       const next = chain.then(() => prepareOnce(hash, bytes));
@@ -178,9 +184,11 @@ export function createJobRuntime(opts: JobRuntimeOptions): JobRuntime {
     return p;
   }
 
-  async function prepareOnce(hash: string, bytes: Uint8Array): Promise<PreparedModule> {
+  async function prepareOnce(hash: string, bytes: Uint8Array): Promise<PreparedJob> {
+    const cached = cache.get(hash);
+    if (cached) return cached.info;
     const module = await prepareModule(bytes);
-    if (cache.get(hash)) return module;
+    const info: PreparedJob = { hash: module.hash, kind: module.kind, imports: module.imports };
     const modules: Record<string, WebAssembly.Module> = {};
     const footprints: Record<string, number> = {};
     let size = module.glue.length * 2;
@@ -209,9 +217,9 @@ export function createJobRuntime(opts: JobRuntimeOptions): JobRuntime {
     const tmp = join(dir, 'job.js.tmp');
     await writeFile(tmp, glue);
     await rename(tmp, join(dir, 'job.js'));
-    cache.set(hash, { hash, glueUrl: pathToFileURL(join(dir, 'job.js')).href, dir, modules, footprints, footprint, size, refs: 0, evicted: false });
+    cache.set(hash, { hash, info, glueUrl: pathToFileURL(join(dir, 'job.js')).href, dir, modules, footprints, footprint, size, refs: 0, evicted: false });
     logger.debug('module prepared', { hash, bytes: bytes.length, accounted: size, cache: cache.bytes });
-    return module;
+    return info;
   }
 
   function next(): Pending | undefined {
@@ -252,7 +260,8 @@ export function createJobRuntime(opts: JobRuntimeOptions): JobRuntime {
     slot.busy = true;
     const worker = slot.worker;
     const started = performance.now();
-    const output = collector(spec.limits.outputBytes);
+    const outputLimit = Math.floor(spec.limits.outputBytes);
+    const output = collector(outputLimit);
     const hash = createHash('sha256');
     const memoryBytes = Math.floor(spec.limits.memoryMiB * 1024 * 1024);
     let settled = false;
@@ -301,7 +310,7 @@ export function createJobRuntime(opts: JobRuntimeOptions): JobRuntime {
         if (!output.add(msg.bytes!)) {
           // The worker enforces the limit; this holds even if it did not.
           replace();
-          fail('ERR_JOB_OUTPUT_LIMIT', `output exceeded ${spec.limits.outputBytes} bytes`, spec.limits.fuel);
+          fail('ERR_JOB_OUTPUT_LIMIT', `output exceeded ${outputLimit} bytes`, spec.limits.fuel);
           return;
         }
         hash.update(msg.bytes!);
@@ -339,7 +348,7 @@ export function createJobRuntime(opts: JobRuntimeOptions): JobRuntime {
         env: Object.entries(spec.env ?? {}),
         inputs: Object.entries(spec.sideInputs ?? {}),
         fuel: spec.limits.fuel,
-        outputLimit: spec.limits.outputBytes,
+        outputLimit,
         memoryBytes,
       });
     } catch (e) {

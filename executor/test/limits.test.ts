@@ -130,7 +130,7 @@ test('a module that declares more memory than the job\'s cap is refused before i
 
 test('limits that make no sense are refused with ERR_INVALID_ARGUMENT', async (t) => {
   const hash = await prep(CAT);
-  for (const bad of [{ fuel: 0n }, { fuel: 5 as unknown as bigint }, { memoryMiB: 0 }, { memoryMiB: Number.NaN }, { timeoutMs: -1 }, { outputBytes: -1 }, { outputBytes: 1.5 }]) {
+  for (const bad of [{ fuel: 0n }, { fuel: 5 as unknown as bigint }, { memoryMiB: 0 }, { memoryMiB: Number.NaN }, { timeoutMs: -1 }, { outputBytes: -1 }, { outputBytes: Number.POSITIVE_INFINITY }]) {
     const e = await t.throwsAsync(runtime.run({ moduleHash: hash, input: empty, limits: { ...limits, ...bad }, account: 'a' }));
     t.is((e as { code?: string }).code, 'ERR_INVALID_ARGUMENT', JSON.stringify(bad, (_k, v) => (typeof v === 'bigint' ? String(v) : v)));
   }
@@ -147,6 +147,7 @@ test('the prepared-module cache is bounded in bytes, evicts the least recently u
   t.true(stats.bytes <= stats.maxBytes, `${stats.bytes} accounted bytes within ${stats.maxBytes}`);
   t.true(stats.modules < 6, `${stats.modules} modules kept`);
   const last = hashes.at(-1)!;
+  t.is(await small.prepare(variants.at(-1)!), await small.prepare(variants.at(-1)!), 'a cached module is answered from the cache, not prepared again');
   const before = small.cacheStats().bytes;
   for (const memoryMiB of [4, 8, 12, 16, 20]) {
     const r = await small.run({ moduleHash: last, input: { bytes: Buffer.from('m') }, limits: { ...limits, memoryMiB }, account: 'a' });
