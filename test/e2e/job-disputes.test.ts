@@ -6,7 +6,10 @@
 
 import test from 'ava';
 import { createHash } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import { run as cliRun } from '@insitu/cli';
 import { request } from 'undici';
 import { createClient, type InsituClient } from '@insitu/sdk';
 import { createChainClient } from '@insitu/sdk/chain/index.ts';
@@ -194,4 +197,39 @@ test.serial('an honest receipt disputed is upheld by the verifiers: the disputer
   t.is((await alice.jobs.get(run.id)).releaseAt, 0, 'paid out');
   t.is(await escrow(), 0n, 'every held fee was paid when its window closed');
   t.is((await alice.chain.holdings()).total, total);
+});
+
+/** The CLI in-process, signing as account `i`. */
+async function cli(i: number, ...args: string[]): Promise<{ code: number; out: string; err: string }> {
+  const keyFile = join(net.dir, `account-${i}.key`);
+  await writeFile(keyFile, `${net.accounts[i]!.privateKey}\n`);
+  const sink = (): Writable & { text: string } => {
+    const w = new Writable({ write(chunk, _e, cb) { w.text += String(chunk); cb(); } }) as Writable & { text: string };
+    w.text = '';
+    return w;
+  };
+  const stdout = sink();
+  const stderr = sink();
+  const code = await cliRun([...args, '--rpc', net.rpcUrl, '--chain-id', net.chainId, '--key-file', keyFile], { stdout, stderr, env: {}, cwd: net.dir });
+  return { code, out: stdout.text, err: stderr.text };
+}
+
+test.serial('the CLI warns about an execute grant without modules, and disputes a job with insitu job dispute', async (t) => {
+  let r = await cli(0, 'policy', 'grant', 'lab/data.csv', carol.address, '--actions', 'execute');
+  t.is(r.code, 0, r.err);
+  t.regex(r.err, /warning: .*any module/);
+  r = await cli(0, 'policy', 'grant', 'lab/data.csv', carol.address, '--actions', 'execute', '--modules', 'ab'.repeat(32), '--max-output', '100');
+  t.is(r.code, 0, r.err);
+  t.notRegex(r.err, /warning/);
+  r = await cli(0, 'policy', 'grant', 'lab/data.csv', carol.address, '--actions', 'execute', '--max-output', 'lots');
+  t.not(r.code, 0);
+  t.regex(r.err, /ERR_INVALID_ARGUMENT/);
+  const job = await alice.jobs.submit({ module: new Uint8Array(await wc()), input: 'lab/data.csv', maxFee: 10n ** 15n });
+  r = await cli(2, 'job', 'dispute', job.id.toString());
+  t.is(r.code, 0, r.err);
+  t.regex(r.out, /receipt upheld/);
+  t.regex(r.out, /agrees/);
+  r = await cli(2, 'job', 'dispute', job.id.toString());
+  t.not(r.code, 0);
+  t.regex(r.err, /ERR_DISPUTE_CLOSED/);
 });

@@ -423,8 +423,7 @@ export interface ChainClient extends ChainReader {
   registerProvider(input: Omit<RegisterProviderInput, 'operatorAddress'>, opts?: CallOptions): Promise<TxResult & { provider: StorageProvider }>;
   /** Escrows maxFee and registers a job over an object. */
   submitJob(input: SubmitJobInput, opts?: CallOptions): Promise<TxResult & { jobId: bigint }>;
-  /** Sent by the executing provider with its receipt: pays fuel × price from the escrow, refunds the rest. */
-  /** Executor: a signed receipt (JSON) settles the job; its fee is held for the dispute window. */
+  /** Executor: a signed receipt (JSON) settles the job: fuel × price is held for the dispute window, the rest refunded. */
   settleJob(input: { jobId: bigint; receipt: string; receiptSignature: string }, opts?: CallOptions): Promise<TxResult>;
   /** Executor: the job has started here; from now on it cannot be cancelled. */
   ackJob(jobId: bigint, opts?: CallOptions): Promise<TxResult>;
@@ -432,7 +431,7 @@ export interface ChainClient extends ChainReader {
   disputeJob(jobId: bigint, opts?: CallOptions): Promise<TxResult>;
   /** A chosen verifier: its own signed receipt of the disputed job. */
   verifyJob(input: { jobId: bigint; receipt: string; receiptSignature: string }, opts?: CallOptions): Promise<TxResult>;
-  /** The submitter takes back the escrow of a job no provider settled, once it cannot be running any more. */
+  /** The submitter takes back the escrow of a job no provider acknowledged (or one acknowledged but never settled, once it cannot be running any more). */
   cancelJob(jobId: bigint, opts?: CallOptions): Promise<TxResult>;
   /** Creates a group owned by the signer; returns its id. */
   createGroup(name: string, opts?: CallOptions & { extra?: string }): Promise<TxResult & { groupId: bigint }>;
