@@ -22,12 +22,8 @@ import { COMPUTE_ESCROW, computeParams, disputeDueKey, getJob, jobKey, releaseKe
 import { checkReceipt } from './settle.ts';
 import { slash } from '../stake.ts';
 
-/** Randomness of the block before `height` (its hash), mixed with the job id. */
-async function seedFor(kv: KV, height: bigint, jobId: bigint): Promise<Buffer> {
-  const prev = await kv.get<{ hash?: Uint8Array }>(`block/${(height - 1n).toString().padStart(20, '0')}`);
-  const base = prev?.hash ? Buffer.from(prev.hash) : Buffer.from(height.toString());
-  return createHash('sha256').update(base).update(`job-dispute/${jobId}`).digest();
-}
+/** The block's randomness (its hash, the same on every validator), mixed with the job id. */
+const seedFor = (blockSeed: Uint8Array, jobId: bigint): Buffer => createHash('sha256').update(blockSeed).update(`job-dispute/${jobId}`).digest();
 
 /** Picks `n` of `candidates` (in id order) with a Fisher–Yates shuffle driven by `seed`. */
 function pick(candidates: number[], n: number, seed: Buffer): number[] {
@@ -62,7 +58,7 @@ export const msgDisputeJob: MsgHandler = async (ctx, msg) => {
     if (p && p.status === STATUS_IN_SERVICE) candidates.push(spId);
   }
   if (candidates.length === 0) fail('ERR_PROVIDER_NOT_FOUND', `no other provider in service holds the input of job ${id}`);
-  const verifiers = pick(candidates, params.verifiers, await seedFor(ctx.kv, ctx.height, id));
+  const verifiers = pick(candidates, params.verifiers, seedFor(ctx.seed, id));
   const bond = BigInt(params.disputeBond);
   await move(ctx.kv, ctx.signer, COMPUTE_ESCROW, bond);
   const deadline = ctx.now + params.verifyWindowMs;
