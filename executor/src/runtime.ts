@@ -277,7 +277,8 @@ export function createJobRuntime(opts: JobRuntimeOptions): JobRuntime {
       slot.busy = false;
     };
     const replace = (): void => {
-      void worker.terminate();
+      worker.terminate().catch(() => {});
+      if (!running) return;
       try {
         Object.assign(slot, spawn());
       } catch (e) {
@@ -324,6 +325,12 @@ export function createJobRuntime(opts: JobRuntimeOptions): JobRuntime {
     };
     const onExit = (): void => {
       if (settled) return;
+      if (!running) {
+        // stop() ended the worker under the job: not the job's fault, and nothing to settle.
+        cleanup();
+        job.reject(new InsituError('ERR_NODE_UNAVAILABLE', 'the job runtime stopped while the job ran'));
+        return;
+      }
       replace();
       fail('ERR_JOB_TRAP', 'the job\'s worker stopped', 0n);
     };
@@ -381,6 +388,14 @@ export function createJobRuntime(opts: JobRuntimeOptions): JobRuntime {
     },
     async stop() {
       running = false;
+      for (const q of queues.values()) {
+        for (const job of q.splice(0)) {
+          release(job.entry);
+          job.reject(new InsituError('ERR_NODE_UNAVAILABLE', 'the job runtime stopped before the job ran'));
+        }
+      }
+      queues.clear();
+      order.length = 0;
       await Promise.all(slots.map((s) => s.worker.terminate()));
       slots.length = 0;
       cache.clear();

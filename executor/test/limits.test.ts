@@ -171,3 +171,17 @@ test('a job aborted by its caller frees its worker and the runtime goes on', asy
   t.is((e as { code?: string }).code, 'ERR_ABORTED');
   await stillHealthy(t);
 });
+
+test('stopping the runtime answers its running and queued jobs and starts no new worker', async (t) => {
+  const one = createJobRuntime({ cacheDir: join(dir, 'stop'), workers: 1 });
+  await one.start();
+  const spin = (await one.prepare(await wat(SPIN))).hash;
+  const running = one.run({ moduleHash: spin, input: empty, limits: { ...limits, fuel: 1n << 55n }, account: 'a' });
+  const queued = one.run({ moduleHash: spin, input: empty, limits: { ...limits, fuel: 1n << 55n }, account: 'b' });
+  await one.stop();
+  for (const p of [running, queued]) t.is(codeOfRejection(await p.then(() => undefined, (e: unknown) => e)), 'ERR_NODE_UNAVAILABLE');
+  const after = await t.throwsAsync(one.run({ moduleHash: spin, input: empty, limits, account: 'a' }));
+  t.is((after as { code?: string }).code, 'ERR_NODE_UNAVAILABLE');
+});
+
+const codeOfRejection = (e: unknown): string | undefined => (e as { code?: string } | undefined)?.code;
