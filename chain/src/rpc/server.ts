@@ -51,7 +51,8 @@ export interface RpcServer {
   stop(): Promise<void>;
 }
 
-function resultData(result: ExecResult): string {
+/** A tx result's data as Cosmos carries it: TxMsgData with each message's response. */
+export function resultData(result: ExecResult): Uint8Array {
   const msgResponses = result.responses.map((r) => {
     const c = msgCodec(r.typeUrl);
     let value: Uint8Array = new Uint8Array(0);
@@ -62,13 +63,13 @@ function resultData(result: ExecResult): string {
     }
     return { typeUrl: r.typeUrl, value };
   });
-  return b64(TxMsgData.encode(TxMsgData.fromPartial({ msgResponses })).finish());
+  return TxMsgData.encode(TxMsgData.fromPartial({ msgResponses })).finish();
 }
 
 function txResultJson(result: ExecResult): Record<string, unknown> {
   return {
     code: result.code,
-    data: result.code === 0 ? resultData(result) : '',
+    data: result.code === 0 ? b64(resultData(result)) : '',
     log: result.log,
     info: result.errorCode ?? '',
     gas_wanted: result.gasWanted.toString(),

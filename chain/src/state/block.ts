@@ -124,9 +124,17 @@ export async function ante(deps: Pick<BlockDeps, 'msgs' | 'minGasPrice'>, kv: KV
 
 const txHashOf = (raw: Uint8Array): Uint8Array => new Uint8Array(createHash('sha256').update(raw).digest());
 
-/** The app hash after a block: the previous one chained with the block's writes in key order. */
+/** Block bookkeeping the app hash leaves out: it follows from the chain itself. */
+const BOOKKEEPING = (key: string): boolean => key.startsWith('block/') || key === 'meta/height';
+
+/**
+ * The app hash after a block: the previous one chained with the block's writes in key order.
+ * A block that changes no state keeps the previous hash, so CometBFT need not make empty
+ * blocks to carry a new one.
+ */
 export function nextAppHash(prev: Uint8Array, writes: { type: 'put' | 'del'; key: string; value?: string }[]): Uint8Array {
-  const sorted = [...writes].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+  const sorted = writes.filter((w) => !BOOKKEEPING(w.key)).sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+  if (sorted.length === 0) return new Uint8Array(prev);
   const set = createHash('sha256');
   for (const w of sorted) {
     const k = Buffer.from(w.key, 'utf8');
@@ -238,7 +246,7 @@ export async function executeBlock(deps: BlockDeps, state: KV, prev: BlockInfo, 
     const ev: FeedEvent = { seq, height: header.height, txHash: f.txHash, type: f.emit.type, attributes: f.emit.attributes };
     kv.put(`event/${pad(seq)}`, ev);
   }
-  kv.put('meta/eventSeq', seq);
+  if (feed.length > 0) kv.put('meta/eventSeq', seq);
   kv.put('meta/height', header.height);
   const appHash = nextAppHash(prev.appHash ?? prev.hash, kv.batch());
   const block: BlockInfo = {
