@@ -44,7 +44,7 @@ function signedTx(key: TestKey, o: { accountNumber: bigint; sequence: bigint; ev
 }
 
 async function post(chain: Chain, body: string | Buffer): Promise<{ status: number; text: string }> {
-  const res = await fetch(chain.rpcUrl, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+  const res = await fetch(chain.rpcUrl, { method: 'POST', headers: { 'content-type': 'application/json' }, body: typeof body === 'string' ? body : new Uint8Array(body) });
   return { status: res.status, text: await res.text() };
 }
 const rpc = (method: string, params: unknown, id: unknown = 1) => ({ jsonrpc: '2.0', id, method, params });

@@ -199,9 +199,31 @@ function rawSocket(p: number): Promise<{ socket: Socket; received: () => string 
   });
 }
 
+/** A PUT whose body is sent in pieces, each once the last is flushed and its pause has passed (`pace(offset)`). */
+function pacedPut(p: number, path: string, headers: Record<string, string>, body: Uint8Array, pace: (at: number) => { chunk: number; pauseMs: number }): Promise<Answer> {
+  return new Promise((resolve, reject) => {
+    const req = httpRequest({ host: '127.0.0.1', port: p, method: 'PUT', path, headers, setHost: false, agent: false }, (res) => {
+      const parts: Buffer[] = [];
+      res.on('data', (c: Buffer) => parts.push(c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, code: String(res.headers['x-insitu-error-code'] ?? ''), body: Buffer.concat(parts).toString() }));
+    });
+    req.on('error', reject);
+    let at = 0;
+    const next = (): void => {
+      if (at >= body.length) return void req.end();
+      const { chunk, pauseMs } = pace(at);
+      req.write(body.subarray(at, at + chunk), () => setTimeout(next, pauseMs));
+      at += chunk;
+    };
+    next();
+  });
+}
+
 test.serial('bodies and headers that trickle in are cut off, and one client cannot hold more connections than its share', async (t) => {
   const i = 6;
-  await restartWith(i, { http: { minBodyBytesPerSecond: 2000, bodyRateWindowMs: 1000, headersTimeoutMs: 3000, maxConnectionsPerClient: 40, maxConnections: 1000 } });
+  const limits = { minBodyBytesPerSecond: 2000, bodyRateWindowMs: 1000, headersTimeoutMs: 3000, maxConnectionsPerClient: 40, maxConnections: 1000 };
+  await restartWith(i, { http: limits });
+  await restartWith(5, { http: limits });
   const { checksums } = await computeChecksums(Buffer.alloc(200_000, 7));
   await alice.buckets.create('slow', { primarySp: net.plan.nodes[i]!.operatorAddress });
   await alice.chain.createObject({ bucket: 'slow', name: 'trickle.bin', payloadSize: 200_000n, checksums });
@@ -239,6 +261,17 @@ test.serial('bodies and headers that trickle in are cut off, and one client cann
   t.regex(extra.received(), /ERR_TOO_MANY_REQUESTS/);
   // The idle ones never sent headers: the header deadline frees them too.
   await within(Promise.all(idle.map(({ socket }) => closed(socket))), 60_000, 'the node to close idle connections');
+
+  // An honest upload far above the floor whose second segment takes several windows to arrive:
+  // the primary sends its secondaries nothing until a segment is complete, and they wait for it.
+  const SEG = 16 * 1024 * 1024;
+  const paced = randomBytes(SEG + 3 * 1024 * 1024);
+  const { checksums: pacedSums } = await computeChecksums(paced);
+  await alice.chain.createObject({ bucket: 'slow', name: 'paced.bin', payloadSize: BigInt(paced.length), checksums: pacedSums });
+  const ph = signed('PUT', `http://${hostOf(i)}:${port(i)}/slow/paced.bin`, key, { 'content-length': String(paced.length) });
+  const up = await pacedPut(port(i), '/slow/paced.bin', ph, paced, (at) => (at < SEG ? { chunk: 1024 * 1024, pauseMs: 0 } : { chunk: 128 * 1024, pauseMs: 100 }));
+  t.is(up.status, 200, up.body);
+  t.is((await alice.objects.head('slow', 'paced.bin')).status, 'sealed');
 
   // Healthy, and an honest upload at full speed still goes through the same limits.
   await healthy(t, i);

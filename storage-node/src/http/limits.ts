@@ -44,6 +44,17 @@ export function serverOptions(limits: Required<HttpLimits>): { headersTimeout: n
 }
 
 const overLimit = new WeakMap<Socket, InsituError>();
+const guards = new WeakMap<IncomingMessage, () => void>();
+
+/**
+ * Lifts the rate floor from a request whose sender is authenticated as a peer that streams at
+ * its own client's pace: a primary replicating pieces sends nothing until a whole segment of its
+ * upload has arrived, however slow (yet legitimate) that upload is. The primary's own upload
+ * keeps its floor, so a trickling client is still cut off there.
+ */
+export function trustBody(req: IncomingMessage): void {
+  guards.get(req)?.();
+}
 
 /** Counts connections; one past a cap is answered with ERR_TOO_MANY_REQUESTS and closed. */
 export function capConnections(server: Server, limits: Required<HttpLimits>): void {
@@ -127,7 +138,9 @@ export function guardBody(req: IncomingMessage, res: ServerResponse, limits: Req
     clearInterval(timer);
     req.off('end', stop);
     socket.off('close', stop);
+    guards.delete(req);
   };
+  guards.set(req, stop);
   req.once('end', stop);
   socket.once('close', stop);
 }

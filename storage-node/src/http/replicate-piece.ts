@@ -13,6 +13,7 @@ import { segmentSizes, type NodeContext } from '../context.ts';
 import { cutStream } from '../channel.ts';
 import { signerOf } from './access.ts';
 import { sendJson } from './respond.ts';
+import { trustBody } from './limits.ts';
 
 export async function replicatePiece(ctx: NodeContext, req: IncomingMessage, res: ServerResponse): Promise<void> {
   const signer = signerOf(req, true)!;
@@ -28,6 +29,8 @@ export async function replicatePiece(ctx: NodeContext, req: IncomingMessage, res
   if (!sameAddress(signer, primary.operatorAddress)) {
     throw new InsituError('ERR_PERMISSION_DENIED', `only the primary of group ${gvg.id} (${primary.operatorAddress}) may replicate to it`);
   }
+  // The object's primary streams each piece as its own upload arrives, at its client's pace.
+  trustBody(req);
   if (gvg.secondarySpIds[index] !== ctx.spId) {
     throw new InsituError('ERR_BAD_REQUEST', `this node does not hold piece ${index} of group ${gvg.id}`);
   }
