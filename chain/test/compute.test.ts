@@ -127,12 +127,43 @@ test('jobs escrow their max fee, hold fuel × price for the dispute window, refu
   t.is(await balance(ESCROW), held, 'settled fees are held in escrow during the dispute window');
   t.is(await code(sps[0]!.settleJob({ jobId: [...expected.keys()][0]!, ...receipt(await alice.getJob([...expected.keys()][0]!), 1) })), 'ERR_INVALID_ARGUMENT', 'settled once');
   t.is(await sum(), before, 'conserved while fees are held');
-  // The window closes: the next block pays every held fee to the provider's funding address.
+  // Random disputes: bonds in, verifiers' receipts agreeing, disagreeing or missing, slashes and rewards out.
+  const receipts = new Map<bigint, JobReceipt>();
+  for (const id of expected.keys()) receipts.set(id, JSON.parse((await alice.getJob(id)).receipt) as JobReceipt);
+  const outcomes: string[] = [];
+  let slashedTotal = 0n;
+  for (const id of [...expected.keys()].filter(() => rand(3) === 0).slice(0, 6)) {
+    const disputer = [alice, bob, carol][rand(3)]!;
+    await disputer.disputeJob(id);
+    const job = await alice.getJob(id);
+    const r = receipts.get(id)!;
+    for (const v of job.dispute!.verifiers) {
+      const vote = rand(4);
+      if (vote === 3) continue;
+      await sps[v - 1]!.verifyJob({ jobId: id, ...receipt(job, v, vote === 0 ? { ...r, executorSpId: v, outputHash: '0b'.repeat(32) } : { ...r, executorSpId: v }) }).catch((e: { code?: string }) => {
+        if (e.code !== 'ERR_DISPUTE_CLOSED') throw e;
+      });
+      t.is(await sum(), before, `conserved after a verifier's receipt of job ${id}`);
+    }
+  }
+  clock.now += DEFAULT_COMPUTE_PARAMS.verifyWindowMs + 1000;
+  await alice.transfer(bob.address, 1n);
+  for (const id of expected.keys()) {
+    const d = (await alice.getJob(id)).dispute;
+    if (!d) continue;
+    outcomes.push(d.outcome);
+    slashedTotal += d.slashed;
+    t.not(d.outcome, 'open', `the dispute of job ${id} was decided at its deadline`);
+  }
+  t.log(`disputes: ${outcomes.join(', ') || 'none'}; slashed ${slashedTotal}`);
+  t.is(await sum(), before, 'conserved with bonds, slashes and rewards');
+  // The window closes: the next block pays every held fee still owed to the provider's funding address.
   clock.now += HOUR + 1000;
+  const owed = [...expected.keys()].length ? (await Promise.all([...expected.keys()].map((id) => alice.getJob(id)))).reduce((a, j) => a + (j.releaseAt ? j.fee : 0n), 0n) : 0n;
   const gasBefore = await balance(funding);
   await alice.transfer(bob.address, 1n);
   t.is(await balance(ESCROW), 0n, 'nothing is left in escrow');
-  t.is(await balance(funding) - gasBefore, held, 'the provider received every held fee at once');
+  t.is(await balance(funding) - gasBefore, owed, 'the provider received every fee still held at once');
   t.is(await sum(), before, 'the sum of all balances (escrow, deposits and fee collector included) is unchanged');
 });
 
