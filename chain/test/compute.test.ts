@@ -16,6 +16,9 @@ import type { JobInfo } from '@insitu/sdk/chain/types.ts';
 import { rng, testSeed } from '../../test/src/random.ts';
 import { createChain } from '../src/index.ts';
 import { DEFAULT_COMPUTE_PARAMS } from '../src/state/modules/compute/records.ts';
+import { computeMsgs } from '../src/state/modules/compute.ts';
+import { CacheKV, type KV } from '../src/state/store.ts';
+import type { MsgContext } from '../src/state/context.ts';
 import { testGenesis, tempDir } from './helpers.ts';
 
 const ESCROW = '0x00000000000000000000000000000000000e5c00';
@@ -353,4 +356,50 @@ test('a timed-out receipt the verifiers finish differently is overturned and ref
   t.is(after.dispute!.slashed, 0n);
   t.is(await deposit(1), depositBefore);
   t.is(await sum(), before);
+});
+
+test('thousands of mutated receipts and signatures are refused with ERR_INVALID_RECEIPT or ERR_SIGNATURE_INVALID, never an internal error', async (t) => {
+  const { alice, g, chain, receipt, base } = await setup(t);
+  const { jobId } = await alice.submitJob({ ...base, maxFee: 10n ** 15n });
+  const job = await alice.getJob(jobId);
+  const good = receipt(job, 1);
+  const seed = testSeed();
+  t.log(`seed ${seed} (replay with INSITU_TEST_SEED=${seed})`);
+  const rand = rng(seed);
+  const state = (chain.app as unknown as { kv(): KV }).kv();
+  const settle = computeMsgs['/insitu.compute.MsgSettleJob']!.handler;
+  const values: unknown[] = ['', '0', '-1', '1e30', 'ff', null, true, [], {}, 2 ** 53, -1, 'x'.repeat(70_000), '0x' + 'ab'.repeat(65), 'ERR_', 'succeeded', 'rejected'];
+  const mutate = (text: string): string => {
+    const kind = rand(4);
+    if (kind === 0) {
+      const b = Buffer.from(text);
+      for (let i = 0, n = 1 + rand(4); i < n; i++) b[rand(b.length)] = rand(256);
+      return b.toString('latin1');
+    }
+    const o = JSON.parse(text) as Record<string, unknown>;
+    const keys = Object.keys(o);
+    const k = keys[rand(keys.length)]!;
+    if (kind === 1) delete o[k];
+    else if (kind === 2) o[k] = values[rand(values.length)];
+    else o[`extra${rand(3)}`] = values[rand(values.length)];
+    return JSON.stringify(o);
+  };
+  const codes = new Map<string, number>();
+  for (let i = 0; i < 2000; i++) {
+    const msg: Record<string, unknown> = { operator: g.providers[0]!.address, jobId: job.id.toString(), receipt: good.receipt, receiptSignature: good.receiptSignature };
+    if (rand(3) === 0) msg.receiptSignature = rand(2) === 0 ? mutate(JSON.stringify({ s: good.receiptSignature })).slice(0, 140) : values[rand(values.length)];
+    else msg.receipt = mutate(good.receipt);
+    const ctx = { kv: new CacheKV(state), signer: g.providers[0]!.address, height: 10n, now: Date.now(), seed: new Uint8Array(32), genesis: g.genesis, txEvents: [], feed: [] } as unknown as MsgContext;
+    let code = 'accepted';
+    try {
+      await settle(ctx, msg);
+    } catch (e) {
+      code = (e as { code?: string }).code ?? `uncoded: ${String(e)}`;
+    }
+    codes.set(code, (codes.get(code) ?? 0) + 1);
+  }
+  t.log(Object.fromEntries(codes));
+  for (const code of codes.keys()) t.true(['ERR_INVALID_RECEIPT', 'ERR_SIGNATURE_INVALID', 'accepted'].includes(code), `unexpected outcome ${code}`);
+  t.true((codes.get('ERR_INVALID_RECEIPT') ?? 0) > 100 && (codes.get('ERR_SIGNATURE_INVALID') ?? 0) > 100);
+  t.is((await alice.getJob(jobId)).status, 'submitted', 'nothing reached the chain\'s state');
 });
