@@ -31,7 +31,7 @@ const ctx: BenchContext = {
 };
 
 const dir = fileURLToPath(new URL('.', import.meta.url));
-const filters = process.argv.slice(2);
+const filters = process.argv.slice(2).filter((a) => !/^\d/.test(a)); // sizes (e.g. `durability 64MiB`) are the modules' own arguments
 const files = (await readdir(dir)).filter((f) => f.endsWith('.ts') && f !== 'index.ts').sort();
 for (const file of files) {
   const mod = (await import(new URL(file, import.meta.url).href)) as BenchModule;

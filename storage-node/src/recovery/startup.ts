@@ -34,6 +34,10 @@ export interface StartupCheck {
   readiness(): Promise<string>;
 }
 
+/** Objects whose groups are asked at once, and the time the start-up check spends asking. */
+const ASSESS_AT_ONCE = 4;
+const ASSESS_BUDGET_MS = 15_000;
+
 const mib = (n: number): string => `${(n / 1048576).toFixed(1)} MiB`;
 
 export function createStartupCheck(deps: RecoveryDeps, queue: RepairQueue): StartupCheck {
@@ -103,15 +107,18 @@ export function createStartupCheck(deps: RecoveryDeps, queue: RepairQueue): Star
       found.bytes = missingBytes();
       state = 'healing';
       ctx.logger.info('start-up check', { expected: expected.entries, expectedBytes: expected.bytes, missing: found.entries, missingBytes: found.bytes, ms: Date.now() - startedAt });
-      // Risk first: ask each object's group how many healthy pieces are left (a few at a time),
-      // then queue them all together so the queue orders the whole set.
+      // Risk first: ask each object's group how many healthy pieces are left, then queue them all
+      // together so the queue orders the whole set. A few objects at a time, since every answer
+      // costs the peer chain lookups (a burst from a node that lost thousands of entries would
+      // stall its peers and the chain); past the budget the rest is queued as of unknown risk.
       const healthy = new Map<string, number>();
-      for (let i = 0; i < bad.length && !signal.aborted; i += 8) {
-        await Promise.all(bad.slice(i, i + 8).map(async (b) => healthy.set(keyId(b.key), await healthyPieces(ctx, b.obj, b.gvg, signal))));
+      const budget = Date.now() + ASSESS_BUDGET_MS;
+      for (let i = 0; i < bad.length && !signal.aborted && Date.now() < budget; i += ASSESS_AT_ONCE) {
+        await Promise.all(bad.slice(i, i + ASSESS_AT_ONCE).map(async (b) => healthy.set(keyId(b.key), await healthyPieces(ctx, b.obj, b.gvg, signal))));
       }
       for (const b of bad) {
         const id = keyId(b.key);
-        queue.add(b.key, 'start-up check found it missing or unreadable', { healthy: healthy.get(id) ?? 6, retry: true }).then(() => {
+        queue.add(b.key, 'start-up check found it missing or unreadable', { healthy: healthy.get(id) ?? 6, retry: true, foundAt: startedAt }).then(() => {
           missing.delete(id);
           settle();
         }, () => undefined);
