@@ -31,7 +31,7 @@ const code = (e: unknown): string | undefined => (e as { code?: string }).code;
 
 test.before(async () => {
   net = await createTestnet({ nodes: 7, accounts: 3 });
-  [alice, bob, carol] = await Promise.all([0, 1, 2].map((i) => net.client(i)));
+  [alice, bob, carol] = (await Promise.all([0, 1, 2].map((i) => net.client(i)))) as [InsituClient, InsituClient, InsituClient];
   await alice.buckets.create('lab');
   const rows = ['id,value'];
   for (let i = 0; i < 2000; i++) rows.push(`${i},${(i * 7919) % 1000}`);
