@@ -30,6 +30,8 @@ let carol: InsituClient;
 let data: Buffer;
 let head: Awaited<ReturnType<InsituClient['objects']['head']>>;
 let lying = false;
+/** The self-registered provider of the first test (admitted there): it holds no data anywhere. */
+let wouldBe: { chain: ChainClient; id: number } | undefined;
 
 const code = async (p: Promise<unknown>): Promise<string> => {
   try {
@@ -122,6 +124,7 @@ test.serial('a self-registered provider reads no private object, admitted or not
   t.deepEqual(await attempts(), Array(6).fill('ERR_PERMISSION_DENIED'));
   // Admitted (the admin was fooled): still no role over this object, still nothing.
   await alice.chain.admitProvider(provider.id);
+  wouldBe = { chain: mal, id: provider.id };
   t.is((await alice.chain.getStorageProvider(provider.id)).status, 'in-service');
   t.deepEqual(await attempts(), Array(6).fill('ERR_PERMISSION_DENIED'));
   // A member of the object's group reads for its role.
@@ -147,7 +150,7 @@ test.serial('piece reads count against the read quota: the primary\'s whole-obje
   t.is(await used(primary.endpoint), p0 + BigInt(whole.length));
 });
 
-test.serial('a storage challenge passes; after a piece's bytes are lost on disk the next one fails: slashed, challengers paid, piece repaired', async (t) => {
+test.serial('a storage challenge passes; after a piece\'s bytes are lost on disk the next one fails: slashed, challengers paid, piece repaired', async (t) => {
   const target = head.placement.find((p) => p.index === 2)!;
   const node = net.nodes[net.plan.nodes.findIndex((n) => n.operatorAddress === target.operatorAddress)]!;
   const total = (await alice.chain.holdings()).total;
@@ -212,4 +215,24 @@ test.serial('a provider that lies to challengers ends slashed, and no honest par
   const parts: Uint8Array[] = [];
   for await (const chunk of alice.objects.get(BUCKET, 'secret.bin')) parts.push(chunk);
   t.is(sha(Buffer.concat(parts)), sha(data));
+});
+
+test.serial('a successor that holds none of the data cannot complete a swap-in: its challenge fails, it is slashed and the place stays', async (t) => {
+  if (!wouldBe) return t.fail('the first test registers the would-be successor');
+  const g = await alice.chain.getGlobalVirtualGroup(head.gvgId);
+  const target = head.placement.find((p) => p.index === 4)!;
+  t.not(net.plan.nodes.findIndex((n) => n.operatorAddress === target.operatorAddress), LIAR);
+  const total = (await alice.chain.holdings()).total;
+  const before = await deposits(alice.chain);
+  await alice.chain.forceProviderExit(target.operatorAddress);
+  await wouldBe.chain.reserveSwapIn({ targetSpId: target.spId, gvgId: g.id });
+  await wouldBe.chain.completeSwapIn({ gvgId: g.id });
+  const c = await waitFor('the swap-in challenge', async () => (await alice.chain.challenges({ spId: wouldBe!.id }))[0]);
+  t.is(c.redundancyIndex, 4, 'the piece it would hold');
+  const done = await decided(alice.chain, c.id);
+  t.is(done.status, 'failed', 'no data, no answer');
+  t.deepEqual((await alice.chain.getGlobalVirtualGroup(g.id)).secondarySpIds, g.secondarySpIds, 'the group is unchanged');
+  t.deepEqual(await alice.chain.swapIns(), [], 'the reservation is dropped');
+  t.true((await deposits(alice.chain)).get(wouldBe.id)! < before.get(wouldBe.id)!, 'the would-be successor is slashed');
+  t.is((await alice.chain.holdings()).total, total);
 });

@@ -15,6 +15,7 @@ import { reportMissing } from '../recovery.ts';
 import { signerOf, authorize } from './access.ts';
 import { requireNotFrozen, spendReadQuota } from './read-quota.ts';
 import { providerRole, type ProviderRole } from './provider-role.ts';
+import { answerChallenge } from '../challenge/answers.ts';
 import { sendJson } from './respond.ts';
 
 /** Greenfield's challenge and recovery endpoints name the piece in headers; insitu's in the query. */
@@ -52,6 +53,12 @@ export async function pieceHashes(ctx: NodeContext, req: IncomingMessage, res: S
 
 export async function piece(ctx: NodeContext, req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
   const { obj, index, role } = await resolve(ctx, req, url);
+  // A challenge has one answer: a failure is repeated to every challenger of it (challenge/answers.ts).
+  if (role === 'challenger') return answerChallenge(ctx, String(req.headers['x-insitu-challenge-id']), () => servePiece(ctx, res, url, obj, index, role));
+  return servePiece(ctx, res, url, obj, index, role);
+}
+
+async function servePiece(ctx: NodeContext, res: ServerResponse, url: URL, obj: ObjectInfo, index: number, role: ProviderRole | null): Promise<void> {
   const segment = Number(url.searchParams.get('segment'));
   const key = { objectId: obj.id, index };
   const meta = await ctx.store.meta(key);
