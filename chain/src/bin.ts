@@ -36,7 +36,8 @@ let stopFn: () => Promise<void>;
 if (values.abci) {
   const app = createChainApp({ dataDir: values.dir, genesis, logger, mode: 'abci' });
   await app.init();
-  const server = createAbciServer({ app, host: values.host!, port: Number(values.port), logger });
+  const crash = process.env.INSITU_ABCI_CRASH_AFTER_COMMIT;
+  const server = createAbciServer({ app, host: values.host!, port: Number(values.port), logger, ...(crash ? { crashAfterCommitAt: BigInt(crash) } : {}) });
   const address = await server.start();
   process.stdout.write(`${JSON.stringify({ event: 'ready', abci: address, chainId: genesis.chainId })}\n`);
   stopFn = async () => {

@@ -28,7 +28,10 @@ export interface LocalValidator {
   readonly index: number;
   readonly rpcUrl: string;
   readonly home: ValidatorHome;
+  /** Its CometBFT process is up. */
   readonly running: boolean;
+  /** Its app process is up. */
+  readonly appRunning: boolean;
 }
 
 export interface LocalNetwork {
@@ -38,7 +41,8 @@ export interface LocalNetwork {
   stop(): Promise<void>;
   /** Stops validator i (1-based): its CometBFT and its app. */
   stopValidator(i: number, opts?: { kill?: boolean }): Promise<void>;
-  startValidator(i: number): Promise<void>;
+  /** Starts validator i again; `env` reaches its app process (fault injection). */
+  startValidator(i: number, opts?: { env?: Record<string, string> }): Promise<void>;
   /** kill -9 of validator i's app process only (CometBFT then stops: its app connection is gone). */
   killApp(i: number): Promise<void>;
 }
@@ -84,14 +88,14 @@ export async function createLocalNetwork(opts: LocalNetworkOptions): Promise<Loc
     return i - 1;
   };
 
-  async function startOne(i: number): Promise<void> {
+  async function startOne(i: number, env?: Record<string, string>): Promise<void> {
     const k = check(i);
     const h = homes[k]!;
     const r = running[k]!;
     const base = join(opts.dir, `validator-${i}`);
     await mkdir(base, { recursive: true });
     if (!r.app || r.app.child.exitCode !== null || r.app.child.signalCode !== null) {
-      r.app = await startApp({ dataDir: join(base, 'app'), genesisFile, host, port: h.ports.abci, logFile: join(base, 'app.log') });
+      r.app = await startApp({ dataDir: join(base, 'app'), genesisFile, host, port: h.ports.abci, logFile: join(base, 'app.log'), ...(env ? { env } : {}) });
     }
     if (!r.comet || r.comet.child.exitCode !== null || r.comet.child.signalCode !== null) {
       r.comet = await startCometbft(opts.binary, h.home, join(base, 'cometbft.log'));
@@ -115,6 +119,10 @@ export async function createLocalNetwork(opts: LocalNetworkOptions): Promise<Loc
         const c = running[k]!.comet?.child;
         return !!c && c.exitCode === null && c.signalCode === null;
       },
+      get appRunning() {
+        const c = running[k]!.app?.child;
+        return !!c && c.exitCode === null && c.signalCode === null;
+      },
     })),
     async start() {
       // Apps first (CometBFT dials them), all at once.
@@ -124,7 +132,7 @@ export async function createLocalNetwork(opts: LocalNetworkOptions): Promise<Loc
       await Promise.all(homes.map((_, k) => stopOne(k + 1)));
     },
     stopValidator: (i, o) => stopOne(i, o?.kill ?? false),
-    startValidator: startOne,
+    startValidator: (i, o) => startOne(i, o?.env),
     async killApp(i) {
       await stopProcess(running[check(i)]!.app, 'SIGKILL');
     },

@@ -180,10 +180,10 @@ const tsxLoader = import.meta.resolve('tsx');
 const appBin = fileURLToPath(new URL('../bin.ts', import.meta.url));
 
 /** The insitu app process of a validator (ABCI server); resolves when it listens. */
-export async function startApp(o: { dataDir: string; genesisFile: string; host: string; port: number; logFile: string }): Promise<ProcessHandle> {
+export async function startApp(o: { dataDir: string; genesisFile: string; host: string; port: number; logFile: string; env?: Record<string, string> }): Promise<ProcessHandle> {
   const child = await withLog(o.logFile, (fd) => spawn(process.execPath,
     ['--import', tsxLoader, appBin, '--abci', '--dir', o.dataDir, '--genesis', o.genesisFile, '--host', o.host, '--port', String(o.port)],
-    { stdio: ['ignore', 'pipe', fd] }));
+    { stdio: ['ignore', 'pipe', fd], env: { ...process.env, ...o.env } }));
   const handle = watch(child);
   await new Promise<void>((resolve, reject) => {
     const lines = createInterface({ input: child.stdout! });

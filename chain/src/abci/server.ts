@@ -29,6 +29,11 @@ export interface AbciServerOptions {
   logger: Logger;
   /** Stable application version reported by Info. */
   appVersion?: bigint;
+  /**
+   * Fault injection for crash tests: kill -9 this process right after the block of this height
+   * is written, before Commit is answered (INSITU_ABCI_CRASH_AFTER_COMMIT).
+   */
+  crashAfterCommitAt?: bigint;
 }
 
 export interface AbciServer {
@@ -111,7 +116,8 @@ export function createAbciServer(opts: AbciServerOptions): AbciServer {
       };
     }
     if (req.commit) {
-      await app.commit();
+      const block = await app.commit();
+      if (opts.crashAfterCommitAt !== undefined && block.height === opts.crashAfterCommitAt) process.kill(process.pid, 'SIGKILL');
       return { commit: { retainHeight: 0n } };
     }
     // State sync is not offered: no snapshots.
