@@ -208,3 +208,30 @@ test('data of an upload that never sealed is removed once it is older than the t
   t.true((await read(alice, 'stale', 'kept')).equals(sealed));
   t.is(node.recovery!.status().gc.removed, 1);
 });
+
+test('recovery flags: devnet up and node start refuse bad values before starting anything, and pass good ones to the nodes', async (t) => {
+  const { run } = await import('@insitu/cli/program.ts');
+  const { recoveryArgs } = await import('@insitu/cli/devnet/recovery-flags.ts');
+  const { mkdtemp, readdir } = await import('node:fs/promises');
+  const { tmpdir } = await import('node:os');
+  const dir = await mkdtemp(join(tmpdir(), 'insitu-flags-'));
+  t.teardown(() => rm(dir, { recursive: true, force: true }));
+  let err = '';
+  const io = { stdout: { write: () => true }, stderr: { write: (x: string | Uint8Array) => { err += String(x); return true; } }, env: {}, cwd: dir };
+  for (const [cmd, flag, value] of [['devnet', '--scrub-bytes-per-second', 'fast'], ['devnet', '--down-after-ms', '-5'], ['node', '--repair-concurrency', '0'], ['node', '--probe-interval-ms', '1e999']] as const) {
+    err = '';
+    const args = cmd === 'devnet' ? ['devnet', 'up', '--dir', join(dir, 'net'), flag, value] : ['node', 'start', '--dir', join(dir, 'node'), '--chain', 'http://127.0.0.1:9', '--key', join(dir, 'none.key'), '--port', '9', flag, value];
+    t.is(await run(args, io as never), 1, `${cmd} ${flag} ${value}`);
+    t.regex(err, new RegExp(`ERR_INVALID_ARGUMENT: ${flag}`));
+  }
+  t.deepEqual(await readdir(dir), [], 'nothing was created');
+  t.deepEqual(recoveryArgs({ scrubBytesPerSecond: '1048576', downAfterMs: '5000', probeIntervalMs: '250', nodes: '7' }),
+    ['--scrub-bytes-per-second', '1048576', '--probe-interval-ms', '250', '--down-after-ms', '5000']);
+  // Every flag devnet up may pass is one the node process knows (it stops at the missing --dir, not at a flag).
+  const { spawnSync } = await import('node:child_process');
+  const all = recoveryArgs({ scrubBytesPerSecond: '1', scrubIntervalMs: '2', probeIntervalMs: '3', downAfterMs: '4', repairConcurrency: '5', repairBytesPerSecond: '6', unsealedTimeoutMs: '7' });
+  t.is(all.length, 14);
+  const bin = spawnSync(process.execPath, ['--import', 'tsx', new URL('../../storage-node/src/bin.ts', import.meta.url).pathname, ...all], { encoding: 'utf8' });
+  t.is(bin.status, 2, bin.stderr);
+  t.regex(bin.stderr, /^usage: storage-node/);
+});

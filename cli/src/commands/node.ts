@@ -62,6 +62,8 @@ export function nodeCommands(program: Command, io: CliIO, globals: () => GlobalO
     .option('--jobs <n>', 'job worker threads', '2')
     .action(async (o: Record<string, string>) => {
       const g = globals();
+      // Bad recovery flags are refused before anything is registered or written.
+      const recovery = recoveryOptions(o);
       const dir = resolve(io.cwd, g.dir ?? 'insitu-node');
       await mkdir(dir, { recursive: true });
       const port = num(o.port, '--port')!;
@@ -117,7 +119,6 @@ export function nodeCommands(program: Command, io: CliIO, globals: () => GlobalO
           say(`created a group with secondaries ${others.join(', ')}`);
         }
       }
-      const recovery = recoveryOptions(o);
       const n = createStorageNode({
         dataDir: dir, rpcUrl: o.chain!, chainId, operatorKey, blsKey, host: o.host!, port,
         jobWorkers: num(o.jobs, '--jobs')!, recovery,
