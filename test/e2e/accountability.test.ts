@@ -175,7 +175,7 @@ test.serial('a storage challenge passes; after a piece\'s bytes are lost on disk
   t.is(failed.slashed, SLASH_MIN);
   const after = await deposits(alice.chain);
   t.is(after.get(target.spId), before.get(target.spId)! - SLASH_MIN, 'the provider that lost the piece is slashed');
-  for (const [id, d] of after) if (id !== target.spId) t.is(d, before.get(id), `provider ${id} keeps its deposit`);
+  for (const [id, d] of after) if (id !== target.spId) t.is(d, before.get(id) ?? 0n, `provider ${id} keeps its deposit`);
   const voters = failed.challengers.filter((id) => failed.votes[String(id)] === false);
   t.true(voters.length >= 2);
   for (const id of voters) t.true((await alice.chain.getAccount((await alice.chain.getStorageProvider(id)).fundingAddress)).balance > challengers.get(id)! - 10n ** 15n, `challenger ${id} is paid for its work`);
