@@ -6,7 +6,7 @@ import { randomBytes } from 'node:crypto';
 import type { Hex } from '@insitu/sdk/crypto/keys.ts';
 import { setup, createBucket, createObject, seal, sumBalances, type Setup } from './state/fixtures.ts';
 import { newKey } from './helpers.ts';
-import { rng } from '@insitu/test/random.ts';
+import { rng, testSeed } from '@insitu/test/random.ts';
 import { RESERVE_TIME_S, VALIDATOR_TAX_POOL, familyPaymentAddress, gvgPaymentAddress } from '../src/state/modules/payment.ts';
 
 const MiB = 1024n * 1024n;
@@ -198,7 +198,7 @@ test('read quota is a monthly flow from the payer to the primary\'s family, chan
 
 test('money is conserved over random uploads, seals, deletions, quota changes, payer switches, deposits, withdrawals, freezes and time', async (t) => {
   const s = await setup(t, { accounts: 3 });
-  const seed = Number(process.env.INSITU_PAYMENT_SEED ?? Math.floor(Math.random() * 2 ** 31));
+  const seed = testSeed('INSITU_PAYMENT_SEED');
   t.log(`seed ${seed} — replay with INSITU_PAYMENT_SEED=${seed} npx ava chain/test/payment.test.ts`);
   const rand = rng(seed);
   const total = await sumBalances(s.app);

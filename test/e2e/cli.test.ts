@@ -1,7 +1,8 @@
 // The insitu CLI, run in process against a real in-process testnet.
 
 import test from 'ava';
-import { randomBytes, randomInt } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
+import { seeded } from '../src/random.ts';
 import { access, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable, Writable } from 'node:stream';
@@ -146,8 +147,9 @@ test.serial('empty and ~40 MiB files, stdin, relative paths, --json results and 
   let r = await cli('bucket', 'create', 'cli-sizes', '--public-read', '--json');
   t.is(r.code, 0, r.err);
   t.is((JSON.parse(r.out) as { visibility: string }).visibility, 'public-read');
-  for (const size of [0, 40 * 1024 * 1024 + randomInt(0, 1024 * 1024)]) {
-    const data = randomBytes(size);
+  const { rand, bytes } = seeded((l) => t.log(l));
+  for (const size of [0, 40 * 1024 * 1024 + rand(1024 * 1024)]) {
+    const data = bytes(size);
     await writeFile(join(net.dir, `sized-${size}`), data);
     r = await cli('put', `sized-${size}`, `cli-sizes/sized-${size}`, '--json');
     t.is(r.code, 0, r.err);

@@ -1,7 +1,8 @@
 // The storage spine end to end, in process: a real chain and 7 real storage nodes on 127.0.0.1.
 
 import test from 'ava';
-import { randomBytes, randomInt } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
+import { seeded } from '../src/random.ts';
 import { Readable } from 'node:stream';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -36,10 +37,11 @@ async function collect(it: AsyncIterable<Uint8Array>): Promise<Buffer> {
 }
 
 test.serial('objects of random sizes round-trip byte for byte and register the checksums they were uploaded with', async (t) => {
+  const { rand, bytes } = seeded((l) => t.log(l));
   const S = 16 * MiB;
-  const sizes = [0, 1, randomInt(2, 200_000), S - 1, S, S + 1, 40 * MiB + randomInt(0, MiB)];
+  const sizes = [0, 1, 2 + rand(200_000 - 2), S - 1, S, S + 1, 40 * MiB + rand(MiB)];
   for (const size of sizes) {
-    const data = randomBytes(size);
+    const data = bytes(size);
     const info = await alice.objects.put('spine', `size-${size}`, data);
     t.is(info.status, 'sealed');
     t.is(info.payloadSize, BigInt(size));
@@ -51,7 +53,8 @@ test.serial('objects of random sizes round-trip byte for byte and register the c
 });
 
 test.serial('a Node stream and an async iterable upload like bytes do', async (t) => {
-  const chunks = Array.from({ length: 30 }, () => randomBytes(randomInt(1, 200_000)));
+  const { rand, bytes } = seeded((l) => t.log(l));
+  const chunks = Array.from({ length: 30 }, () => bytes(1 + rand(200_000 - 1)));
   const whole = Buffer.concat(chunks);
   await alice.objects.put('spine', 'from-readable', Readable.from(chunks));
   await alice.objects.put('spine', 'from-iterable', (async function* () { yield* chunks; })());

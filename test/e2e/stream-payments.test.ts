@@ -9,7 +9,7 @@ import { readFile } from 'node:fs/promises';
 import { createClient, type InsituClient } from '@insitu/sdk';
 import { generatePrivateKey } from '@insitu/sdk/crypto/keys.ts';
 import { createTestnet, type Testnet } from '../src/testnet.ts';
-import { rng } from '../src/random.ts';
+import { rng, seededBytes, testSeed } from '../src/random.ts';
 
 const KiB = 1024;
 const MiB = 1024 * 1024;
@@ -132,7 +132,7 @@ test.serial('payment accounts pay for buckets, and money is conserved over rando
   t.true((await bob.payments.view(pa.address)).netflowRate < 0n, 'the read quota flows from the payment account');
   t.is((await bob.payments.view()).paymentAccounts!.map((p) => p.address).includes(pa.address), true);
 
-  const seed = Number(process.env.INSITU_PAYMENT_SEED ?? Math.floor(Math.random() * 2 ** 31));
+  const seed = testSeed('INSITU_PAYMENT_SEED');
   t.log(`seed ${seed} — replay with INSITU_PAYMENT_SEED=${seed} npx ava test/e2e/stream-payments.test.ts`);
   const rand = rng(seed);
   const total = (await alice.chain.holdings()).total;
@@ -152,7 +152,7 @@ test.serial('payment accounts pay for buckets, and money is conserved over rando
       if (op === 0 || objects.length === 0) {
         what = 'upload';
         const name = `r${step}`;
-        await c.objects.put(bucket, name, randomBytes(1 + rand(2 * MiB)));
+        await c.objects.put(bucket, name, seededBytes(rand, 1 + rand(2 * MiB)));
         objects.push({ bucket, name, who });
       } else if (op === 1) {
         what = 'delete';
