@@ -20,6 +20,8 @@ export interface NodeMetrics {
   repairsInProgress: Gauge;
   swapIns: Counter;
   healSeconds: Histogram;
+  /** Connections and requests a node's limits turned away, by reason. */
+  refused: Counter<'reason'>;
 }
 
 /** The route label: the endpoint's shape, never an object name or an id. */
@@ -49,8 +51,23 @@ export function createNodeMetrics(store: PieceStore): NodeMetrics {
       this.set(bytes);
     },
   });
+  new Gauge({
+    name: 'insitu_disk_free_bytes', help: 'Free bytes on the data directory\'s disk (uploads are refused below insitu_disk_reserve_bytes).', registers,
+    async collect() {
+      const s = await store.space?.().catch(() => undefined);
+      if (s) this.set(s.free);
+    },
+  });
+  new Gauge({
+    name: 'insitu_disk_reserve_bytes', help: 'Bytes the node keeps free on its data directory\'s disk.', registers,
+    async collect() {
+      const s = await store.space?.().catch(() => undefined);
+      if (s) this.set(s.reserve);
+    },
+  });
   return {
     registry,
+    refused: new Counter({ name: 'insitu_http_refused_total', help: 'Connections and requests turned away by the node\'s limits, by reason (connections, slow-body).', labelNames: ['reason'], registers }),
     requests: new Counter({ name: 'insitu_http_requests_total', help: 'HTTP requests by route, method and status.', labelNames: ['route', 'method', 'status'], registers }),
     latency: new Histogram({
       name: 'insitu_http_request_duration_seconds', help: 'Time from request to the end of the response.', labelNames: ['route', 'method'], registers,

@@ -273,6 +273,11 @@ test.serial('bodies and headers that trickle in are cut off, and one client cann
   t.is(up.status, 200, up.body);
   t.is((await alice.objects.head('slow', 'paced.bin')).status, 'sealed');
 
+  // The operator sees what was turned away.
+  const metrics = (await send(port(i), 'GET', '/metrics', { host: `${hostOf(i)}:${port(i)}` })).body;
+  t.regex(metrics, /insitu_http_refused_total\{reason="slow-body"\} [1-9]/);
+  t.regex(metrics, /insitu_http_refused_total\{reason="connections"\} [1-9]/);
+
   // Healthy, and an honest upload at full speed still goes through the same limits.
   await healthy(t, i);
   await alice.objects.put('slow', 'trickle.bin', Buffer.alloc(200_000, 7));
@@ -324,6 +329,9 @@ test.serial('a full disk: its own code, a failing readiness check, a clear messa
   const full = await ready();
   t.is(full.status, 503);
   t.regex(full.disk, /^fail: disk full/);
+  const gauges = (await send(port(i), 'GET', '/metrics', { host: `${hostOf(i)}:${port(i)}` })).body;
+  const gauge = (name: string): number => Number(new RegExp(`^${name} (\\d+)`, 'm').exec(gauges)?.[1] ?? NaN);
+  t.true(gauge('insitu_disk_free_bytes') < gauge('insitu_disk_reserve_bytes'), 'the metrics show the disk below its reserve');
 
   // As a secondary: the uploader hears that secondary 3 is out of disk, with the code.
   const after = randomBytes(200_000);

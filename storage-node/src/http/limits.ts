@@ -57,7 +57,7 @@ export function trustBody(req: IncomingMessage): void {
 }
 
 /** Counts connections; one past a cap is answered with ERR_TOO_MANY_REQUESTS and closed. */
-export function capConnections(server: Server, limits: Required<HttpLimits>): void {
+export function capConnections(server: Server, limits: Required<HttpLimits>, onRefuse: () => void = () => undefined): void {
   const perClient = new Map<string, number>();
   let total = 0;
   server.on('connection', (socket: Socket) => {
@@ -71,6 +71,7 @@ export function capConnections(server: Server, limits: Required<HttpLimits>): vo
       if (n <= 0) perClient.delete(client);
       else perClient.set(client, n);
     });
+    if (mine > limits.maxConnectionsPerClient || total > limits.maxConnections) onRefuse();
     if (mine > limits.maxConnectionsPerClient) {
       overLimit.set(socket, new InsituError('ERR_TOO_MANY_REQUESTS', `${client} already holds ${mine - 1} connections to this node (the limit is ${limits.maxConnectionsPerClient}); retry later`, { status: 429 }));
     } else if (total > limits.maxConnections) {

@@ -136,7 +136,10 @@ export function createHttpServer(ctx: NodeContext, jobs: JobsContext, httpLimits
 
   const server: Server = createServer(serverOptions(limits), (req, res) => {
     if (refuseOverLimit(req, res)) return;
-    guardBody(req, res, limits, (e) => ctx.logger.warn('slow request body cut off', { method: req.method, url: req.url, error: e.message }));
+    guardBody(req, res, limits, (e) => {
+      ctx.metrics.refused.inc({ reason: 'slow-body' });
+      ctx.logger.warn('slow request body cut off', { method: req.method, url: req.url, error: e.message });
+    });
     const started = process.hrtime.bigint();
     const method = req.method ?? 'GET';
     const label = routeOf(method, new URL(req.url ?? '/', 'http://node').pathname);
@@ -169,7 +172,7 @@ export function createHttpServer(ctx: NodeContext, jobs: JobsContext, httpLimits
       sendError(res, e);
     });
   });
-  capConnections(server, limits);
+  capConnections(server, limits, () => ctx.metrics.refused.inc({ reason: 'connections' }));
 
   return {
     listen: (host, port) => new Promise((resolve, reject) => {
