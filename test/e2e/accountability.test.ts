@@ -236,3 +236,26 @@ test.serial('a successor that holds none of the data cannot complete a swap-in: 
   t.true((await deposits(alice.chain)).get(wouldBe.id)! < before.get(wouldBe.id)!, 'the would-be successor is slashed');
   t.is((await alice.chain.holdings()).total, total);
 });
+
+test.serial('insitu node challenge asks for a challenge and reports the verdict; insitu node status shows the deposit', async (t) => {
+  const { writeKeyFile } = await import('@insitu/sdk/keyfile.ts');
+  const { run } = await import('@insitu/cli/program.ts');
+  const { join } = await import('node:path');
+  const keyFile = join(net.dir, 'bob.key');
+  await writeKeyFile(keyFile, net.accounts[1]!.privateKey);
+  let out = '';
+  let err = '';
+  const io = { stdout: { write: (s: string | Uint8Array) => { out += String(s); return true; } }, stderr: { write: (s: string | Uint8Array) => { err += String(s); return true; } }, env: {}, cwd: net.dir };
+  const sp = head.placement[0]!.spId;
+  const globals = ['--rpc', net.rpcUrl, '--chain-id', net.chainId, '--key-file', keyFile, '--json'];
+  t.is(await run(['node', 'challenge', BUCKET, 'secret.bin', '--sp', String(sp), '--wait', ...globals], io as never), 0, err);
+  const r = JSON.parse(out) as { challenge: { spId: number; redundancyIndex: number; status: string } };
+  t.like(r.challenge, { spId: sp, redundancyIndex: -1, status: 'passed' });
+  out = '';
+  err = '';
+  t.not(await run(['node', 'challenge', BUCKET, 'no-such-object', '--sp', String(sp), ...globals], io as never), 0);
+  t.regex(err, /ERR_OBJECT_NOT_FOUND/);
+  out = '';
+  t.is(await run(['node', 'status', '--sp', String(sp), ...globals], io as never), 0, err);
+  t.like(JSON.parse(out), { spId: sp, deposit: String(MIN_DEPOSIT), admitted: true });
+});

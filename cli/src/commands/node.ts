@@ -147,6 +147,28 @@ export function nodeCommands(program: Command, io: CliIO, globals: () => GlobalO
       out().result({ ...tx, spId: Number(sp) }, `provider ${sp} admitted: it is in service`);
     });
 
+  node.command('challenge').description('ask the chain to challenge a provider over an object it holds (Greenfield\'s MsgSubmit; costs the challenge fee, returned with a share of the slash if the provider fails)')
+    .argument('<bucket>').argument('<object>')
+    .requiredOption('--sp <id>', 'the provider to challenge')
+    .option('--segment <n>', 'the segment to check (default: one the chain draws)')
+    .option('--wait', 'wait until the challengers have decided')
+    .action(async (bucket: string, object: string, o: { sp: string; segment?: string; wait?: boolean }) => {
+      if (!/^\d+$/.test(o.sp)) throw new InsituError('ERR_INVALID_ARGUMENT', `--sp must be a provider id, not "${o.sp}"`);
+      if (o.segment !== undefined && !/^\d+$/.test(o.segment)) throw new InsituError('ERR_INVALID_ARGUMENT', `--segment must be a segment number, not "${o.segment}"`);
+      const net = await resolveNetwork(globals(), io.env, io.cwd, true);
+      const chain = await createChainClient({ rpcUrl: net.rpcUrl, chainId: net.chainId, privateKey: net.privateKey! });
+      const sp = await chain.getStorageProvider(Number(o.sp));
+      const tx = await chain.submitChallenge({ provider: sp.operatorAddress, bucket, object, ...(o.segment !== undefined ? { segment: Number(o.segment) } : {}) });
+      let c = await chain.challenge(tx.challengeId);
+      const deadline = Date.now() + 10 * 60_000;
+      while (o.wait && c.status === 'open' && Date.now() < deadline) {
+        await new Promise((r) => setTimeout(r, 500));
+        c = await chain.challenge(tx.challengeId);
+      }
+      out().result({ ...tx, challenge: { ...c, objectId: c.objectId.toString(), slashed: c.slashed.toString() } },
+        `challenge ${c.id} of provider ${c.spId} over ${bucket}/${object} (piece ${c.redundancyIndex}, segment ${c.segment}), checked by providers ${c.challengers.join(', ')}: ${c.status}${c.status === 'failed' ? `, ${c.slashed} slashed` : ''}`);
+    });
+
   node.command('exit').description('leave the network: the provider goes into graceful exit and successors take over its places')
     .requiredOption('--key <file>', 'key file of the provider\'s operator account')
     .action(async (o: { key: string }) => {
@@ -193,6 +215,7 @@ export function nodeCommands(program: Command, io: CliIO, globals: () => GlobalO
       const rec = (status.body?.recovery ?? {}) as { repairsOk?: number; repairsFailed?: number; heals?: unknown[]; inProgress?: unknown[] } & Pick<Partial<RecoveryStatus>, 'holdings' | 'scrub' | 'queueLength'>;
       const report = {
         spId: sp?.id ?? status.body?.spId ?? null, endpoint, chainStatus: sp?.status ?? null,
+        deposit: sp?.deposit?.toString() ?? null, admitted: sp?.admitted ?? null,
         healthy: health.status === 200, ready: ready.status === 200, readiness: ready.body?.checks ?? null,
         objects: status.body?.objects ?? null, pieces: status.body?.pieces ?? null, bytes: metric('insitu_bytes_held'),
         repairs: { ok: rec.repairsOk ?? 0, failed: rec.repairsFailed ?? 0, inProgress: rec.inProgress?.length ?? 0, queued: rec.queueLength ?? 0, swapIns: rec.heals?.length ?? 0 },
@@ -210,6 +233,7 @@ export function nodeCommands(program: Command, io: CliIO, globals: () => GlobalO
         `jobs     ${report.jobsRun} run, ${report.computeEarnings} earned in compute fees`,
         ...(report.storageIncome ? [`storage  ${report.storageIncome.unsettled} earned, not yet settled (${report.storageIncome.perSecond} per second now; insitu node settle)`] : []),
         `funding  ${report.fundingBalance ?? '?'}`,
+        `deposit  ${report.deposit ?? '?'}${report.admitted === false ? ' (waiting for admission)' : ''}`,
       ].join('\n'));
       if (!report.healthy) throw new InsituError('ERR_NODE_UNAVAILABLE', `the node at ${endpoint} does not answer: ${health.text}`);
     });
