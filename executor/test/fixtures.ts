@@ -112,14 +112,14 @@ export const elemBomb = (n: number): string => `(module ${IMPORTS} (memory (expo
   (elem func ${'$f '.repeat(n)}) (func (export "_start")))`;
 
 /**
- * A component that instantiates one core module eight times; each instance grows its own memory
- * to 32 MiB and fills it in its start function.
+ * A component that instantiates one core module eight times; each instance gets 32 MiB of memory
+ * — by growing it in its start function, or by declaring it — and fills it.
  */
-export const EIGHT_INSTANCES = `(component
+export const eightInstances = (how: 'grow' | 'declare'): string => `(component
   (core module $m
-    (memory 1)
-    (func $grow (drop (memory.grow (i32.const 511))) (memory.fill (i32.const 0) (i32.const 1) (i32.const 33554432)))
-    (start $grow)
+    (memory ${how === 'grow' ? 1 : 512})
+    (func $fill ${how === 'grow' ? '(drop (memory.grow (i32.const 511)))' : ''} (memory.fill (i32.const 0) (i32.const 1) (i32.const 33554432)))
+    (start $fill)
     (func (export "run") (result i32) (i32.const 0)))
   ${Array.from({ length: 8 }, (_, i) => `(core instance $i${i} (instantiate $m))`).join('\n  ')}
   (func $run (result (result)) (canon lift (core func $i0 "run")))

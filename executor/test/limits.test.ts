@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createJobRuntime, type JobRuntime, type JobLimits } from '../src/runtime.ts';
 import {
-  wat, componentWat, CAT, SPIN, TABLE_BOMB, FILL_LOOP, byteWriter, GROW_CHUNKS, BIG_INITIAL, EIGHT_INSTANCES, elemBomb,
+  wat, componentWat, CAT, SPIN, TABLE_BOMB, FILL_LOOP, byteWriter, GROW_CHUNKS, BIG_INITIAL, eightInstances, elemBomb,
 } from './fixtures.ts';
 
 let runtime: JobRuntime;
@@ -49,15 +49,17 @@ async function stillHealthy(t: { is(a: unknown, b: unknown, m?: string): void },
   t.is(Buffer.from(ok.output).toString(), 'still here', 'the runtime still runs a plain job');
 }
 
-test.serial('a component whose eight core instances each fill 32 MiB is stopped at the job\'s 32 MiB in all', async (t) => {
-  const { hash } = await runtime.prepare(await componentWat(EIGHT_INSTANCES));
-  const { result, growth } = await measured(() => runtime.run({ moduleHash: hash, input: empty, limits: { ...limits, memoryMiB: 32 }, account: 'mallory' }));
-  t.is(result.code, 'ERR_JOB_MEMORY_LIMIT', result.message);
-  t.is(result.state, 'failed');
-  // One instance's 32 MiB, not eight times that (the unbounded run grew the process by ~270 MB).
-  t.true(growth < 120 * MB, `the process grew by ${Math.round(growth / MB)} MB`);
-  await stillHealthy(t);
-});
+for (const how of ['grow', 'declare'] as const) {
+  test.serial(`a component whose eight core instances each ${how} and fill 32 MiB is stopped at the job's 32 MiB in all`, async (t) => {
+    const { hash } = await runtime.prepare(await componentWat(eightInstances(how)));
+    const { result, growth } = await measured(() => runtime.run({ moduleHash: hash, input: empty, limits: { ...limits, memoryMiB: 32 }, account: 'mallory' }));
+    t.is(result.code, 'ERR_JOB_MEMORY_LIMIT', result.message);
+    t.is(result.state, 'failed');
+    // One instance's 32 MiB, not eight times that (the unbounded run grew the process by ~270 MB).
+    t.true(growth < 120 * MB, `the process grew by ${Math.round(growth / MB)} MB`);
+    await stillHealthy(t);
+  });
+}
 
 test.serial('growing two tables by ten million entries each is refused by the job\'s memory budget, at once', async (t) => {
   const { result, growth } = await measured(async () => runtime.run({ moduleHash: await prep(TABLE_BOMB), input: empty, limits: { ...limits, fuel: 1_000_000n }, account: 'mallory' }));
@@ -161,6 +163,23 @@ test('the prepared-module cache is bounded in bytes, evicts the least recently u
   t.is(Buffer.from(r.output).toString(), 'again');
   const tooBig = await t.throwsAsync(small.prepare(new Uint8Array(200_001)));
   t.is((tooBig as { code?: string }).code, 'ERR_PAYLOAD_TOO_LARGE');
+});
+
+test('stdout written one byte at a time reaches the node in chunks, not one message per write', async (t) => {
+  const { createHost } = (await import('../src/worker/host.mjs' as string)) as { createHost(spec: object): { 'wasi:cli/stdout': { getStdout(): { write(b: Uint8Array): void } }; flushOutput(): void } };
+  const chunks: Uint8Array[] = [];
+  let calls = 0;
+  const host = createHost({
+    readInput: () => new Uint8Array(), args: [], env: [], inputs: new Map(), outputLimit: 1 << 20,
+    onStdout: (b: Uint8Array) => chunks.push(b), onStderr: () => {}, charge: () => { calls++; }, reserve: () => {},
+  });
+  const stdout = host['wasi:cli/stdout'].getStdout();
+  const one = new Uint8Array([120]);
+  for (let i = 0; i < 200_000; i++) stdout.write(one);
+  host.flushOutput();
+  t.true(chunks.length <= 4, `${chunks.length} chunks for 200000 writes`);
+  t.is(chunks.reduce((n, c) => n + c.length, 0), 200_000);
+  t.is(calls, 200_001, 'every call into the host is charged');
 });
 
 test('a job aborted by its caller frees its worker and the runtime goes on', async (t) => {
