@@ -232,4 +232,8 @@ test.serial('the CLI warns about an execute grant without modules, and disputes 
   r = await cli(2, 'job', 'dispute', job.id.toString());
   t.not(r.code, 0);
   t.regex(r.err, /ERR_DISPUTE_CLOSED/);
+  r = await cli(2, 'job', 'status', job.id.toString());
+  t.is(r.code, 0, r.err);
+  t.regex(r.out, /held until .*disputable/);
+  t.regex(r.out, /dispute +receipt-upheld: verifiers [\d, ]+, [23] agree, 0 disagree/);
 });

@@ -67,6 +67,7 @@ export function jobCommands(program: Command, io: CliIO, globals: () => GlobalOp
         }
         io.stdout.write(output);
       }
+      if (run.receipt.state === 'rejected') throw new InsituError(run.receipt.code ?? 'ERR_JOB_INVALID_MODULE', `job ${run.id}: the node refused the module (${run.receipt.code}); the escrow came back but a small fee for checking it`);
       if (run.receipt.state !== 'succeeded') throw new InsituError(run.receipt.code ?? 'ERR_JOB_TRAP', `job ${run.id} failed: ${run.receipt.code}`);
     });
 
@@ -79,7 +80,10 @@ export function jobCommands(program: Command, io: CliIO, globals: () => GlobalOp
   job.command('status').argument('<id>').description('a job as the chain records it').action(async (id: string) => {
     const c = await client();
     const j = await c.jobs.get(parseBig(id, 'job id'));
-    out().result(j, `job ${j.id}: ${j.status}${j.exitState ? ` (${j.exitState})` : ''}\ninput    ${j.bucket}/${j.object}\nmodule   ${j.moduleHash}\nfuel     ${j.fuelUsed} of ${j.fuelLimit}\nfee      ${j.fee} of max ${j.maxFee}\noutput   ${j.outputHash || '-'}\nprovider ${j.executorSpId}`);
+    const held = j.releaseAt ? ` (held until ${new Date(j.releaseAt).toISOString()}; disputable until then)` : '';
+    const d = j.dispute;
+    const dispute = d ? `\ndispute  ${d.outcome}: verifiers ${d.verifiers.join(', ')}, ${d.votes.filter((v) => v.agree).length} agree, ${d.votes.filter((v) => !v.agree).length} disagree${d.slashed ? `, provider slashed ${d.slashed}` : ''}` : '';
+    out().result(j, `job ${j.id}: ${j.status}${j.exitState ? ` (${j.exitState})` : ''}\ninput    ${j.bucket}/${j.object}\nmodule   ${j.moduleHash}\nfuel     ${j.fuelUsed} of ${j.fuelLimit}\nfee      ${j.fee} of max ${j.maxFee}${held}\noutput   ${j.outputHash || '-'} (${j.outputBytes ?? 0} of at most ${j.outputCap ?? '-'} bytes)\nprovider ${j.executorSpId}${dispute}`);
   });
 
   job.command('output').argument('<id>').argument('[file]', 'write it here instead of stdout').description('the output of a job, checked against the hash on chain').action(async (id: string, file?: string) => {
