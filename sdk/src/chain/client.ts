@@ -5,7 +5,8 @@
 
 import { InsituError, throwIfAborted } from '../errors.ts';
 import { checksumAddress, privateKeyToAddress, normalizePrivateKey, type Hex } from '../crypto/keys.ts';
-import { greenfieldSdk, sdkChainId, type GreenfieldClient } from './gnfd.ts';
+import type { GreenfieldClient } from './gnfd.ts';
+import { greenfieldClient } from './failover.ts';
 import { msgCodec, codec, big } from './gnfd-types.ts';
 import { msgEip712 } from './eip712.ts';
 import { jsonRpc, chainError, extensionQuery, feedEvents } from './rpc.ts';
@@ -16,8 +17,11 @@ import type {
 } from './types.ts';
 
 export interface ChainReaderOptions {
+  /** The chain's RPC; several validators' RPCs comma-separated, to fail over between them. */
   rpcUrl: string;
   chainId: string;
+  /** How long a transaction may take to be included (default 30 s). */
+  txTimeoutMs?: number;
 }
 
 const VISIBILITY: Record<number, Visibility> = { 1: 'public-read', 2: 'private', 3: 'inherit' };
@@ -297,9 +301,14 @@ const challengeInfo = (c: Rec): ChallengeInfo => ({
   votes: c.votes as Record<string, boolean>, slashed: BigInt(String(c.slashed ?? '0')), ...(c.swapKey ? { swapKey: String(c.swapKey) } : {}),
 });
 
+const chainHeight = async (rpcUrl: string): Promise<bigint | undefined> =>
+  jsonRpc<Rec>(rpcUrl, 'status', {}).then((s) => BigInt(s.sync_info.latest_block_height), () => undefined);
+
 async function waitForTx(rpcUrl: string, txHash: string, o?: CallOptions & { timeoutMs?: number }): Promise<TxResult & { data?: string }> {
   const hash = txHash.replace(/^0x/, '').toUpperCase();
-  const deadline = Date.now() + (o?.timeoutMs ?? 30_000);
+  const timeoutMs = o?.timeoutMs ?? 30_000;
+  const deadline = Date.now() + timeoutMs;
+  const startHeight = await chainHeight(rpcUrl);
   for (;;) {
     throwIfAborted(o?.signal);
     try {
@@ -310,14 +319,20 @@ async function waitForTx(rpcUrl: string, txHash: string, o?: CallOptions & { tim
       if (e instanceof InsituError && e.code !== 'ERR_TX_FAILED') throw e;
       if (e instanceof InsituError && !/not found/.test(e.message)) throw e;
     }
-    if (Date.now() > deadline) throw new InsituError('ERR_TX_TIMEOUT', `transaction ${hash} was not included within the timeout`);
+    if (Date.now() > deadline) {
+      // No block at all since the tx was sent: the chain is halted (too few validators up).
+      const now = await chainHeight(rpcUrl);
+      if (now === undefined || (startHeight !== undefined && now <= startHeight)) {
+        throw new InsituError('ERR_CHAIN_UNAVAILABLE', `the chain made no block in ${Math.round(timeoutMs / 1000)} s (at height ${now ?? startHeight ?? '?'}): too few validators are up; transaction ${hash} is not included`);
+      }
+      throw new InsituError('ERR_TX_TIMEOUT', `transaction ${hash} was not included within the timeout`);
+    }
     await new Promise((r) => setTimeout(r, 30));
   }
 }
 
 export async function createChainReader(opts: ChainReaderOptions): Promise<ChainReader> {
-  const gf = greenfieldSdk().Client.create(opts.rpcUrl, sdkChainId(opts.chainId));
-  return readerOn(gf, opts);
+  return readerOn(greenfieldClient(opts.rpcUrl, opts.chainId), opts);
 }
 
 export interface ChainClientOptions extends ChainReaderOptions {
@@ -327,13 +342,13 @@ export interface ChainClientOptions extends ChainReaderOptions {
 export async function createChainClient(opts: ChainClientOptions): Promise<ChainClient> {
   const privateKey = normalizePrivateKey(opts.privateKey);
   const address = privateKeyToAddress(privateKey);
-  const gf = greenfieldSdk().Client.create(opts.rpcUrl, sdkChainId(opts.chainId));
+  const gf = greenfieldClient(opts.rpcUrl, opts.chainId);
   const reader = readerOn(gf, opts);
   // greenfield-js-sdk builds and signs; confirmation polls the node every few tens of ms.
   gf.txClient.broadcastRawTx = async (bytes: Uint8Array) => {
     const r = await jsonRpc<Rec>(opts.rpcUrl, 'broadcast_tx_sync', { tx: Buffer.from(bytes).toString('base64') });
     if (r.code !== 0) throw chainError(String(r.log));
-    const res = await waitForTx(opts.rpcUrl, String(r.hash));
+    const res = await waitForTx(opts.rpcUrl, String(r.hash), opts.txTimeoutMs === undefined ? undefined : { timeoutMs: opts.txTimeoutMs });
     if (res.data) txData.set(String(r.hash).toLowerCase(), res.data);
     return { code: 0, height: Number(res.height), transactionHash: String(r.hash), rawLog: '' };
   };

@@ -3,10 +3,16 @@
 
 import { request } from 'undici';
 import { InsituError, throwIfAborted, toAbortError } from '../errors.ts';
+import { withFailover } from './failover.ts';
 
 let nextId = 1;
 
-export async function jsonRpc<T>(rpcUrl: string, method: string, params: Record<string, unknown>, signal?: AbortSignal): Promise<T> {
+/** One JSON-RPC call; with several endpoints in `rpcUrl`, the first that answers (see failover.ts). */
+export function jsonRpc<T>(rpcUrl: string, method: string, params: Record<string, unknown>, signal?: AbortSignal): Promise<T> {
+  return withFailover(rpcUrl, (url) => jsonRpcOne<T>(url, method, params, signal));
+}
+
+async function jsonRpcOne<T>(rpcUrl: string, method: string, params: Record<string, unknown>, signal?: AbortSignal): Promise<T> {
   throwIfAborted(signal);
   let body: { result?: T; error?: { code: number; message: string; data?: string } };
   try {
@@ -79,11 +85,13 @@ export async function feedEvents(rpcUrl: string, after: bigint, limit: number, w
       };
     }
     await new Promise<void>((resolve) => {
-      const t = setTimeout(resolve, Math.min(FEED_POLL_MS, Math.max(1, deadline - Date.now())));
-      signal?.addEventListener('abort', () => {
-        clearTimeout(t);
+      const done = (): void => {
+        clearTimeout(timer);
+        signal?.removeEventListener('abort', done);
         resolve();
-      }, { once: true });
+      };
+      const timer = setTimeout(done, Math.min(FEED_POLL_MS, Math.max(1, deadline - Date.now())));
+      signal?.addEventListener('abort', done, { once: true });
     });
     throwIfAborted(signal);
   }

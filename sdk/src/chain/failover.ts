@@ -1,0 +1,75 @@
+// Several RPC endpoints for one chain (the validators of a replicated network): an `rpcUrl` may
+// list them comma-separated. Calls go to the endpoint that answered last and move on to the
+// next when it does not answer (connection refused, reset, timed out), so a client, the CLI or
+// a storage node keeps working while any validator serves.
+
+import { InsituError } from '../errors.ts';
+import { greenfieldSdk, sdkChainId, type GreenfieldClient } from './gnfd.ts';
+
+/** The endpoints an `rpcUrl` names: one URL, or several separated by commas. */
+export function rpcEndpoints(rpcUrl: string): string[] {
+  const urls = rpcUrl.split(',').map((u) => u.trim()).filter(Boolean);
+  if (urls.length === 0) throw new InsituError('ERR_CONFIG', 'no chain RPC endpoint given');
+  return urls;
+}
+
+/** An error that says the endpoint did not answer (as opposed to answering with an error). */
+export function unreachable(e: unknown): boolean {
+  if (e instanceof InsituError) return e.code === 'ERR_CHAIN_UNAVAILABLE';
+  const m = e instanceof Error ? `${e.message} ${String((e as { cause?: unknown }).cause ?? '')}` : String(e);
+  return /ECONNREFUSED|ECONNRESET|EHOSTUNREACH|ETIMEDOUT|socket hang up|fetch failed|other side closed|UND_ERR/.test(m);
+}
+
+/**
+ * Which endpoint of a list answered last. Kept per list for the life of the process: every
+ * client of the same validators starts where the last one found a live endpoint.
+ */
+const preferred = new Map<string, number>();
+
+/** Runs `call` against the endpoints in turn, starting with the preferred one, until one answers. */
+export async function withFailover<T>(rpcUrl: string, call: (url: string) => Promise<T>): Promise<T> {
+  const urls = rpcEndpoints(rpcUrl);
+  if (urls.length === 1) return call(urls[0]!);
+  const start = preferred.get(rpcUrl) ?? 0;
+  let last: unknown;
+  for (let i = 0; i < urls.length; i++) {
+    const k = (start + i) % urls.length;
+    try {
+      const r = await call(urls[k]!);
+      if (k !== start) preferred.set(rpcUrl, k);
+      return r;
+    } catch (e) {
+      if (!unreachable(e)) throw e;
+      last = e;
+    }
+  }
+  throw last;
+}
+
+/**
+ * A greenfield-js-sdk client over every endpoint: each query goes through withFailover; setting
+ * a property (the broadcast hook) sets it on the client of every endpoint.
+ */
+export function greenfieldClient(rpcUrl: string, chainId: string): GreenfieldClient {
+  const urls = rpcEndpoints(rpcUrl);
+  const clients = urls.map((u) => greenfieldSdk().Client.create(u, sdkChainId(chainId)));
+  if (clients.length === 1) return clients[0]!;
+  const byUrl = new Map(urls.map((u, i) => [u, clients[i]!]));
+  /* eslint-disable @typescript-eslint/no-explicit-any */
+  const at = (root: any, path: string[]): any => path.reduce((o, k) => o?.[k], root);
+  const wrap = (path: string[]): any => new Proxy(function () {} as any, {
+    get: (_t, key) => (typeof key === 'string' ? wrap([...path, key]) : undefined),
+    set: (_t, key, value) => {
+      for (const c of clients) at(c, path)[key] = value;
+      return true;
+    },
+    apply: (_t, _this, args) => withFailover(rpcUrl, async (url) => {
+      const c = byUrl.get(url)!;
+      const owner = at(c, path.slice(0, -1));
+      return owner[path.at(-1)!](...args);
+    }),
+  });
+  return new Proxy({} as GreenfieldClient, {
+    get: (_t, key) => (typeof key === 'string' ? wrap([key]) : undefined),
+  });
+}
