@@ -358,7 +358,7 @@ test('a timed-out receipt the verifiers finish differently is overturned and ref
   t.is(await sum(), before);
 });
 
-test('thousands of mutated receipts and signatures are refused with ERR_INVALID_RECEIPT or ERR_SIGNATURE_INVALID, never an internal error', async (t) => {
+test('thousands of mutated receipts and signatures are refused with ERR_INVALID_RECEIPT or ERR_SIGNATURE_INVALID, and malformed fees with ERR_INVALID_ARGUMENT, never an internal error', async (t) => {
   const { alice, g, chain, receipt, base } = await setup(t);
   const { jobId } = await alice.submitJob({ ...base, maxFee: 10n ** 15n });
   const job = await alice.getJob(jobId);
@@ -402,4 +402,10 @@ test('thousands of mutated receipts and signatures are refused with ERR_INVALID_
   for (const code of codes.keys()) t.true(['ERR_INVALID_RECEIPT', 'ERR_SIGNATURE_INVALID', 'accepted'].includes(code), `unexpected outcome ${code}`);
   t.true((codes.get('ERR_INVALID_RECEIPT') ?? 0) > 100 && (codes.get('ERR_SIGNATURE_INVALID') ?? 0) > 100);
   t.is((await alice.getJob(jobId)).status, 'submitted', 'nothing reached the chain\'s state');
+  const submit = computeMsgs['/insitu.compute.MsgSubmitJob']!.handler;
+  for (const maxFee of ['1e3', '-5', '', '0x10', '1'.repeat(50)]) {
+    const ctx = { kv: new CacheKV(state), signer: alice.address, height: 10n, now: Date.now(), seed: new Uint8Array(32), genesis: g.genesis, txEvents: [], feed: [] } as unknown as MsgContext;
+    const e = await t.throwsAsync(submit(ctx, { creator: alice.address, bucketName: 'data', objectName: 'input.csv', moduleBucket: 'data', moduleObject: 'job.wasm', moduleHash: 'ab'.repeat(32), fuelLimit: '1000', maxFee }));
+    t.is((e as { code?: string }).code, 'ERR_INVALID_ARGUMENT', `maxFee "${maxFee}"`);
+  }
 });

@@ -45,7 +45,9 @@ const msgSubmitJob: MsgHandler = async (ctx, msg) => {
   if ((await verifyPermission(ctx.kv, ctx.now, ctx.signer, moduleBucket, module, Action.GET_OBJECT)) !== Effect.ALLOW) {
     fail('ERR_PERMISSION_DENIED', `${ctx.signer} may not read the module ${moduleBucket.name}/${module.name}`);
   }
-  const maxFee = BigInt(String(msg.maxFee || '0'));
+  const feeText = String(msg.maxFee ?? '');
+  if (!/^\d{1,40}$/.test(feeText)) fail('ERR_INVALID_ARGUMENT', `maxFee must be a whole number of base units, not "${feeText.slice(0, 40)}"`);
+  const maxFee = BigInt(feeText);
   if (maxFee <= 0n) fail('ERR_INVALID_ARGUMENT', 'maxFee must be positive');
   const fuelLimit = big(msg.fuelLimit);
   if (fuelLimit <= 0n) fail('ERR_INVALID_ARGUMENT', 'fuelLimit must be positive');
