@@ -131,3 +131,9 @@ export async function componentWat(text: string): Promise<Uint8Array> {
   const jco = (await import('@bytecodealliance/jco')) as unknown as { parse(text: string): Promise<Uint8Array> };
   return jco.parse(text);
 }
+
+/** Asks the host for 64 KiB of random bytes, forever. */
+export const RANDOM_LOOP = `(module
+  (import "wasi_snapshot_preview1" "random_get" (func $random_get (param i32 i32) (result i32)))
+  (memory (export "memory") 2)
+  (func (export "_start") (loop $l (drop (call $random_get (i32.const 0) (i32.const 65536))) (br $l))))`;

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createJobRuntime, type JobRuntime, type JobLimits } from '../src/runtime.ts';
 import {
-  wat, componentWat, CAT, SPIN, TABLE_BOMB, FILL_LOOP, byteWriter, GROW_CHUNKS, BIG_INITIAL, eightInstances, elemBomb,
+  wat, componentWat, CAT, SPIN, TABLE_BOMB, FILL_LOOP, byteWriter, GROW_CHUNKS, BIG_INITIAL, eightInstances, elemBomb, RANDOM_LOOP,
 } from './fixtures.ts';
 
 let runtime: JobRuntime;
@@ -180,6 +180,20 @@ test('stdout written one byte at a time reaches the node in chunks, not one mess
   t.true(chunks.length <= 4, `${chunks.length} chunks for 200000 writes`);
   t.is(chunks.reduce((n, c) => n + c.length, 0), 200_000);
   t.is(calls, 200_001, 'every call into the host is charged');
+});
+
+test('random bytes are paid by size, and no call may ask the host for more than 64 KiB', async (t) => {
+  const r = await runtime.run({ moduleHash: await prep(RANDOM_LOOP), input: empty, limits: { ...limits, fuel: 20_000_000n, timeoutMs: 120_000 }, account: 'mallory' });
+  t.is(r.code, 'ERR_JOB_OUT_OF_FUEL', r.message);
+  const { createHost } = (await import('../src/worker/host.mjs' as string)) as { createHost(spec: object): { 'wasi:random/random': { getRandomBytes(n: bigint): Uint8Array } } };
+  let fuel = 0n;
+  const host = createHost({
+    readInput: () => new Uint8Array(), args: [], env: [], inputs: new Map(), outputLimit: 0, onStdout: () => {}, onStderr: () => {},
+    charge: () => {}, chargeFuel: (n: bigint) => { fuel += n; }, reserve: () => {},
+  });
+  t.is(host['wasi:random/random'].getRandomBytes(1000n).length, 1000);
+  t.is(fuel, 100_000n);
+  t.throws(() => host['wasi:random/random'].getRandomBytes(1n << 20n), { message: /at most 65536/ });
 });
 
 test('a job aborted by its caller frees its worker and the runtime goes on', async (t) => {

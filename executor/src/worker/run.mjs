@@ -68,7 +68,7 @@ export async function runJob({ glueUrl, modules, footprints, input, args, env, i
   let reader;
   const host = createHost({
     readInput: (n) => reader.read(n), args, env, inputs: new Map(inputs), outputLimit, onStdout, onStderr, seed: 0n,
-    charge: () => charge(HOST_CALL_FUEL), reserve,
+    charge: () => charge(HOST_CALL_FUEL), chargeFuel: charge, reserve,
   });
   const instantiateCore = (module, imports) => {
     // An instance's declared memories, tables and element segments exist before its first
