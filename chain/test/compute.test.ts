@@ -402,6 +402,10 @@ test('thousands of mutated receipts and signatures are refused with ERR_INVALID_
   for (const code of codes.keys()) t.true(['ERR_INVALID_RECEIPT', 'ERR_SIGNATURE_INVALID', 'accepted'].includes(code), `unexpected outcome ${code}`);
   t.true((codes.get('ERR_INVALID_RECEIPT') ?? 0) > 100 && (codes.get('ERR_SIGNATURE_INVALID') ?? 0) > 100);
   t.is((await alice.getJob(jobId)).status, 'submitted', 'nothing reached the chain\'s state');
+  for (const id of ['abc', '1e3', '-1', '']) {
+    const e = await t.throwsAsync(chain.app.query('/insitu.compute.Query/Job', { id }));
+    t.is((e as { code?: string }).code, 'ERR_INVALID_ARGUMENT', `job id "${id}"`);
+  }
   const submit = computeMsgs['/insitu.compute.MsgSubmitJob']!.handler;
   for (const maxFee of ['1e3', '-5', '', '0x10', '1'.repeat(50)]) {
     const ctx = { kv: new CacheKV(state), signer: alice.address, height: 10n, now: Date.now(), seed: new Uint8Array(32), genesis: g.genesis, txEvents: [], feed: [] } as unknown as MsgContext;

@@ -156,6 +156,7 @@ export const computeMsgs: Record<string, { handler: MsgHandler; signer: (m: Reco
 export const computeQueries: Record<string, QueryHandler> = {
   /** Project extension (JSON): one job. */
   '/insitu.compute.Query/Job': async (ctx, req) => {
+    if (!/^\d{1,20}$/.test(String(req.id ?? ''))) fail('ERR_INVALID_ARGUMENT', `a job id is a whole number, not "${String(req.id).slice(0, 40)}"`);
     const job = await ctx.kv.get<JobRecord>(jobKey(BigInt(String(req.id))));
     if (!job) fail('ERR_NOT_FOUND', `no job ${String(req.id)}`);
     return { job };
