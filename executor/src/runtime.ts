@@ -59,6 +59,8 @@ export interface JobRuntime {
   run(spec: JobSpec, opts?: { signal?: AbortSignal }): Promise<JobResult>;
   /** What the runtime holds for prepared modules, in accounted bytes (bounded by `cacheBytes`). */
   cacheStats(): { modules: number; bytes: number; maxBytes: number };
+  /** The largest module `prepare` accepts: a caller can refuse a larger one before fetching it. */
+  readonly maxModuleBytes: number;
 }
 
 export interface JobRuntimeOptions {
@@ -401,6 +403,7 @@ export function createJobRuntime(opts: JobRuntimeOptions): JobRuntime {
       cache.clear();
     },
     prepare,
+    maxModuleBytes,
     cacheStats: () => ({ modules: cache.size, bytes: cache.bytes, maxBytes: cache.maxBytes }),
     run(spec, o = {}) {
       if (!running) return Promise.reject(new InsituError('ERR_NODE_UNAVAILABLE', 'the job runtime is not started'));
