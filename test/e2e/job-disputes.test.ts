@@ -182,6 +182,25 @@ test.serial('a provider that settles a made-up receipt is disputed: the chain\'s
   t.is((await alice.chain.holdings()).total, total, 'slash, bond, refund and rewards conserve money');
 });
 
+test.serial('a provider that settles a made-up receipt and then goes offline is still overturned: the verifiers rebuild the input and the module from pieces', async (t) => {
+  const module = new Uint8Array(await wc());
+  const honest = (await alice.jobs.list({ limit: 50 })).find((j) => j.status === 'settled' && j.exitState === 'succeeded' && j.moduleHash === sha(module))!;
+  const id = await submitOnChain(module);
+  const job = await alice.jobs.get(id);
+  const spId = job.executorSpId;
+  const operatorKey = net.plan.nodes[spId - 1]!.operatorKey;
+  const liar = await createChainClient({ rpcUrl: net.rpcUrl, chainId: net.chainId, privateKey: operatorKey });
+  const lie: JobReceipt = { ...(JSON.parse(honest.receipt) as JobReceipt), jobId: id.toString(), executorSpId: spId, fuelUsed: '1', outputHash: '77'.repeat(32) };
+  await liar.settleJob({ jobId: id, receipt: JSON.stringify(lie), receiptSignature: toHex(signDigest(receiptDigest(lie), operatorKey)) });
+  await net.stopNode(spId - 1);
+  t.teardown(() => net.startNode(spId - 1));
+  const decided = await alice.jobs.dispute(id, { wait: true, timeoutMs: 120_000 });
+  t.is(decided.dispute!.outcome, 'receipt-wrong');
+  t.true(decided.dispute!.votes.every((v) => v.outputHash === honest.outputHash && v.fuelUsed === honest.fuelUsed), 'every verifier re-ran it to the honest result');
+  t.true(decided.dispute!.slashed > 0n);
+  await net.startNode(spId - 1);
+});
+
 test.serial('an honest receipt disputed is upheld by the verifiers: the disputer loses its bond, the fee reaches the provider when the window closes', async (t) => {
   const total = (await alice.chain.holdings()).total;
   const run = await alice.jobs.submit({ module: new Uint8Array(await wc()), input: 'lab/data.csv', maxFee: 10n ** 15n });

@@ -13,7 +13,6 @@ import { readObject } from '@insitu/sdk/client/read.ts';
 import { join } from 'node:path';
 import { InsituError } from '@insitu/sdk/errors.ts';
 import { hashOfHashes } from '@insitu/sdk/integrity/index.ts';
-import { getPiece, getPieceHashes } from '@insitu/sdk/sp/index.ts';
 import { signDigest, sameAddress, toHex } from '@insitu/sdk/crypto/keys.ts';
 import { receiptDigest, type JobReceipt } from '@insitu/sdk/receipt.ts';
 import type { JobInfo, ObjectInfo } from '@insitu/sdk/chain/types.ts';
@@ -44,10 +43,10 @@ async function loadModule(ctx: NodeContext, job: JobInfo): Promise<Uint8Array> {
     const meta = await ctx.store.meta(key);
     if (meta) parts.push(await ctx.store.read(key, 0, meta.size));
   } else {
+    // From the module bucket's primary, checked against the chain — or, when that node is down (a
+    // verifier re-running a job whose executor went away), rebuilt from the secondaries' pieces.
     const endpoint = (await ctx.provider(bucket.primarySpId)).endpoint;
-    const hashes = await getPieceHashes({ endpoint, objectId: obj.id, index: -1, privateKey: ctx.operatorKey, role: { jobId: job.id } });
-    if (!Buffer.from(hashOfHashes(hashes)).equals(Buffer.from(obj.checksums[0]!))) throw new InsituError('ERR_CHECKSUM_MISMATCH', 'the module\'s segment hashes do not match the chain');
-    for (let s = 0; s < hashes.length; s++) parts.push(await getPiece({ endpoint, objectId: obj.id, index: -1, segment: s, privateKey: ctx.operatorKey, role: { jobId: job.id } }));
+    for await (const chunk of readObject({ ...readContextOf(ctx), role: { jobId: job.id } }, obj, endpoint)) parts.push(chunk);
   }
   const bytes = Buffer.concat(parts);
   if (bytes.length !== Number(obj.payloadSize)) throw new InsituError('ERR_PIECE_NOT_FOUND', `module ${job.moduleBucket}/${job.moduleObject} is not available`);
