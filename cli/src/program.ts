@@ -9,6 +9,7 @@ import { devnetCommands } from './commands/devnet.ts';
 import { jobCommands } from './commands/jobs.ts';
 import { nodeCommands } from './commands/node.ts';
 import { paymentCommands } from './commands/payments.ts';
+import { validatorCommands } from './commands/validator.ts';
 
 export function createProgram(io: CliIO): Command {
   const program = new Command('insitu')
@@ -30,6 +31,7 @@ export function createProgram(io: CliIO): Command {
   paymentCommands(program, io, globals);
   jobCommands(program, io, globals);
   nodeCommands(program, io, globals);
+  validatorCommands(program, io, globals);
   // Options after a subcommand are global too (`insitu put a b --json`).
   program.enablePositionalOptions(false);
   for (const cmd of program.commands) cmd.exitOverride().configureOutput({ writeOut: (s) => void io.stdout.write(s), writeErr: (s) => void io.stderr.write(s) });

@@ -10,7 +10,10 @@ import type { Hex } from './crypto/keys.ts';
 export interface DevnetFile {
   chainId: string;
   evmChainId: string;
+  /** The chain's RPC; on a devnet of validators every validator's, comma-separated (clients fail over). */
   rpcUrl: string;
+  /** Each validator's CometBFT RPC (devnets of validators). */
+  rpcUrls?: string[];
   /** The supervisor's control endpoint on 127.0.0.1. */
   control: string;
   dir: string;

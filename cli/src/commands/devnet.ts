@@ -61,17 +61,22 @@ export function devnetCommands(program: Command, io: CliIO, globals: () => Globa
   const devnet = program.command('devnet').description('run the embedded devnet: a chain and storage nodes on 127.0.0.1');
   recoveryFlags(devnet.command('up')).description('start (or resume) the devnet in --dir and keep it running until Ctrl-C; the recovery flags go to every node')
     .option('--nodes <n>', 'number of storage nodes (at least 7)', '7')
+    .option('--validators <n>', 'run the chain as <n> CometBFT validators (each an app + a CometBFT process) instead of the embedded chain; needs CometBFT (node scripts/install-cometbft.mjs)', '0')
     .option('--demo', 'upload a demo file and read it back once the devnet is up')
-    .action(async (o: { nodes: string; demo?: boolean }) => {
+    .action(async (o: { nodes: string; validators: string; demo?: boolean }) => {
       const dir = devnetDir(globals(), io.env, io.cwd);
       const nodes = Number(o.nodes);
       if (!Number.isInteger(nodes) || nodes < 7) throw new InsituError('ERR_INVALID_ARGUMENT', '--nodes must be an integer of at least 7 (1 primary + 6 secondaries)');
+      const validators = Number(o.validators);
+      if (!Number.isInteger(validators) || validators < 0 || validators > 16) throw new InsituError('ERR_INVALID_ARGUMENT', '--validators must be an integer from 0 (the embedded chain) to 16');
       const out = printer(io, globals().json === true);
-      const net = await devnetUp({ dir, nodes, log: (l) => out.info(l), nodeArgs: recoveryArgs(o) });
+      const net = await devnetUp({ dir, nodes, validators, log: (l) => out.info(l), nodeArgs: recoveryArgs(o) });
       const f = net.file;
       out.result(f, [
         `devnet up in ${dir}`,
-        `chain     ${f.chainId} at ${f.rpcUrl}`,
+        ...(f.rpcUrls
+          ? f.rpcUrls.map((u, i) => `validator ${i + 1} ${f.chainId} CometBFT RPC ${u}`)
+          : [`chain     ${f.chainId} at ${f.rpcUrl}`]),
         ...f.nodes.map((n) => `node ${n.index}    ${n.endpoint}  operator ${n.operatorAddress}`),
         `account   ${f.account.address} (key in ${f.account.keyFile})`,
         `written   ${join(dir, 'devnet.json')}`,
@@ -105,9 +110,9 @@ export function devnetCommands(program: Command, io: CliIO, globals: () => Globa
   };
 
   devnet.command('status').description('show which processes of the running devnet are up').action(async () => {
-    const st = (await control('GET', '/status')) as unknown as { chain: ProcessStatus; nodes: ProcessStatus[] };
-    const line = (p: ProcessStatus): string => `${p.name.padEnd(8)} ${p.running ? `running (pid ${p.pid})` : 'stopped'}${p.restarts ? `, restarted ${p.restarts}×` : ''}`;
-    printer(io, globals().json === true).result(st, [st.chain, ...st.nodes].map(line).join('\n'));
+    const st = (await control('GET', '/status')) as unknown as { chain: ProcessStatus; nodes: ProcessStatus[]; validators?: ProcessStatus[] };
+    const line = (p: ProcessStatus): string => `${p.name.padEnd(8)} ${p.running ? (p.pid ? `running (pid ${p.pid})` : 'running') : 'stopped'}${p.restarts ? `, restarted ${p.restarts}×` : ''}`;
+    printer(io, globals().json === true).result(st, [st.chain, ...(st.validators ?? []), ...st.nodes].map(line).join('\n'));
   });
 
   devnet.command('down').description('stop the devnet running in --dir').action(async () => {
@@ -124,6 +129,15 @@ export function devnetCommands(program: Command, io: CliIO, globals: () => Globa
       const ms = await client.advanceTime(parseClockStep(duration));
       printer(io, globals().json === true).result({ time: new Date(ms).toISOString() }, `chain time is now ${new Date(ms).toISOString()}`);
     });
+
+  const validator = devnet.command('validator').description('stop or start one validator (its app and its CometBFT) of a running devnet of validators');
+  for (const verb of ['stop', 'start'] as const) {
+    validator.command(verb).argument('<n>', 'validator number, 1-based').action(async (n: string) => {
+      if (!/^\d+$/.test(n)) throw new InsituError('ERR_INVALID_ARGUMENT', `validator number "${n}" must be a positive integer`);
+      const body = await control('POST', `/validators/${Number(n)}/${verb}`);
+      printer(io, globals().json === true).result(body, `validator ${n} ${verb === 'stop' ? 'stopped' : 'started'}`);
+    });
+  }
 
   const node = devnet.command('node').description('stop or start one node of a running devnet');
   for (const verb of ['stop', 'start'] as const) {

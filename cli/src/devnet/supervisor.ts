@@ -17,11 +17,15 @@ import { request } from 'undici';
 import { InsituError } from '@insitu/sdk/errors.ts';
 import { serializeGenesis, evmChainId } from '@insitu/chain/genesis.ts';
 import { planDevnet, freePort, type DevnetPlan } from './plan.ts';
+import { createLocalNetwork, type LocalNetwork } from '@insitu/chain/abci/local.ts';
+import { findCometbft } from '@insitu/chain/abci/network.ts';
 import type { DevnetFile } from '@insitu/sdk/config.ts';
 import { writeKeyFile } from '@insitu/sdk/keyfile.ts';
 
 interface SavedPlan extends DevnetPlan {
   chainPort: number;
+  /** CometBFT validators (0: the embedded chain). */
+  validators?: number;
 }
 
 const tsxLoader = import.meta.resolve('tsx');
@@ -39,7 +43,10 @@ export interface Devnet {
   /** Node n is 0-based here (the CLI and control endpoint count from 1). */
   stopNode(n: number): Promise<void>;
   startNode(n: number): Promise<void>;
-  status(): { chain: ProcessStatus; nodes: ProcessStatus[] };
+  /** Validator n, 1-based (replicated devnets only). */
+  stopValidator(n: number): Promise<void>;
+  startValidator(n: number): Promise<void>;
+  status(): { chain: ProcessStatus; nodes: ProcessStatus[]; validators: ProcessStatus[] };
   /** Resolves when `devnet down` asks the devnet to stop. */
   stopRequested: Promise<void>;
   stop(): Promise<void>;
@@ -63,14 +70,14 @@ async function runningDevnet(dir: string): Promise<string | undefined> {
   }
 }
 
-async function loadOrPlan(dir: string, nodes: number): Promise<{ plan: SavedPlan; fresh: boolean }> {
+async function loadOrPlan(dir: string, nodes: number, validators: number): Promise<{ plan: SavedPlan; fresh: boolean }> {
   try {
     const saved = JSON.parse(await readFile(join(dir, 'plan.json'), 'utf8'), (_k, v) => (v && typeof v === 'object' && '$big' in v ? BigInt(v.$big) : v)) as SavedPlan;
     return { plan: saved, fresh: false };
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw new InsituError('ERR_CONFIG', `${join(dir, 'plan.json')} is unreadable`, { cause: e });
   }
-  const plan: SavedPlan = { ...(await planDevnet({ nodes, accounts: 1 })), chainPort: await freePort() };
+  const plan: SavedPlan = { ...(await planDevnet({ nodes, accounts: 1 })), chainPort: await freePort(), validators };
   return { plan, fresh: true };
 }
 
@@ -109,7 +116,15 @@ async function stopProcess(child: ChildProcess | undefined): Promise<void> {
   clearTimeout(timer);
 }
 
-export async function devnetUp(opts: { dir: string; nodes?: number; log?: (line: string) => void; /** Extra arguments for every node process (recovery tuning). */ nodeArgs?: string[] }): Promise<Devnet> {
+export async function devnetUp(opts: {
+  dir: string;
+  nodes?: number;
+  /** CometBFT validators, each an app process + a CometBFT process (0 or absent: the embedded chain). */
+  validators?: number;
+  log?: (line: string) => void;
+  /** Extra arguments for every node process (recovery tuning). */
+  nodeArgs?: string[];
+}): Promise<Devnet> {
   const { dir } = opts;
   const log = opts.log ?? (() => {});
   const other = await runningDevnet(dir);
@@ -117,7 +132,7 @@ export async function devnetUp(opts: { dir: string; nodes?: number; log?: (line:
   await mkdir(dir, { recursive: true });
   const logDir = join(dir, 'logs');
   await mkdir(logDir, { recursive: true });
-  const { plan, fresh } = await loadOrPlan(dir, opts.nodes ?? 7);
+  const { plan, fresh } = await loadOrPlan(dir, opts.nodes ?? 7, opts.validators ?? 0);
   if (!fresh && opts.nodes !== undefined && opts.nodes !== plan.nodes.length) log(`resuming the devnet in ${dir} with its ${plan.nodes.length} nodes (--nodes ${opts.nodes} applies to new devnets only)`);
   if (fresh) {
     await writeFile(join(dir, 'plan.json'), JSON.stringify(plan, (_k, v) => (typeof v === 'bigint' ? { $big: v.toString() } : v), 2), { mode: 0o600 });
@@ -168,9 +183,27 @@ export async function devnetUp(opts: { dir: string; nodes?: number; log?: (line:
     return started.ready;
   };
 
-  const chainReady = await launch('chain', script('@insitu/chain/bin.ts'), ['--dir', join(dir, 'chain'), '--genesis', join(dir, 'genesis.json'), '--port', String(plan.chainPort), '--dev-clock']);
-  const rpcUrl = String(chainReady.rpcUrl);
-  log(`chain ${plan.chainId} at ${rpcUrl}`);
+  let validators: LocalNetwork | undefined;
+  let rpcUrl: string;
+  if (plan.validators) {
+    // The replicated chain: CometBFT validators, every RPC listed; clients fail over between them.
+    const binary = findCometbft();
+    if (!binary) throw new InsituError('ERR_CONFIG', 'a devnet of validators needs CometBFT: install it with "node scripts/install-cometbft.mjs" (needs Go)');
+    validators = await createLocalNetwork({ dir: join(dir, 'chain'), genesis: plan.genesis, validators: plan.validators, binary, port: freePort });
+    await validators.start();
+    rpcUrl = validators.rpcUrls.join(',');
+    const reader = await createChainReader({ rpcUrl, chainId: plan.chainId });
+    for (let i = 0; ; i++) {
+      if (await reader.status().then((s) => s.height >= 1n, () => false)) break;
+      if (i > 600) throw new InsituError('ERR_CHAIN_UNAVAILABLE', `the validators made no block within a minute (logs in ${join(dir, 'chain')})`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    log(`chain ${plan.chainId}: ${plan.validators} CometBFT validators at ${validators.rpcUrls.join(' ')}`);
+  } else {
+    const chainReady = await launch('chain', script('@insitu/chain/bin.ts'), ['--dir', join(dir, 'chain'), '--genesis', join(dir, 'genesis.json'), '--port', String(plan.chainPort)]);
+    rpcUrl = String(chainReady.rpcUrl);
+    log(`chain ${plan.chainId} at ${rpcUrl}`);
+  }
 
   const startNode = async (i: number): Promise<void> => {
     const n = plan.nodes[i];
@@ -200,12 +233,22 @@ export async function devnetUp(opts: { dir: string; nodes?: number; log?: (line:
     pid: isRunning(name) ? children.get(name)!.pid ?? null : null,
     restarts: (restarts.get(name) ?? []).length,
   });
-  const status = () => ({ chain: procStatus('chain'), nodes: plan.nodes.map((_, i) => procStatus(`node-${i + 1}`)) });
+  const validatorStatus = (): ProcessStatus[] => (validators?.validators ?? []).map((v) => ({ name: `validator-${v.index}`, running: v.running && v.appRunning, pid: null, restarts: 0 }));
+  const chainStatus = (): ProcessStatus => (validators
+    ? { name: 'chain', running: validatorStatus().filter((v) => v.running).length * 3 > 2 * validatorStatus().length, pid: null, restarts: 0 }
+    : procStatus('chain'));
+  const status = () => ({ chain: chainStatus(), nodes: plan.nodes.map((_, i) => procStatus(`node-${i + 1}`)), validators: validatorStatus() });
+  const needValidators = (): LocalNetwork => validators ?? (() => {
+    throw new InsituError('ERR_INVALID_ARGUMENT', 'this devnet runs the embedded chain; start one with --validators <n> to stop and start validators');
+  })();
+  const stopValidator = (n: number): Promise<void> => needValidators().stopValidator(n);
+  const startValidator = (n: number): Promise<void> => needValidators().startValidator(n);
   try {
     await Promise.all(plan.nodes.map((_, i) => startNode(i)));
   } catch (e) {
     stopping = true;
     for (const c of children.values()) await stopProcess(c);
+    await validators?.stop();
     throw e;
   }
 
@@ -232,6 +275,15 @@ export async function devnetUp(opts: { dir: string; nodes?: number; log?: (line:
       requestStop();
       return;
     }
+    const v = /^\/validators\/(\d+)\/(stop|start)$/.exec(req.url ?? '');
+    if (req.method === 'POST' && v) {
+      const n = Number(v[1]);
+      (v[2] === 'stop' ? stopValidator(n) : startValidator(n)).then(
+        () => json(200, { validator: n, state: v[2] === 'stop' ? 'stopped' : 'running' }),
+        (e: unknown) => json(400, { code: (e as InsituError).code ?? 'ERR_INTERNAL', message: String((e as Error).message) }),
+      );
+      return;
+    }
     const m = /^\/nodes\/(\d+)\/(stop|start)$/.exec(req.url ?? '');
     if (req.method !== 'POST' || !m) {
       res.writeHead(404).end();
@@ -249,6 +301,7 @@ export async function devnetUp(opts: { dir: string; nodes?: number; log?: (line:
     chainId: plan.chainId,
     evmChainId: String(evmChainId(plan.chainId)),
     rpcUrl,
+    ...(validators ? { rpcUrls: validators.rpcUrls } : {}),
     control: `http://127.0.0.1:${(control.address() as AddressInfo).port}`,
     dir,
     nodes: plan.nodes.map((n) => ({ index: n.index + 1, endpoint: n.endpoint, operatorAddress: n.operatorAddress })),
@@ -261,6 +314,8 @@ export async function devnetUp(opts: { dir: string; nodes?: number; log?: (line:
     file,
     startNode,
     stopNode,
+    stopValidator,
+    startValidator,
     status,
     stopRequested,
     async stop() {
@@ -274,6 +329,7 @@ export async function devnetUp(opts: { dir: string; nodes?: number; log?: (line:
       });
       await Promise.all(plan.nodes.map((_, i) => stopNode(i)));
       await stopProcess(children.get('chain'));
+      await validators?.stop();
     },
   };
 }
