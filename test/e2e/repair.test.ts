@@ -235,3 +235,57 @@ test('recovery flags: devnet up and node start refuse bad values before starting
   t.is(bin.status, 2, bin.stderr);
   t.regex(bin.stderr, /^usage: storage-node/);
 });
+
+test('put that loses the chain while the primary seals asks the chain first: "sealed" when the seal went through, the failure when it did not', async (t) => {
+  const { createServer } = await import('node:http');
+  const { createStorageNode } = await import('@insitu/storage-node');
+  const net = await createTestnet({ nodes: 7, accounts: 1 });
+  t.teardown(() => net.stop());
+  const alice = await net.client();
+  const p = 1;
+  await alice.buckets.create('blip', { primarySp: net.plan.nodes[p - 1]!.operatorAddress });
+  // The primary reaches the chain through a proxy that can lose the answer to its next
+  // transaction ('answer': the chain gets it, the primary hears nothing) or the transaction itself.
+  let mode: 'pass' | 'answer' | 'tx' = 'pass';
+  let cut = 0;
+  const proxy = createServer(async (req, res) => {
+    const parts: Buffer[] = [];
+    for await (const chunk of req) parts.push(chunk as Buffer);
+    const body = Buffer.concat(parts);
+    const isTx = body.includes('"broadcast_tx_sync"');
+    if (isTx && mode === 'tx') {
+      mode = 'pass';
+      cut++;
+      return req.socket.destroy();
+    }
+    const up = await request(net.rpcUrl, { method: 'POST', body, headers: { 'content-type': 'application/json' } });
+    const answer = Buffer.from(await up.body.arrayBuffer());
+    if (isTx && mode === 'answer') {
+      mode = 'pass';
+      cut++;
+      return req.socket.destroy();
+    }
+    res.writeHead(up.statusCode, { 'content-type': 'application/json' }).end(answer);
+  });
+  await new Promise<void>((r) => proxy.listen(0, '127.0.0.1', r));
+  t.teardown(() => new Promise<void>((r) => proxy.close(() => r())));
+  await net.stopNode(p - 1);
+  const n = net.plan.nodes[p - 1]!;
+  const primary = createStorageNode({ dataDir: join(net.dir, `node-${p}`), rpcUrl: `http://127.0.0.1:${(proxy.address() as import('node:net').AddressInfo).port}`, chainId: net.chainId,
+    operatorKey: n.operatorKey, blsKey: n.blsKey, port: n.port, jobWorkers: 1, recovery: { scrubIntervalMs: 0, probeIntervalMs: 0, swapIntervalMs: 0 } });
+  await primary.start();
+  t.teardown(() => primary.stop());
+
+  const sealed = randomBytes(300_000);
+  mode = 'answer';
+  const info = await alice.objects.put('blip', 'sealed-anyway', sealed);
+  t.is(cut, 1, 'the primary lost the answer to its seal');
+  t.is(info.status, 'sealed');
+  t.true((await read(alice, 'blip', 'sealed-anyway')).equals(sealed));
+
+  mode = 'tx';
+  const err = await t.throwsAsync(alice.objects.put('blip', 'not-sealed', randomBytes(300_000), { sealTimeoutMs: 2000 }));
+  t.is(cut, 2, 'the seal never reached the chain');
+  t.is((err as { code?: string }).code, 'ERR_CHAIN_UNAVAILABLE');
+  t.is((await alice.objects.head('blip', 'not-sealed')).status, 'created', 'reported as a failure because it is one');
+});

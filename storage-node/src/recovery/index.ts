@@ -9,7 +9,7 @@ import { setMaxListeners } from 'node:events';
 import type { NodeContext } from '../context.ts';
 import type { PieceKey } from '../store/types.ts';
 import { resolveRecoveryOptions, type RecoveryOptions } from './options.ts';
-import { createRepairQueue, type QueuedRepair } from './queue.ts';
+import { createRepairQueue, type QueuedRepair, type RepairQueueStatus } from './queue.ts';
 import { createScrubber, type ScrubReport, type ScrubStatus } from './scrub.ts';
 import { createProber } from './probe.ts';
 import { createSwapIns, type HealRecord, type SwapProgress } from './swap-in.ts';
@@ -20,16 +20,8 @@ import { errorText, sleep } from './shared.ts';
 export { DEFAULT_RECOVERY, resolveRecoveryOptions, type RecoveryOptions } from './options.ts';
 export type { ScrubReport, ScrubStatus, HealRecord, HoldingsStatus, GcReport, QueuedRepair };
 
-export interface RecoveryStatus {
-  repairsOk: number;
-  repairsFailed: number;
-  /** The last failed repair, for operators (object/index: reason). */
-  lastError: string | null;
-  repairBytes: number;
-  /** The repair queue: waiting (most urgent first) and running. */
-  queued: QueuedRepair[];
-  queueLength: number;
-  inProgress: QueuedRepair[];
+/** The repair queue (counts, waiting most urgent first, running, started) and the other activities. */
+export interface RecoveryStatus extends RepairQueueStatus {
   /** What the node should hold against what it has (start-up check and its rebuilds). */
   holdings: HoldingsStatus;
   scrub: ScrubStatus;
