@@ -3,7 +3,7 @@
 
 import test from 'ava';
 import { createRequire } from 'node:module';
-import { randomBytes } from 'node:crypto';
+import { seeded } from '../src/random.ts';
 import { computeChecksums, GREENFIELD_REDUNDANCY } from '@insitu/sdk/integrity/index.ts';
 import { createErasureCodec } from '@insitu/sdk/codec/index.ts';
 
@@ -20,7 +20,7 @@ test('checksums equal @bnb-chain/reed-solomon for sizes 0, 1, 16 MiB−1, 16 MiB
   const empty = await computeChecksums(new Uint8Array(0));
   t.true(b64(empty.checksums).every((c) => c === '47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU='));
   // One 40 MiB random buffer; the smaller objects are its prefixes, so no bytes are generated twice.
-  const data = randomBytes(40 * MiB + 12_345);
+  const data = seeded((l) => t.log(l)).bytes(40 * MiB + 12_345);
   for (const size of [1, 16 * MiB - 1, 16 * MiB, 16 * MiB + 1, data.length]) {
     const bytes = data.subarray(0, size);
     const ours = await computeChecksums(bytes, GREENFIELD_REDUNDANCY);
@@ -32,8 +32,9 @@ test('checksums equal @bnb-chain/reed-solomon for sizes 0, 1, 16 MiB−1, 16 MiB
 test('pieces from the codec equal the reference pieces byte for byte', (t) => {
   const reference = new ReedSolomon();
   const codec = createErasureCodec();
+  const { bytes } = seeded((l) => t.log(l));
   for (const size of [1, 3, 4, 1000, 65_537, 4 * MiB + 3]) {
-    const seg = randomBytes(size);
+    const seg = bytes(size);
     const ours = codec.encode(seg);
     const theirs = reference.encodeSegment(seg);
     t.is(theirs.length, 6);
