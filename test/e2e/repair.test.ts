@@ -289,3 +289,29 @@ test('put that loses the chain while the primary seals asks the chain first: "se
   t.is((err as { code?: string }).code, 'ERR_CHAIN_UNAVAILABLE');
   t.is((await alice.objects.head('blip', 'not-sealed')).status, 'created', 'reported as a failure because it is one');
 });
+
+test('continuous scrubbing finds an unread rotten piece and rebuilds it, with its progress in /metrics', async (t) => {
+  const { open } = await import('node:fs/promises');
+  const net = await createTestnet({ nodes: 7, accounts: 1, recovery: { scrubIntervalMs: 300 } });
+  t.teardown(() => net.stop());
+  const alice = await net.client();
+  await alice.buckets.create('rot');
+  const data = randomBytes(1024 * 1024 + 3);
+  await alice.objects.put('rot', 'f', data);
+  const head = await alice.objects.head('rot', 'f');
+  const s3 = head.placement.find((x) => x.index === 3)!;
+  const node = net.nodes[s3.spId - 1]!;
+  const passes = node.recovery!.status().scrub.passes;
+  const located = await node.store.locate({ objectId: head.id, index: 3 });
+  const fh = await open((located as { path: string }).path, 'r+');
+  await fh.write(randomBytes(32), 0, 32, 100);
+  await fh.close();
+  await until(() => `the scrubber to rebuild the rotten piece (${JSON.stringify(node.recovery!.status().scrub)})`, () => node.recovery!.status().repairsOk >= 1);
+  const st = node.recovery!.status();
+  t.true(st.scrub.passes > passes, 'found by a background pass, not by a read');
+  t.is(st.scrub.bytesPerSecond, DEFAULT_RECOVERY.scrubBytesPerSecond);
+  t.true((await read(alice, 'rot', 'f')).equals(data));
+  const metrics = await (await request(new URL('/metrics', s3.endpoint), { dispatcher: spDispatcher })).body.text();
+  for (const m of ['insitu_scrub_passes_total', 'insitu_scrub_bytes_total', 'insitu_scrub_pass_progress_ratio', 'insitu_scrub_oldest_unchecked_seconds', 'insitu_repair_queue_length', 'insitu_missing_bytes']) t.regex(metrics, new RegExp(`^${m} \\d`, 'm'), m);
+  t.regex(metrics, /^insitu_scrub_pieces_total\{result="corrupt"\} [1-9]/m);
+});
