@@ -7,7 +7,7 @@
 
 import { Worker } from 'node:worker_threads';
 import { createHash } from 'node:crypto';
-import { mkdir, writeFile, rename, rm } from 'node:fs/promises';
+import { mkdir, writeFile, rename, rm, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pathToFileURL, fileURLToPath } from 'node:url';
 import { InsituError, toAbortError } from '@insitu/sdk/errors.ts';
@@ -382,9 +382,12 @@ export function createJobRuntime(opts: JobRuntimeOptions): JobRuntime {
 
   return {
     async start() {
-      // Glue files of an earlier run belong to modules this process never prepared.
-      await rm(opts.cacheDir, { recursive: true, force: true });
       await mkdir(opts.cacheDir, { recursive: true });
+      // Glue files of an earlier run belong to modules this process never prepared; only
+      // directories named as this runtime names them are removed.
+      for (const name of await readdir(opts.cacheDir)) {
+        if (/^[0-9a-f]{64}\.\d+$/.test(name)) await rm(join(opts.cacheDir, name), { recursive: true, force: true });
+      }
       for (let i = 0; i < (opts.workers ?? 2); i++) slots.push(spawn());
       running = true;
     },
