@@ -172,6 +172,21 @@ test('a read that meets a missing piece gets it rebuilt; a node asked for a piec
   await until('the request to be settled', () => other.recovery!.status().checking === 0 && other.recovery!.status().queueLength === 0 && other.recovery!.status().inProgress.length === 0);
   t.is(other.recovery!.status().repairsOk + other.recovery!.status().repairsFailed, 0);
   t.is(await other.store.meta({ objectId: head.id, index: s0!.index }), undefined);
+  // The worst of it: a flood of requests naming hundreds of pieces the node does not hold. Each is
+  // refused; the checks they trigger stay bounded (dropped past 20 a second) and rebuild nothing.
+  let most = 0;
+  const flood = await Promise.allSettled(Array.from({ length: 300 }, (_, i) => {
+    most = Math.max(most, other.recovery!.status().checking);
+    return getPieceHashes({ endpoint: s1!.endpoint, objectId: head.id, index: 6 + i, privateKey: net.accounts[0]!.privateKey });
+  }));
+  t.true(flood.every((r) => r.status === 'rejected' && (r.reason as { code?: string }).code === 'ERR_PIECE_NOT_FOUND'));
+  await until('the flood\'s checks to settle', () => { most = Math.max(most, other.recovery!.status().checking); return other.recovery!.status().checking === 0; });
+  t.true(most <= 16, `at most 16 checks at once (saw ${most})`);
+  const after = other.recovery!.status();
+  t.is(after.repairsOk + after.repairsFailed + after.queueLength, 0, 'nothing queued or rebuilt');
+  t.is((await readyz(s1!.endpoint))?.status, 200, 'still ready');
+  const own = await getPieceHashes({ endpoint: s1!.endpoint, objectId: head.id, index: s1!.index, privateKey: net.accounts[0]!.privateKey });
+  t.true(own.length > 0, 'and serving its own piece');
 });
 
 test('data of an upload that never sealed is removed once it is older than the timeout in chain time, and only then', async (t) => {
