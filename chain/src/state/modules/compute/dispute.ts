@@ -16,7 +16,7 @@ import { fail, emit, type FeedEmit, type MsgContext, type MsgHandler } from '../
 import type { KV } from '../../store.ts';
 import { big } from '../../../gnfd.ts';
 import { move } from '../bank.ts';
-import { getProvider, getGvg, providerByOperator, STATUS_IN_SERVICE } from '../providers.ts';
+import { getProvider, getGvg, providerByOperator, isActive } from '../providers.ts';
 import { getObjectById } from '../storage-records.ts';
 import { COMPUTE_ESCROW, computeParams, disputeDueKey, getJob, jobKey, releaseKey, type JobRecord } from './records.ts';
 import { checkReceipt } from './settle.ts';
@@ -54,10 +54,10 @@ export const msgDisputeJob: MsgHandler = async (ctx, msg) => {
   const candidates: number[] = [];
   for (const spId of new Set([gvg.primarySpId, ...gvg.secondarySpIds])) {
     if (spId === job.executorSpId) continue;
-    const p = await getProvider(ctx.kv, spId);
-    if (p && p.status === STATUS_IN_SERVICE) candidates.push(spId);
+    // Only admitted providers in service verify: a newly registered one takes no role.
+    if (isActive(await getProvider(ctx.kv, spId))) candidates.push(spId);
   }
-  if (candidates.length === 0) fail('ERR_PROVIDER_NOT_FOUND', `no other provider in service holds the input of job ${id}`);
+  if (candidates.length === 0) fail('ERR_PROVIDER_NOT_FOUND', `no other admitted provider in service holds the input of job ${id}`);
   const verifiers = pick(candidates, params.verifiers, seedFor(ctx.seed, id));
   const bond = BigInt(params.disputeBond);
   await move(ctx.kv, ctx.signer, COMPUTE_ESCROW, bond);
