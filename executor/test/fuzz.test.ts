@@ -90,7 +90,8 @@ test('thousands of mutated modules through the instrumenter and the engine: refu
       t.true(e instanceof WebAssembly.LinkError || e instanceof WebAssembly.RuntimeError || e instanceof RangeError || e instanceof TypeError, `case ${i}: ${String(e)}`);
       tally.trapped++;
     }
-    t.true(host.fuel.value >= -10_000_000n, `case ${i}: fuel overdrawn to ${host.fuel.value}`);
+    // A bulk instruction is charged its whole length before it runs: it may overdraw by that much, once.
+    t.true(host.fuel.value >= -(1n << 32n), `case ${i}: fuel overdrawn to ${host.fuel.value}`);
     t.true(host.memory.value >= 0n, `case ${i}: memory budget overdrawn to ${host.memory.value}`);
   }
   t.log(tally);
