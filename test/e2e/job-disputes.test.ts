@@ -127,7 +127,7 @@ test.serial('compute-to-data: the owner\'s output policy caps what an approved m
 });
 
 test.serial('a job its node acknowledged cannot be cancelled while it runs', async (t) => {
-  const spinning = alice.jobs.submit({ module: await wat(SPIN), input: 'lab/data.csv', maxFee: 10n ** 15n, limits: { fuel: 1n << 50n, timeoutMs: 4000 } });
+  const spinning = alice.jobs.submit({ module: await wat(SPIN), input: 'lab/data.csv', maxFee: 10n ** 15n, limits: { fuel: 1n << 50n, timeoutMs: 8000 } });
   const spinHash = sha(await wat(SPIN));
   let id: bigint | undefined;
   for (let i = 0; i < 400 && id === undefined; i++) {
