@@ -122,8 +122,18 @@ export function guardBody(req: IncomingMessage, res: ServerResponse, limits: Req
   const socket = req.socket;
   const least = (limits.minBodyBytesPerSecond * limits.bodyRateWindowMs) / 1000;
   let last = socket.bytesRead;
+  let lastAt = performance.now();
   const timer = setInterval(() => {
+    const at = performance.now();
+    const late = at - lastAt > limits.bodyRateWindowMs * 1.5;
+    lastAt = at;
     const now = socket.bytesRead;
+    // A tick that comes late means this process was not running (a pause of its own): the
+    // window says nothing about the client, so it starts again.
+    if (late) {
+      last = now;
+      return;
+    }
     const waiting = req.readableLength === 0;
     if (now - last < least && waiting && !req.complete) {
       stop();
