@@ -482,6 +482,8 @@ test.serial('fuzz: thousands of mutated signed requests end with no ERR_INTERNAL
       const status = /^HTTP\/1\.1 (\d{3})/.exec(answer)?.[1] ?? 'none';
       if (complete && status === 'none') internal.push(`case ${n}: no answer to ${JSON.stringify(bytes.toString('latin1').slice(0, 200))}`);
       statuses.set(status, (statuses.get(status) ?? 0) + 1);
+      const xml = answer.slice(answer.indexOf('<?xml'));
+      if (answer.includes('<Error>') && /[\x00-\x08\x0b\x0c\x0e-\x1f]/.test(xml)) internal.push(`case ${n}: an XML error with characters XML does not allow: ${JSON.stringify(xml.slice(0, 300))}`);
       if (answer.includes('ERR_INTERNAL') || status === '500') internal.push(`case ${n}: ${JSON.stringify(bytes.toString('latin1').slice(0, 300))} -> ${answer.slice(0, 300)}`);
     }
   }));

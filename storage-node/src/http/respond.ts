@@ -3,7 +3,11 @@
 import type { ServerResponse } from 'node:http';
 import { InsituError } from '@insitu/sdk/errors.ts';
 
-const escape = (s: string): string => s.replace(/[<>&'"]/g, (c) => `&#${c.charCodeAt(0)};`);
+// Markup characters become references; characters XML 1.0 does not allow at all (controls,
+// lone surrogates, U+FFFE/U+FFFF), which a message may quote from a request, become \uXXXX.
+const escape = (s: string): string => s
+  .replace(/[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]|[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`)
+  .replace(/[<>&'"]/g, (c) => `&#${c.charCodeAt(0)};`);
 
 export function sendError(res: ServerResponse, e: unknown): void {
   const err = e instanceof InsituError ? e : new InsituError('ERR_INTERNAL', 'internal error', { cause: e });
