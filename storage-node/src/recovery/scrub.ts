@@ -44,6 +44,7 @@ export function createScrubber(deps: RecoveryDeps, queue: RepairQueue): Scrubber
   const { ctx, opts, signal } = deps;
   const rate = createRateLimiter(opts.scrubBytesPerSecond);
   let passes = 0;
+  const sealedObjects = new Map<bigint, ObjectInfo>();
   let current: ScrubStatus['current'] = null;
   let lastPass: ScrubStatus['lastPass'] = null;
   // Entries not reached in this pass were last checked no earlier than the previous pass began
@@ -80,13 +81,18 @@ export function createScrubber(deps: RecoveryDeps, queue: RepairQueue): Scrubber
     for (const key of keys) {
       if (signal.aborted) break;
       if (ctx.uploads.has(key.objectId)) continue;
-      let obj: ObjectInfo;
-      try {
-        obj = await ctx.chain.headObjectById(key.objectId);
-      } catch {
-        continue;
+      let obj = sealedObjects.get(key.objectId);
+      if (!obj) {
+        try {
+          obj = await ctx.chain.headObjectById(key.objectId);
+        } catch {
+          continue;
+        }
+        if (obj.status !== 'sealed') continue;
+        // A sealed object's checksums never change: later passes need no lookup (the group listing says it is still there).
+        if (sealedObjects.size >= 100_000) sealedObjects.clear();
+        sealedObjects.set(key.objectId, obj);
       }
-      if (obj.status !== 'sealed') continue;
       const state = await checkEntry(ctx, key, obj, {
         quick: false, ...(pace ? { pace } : {}),
         onBytes: (n) => {
