@@ -74,10 +74,12 @@ test('the chain client creates, lists, heads, shares and deletes, and follows ev
   const bls = generateBlsKey();
   const { provider } = await spClient.registerProvider({
     fundingAddress: spAddr, sealAddress: spAddr, approvalAddress: spAddr, gcAddress: spAddr, blsKey: blsPublicKey(bls), blsProof: blsProofOfPossession(bls),
-    endpoint: 'http://node-8.localhost:9999', moniker: 'newcomer', storePrice: 7n, readPrice: 3n, computePrice: 11n, deposit: 10n ** 18n,
+    endpoint: 'http://node-8.localhost:9999', moniker: 'newcomer', storePrice: 7n, readPrice: 3n, computePrice: 11n, deposit: 10n ** 19n,
   });
   t.is(provider.id, 8);
   t.is(provider.computePrice, 11n);
+  t.is(provider.status, 'in-maintenance', 'it waits for the admin');
+  await client.admitProvider(8);
   await spClient.createGlobalVirtualGroup({ secondarySpIds: [1, 2, 3, 4, 5, 6] });
   const groups = await reader.listGlobalVirtualGroups(8);
   t.true(groups.some((g) => g.primarySpId === 8 && g.secondarySpIds.join() === '1,2,3,4,5,6'));

@@ -146,7 +146,7 @@ test('the sum of all balances is conserved through fees, transfers, deposits and
   const bls = generateBlsKey();
   const r = await s.send(sp, '/greenfield.sp.MsgCreateStorageProvider', {
     creator: sp.address, spAddress: sp.address, fundingAddress: sp.address, sealAddress: sp.address, approvalAddress: sp.address, gcAddress: sp.address, maintenanceAddress: sp.address,
-    description: { moniker: 'late' }, endpoint: 'http://localhost:9999', deposit: { denom: 'BNB', amount: '1000000' },
+    description: { moniker: 'late' }, endpoint: 'http://localhost:9999', deposit: { denom: 'BNB', amount: (10n ** 19n).toString() },
     blsKey: Buffer.from(blsPublicKey(bls)).toString('hex'), blsProof: Buffer.from(blsProofOfPossession(bls)).toString('hex'), readPrice: '1', storePrice: '2', freeReadQuota: '0',
   });
   t.is(r.result.code, 0, r.result.log);

@@ -3,7 +3,7 @@
 // from admitted providers only, each period moving them by a bounded step.
 
 import { sameAddress, type Hex } from '@insitu/sdk/crypto/keys.ts';
-import { move, ensureAccount, accountKey } from './bank.ts';
+import { move, ensureAccount } from './bank.ts';
 import { fail, emit, type MsgContext, type MsgHandler, type QueryHandler } from '../context.ts';
 import type { KV } from '../store.ts';
 import { accountabilityOf, adminOf, type Genesis, type GenesisProvider } from '../../genesis.ts';
@@ -14,13 +14,17 @@ import {
 
 const pad = (n: number): string => String(n).padStart(16, '0');
 
-/** A genesis provider: admitted, in service, its deposit (default: the minimum) minted into the pool. */
+/**
+ * A genesis provider: admitted and in service, its deposit (default: the minimum) moved from its
+ * funding account's genesis balance into the pool — as much of it as that balance holds — so the
+ * chain's holdings are still the genesis balances.
+ */
 export async function addGenesisProvider(kv: KV, genesis: Genesis, p: GenesisProvider): Promise<ProviderRecord> {
-  const deposit = BigInt(p.deposit ?? accountabilityOf(genesis).minDeposit);
+  const want = BigInt(p.deposit ?? accountabilityOf(genesis).minDeposit);
+  const funding = await ensureAccount(kv, p.fundingAddress);
+  const deposit = funding.balance < want ? funding.balance : want;
   const rec = await addProvider(kv, p, { deposit: deposit.toString(), admitted: true, createdAt: genesis.genesisTime, admittedAt: genesis.genesisTime });
-  const pool = await ensureAccount(kv, SP_DEPOSIT_POOL);
-  pool.balance += deposit;
-  kv.put(accountKey(SP_DEPOSIT_POOL), pool);
+  await move(kv, p.fundingAddress, SP_DEPOSIT_POOL, deposit);
   return rec;
 }
 
@@ -141,7 +145,8 @@ export async function stakeEndBlock(ctx: MsgContext): Promise<void> {
     ? { primary: bounded(last.primary, median.primary, params.maxPriceChangePercent), read: bounded(last.read, median.read, params.maxPriceChangePercent), at: ctx.now }
     : { primary: median.primary, read: median.read, at: ctx.now };
   ctx.kv.put(GLOBAL_PRICE_KEY, next);
-  if (!last || last.primary !== next.primary || last.read !== next.read) {
+  // The first record only writes down the genesis prices; a change is news.
+  if (last && (last.primary !== next.primary || last.read !== next.read)) {
     emit(ctx, 'global-price-updated', { primary_store_price: next.primary, read_price: next.read });
   }
 }
