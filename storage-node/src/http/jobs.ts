@@ -34,8 +34,12 @@ export interface JobsContext {
   maxOutputBytes: number;
 }
 
-async function loadModule(ctx: NodeContext, job: JobInfo): Promise<Uint8Array> {
+async function loadModule(ctx: NodeContext, job: JobInfo, maxModuleBytes: number): Promise<Uint8Array> {
   const obj = await ctx.chain.headObject(job.moduleBucket, job.moduleObject);
+  // Refused before a byte is fetched: a module larger than the runtime runs ends as a refusal.
+  if (obj.payloadSize > BigInt(maxModuleBytes)) {
+    throw new InsituError('ERR_PAYLOAD_TOO_LARGE', `the module is ${obj.payloadSize} bytes; this node runs modules of at most ${maxModuleBytes} bytes`);
+  }
   const bucket = await ctx.chain.headBucket(job.moduleBucket);
   const parts: Uint8Array[] = [];
   if (bucket.primarySpId === ctx.spId) {
@@ -258,7 +262,7 @@ async function loadSideInputs(ctx: NodeContext, job: JobInfo): Promise<Record<st
 }
 
 /** Codes with which the runtime refuses a module before running it: the same on every node. */
-const REFUSALS = new Set(['ERR_JOB_INVALID_MODULE', 'ERR_JOB_FORBIDDEN_IMPORT', 'ERR_JOB_NO_ENTRYPOINT']);
+const REFUSALS = new Set(['ERR_JOB_INVALID_MODULE', 'ERR_JOB_FORBIDDEN_IMPORT', 'ERR_JOB_NO_ENTRYPOINT', 'ERR_PAYLOAD_TOO_LARGE', 'ERR_JOB_MEMORY_LIMIT']);
 const EMPTY_HASH = createHash('sha256').digest('hex');
 
 export interface ExecutedJob {
@@ -275,12 +279,18 @@ export interface ExecutedJob {
  */
 export async function executeJob(ctx: NodeContext, jobs: JobsContext, job: JobInfo, opts: { timeoutMs: number; beforeRun?: () => Promise<void> }): Promise<ExecutedJob> {
   const input: ObjectInfo = await ctx.chain.headObject(job.bucket, job.object);
-  const module = await loadModule(ctx, job);
-  const outputCap = job.outputCap > 0n ? Number(job.outputCap < BigInt(jobs.maxOutputBytes) ? job.outputCap : BigInt(jobs.maxOutputBytes)) : jobs.maxOutputBytes;
-  let result: Outcome;
+  let module: Uint8Array = EMPTY;
   let rejected: InsituError | undefined;
   try {
-    await jobs.runtime.prepare(module);
+    module = await loadModule(ctx, job, jobs.runtime.maxModuleBytes);
+  } catch (e) {
+    if (!(e instanceof InsituError) || e.code !== 'ERR_PAYLOAD_TOO_LARGE') throw e;
+    rejected = e;
+  }
+  const outputCap = job.outputCap > 0n ? Number(job.outputCap < BigInt(jobs.maxOutputBytes) ? job.outputCap : BigInt(jobs.maxOutputBytes)) : jobs.maxOutputBytes;
+  let result: Outcome;
+  try {
+    if (!rejected) await jobs.runtime.prepare(module);
   } catch (e) {
     if (!(e instanceof InsituError) || !REFUSALS.has(e.code)) throw e;
     rejected = e;
