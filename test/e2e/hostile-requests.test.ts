@@ -35,7 +35,7 @@ test.after.always(async () => {
   await Promise.all((net?.nodes ?? []).map((_, i) => net.stopNode(i)));
   for (const m of mounts) {
     try {
-      execFileSync('umount', [m]);
+      execFileSync('umount', ['-l', m]);
     } catch {
       // already gone
     }
