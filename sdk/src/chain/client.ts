@@ -14,6 +14,7 @@ import { ADVANCE_TIME } from './devclock-types.ts';
 import type {
   Account, Action, BucketInfo, BucketReadState, PaymentView, CallOptions, ChainClient, ChainEvent, ChainReader, Effect, GlobalVirtualGroup,
   ObjectInfo, Policy, Principal, GroupInfo, StorageParams, StorageProvider, TxResult, Visibility, ListOptions, JobInfo, ChallengeInfo,
+  OfferInfo, ProviderComputeStats, OutputProvenance,
 } from './types.ts';
 
 export interface ChainReaderOptions {
@@ -278,6 +279,10 @@ function readerOn(gf: GreenfieldClient, opts: ChainReaderOptions): ChainReader {
     getJob: (id, o) => guard(o, async () => (await extensionQuery<{ job: JobInfo }>(rpcUrl, '/insitu.compute.Query/Job', { id: id.toString() }, o?.signal)).job, 'ERR_NOT_FOUND'),
 
     listJobs: (creator, o) => guard(o, async () => (await extensionQuery<{ jobs: JobInfo[] }>(rpcUrl, '/insitu.compute.Query/Jobs', { ...(creator ? { creator } : {}), limit: o?.limit ?? 100 }, o?.signal)).jobs),
+    getOffer: (id, o) => guard(o, async () => (await extensionQuery<{ offer: OfferInfo }>(rpcUrl, '/insitu.compute.Query/Offer', { id: id.toString() }, o?.signal)).offer, 'ERR_NOT_FOUND'),
+    listOffers: (by, o) => guard(o, async () => (await extensionQuery<{ offers: OfferInfo[] }>(rpcUrl, '/insitu.compute.Query/Offers', { ...(by?.owner ? { owner: by.owner } : {}), ...(by?.bucket ? { bucket: by.bucket } : {}), limit: o?.limit ?? 100 }, o?.signal)).offers),
+    computeStats: (o) => guard(o, async () => (await extensionQuery<{ providers: ProviderComputeStats[] }>(rpcUrl, '/insitu.compute.Query/ProviderStats', {}, o?.signal)).providers),
+    provenance: (bucket, object, o) => guard(o, async () => (await extensionQuery<{ provenance: OutputProvenance | null }>(rpcUrl, '/insitu.compute.Query/Provenance', { bucket, object }, o?.signal)).provenance, 'ERR_OBJECT_NOT_FOUND'),
 
     paymentView: (address, o) => guard(o, async () => extensionQuery<PaymentView>(rpcUrl, '/insitu.payment.Query/Account', { address }, o?.signal)),
     bucketReadState: (bucket, o) => guard(o, async () => extensionQuery<BucketReadState>(rpcUrl, '/insitu.payment.Query/BucketRead', { bucketName: bucket }, o?.signal), 'ERR_BUCKET_NOT_FOUND'),
@@ -489,7 +494,8 @@ export async function createChainClient(opts: ChainClientOptions): Promise<Chain
         moduleObject: input.moduleObject, moduleHash: input.moduleHash, args: input.args ?? [], maxFee: input.maxFee.toString(),
         fuelLimit: input.fuelLimit.toString(), executorSpId: input.executorSpId ?? 0, sideInputs: input.sideInputs ?? [],
         env: input.env ?? [], mode: input.mode ?? '', pieceIndex: input.pieceIndex ?? 0, mapJobs: (input.mapJobs ?? []).map(String),
-        memoryMib: input.memoryMiB ?? 0, maxOutputBytes: String(input.maxOutputBytes ?? 0),
+        memoryMib: input.memoryMiB ?? 0, maxOutputBytes: String(input.maxOutputBytes ?? 0), offerId: String(input.offerId ?? 0),
+        maxComputePrice: input.maxComputePrice !== undefined ? input.maxComputePrice.toString() : '', executorChoice: input.cheapest ? 'cheapest' : '',
       }, o);
       return { ...tx, jobId: BigInt(String(responseOf(tx, '/insitu.compute.MsgSubmitJobResponse').jobId)) };
     },
@@ -504,6 +510,24 @@ export async function createChainClient(opts: ChainClientOptions): Promise<Chain
     }, o),
 
     cancelJob: (jobId, o) => send('/insitu.compute.MsgCancelJob', { creator: address, jobId: jobId.toString() }, o),
+    async reassignJob(input, o) {
+      const tx = await send('/insitu.compute.MsgReassignJob', {
+        creator: address, jobId: input.jobId.toString(), executorSpId: input.executorSpId ?? 0,
+        maxComputePrice: input.maxComputePrice !== undefined ? input.maxComputePrice.toString() : '',
+      }, o);
+      const r = responseOf(tx, '/insitu.compute.MsgReassignJobResponse');
+      return { ...tx, executorSpId: Number(r.executorSpId), computePrice: BigInt(String(r.computePrice || '0')) };
+    },
+    recordJobOutput: (input, o) => send('/insitu.compute.MsgRecordOutput', { creator: address, jobId: input.jobId.toString(), bucketName: input.bucket, objectName: input.object }, o),
+    async createOffer(input, o) {
+      const tx = await send('/insitu.compute.MsgCreateOffer', {
+        owner: address, bucketName: input.bucket, prefix: input.prefix ?? '', audience: input.audience, buyers: input.buyers ?? [],
+        groupId: String(input.groupId ?? 0), modules: input.modules ?? [], pricePerJob: String(input.pricePerJob ?? 0n),
+        pricePerGib: String(input.pricePerGiB ?? 0n), maxOutputBytes: String(input.maxOutputBytes), expiresAt: String(input.expiresAt ?? 0),
+      }, o);
+      return { ...tx, offerId: BigInt(String(responseOf(tx, '/insitu.compute.MsgCreateOfferResponse').offerId)) };
+    },
+    removeOffer: (offerId, o) => send('/insitu.compute.MsgRemoveOffer', { owner: address, offerId: offerId.toString() }, o),
 
     async createPaymentAccount(o) {
       const list = async (): Promise<string[]> => (await reader.paymentView(address, o)).paymentAccounts!.map((p) => p.address);

@@ -84,7 +84,8 @@ export const COMPUTE_CODECS: Record<string, Codec> = {
     [5, 'moduleObject', 'string'], [6, 'moduleHash', 'string'], [7, 'args', 'strings'], [8, 'maxFee', 'string'],
     [9, 'fuelLimit', 'uint64'], [10, 'executorSpId', 'uint32'], [11, 'sideInputs', 'strings'],
     [12, 'env', 'strings'], [13, 'mode', 'string'], [14, 'pieceIndex', 'uint32'], [15, 'mapJobs', 'strings'],
-    [16, 'memoryMib', 'uint32'], [17, 'maxOutputBytes', 'uint64'],
+    [16, 'memoryMib', 'uint32'], [17, 'maxOutputBytes', 'uint64'], [18, 'offerId', 'uint64'], [19, 'maxComputePrice', 'string'],
+    [20, 'executorChoice', 'string'],
   ]),
   '/insitu.compute.MsgSubmitJobResponse': codecOf([[1, 'jobId', 'uint64']]),
   '/insitu.compute.MsgSettleJob': codecOf([
@@ -100,6 +101,19 @@ export const COMPUTE_CODECS: Record<string, Codec> = {
   '/insitu.compute.MsgDisputeJobResponse': codecOf([[1, 'bond', 'string'], [2, 'verifiers', 'strings']]),
   '/insitu.compute.MsgVerifyJob': codecOf([[1, 'operator', 'string'], [2, 'jobId', 'uint64'], [3, 'receipt', 'string'], [4, 'receiptSignature', 'string']]),
   '/insitu.compute.MsgVerifyJobResponse': codecOf([[1, 'agree', 'string'], [2, 'outcome', 'string']]),
+  '/insitu.compute.MsgReassignJob': codecOf([[1, 'creator', 'string'], [2, 'jobId', 'uint64'], [3, 'executorSpId', 'uint32'], [4, 'maxComputePrice', 'string']]),
+  '/insitu.compute.MsgReassignJobResponse': codecOf([[1, 'executorSpId', 'uint32'], [2, 'computePrice', 'string']]),
+  '/insitu.compute.MsgRecordOutput': codecOf([[1, 'creator', 'string'], [2, 'jobId', 'uint64'], [3, 'bucketName', 'string'], [4, 'objectName', 'string']]),
+  '/insitu.compute.MsgRecordOutputResponse': codecOf([]),
+  // Data offers (chain offers module).
+  '/insitu.compute.MsgCreateOffer': codecOf([
+    [1, 'owner', 'string'], [2, 'bucketName', 'string'], [3, 'prefix', 'string'], [4, 'audience', 'string'], [5, 'buyers', 'strings'],
+    [6, 'groupId', 'uint64'], [7, 'modules', 'strings'], [8, 'pricePerJob', 'string'], [9, 'pricePerGib', 'string'],
+    [10, 'maxOutputBytes', 'uint64'], [11, 'expiresAt', 'uint64'],
+  ]),
+  '/insitu.compute.MsgCreateOfferResponse': codecOf([[1, 'offerId', 'uint64']]),
+  '/insitu.compute.MsgRemoveOffer': codecOf([[1, 'owner', 'string'], [2, 'offerId', 'uint64']]),
+  '/insitu.compute.MsgRemoveOfferResponse': codecOf([]),
 };
 
 /** insitu's extension messages for replacing providers that are gone (see chain recovery module). */

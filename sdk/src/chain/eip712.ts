@@ -150,7 +150,11 @@ const SPECS: Record<string, MsgSpec> = {
   '/greenfield.payment.MsgDisableRefund': plain('type:string,owner:string,addr:string'),
   '/greenfield.virtualgroup.MsgSettle': plain('global_virtual_group_family_id:uint32,global_virtual_group_ids:uint32[],storage_provider:string,type:string'),
   // insitu's compute extension.
-  '/insitu.compute.MsgSubmitJob': plain('args:string[],bucket_name:string,creator:string,env:string[],executor_sp_id:uint32,fuel_limit:uint64,map_jobs:string[],max_fee:string,max_output_bytes:uint64,memory_mib:uint32,mode:string,module_bucket:string,module_hash:string,module_object:string,object_name:string,piece_index:uint32,side_inputs:string[],type:string'),
+  '/insitu.compute.MsgSubmitJob': plain('args:string[],bucket_name:string,creator:string,env:string[],executor_choice:string,executor_sp_id:uint32,fuel_limit:uint64,map_jobs:string[],max_compute_price:string,max_fee:string,max_output_bytes:uint64,memory_mib:uint32,mode:string,module_bucket:string,module_hash:string,module_object:string,object_name:string,offer_id:uint64,piece_index:uint32,side_inputs:string[],type:string'),
+  '/insitu.compute.MsgReassignJob': plain('creator:string,executor_sp_id:uint32,job_id:uint64,max_compute_price:string,type:string'),
+  '/insitu.compute.MsgRecordOutput': plain('bucket_name:string,creator:string,job_id:uint64,object_name:string,type:string'),
+  '/insitu.compute.MsgCreateOffer': plain('audience:string,bucket_name:string,buyers:string[],expires_at:uint64,group_id:uint64,max_output_bytes:uint64,modules:string[],owner:string,prefix:string,price_per_gib:string,price_per_job:string,type:string'),
+  '/insitu.compute.MsgRemoveOffer': plain('offer_id:uint64,owner:string,type:string'),
   '/insitu.compute.MsgCancelJob': plain('creator:string,job_id:uint64,type:string'),
   '/insitu.virtualgroup.MsgReportProviderDown': plain('reporter:string,sp_id:uint32,type:string'),
   '/insitu.virtualgroup.MsgWithdrawDownReports': plain('reporter:string,type:string'),

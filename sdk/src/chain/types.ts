@@ -274,6 +274,73 @@ export interface JobInfo {
   /** When the held fee reaches the provider (end of the dispute window); 0 once paid or returned. */
   releaseAt: number;
   dispute: JobDispute | null;
+  /** The data offer the job runs under (0 or absent: none; it ran on the submitter's own permission). */
+  offerId?: bigint;
+  /** The data owner's fee under the offer: escrowed at submission, held with the compute fee, 0 once returned. */
+  dataFee?: bigint;
+  /** Who the data fee goes to (the offer's owner). */
+  dataOwner?: Hex;
+  /** The executor's compute price per unit of fuel, fixed when it was chosen (submission or reassignment). */
+  computePrice?: bigint;
+  /** Providers the job was taken from because they did not run it in time, oldest first. */
+  reassignedFrom?: number[];
+}
+
+/** A data offer: compute over a bucket, prefix or object, sold by its owner. */
+export interface OfferInfo {
+  id: bigint;
+  owner: Hex;
+  bucket: string;
+  /** '' the whole bucket; an object's full name that object. */
+  prefix: string;
+  audience: 'anyone' | 'accounts' | 'group';
+  buyers: Hex[];
+  groupId: bigint;
+  /** SHA-256 of the allowed modules; empty: any. */
+  modules: string[];
+  pricePerJob: bigint;
+  pricePerGiB: bigint;
+  maxOutputBytes: bigint;
+  /** Chain time (ms); 0: never. */
+  expiresAt: number;
+  createdAt: number;
+  removed: boolean;
+}
+
+export interface CreateOfferInput {
+  bucket: string;
+  prefix?: string;
+  audience: OfferInfo['audience'];
+  buyers?: Hex[];
+  groupId?: bigint;
+  modules?: string[];
+  pricePerJob?: bigint;
+  pricePerGiB?: bigint;
+  maxOutputBytes: bigint;
+  expiresAt?: number;
+}
+
+export interface ProviderComputeStats {
+  spId: number;
+  computePrice: string;
+  /** Jobs submitted to it and not yet settled. */
+  load: number;
+  /** Jobs it settled. */
+  done: number;
+}
+
+/** What the chain records about the job that made an object. */
+export interface OutputProvenance {
+  jobId: bigint;
+  /** The chain matched the object's checksum to the receipt's output hash. */
+  checked: boolean;
+  moduleHash: string;
+  status: JobInfo['status'];
+  receipt: string;
+  receiptSignature: string;
+  executorSpId: number;
+  input: { bucket: string; object: string; checksums: string[] };
+  sideInputs: string[];
 }
 
 /** A dispute over a settled job: chosen verifiers re-run it and the majority decides. */
@@ -313,6 +380,12 @@ export interface SubmitJobInput {
   memoryMiB?: number;
   /** Largest output kept (bytes); the owner's output policy may lower it. */
   maxOutputBytes?: number;
+  /** Runs under this data offer: the offer is the permission, its data fee is escrowed on top of maxFee. */
+  offerId?: bigint;
+  /** The chain picks an executor among the input's holders whose compute price is at most this. */
+  maxComputePrice?: bigint;
+  /** The chain picks the cheapest of the input's holders in service (within maxComputePrice). */
+  cheapest?: boolean;
 }
 
 /** An account's stream payments now (Greenfield's stream record with its bank balance). */
@@ -383,6 +456,14 @@ export interface ChainReader {
   swapIns(opts?: CallOptions): Promise<{ successorSpId: number; targetSpId: number; familyId: number; gvgId: number; reservedAt: number }[]>;
   getJob(id: bigint, opts?: CallOptions): Promise<JobInfo>;
   listJobs(creator?: Hex, opts?: CallOptions & { limit?: number }): Promise<JobInfo[]>;
+  /** One data offer (withdrawn ones too: jobs keep their terms). */
+  getOffer(id: bigint, opts?: CallOptions): Promise<OfferInfo>;
+  /** Offers in force, newest first, of an owner and/or over a bucket (all when neither). */
+  listOffers(by?: { owner?: Hex; bucket?: string }, opts?: CallOptions & { limit?: number }): Promise<OfferInfo[]>;
+  /** Every provider's compute price, load (jobs waiting or running on it) and jobs done. */
+  computeStats(opts?: CallOptions): Promise<ProviderComputeStats[]>;
+  /** The job recorded as the maker of an object, or null. */
+  provenance(bucket: string, object: string, opts?: CallOptions): Promise<OutputProvenance | null>;
   /** Stream payments of an account (and of the payment accounts it owns). */
   paymentView(address: Hex, opts?: CallOptions): Promise<PaymentView>;
   bucketReadState(bucket: string, opts?: CallOptions): Promise<BucketReadState>;
@@ -433,6 +514,14 @@ export interface ChainClient extends ChainReader {
   verifyJob(input: { jobId: bigint; receipt: string; receiptSignature: string }, opts?: CallOptions): Promise<TxResult>;
   /** The submitter takes back the escrow of a job no provider acknowledged (or one acknowledged but never settled, once it cannot be running any more). */
   cancelJob(jobId: bigint, opts?: CallOptions): Promise<TxResult>;
+  /** Submitter: moves a job its executor did not run in time to another holder of the input (cheapest within the limit, or the one named). */
+  reassignJob(input: { jobId: bigint; executorSpId?: number; maxComputePrice?: bigint }, opts?: CallOptions): Promise<TxResult & { executorSpId: number; computePrice: bigint }>;
+  /** Submitter: records that `bucket/object` (its own, sealed) is the output of its settled job. */
+  recordJobOutput(input: { jobId: bigint; bucket: string; object: string }, opts?: CallOptions): Promise<TxResult>;
+  /** Bucket owner: offers compute over a bucket, prefix or object for money. */
+  createOffer(input: CreateOfferInput, opts?: CallOptions): Promise<TxResult & { offerId: bigint }>;
+  /** Offer owner: withdraws an offer (jobs already submitted keep its terms). */
+  removeOffer(offerId: bigint, opts?: CallOptions): Promise<TxResult>;
   /** Creates a group owned by the signer; returns its id. */
   createGroup(name: string, opts?: CallOptions & { extra?: string }): Promise<TxResult & { groupId: bigint }>;
   deleteGroup(name: string, opts?: CallOptions): Promise<TxResult>;

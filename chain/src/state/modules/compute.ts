@@ -8,8 +8,12 @@ import { isAddress, sameAddress } from '@insitu/sdk/crypto/keys.ts';
 import { fail, emit, nextId, type MsgHandler, type QueryHandler } from '../context.ts';
 import { big } from '../../gnfd.ts';
 import { move } from './bank.ts';
-import { getProvider } from './providers.ts';
-import { getBucket, getObject } from './storage-records.ts';
+import { listProviders } from './providers.ts';
+import { getBucket, getObject, getObjectById } from './storage-records.ts';
+import { offerFor, dataFeeOf, offerMsgs, offerQueries } from './offers.ts';
+import { candidatesOf, chooseExecutor } from './compute/executor.ts';
+import { dataFeeHeld } from './compute/held.ts';
+import { msgRecordOutput, provenanceQueries } from './compute/provenance.ts';
 import { Action, Effect, verifyPermission, outputCapOf, type StatementRecord } from './permission.ts';
 import { requireNotFrozen } from './payment.ts';
 import { COMPUTE_ESCROW, computeParams, jobKey, type JobRecord } from './compute/records.ts';
@@ -35,7 +39,11 @@ const msgSubmitJob: MsgHandler = async (ctx, msg) => {
   const moduleHash = String(msg.moduleHash);
   if (!/^[0-9a-f]{64}$/.test(moduleHash)) fail('ERR_INVALID_ARGUMENT', 'moduleHash must be the SHA-256 of the module, 64 hex digits');
   const allowing: StatementRecord[] = [];
-  if ((await verifyPermission(ctx.kv, ctx.now, ctx.signer, bucket, input, Action.EXECUTE_OBJECT, { moduleHash, allowing })) !== Effect.ALLOW) {
+  // Under a data offer the offer is the permission (and its price and output cap the terms).
+  const offerId = big(msg.offerId ?? 0);
+  const offer = offerId !== 0n ? await offerFor(ctx.kv, ctx.now, offerId, ctx.signer, bucket.name, input.name, moduleHash) : null;
+  if (offer && msg.mode) fail('ERR_INVALID_ARGUMENT', 'a job under a data offer runs over whole objects (no map or reduce)');
+  if (!offer && (await verifyPermission(ctx.kv, ctx.now, ctx.signer, bucket, input, Action.EXECUTE_OBJECT, { moduleHash, allowing })) !== Effect.ALLOW) {
     fail('ERR_PERMISSION_DENIED', `${ctx.signer} may not run module ${moduleHash.slice(0, 12)}… over ${bucket.name}/${input.name}`);
   }
   const moduleBucket = await getBucket(ctx.kv, String(msg.moduleBucket));
@@ -51,8 +59,14 @@ const msgSubmitJob: MsgHandler = async (ctx, msg) => {
   if (maxFee <= 0n) fail('ERR_INVALID_ARGUMENT', 'maxFee must be positive');
   const fuelLimit = big(msg.fuelLimit);
   if (fuelLimit <= 0n) fail('ERR_INVALID_ARGUMENT', 'fuelLimit must be positive');
-  const executorSpId = Number(msg.executorSpId || bucket.primarySpId);
-  if (!(await getProvider(ctx.kv, executorSpId))) fail('ERR_PROVIDER_NOT_FOUND', `no storage provider ${executorSpId}`);
+  const maxPriceText = String(msg.maxComputePrice ?? '');
+  if (maxPriceText !== '' && !/^\d{1,40}$/.test(maxPriceText)) fail('ERR_INVALID_ARGUMENT', `maxComputePrice must be a whole number of base units, not "${maxPriceText.slice(0, 40)}"`);
+  const choice = String(msg.executorChoice ?? '');
+  if (choice !== '' && choice !== 'cheapest') fail('ERR_INVALID_ARGUMENT', `executorChoice is "cheapest" or empty, not "${choice.slice(0, 20)}"`);
+  const chosen = await chooseExecutor(ctx.kv, await candidatesOf(ctx.kv, bucket.primarySpId, input.gvgId), {
+    named: Number(msg.executorSpId || 0), maxPrice: maxPriceText === '' ? null : BigInt(maxPriceText), cheapest: choice === 'cheapest', exclude: [],
+  });
+  const executorSpId = chosen.spId;
   const args = ((msg.args as string[]) ?? []).map(String);
   if (args.length > 64 || args.some((a) => a.length > 4096)) fail('ERR_INVALID_ARGUMENT', 'at most 64 arguments of at most 4096 characters');
   const params = computeParams(ctx.genesis);
@@ -62,6 +76,7 @@ const msgSubmitJob: MsgHandler = async (ctx, msg) => {
   // A map's output goes to the providers that reduce, never to the submitter: the reduce's cap bounds what leaves.
   const policyCap = msg.mode === 'map' ? null : outputCapOf(allowing, input.payloadSize);
   if (policyCap !== null) caps.push(policyCap);
+  if (offer) caps.push(offer.maxOutputBytes);
   const memoryMiB = Number(msg.memoryMib ?? 0) || DEFAULT_JOB_MEMORY_MIB;
   if (!Number.isInteger(memoryMiB) || memoryMiB < 1 || memoryMiB > 32768) fail('ERR_INVALID_ARGUMENT', 'memoryMib must be 1..32768');
   const sideInputs = ((msg.sideInputs as string[]) ?? []).map(String);
@@ -107,16 +122,19 @@ const msgSubmitJob: MsgHandler = async (ctx, msg) => {
     }
   } else if (mapJobs.length > 0) fail('ERR_INVALID_ARGUMENT', 'only reduce jobs name map jobs');
   const outputCap = caps.reduce((a, b) => (b < a ? b : a));
-  await move(ctx.kv, ctx.signer, COMPUTE_ESCROW, maxFee);
+  // The owner's data fee is escrowed beside the compute fee: one escrow, paid or refunded together.
+  const dataFee = offer ? dataFeeOf(offer, input.payloadSize) : 0n;
+  await move(ctx.kv, ctx.signer, COMPUTE_ESCROW, maxFee + dataFee);
   const id = await nextId(ctx.kv, 'job');
   const job: JobRecord = {
     id, creator: ctx.signer, bucket: bucket.name, object: input.name, objectId: input.id, moduleBucket: moduleBucket.name,
     moduleObject: module.name, moduleHash, args, sideInputs, env, mode: mode as JobRecord['mode'], pieceIndex: mode === 'map' ? pieceIndex : 0, mapJobs, maxFee, fuelLimit, executorSpId, status: 'submitted',
     submittedAt: ctx.now, fuelUsed: 0n, fee: 0n, outputHash: '', exitState: '', receiptSignature: '', settledAt: 0,
     memoryMiB, outputCap, ackedAt: 0, receipt: '', outputBytes: 0, releaseAt: 0, dispute: null,
+    computePrice: chosen.price, ...(offer ? { offerId: offer.id, dataFee, dataOwner: offer.owner } : {}),
   };
   ctx.kv.put(jobKey(id), job);
-  emit(ctx, 'job-submitted', { job_id: id, mode, sp_id: executorSpId, bucket_name: bucket.name, object_name: input.name, object_id: input.id, max_fee: maxFee, output_cap: outputCap });
+  emit(ctx, 'job-submitted', { job_id: id, mode, sp_id: executorSpId, bucket_name: bucket.name, object_name: input.name, object_id: input.id, max_fee: maxFee, output_cap: outputCap, compute_price: chosen.price, data_fee: dataFee });
   return { jobId: id.toString() };
 };
 
@@ -137,11 +155,43 @@ const msgCancelJob: MsgHandler = async (ctx, msg) => {
     if (job.status === 'running') fail('ERR_JOB_RUNNING', `job ${id} is running on provider ${job.executorSpId}; it cannot be cancelled (unless never settled, from ${new Date(at).toISOString()})`);
     fail('ERR_INVALID_ARGUMENT', `job ${id} may still be starting; it can be cancelled from ${new Date(at).toISOString()} if no provider acknowledges it`);
   }
-  await move(ctx.kv, COMPUTE_ESCROW, job.creator, job.maxFee);
-  Object.assign(job, { status: 'cancelled', settledAt: ctx.now });
+  const refund = job.maxFee + dataFeeHeld(job);
+  await move(ctx.kv, COMPUTE_ESCROW, job.creator, refund);
+  Object.assign(job, { status: 'cancelled', settledAt: ctx.now, dataFee: 0n });
   ctx.kv.put(jobKey(id), job);
-  emit(ctx, 'job-cancelled', { job_id: id, refund: job.maxFee });
-  return { refund: job.maxFee.toString() };
+  emit(ctx, 'job-cancelled', { job_id: id, refund });
+  return { refund: refund.toString() };
+};
+
+/**
+ * A job its executor did not acknowledge within the short deadline (or acknowledged and never
+ * settled within the long one) moves to another provider holding the input, chosen like at
+ * submission but never the one it leaves; the deadline starts again and the escrow stays.
+ */
+const msgReassignJob: MsgHandler = async (ctx, msg) => {
+  const id = big(msg.jobId);
+  const job = await ctx.kv.get<JobRecord>(jobKey(id));
+  if (!job) return fail('ERR_NOT_FOUND', `no job ${id}`);
+  if (!sameAddress(job.creator, ctx.signer)) fail('ERR_PERMISSION_DENIED', `only the submitter of job ${id} may reassign it`);
+  if (job.status !== 'submitted' && job.status !== 'running') fail('ERR_INVALID_ARGUMENT', `job ${id} is already ${job.status}`);
+  const params = computeParams(ctx.genesis);
+  const at = job.status === 'running' ? job.ackedAt + params.cancelAckedAfterMs : job.submittedAt + params.cancelUnackedAfterMs;
+  if (ctx.now < at) fail(job.status === 'running' ? 'ERR_JOB_RUNNING' : 'ERR_INVALID_ARGUMENT', `provider ${job.executorSpId} has until ${new Date(at).toISOString()} to run job ${id}`);
+  const maxPriceText = String(msg.maxComputePrice ?? '');
+  if (maxPriceText !== '' && !/^\d{1,40}$/.test(maxPriceText)) fail('ERR_INVALID_ARGUMENT', `maxComputePrice must be a whole number of base units, not "${maxPriceText.slice(0, 40)}"`);
+  const input = await getObjectById(ctx.kv, job.objectId);
+  const bucket = await getBucket(ctx.kv, job.bucket);
+  if (!input || !bucket) return fail('ERR_OBJECT_NOT_FOUND', `the input of job ${id} is gone`);
+  const from = job.executorSpId;
+  const exclude = [...new Set([...(job.reassignedFrom ?? []), from])];
+  const chosen = await chooseExecutor(ctx.kv, (await candidatesOf(ctx.kv, bucket.primarySpId, input.gvgId)), {
+    // Without a limit of its own, the job keeps the price it was submitted at as its limit.
+    named: Number(msg.executorSpId || 0), maxPrice: maxPriceText === '' ? (job.computePrice ?? null) : BigInt(maxPriceText), cheapest: true, exclude,
+  });
+  Object.assign(job, { executorSpId: chosen.spId, computePrice: chosen.price, status: 'submitted', submittedAt: ctx.now, ackedAt: 0, reassignedFrom: [...(job.reassignedFrom ?? []), from] });
+  ctx.kv.put(jobKey(id), job);
+  emit(ctx, 'job-reassigned', { job_id: id, from_sp_id: from, sp_id: chosen.spId, compute_price: chosen.price });
+  return { executorSpId: chosen.spId, computePrice: chosen.price.toString() };
 };
 
 export const computeMsgs: Record<string, { handler: MsgHandler; signer: (m: Record<string, unknown>) => string }> = {
@@ -151,6 +201,9 @@ export const computeMsgs: Record<string, { handler: MsgHandler; signer: (m: Reco
   '/insitu.compute.MsgAckJob': { handler: msgAckJob, signer: (m) => String(m.operator) },
   '/insitu.compute.MsgDisputeJob': { handler: msgDisputeJob, signer: (m) => String(m.disputer) },
   '/insitu.compute.MsgVerifyJob': { handler: msgVerifyJob, signer: (m) => String(m.operator) },
+  '/insitu.compute.MsgReassignJob': { handler: msgReassignJob, signer: (m) => String(m.creator) },
+  '/insitu.compute.MsgRecordOutput': { handler: msgRecordOutput, signer: (m) => String(m.creator) },
+  ...offerMsgs,
 };
 
 export const computeQueries: Record<string, QueryHandler> = {
@@ -164,6 +217,20 @@ export const computeQueries: Record<string, QueryHandler> = {
   /** Project extension (JSON): jobs of a submitter, newest first. */
   /** Project extension (JSON): the compute module's parameters (dispute window and bond, slash, cancel deadlines). */
   '/insitu.compute.Query/Params': async (ctx) => ({ params: computeParams(ctx.genesis) }),
+  ...offerQueries,
+  ...provenanceQueries,
+  /** Project extension (JSON): per provider, its compute price, jobs waiting or running on it (load) and jobs it settled. */
+  '/insitu.compute.Query/ProviderStats': async (ctx) => {
+    const stats = new Map<number, { spId: number; computePrice: string; load: number; done: number }>();
+    for (const p of await listProviders(ctx.kv)) stats.set(p.id, { spId: p.id, computePrice: p.computePrice, load: 0, done: 0 });
+    for (const [, j] of await ctx.kv.list<JobRecord>('job/')) {
+      const s = stats.get(j.executorSpId);
+      if (!s) continue;
+      if (j.status === 'submitted' || j.status === 'running') s.load++;
+      else if (j.status === 'settled' || j.status === 'rejected') s.done++;
+    }
+    return { providers: [...stats.values()] };
+  },
   '/insitu.compute.Query/Jobs': async (ctx, req) => {
     const all = await ctx.kv.list<JobRecord>('job/');
     const who = req.creator ? String(req.creator) : null;

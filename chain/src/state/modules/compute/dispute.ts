@@ -20,6 +20,7 @@ import { getProvider, getGvg, providerByOperator, isActive } from '../providers.
 import { getObjectById } from '../storage-records.ts';
 import { COMPUTE_ESCROW, computeParams, disputeDueKey, getJob, jobKey, releaseKey, type JobRecord } from './records.ts';
 import { checkReceipt } from './settle.ts';
+import { payHeld, refundHeld, dataFeeHeld } from './held.ts';
 import { slash } from '../stake.ts';
 
 /** The block's randomness (its hash, the same on every validator), mixed with the job id. */
@@ -109,8 +110,7 @@ async function releaseOrSchedule(kv: KV, job: JobRecord, now: number): Promise<v
     kv.put(releaseKey(job.releaseAt, job.id), true);
     return;
   }
-  const p = await getProvider(kv, job.executorSpId);
-  if (p) await move(kv, COMPUTE_ESCROW, p.fundingAddress, job.fee);
+  await payHeld(kv, job);
   job.releaseAt = 0;
 }
 
@@ -132,7 +132,7 @@ async function resolve(kv: KV, job: JobRecord, now: number, atDeadline: boolean)
   if (wrong) {
     // The receipt was false: the submitter gets the fee back and the executor pays for the rest.
     if (job.releaseAt !== 0) {
-      await move(kv, COMPUTE_ESCROW, job.creator, job.fee);
+      await refundHeld(kv, job);
       kv.del(releaseKey(job.releaseAt, job.id));
       job.releaseAt = 0;
     }
@@ -182,12 +182,10 @@ export async function computeEndBlock({ kv, now }: { kv: KV; now: number }): Pro
     const job = await getJob(kv, BigInt(first[0].split('/')[2]!));
     // An open dispute holds the fee; its resolution pays or returns it.
     if (!job || job.releaseAt === 0 || job.dispute?.outcome === 'open') continue;
-    const p = await getProvider(kv, job.executorSpId);
-    if (!p) continue;
-    await move(kv, COMPUTE_ESCROW, p.fundingAddress, job.fee);
+    if (!(await payHeld(kv, job))) continue;
     job.releaseAt = 0;
     kv.put(jobKey(job.id), job);
-    events.push({ type: 'job-fee-released', attributes: { job_id: String(job.id), sp_id: String(p.id), fee: String(job.fee) } });
+    events.push({ type: 'job-fee-released', attributes: { job_id: String(job.id), sp_id: String(job.executorSpId), fee: String(job.fee), data_fee: String(dataFeeHeld(job)) } });
   }
   return events;
 }

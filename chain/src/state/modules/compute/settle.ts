@@ -15,6 +15,8 @@ import { move } from '../bank.ts';
 import { providerByOperator, type ProviderRecord } from '../providers.ts';
 import { getObjectById } from '../storage-records.ts';
 import { COMPUTE_ESCROW, computeParams, getJob, jobKey, releaseKey, type JobRecord } from './records.ts';
+import { dataFeeHeld } from './held.ts';
+import { getOffer, offerAllowsModule } from '../offers.ts';
 
 /** The job's record and the provider behind the signer, which must be the job's executor. */
 async function executorsJob(kv: KV, signer: string, id: bigint): Promise<{ job: JobRecord; sp: ProviderRecord }> {
@@ -76,19 +78,29 @@ export const msgSettleJob: MsgHandler = async (ctx, msg) => {
   const r = await checkReceipt(ctx.kv, job, sp, msg.receipt, msg.receiptSignature);
   const params = computeParams(ctx.genesis);
   const fuelUsed = BigInt(r.fuelUsed);
-  const price = BigInt(sp.computePrice);
+  // The price the executor was chosen at (jobs from before prices were recorded: its price now).
+  const price = job.computePrice ?? BigInt(sp.computePrice);
   const cost = (r.state === 'rejected' ? BigInt(params.rejectFuel) : fuelUsed) * price;
   const fee = cost < job.maxFee ? cost : job.maxFee;
-  // The fee stays in escrow until the dispute window closes (computeEndBlock pays it out).
-  await move(ctx.kv, COMPUTE_ESCROW, job.creator, job.maxFee - fee);
+  // Under a data offer the chain checks the offer's terms again: its module list and output cap.
+  if (job.offerId) {
+    const offer = await getOffer(ctx.kv, job.offerId);
+    if (offer && !offerAllowsModule(offer, r.moduleHash)) fail('ERR_INVALID_RECEIPT', `receipt of job ${id}: module ${r.moduleHash.slice(0, 12)}… is not allowed by offer ${job.offerId}`);
+    if (offer && BigInt(r.outputBytes) > offer.maxOutputBytes) fail('ERR_INVALID_RECEIPT', `receipt of job ${id}: ${r.outputBytes} output bytes, above offer ${job.offerId}'s cap of ${offer.maxOutputBytes}`);
+  }
+  // A refused module read no data: the owner's fee goes back with the unused compute fee.
+  const dataFee = r.state === 'rejected' ? 0n : dataFeeHeld(job);
+  // The fees stay in escrow until the dispute window closes (computeEndBlock pays them out).
+  await move(ctx.kv, COMPUTE_ESCROW, job.creator, job.maxFee - fee + (dataFeeHeld(job) - dataFee));
   const releaseAt = ctx.now + params.disputeWindowMs;
+  const held = fee + dataFee > 0n;
   Object.assign(job, {
     status: r.state === 'rejected' ? 'rejected' : 'settled', fuelUsed, fee, outputHash: r.outputHash, exitState: exitStateOf(r),
     receipt: JSON.stringify(r), receiptSignature: String(msg.receiptSignature), outputBytes: r.outputBytes, settledAt: ctx.now,
-    releaseAt: fee > 0n ? releaseAt : 0,
+    releaseAt: held ? releaseAt : 0, ...(job.offerId ? { dataFee } : {}),
   });
-  if (fee > 0n) ctx.kv.put(releaseKey(releaseAt, id), true);
+  if (held) ctx.kv.put(releaseKey(releaseAt, id), true);
   ctx.kv.put(jobKey(id), job);
-  emit(ctx, r.state === 'rejected' ? 'job-rejected' : 'job-settled', { job_id: id, sp_id: sp.id, fee, refund: job.maxFee - fee, exit_state: job.exitState, release_at: releaseAt });
+  emit(ctx, r.state === 'rejected' ? 'job-rejected' : 'job-settled', { job_id: id, sp_id: sp.id, fee, data_fee: dataFee, refund: job.maxFee - fee, exit_state: job.exitState, release_at: releaseAt });
   return { fee: fee.toString(), refund: (job.maxFee - fee).toString() };
 };
