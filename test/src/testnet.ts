@@ -36,6 +36,12 @@ export interface TestnetOptions {
   freeReadQuota?: bigint;
   /** The nodes' scrubbing, probing and swap-ins: off unless asked for (tests drive them). */
   recovery?: RecoveryOptions;
+  /**
+   * The chain's random storage challenges (one per 10 minutes of chain time): off unless asked
+   * for, so that moving the clock does not make providers attest (and pay fees) behind a test's
+   * back; requested challenges always work.
+   */
+  randomChallenges?: boolean;
 }
 
 export async function createTestnet(opts: TestnetOptions = {}): Promise<Testnet> {
@@ -43,6 +49,7 @@ export async function createTestnet(opts: TestnetOptions = {}): Promise<Testnet>
   const dir = opts.dir ?? (await mkdtemp(join(tmpdir(), 'insitu-testnet-')));
   if (!ownDir) await mkdir(dir, { recursive: true });
   const plan = await planDevnet({ nodes: opts.nodes ?? 7, accounts: opts.accounts ?? 3, ...(opts.freeReadQuota !== undefined ? { freeReadQuota: opts.freeReadQuota } : {}) });
+  if (!opts.randomChallenges) plan.genesis.accountability = { ...plan.genesis.accountability, challengeIntervalMs: 0 };
   let chain = createChain({ dataDir: join(dir, 'chain'), genesis: plan.genesis, port: await freePort(), devClock: true });
   await chain.start();
   const rpcUrl = chain.rpcUrl;
