@@ -63,7 +63,7 @@ const sha = (b: Uint8Array): string => createHash('sha256').update(b).digest('he
 
 test.before(async (t) => {
   const { bytes } = seeded((l) => t.log(l));
-  net = await createTestnet({ nodes: 7, accounts: 3 });
+  net = await createTestnet({ nodes: 7, accounts: 3, randomChallenges: true });
   // The liar's node behind a proxy on its registered port: it answers challenges with a flipped byte when told to.
   const port = await freePort();
   await net.stopNode(LIAR);
@@ -148,6 +148,21 @@ test.serial('piece reads count against the read quota: the primary\'s whole-obje
   const member = net.plan.nodes.find((n) => n.operatorAddress === secondary.operatorAddress)!;
   await getPiece({ endpoint: primary.endpoint, objectId: head.id, index: -1, segment: 0, privateKey: member.operatorKey });
   t.is(await used(primary.endpoint), p0 + BigInt(whole.length));
+});
+
+test.serial('the chain issues a random challenge once per interval of chain time; the providers it names check it and it passes', async (t) => {
+  const known = async (): Promise<number> => {
+    let id = 0;
+    while (await alice.chain.challenge(id + 1).then(() => true, () => false)) id++;
+    return id;
+  };
+  const before = await known();
+  await alice.chain.advanceTime(11 * 60);
+  const id = await waitFor('a random challenge', async () => ((await known()) > before ? before + 1 : undefined));
+  const c = await alice.chain.challenge(id);
+  t.is(c.challengers.length, 3);
+  t.false(c.challengers.includes(c.spId));
+  t.is((await decided(alice.chain, id)).status, 'passed');
 });
 
 test.serial('a storage challenge passes; after a piece\'s bytes are lost on disk the next one fails: slashed, challengers paid, piece repaired', async (t) => {
