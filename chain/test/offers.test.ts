@@ -1,0 +1,282 @@
+// The market on chain: data offers (the offer is the permission; its data fee escrowed beside the
+// compute fee, held for the dispute window, paid to the owner, returned when the module was
+// refused or the receipt overturned; module list and output cap checked again at settlement),
+// the choice of executor (named, cheapest, under a maximum price; the price recorded and
+// charged), reassignment of a job its executor did not run in time, and recorded outputs.
+// Money is conserved through a seeded random market.
+
+import test, { type ExecutionContext } from 'ava';
+import { createHash, randomBytes } from 'node:crypto';
+import { createChainClient } from '@insitu/sdk/chain/index.ts';
+import { computeChecksums } from '@insitu/sdk/integrity/index.ts';
+import { sealSignDoc } from '@insitu/sdk/chain/seal.ts';
+import { blsAggregate, blsSign } from '@insitu/sdk/crypto/bls.ts';
+import { signDigest, toHex } from '@insitu/sdk/crypto/keys.ts';
+import { receiptDigest, type JobReceipt } from '@insitu/sdk/receipt.ts';
+import type { JobInfo } from '@insitu/sdk/chain/types.ts';
+import { rng, testSeed } from '../../test/src/random.ts';
+import { createChain } from '../src/index.ts';
+import { DEFAULT_COMPUTE_PARAMS } from '../src/state/modules/compute/records.ts';
+import { testGenesis, tempDir } from './helpers.ts';
+
+const ESCROW = '0x00000000000000000000000000000000000e5c00';
+const HOUR = 60 * 60_000;
+const EMPTY_HASH = createHash('sha256').digest('hex');
+const ALLOWED = 'ab'.repeat(32);
+const OTHER = 'ef'.repeat(32);
+/** Compute prices of providers 1..7: the primary (1) is not the cheapest of the group. */
+const PRICES = ['50', '30', '10', '40', '20', '60', '70'];
+
+async function setup(t: ExecutionContext) {
+  const g = testGenesis({ accounts: 3 });
+  for (const [i, p] of g.genesis.providers.entries()) p.computePrice = PRICES[i]!;
+  const clock = { now: Date.now() };
+  const chain = createChain({ dataDir: await tempDir(t), genesis: g.genesis, now: () => clock.now });
+  await chain.start();
+  t.teardown(() => chain.stop());
+  const opts = { rpcUrl: chain.rpcUrl, chainId: chain.chainId };
+  const [owner, buyer, stranger] = await Promise.all(g.accounts.map((a) => createChainClient({ ...opts, privateKey: a.privateKey })));
+  const sps = await Promise.all(g.providers.map((p) => createChainClient({ ...opts, privateKey: p.privateKey })));
+  const checksumsOf = new Map<string, string[]>();
+  const seal = async (who: typeof owner, bucket: string, name: string, bytes: Uint8Array = randomBytes(1000)): Promise<void> => {
+    const { checksums } = await computeChecksums(bytes);
+    checksumsOf.set(name, checksums.map((c) => Buffer.from(c).toString('hex')));
+    const { object } = await who!.createObject({ bucket, name, payloadSize: BigInt(bytes.length), checksums });
+    const gvg = await who!.getGlobalVirtualGroup(object.gvgId);
+    const doc = sealSignDoc({ chainId: chain.chainId, gvgId: gvg.id, objectId: object.id, checksums });
+    await sps[0]!.sealObject({ bucket, name, gvgId: gvg.id, blsSignature: blsAggregate(gvg.secondarySpIds.map((id) => blsSign(doc, g.providers[id - 1]!.blsSecret))) });
+  };
+  await owner!.createBucket({ name: 'data', primarySp: g.providers[0]!.address });
+  await buyer!.createBucket({ name: 'mine', primarySp: g.providers[0]!.address });
+  await seal(owner, 'data', 'sales/2024.csv');
+  await seal(owner, 'data', 'private/keys.csv');
+  await seal(buyer, 'mine', 'job.wasm');
+  const kv = (chain.app as unknown as { kv(): { list<T>(p: string): Promise<[string, T][]> } }).kv();
+  const sum = async (): Promise<bigint> => {
+    let total = 0n;
+    for (const [, a] of await kv.list<{ balance: bigint }>('acct/')) total += a.balance;
+    return total;
+  };
+  const balance = async (a: string): Promise<bigint> => (await owner!.getAccount(a as `0x${string}`).catch(() => ({ balance: 0n }))).balance;
+  const receipt = (job: JobInfo, spId: number, over: Partial<JobReceipt> = {}): { receipt: string; receiptSignature: string } => {
+    const r: JobReceipt = {
+      jobId: job.id.toString(), executorSpId: spId, moduleHash: job.moduleHash, inputObjectId: job.objectId.toString(),
+      inputChecksums: checksumsOf.get(job.object)!, args: job.args, state: 'succeeded', code: null, exitCode: 0,
+      fuelUsed: '100', outputHash: 'cd'.repeat(32), outputBytes: 10, stderrTail: '', ...over,
+    };
+    return { receipt: JSON.stringify(r), receiptSignature: toHex(signDigest(receiptDigest(r), g.providers[spId - 1]!.privateKey)) };
+  };
+  const job = { bucket: 'data', object: 'sales/2024.csv', moduleBucket: 'mine', moduleObject: 'job.wasm', moduleHash: ALLOWED, fuelLimit: 1_000_000n };
+  const code = async (p: Promise<unknown>): Promise<string | undefined> => ((await t.throwsAsync(p)) as { code?: string }).code;
+  return { g, chain, clock, owner: owner!, buyer: buyer!, stranger: stranger!, sps, sum, balance, receipt, job, code, seal };
+}
+
+test('an offer is created only by the bucket owner with well-formed terms; bad terms are refused and change nothing', async (t) => {
+  const { owner, buyer, code, sum, clock } = await setup(t);
+  const before = await sum();
+  const terms = { bucket: 'data', prefix: 'sales/', audience: 'anyone' as const, maxOutputBytes: 100n, pricePerJob: 1000n };
+  t.is(await code(buyer.createOffer(terms)), 'ERR_PERMISSION_DENIED', 'not the owner');
+  t.is(await code(owner.createOffer({ ...terms, bucket: 'nope' })), 'ERR_BUCKET_NOT_FOUND');
+  t.is(await code(owner.createOffer({ ...terms, maxOutputBytes: 0n })), 'ERR_INVALID_ARGUMENT', 'an offer always caps the output');
+  t.is(await code(owner.createOffer({ ...terms, modules: ['not-a-hash'] })), 'ERR_INVALID_ARGUMENT');
+  t.is(await code(owner.createOffer({ ...terms, audience: 'accounts' })), 'ERR_INVALID_ARGUMENT', 'listed accounts list someone');
+  t.is(await code(owner.createOffer({ ...terms, audience: 'everyone' as 'anyone' })), 'ERR_INVALID_ARGUMENT');
+  t.is(await code(owner.createOffer({ ...terms, audience: 'group', groupId: 99n })), 'ERR_NOT_FOUND');
+  t.is(await code(owner.createOffer({ ...terms, expiresAt: clock.now - 1 })), 'ERR_INVALID_ARGUMENT', 'already expired');
+  t.deepEqual(await owner.listOffers(), [], 'no offer was made');
+  t.true(await sum() === before);
+  const { offerId } = await owner.createOffer({ ...terms, modules: [ALLOWED] });
+  const offer = await buyer.getOffer(offerId);
+  t.like(offer, { bucket: 'data', prefix: 'sales/', audience: 'anyone', modules: [ALLOWED], pricePerJob: 1000n, maxOutputBytes: 100n, removed: false });
+  t.is((await buyer.listOffers({ bucket: 'data' })).length, 1);
+  t.is(await code(buyer.removeOffer(offerId)), 'ERR_PERMISSION_DENIED', 'only its owner withdraws it');
+  await owner.removeOffer(offerId);
+  t.deepEqual(await buyer.listOffers(), [], 'a withdrawn offer is no longer listed');
+  t.true((await buyer.getOffer(offerId)).removed, 'but kept for the jobs under it');
+});
+
+test('a buyer with only an offer runs an allowed module, pays the owner the offer price at the end of the window, and is refused other modules, other data, and after expiry', async (t) => {
+  const { owner, buyer, stranger, sps, code, balance, receipt, job, clock, sum } = await setup(t);
+  const before = await sum();
+  t.is(await code(buyer.submitJob({ ...job, maxFee: 10n ** 12n })), 'ERR_PERMISSION_DENIED', 'no permission without an offer');
+  const expiresAt = clock.now + 2 * HOUR;
+  const { offerId } = await owner.createOffer({ bucket: 'data', prefix: 'sales/', audience: 'accounts', buyers: [buyer.address], modules: [ALLOWED], pricePerJob: 7000n, pricePerGiB: 1n << 30n, maxOutputBytes: 64n, expiresAt });
+  // 1000 bytes at one base unit per byte-of-a-GiB: 1000 on top of the 7000 per job.
+  const dataFee = 7000n + 1000n;
+  t.is(await code(buyer.submitJob({ ...job, moduleHash: OTHER, maxFee: 10n ** 12n, offerId })), 'ERR_PERMISSION_DENIED', 'a module outside the offer');
+  t.is(await code(buyer.submitJob({ ...job, object: 'private/keys.csv', maxFee: 10n ** 12n, offerId })), 'ERR_PERMISSION_DENIED', 'data outside the offer');
+  t.is(await code(stranger.submitJob({ ...job, maxFee: 10n ** 12n, offerId })), 'ERR_PERMISSION_DENIED', 'not a listed buyer');
+  t.is(await code(buyer.submitJob({ ...job, maxFee: 10n ** 12n, offerId: 999n })), 'ERR_NOT_FOUND');
+  t.is(await code(buyer.submitJob({ ...job, maxFee: 10n ** 12n, offerId, mode: 'map', pieceIndex: 0 })), 'ERR_INVALID_ARGUMENT', 'offers cover whole-object jobs');
+  t.is(await balance(ESCROW), 0n, 'nothing escrowed by the refusals');
+
+  const maxFee = 10n ** 6n;
+  const { jobId } = await buyer.submitJob({ ...job, maxFee, offerId, maxOutputBytes: 10_000 });
+  const submitted = await buyer.getJob(jobId);
+  t.is(submitted.outputCap, 64n, 'the offer caps what the buyer asked for');
+  t.is(submitted.dataFee, dataFee);
+  t.is(await balance(ESCROW), maxFee + dataFee, 'compute and data fees escrowed together');
+  // The chain checks the offer's cap again: a receipt above it is refused.
+  t.is(await code(sps[0]!.settleJob({ jobId, ...receipt(submitted, 1, { outputBytes: 65 }) })), 'ERR_INVALID_RECEIPT');
+  const buyerBefore = await balance(buyer.address);
+  await sps[0]!.settleJob({ jobId, ...receipt(submitted, 1, { fuelUsed: '100', outputBytes: 64 }) });
+  const fee = 100n * 50n;
+  t.is(await balance(buyer.address) - buyerBefore, maxFee - fee, 'the unused compute fee came back at once');
+  t.is(await balance(ESCROW), fee + dataFee, 'both fees held for the dispute window');
+  const ownerBefore = await balance(owner.address);
+  clock.now += HOUR + 1000;
+  await stranger.transfer(stranger.address, 1n);
+  t.is(await balance(owner.address) - ownerBefore, dataFee, 'the owner is paid the offer price when the window closes');
+  t.is(await balance(ESCROW), 0n);
+  t.is(await buyer.getOffer(offerId).then((o) => o.removed), false);
+  clock.now = expiresAt + 1;
+  t.is(await code(buyer.submitJob({ ...job, maxFee, offerId })), 'ERR_PERMISSION_DENIED', 'an expired offer sells nothing');
+  t.is(await sum(), before, 'money conserved');
+});
+
+test('a refused module returns the data fee; an overturned receipt returns both fees; a cancelled job returns everything', async (t) => {
+  const { owner, buyer, stranger, sps, code, balance, receipt, job, clock, sum } = await setup(t);
+  const before = await sum();
+  const { offerId } = await owner.createOffer({ bucket: 'data', audience: 'anyone', pricePerJob: 5000n, maxOutputBytes: 100n });
+  const run = async () => buyer.getJob((await buyer.submitJob({ ...job, maxFee: 10n ** 6n, offerId })).jobId);
+  const rejected = await run();
+  await sps[0]!.settleJob({ jobId: rejected.id, ...receipt(rejected, 1, { state: 'rejected', code: 'ERR_JOB_FORBIDDEN_IMPORT', exitCode: -1, fuelUsed: '0', outputHash: EMPTY_HASH, outputBytes: 0 }) });
+  t.is((await buyer.getJob(rejected.id)).dataFee, 0n, 'no data fee for a module the node refused');
+  const rejectFee = (await buyer.getJob(rejected.id)).fee;
+  t.is(await balance(ESCROW), rejectFee);
+
+  const disputed = await run();
+  await sps[0]!.settleJob({ jobId: disputed.id, ...receipt(disputed, 1) });
+  const { verifiers } = await stranger.disputeJob(disputed.id).then(async () => (await buyer.getJob(disputed.id)).dispute!);
+  const buyerBefore = await balance(buyer.address);
+  for (const v of verifiers) {
+    if ((await buyer.getJob(disputed.id)).dispute!.outcome !== 'open') break;
+    await sps[v - 1]!.verifyJob({ jobId: disputed.id, ...receipt(disputed, v, { outputHash: '11'.repeat(32) }) });
+  }
+  const after = await buyer.getJob(disputed.id);
+  t.is(after.status, 'overturned');
+  t.is(await balance(buyer.address) - buyerBefore, after.fee + 5000n, 'compute and data fees both back to the buyer');
+
+  const lost = await run();
+  clock.now += DEFAULT_COMPUTE_PARAMS.cancelUnackedAfterMs + 1000;
+  const escrowBefore = await balance(ESCROW);
+  await buyer.cancelJob(lost.id);
+  t.is(escrowBefore - await balance(ESCROW), 10n ** 6n + 5000n, 'the cancel returned the max fee and the data fee');
+  const ownerBefore = await balance(owner.address);
+  clock.now += HOUR + 1000;
+  await stranger.transfer(stranger.address, 1n);
+  t.is(await balance(owner.address), ownerBefore, 'the owner was paid for none of them');
+  t.is(await balance(ESCROW), 0n);
+  t.is(await code(owner.removeOffer(999n)), 'ERR_NOT_FOUND');
+  t.is(await sum(), before, 'money conserved');
+});
+
+test('the chain picks the cheapest holder of the input, or one within a maximum price, records its price and charges it', async (t) => {
+  const { buyer, owner, sps, code, receipt, job, balance } = await setup(t);
+  const { offerId } = await owner.createOffer({ bucket: 'data', audience: 'anyone', maxOutputBytes: 1000n });
+  const gvg = await buyer.getGlobalVirtualGroup((await buyer.headObject('data', 'sales/2024.csv')).gvgId);
+  const holders = [gvg.primarySpId, ...gvg.secondarySpIds];
+  const cheapestPrice = holders.map((id) => BigInt(PRICES[id - 1]!)).reduce((a, b) => (b < a ? b : a));
+  const submit = (extra: Record<string, unknown>) => buyer.submitJob({ ...job, maxFee: 10n ** 9n, offerId, ...extra }).then((r) => buyer.getJob(r.jobId));
+  const plain = await submit({});
+  t.is(plain.executorSpId, 1, 'by default the primary, which holds the input whole');
+  const cheapest = await submit({ cheapest: true });
+  t.is(BigInt(PRICES[cheapest.executorSpId - 1]!), cheapestPrice);
+  t.true(holders.includes(cheapest.executorSpId));
+  t.is(cheapest.computePrice, cheapestPrice, 'the chain records the winning price');
+  const capped = await submit({ maxComputePrice: 45n });
+  t.true(holders.includes(capped.executorSpId) && BigInt(PRICES[capped.executorSpId - 1]!) <= 45n, 'a holder within the maximum price');
+  t.is(await code(submit({ maxComputePrice: 1n })), 'ERR_PROVIDER_NOT_FOUND', 'nobody that cheap');
+  t.is(await code(submit({ executorSpId: 1, maxComputePrice: 45n })), 'ERR_INVALID_ARGUMENT', 'the named provider charges more than the maximum');
+  t.is(await code(submit({ maxComputePrice: 'x' as unknown as bigint })), 'ERR_INVALID_ARGUMENT');
+  const sp = cheapest.executorSpId;
+  const escrow = await balance(ESCROW);
+  await sps[sp - 1]!.settleJob({ jobId: cheapest.id, ...receipt(cheapest, sp, { fuelUsed: '1000' }) });
+  t.is((await buyer.getJob(cheapest.id)).fee, 1000n * cheapestPrice, 'fuel × the recorded price');
+  t.is(await balance(ESCROW), escrow - 10n ** 9n + 1000n * cheapestPrice);
+  const stats = await buyer.computeStats();
+  t.is(stats.find((s) => s.spId === sp)!.done, 1, 'jobs done per provider');
+  t.is(stats.find((s) => s.spId === 1)!.load, 1, 'load: jobs waiting on a provider');
+});
+
+test('a job its executor does not run in time is reassigned to another holder; the old executor can no longer settle it', async (t) => {
+  const { buyer, stranger, owner, sps, code, receipt, job, clock } = await setup(t);
+  const { offerId } = await owner.createOffer({ bucket: 'data', audience: 'anyone', maxOutputBytes: 1000n });
+  const { jobId } = await buyer.submitJob({ ...job, maxFee: 10n ** 9n, offerId, cheapest: true });
+  const first = await buyer.getJob(jobId);
+  t.is(await code(buyer.reassignJob({ jobId })), 'ERR_INVALID_ARGUMENT', 'not before its deadline');
+  clock.now += DEFAULT_COMPUTE_PARAMS.cancelUnackedAfterMs + 1000;
+  t.is(await code(stranger.reassignJob({ jobId })), 'ERR_PERMISSION_DENIED');
+  t.is(await code(buyer.reassignJob({ jobId, executorSpId: first.executorSpId })), 'ERR_INVALID_ARGUMENT', 'not back to the one that failed');
+  // Without a limit it keeps its price as the limit: raise it so another holder qualifies.
+  const moved = await buyer.reassignJob({ jobId, maxComputePrice: 100n });
+  t.not(moved.executorSpId, first.executorSpId);
+  const now = await buyer.getJob(jobId);
+  t.deepEqual(now.reassignedFrom, [first.executorSpId]);
+  t.is(now.status, 'submitted');
+  t.is(await code(sps[first.executorSpId - 1]!.settleJob({ jobId, ...receipt(now, first.executorSpId) })), 'ERR_PERMISSION_DENIED', 'the old executor is out');
+  await sps[moved.executorSpId - 1]!.ackJob(jobId);
+  await sps[moved.executorSpId - 1]!.settleJob({ jobId, ...receipt(now, moved.executorSpId) });
+  t.is((await buyer.getJob(jobId)).fee, 100n * moved.computePrice);
+});
+
+test('a stored object is recorded as a job\'s output only when it is the submitter\'s, sealed and matches the receipt', async (t) => {
+  const { owner, buyer, sps, code, receipt, job, seal } = await setup(t);
+  const { offerId } = await owner.createOffer({ bucket: 'data', audience: 'anyone', maxOutputBytes: 1000n });
+  const output = randomBytes(300);
+  const outputHash = createHash('sha256').update(output).digest('hex');
+  const submitted = await buyer.getJob((await buyer.submitJob({ ...job, maxFee: 10n ** 9n, offerId })).jobId);
+  t.is(await code(buyer.recordJobOutput({ jobId: submitted.id, bucket: 'mine', object: 'job.wasm' })), 'ERR_INVALID_ARGUMENT', 'not settled yet');
+  await sps[0]!.settleJob({ jobId: submitted.id, ...receipt(submitted, 1, { outputHash, outputBytes: output.length }) });
+  await seal(buyer, 'mine', 'result.bin', output);
+  await seal(buyer, 'mine', 'forged.bin', randomBytes(300));
+  t.is(await code(buyer.recordJobOutput({ jobId: submitted.id, bucket: 'mine', object: 'forged.bin' })), 'ERR_CHECKSUM_MISMATCH', 'other bytes of the same size');
+  t.is(await code(buyer.recordJobOutput({ jobId: submitted.id, bucket: 'mine', object: 'job.wasm' })), 'ERR_SIZE_MISMATCH');
+  t.is(await code(owner.recordJobOutput({ jobId: submitted.id, bucket: 'mine', object: 'result.bin' })), 'ERR_PERMISSION_DENIED', 'only the submitter');
+  t.is(await buyer.provenance('mine', 'result.bin'), null);
+  await buyer.recordJobOutput({ jobId: submitted.id, bucket: 'mine', object: 'result.bin' });
+  const p = (await owner.provenance('mine', 'result.bin'))!;
+  t.like(p, { jobId: submitted.id, checked: true, moduleHash: ALLOWED, input: { bucket: 'data', object: 'sales/2024.csv' } });
+  t.is(p.input.checksums.length, 7);
+  t.is(await code(buyer.recordJobOutput({ jobId: submitted.id, bucket: 'mine', object: 'result.bin' })), 'ERR_INVALID_ARGUMENT', 'recorded once');
+});
+
+test('a seeded random market conserves money: offers, buyers, executors, refusals, disputes, cancels and the windows closing', async (t) => {
+  const { owner, buyer, stranger, sps, receipt, job, clock, sum, balance } = await setup(t);
+  const seed = testSeed();
+  t.log(`seed ${seed} (replay with INSITU_TEST_SEED=${seed})`);
+  const rand = rng(seed);
+  const before = await sum();
+  const offers: bigint[] = [];
+  for (let i = 0; i < 3; i++) {
+    offers.push((await owner.createOffer({ bucket: 'data', audience: 'anyone', pricePerJob: BigInt(rand(10_000)), pricePerGiB: BigInt(rand(10) * 1_000_000), maxOutputBytes: 100n })).offerId);
+  }
+  for (let i = 0; i < 14; i++) {
+    const { jobId } = await buyer.submitJob({ ...job, maxFee: BigInt(1 + rand(100_000)), offerId: offers[rand(3)]!, ...(rand(2) ? { cheapest: true } : {}) });
+    const j = await buyer.getJob(jobId);
+    const sp = sps[j.executorSpId - 1]!;
+    const what = rand(5);
+    if (what === 0) {
+      clock.now += DEFAULT_COMPUTE_PARAMS.cancelUnackedAfterMs + 1;
+      await buyer.cancelJob(jobId);
+    } else if (what === 1) {
+      await sp.settleJob({ jobId, ...receipt(j, j.executorSpId, { state: 'rejected', code: 'ERR_JOB_FORBIDDEN_IMPORT', exitCode: -1, fuelUsed: '0', outputHash: EMPTY_HASH, outputBytes: 0 }) });
+    } else {
+      await sp.settleJob({ jobId, ...receipt(j, j.executorSpId, { fuelUsed: String(rand(3000)) }) });
+      if (what === 2 && (await buyer.getJob(jobId)).releaseAt) {
+        await stranger.disputeJob(jobId);
+        const d = (await buyer.getJob(jobId)).dispute!;
+        for (const v of d.verifiers) {
+          if ((await buyer.getJob(jobId)).dispute!.outcome !== 'open') break;
+          if (rand(3)) await sps[v - 1]!.verifyJob({ jobId, ...receipt(j, v, rand(2) ? {} : { outputHash: '22'.repeat(32) }) });
+        }
+      }
+    }
+    t.is(await sum(), before, `conserved after job ${i}`);
+    if (rand(4) === 0) clock.now += rand(2) * HOUR;
+  }
+  clock.now += 2 * HOUR;
+  await stranger.transfer(stranger.address, 1n);
+  t.is(await balance(ESCROW), 0n, 'every held fee paid or returned once the windows closed');
+  t.is(await sum(), before, 'the sum of all balances is unchanged');
+});
