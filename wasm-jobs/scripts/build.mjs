@@ -1,6 +1,6 @@
 // Builds the example jobs (AssemblyScript + the WASI shim) into build/<name>.wasm — WASI
 // preview1 core modules that insitu wraps into components at submission.
-// Run: npm run build -w wasm-jobs   (the built modules are committed)
+// Run: npm run build -w wasm-jobs [-- <name>...]   (the built modules are committed)
 import { spawnSync } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -15,7 +15,9 @@ const asc = require.resolve('assemblyscript/bin/asc.js');
 const shimConfig = require.resolve('@assemblyscript/wasi-shim/asconfig.json');
 const cwd = shimConfig.slice(0, shimConfig.lastIndexOf('node_modules'));
 const relConfig = shimConfig.slice(cwd.length);
-const jobs = readdirSync(join(root, 'assembly')).filter((f) => f.endsWith('.ts'));
+// `node scripts/build.mjs <name>...` builds only the named jobs.
+const only = process.argv.slice(2);
+const jobs = readdirSync(join(root, 'assembly')).filter((f) => f.endsWith('.ts') && (only.length === 0 || only.includes(f.replace(/\.ts$/, ''))));
 for (const file of jobs) {
   const name = file.replace(/\.ts$/, '');
   const out = join(root, 'build', `${name}.wasm`);
