@@ -167,7 +167,9 @@ test.serial('the chain issues a random challenge once per interval of chain time
 
 test.serial('a storage challenge passes; after a piece\'s bytes are lost on disk the next one fails: slashed, challengers paid, piece repaired', async (t) => {
   const target = head.placement.find((p) => p.index === 2)!;
-  const node = net.nodes[net.plan.nodes.findIndex((n) => n.operatorAddress === target.operatorAddress)]!;
+  const at = net.plan.nodes.findIndex((n) => n.operatorAddress === target.operatorAddress);
+  t.not(at, LIAR);
+  const node = net.nodes[at]!;
   const total = (await alice.chain.holdings()).total;
   const before = await deposits(alice.chain);
   const ok = await carol.chain.submitChallenge({ provider: target.operatorAddress, bucket: BUCKET, object: 'secret.bin', segment: 0 });
@@ -178,7 +180,8 @@ test.serial('a storage challenge passes; after a piece\'s bytes are lost on disk
 
   const loc = await node.store.locate({ objectId: head.id, index: 2 });
   if (!('path' in loc)) return t.fail('the piece is a file on disk');
-  // Its bytes are gone (emptied: the node may hold the file open, so unlinking would not lose them).
+  // Its bytes are lost on disk under the running node (emptied: unlinking would not lose them while
+  // the node holds the file open, and a restarted node finds missing files and rebuilds them itself).
   await truncate(loc.path, 0);
   const carolBefore = (await carol.chain.getAccount(carol.address)).balance;
   const challengers = new Map<number, bigint>();
