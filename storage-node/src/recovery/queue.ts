@@ -117,6 +117,7 @@ export function createRepairQueue(deps: RecoveryDeps): RepairQueue {
   const listeners: ((key: PieceKey, bytes: number) => void)[] = [];
   const limiter = createRateLimiter(opts.repairBytesPerSecond);
   const pace = (n: number): Promise<void> => limiter.take(n, signal);
+  const checkRate = createRateLimiter(opts.scrubBytesPerSecond || 32 * 1024 * 1024);
   const timers = new Set<NodeJS.Timeout>();
   const work = new Set<Promise<unknown>>();
   let pumpScheduled = false;
@@ -272,9 +273,10 @@ export function createRepairQueue(deps: RecoveryDeps): RepairQueue {
         if (obj.status !== 'sealed' || obj.payloadSize === 0n) return;
         const gvg = await ctx.chain.getGlobalVirtualGroup(obj.gvgId);
         if (slotIn(ctx.spId, gvg) !== key.index) return;
-        // The node's own data decides, at the scrub rate: a healthy entry is left alone.
-        const rate = createRateLimiter(opts.scrubBytesPerSecond || 32 * 1024 * 1024);
-        const state = await checkEntry(ctx, key, obj, { quick: false, pace: (n) => rate.take(n, signal) });
+        // The node's own data decides: missing at once, otherwise re-hashed (all checks together
+        // at most at the scrub rate); a healthy entry is left alone.
+        let state = await checkEntry(ctx, key, obj, { quick: true });
+        if (state === 'ok') state = await checkEntry(ctx, key, obj, { quick: false, pace: (n) => checkRate.take(n, signal) });
         if (state === 'ok') {
           verifiedAt.set(id, Date.now());
           if (verifiedAt.size > 10_000) verifiedAt.clear();
