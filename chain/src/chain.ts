@@ -72,16 +72,20 @@ export function createChain(opts: ChainOptions): Chain {
     if (batch.length === 0) return;
     mempool = mempool.slice(batch.length);
     try {
-      const executed = await app.produceBlock(batch.map((w) => w.raw));
+      // The check state starts again from the new block: what is still waiting is admitted to it
+      // again before any new transaction is.
+      const executed = await app.produceBlock(batch.map((w) => w.raw), {
+        aroundCommit: (commit) => exclusive(async () => {
+          const block = await commit();
+          for (const w of mempool) await app.checkTxBytes(w.raw, { recheck: true });
+          return block;
+        }),
+      });
       executed.records.forEach((rec, i) => batch[i]!.resolve(rec));
     } catch (e) {
       logger.error('block failed', { error: String(e) });
       for (const w of batch) w.reject(e);
     }
-    // The check state starts again from the new block: re-admit what is still waiting.
-    await exclusive(async () => {
-      for (const w of mempool) await app.checkTxBytes(w.raw, { recheck: true });
-    });
     schedule();
   }
 

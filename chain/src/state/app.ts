@@ -82,6 +82,8 @@ const END_BLOCK: BlockHook[] = [
 export const supportedMessages = (): string[] => Object.keys(MSGS);
 
 const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
+/** How many verified transactions are remembered (oldest forgotten first). */
+const VERIFIED_CACHE = 20_000;
 
 export type StateApp = ChainApp & { kv(): KV; genesis: Genesis };
 
@@ -114,6 +116,12 @@ export function createChainApp(opts: ChainAppOptions): StateApp {
     return run;
   };
 
+  /**
+   * Transactions whose signature this process has already recovered (in CheckTx, or an earlier
+   * block), by hash: the same bytes always decode to the same signer, since an account's number
+   * never changes once the account exists, so recheck and FinalizeBlock skip the EIP-712 work.
+   */
+  const verified = new Map<string, DecodedTx>();
   const accountNumber = (kv: KV) => async (address: Hex): Promise<bigint | undefined> =>
     (await kv.get<{ number: bigint }>(accountKey(address)))?.number;
 
@@ -123,7 +131,15 @@ export function createChainApp(opts: ChainAppOptions): StateApp {
     msgs: MSGS,
     beginBlock: BEGIN_BLOCK,
     endBlock: END_BLOCK,
-    decode: (raw, kv) => decodeAndVerifyTx(raw, { evmChainId: evm, accountNumber: accountNumber(kv) }),
+    decode: async (raw, kv) => {
+      const key = createHash('sha256').update(raw).digest('hex');
+      const known = verified.get(key);
+      if (known) return known;
+      const tx = await decodeAndVerifyTx(raw, { evmChainId: evm, accountNumber: accountNumber(kv) });
+      verified.set(key, tx);
+      if (verified.size > VERIFIED_CACHE) verified.delete(verified.keys().next().value!);
+      return tx;
+    },
   };
 
   async function latest(): Promise<BlockInfo> {
@@ -200,9 +216,9 @@ export function createChainApp(opts: ChainAppOptions): StateApp {
     return { height, time: Math.max(time ?? wallClock(), prev.headerTime ?? prev.time), hash: embeddedBlockHash(prev, height, txs) };
   }
 
-  async function produce(txs: BlockTx[], time?: number): Promise<ExecutedBlock> {
+  async function produce(txs: BlockTx[], time?: number, aroundCommit?: (commit: () => Promise<BlockInfo>) => Promise<BlockInfo>): Promise<ExecutedBlock> {
     const executed = await finalize(await embeddedHeader(txs, time), txs);
-    await commitPending();
+    await (aroundCommit ? aroundCommit(commitPending) : commitPending());
     return executed;
   }
 
@@ -291,7 +307,7 @@ export function createChainApp(opts: ChainAppOptions): StateApp {
 
     commit: () => serial(commitPending),
 
-    produceBlock: (txs) => serial(() => produce(txs)),
+    produceBlock: (txs, o) => serial(() => produce(txs, undefined, o?.aroundCommit)),
 
     deliverTx(tx) {
       return serial(async () => {

@@ -114,8 +114,12 @@ export interface ChainApp {
   finalizeBlock(header: BlockHeaderInput, txs: (Uint8Array | DecodedTx)[]): Promise<ExecutedBlockResult>;
   /** ABCI Commit: stores the finalized block in one atomic batch and tells listeners. */
   commit(): Promise<BlockInfo>;
-  /** The embedded chain: executes and commits its own next block of these txs. */
-  produceBlock(txs: (Uint8Array | DecodedTx)[]): Promise<ExecutedBlockResult>;
+  /**
+   * The embedded chain: executes and commits its own next block of these txs. `aroundCommit`
+   * wraps the commit (the embedded mempool re-admits its waiting txs to the new check state
+   * before it admits new ones, as CometBFT locks its mempool over Commit and recheck).
+   */
+  produceBlock(txs: (Uint8Array | DecodedTx)[], opts?: { aroundCommit?: (commit: () => Promise<BlockInfo>) => Promise<BlockInfo> }): Promise<ExecutedBlockResult>;
   /** Executes one admitted tx in a block of its own (tests and tools); a refused tx makes no block (index -1). */
   deliverTx(tx: DecodedTx): Promise<TxRecord>;
   /** Runs a query by its gRPC path with the decoded request; returns the response object. */
