@@ -194,9 +194,17 @@ test('the chain picks the cheapest holder of the input, or one within a maximum 
   await sps[sp - 1]!.settleJob({ jobId: cheapest.id, ...receipt(cheapest, sp, { fuelUsed: '1000' }) });
   t.is((await buyer.getJob(cheapest.id)).fee, 1000n * cheapestPrice, 'fuel × the recorded price');
   t.is(await balance(ESCROW), escrow - 10n ** 9n + 1000n * cheapestPrice);
+  // A provider lowers its price: the next cheapest choice is that provider; submitted jobs keep theirs.
+  const last = holders.at(-1)!;
+  await sps[last - 1]!.setComputePrice(1n);
+  t.is((await submit({ cheapest: true })).executorSpId, last);
+  t.is((await buyer.getJob(capped.id)).computePrice, capped.computePrice);
+  t.is(await code(buyer.setComputePrice(1n)), 'ERR_PROVIDER_NOT_FOUND', 'only providers set compute prices');
+  t.is(await code(sps[0]!.setComputePrice(-1n)), 'ERR_INVALID_ARGUMENT');
   const stats = await buyer.computeStats();
   t.is(stats.find((s) => s.spId === sp)!.done, 1, 'jobs done per provider');
   t.is(stats.find((s) => s.spId === 1)!.load, 1, 'load: jobs waiting on a provider');
+  t.is(stats.find((s) => s.spId === last)!.computePrice, '1');
 });
 
 test('a job its executor does not run in time is reassigned to another holder; the old executor can no longer settle it', async (t) => {

@@ -7,6 +7,7 @@ import { toJson, type CliIO } from './io.ts';
 import { storageCommands } from './commands/storage.ts';
 import { devnetCommands } from './commands/devnet.ts';
 import { jobCommands } from './commands/jobs.ts';
+import { offerCommands } from './commands/offers.ts';
 import { nodeCommands } from './commands/node.ts';
 import { paymentCommands } from './commands/payments.ts';
 import { validatorCommands } from './commands/validator.ts';
@@ -30,6 +31,7 @@ export function createProgram(io: CliIO): Command {
   storageCommands(program, io, globals);
   paymentCommands(program, io, globals);
   jobCommands(program, io, globals);
+  offerCommands(program, io, globals);
   nodeCommands(program, io, globals);
   validatorCommands(program, io, globals);
   // Options after a subcommand are global too (`insitu put a b --json`).

@@ -1,4 +1,4 @@
-// Developers' commands: insitu job run|status|output|ls.
+// Developers' commands: insitu job run|reassign|provenance|status|output|ls|cancel|verify|dispute.
 
 import { writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
@@ -23,8 +23,8 @@ export function jobCommands(program: Command, io: CliIO, globals: () => GlobalOp
   const out = () => printer(io, globals().json === true);
   const job = program.command('job').description('run WebAssembly jobs beside stored objects');
 
-  job.command('run').description('run a WASM job (WASI command) over an object, on the node that holds it')
-    .argument('<module>', 'path to a .wasm module or component').argument('<target>', '<bucket>/<name> of the input object')
+  job.command('run').description('run a WASM job (WASI command) over an object, on a node that holds it; over <bucket>/<prefix>/ one map job per object, then --reduce')
+    .argument('<module>', 'path to a .wasm module or component').argument('<target>', '<bucket>/<name> of the input object, or <bucket>/<prefix>/ for every object under it')
     .argument('[args...]', 'arguments for the job (after --)')
     .option('--max-fee <amount>', 'most the job may cost, in base units of BNB', '1000000000000000')
     .option('--fuel <n>', 'fuel limit', '10000000000')
@@ -35,6 +35,14 @@ export function jobCommands(program: Command, io: CliIO, globals: () => GlobalOp
     .option('--env <NAME=value>', 'environment variable for the job (repeatable)', collect, [])
     .option('--side-input <bucket/name>', 'small object the job reads under /inputs/<name> (repeatable)', collect, [])
     .option('--parallel', 'map over the data pieces on the secondaries that hold them, then reduce (the job must support INSITU_PHASE)')
+    .option('--max-price <amount>', 'run on a holder of the input charging at most this per unit of fuel (the chain picks)')
+    .option('--cheapest', 'run on the cheapest holder of the input in service (the chain picks)')
+    .option('--executor <spId>', 'run on this provider')
+    .option('--offer <id>', 'run under a data offer (see insitu offer ls --all); its data fee is paid on top of --max-fee')
+    .option('--output <bucket/name>', 'store the output as an object of yours, recorded on chain as made by this job')
+    .option('--reduce <module>', 'over a prefix: run this module over the map outputs concatenated in object order')
+    .option('--reduce-arg <arg>', 'argument of the reduce (repeatable; default: the maps\' arguments)', collect, [])
+    .option('--work-bucket <bucket>', 'over a prefix: your bucket for the module and the maps\' outputs (default: --output\'s, else --module-bucket\'s)')
     .option('--quiet', 'print only the output')
     .action(async (module: string, target: string, args: string[], o: Record<string, string | boolean | string[]>) => {
       const c = await client();
@@ -45,7 +53,50 @@ export function jobCommands(program: Command, io: CliIO, globals: () => GlobalOp
         env[e.slice(0, eq)] = e.slice(eq + 1);
       }
       const sideInputs = o.sideInput as string[];
+      const market = {
+        ...(o.maxPrice !== undefined ? { maxComputePrice: parseBig(String(o.maxPrice), '--max-price') } : {}),
+        ...(o.cheapest ? { cheapest: true } : {}),
+        ...(o.offer !== undefined ? { offerId: parseBig(String(o.offer), '--offer') } : {}),
+        ...(o.output ? { output: String(o.output) } : {}),
+      };
+      if (o.executor !== undefined && !/^[1-9]\d{0,9}$/.test(String(o.executor))) throw new InsituError('ERR_INVALID_ARGUMENT', `--executor takes a provider id, not "${String(o.executor)}"`);
+      if (target.endsWith('/') || o.reduce) {
+        if (o.parallel || o.executor !== undefined) throw new InsituError('ERR_INVALID_ARGUMENT', 'a job over a prefix picks a holder per object: --parallel and --executor apply to single objects');
+        const reduceArgs = o.reduceArg as string[];
+        const run = await c.jobs.dataset({
+          module, input: target, args, env, ...market,
+          ...(sideInputs.length ? { sideInputs } : {}),
+          ...(o.reduce ? { reduce: String(o.reduce) } : {}),
+          ...(reduceArgs.length ? { reduceArgs } : {}),
+          ...(o.workBucket ? { workBucket: String(o.workBucket) } : {}),
+          maxFee: parseBig(String(o.maxFee), '--max-fee'),
+          limits: { fuel: parseBig(String(o.fuel), '--fuel'), memoryMiB: Number(o.memory), timeoutMs: Number(o.timeout), outputBytes: Number(o.outputLimit) },
+          ...(o.moduleBucket ? { moduleBucket: String(o.moduleBucket) } : {}),
+        });
+        const p = out();
+        const text = Buffer.from(run.output).toString('utf8');
+        if (p.json) {
+          p.result({ succeeded: run.succeeded, maps: run.maps.map((m) => ({ object: m.object, job: m.id, attempts: m.attempts, executor: m.executor.id, receipt: m.receipt, signature: m.signature })),
+            reduce: run.reduce ? { job: run.reduce.id, executor: run.reduce.executor.id, receipt: run.reduce.receipt } : null, abandoned: run.abandoned,
+            stored: run.stored ? { bucket: run.stored.bucketName, object: run.stored.objectName } : null, output: text }, '');
+        } else {
+          if (!o.quiet) {
+            for (const m of run.maps) io.stderr.write(`map ${m.id} over ${m.object} on provider ${m.executor.id}: ${m.receipt.state}${m.receipt.code ? ` (${m.receipt.code})` : ''}${m.attempts.length > 1 ? ` after ${m.attempts.length - 1} provider(s) did not answer` : ''}\n`);
+            if (run.reduce) io.stderr.write(`reduce ${run.reduce.id} on provider ${run.reduce.executor.id}: ${run.reduce.receipt.state}${run.reduce.receipt.code ? ` (${run.reduce.receipt.code})` : ''}\n`);
+            if (run.abandoned.length) io.stderr.write(`jobs ${run.abandoned.join(', ')} were left on providers that did not answer: insitu job cancel <id> returns their escrow after the chain's deadline\n`);
+            if (run.stored) io.stderr.write(`stored as ${run.stored.bucketName}/${run.stored.objectName}\n`);
+          }
+          io.stdout.write(run.output);
+        }
+        if (!run.succeeded) {
+          const bad = run.reduce && run.reduce.receipt.state !== 'succeeded' ? run.reduce : run.maps.find((m) => m.receipt.state !== 'succeeded')!;
+          throw new InsituError(bad.receipt.code ?? 'ERR_JOB_TRAP', `job ${bad.id} ${bad.receipt.state === 'rejected' ? 'was refused by its node' : 'failed'}: ${bad.receipt.code}`);
+        }
+        return;
+      }
       const run = await c.jobs.submit({
+        ...market,
+        ...(o.executor !== undefined ? { executorSpId: Number(o.executor) } : {}),
         module, input: target, args, env,
         ...(sideInputs.length ? { sideInputs } : {}),
         ...(o.parallel ? { parallel: true } : {}),
@@ -62,7 +113,8 @@ export function jobCommands(program: Command, io: CliIO, globals: () => GlobalOp
           for (const [i, m] of (run.maps ?? []).entries()) {
             io.stderr.write(`map ${m.id} of data piece ${i} on provider ${m.executor.id}: ${m.receipt.state}${m.receipt.code ? ` (${m.receipt.code})` : ''}, fuel ${m.receipt.fuelUsed}\n`);
           }
-          io.stderr.write(`${run.maps?.every((m) => m.id !== run.id) ? 'reduce ' : ''}job ${run.id} on provider ${run.executor.id}: ${run.receipt.state}${run.receipt.code ? ` (${run.receipt.code})` : ''}, fuel ${run.receipt.fuelUsed}, fee ${job.fee}, output ${run.receipt.outputBytes} bytes sha256 ${run.receipt.outputHash}\n`);
+          io.stderr.write(`${run.maps?.every((m) => m.id !== run.id) ? 'reduce ' : ''}job ${run.id} on provider ${run.executor.id}: ${run.receipt.state}${run.receipt.code ? ` (${run.receipt.code})` : ''}, fuel ${run.receipt.fuelUsed}, fee ${job.fee}${job.dataFee ? ` + data fee ${job.dataFee}` : ''}, output ${run.receipt.outputBytes} bytes sha256 ${run.receipt.outputHash}\n`);
+          if (run.stored) io.stderr.write(`stored as ${run.stored.bucketName}/${run.stored.objectName}\n`);
           if (run.receipt.stderrTail) io.stderr.write(`--- job stderr ---\n${run.receipt.stderrTail}\n`);
         }
         io.stdout.write(output);
@@ -77,13 +129,31 @@ export function jobCommands(program: Command, io: CliIO, globals: () => GlobalOp
     out().result(tx, `cancelled job ${id}; its maximum fee is refunded`);
   });
 
+  job.command('reassign').argument('<id>').description('move a job its provider did not run in time to another provider holding the input (the escrow stays)')
+    .option('--executor <spId>', 'to this provider').option('--max-price <amount>', 'to a holder charging at most this per unit of fuel (default: the price it was submitted at)')
+    .action(async (id: string, o: { executor?: string; maxPrice?: string }) => {
+      const c = await client();
+      if (o.executor !== undefined && !/^[1-9]\d{0,9}$/.test(o.executor)) throw new InsituError('ERR_INVALID_ARGUMENT', `--executor takes a provider id, not "${o.executor}"`);
+      const r = await c.jobs.reassign(parseBig(id, 'job id'), { ...(o.executor ? { executorSpId: Number(o.executor) } : {}), ...(o.maxPrice !== undefined ? { maxComputePrice: parseBig(o.maxPrice, '--max-price') } : {}) });
+      out().result(r, `job ${id} now runs on provider ${r.executorSpId} at ${r.computePrice} per unit of fuel; ask it to run with the SDK or insitu job run`);
+    });
+
+  job.command('provenance').argument('<target>', '<bucket>/<name> of a stored object').description('the job recorded as the maker of an object: module, input and its checksums, receipt')
+    .action(async (target: string) => {
+      const c = await client();
+      const at = target.indexOf('/');
+      if (at <= 0) throw new InsituError('ERR_INVALID_ARGUMENT', `"${target}" must be <bucket>/<name>`);
+      const p = await c.jobs.provenance(target.slice(0, at), target.slice(at + 1));
+      out().result(p, p ? `${target} is the output of job ${p.jobId} (${p.status}${p.checked ? ', checksum matched on chain' : ''})\nmodule   ${p.moduleHash}\ninput    ${p.input.bucket}/${p.input.object} ${p.input.checksums[0] ?? ''}\nprovider ${p.executorSpId}` : `${target} has no recorded maker`);
+    });
+
   job.command('status').argument('<id>').description('a job as the chain records it').action(async (id: string) => {
     const c = await client();
     const j = await c.jobs.get(parseBig(id, 'job id'));
     const held = j.releaseAt ? ` (held until ${new Date(j.releaseAt).toISOString()}; disputable until then)` : '';
     const d = j.dispute;
     const dispute = d ? `\ndispute  ${d.outcome}: verifiers ${d.verifiers.join(', ')}, ${d.votes.filter((v) => v.agree).length} agree, ${d.votes.filter((v) => !v.agree).length} disagree${d.slashed ? `, provider slashed ${d.slashed}` : ''}` : '';
-    out().result(j, `job ${j.id}: ${j.status}${j.exitState ? ` (${j.exitState})` : ''}\ninput    ${j.bucket}/${j.object}\nmodule   ${j.moduleHash}\nfuel     ${j.fuelUsed} of ${j.fuelLimit}\nfee      ${j.fee} of max ${j.maxFee}${held}\noutput   ${j.outputHash || '-'} (${j.outputBytes ?? 0} of at most ${j.outputCap ?? '-'} bytes)\nprovider ${j.executorSpId}${dispute}`);
+    out().result(j, `job ${j.id}: ${j.status}${j.exitState ? ` (${j.exitState})` : ''}\ninput    ${j.bucket}/${j.object}\nmodule   ${j.moduleHash}\nfuel     ${j.fuelUsed} of ${j.fuelLimit}\nfee      ${j.fee} of max ${j.maxFee}${j.computePrice !== undefined ? ` at ${j.computePrice} per unit of fuel` : ''}${j.offerId ? ` + data fee ${j.dataFee ?? 0n} under offer ${j.offerId}` : ''}${held}\noutput   ${j.outputHash || '-'} (${j.outputBytes ?? 0} of at most ${j.outputCap ?? '-'} bytes)\nprovider ${j.executorSpId}${dispute}`);
   });
 
   job.command('output').argument('<id>').argument('[file]', 'write it here instead of stdout').description('the output of a job, checked against the hash on chain').action(async (id: string, file?: string) => {

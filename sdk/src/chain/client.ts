@@ -527,6 +527,7 @@ export async function createChainClient(opts: ChainClientOptions): Promise<Chain
       }, o);
       return { ...tx, offerId: BigInt(String(responseOf(tx, '/insitu.compute.MsgCreateOfferResponse').offerId)) };
     },
+    setComputePrice: (price, o) => send('/insitu.compute.MsgSetComputePrice', { operator: address, computePrice: price.toString() }, o),
     removeOffer: (offerId, o) => send('/insitu.compute.MsgRemoveOffer', { owner: address, offerId: offerId.toString() }, o),
 
     async createPaymentAccount(o) {

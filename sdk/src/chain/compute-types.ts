@@ -105,6 +105,8 @@ export const COMPUTE_CODECS: Record<string, Codec> = {
   '/insitu.compute.MsgReassignJobResponse': codecOf([[1, 'executorSpId', 'uint32'], [2, 'computePrice', 'string']]),
   '/insitu.compute.MsgRecordOutput': codecOf([[1, 'creator', 'string'], [2, 'jobId', 'uint64'], [3, 'bucketName', 'string'], [4, 'objectName', 'string']]),
   '/insitu.compute.MsgRecordOutputResponse': codecOf([]),
+  '/insitu.compute.MsgSetComputePrice': codecOf([[1, 'operator', 'string'], [2, 'computePrice', 'string']]),
+  '/insitu.compute.MsgSetComputePriceResponse': codecOf([]),
   // Data offers (chain offers module).
   '/insitu.compute.MsgCreateOffer': codecOf([
     [1, 'owner', 'string'], [2, 'bucketName', 'string'], [3, 'prefix', 'string'], [4, 'audience', 'string'], [5, 'buyers', 'strings'],

@@ -155,6 +155,7 @@ const SPECS: Record<string, MsgSpec> = {
   '/insitu.compute.MsgRecordOutput': plain('bucket_name:string,creator:string,job_id:uint64,object_name:string,type:string'),
   '/insitu.compute.MsgCreateOffer': plain('audience:string,bucket_name:string,buyers:string[],expires_at:uint64,group_id:uint64,max_output_bytes:uint64,modules:string[],owner:string,prefix:string,price_per_gib:string,price_per_job:string,type:string'),
   '/insitu.compute.MsgRemoveOffer': plain('offer_id:uint64,owner:string,type:string'),
+  '/insitu.compute.MsgSetComputePrice': plain('compute_price:string,operator:string,type:string'),
   '/insitu.compute.MsgCancelJob': plain('creator:string,job_id:uint64,type:string'),
   '/insitu.virtualgroup.MsgReportProviderDown': plain('reporter:string,sp_id:uint32,type:string'),
   '/insitu.virtualgroup.MsgWithdrawDownReports': plain('reporter:string,type:string'),

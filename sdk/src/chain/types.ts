@@ -520,6 +520,8 @@ export interface ChainClient extends ChainReader {
   recordJobOutput(input: { jobId: bigint; bucket: string; object: string }, opts?: CallOptions): Promise<TxResult>;
   /** Bucket owner: offers compute over a bucket, prefix or object for money. */
   createOffer(input: CreateOfferInput, opts?: CallOptions): Promise<TxResult & { offerId: bigint }>;
+  /** Provider operator: the price it asks per unit of fuel (jobs already submitted keep theirs). */
+  setComputePrice(price: bigint, opts?: CallOptions): Promise<TxResult>;
   /** Offer owner: withdraws an offer (jobs already submitted keep its terms). */
   removeOffer(offerId: bigint, opts?: CallOptions): Promise<TxResult>;
   /** Creates a group owned by the signer; returns its id. */

@@ -9,6 +9,7 @@ import type { Hex } from '../crypto/keys.ts';
 import type { ObjectSource } from './source.ts';
 import { createClientContext, sig, type CallOptions, type ClientContext } from './context.ts';
 import { jobsApi, type JobsApi } from './jobs.ts';
+import { offersApi, type OffersApi } from './actions/offers.ts';
 import { getAccount } from './actions/getAccount.ts';
 import { createBucket, type CreateBucketOptions } from './actions/createBucket.ts';
 import { listBuckets } from './actions/listBuckets.ts';
@@ -71,6 +72,8 @@ export interface InsituClient {
     update(bucket: string, name: string, opts: UpdateOptions): Promise<TxResult>;
   };
   jobs: JobsApi;
+  /** Data offers: compute over your data sold to buyers (see actions/offers.ts). */
+  offers: OffersApi;
   /** Groups the account owns or belongs to; policies can name a group as principal. */
   groups: {
     create(name: string, opts?: CallOptions & { extra?: string }): Promise<TxResult & { groupId: bigint }>;
@@ -127,6 +130,7 @@ export async function createClient(opts: ClientOptions): Promise<InsituClient> {
       update: (bucket, name, o) => updateObject(ctx, bucket, name, o),
     },
     jobs: jobsApi({ chain, privateKey: opts.account.privateKey, provider: ctx.provider, put: (b, n, src, o) => putObject(ctx, b, n, src, sig(o)) }),
+    offers: offersApi(chain),
     groups: {
       create: (name, o) => chain.createGroup(name, o),
       delete: (name, o) => chain.deleteGroup(name, sig(o)),

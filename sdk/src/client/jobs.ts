@@ -36,6 +36,17 @@ export interface SubmitJobOptions {
   moduleBucket?: string;
   /** Provider to run on (default: the primary of the input's bucket, which holds it whole). */
   executorSpId?: number;
+  /** Run under this data offer (the offer is the permission; its data fee is escrowed on top of maxFee). */
+  offerId?: bigint;
+  /** The chain picks a holder of the input charging at most this per unit of fuel. */
+  maxComputePrice?: bigint;
+  /** The chain picks the cheapest holder of the input in service. */
+  cheapest?: boolean;
+  /**
+   * "bucket/name": store the output as an object of yours (an ordinary sealed upload) and record
+   * on chain which job made it, so the next job of a pipeline can read it or you can offer it.
+   */
+  output?: string;
   /**
    * Map over the data pieces on the secondaries that hold them (a piece whose holder is down is
    * rebuilt from the other pieces elsewhere), then reduce on the primary. maxFee is split evenly
@@ -52,6 +63,39 @@ export interface JobRun {
   executor: StorageProvider;
   /** For a parallel job: its maps, in data piece order. */
   maps?: JobRun[];
+  /** Jobs submitted to providers that did not answer: their escrow comes back with jobs.cancel after the chain's short deadline. */
+  abandoned?: bigint[];
+  /** The stored output (with `output`). */
+  stored?: ObjectInfo;
+}
+
+export interface DatasetOptions extends Omit<SubmitJobOptions, 'input' | 'parallel' | 'output' | 'executorSpId'> {
+  /** "bucket/prefix/" (or "bucket" for all of it): one map job per object under it. */
+  input: string;
+  /** Module run over the map outputs concatenated in object order (default: none; the result is that concatenation). */
+  reduce?: Uint8Array | string;
+  /** Arguments of the reduce (default: the maps'). */
+  reduceArgs?: string[];
+  /** Where the run keeps what it stores (the module under an offer, the maps' outputs for the reduce): a bucket of yours (default: the output's, else the module's). */
+  workBucket?: string;
+  /** "bucket/name": store the run's result and record the reduce job as its maker. */
+  output?: string;
+  /** Maps running at once (default 8). */
+  concurrency?: number;
+  /** Objects at least this large run as parallel jobs over their data pieces (default 64 MiB; not under an offer). */
+  parallelAbove?: number;
+}
+
+export interface DatasetRun {
+  /** One per object, in name order: the run that succeeded (or the last attempt) with every job tried. */
+  maps: (JobRun & { object: string; attempts: bigint[] })[];
+  reduce?: JobRun;
+  /** The run's result: the reduce's output, or the maps' outputs concatenated. */
+  output: Uint8Array;
+  /** Whether every map (and the reduce) succeeded. */
+  succeeded: boolean;
+  abandoned: bigint[];
+  stored?: ObjectInfo;
 }
 
 export interface JobsDeps {
@@ -69,6 +113,90 @@ const split = (target: string): [string, string] => {
 
 export function jobsApi(deps: JobsDeps) {
   const sig = (s?: AbortSignal) => (s ? { signal: s } : {});
+
+  /** The input's holders (the primary first), whose node answers its health check, cheapest within `maxPrice`. */
+  async function holdersUp(object: ObjectInfo, primary: number, isUp: (sp: number) => Promise<boolean>, maxPrice: bigint | undefined, exclude: number[], signal?: AbortSignal): Promise<number[]> {
+    const gvg = await deps.chain.getGlobalVirtualGroup(object.gvgId, sig(signal));
+    const out: number[] = [];
+    for (const id of [...new Set([primary, ...gvg.secondarySpIds])]) {
+      if (exclude.includes(id)) continue;
+      if (maxPrice !== undefined && (await deps.provider(id)).computePrice > maxPrice) continue;
+      if (await isUp(id)) out.push(id);
+    }
+    return out;
+  }
+
+  /** Whether a failed run is worth trying elsewhere: the node did not answer (not a refusal or a result). */
+  const unreachable = (e: unknown, signal?: AbortSignal): boolean => !signal?.aborted && (!(e instanceof InsituError) || e.code === 'ERR_NODE_UNAVAILABLE');
+
+  /**
+   * A whole-object job: submitted with the caller's choice of executor (named, cheapest, under a
+   * price, else the primary); when the chosen node does not answer, submitted again naming the
+   * next holder of the input that answers its health check.
+   */
+  async function runWhole(spec: Spec, o: Omit<SubmitJobOptions, 'module' | 'input'>, isUp: (sp: number) => Promise<boolean>): Promise<JobRun> {
+    const choice = {
+      ...(o.offerId ? { offerId: o.offerId } : {}), ...(o.maxComputePrice !== undefined ? { maxComputePrice: o.maxComputePrice } : {}), ...(o.cheapest ? { cheapest: true } : {}),
+    };
+    const abandoned: bigint[] = [];
+    const tried: number[] = [];
+    let named = o.executorSpId;
+    let holders: number[] | undefined;
+    for (;;) {
+      throwIfAborted(o.signal);
+      const { jobId } = await deps.chain.submitJob({ ...spec, ...choice, maxFee: o.maxFee, ...(named ? { executorSpId: named } : {}) }, sig(o.signal));
+      try {
+        const run = await runOn(jobId, o.limits ?? {}, o.signal);
+        return abandoned.length ? { ...run, abandoned } : run;
+      } catch (e) {
+        if (!unreachable(e, o.signal) || o.executorSpId) throw e;
+        abandoned.push(jobId);
+        tried.push((await deps.chain.getJob(jobId, sig(o.signal))).executorSpId);
+        if (!holders) {
+          const object = await deps.chain.headObject(spec.bucket, spec.object, sig(o.signal));
+          const primary = (await deps.chain.headBucket(spec.bucket, sig(o.signal))).primarySpId;
+          holders = await holdersUp(object, primary, isUp, o.maxComputePrice, [], o.signal);
+        }
+        named = holders.find((h) => !tried.includes(h));
+        if (named === undefined) throw new InsituError('ERR_NODE_UNAVAILABLE', `no other provider holding ${spec.bucket}/${spec.object} answers (tried ${tried.join(', ')}; cancel jobs ${abandoned.join(', ')} after the chain's deadline to get their escrow back)`, { cause: e });
+      }
+    }
+  }
+
+  /** Stores a job's output as `target` (bucket/name) and records the job as its maker on chain. */
+  async function storeOutput(jobId: bigint, target: string, signal?: AbortSignal): Promise<ObjectInfo> {
+    const [bucket, name] = split(target);
+    const data = await outputOf(jobId, signal);
+    const stored = await deps.put(bucket, name, data, sig(signal));
+    await deps.chain.recordJobOutput({ jobId, bucket, object: name }, sig(signal));
+    return stored;
+  }
+
+  async function outputOf(id: bigint, signal?: AbortSignal): Promise<Uint8Array> {
+    const job = await deps.chain.getJob(id, sig(signal));
+    const executor = await deps.provider(job.executorSpId);
+    const res = await call('GET', new URL(`/insitu/v1/jobs/${id}/output`, executor.endpoint), undefined, `output of job ${id}`, signal);
+    const data = new Uint8Array(await res.body.arrayBuffer());
+    if (job.outputHash && createHash('sha256').update(data).digest('hex') !== job.outputHash) {
+      throw new InsituError('ERR_CHECKSUM_MISMATCH', `the output of job ${id} does not match the hash settled on chain`);
+    }
+    return data;
+  }
+
+  /** Stores the module once per hash in `moduleBucket`; returns what a job names it by. */
+  async function prepareModule(module: Uint8Array | string, moduleBucket: string, signal?: AbortSignal): Promise<{ moduleBucket: string; moduleObject: string; moduleHash: string }> {
+    const bytes = typeof module === 'string' ? new Uint8Array(await readFile(module)) : module;
+    const moduleHash = createHash('sha256').update(bytes).digest('hex');
+    const moduleObject = `.insitu/modules/${moduleHash}.wasm`;
+    const key = `${moduleBucket}/${moduleObject}`;
+    let storing = modulesInFlight.get(key);
+    if (!storing) {
+      storing = storeModule(moduleBucket, moduleObject, bytes, signal).finally(() => modulesInFlight.delete(key));
+      modulesInFlight.set(key, storing);
+    }
+    await storing;
+    return { moduleBucket, moduleObject, moduleHash };
+  }
 
   async function runOn(jobId: bigint, limits: JobLimitsInput, signal?: AbortSignal): Promise<JobRun> {
     const job = await deps.chain.getJob(jobId, sig(signal));
@@ -196,34 +324,92 @@ export function jobsApi(deps: JobsDeps) {
     return { ...(await runOn(jobId, limits, o.signal)), maps };
   }
 
+  const specOf = (bucket: string, object: string, m: { moduleBucket: string; moduleObject: string; moduleHash: string }, o: Omit<SubmitJobOptions, 'module' | 'input' | 'maxFee'>): Spec => ({
+    bucket, object, ...m, args: o.args ?? [], env: Object.entries(o.env ?? {}).map(([k, v]) => `${k}=${v}`), fuelLimit: o.limits?.fuel ?? 10_000_000_000n,
+    ...(o.sideInputs ? { sideInputs: o.sideInputs } : {}),
+    ...(o.limits?.memoryMiB ? { memoryMiB: o.limits.memoryMiB } : {}),
+    ...(o.limits?.outputBytes ? { maxOutputBytes: o.limits.outputBytes } : {}),
+  });
+
+  /**
+   * One map job per object under a prefix, each on a provider holding that object (retried on
+   * another holder when its node does not answer), then a reduce over their outputs. The budget
+   * (maxFee) is split evenly between the maps and the reduce; each is its own escrow on chain, and
+   * every map's receipt is kept in the result.
+   */
+  async function runDataset(o: DatasetOptions): Promise<DatasetRun> {
+    throwIfAborted(o.signal);
+    const at = o.input.indexOf('/');
+    const bucket = at < 0 ? o.input : o.input.slice(0, at);
+    const prefix = at < 0 ? '' : o.input.slice(at + 1);
+    if (!bucket) throw new InsituError('ERR_INVALID_ARGUMENT', `"${o.input}" must be <bucket>/<prefix>/`);
+    const objects = (await deps.chain.listObjects(bucket, { ...sig(o.signal), prefix, limit: 1000 })).filter((x) => x.status === 'sealed' && !x.objectName.startsWith('.insitu/'));
+    if (objects.length === 0) throw new InsituError('ERR_OBJECT_NOT_FOUND', `no sealed objects under ${o.input}`);
+    const share = o.maxFee / BigInt(objects.length + (o.reduce ? 1 : 0));
+    if (share <= 0n) throw new InsituError('ERR_INVALID_ARGUMENT', `maxFee must cover ${objects.length + (o.reduce ? 1 : 0)} jobs`);
+    const workBucket = o.workBucket ?? (o.output ? split(o.output)[0] : undefined) ?? o.moduleBucket ?? bucket;
+    const module = await prepareModule(o.module, o.moduleBucket ?? (o.offerId ? workBucket : bucket), o.signal);
+    const isUp = healthCheck();
+    const parallelAbove = BigInt(o.parallelAbove ?? 64 * 1024 * 1024);
+    const abandoned: bigint[] = [];
+    const maps: DatasetRun['maps'] = new Array(objects.length);
+    const mapOne = async (i: number): Promise<void> => {
+      const obj = objects[i]!;
+      const spec = specOf(bucket, obj.objectName, module, o);
+      const opts = { ...o, maxFee: share };
+      const run = !o.offerId && obj.payloadSize >= parallelAbove ? await runParallel(spec, { ...opts, module: o.module, input: `${bucket}/${obj.objectName}` }) : await runWhole(spec, opts, isUp);
+      abandoned.push(...(run.abandoned ?? []));
+      maps[i] = { ...run, object: obj.objectName, attempts: [...(run.abandoned ?? []), run.id] };
+    };
+    let next = 0;
+    const worker = async (): Promise<void> => {
+      while (next < objects.length) await mapOne(next++);
+    };
+    await Promise.all(Array.from({ length: Math.min(o.concurrency ?? 8, objects.length) }, worker));
+    if (maps.some((m) => m.receipt.state !== 'succeeded')) return { maps, output: new Uint8Array(), succeeded: false, abandoned };
+    const outputs = await Promise.all(maps.map((m) => outputOf(m.id, o.signal)));
+    const joined = new Uint8Array(Buffer.concat(outputs));
+    if (!o.reduce) {
+      const stored = o.output ? await deps.put(...split(o.output), joined, sig(o.signal)) : undefined;
+      return { maps, output: joined, succeeded: true, abandoned, ...(stored ? { stored } : {}) };
+    }
+    // The reduce reads the maps' outputs as one object of the submitter's, in object order.
+    const mapsObject = `.insitu/runs/${maps[0]!.id}-${maps.length}.maps`;
+    await deps.put(workBucket, mapsObject, joined, sig(o.signal));
+    const reduceModule = await prepareModule(o.reduce, workBucket, o.signal);
+    const reduceSpec = specOf(workBucket, mapsObject, reduceModule, { ...o, args: o.reduceArgs ?? o.args ?? [] });
+    const { offerId: _offer, ...noOffer } = o;
+    const reduce = await runWhole(reduceSpec, { ...noOffer, maxFee: o.maxFee - share * BigInt(objects.length) }, isUp);
+    abandoned.push(...(reduce.abandoned ?? []));
+    const succeeded = reduce.receipt.state === 'succeeded';
+    const output = succeeded ? await outputOf(reduce.id, o.signal) : new Uint8Array();
+    const stored = succeeded && o.output ? await storeOutput(reduce.id, o.output, o.signal) : undefined;
+    return { maps, reduce, output, succeeded, abandoned, ...(stored ? { stored } : {}) };
+  }
+
   return {
+    /** Runs a module over every object under a prefix and reduces the results (see runDataset). */
+    dataset: runDataset,
     /** Stores the module (once per hash), submits the job, runs it on the node holding the input. */
     async submit(o: SubmitJobOptions): Promise<JobRun> {
       throwIfAborted(o.signal);
       const [bucket, object] = split(o.input);
-      const module = typeof o.module === 'string' ? new Uint8Array(await readFile(o.module)) : o.module;
-      const moduleHash = createHash('sha256').update(module).digest('hex');
-      const moduleBucket = o.moduleBucket ?? bucket;
-      const moduleObject = `.insitu/modules/${moduleHash}.wasm`;
-      const env = Object.entries(o.env ?? {}).map(([k, v]) => `${k}=${v}`);
-      const key = `${moduleBucket}/${moduleObject}`;
-      let storing = modulesInFlight.get(key);
-      if (!storing) {
-        storing = storeModule(moduleBucket, moduleObject, module, o.signal).finally(() => modulesInFlight.delete(key));
-        modulesInFlight.set(key, storing);
-      }
-      await storing;
-      const spec = {
-        bucket, object, moduleBucket, moduleObject, moduleHash, args: o.args ?? [], env, fuelLimit: o.limits?.fuel ?? 10_000_000_000n,
-        ...(o.sideInputs ? { sideInputs: o.sideInputs } : {}),
-        // Memory and output caps are fixed on chain, so a re-run anywhere (a dispute) uses the same.
-        ...(o.limits?.memoryMiB ? { memoryMiB: o.limits.memoryMiB } : {}),
-        ...(o.limits?.outputBytes ? { maxOutputBytes: o.limits.outputBytes } : {}),
-      };
-      if (o.parallel) return runParallel(spec, o);
-      const { jobId } = await deps.chain.submitJob({ ...spec, maxFee: o.maxFee, ...(o.executorSpId ? { executorSpId: o.executorSpId } : {}) }, sig(o.signal));
-      return runOn(jobId, o.limits ?? {}, o.signal);
+      // A buyer under an offer cannot write the data's bucket: its module goes with its output.
+      const moduleBucket = o.moduleBucket ?? (o.offerId && o.output ? split(o.output)[0] : bucket);
+      const m = await prepareModule(o.module, moduleBucket, o.signal);
+      // Memory and output caps are fixed on chain, so a re-run anywhere (a dispute) uses the same.
+      const spec = specOf(bucket, object, m, o);
+      const run = o.parallel ? await runParallel(spec, o) : await runWhole(spec, o, healthCheck());
+      if (o.output && run.receipt.state === 'succeeded') return { ...run, stored: await storeOutput(run.id, o.output, o.signal) };
+      return run;
     },
+    /** Stores a settled job's output as an object of yours (bucket/name) and records the job as its maker. */
+    storeOutput: (id: bigint, target: string, o: { signal?: AbortSignal } = {}): Promise<ObjectInfo> => storeOutput(id, target, o.signal),
+    /** The job recorded as the maker of an object (module hash, input and its checksums, receipt), or null. */
+    provenance: (bucket: string, object: string, o: { signal?: AbortSignal } = {}) => deps.chain.provenance(bucket, object, sig(o.signal)),
+    /** Moves a job its executor did not run in time to another holder of its input (the escrow stays). */
+    reassign: (id: bigint, o: { signal?: AbortSignal; executorSpId?: number; maxComputePrice?: bigint } = {}) =>
+      deps.chain.reassignJob({ jobId: id, ...(o.executorSpId ? { executorSpId: o.executorSpId } : {}), ...(o.maxComputePrice !== undefined ? { maxComputePrice: o.maxComputePrice } : {}) }, sig(o.signal)),
     /**
      * Re-executes a settled job on another provider that can reach the data and compares the two
      * results: the same module over the same input must give the same output hash, fuel and state.
@@ -277,16 +463,7 @@ export function jobsApi(deps: JobsDeps) {
     },
     list: (o: { signal?: AbortSignal; limit?: number } = {}): Promise<JobInfo[]> => deps.chain.listJobs(deps.chain.address, { ...sig(o.signal), ...(o.limit ? { limit: o.limit } : {}) }),
     /** The job's output from the node that ran it, checked against the hash on chain. */
-    async output(id: bigint, o: { signal?: AbortSignal } = {}): Promise<Uint8Array> {
-      const job = await deps.chain.getJob(id, sig(o.signal));
-      const executor = await deps.provider(job.executorSpId);
-      const res = await call('GET', new URL(`/insitu/v1/jobs/${id}/output`, executor.endpoint), undefined, `output of job ${id}`, o.signal);
-      const data = new Uint8Array(await res.body.arrayBuffer());
-      if (job.outputHash && createHash('sha256').update(data).digest('hex') !== job.outputHash) {
-        throw new InsituError('ERR_CHECKSUM_MISMATCH', `the output of job ${id} does not match the hash settled on chain`);
-      }
-      return data;
-    },
+    output: (id: bigint, o: { signal?: AbortSignal } = {}): Promise<Uint8Array> => outputOf(id, o.signal),
   };
 }
 

@@ -8,7 +8,7 @@ import { isAddress, sameAddress } from '@insitu/sdk/crypto/keys.ts';
 import { fail, emit, nextId, type MsgHandler, type QueryHandler } from '../context.ts';
 import { big } from '../../gnfd.ts';
 import { move } from './bank.ts';
-import { listProviders } from './providers.ts';
+import { listProviders, providerByOperator } from './providers.ts';
 import { getBucket, getObject, getObjectById } from './storage-records.ts';
 import { offerFor, dataFeeOf, offerMsgs, offerQueries } from './offers.ts';
 import { candidatesOf, chooseExecutor } from './compute/executor.ts';
@@ -194,6 +194,21 @@ const msgReassignJob: MsgHandler = async (ctx, msg) => {
   return { executorSpId: chosen.spId, computePrice: chosen.price.toString() };
 };
 
+/**
+ * A provider sets the price it asks per unit of fuel: what the executor choice compares. Jobs
+ * already submitted keep the price they were submitted at.
+ */
+const msgSetComputePrice: MsgHandler = async (ctx, msg) => {
+  const sp = await providerByOperator(ctx.kv, ctx.signer);
+  if (!sp) return fail('ERR_PROVIDER_NOT_FOUND', `${ctx.signer} is not a provider's operator`);
+  const text = String(msg.computePrice ?? '');
+  if (!/^\d{1,30}$/.test(text)) fail('ERR_INVALID_ARGUMENT', `computePrice must be a whole number of base units per unit of fuel, not "${text.slice(0, 40)}"`);
+  sp.computePrice = BigInt(text).toString();
+  ctx.kv.put(`sp/${sp.id}`, sp);
+  emit(ctx, 'provider-compute-price', { sp_id: sp.id, compute_price: sp.computePrice });
+  return {};
+};
+
 export const computeMsgs: Record<string, { handler: MsgHandler; signer: (m: Record<string, unknown>) => string }> = {
   '/insitu.compute.MsgSubmitJob': { handler: msgSubmitJob, signer: (m) => String(m.creator) },
   '/insitu.compute.MsgSettleJob': { handler: msgSettleJob, signer: (m) => String(m.operator) },
@@ -203,6 +218,7 @@ export const computeMsgs: Record<string, { handler: MsgHandler; signer: (m: Reco
   '/insitu.compute.MsgVerifyJob': { handler: msgVerifyJob, signer: (m) => String(m.operator) },
   '/insitu.compute.MsgReassignJob': { handler: msgReassignJob, signer: (m) => String(m.creator) },
   '/insitu.compute.MsgRecordOutput': { handler: msgRecordOutput, signer: (m) => String(m.creator) },
+  '/insitu.compute.MsgSetComputePrice': { handler: msgSetComputePrice, signer: (m) => String(m.operator) },
   ...offerMsgs,
 };
 

@@ -1,0 +1,87 @@
+// The compute market's commands: insitu offer create|ls|rm (data owners selling compute over
+// their data; buyers browsing with ls --all) and insitu provider ls (compute prices, load, jobs done).
+
+import type { Command } from 'commander';
+import { InsituError } from '@insitu/sdk/errors.ts';
+import { createClient, type InsituClient } from '@insitu/sdk';
+import type { Hex } from '@insitu/sdk/crypto/keys.ts';
+import type { OfferInfo } from '@insitu/sdk/chain/types.ts';
+import { resolveNetwork, type GlobalOptions } from '../config.ts';
+import { printer, type CliIO } from '../io.ts';
+
+const collect = (v: string, prev: string[]): string[] => [...prev, v];
+
+const whole = (v: string, what: string): bigint => {
+  if (!/^\d{1,40}$/.test(v)) throw new InsituError('ERR_INVALID_ARGUMENT', `${what} must be a whole number, not "${v}"`);
+  return BigInt(v);
+};
+
+/** "30d", "12h", "90m" or an ISO date → chain time (ms). */
+function expiry(v: string, now: number): number {
+  const rel = /^(\d{1,6})([dhm])$/.exec(v);
+  if (rel) return now + Number(rel[1]) * { d: 86_400_000, h: 3_600_000, m: 60_000 }[rel[2] as 'd' | 'h' | 'm'];
+  const at = Date.parse(v);
+  if (!Number.isFinite(at)) throw new InsituError('ERR_INVALID_ARGUMENT', `--expires takes 30d, 12h, 90m or a date, not "${v}"`);
+  return at;
+}
+
+const describe = (x: OfferInfo): string => {
+  const who = x.audience === 'anyone' ? 'anyone' : x.audience === 'group' ? `group ${x.groupId}` : x.buyers.join(',');
+  const modules = x.modules.length ? x.modules.map((m) => m.slice(0, 12)).join(',') : 'any module';
+  return `${x.id}\t${x.bucket}/${x.prefix}\t${who}\t${modules}\t${x.pricePerJob}/job + ${x.pricePerGiB}/GiB\tout ≤ ${x.maxOutputBytes} B\t${x.expiresAt ? `until ${new Date(x.expiresAt).toISOString()}` : 'no expiry'}\towner ${x.owner}`;
+};
+
+export function offerCommands(program: Command, io: CliIO, globals: () => GlobalOptions): void {
+  const client = async (): Promise<InsituClient> => {
+    const net = await resolveNetwork(globals(), io.env, io.cwd, true);
+    return createClient({ chain: { rpcUrl: net.rpcUrl, chainId: net.chainId }, account: { privateKey: net.privateKey! } });
+  };
+  const out = () => printer(io, globals().json === true);
+  const offer = program.command('offer').description('sell compute over your data: buyers run approved modules over it and pay you, without reading it');
+
+  offer.command('create').argument('<target>', '<bucket>, <bucket>/<prefix>/ or <bucket>/<object>')
+    .description('offer compute over a bucket, prefix or object (the offer is the buyers\' permission: no get, only the modules and output you allow)')
+    .requiredOption('--max-output <bytes>', 'most output one job may return')
+    .option('--price-per-job <amount>', 'paid to you per job, base units', '0')
+    .option('--price-per-gib <amount>', 'paid to you per GiB of input a job runs over, base units', '0')
+    .option('--module <sha256>', 'a module hash buyers may run (repeatable; none: any module)', collect, [])
+    .option('--buyer <address>', 'an account that may buy (repeatable; none: anyone)', collect, [])
+    .option('--group <id>', 'the members of this group may buy')
+    .option('--expires <when>', '30d, 12h, 90m or a date (default: never)')
+    .action(async (target: string, o: { maxOutput: string; pricePerJob: string; pricePerGib: string; module: string[]; buyer: string[]; group?: string; expires?: string }) => {
+      if (o.group !== undefined && o.buyer.length) throw new InsituError('ERR_INVALID_ARGUMENT', 'an offer is to listed buyers or to a group, not both');
+      const modules = o.module.map((m) => m.toLowerCase());
+      if (modules.some((m) => !/^[0-9a-f]{64}$/.test(m))) throw new InsituError('ERR_INVALID_ARGUMENT', '--module takes a module\'s SHA-256 (64 hex digits); sha256sum job.wasm prints it');
+      const c = await client();
+      const r = await c.offers.create(target, {
+        maxOutputBytes: whole(o.maxOutput, '--max-output'), pricePerJob: whole(o.pricePerJob, '--price-per-job'), pricePerGiB: whole(o.pricePerGib, '--price-per-gib'), modules,
+        ...(o.group !== undefined ? { buyers: { groupId: whole(o.group, '--group') } } : o.buyer.length ? { buyers: o.buyer as Hex[] } : {}),
+        ...(o.expires ? { expiresAt: expiry(o.expires, Date.now()) } : {}),
+      });
+      out().result({ offerId: r.offerId, txHash: r.txHash }, `offer ${r.offerId} on ${target}${modules.length ? '' : ' (any module: whatever a module computes up to the output cap can leave; list modules to restrict it)'}`);
+    });
+
+  offer.command('ls').description('your offers in force; --all: everything on offer').option('--all', 'every owner\'s offers').option('--bucket <bucket>', 'only over this bucket')
+    .action(async (o: { all?: boolean; bucket?: string }) => {
+      const c = await client();
+      const list = await c.offers.list({ ...(o.all ? { all: true } : {}), ...(o.bucket ? { bucket: o.bucket } : {}) });
+      out().result(list, list.length ? list.map(describe).join('\n') : '(no offers)');
+    });
+
+  offer.command('rm').argument('<id>').description('withdraw one of your offers (jobs already submitted keep its terms)').action(async (id: string) => {
+    const c = await client();
+    const tx = await c.offers.remove(whole(id, 'offer id'));
+    out().result(tx, `offer ${id} withdrawn`);
+  });
+
+  const provider = program.command('provider').description('storage providers as a compute market');
+  provider.command('ls').description('providers with their compute price (per unit of fuel), load (jobs waiting or running) and jobs done').action(async () => {
+    const c = await client();
+    const [sps, stats] = await Promise.all([c.chain.listStorageProviders(), c.chain.computeStats()]);
+    const rows = sps.map((p) => {
+      const s = stats.find((x) => x.spId === p.id);
+      return { id: p.id, moniker: p.moniker, endpoint: p.endpoint, status: p.status, computePrice: p.computePrice, load: s?.load ?? 0, done: s?.done ?? 0 };
+    });
+    out().result(rows, rows.map((r) => `${r.id}\t${r.moniker}\t${r.status}\tprice ${r.computePrice}\tload ${r.load}\tdone ${r.done}\t${r.endpoint}`).join('\n'));
+  });
+}
