@@ -1,22 +1,32 @@
-// The fault suite: the devnet as real processes, and a seeded random schedule of kill -9 (of any
-// node or of the chain), restarts, and piece corruption and deletion on disk, while uploads,
-// reads and jobs run. After the schedule every object that was acknowledged reads back byte for
-// byte and the chain's holdings are what genesis created. Replay a run with the seed it prints:
+// The fault suite: the devnet as real processes, and a seeded schedule of kill -9 (of the chain or
+// of a node) timed to the windows where it hurts most, while uploads, reads and jobs run:
+// - the seal window: a real proxy in front of the chain's RPC (the nodes' only way to the chain)
+//   holds the primary's MsgSealObject broadcast and kills the chain or the primary right then,
+//   before the broadcast reaches the chain or just after it did;
+// - the repair window: a piece is corrupted or deleted on a node, and the proxy kills that node
+//   when its repair asks the chain for the object's bucket, before anything is rebuilt.
+// After each round the uploads that failed are retried with the same bytes (they resume or find
+// themselves sealed). After the schedule every object that was acknowledged reads back byte for
+// byte, every node holds every piece it should, and the chain's holdings are what genesis created.
+// Replay a run with the seed it prints:
 //   INSITU_FAULT_SEED=<seed> npx ava test/e2e/faults.test.ts
 // And a load run: 100 concurrent uploads and reads, none lost.
 
 import test from 'ava';
-import { mkdtemp, readdir, rm, open, unlink, readFile } from 'node:fs/promises';
+import { mkdtemp, rm, open, unlink, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { randomBytes, createHash } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { getPiece, getPieceHashes } from '@insitu/sdk/sp/index.ts';
+import { hashOfHashes } from '@insitu/sdk/integrity/index.ts';
 import { createClient, devnetClientOptions, type InsituClient } from '@insitu/sdk';
 import { extensionQuery } from '@insitu/sdk/chain/rpc.ts';
 import { readKeyFile } from '@insitu/sdk/keyfile.ts';
 import { devnetUp } from '@insitu/cli/devnet/supervisor.ts';
 import { createTestnet } from '../src/testnet.ts';
-import { rng } from '../src/random.ts';
+import { seeded } from '../src/random.ts';
+import { createHttpProxy, type ProxiedRequest } from '../src/proxy.ts';
+import { pidOfPeer } from '../src/peer-pid.ts';
 
 const read = async (c: InsituClient, bucket: string, name: string): Promise<Buffer> => {
   const parts: Uint8Array[] = [];
@@ -37,27 +47,99 @@ async function settled<T>(fn: () => Promise<T>, ms = 60_000): Promise<T> {
   }
 }
 
-test('random kills, restarts, corruption and deletion during uploads, reads and jobs lose no acknowledged object', async (t) => {
-  const seed = Number(process.env.INSITU_FAULT_SEED ?? (Date.now() % 1_000_000_007));
-  t.log(`seed ${seed} — replay with INSITU_FAULT_SEED=${seed} npx ava test/e2e/faults.test.ts`);
-  const rand = rng(seed);
+/** A moment the chain proxy waits for, and what it does then. */
+type Trap =
+  | { kind: 'seal'; kill: 'chain' | 'primary'; when: 'before' | 'after' }
+  | { kind: 'repair'; node: number };
+
+test('kill -9 of the chain and of nodes in the seal and repair windows, with corruption and deletion, during uploads, reads and jobs, loses no acknowledged object', async (t) => {
+  const { rand, bytes } = seeded((l) => t.log(`${l} — npx ava test/e2e/faults.test.ts`), 'INSITU_FAULT_SEED');
   const dir = await mkdtemp(join(tmpdir(), 'insitu-faults-'));
   const upAt = Date.now();
-  const devnet = await devnetUp({ dir, nodes: 7, nodeArgs: ['--scrub-interval-ms', '1500', '--scrub-bytes-per-second', String(512 * 1024 * 1024), '--probe-interval-ms', '0', '--swap-interval-ms', '0'] });
+
+  // The nodes reach the chain only through this proxy; the chain's port is known once the
+  // supervisor has planned the devnet (plan.json, written before anything starts).
+  let trap: (Trap & { sprung(what: string): void }) | undefined;
+  const pids = (): (number | null)[] => devnet.status().nodes.map((n) => n.pid);
+  const askerOf = async (req: ProxiedRequest): Promise<number> => {
+    const all = pids();
+    const pid = await pidOfPeer(req.remotePort, rpc.port, all.filter((p): p is number => p !== null));
+    return pid === undefined ? -1 : all.indexOf(pid);
+  };
+  const kill = (pid: number | null | undefined): void => {
+    if (pid) process.kill(pid, 'SIGKILL');
+  };
+  const rpc = await createHttpProxy({
+    hooks: {
+      async request(req) {
+        if (!rpc.upstream) rpc.upstream = `http://127.0.0.1:${(JSON.parse(await readFile(join(dir, 'plan.json'), 'utf8')) as { chainPort: number }).chainPort}`;
+        const armed = trap;
+        if (!armed) return;
+        const body = req.body.toString();
+        if (armed.kind === 'seal') {
+          if (!body.includes('"broadcast_tx')) return;
+          const tx = (JSON.parse(body) as { params?: { tx?: string } }).params?.tx;
+          if (!tx || !Buffer.from(tx, 'base64').includes('/greenfield.storage.MsgSealObject')) return;
+          trap = undefined;
+          const asker = await askerOf(req);
+          if (armed.when === 'after') await rpc.forward(req).catch(() => undefined);
+          kill(armed.kill === 'chain' ? devnet.status().chain.pid : pids()[asker]);
+          armed.sprung(`kill -9 ${armed.kill === 'chain' ? 'chain' : `node ${asker + 1}`} ${armed.when} node ${asker + 1}'s seal broadcast reached the chain`);
+          return 'drop';
+        }
+        if (!body.includes('"/greenfield.storage.Query/HeadBucket"')) return;
+        if ((await askerOf(req)) !== armed.node || trap !== armed) return;
+        trap = undefined;
+        kill(pids()[armed.node]);
+        armed.sprung(`kill -9 node ${armed.node + 1} as its repair began`);
+        return 'drop';
+      },
+    },
+  });
+  /** Arms a trap; resolves with what it did once it has sprung. */
+  const arm = (what: Trap, ms = 120_000): Promise<string> =>
+    new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        trap = undefined;
+        reject(new Error(`the ${what.kind} window was not reached within ${ms / 1000} s`));
+      }, ms);
+      trap = { ...what, sprung: (s) => {
+        clearTimeout(timer);
+        resolve(s);
+      } };
+    });
+
+  const supervisor: string[] = [];
+  let passed = false;
   t.teardown(async () => {
+    if (!passed && rpc.failures.length > 0) t.log(`chain requests the proxy could not forward:\n${rpc.failures.join('\n')}`);
+    await rpc.stop();
+    // A failed run keeps its logs.
+    if (passed) await rm(dir, { recursive: true, force: true });
+    else t.log(`logs kept in ${dir}/logs`);
+  });
+  const devnet = await devnetUp({ dir, nodes: 7, log: (l) => supervisor.push(`${new Date().toISOString()} ${l}`), nodeArgs: ['--rpc', rpc.url, '--scrub-interval-ms', '4000', '--scrub-bytes-per-second', String(512 * 1024 * 1024), '--probe-interval-ms', '0', '--swap-interval-ms', '0'] })
+    .catch((e: unknown) => {
+      t.log(`supervisor:\n${supervisor.join('\n')}`);
+      throw e;
+    });
+  // Teardowns run last-registered first: the devnet stops before the proxy and the dir go.
+  t.teardown(async () => {
+    t.log(`supervisor:\n${supervisor.join('\n')}`);
     await devnet.stop();
-    await rm(dir, { recursive: true, force: true });
   });
   t.log(`devnet up in ${Date.now() - upAt} ms`);
   const client = await createClient(await devnetClientOptions(dir));
   const rpcUrl = devnet.file.rpcUrl;
   const holdings = async () => (await extensionQuery<{ total: bigint }>(rpcUrl, '/insitu.audit.Query/Holdings', {})).total;
   const genesisTotal = await holdings();
-  await settled(() => client.buckets.create('faults'));
+  const primary = rand(7);
+  await settled(() => client.buckets.create('faults', { primarySp: devnet.file.nodes[primary]!.operatorAddress }));
   const wc = await readFile(new URL('../../wasm-jobs/build/wc.wasm', import.meta.url));
   const acked = new Map<string, Buffer>();
-  const log: string[] = [];
+  const log: string[] = [`bucket faults on node ${primary + 1}`];
   let uploadsTried = 0;
+  let retried = 0;
   const failures: string[] = [];
 
   const allUp = async (): Promise<void> => {
@@ -67,23 +149,28 @@ test('random kills, restarts, corruption and deletion during uploads, reads and 
       await client.chain.status();
     }, 90_000);
   };
-  const pieceFiles = async (node: number): Promise<string[]> => {
-    try {
-      return (await readdir(join(dir, `node-${node + 1}`, 'pieces'))).map((f) => join(dir, `node-${node + 1}`, 'pieces', f));
-    } catch {
-      return [];
-    }
-  };
+  const nodeOfEndpoint = (endpoint: string): number => devnet.file.nodes.findIndex((n) => new URL(n.endpoint).port === new URL(endpoint).port);
 
   const began = Date.now();
-  for (let round = 0; round < 5; round++) {
+  const ROUNDS = 4;
+  for (let round = 0; round < ROUNDS; round++) {
     const roundStart = Date.now();
+    // Every window is visited, each once: the seal window on even rounds (chain, then primary),
+    // the repair window on odd ones (corruption, then deletion); the seed picks the rest.
+    const fault = (['seal-chain', 'repair-corrupt', 'seal-primary', 'repair-delete'] as const)[round % 4]!;
+    const sprung = fault === 'seal-chain' || fault === 'seal-primary'
+      ? arm({ kind: 'seal', kill: fault === 'seal-chain' ? 'chain' : 'primary', when: rand(2) === 0 ? 'before' : 'after' })
+      : undefined;
     const work: Promise<unknown>[] = [];
+    const failed = new Map<string, Buffer>();
     for (let i = 0; i < 4; i++) {
       const name = `r${round}-o${i}`;
-      const data = randomBytes(rand(3 * 1024 * 1024) + rand(2) * 17 * 1024 * 1024);
+      const data = bytes(1 + rand(3 * 1024 * 1024) + (rand(4) === 0 ? 17 * 1024 * 1024 : 0));
       uploadsTried++;
-      work.push(client.objects.put('faults', name, data).then(() => acked.set(name, data), (e: Error) => failures.push(`${name}: ${e.message}`)));
+      work.push(client.objects.put('faults', name, data).then(() => acked.set(name, data), (e: Error) => {
+        failed.set(name, data);
+        failures.push(`${name}: ${(e as { code?: string }).code ?? ''} ${e.message}`);
+      }));
     }
     for (const [name, data] of [...acked.entries()].slice(-3)) {
       work.push(read(client, 'faults', name).then((got) => {
@@ -91,79 +178,98 @@ test('random kills, restarts, corruption and deletion during uploads, reads and 
       }, () => undefined));
     }
     if (acked.size > 0) work.push(client.jobs.submit({ module: wc, input: `faults/${[...acked.keys()][0]}`, maxFee: 10n ** 16n }).catch(() => undefined));
-    await new Promise((r) => setTimeout(r, rand(600)));
-    const fault = rand(4);
-    const node = rand(7);
-    if (fault === 0) {
-      const pid = devnet.status().nodes[node]!.pid;
-      if (pid) process.kill(pid, 'SIGKILL');
-      log.push(`round ${round}: kill -9 node ${node + 1}`);
-    } else if (fault === 1) {
-      const pid = devnet.status().chain.pid;
-      if (pid) process.kill(pid, 'SIGKILL');
-      log.push(`round ${round}: kill -9 chain`);
-    } else {
-      const files = await pieceFiles(node);
-      const file = files[rand(Math.max(1, files.length))];
-      if (file && fault === 2) {
+    if (sprung) log.push(`round ${round}: ${await sprung}`);
+    await Promise.all(work);
+    if (!sprung) {
+      // A piece of an acknowledged object on one of its nodes, then the node's repair is the window.
+      const names = [...acked.keys()];
+      const name = names[rand(names.length)]!;
+      const head = await settled(() => client.objects.head('faults', name));
+      const p = head.placement[rand(head.placement.length)]!;
+      const node = nodeOfEndpoint(p.endpoint);
+      const file = join(dir, `node-${node + 1}`, 'pieces', `${head.id}.${p.index < 0 ? 'p' : p.index}`);
+      // Armed once the piece is bad, so only the repair it causes springs it.
+      let repairing: Promise<string>;
+      if (fault === 'repair-corrupt') {
         const fh = await open(file, 'r+');
         const size = (await fh.stat()).size;
-        if (size > 0) await fh.write(randomBytes(32), 0, 32, rand(Math.max(1, size - 32)));
+        const at = rand(Math.max(1, size - 32));
+        const old = Buffer.alloc(32);
+        await fh.read(old, 0, 32, at);
+        // Every byte changes: the corruption is never a no-op.
+        await fh.write(old.map((b) => b ^ (1 + rand(255))), 0, 32, at);
         await fh.close();
-        log.push(`round ${round}: corrupt ${file.slice(dir.length)}`);
-      } else if (file) {
-        await unlink(file).catch(() => undefined);
+        repairing = arm({ kind: 'repair', node });
+        log.push(`round ${round}: corrupt ${name} index ${p.index} on node ${node + 1}`);
+      } else {
+        await unlink(file);
         // The node reads through an open handle until it restarts; restart it so the loss is real.
-        const pid = devnet.status().nodes[node]!.pid;
-        if (pid) process.kill(pid, 'SIGKILL');
-        log.push(`round ${round}: delete ${file.slice(dir.length)} and kill -9 node ${node + 1}`);
+        kill(devnet.status().nodes[node]!.pid);
+        repairing = arm({ kind: 'repair', node });
+        log.push(`round ${round}: delete ${name} index ${p.index} on node ${node + 1} and kill -9 it`);
       }
+      log.push(`round ${round}: ${await repairing}`);
     }
-    await Promise.all(work);
     const workDone = Date.now();
     await allUp();
-    // Everything resumes after the restarts: a new upload goes through.
-    const after = randomBytes(rand(1024 * 1024) + 1);
+    // Everything resumes after the restarts: the failed uploads go through with the same bytes
+    // (resumed, or found sealed), and a new upload goes through.
+    for (const [name, data] of failed) {
+      await settled(() => client.objects.put('faults', name, data));
+      acked.set(name, data);
+      retried++;
+    }
+    const after = bytes(rand(1024 * 1024) + 1);
     await settled(() => client.objects.put('faults', `r${round}-after`, after, { replaceStale: true }));
     acked.set(`r${round}-after`, after);
-    log.push(`  round ${round}: work ${workDone - roundStart} ms, back up ${Date.now() - workDone} ms`);
+    log.push(`  round ${round}: ${failed.size} uploads failed and were retried; work ${workDone - roundStart} ms, back up ${Date.now() - workDone} ms`);
   }
   const readStart = Date.now();
   t.log(log.join('\n'));
-  t.log(`${acked.size} of ${uploadsTried} uploads acknowledged; failed: ${failures.join('\n')}`);
-  t.true(acked.size > 0, 'some uploads were acknowledged');
+  t.log(`${uploadsTried} uploads, ${retried} retried after failing, all ${acked.size} acknowledged; failures: ${failures.join('\n')}`);
+  t.true(retried > 0, 'the kills in the seal window made some uploads fail, and their retries went through');
   // Every acknowledged object reads back byte for byte.
   for (const [name, data] of acked) {
     const got = await settled(() => read(client, 'faults', name));
     t.true(got.equals(data), `${name} (${data.length} bytes)`);
   }
-  // Scrubbing (every 1.5 s here) has rebuilt whatever was corrupted or deleted: every node serves
+  t.log(`read back ${acked.size} objects in ${Date.now() - readStart} ms`);
+  const checkStart = Date.now();
+  // Scrubbing (every 4 s here) has rebuilt whatever was corrupted or deleted: every node serves
   // every piece and copy it should hold, each checked against its hash by the node and by us.
   const key = await readKeyFile(join(dir, 'account.key'));
+  // What has been verified is not fetched again while the rest is still being rebuilt.
+  const verified = new Set<string>();
   await settled(async () => {
     for (const name of acked.keys()) {
       const head = await client.objects.head('faults', name);
       const segments = Math.ceil(Number(head.payloadSize) / (16 * 1024 * 1024));
       for (const p of head.placement) {
+        const at = `${name}/${p.index}`;
+        if (verified.has(at)) continue;
         const hashes = await getPieceHashes({ endpoint: p.endpoint, objectId: head.id, index: p.index, privateKey: key });
+        if (!Buffer.from(hashOfHashes(hashes)).equals(Buffer.from(head.checksums[p.index + 1]!))) throw new Error(`${name}: the hash list of index ${p.index} on ${p.spId} is not the chain's`);
         for (let s = 0; s < segments; s++) {
           const piece = await getPiece({ endpoint: p.endpoint, objectId: head.id, index: p.index, segment: s, privateKey: key });
           if (!createHash('sha256').update(piece).digest().equals(Buffer.from(hashes[s]!))) throw new Error(`${name}: piece ${p.index} segment ${s} on ${p.spId}`);
         }
+        verified.add(at);
       }
     }
-  }, 60_000);
-  t.log(`read back ${acked.size} objects in ${Date.now() - readStart} ms; ${Date.now() - began} ms in all`);
+  }, 90_000);
+  t.log(`checked every piece on every node in ${Date.now() - checkStart} ms; ${Date.now() - began} ms in all`);
   t.is(await holdings(), genesisTotal, 'the chain holds exactly what genesis created');
+  passed = true;
 });
 
 test('load: 100 concurrent uploads and reads, none lost', async (t) => {
+  const { bytes } = seeded((l) => t.log(l));
   const net = await createTestnet({ nodes: 7, accounts: 4 });
   t.teardown(() => net.stop());
   const clients = await Promise.all([0, 1, 2, 3].map((i) => net.client(i)));
   // Buckets on four primaries, so seals go out from four providers at once.
   for (const [i, c] of clients.entries()) await c.buckets.create(`load-${i}`, { primarySp: net.plan.nodes[i]!.operatorAddress });
-  const objects = Array.from({ length: 100 }, (_, i) => ({ c: clients[i % 4]!, bucket: `load-${i % 4}`, name: `o${i}`, data: randomBytes(1 + ((i * 7919) % (256 * 1024))) }));
+  const objects = Array.from({ length: 100 }, (_, i) => ({ c: clients[i % 4]!, bucket: `load-${i % 4}`, name: `o${i}`, data: bytes(1 + ((i * 7919) % (256 * 1024))) }));
   const t0 = performance.now();
   await Promise.all(objects.map((o) => o.c.objects.put(o.bucket, o.name, o.data)));
   const up = performance.now() - t0;

@@ -41,6 +41,8 @@ export interface HttpProxy {
   upstream: string | undefined;
   /** Sends one request to the upstream directly (not through the hooks). */
   forward(req: Omit<ProxiedRequest, 'remotePort'>): Promise<UpstreamResponse>;
+  /** Requests the upstream did not answer (the last 50), for a failing test's log. */
+  readonly failures: string[];
   stop(): Promise<void>;
 }
 
@@ -61,7 +63,8 @@ export async function createHttpProxy(opts: { port?: number; upstream?: string; 
   const sockets = new Set<Socket>();
   let upstream = opts.upstream;
 
-  const forward = (req: Omit<ProxiedRequest, 'remotePort'>): Promise<UpstreamResponse> =>
+  const failures: string[] = [];
+  const once = (req: Omit<ProxiedRequest, 'remotePort'>): Promise<UpstreamResponse> =>
     new Promise((resolve, reject) => {
       if (!upstream) return reject(new Error('the proxy has no upstream yet'));
       const target = new URL(req.url, upstream);
@@ -72,6 +75,22 @@ export async function createHttpProxy(opts: { port?: number; upstream?: string; 
       out.on('error', reject);
       out.end(req.body);
     });
+  // One retry on a fresh connection: a refused or reset connection to a live upstream is the
+  // machine's hiccup, not the test's fault; a dead upstream fails both times.
+  const forward = async (req: Omit<ProxiedRequest, 'remotePort'>): Promise<UpstreamResponse> => {
+    try {
+      return await once(req);
+    } catch (first) {
+      await new Promise((r) => setTimeout(r, 50));
+      try {
+        return await once(req);
+      } catch (e) {
+        failures.push(`${new Date().toISOString()} ${req.method} ${req.url}: ${(first as Error).message}; then ${(e as Error).message}`);
+        if (failures.length > 50) failures.shift();
+        throw e;
+      }
+    }
+  };
 
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const pr: ProxiedRequest = { method: req.method ?? 'GET', url: req.url ?? '/', headers: req.headers, body: await readBody(req), remotePort: req.socket.remotePort ?? 0 };
@@ -117,6 +136,7 @@ export async function createHttpProxy(opts: { port?: number; upstream?: string; 
       upstream = u;
     },
     forward,
+    failures,
     async stop() {
       for (const s of sockets) s.destroy();
       await new Promise<void>((r) => server.close(() => r()));
