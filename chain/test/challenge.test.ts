@@ -285,6 +285,7 @@ test('money is conserved over random registrations, admissions, deposits, challe
     t.is(await sumBalances(s.app), total, `step ${step} (seed ${seed})`);
     const held = (await providers()).reduce((sum, p) => sum + BigInt(p.deposit), 0n);
     t.is(await balanceOf(s.app, SP_DEPOSIT_POOL), held, `the pool holds every deposit, step ${step} (seed ${seed})`);
+    t.is((await s.app.query('/insitu.audit.Query/Holdings', {})).deposits, held, 'the holdings show the deposits');
   }
   const events = await s.app.events(0n, 100_000);
   for (const type of ['provider-slashed', 'challenge-passed', 'challenge-failed', 'challenge-expired', 'provider-deposit-released']) note(type, String(events.filter((e) => e.type === type).length));

@@ -3,6 +3,9 @@
 
 import type { QueryHandler } from '../context.ts';
 import { seconds, streamHoldings } from './payment.ts';
+import { accountKey } from './bank.ts';
+import { SP_DEPOSIT_POOL } from './providers.ts';
+import { CHALLENGE_ESCROW } from './challenge.ts';
 
 export const auditQueries: Record<string, QueryHandler> = {
   /**
@@ -18,6 +21,9 @@ export const auditQueries: Record<string, QueryHandler> = {
       accounts++;
     }
     const streams = await streamHoldings(ctx.kv, seconds(ctx.now));
-    return { total: total + streams.total, bank: total, streams: streams.total, accounts, streamRecords: streams.records, at: seconds(ctx.now) };
+    // Part of `bank`, shown apart: providers' deposits (slashable, unbonding included) and the fees of open challenges.
+    const deposits = (await ctx.kv.get<{ balance: bigint }>(accountKey(SP_DEPOSIT_POOL)))?.balance ?? 0n;
+    const challengeFees = (await ctx.kv.get<{ balance: bigint }>(accountKey(CHALLENGE_ESCROW)))?.balance ?? 0n;
+    return { total: total + streams.total, bank: total, streams: streams.total, deposits, challengeFees, accounts, streamRecords: streams.records, at: seconds(ctx.now) };
   },
 };
