@@ -137,6 +137,13 @@ export const ChainCodeNumbers: Partial<Record<ErrorCode, number>> = {
   ERR_INTERNAL: 45,
   ERR_ACCOUNT_FROZEN: 46,
   ERR_QUOTA_EXCEEDED: 47,
+  ERR_INVALID_RECEIPT: 48,
+  ERR_JOB_RUNNING: 49,
+  ERR_DISPUTE_CLOSED: 50,
+  ERR_WRONG_HOST: 51,
+  ERR_NODE_DISK_FULL: 52,
+  ERR_TOO_MANY_REQUESTS: 53,
+  ERR_REQUEST_TIMEOUT: 54,
 };
 
 /** The ABCI result code for an error code (1 for a code without a number). */
