@@ -288,3 +288,30 @@ test('a seeded random market conserves money: offers, buyers, executors, refusal
   t.is(await balance(ESCROW), 0n, 'every held fee paid or returned once the windows closed');
   t.is(await sum(), before, 'the sum of all balances is unchanged');
 });
+
+test('a dataset reduce names only the submitter\'s own successful maps, once each, recorded against the first map\'s input, capped by the maps\' caps', async (t) => {
+  const { owner, buyer, stranger, sps, code, receipt, job } = await setup(t);
+  const { offerId } = await owner.createOffer({ bucket: 'data', audience: 'anyone', maxOutputBytes: 500n });
+  const settled = async (who: typeof buyer, object: string): Promise<bigint> => {
+    const j = await who.getJob((await who.submitJob({ ...job, object, maxFee: 10n ** 9n, offerId })).jobId);
+    await sps[0]!.settleJob({ jobId: j.id, ...receipt(j, 1) });
+    return j.id;
+  };
+  await buyer.putPolicy({ principal: { type: 'account', address: stranger.address }, bucket: 'mine', object: 'job.wasm', statements: [{ effect: 'allow', actions: ['get-object'] }] });
+  const a = await settled(buyer, 'sales/2024.csv');
+  const b = await settled(buyer, 'sales/2024.csv');
+  const theirs = await settled(stranger, 'sales/2024.csv');
+  const { jobId: pending } = await buyer.submitJob({ ...job, maxFee: 10n ** 9n, offerId });
+  const gather = { ...job, moduleHash: OTHER, maxFee: 10n ** 9n, mode: 'gather' as const };
+  t.is(await code(buyer.submitJob({ ...gather, mapJobs: [a, theirs] })), 'ERR_INVALID_ARGUMENT', 'another submitter\'s job');
+  t.is(await code(buyer.submitJob({ ...gather, mapJobs: [a, pending] })), 'ERR_INVALID_ARGUMENT', 'a map not settled');
+  t.is(await code(buyer.submitJob({ ...gather, mapJobs: [a, a] })), 'ERR_INVALID_ARGUMENT', 'a map twice');
+  t.is(await code(buyer.submitJob({ ...gather, mapJobs: [] })), 'ERR_INVALID_ARGUMENT');
+  t.is(await code(buyer.submitJob({ ...gather, object: 'private/keys.csv', mapJobs: [a, b] })), 'ERR_INVALID_ARGUMENT', 'recorded against the first map\'s input');
+  t.is(await code(buyer.submitJob({ ...gather, mapJobs: [a, b], offerId })), 'ERR_INVALID_ARGUMENT', 'no offer: it reads only the maps\' outputs');
+  const { jobId } = await buyer.submitJob({ ...gather, mapJobs: [a, b], maxOutputBytes: 10_000 });
+  const g = await buyer.getJob(jobId);
+  t.is(g.mode, 'gather');
+  t.deepEqual(g.mapJobs, [a, b]);
+  t.is(g.outputCap, 500n, 'the maps\' cap bounds what the reduce returns');
+});

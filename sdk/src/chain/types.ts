@@ -240,8 +240,11 @@ export interface JobInfo {
   sideInputs: string[];
   /** The job's environment, "NAME=value" each. */
   env: string[];
-  /** '' runs over the whole object; 'map' over one data piece; 'reduce' combines the maps. */
-  mode: '' | 'map' | 'reduce';
+  /**
+   * '' runs over the whole object; 'map' over one data piece; 'reduce' combines the maps; 'gather'
+   * is a dataset's reduce over the outputs of whole-object jobs (mapJobs, in order).
+   */
+  mode: '' | 'map' | 'reduce' | 'gather';
   /** For a map: the data piece (0 .. data pieces − 1) it runs over. */
   pieceIndex: number;
   /** For a reduce: its map jobs, one per data piece, in piece order. */
@@ -369,7 +372,7 @@ export interface SubmitJobInput {
   sideInputs?: string[];
   /** "NAME=value" each; names starting with INSITU_ are the runtime's. */
   env?: string[];
-  mode?: '' | 'map' | 'reduce';
+  mode?: '' | 'map' | 'reduce' | 'gather';
   pieceIndex?: number;
   mapJobs?: bigint[];
   maxFee: bigint;

@@ -76,7 +76,7 @@ export interface DatasetOptions extends Omit<SubmitJobOptions, 'input' | 'parall
   reduce?: Uint8Array | string;
   /** Arguments of the reduce (default: the maps'). */
   reduceArgs?: string[];
-  /** Where the run keeps what it stores (the module under an offer, the maps' outputs for the reduce): a bucket of yours (default: the output's, else the module's). */
+  /** A bucket of yours for the modules under an offer (default: the output's, else moduleBucket). */
   workBucket?: string;
   /** "bucket/name": store the run's result and record the reduce job as its maker. */
   output?: string;
@@ -274,7 +274,7 @@ export function jobsApi(deps: JobsDeps) {
     };
   }
 
-  type Spec = Omit<SubmitJobInput, 'maxFee' | 'executorSpId' | 'mode' | 'pieceIndex' | 'mapJobs'>;
+  type Spec = Omit<SubmitJobInput, 'maxFee' | 'executorSpId'>;
 
   /**
    * A parallel job: one map per data piece on the secondary holding it — or, when that one is
@@ -349,6 +349,8 @@ export function jobsApi(deps: JobsDeps) {
     if (share <= 0n) throw new InsituError('ERR_INVALID_ARGUMENT', `maxFee must cover ${objects.length + (o.reduce ? 1 : 0)} jobs`);
     const workBucket = o.workBucket ?? (o.output ? split(o.output)[0] : undefined) ?? o.moduleBucket ?? bucket;
     const module = await prepareModule(o.module, o.moduleBucket ?? (o.offerId ? workBucket : bucket), o.signal);
+    // Stored before the maps run, so the reduce needs no upload whatever happens to providers meanwhile.
+    const reduceModule = o.reduce ? await prepareModule(o.reduce, o.moduleBucket ?? (o.offerId ? workBucket : bucket), o.signal) : undefined;
     const isUp = healthCheck();
     const parallelAbove = BigInt(o.parallelAbove ?? 64 * 1024 * 1024);
     const abandoned: bigint[] = [];
@@ -373,12 +375,10 @@ export function jobsApi(deps: JobsDeps) {
       const stored = o.output ? await deps.put(...split(o.output), joined, sig(o.signal)) : undefined;
       return { maps, output: joined, succeeded: true, abandoned, ...(stored ? { stored } : {}) };
     }
-    // The reduce reads the maps' outputs as one object of the submitter's, in object order.
-    const mapsObject = `.insitu/runs/${maps[0]!.id}-${maps.length}.maps`;
-    await deps.put(workBucket, mapsObject, joined, sig(o.signal));
-    const reduceModule = await prepareModule(o.reduce, workBucket, o.signal);
-    const reduceSpec = specOf(workBucket, mapsObject, reduceModule, { ...o, args: o.reduceArgs ?? o.args ?? [] });
+    // The reduce ('gather' on chain) runs on a provider that fetches the maps' outputs from their
+    // nodes, checked against the hashes settled on chain, and reads them in object order.
     const { offerId: _offer, ...noOffer } = o;
+    const reduceSpec = { ...specOf(bucket, objects[0]!.objectName, reduceModule!, { ...noOffer, args: o.reduceArgs ?? o.args ?? [] }), mode: 'gather' as const, mapJobs: maps.map((m) => m.id) };
     const reduce = await runWhole(reduceSpec, { ...noOffer, maxFee: o.maxFee - share * BigInt(objects.length) }, isUp);
     abandoned.push(...(reduce.abandoned ?? []));
     const succeeded = reduce.receipt.state === 'succeeded';

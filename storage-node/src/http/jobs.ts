@@ -193,14 +193,18 @@ async function runMap(ctx: NodeContext, jobs: JobsContext, job: JobInfo, input: 
   return { state: 'succeeded', exitCode: 0, fuelUsed: fuel, output, stderrTail };
 }
 
-/** A map job's output, from this node or the node that ran it, checked against the chain. */
-async function mapOutput(ctx: NodeContext, jobs: JobsContext, m: JobInfo): Promise<Uint8Array> {
+/**
+ * A map job's output, from this node or the node that ran it, checked against the chain. For a
+ * dataset's reduce (`forJob`), the request names that job so the map's node can check this node's role.
+ */
+async function mapOutput(ctx: NodeContext, jobs: JobsContext, m: JobInfo, forJob?: bigint): Promise<Uint8Array> {
   let data: Uint8Array;
   if (m.executorSpId === ctx.spId) data = await readFile(join(jobs.dir, `${m.id}.out`));
   else {
     const endpoint = (await ctx.provider(m.executorSpId)).endpoint;
     const url = new URL(`/insitu/v1/jobs/${m.id}/output`, endpoint);
-    const res = await request(url, { method: 'GET', headers: signRequest({ method: 'GET', url, privateKey: ctx.operatorKey }), dispatcher: spDispatcher });
+    const role = forJob !== undefined ? { 'x-insitu-job-id': forJob.toString() } : {};
+    const res = await request(url, { method: 'GET', headers: { ...signRequest({ method: 'GET', url, privateKey: ctx.operatorKey }), ...role }, dispatcher: spDispatcher });
     if (res.statusCode >= 300) throw await errorFrom(res, `output of map job ${m.id}`);
     data = new Uint8Array(await res.body.arrayBuffer());
   }
@@ -238,6 +242,17 @@ async function runReduce(ctx: NodeContext, jobs: JobsContext, job: JobInfo, inpu
   }
   const res = await runPart(jobs, base, { bytes: Buffer.concat(feed) }, { INSITU_PHASE: 'reduce' }, fuel);
   return { ...res, fuelUsed: fuel + res.fuelUsed };
+}
+
+/** A dataset's reduce: the reduce step over its maps' outputs (whole-object jobs), concatenated in the order the chain recorded. */
+async function runGather(ctx: NodeContext, jobs: JobsContext, job: JobInfo, base: RunBase): Promise<Outcome> {
+  const outputs: Uint8Array[] = [];
+  for (const mid of job.mapJobs) {
+    const m = await ctx.chain.getJob(mid);
+    if (m.status !== 'settled' || m.exitState !== 'succeeded') throw new InsituError('ERR_INVALID_ARGUMENT', `map job ${mid} has not succeeded (${m.status}${m.exitState ? `, ${m.exitState}` : ''})`);
+    outputs.push(await mapOutput(ctx, jobs, m, job.id));
+  }
+  return runPart(jobs, base, { bytes: Buffer.concat(outputs) }, { INSITU_PHASE: 'reduce' }, 0n);
 }
 
 async function loadSideInputs(ctx: NodeContext, job: JobInfo): Promise<Record<string, Uint8Array>> {
@@ -314,6 +329,7 @@ export async function executeJob(ctx: NodeContext, jobs: JobsContext, job: JobIn
     };
     if (job.mode === 'map') result = await runMap(ctx, jobs, job, input, base);
     else if (job.mode === 'reduce') result = await runReduce(ctx, jobs, job, input, base);
+    else if (job.mode === 'gather') result = await runGather(ctx, jobs, job, base);
     else {
       const located = await locateInput(ctx, jobs, input);
       try {
@@ -403,13 +419,25 @@ export async function runJobRequest(ctx: NodeContext, jobs: JobsContext, req: In
   sendJson(res, 200, await run);
 }
 
+/** Whether provider `spId` reads job `mapId`'s output as the executor or a verifier of the dataset reduce the request names. */
+async function reducerOf(ctx: NodeContext, req: IncomingMessage, spId: number, mapId: bigint): Promise<boolean> {
+  const named = req.headers['x-insitu-job-id'];
+  if (typeof named !== 'string' || !/^\d{1,20}$/.test(named)) return false;
+  const g = await ctx.chain.getJob(BigInt(named)).catch(() => undefined);
+  if (!g || g.mode !== 'gather' || !g.mapJobs.some((m) => BigInt(m) === mapId)) return false;
+  const live = g.status === 'submitted' || g.status === 'running';
+  return (g.executorSpId === spId && live) || (g.dispute?.outcome === 'open' && g.dispute.verifiers.includes(spId));
+}
+
 export async function jobOutput(ctx: NodeContext, jobs: JobsContext, req: IncomingMessage, res: ServerResponse, id: bigint): Promise<void> {
   const signer = signerOf(req, true)!;
   const job = await ctx.chain.getJob(id);
   // A map's output holds the raw partial lines at its piece's edges: it goes to the providers
   // that reduce, never to the submitter (who may hold execute without get on the data).
   const provider = await ctx.providerByOperator(signer);
-  if (job.mode === 'map' ? !provider : !sameAddress(job.creator, signer)) {
+  // The executor (or a chosen verifier) of a dataset's reduce reads the outputs of its maps.
+  const gatherer = provider ? await reducerOf(ctx, req, provider.id, id) : false;
+  if (!gatherer && (job.mode === 'map' ? !provider : !sameAddress(job.creator, signer))) {
     throw new InsituError('ERR_PERMISSION_DENIED', job.mode === 'map' ? `the output of map job ${id} goes to storage providers only` : `job ${id} was submitted by ${job.creator}`);
   }
   // A cancelled job's output was never paid for; a running one's is not final.

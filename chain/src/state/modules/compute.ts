@@ -13,6 +13,7 @@ import { getBucket, getObject, getObjectById } from './storage-records.ts';
 import { offerFor, dataFeeOf, offerMsgs, offerQueries } from './offers.ts';
 import { candidatesOf, chooseExecutor } from './compute/executor.ts';
 import { dataFeeHeld } from './compute/held.ts';
+import { gatherCap } from './compute/gather.ts';
 import { msgRecordOutput, provenanceQueries } from './compute/provenance.ts';
 import { Action, Effect, verifyPermission, outputCapOf, type StatementRecord } from './permission.ts';
 import { requireNotFrozen } from './payment.ts';
@@ -43,7 +44,9 @@ const msgSubmitJob: MsgHandler = async (ctx, msg) => {
   const offerId = big(msg.offerId ?? 0);
   const offer = offerId !== 0n ? await offerFor(ctx.kv, ctx.now, offerId, ctx.signer, bucket.name, input.name, moduleHash) : null;
   if (offer && msg.mode) fail('ERR_INVALID_ARGUMENT', 'a job under a data offer runs over whole objects (no map or reduce)');
-  if (!offer && (await verifyPermission(ctx.kv, ctx.now, ctx.signer, bucket, input, Action.EXECUTE_OBJECT, { moduleHash, allowing })) !== Effect.ALLOW) {
+  // A dataset's reduce reads only its maps' outputs: the maps' permissions were checked (gather.ts).
+  const gather = msg.mode === 'gather';
+  if (!offer && !gather && (await verifyPermission(ctx.kv, ctx.now, ctx.signer, bucket, input, Action.EXECUTE_OBJECT, { moduleHash, allowing })) !== Effect.ALLOW) {
     fail('ERR_PERMISSION_DENIED', `${ctx.signer} may not run module ${moduleHash.slice(0, 12)}… over ${bucket.name}/${input.name}`);
   }
   const moduleBucket = await getBucket(ctx.kv, String(msg.moduleBucket));
@@ -74,7 +77,7 @@ const msgSubmitJob: MsgHandler = async (ctx, msg) => {
   // The owner's output policy (from the statements that allowed this run) bounds what the submitter asks for.
   const caps: bigint[] = [requested > 0n ? requested : BigInt(params.defaultOutputBytes)];
   // A map's output goes to the providers that reduce, never to the submitter: the reduce's cap bounds what leaves.
-  const policyCap = msg.mode === 'map' ? null : outputCapOf(allowing, input.payloadSize);
+  const policyCap = msg.mode === 'map' || gather ? null : outputCapOf(allowing, input.payloadSize);
   if (policyCap !== null) caps.push(policyCap);
   if (offer) caps.push(offer.maxOutputBytes);
   const memoryMiB = Number(msg.memoryMib ?? 0) || DEFAULT_JOB_MEMORY_MIB;
@@ -104,7 +107,7 @@ const msgSubmitJob: MsgHandler = async (ctx, msg) => {
     if (e.startsWith('INSITU_')) fail('ERR_INVALID_ARGUMENT', `environment names starting with INSITU_ are set by the runtime (${e.slice(0, eq)})`);
   }
   const mode = String(msg.mode ?? '');
-  if (mode !== '' && mode !== 'map' && mode !== 'reduce') fail('ERR_INVALID_ARGUMENT', `job mode "${mode}" is not one of map, reduce or empty`);
+  if (mode !== '' && mode !== 'map' && mode !== 'reduce' && mode !== 'gather') fail('ERR_INVALID_ARGUMENT', `job mode "${mode.slice(0, 20)}" is not one of map, reduce, gather or empty`);
   const dataChunks = ctx.genesis.params.redundantDataChunkNum;
   const pieceIndex = Number(msg.pieceIndex ?? 0);
   if (mode === 'map' && !(Number.isInteger(pieceIndex) && pieceIndex >= 0 && pieceIndex < dataChunks)) {
@@ -120,7 +123,8 @@ const msgSubmitJob: MsgHandler = async (ctx, msg) => {
       }
       if (m!.status !== 'settled' || m!.exitState !== 'succeeded') fail('ERR_INVALID_ARGUMENT', `map job ${mid} has not succeeded (${m!.status}${m!.exitState ? `, ${m!.exitState}` : ''})`);
     }
-  } else if (mapJobs.length > 0) fail('ERR_INVALID_ARGUMENT', 'only reduce jobs name map jobs');
+  } else if (gather) caps.push(await gatherCap(ctx.kv, ctx.signer, input.id, mapJobs));
+  else if (mapJobs.length > 0) fail('ERR_INVALID_ARGUMENT', 'only reduce jobs name map jobs');
   const outputCap = caps.reduce((a, b) => (b < a ? b : a));
   // The owner's data fee is escrowed beside the compute fee: one escrow, paid or refunded together.
   const dataFee = offer ? dataFeeOf(offer, input.payloadSize) : 0n;
