@@ -31,7 +31,7 @@ let data: Buffer;
 let head: Awaited<ReturnType<InsituClient['objects']['head']>>;
 let lying = false;
 /** The self-registered provider of the first test (admitted there): it holds no data anywhere. */
-let wouldBe: { chain: ChainClient; id: number } | undefined;
+let wouldBe: { chain: ChainClient; id: number; key: Hex } | undefined;
 
 const code = async (p: Promise<unknown>): Promise<string> => {
   try {
@@ -124,7 +124,7 @@ test.serial('a self-registered provider reads no private object, admitted or not
   t.deepEqual(await attempts(), Array(6).fill('ERR_PERMISSION_DENIED'));
   // Admitted (the admin was fooled): still no role over this object, still nothing.
   await alice.chain.admitProvider(provider.id);
-  wouldBe = { chain: mal, id: provider.id };
+  wouldBe = { chain: mal, id: provider.id, key };
   t.is((await alice.chain.getStorageProvider(provider.id)).status, 'in-service');
   t.deepEqual(await attempts(), Array(6).fill('ERR_PERMISSION_DENIED'));
   // A member of the object's group reads for its role.
@@ -276,4 +276,20 @@ test.serial('insitu node challenge asks for a challenge and reports the verdict;
   out = '';
   t.is(await run(['node', 'status', '--sp', String(sp), ...globals], io as never), 0, err);
   t.like(JSON.parse(out), { spId: sp, deposit: String(MIN_DEPOSIT), admitted: true });
+
+  // The would-be successor (in no group) leaves: its deposit unbonds, still held for now.
+  if (!wouldBe) return t.fail('the first test registers it');
+  const leaverKey = join(net.dir, 'leaver.key');
+  await writeKeyFile(leaverKey, wouldBe.key);
+  out = '';
+  err = '';
+  t.not(await run(['node', 'exit', '--complete', '--key', leaverKey, ...globals], io as never), 0);
+  t.regex(err, /ERR_INVALID_ARGUMENT/);
+  t.regex(err, /is not exiting/);
+  t.is(await run(['node', 'exit', '--key', leaverKey, ...globals], io as never), 0, err);
+  out = '';
+  t.is(await run(['node', 'exit', '--complete', '--key', leaverKey, ...globals], io as never), 0, err);
+  t.like(JSON.parse(out), { unbondingHours: 168 });
+  const held = (await alice.chain.getStorageProvider(wouldBe.id)).deposit!;
+  t.true(held > 0n, 'still held while it unbonds');
 });

@@ -169,13 +169,21 @@ export function nodeCommands(program: Command, io: CliIO, globals: () => GlobalO
         `challenge ${c.id} of provider ${c.spId} over ${bucket}/${object} (piece ${c.redundancyIndex}, segment ${c.segment}), checked by providers ${c.challengers.join(', ')}: ${c.status}${c.status === 'failed' ? `, ${c.slashed} slashed` : ''}`);
     });
 
-  node.command('exit').description('leave the network: the provider goes into graceful exit and successors take over its places')
+  node.command('exit').description('leave the network: the provider goes into graceful exit and successors take over its places; --complete then finishes leaving and starts the deposit\'s unbonding')
     .requiredOption('--key <file>', 'key file of the provider\'s operator account')
-    .action(async (o: { key: string }) => {
+    .option('--complete', 'finish leaving once successors hold every place it had (its deposit is released after the unbonding period)')
+    .action(async (o: { key: string; complete?: boolean }) => {
       const net = await resolveNetwork(globals(), io.env, io.cwd, false);
       const chain = await createChainClient({ rpcUrl: net.rpcUrl, chainId: net.chainId, privateKey: await readKeyFile(resolve(io.cwd, o.key)) });
+      if (o.complete) {
+        const tx = await chain.completeProviderExit();
+        const stake = await chain.stakeParams();
+        const hours = Number(stake.params.unbondingPeriodMs) / 3_600_000;
+        out().result({ ...tx, unbondingHours: hours }, `provider ${chain.address} has left; its deposit returns to its funding address in ${hours} h (slashable until then)`);
+        return;
+      }
       const tx = await chain.storageProviderExit();
-      out().result(tx, `provider ${chain.address} is exiting; its nodes' peers will rebuild its places and take them over`);
+      out().result(tx, `provider ${chain.address} is exiting; its nodes' peers will rebuild its places and take them over; then run insitu node exit --complete`);
     });
 
   node.command('settle').description('pay a provider\'s storage income (its family\'s and its groups\' earnings) to the providers\' funding addresses; anyone may send it')
