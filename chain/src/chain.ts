@@ -90,6 +90,8 @@ export function createChain(opts: ChainOptions): Chain {
   }
 
   async function admit(raw: Uint8Array): Promise<{ result: ExecResult; hash: Uint8Array; included?: Promise<TxRecord> }> {
+    // The signature is recovered before taking the admission lock, so admissions overlap it.
+    await app.prepareTx(raw);
     return exclusive(async () => {
       const r = await app.checkTxBytes(raw);
       if (r.code !== 0) return { result: r, hash: r.hash };

@@ -303,6 +303,10 @@ export function createChainApp(opts: ChainAppOptions): StateApp {
       return { ...r, hash: tx.hash, tx };
     },
 
+    async prepareTx(raw) {
+      await deps.decode(raw, state()).catch(() => undefined);
+    },
+
     finalizeBlock: (header, txs) => serial(() => finalize(header, txs)),
 
     commit: () => serial(commitPending),

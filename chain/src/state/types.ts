@@ -110,6 +110,11 @@ export interface ChainApp {
    * check state, which keeps the effects of admitted txs until the next commit.
    */
   checkTxBytes(raw: Uint8Array, opts?: { recheck?: boolean }): Promise<ExecResult & { hash: Uint8Array; tx?: DecodedTx }>;
+  /**
+   * Decodes and authenticates raw tx bytes ahead of CheckTx, outside any lock (the signature
+   * recovery is the expensive part); failures are left for CheckTx to report.
+   */
+  prepareTx(raw: Uint8Array): Promise<void>;
   /** ABCI FinalizeBlock: executes a block (nothing stored until commit()). */
   finalizeBlock(header: BlockHeaderInput, txs: (Uint8Array | DecodedTx)[]): Promise<ExecutedBlockResult>;
   /** ABCI Commit: stores the finalized block in one atomic batch and tells listeners. */
