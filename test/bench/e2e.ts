@@ -1,0 +1,262 @@
+// The data path end to end, every figure beside its baseline measured in the same run: an upload
+// and a download through the devnet (chain and 7 nodes as child processes on 127.0.0.1, as
+// `insitu devnet up` runs them) against a plain HTTP PUT/GET of the same file to one Node server
+// writing to disk; a degraded download (primary stopped); CPU seconds per GiB per role; every
+// process's RSS idle and under load; small objects from concurrent clients; reads and uploads
+// around a node frozen with SIGSTOP.
+//
+// `npm run bench -- e2e [64MiB] [400obj]`: the object size (default 1GiB) and the number of
+// 4 KiB objects (default 2000); `npm run bench -- e2e 64MiB 300obj` takes under a minute.
+
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createReadStream } from 'node:fs';
+import { mkdtemp, open, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { once } from 'node:events';
+import { Agent, request } from 'undici';
+import { createClient, type InsituClient } from '@insitu/sdk';
+import { generatePrivateKey, privateKeyToAddress } from '@insitu/sdk/crypto/keys.ts';
+import { devnetUp, type Devnet } from '@insitu/cli/devnet/supervisor.ts';
+import type { BenchContext } from './index.ts';
+
+export const name = 'e2e';
+
+const KiB = 1024;
+const MiB = 1024 * KiB;
+const GiB = 1024 * MiB;
+const UNITS: Record<string, number> = { B: 1, KiB, MiB, GiB };
+const TICK = 100; // clock ticks per second in /proc/<pid>/stat (USER_HZ)
+
+function arg<T>(re: RegExp, parse: (m: RegExpExecArray) => T, dflt: T): T {
+  for (const a of process.argv.slice(2)) {
+    const m = re.exec(a);
+    if (m) return parse(m);
+  }
+  return dflt;
+}
+
+/** CPU seconds (user + system) a process has used, from /proc. */
+async function cpuOf(pid: number): Promise<number> {
+  try {
+    const f = (await readFile(`/proc/${pid}/stat`, 'utf8')).split(') ')[1]!.split(' ');
+    return (Number(f[11]) + Number(f[12])) / TICK;
+  } catch {
+    return 0;
+  }
+}
+
+async function rssOf(pid: number): Promise<number> {
+  try {
+    const m = /VmRSS:\s+(\d+) kB/.exec(await readFile(`/proc/${pid}/status`, 'utf8'));
+    return m ? Number(m[1]) * KiB : 0;
+  } catch {
+    return 0;
+  }
+}
+
+interface Role { name: string; pid: number }
+
+/** Samples every role's RSS while `fn` runs; returns the peaks and each role's CPU seconds. */
+async function measure<T>(roles: Role[], fn: () => Promise<T>): Promise<{ value: T; ms: number; cpu: Map<string, number>; peak: Map<string, number> }> {
+  const cpu0 = await Promise.all(roles.map((r) => (r.pid === process.pid ? process.cpuUsage() : cpuOf(r.pid))));
+  const peak = new Map<string, number>(roles.map((r) => [r.name, 0]));
+  const sample = async (): Promise<void> => {
+    for (const r of roles) peak.set(r.name, Math.max(peak.get(r.name)!, r.pid === process.pid ? process.memoryUsage.rss() : await rssOf(r.pid)));
+  };
+  const timer = setInterval(() => void sample(), 100);
+  const t0 = performance.now();
+  try {
+    const value = await fn();
+    const ms = performance.now() - t0;
+    await sample();
+    const cpu1 = await Promise.all(roles.map((r) => (r.pid === process.pid ? process.cpuUsage(cpu0[roles.indexOf(r)] as NodeJS.CpuUsage) : cpuOf(r.pid))));
+    const cpu = new Map(roles.map((r, i) => {
+      const a = cpu0[i]!;
+      const b = cpu1[i]!;
+      return [r.name, typeof b === 'number' ? b - (a as number) : ((b.user + b.system) / 1e6)];
+    }));
+    return { value, ms, cpu, peak };
+  } finally {
+    clearInterval(timer);
+  }
+}
+
+/** A plain Node HTTP server writing PUT bodies to disk and serving them back: the baseline. */
+const PLAIN_SERVER = `
+const http = require('node:http'); const fs = require('node:fs'); const path = require('node:path');
+const dir = process.argv[1];
+const srv = http.createServer((req, res) => {
+  const file = path.join(dir, 'plain-' + encodeURIComponent(req.url));
+  if (req.method === 'PUT') {
+    const out = fs.createWriteStream(file);
+    req.pipe(out);
+    out.on('finish', () => fs.open(file, 'r', (e, fd) => fs.fsync(fd, () => fs.close(fd, () => res.end('ok')))));
+  } else {
+    fs.stat(file, (e, st) => {
+      if (e) { res.statusCode = 404; return res.end(); }
+      res.writeHead(200, { 'content-length': st.size });
+      fs.createReadStream(file, { highWaterMark: 1 << 20 }).pipe(res);
+    });
+  }
+});
+srv.listen(0, '127.0.0.1', () => console.log(JSON.stringify({ port: srv.address().port })));
+`;
+
+async function startPlainServer(dir: string): Promise<{ child: ChildProcess; url: string }> {
+  const child = spawn(process.execPath, ['-e', PLAIN_SERVER, dir], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const [line] = (await once(child.stdout!, 'data')) as [Buffer];
+  return { child, url: `http://127.0.0.1:${(JSON.parse(line.toString()) as { port: number }).port}` };
+}
+
+const mbps = (bytes: number, ms: number): number => Math.round(bytes / MiB / (ms / 1000));
+const mib = (b: number): number => Math.round(b / MiB);
+
+const percentile = (xs: number[], p: number): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] ?? 0;
+};
+
+async function drain(it: AsyncIterable<Uint8Array>): Promise<number> {
+  let n = 0;
+  for await (const c of it) n += c.length;
+  return n;
+}
+
+export async function run(ctx: BenchContext): Promise<void> {
+  const size = arg(/^(\d+(?:\.\d+)?)(B|KiB|MiB|GiB)$/, (m) => Math.round(Number(m[1]) * UNITS[m[2]!]!), GiB);
+  const smallCount = arg(/^(\d+)obj$/, (m) => Number(m[1]), 2000);
+  const dir = await mkdtemp(join(tmpdir(), 'insitu-bench-e2e-'));
+  let devnet: Devnet | undefined;
+  let plain: ChildProcess | undefined;
+  const stopped: number[] = [];
+  try {
+    // The object, on disk (a file source: what `insitu put <file>` uploads).
+    const file = join(dir, 'object.bin');
+    {
+      const fh = await open(file, 'w');
+      const block = randomBytes(4 * MiB);
+      for (let at = 0; at < size; at += block.length) await fh.write(block, 0, Math.min(block.length, size - at));
+      await fh.close();
+    }
+    ctx.note(`object: ${mib(size)} MiB; small objects: ${smallCount} × 4 KiB`);
+
+    // Baseline: the same file over plain HTTP to one Node server writing to disk.
+    const server = await startPlainServer(dir);
+    plain = server.child;
+    const agent = new Agent({ keepAliveTimeout: 10_000 });
+    const plainRoles = [{ name: 'client', pid: process.pid }, { name: 'server', pid: server.child.pid! }];
+    const plainPut = await measure(plainRoles, async () => {
+      const res = await request(`${server.url}/obj`, { method: 'PUT', body: createReadStream(file, { highWaterMark: 1 << 20 }), headers: { 'content-length': String(size) }, dispatcher: agent });
+      await res.body.dump();
+    });
+    const plainGet = await measure(plainRoles, async () => {
+      const res = await request(`${server.url}/obj`, { method: 'GET', dispatcher: agent });
+      return drain(res.body);
+    });
+    plain.kill();
+    plain = undefined;
+    await agent.close();
+
+    devnet = await devnetUp({ dir: join(dir, 'devnet'), nodes: 7 });
+    const st = devnet.status();
+    const nodePids = st.nodes.map((n) => n.pid!);
+    const client = await createClient({ chain: { rpcUrl: devnet.file.rpcUrl, chainId: devnet.file.chainId }, account: { privateKey: devnet.file.account.privateKey } });
+    await client.buckets.create('bench');
+    await client.buckets.buyQuota('bench', BigInt(20 * size));
+    const bucket = await client.buckets.head('bench');
+    const primarySp = await client.chain.getStorageProvider(bucket.primarySpId);
+    const primaryIdx = devnet.file.nodes.findIndex((n) => n.operatorAddress.toLowerCase() === primarySp.operatorAddress.toLowerCase());
+    const roles: Role[] = [
+      { name: 'client', pid: process.pid },
+      { name: 'chain', pid: st.chain.pid! },
+      ...nodePids.map((pid, i) => ({ name: i === primaryIdx ? `node-${i + 1} (primary)` : `node-${i + 1}`, pid })),
+    ];
+    const idle = new Map(await Promise.all(roles.map(async (r) => [r.name, r.pid === process.pid ? process.memoryUsage.rss() : await rssOf(r.pid)] as const)));
+
+    const up = await measure(roles, () => client.objects.put('bench', 'big', file));
+    const down = await measure(roles, () => drain(client.objects.get('bench', 'big')));
+    if (down.value !== size) throw new Error(`download returned ${down.value} of ${size} bytes`);
+    const conc = await measure(roles, () => Promise.all(Array.from({ length: 10 }, () => drain(client.objects.get('bench', 'big')))));
+
+    // Degraded: the primary stopped, the read rebuilt from the secondaries.
+    await devnet.stopNode(primaryIdx);
+    stopped.push(primaryIdx);
+    const degRoles = roles.filter((r) => r.pid !== nodePids[primaryIdx]);
+    const degraded = await measure(degRoles, () => drain(client.objects.get('bench', 'big', { onDegraded: () => {} })));
+    await devnet.startNode(primaryIdx);
+    stopped.pop();
+
+    ctx.table(`Throughput, ${mib(size)} MiB object (MB/s = MiB/s)`, [
+      { what: 'plain HTTP PUT to one Node server (baseline)', 'MiB/s': mbps(size, plainPut.ms), ms: Math.round(plainPut.ms), ratio: '1.00', goal: '' },
+      { what: 'insitu put through the devnet', 'MiB/s': mbps(size, up.ms), ms: Math.round(up.ms), ratio: (plainPut.ms / up.ms).toFixed(2), goal: '>= 0.25' },
+      { what: 'plain HTTP GET (baseline)', 'MiB/s': mbps(size, plainGet.ms), ms: Math.round(plainGet.ms), ratio: '1.00', goal: '' },
+      { what: 'insitu get from the primary', 'MiB/s': mbps(size, down.ms), ms: Math.round(down.ms), ratio: (plainGet.ms / down.ms).toFixed(2), goal: '>= 0.5' },
+      { what: 'insitu get, primary stopped (degraded)', 'MiB/s': mbps(size, degraded.ms), ms: Math.round(degraded.ms), ratio: (plainGet.ms / degraded.ms).toFixed(2), goal: '>= 0.35' },
+      { what: '10 concurrent insitu gets', 'MiB/s': mbps(10 * size, conc.ms), ms: Math.round(conc.ms), ratio: '', goal: '' },
+    ]);
+    const perGiB = (m: Map<string, number>, r: string): string => ((m.get(r) ?? 0) / (size / GiB)).toFixed(2);
+    ctx.table('CPU seconds per GiB, per role', [
+      { role: 'plain client / server', upload: `${perGiB(plainPut.cpu, 'client')} / ${perGiB(plainPut.cpu, 'server')}`, download: `${perGiB(plainGet.cpu, 'client')} / ${perGiB(plainGet.cpu, 'server')}`, degraded: '' },
+      ...roles.map((r) => ({ role: r.name, upload: perGiB(up.cpu, r.name), download: perGiB(down.cpu, r.name), degraded: degRoles.includes(r) ? perGiB(degraded.cpu, r.name) : 'stopped' })),
+    ]);
+    ctx.table('RSS (MiB): idle, peak during the upload, peak during 10 concurrent downloads', roles.map((r) => ({
+      role: r.name, idle: mib(idle.get(r.name)!), upload: mib(up.peak.get(r.name)!), '10 downloads': mib(conc.peak.get(r.name)!), goal: r.name === 'client' ? 'flat in size' : '<= 200 / 350',
+    })));
+
+    // Small objects: 32 concurrent writers from 4 accounts, 4 KiB each.
+    const accounts = [devnet.file.account.privateKey, ...Array.from({ length: 3 }, () => generatePrivateKey())];
+    for (const key of accounts.slice(1)) await client.chain.transfer(privateKeyToAddress(key), 10n ** 20n);
+    const clients: InsituClient[] = await Promise.all(accounts.map((k) => createClient({ chain: { rpcUrl: devnet!.file.rpcUrl, chainId: devnet!.file.chainId }, account: { privateKey: k } })));
+    await Promise.all(clients.map((c, i) => c.buckets.create(`small-${i}`)));
+    const lat: number[] = [];
+    const failures = new Map<string, number>();
+    let next = 0;
+    const small = await measure(roles, () => Promise.all(Array.from({ length: 32 }, async (_, w) => {
+      const c = clients[w % 4]!;
+      for (let i = next++; i < smallCount; i = next++) {
+        const t0 = performance.now();
+        try {
+          await c.objects.put(`small-${w % 4}`, `o-${i}`, randomBytes(4 * KiB));
+          lat.push(performance.now() - t0);
+        } catch (e) {
+          failures.set((e as { code?: string }).code ?? 'other', (failures.get((e as { code?: string }).code ?? 'other') ?? 0) + 1);
+        }
+      }
+    })));
+    ctx.table('4 KiB uploads, 32 concurrent clients from 4 accounts, embedded chain', [{
+      'objects/s': Math.round(lat.length / (small.ms / 1000)), failed: [...failures].map(([c, n]) => `${n} ${c}`).join(', ') || 0, 'p50 ms': Math.round(percentile(lat, 50)), 'p99 ms': Math.round(percentile(lat, 99)),
+      goal: '>= 200/s, p50 <= 150, p99 <= 1000', 'chain CPU s': small.cpu.get('chain')!.toFixed(1), 'client CPU s': small.cpu.get('client')!.toFixed(1),
+    }]);
+
+    // A node frozen (SIGSTOP: connections stay open, nothing answers).
+    const some = randomBytes(8 * MiB);
+    await client.objects.put('bench', 'frozen-test', some);
+    process.kill(nodePids[primaryIdx]!, 'SIGSTOP');
+    stopped.push(primaryIdx);
+    const frozenRead = await measure([], () => drain(client.objects.get('bench', 'frozen-test', { onDegraded: () => {} })));
+    process.kill(nodePids[primaryIdx]!, 'SIGCONT');
+    stopped.pop();
+    const secondary = primaryIdx === 0 ? 1 : 0;
+    process.kill(nodePids[secondary]!, 'SIGSTOP');
+    stopped.push(secondary);
+    const t0 = performance.now();
+    const failed = await client.objects.put('bench', 'frozen-upload', randomBytes(8 * MiB)).then(() => 'sealed (the frozen node is not in the group)', (e: { code?: string }) => e.code ?? String(e));
+    const frozenUploadMs = performance.now() - t0;
+    process.kill(nodePids[secondary]!, 'SIGCONT');
+    stopped.pop();
+    ctx.table('A node frozen with SIGSTOP', [
+      { what: 'read of 8 MiB, primary frozen', ms: Math.round(frozenRead.ms), outcome: 'read from the secondaries', goal: '~2 s' },
+      { what: 'upload of 8 MiB, a secondary frozen', ms: Math.round(frozenUploadMs), outcome: failed, goal: '~2 s, ERR_REPLICATION_FAILED' },
+    ]);
+  } finally {
+    for (const i of stopped) {
+      const pid = devnet?.status().nodes[i]?.pid;
+      if (pid) process.kill(pid, 'SIGCONT');
+    }
+    plain?.kill();
+    await devnet?.stop();
+    await rm(dir, { recursive: true, force: true });
+  }
+}
