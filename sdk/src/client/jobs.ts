@@ -84,6 +84,8 @@ export interface DatasetOptions extends Omit<SubmitJobOptions, 'input' | 'parall
   concurrency?: number;
   /** Objects at least this large run as parallel jobs over their data pieces (default 64 MiB; not under an offer). */
   parallelAbove?: number;
+  /** Called (and awaited) as each map ends, with how many have ended: progress for a CLI, a hook for tests. */
+  onMap?: (map: JobRun & { object: string }, ended: number) => void | Promise<void>;
 }
 
 export interface DatasetRun {
@@ -355,20 +357,29 @@ export function jobsApi(deps: JobsDeps) {
     const parallelAbove = BigInt(o.parallelAbove ?? 64 * 1024 * 1024);
     const abandoned: bigint[] = [];
     const maps: DatasetRun['maps'] = new Array(objects.length);
-    const mapOne = async (i: number): Promise<void> => {
+    let ended = 0;
+    const mapOne = async (i: number, up: (sp: number) => Promise<boolean>): Promise<void> => {
       const obj = objects[i]!;
       const spec = specOf(bucket, obj.objectName, module, o);
       const opts = { ...o, maxFee: share };
-      const run = !o.offerId && obj.payloadSize >= parallelAbove ? await runParallel(spec, { ...opts, module: o.module, input: `${bucket}/${obj.objectName}` }) : await runWhole(spec, opts, isUp);
+      const run = !o.offerId && obj.payloadSize >= parallelAbove ? await runParallel(spec, { ...opts, module: o.module, input: `${bucket}/${obj.objectName}` }) : await runWhole(spec, opts, up);
       abandoned.push(...(run.abandoned ?? []));
-      maps[i] = { ...run, object: obj.objectName, attempts: [...(run.abandoned ?? []), run.id] };
+      maps[i] = { ...run, object: obj.objectName, attempts: [...(maps[i]?.attempts ?? []), ...(run.abandoned ?? []), run.id] };
+      await o.onMap?.({ ...run, object: obj.objectName }, ++ended);
     };
     let next = 0;
     const worker = async (): Promise<void> => {
-      while (next < objects.length) await mapOne(next++);
+      while (next < objects.length) await mapOne(next++, isUp);
     };
     await Promise.all(Array.from({ length: Math.min(o.concurrency ?? 8, objects.length) }, worker));
     if (maps.some((m) => m.receipt.state !== 'succeeded')) return { maps, output: new Uint8Array(), succeeded: false, abandoned };
+    if (o.reduce) {
+      // The reduce fetches each map's output from the node that ran it: a map whose node has gone
+      // away since is run again elsewhere (the first run stays paid: its receipt was honest).
+      const now = healthCheck();
+      for (const [i, m] of maps.entries()) if (!(await now(m.executor.id))) await mapOne(i, now);
+      if (maps.some((m) => m.receipt.state !== 'succeeded')) return { maps, output: new Uint8Array(), succeeded: false, abandoned };
+    }
     const outputs = await Promise.all(maps.map((m) => outputOf(m.id, o.signal)));
     const joined = new Uint8Array(Buffer.concat(outputs));
     if (!o.reduce) {

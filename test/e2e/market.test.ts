@@ -1,0 +1,115 @@
+// The compute market end to end on a real testnet: a buyer with only a data offer (no get) runs
+// the modules the offer allows and gets nothing past its output cap, is refused other modules, and
+// the owner is paid the offer's price when the dispute window closes; the chain picks the
+// cheapest holder of the input, a secondary that reads the object verified; a pipeline of two
+// jobs whose second reads the first's stored output, recorded as made by the first — and offered
+// on in turn. Money is conserved throughout.
+
+import test from 'ava';
+import { createHash } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import type { InsituClient } from '@insitu/sdk';
+import { createChainClient, type ChainClient } from '@insitu/sdk/chain/index.ts';
+import { createTestnet, type Testnet } from '../src/testnet.ts';
+
+let net: Testnet;
+let clock: InsituClient;
+let owner: InsituClient;
+let buyer: InsituClient;
+let carol: InsituClient;
+let operators: ChainClient[];
+const wasm = (name: string) => readFile(new URL(`../../wasm-jobs/build/${name}.wasm`, import.meta.url));
+const sha = (b: Uint8Array): string => createHash('sha256').update(b).digest('hex');
+const ESCROW = '0x00000000000000000000000000000000000e5c00';
+const rows = ['id,sensor,reading'];
+for (let i = 0; i < 300; i++) rows.push(`${i},s${i % 4},${i % 10}`);
+const csv = `${rows.join('\n')}\n`;
+
+test.before(async () => {
+  net = await createTestnet({ nodes: 7, accounts: 4 });
+  [clock, owner, buyer, carol] = await Promise.all([0, 1, 2, 3].map((i) => net.client(i))) as [InsituClient, InsituClient, InsituClient, InsituClient];
+  operators = await Promise.all(net.plan.nodes.map((n) => createChainClient({ rpcUrl: net.rpcUrl, chainId: net.chainId, privateKey: n.operatorKey })));
+  await owner.buckets.create('sales');
+  await owner.objects.put('sales', 'q1/readings.csv', Buffer.from(csv));
+  await owner.objects.put('sales', 'secret/keys.csv', Buffer.from('k,1\n'));
+  await buyer.buckets.create('lab');
+});
+test.after.always(async () => {
+  await net?.stop();
+});
+
+const balance = async (a: string): Promise<bigint> => (await clock.chain.getAccount(a as `0x${string}`).catch(() => ({ balance: 0n }))).balance;
+
+test.serial('a buyer with only an offer runs an allowed module, gets nothing past the cap, is refused other modules and reads, and the owner is paid at the window\'s end', async (t) => {
+  const total = (await clock.chain.holdings()).total;
+  const [wc, agg, grep] = await Promise.all([wasm('wc'), wasm('csv-agg'), wasm('grep')]);
+  const { offerId } = await owner.offers.create('sales/q1/', { buyers: [buyer.address], modules: [sha(wc), sha(agg)], pricePerJob: 10n ** 12n, maxOutputBytes: 32n });
+  t.true((await buyer.offers.list({ all: true })).some((o) => o.id === offerId), 'buyers browse what is on offer');
+  const run = await buyer.jobs.submit({ module: wc, input: 'sales/q1/readings.csv', maxFee: 10n ** 15n, offerId, moduleBucket: 'lab' });
+  t.is(run.receipt.state, 'succeeded', run.receipt.stderrTail);
+  t.is(Buffer.from(await buyer.jobs.output(run.id)).toString(), `301 301 ${csv.length}\n`);
+  const job = await buyer.jobs.get(run.id);
+  t.is(job.dataFee, 10n ** 12n);
+  t.is(job.outputCap, 32n);
+  // csv-agg's summary is longer than the offer lets out: the node stops it and nothing leaves.
+  const big = await buyer.jobs.submit({ module: agg, input: 'sales/q1/readings.csv', args: ['1', '2'], maxFee: 10n ** 15n, offerId, moduleBucket: 'lab', limits: { outputBytes: 1 << 20 } });
+  t.is(big.receipt.state, 'failed');
+  t.is(big.receipt.code, 'ERR_JOB_OUTPUT_LIMIT');
+  t.is(big.receipt.outputBytes, 0);
+  t.is((await buyer.jobs.output(big.id)).length, 0, 'not a byte of it left the node');
+  const refused = await t.throwsAsync(buyer.jobs.submit({ module: grep, input: 'sales/q1/readings.csv', args: ['s1'], maxFee: 10n ** 15n, offerId, moduleBucket: 'lab' }));
+  t.is((refused as { code?: string }).code, 'ERR_PERMISSION_DENIED', 'a module outside the offer');
+  const outside = await t.throwsAsync(buyer.jobs.submit({ module: wc, input: 'sales/secret/keys.csv', maxFee: 10n ** 15n, offerId, moduleBucket: 'lab' }));
+  t.is((outside as { code?: string }).code, 'ERR_PERMISSION_DENIED', 'data outside the offer');
+  const read = await t.throwsAsync(async () => {
+    for await (const _ of buyer.objects.get('sales', 'q1/readings.csv')) void _;
+  });
+  t.is((read as { code?: string }).code, 'ERR_PERMISSION_DENIED', 'an offer is no read permission');
+  const ownerBefore = await balance(owner.address);
+  await clock.chain.advanceTime(3700);
+  await clock.chain.transfer(clock.address, 1n);
+  t.is(await balance(owner.address) - ownerBefore, 2n * 10n ** 12n, 'the owner was paid the offer price for both jobs that read the data');
+  t.is(await balance(ESCROW), 0n);
+  t.is((await clock.chain.holdings()).total, total, 'money conserved');
+});
+
+test.serial('the chain picks the cheapest holder of the input; that secondary reads the object verified from the network, runs the job and is paid its recorded price', async (t) => {
+  const head = await owner.objects.head('sales', 'q1/readings.csv');
+  const secondary = head.placement[3]!.spId;
+  const idx = (await Promise.all(operators.map(async (c) => (await c.getStorageProvider(c.address)).id))).indexOf(secondary);
+  await operators[idx]!.setComputePrice(100n);
+  const stats = await owner.chain.computeStats();
+  t.is(stats.find((s) => s.spId === secondary)!.computePrice, '100');
+  const run = await owner.jobs.submit({ module: await wasm('wc'), input: 'sales/q1/readings.csv', maxFee: 10n ** 15n, cheapest: true });
+  t.is(run.executor.id, secondary, 'the cheapest holder won');
+  t.is(Buffer.from(await owner.jobs.output(run.id)).toString(), `301 301 ${csv.length}\n`, 'the same result as the primary gives');
+  const job = await owner.jobs.get(run.id);
+  t.is(job.computePrice, 100n);
+  t.is(job.fee, job.fuelUsed * 100n);
+  const capped = await t.throwsAsync(owner.jobs.submit({ module: await wasm('wc'), input: 'sales/q1/readings.csv', maxFee: 10n ** 15n, maxComputePrice: 1n }));
+  t.is((capped as { code?: string }).code, 'ERR_PROVIDER_NOT_FOUND', 'nobody holding it is that cheap');
+  await operators[idx]!.setComputePrice(1000n);
+});
+
+test.serial('a pipeline: the first job\'s output is stored and recorded as its own, the second job reads it, and the result is offered on', async (t) => {
+  const [grep, wc] = await Promise.all([wasm('grep'), wasm('wc')]);
+  const { offerId } = await owner.offers.create('sales/q1/readings.csv', { modules: [sha(grep)], maxOutputBytes: 64n * 1024n });
+  const first = await buyer.jobs.submit({ module: grep, input: 'sales/q1/readings.csv', args: [',s1,'], maxFee: 10n ** 15n, offerId, output: 'lab/s1.csv' });
+  t.is(first.receipt.state, 'succeeded', first.receipt.stderrTail);
+  t.is(first.stored?.objectName, 's1.csv');
+  const expected = rows.filter((r) => r.includes(',s1,'));
+  const prov = (await carol.jobs.provenance('lab', 's1.csv'))!;
+  t.is(prov.jobId, first.id);
+  t.true(prov.checked, 'the chain matched the stored object to the receipt');
+  t.is(prov.moduleHash, sha(grep));
+  const input = await owner.objects.head('sales', 'q1/readings.csv');
+  t.is(prov.input.checksums[0], Buffer.from(input.checksums[0]!).toString('hex'));
+  const second = await buyer.jobs.submit({ module: wc, input: 'lab/s1.csv', maxFee: 10n ** 15n });
+  t.is(Buffer.from(await buyer.jobs.output(second.id)).toString().split(' ')[0], String(expected.length), 'the second job read the first one\'s output');
+  // The result is data like any other: its owner offers it on.
+  const { offerId: resale } = await buyer.offers.create('lab/s1.csv', { buyers: [carol.address], modules: [sha(wc)], pricePerJob: 5n, maxOutputBytes: 100n });
+  await carol.buckets.create('carol-code');
+  const third = await carol.jobs.submit({ module: wc, input: 'lab/s1.csv', maxFee: 10n ** 15n, offerId: resale, moduleBucket: 'carol-code' });
+  t.is(third.receipt.state, 'succeeded');
+  t.is((await carol.jobs.get(third.id)).dataOwner, buyer.address);
+});
