@@ -16,7 +16,7 @@ export interface ClusterView {
   chain: { chainId: string; height: string } | { error: string };
   /** Whose view: 'cluster' (the devnet) or one node's id. */
   scope: 'cluster' | number;
-  nodes: { id: number; moniker: string; endpoint: string; status: string; up: boolean; pieces: number | null; objects: number | null; repairsOk: number | null; repairsFailed: number | null; repairsQueued: number | null; inProgress: unknown[]; /** What the chain says it holds and it lacks, and how long it has been healing (or took). */ missing: { state: string; bytes: number; entries: number; healMs: number } | null; swapsInProgress: unknown[]; heals: unknown[]; income: { unsettled: string; perSecond: string } | null }[];
+  nodes: { id: number; moniker: string; endpoint: string; status: string; up: boolean; pieces: number | null; objects: number | null; repairsOk: number | null; repairsFailed: number | null; repairsQueued: number | null; inProgress: unknown[]; /** What the chain says it holds and it lacks, and how long it has been healing (or took). */ missing: { state: string; bytes: number; entries: number; healMs: number; rebuiltBytes: number } | null; swapsInProgress: unknown[]; heals: unknown[]; income: { unsettled: string; perSecond: string } | null }[];
   /** Stream payments of the listed owners and their payment accounts. */
   payers: { address: string; owner: string | null; balance: string; locked: string; perSecond: string; frozen: boolean; runsOutAt: string | null }[];
   objects: { bucket: string; name: string; id: string; size: string; status: string; placement: { index: number; role: string; spId: number }[] }[];
@@ -42,8 +42,8 @@ async function nodeStatus(sp: StorageProvider): Promise<Record<string, unknown> 
 /** A node's holdings (start-up check and rebuilds) for the nodes table. */
 function holdingsOf(h: unknown): ClusterView['nodes'][number]['missing'] {
   if (!h || typeof h !== 'object') return null;
-  const x = h as { state?: string; missing?: { bytes?: number; entries?: number }; healMs?: number };
-  return { state: String(x.state ?? ''), bytes: Number(x.missing?.bytes ?? 0), entries: Number(x.missing?.entries ?? 0), healMs: Number(x.healMs ?? 0) };
+  const x = h as { state?: string; missing?: { bytes?: number; entries?: number }; found?: { bytes?: number }; healMs?: number };
+  return { state: String(x.state ?? ''), bytes: Number(x.missing?.bytes ?? 0), entries: Number(x.missing?.entries ?? 0), healMs: Number(x.healMs ?? 0), rebuiltBytes: Number(x.found?.bytes ?? 0) };
 }
 
 const str = (v: unknown): string => (typeof v === 'bigint' ? v.toString() : String(v ?? ''));
@@ -175,7 +175,7 @@ async function tick() {
   const down = new Set(v.nodes.filter((n) => !n.up).map((n) => n.id));
   document.getElementById('meta').textContent = (v.chain.error ? 'chain unreachable: ' + v.chain.error : 'chain ' + v.chain.chainId + ' at height ' + v.chain.height)
     + ' · ' + v.nodes.filter((n) => n.up).length + ' of ' + v.nodes.length + ' nodes up · updated ' + new Date(v.at).toLocaleTimeString();
-  rows('nodes', v.nodes.map((n) => '<tr data-node="' + n.id + '"><td>' + n.id + '</td><td>' + esc(n.moniker) + '<br><code>' + esc(n.endpoint) + '</code></td><td class="' + (n.up ? 'up">up' : 'down">down') + '</td><td class="' + (n.status === 'in-service' ? '' : 'warn') + '">' + esc(n.status) + '</td><td>' + (n.pieces ?? '–') + '</td><td>' + (n.objects ?? '–') + '</td><td>' + (n.repairsOk ?? '–') + ' / ' + (n.repairsFailed ?? '–') + '</td><td>' + (n.inProgress.length + n.swapsInProgress.length) + ' (' + (n.repairsQueued ?? 0) + ')</td><td class="' + (n.missing && n.missing.bytes > 0 ? 'warn' : '') + '">' + (n.missing ? (n.missing.state === 'checking' ? 'checking…' : (n.missing.bytes / 1048576).toFixed(1) + ' MiB in ' + n.missing.entries + ' · ' + (n.missing.healMs / 1000).toFixed(1) + ' s' + (n.missing.state === 'complete' ? ' (healed)' : '')) : '–') + '</td><td>' + (n.income ? n.income.unsettled + ' (+' + n.income.perSecond + ')' : '–') + '</td></tr>'));
+  rows('nodes', v.nodes.map((n) => '<tr data-node="' + n.id + '"><td>' + n.id + '</td><td>' + esc(n.moniker) + '<br><code>' + esc(n.endpoint) + '</code></td><td class="' + (n.up ? 'up">up' : 'down">down') + '</td><td class="' + (n.status === 'in-service' ? '' : 'warn') + '">' + esc(n.status) + '</td><td>' + (n.pieces ?? '–') + '</td><td>' + (n.objects ?? '–') + '</td><td>' + (n.repairsOk ?? '–') + ' / ' + (n.repairsFailed ?? '–') + '</td><td>' + (n.inProgress.length + n.swapsInProgress.length) + ' (' + (n.repairsQueued ?? 0) + ')</td><td class="' + (n.missing && n.missing.bytes > 0 ? 'warn' : '') + '">' + (!n.missing ? '–' : n.missing.state === 'checking' ? 'checking…' : n.missing.state === 'healing' ? (n.missing.bytes / 1048576).toFixed(1) + ' MiB in ' + n.missing.entries + ' · healing for ' + (n.missing.healMs / 1000).toFixed(1) + ' s' : 'none' + (n.missing.rebuiltBytes > 0 ? ' (rebuilt ' + (n.missing.rebuiltBytes / 1048576).toFixed(1) + ' MiB in ' + (n.missing.healMs / 1000).toFixed(1) + ' s)' : '')) + '</td><td>' + (n.income ? n.income.unsettled + ' (+' + n.income.perSecond + ')' : '–') + '</td></tr>'));
   const repairs = [];
   for (const n of v.nodes) {
     for (const r of n.inProgress) repairs.push('<tr><td>repair of object ' + esc(r.objectId) + ' index ' + r.index + ' (' + esc(r.reason) + ')</td><td>node ' + n.id + '</td><td>running</td></tr>');
