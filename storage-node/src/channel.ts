@@ -2,7 +2,11 @@
 // secondary slows the upload (backpressure) instead of growing memory.
 
 export interface Channel<T> {
-  push(item: T): Promise<void>;
+  /**
+   * Waits for room, then queues the item. With `stallMs`, a consumer that takes nothing for that
+   * long while the channel is full fails the push (and the channel) with `onStall()`'s error.
+   */
+  push(item: T, opts?: { stallMs?: number; onStall?: () => Error }): Promise<void>;
   close(): void;
   fail(error: unknown): void;
   iterate(): AsyncGenerator<T>;
@@ -16,8 +20,21 @@ export function createChannel<T>(capacity = 2): Channel<T> {
   let wakeProducer: (() => void) | undefined;
   const wake = (w: (() => void) | undefined): void => w?.();
   return {
-    async push(item) {
-      while (items.length >= capacity && error === undefined) await new Promise<void>((r) => (wakeProducer = r));
+    async push(item, opts = {}) {
+      while (items.length >= capacity && error === undefined) {
+        let timer: NodeJS.Timeout | undefined;
+        await new Promise<void>((r) => {
+          wakeProducer = r;
+          if (opts.stallMs !== undefined) {
+            timer = setTimeout(() => {
+              error ??= opts.onStall?.() ?? new Error(`nothing taken for ${opts.stallMs} ms`);
+              wake(wakeConsumer);
+              r();
+            }, opts.stallMs);
+          }
+        });
+        clearTimeout(timer);
+      }
       if (error !== undefined) throw error;
       items.push(item);
       wake(wakeConsumer);

@@ -7,7 +7,7 @@
 import { createHash } from 'node:crypto';
 import { InsituError, throwIfAborted } from '../errors.ts';
 import { hashOfHashes } from '../integrity/index.ts';
-import { getObject, getPiece, getPieceHashes, type ProviderRoleClaim } from '../sp/index.ts';
+import { getObject, getPiece, getPieceHashes, STALL_MS, type ProviderRoleClaim } from '../sp/index.ts';
 import type { ErasureCodec } from '../codec/types.ts';
 import type { ChainReader, ObjectInfo, StorageParams } from '../chain/types.ts';
 
@@ -20,6 +20,8 @@ export interface ReadContext {
   role?: ProviderRoleClaim;
   endpointOf(spId: number): Promise<string>;
   onDegraded?(reason: string): void;
+  /** A node silent this long (before its first byte, or between chunks) is read around (default STALL_MS). */
+  stallMs?: number;
 }
 
 const sha = (b: Uint8Array): Buffer => createHash('sha256').update(b).digest();
@@ -32,7 +34,7 @@ function segmentBounds(size: number, segSize: number, s: number): { start: numbe
 
 /** Reads segments [first, last] from the primary, verified; stops at the first failure. */
 async function* fromPrimary(ctx: ReadContext, obj: ObjectInfo, first: number, last: number, endpoint: string, signal?: AbortSignal): AsyncGenerator<Uint8Array> {
-  const key = { ...(ctx.privateKey ? { privateKey: ctx.privateKey } : {}), ...(ctx.role ? { role: ctx.role } : {}) };
+  const key = { ...(ctx.privateKey ? { privateKey: ctx.privateKey } : {}), ...(ctx.role ? { role: ctx.role } : {}), stallMs: ctx.stallMs ?? STALL_MS };
   const hashes = await getPieceHashes({ endpoint, objectId: obj.id, index: -1, ...key, ...(signal ? { signal } : {}) });
   if (!same(hashOfHashes(hashes), obj.checksums[0]!)) throw new InsituError('ERR_CHECKSUM_MISMATCH', 'the primary\'s segment hash list does not match the chain');
   const size = Number(obj.payloadSize);
@@ -63,18 +65,24 @@ async function* fromPrimary(ctx: ReadContext, obj: ObjectInfo, first: number, la
   if (s <= last) throw new InsituError('ERR_CHECKSUM_MISMATCH', `the primary's answer ended before segment ${s}`);
 }
 
-/** Rebuilds segments [first, last] from verified pieces on the secondaries. */
+/**
+ * Rebuilds segments [first, last] from verified pieces on the secondaries. Every request has a
+ * deadline (ReadContext.stallMs), a source that fails or stalls is asked again only after the
+ * healthy ones, a missing piece is asked of the next source as soon as one fails, and the next
+ * segment's pieces are fetched while the current one is decoded and handed on.
+ */
 async function* fromSecondaries(ctx: ReadContext, obj: ObjectInfo, first: number, last: number, signal?: AbortSignal): AsyncGenerator<Uint8Array> {
   const gvg = await ctx.chain.getGlobalVirtualGroup(obj.gvgId, signal ? { signal } : {});
   const k = ctx.params.dataChunks;
   const n = k + ctx.params.parityChunks;
-  const key = { ...(ctx.privateKey ? { privateKey: ctx.privateKey } : {}), ...(ctx.role ? { role: ctx.role } : {}) };
+  const stallMs = ctx.stallMs ?? STALL_MS;
+  const key = { ...(ctx.privateKey ? { privateKey: ctx.privateKey } : {}), ...(ctx.role ? { role: ctx.role } : {}), stallMs };
   const sources = await Promise.all(gvg.secondarySpIds.slice(0, n).map(async (spId, j) => {
     try {
       const endpoint = await ctx.endpointOf(spId);
       const hashes = await getPieceHashes({ endpoint, objectId: obj.id, index: j, ...key, ...(signal ? { signal } : {}) });
       if (!same(hashOfHashes(hashes), obj.checksums[1 + j]!)) return null;
-      return { j, endpoint, hashes };
+      return { j, endpoint, hashes, failures: 0 };
     } catch {
       return null;
     }
@@ -82,35 +90,51 @@ async function* fromSecondaries(ctx: ReadContext, obj: ObjectInfo, first: number
   const usable = sources.filter((x): x is NonNullable<typeof x> => x !== null);
   const size = Number(obj.payloadSize);
   const segSize = ctx.params.maxSegmentSize;
-  for (let s = first; s <= last; s++) {
-    throwIfAborted(signal);
-    const { length } = segmentBounds(size, segSize, s);
+
+  /** k verified pieces of segment s (data pieces first: with all four no decoding is needed). */
+  const piecesOf = async (s: number): Promise<(Uint8Array | null)[]> => {
     const pieces: (Uint8Array | null)[] = Array.from({ length: n }, () => null);
-    const fetchPiece = async (src: (typeof usable)[number]): Promise<boolean> => {
-      try {
-        const p = await getPiece({ endpoint: src.endpoint, objectId: obj.id, index: src.j, segment: s, ...key, ...(signal ? { signal } : {}) });
-        if (!same(sha(p), src.hashes[s]!)) return false;
-        pieces[src.j] = p;
-        return true;
-      } catch (e) {
-        if (signal?.aborted) throw e;
-        return false;
-      }
-    };
-    // The first k sources in parallel (data pieces first: with all four no decoding is needed),
-    // then one more for each that failed, until k verified pieces are in hand or none are left.
+    // Sources that failed before go last; among equals, the data pieces first.
+    const order = [...usable].sort((a, b) => a.failures - b.failures || a.j - b.j);
     let next = 0;
     let have = 0;
-    while (have < k && next < usable.length) {
-      const batch = usable.slice(next, next + (k - have));
-      next += batch.length;
-      have += (await Promise.all(batch.map(fetchPiece))).filter(Boolean).length;
-    }
+    const fetchFrom = async (src: (typeof usable)[number]): Promise<void> => {
+      try {
+        const p = await getPiece({ endpoint: src.endpoint, objectId: obj.id, index: src.j, segment: s, ...key, ...(signal ? { signal } : {}) });
+        if (same(sha(p), src.hashes[s]!)) {
+          pieces[src.j] = p;
+          have++;
+          return;
+        }
+      } catch (e) {
+        if (signal?.aborted) throw e;
+      }
+      src.failures++;
+      // One more source for the one that failed, while any is left.
+      if (have < k && next < order.length) await fetchFrom(order[next++]!);
+    };
+    const firsts = order.slice(0, k);
+    next = firsts.length;
+    await Promise.all(firsts.map(fetchFrom));
     if (have < k) {
       throw new InsituError('ERR_NOT_ENOUGH_PIECES',
         `segment ${s} of ${obj.bucketName}/${obj.objectName}: only ${have} of the ${k} verified pieces needed could be read (primary unavailable too)`);
     }
-    yield ctx.codec.decode(pieces, length);
+    return pieces;
+  };
+
+  let ahead: Promise<(Uint8Array | null)[]> | undefined;
+  try {
+    for (let s = first; s <= last; s++) {
+      throwIfAborted(signal);
+      const current = ahead ?? piecesOf(s);
+      ahead = s < last ? piecesOf(s + 1) : undefined;
+      // A prefetch that fails while this segment is handed on is reported in its own turn.
+      ahead?.catch(() => undefined);
+      yield ctx.codec.decode(await current, segmentBounds(size, segSize, s).length);
+    }
+  } finally {
+    await ahead?.catch(() => undefined);
   }
 }
 

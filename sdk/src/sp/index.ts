@@ -47,7 +47,16 @@ export interface CallOpts {
   privateKey?: string;
   /** A provider reading for a chain role names it; the serving node checks it on chain. */
   role?: ProviderRoleClaim;
+  /**
+   * Deadline in ms for the answer's headers and for each gap between body chunks: a node that
+   * stops answering without closing its connection (frozen, overloaded to a standstill) is given
+   * up after this long instead of the dispatcher's minute. ERR_NODE_UNAVAILABLE when it passes.
+   */
+  stallMs?: number;
 }
+
+/** How long a read waits for a node's first byte, or between its chunks, before going elsewhere. */
+export const STALL_MS = 2_000;
 
 /**
  * The chain role a provider reads for, beyond being in the object's group or its reserved
@@ -75,6 +84,7 @@ async function call(method: 'GET' | 'PUT' | 'POST', url: URL, opts: CallOpts & {
       method,
       headers,
       dispatcher: spDispatcher,
+      ...(opts.stallMs !== undefined ? { headersTimeout: opts.stallMs, bodyTimeout: opts.stallMs } : {}),
       ...(opts.body ? { body: opts.body } : {}),
       ...(opts.signal ? { signal: opts.signal } : {}),
     });

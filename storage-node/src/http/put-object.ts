@@ -17,6 +17,16 @@ import { sendJson } from './respond.ts';
 
 const equal = (a: Uint8Array, b: Uint8Array): boolean => Buffer.from(a).equals(Buffer.from(b));
 
+/**
+ * A secondary that takes nothing for this long while its piece stream is backed up, or does not
+ * answer in this long (plus time to sync what it still holds) once the stream has ended, is
+ * stalled (frozen, unreachable without a closed connection): the upload fails at once with
+ * ERR_REPLICATION_FAILED instead of waiting on it for a minute.
+ */
+export const REPLICATION_STALL_MS = 2_000;
+/** The slowest disk sync speed a secondary is allowed at the end of a stream, bytes per second. */
+const SYNC_BYTES_PER_SECOND = 64 * 1024 * 1024;
+
 export async function putObject(ctx: NodeContext, req: IncomingMessage, res: ServerResponse, bucket: string, name: string): Promise<void> {
   const signer = signerOf(req, true)!;
   const info = await ctx.chain.headBucket(bucket);
@@ -42,8 +52,16 @@ export async function putObject(ctx: NodeContext, req: IncomingMessage, res: Ser
     throw e;
   }
   const channels: Channel<Uint8Array>[] = secondaries.map(() => createChannel<Uint8Array>(2));
+  const stalls = secondaries.map(() => new AbortController());
+  const stalled = (j: number, what: string): InsituError => {
+    const sp = secondaries![j]!;
+    const e = new InsituError('ERR_REPLICATION_FAILED', `secondary ${sp.id} (${sp.endpoint}) ${what}; piece ${j} of ${bucket}/${name} could not be replicated`);
+    stalls[j]!.abort(e);
+    return e;
+  };
   const replications = secondaries.map((sp, j) => {
-    const p = replicatePiece({ endpoint: sp.endpoint, objectId: obj.id, index: j, body: channels[j]!.iterate(), privateKey: ctx.operatorKey }).catch((e: unknown) => {
+    const p = replicatePiece({ endpoint: sp.endpoint, objectId: obj.id, index: j, body: channels[j]!.iterate(), privateKey: ctx.operatorKey, signal: stalls[j]!.signal }).catch((e: unknown) => {
+      if (stalls[j]!.signal.aborted) throw stalls[j]!.signal.reason;
       // The uploader hears why: a secondary out of disk keeps its own code, named.
       if (e instanceof InsituError && e.code === 'ERR_NODE_DISK_FULL') {
         throw new InsituError('ERR_NODE_DISK_FULL', `secondary ${sp.id} (${sp.endpoint}) is out of disk space and cannot take piece ${j} of ${bucket}/${name}: ${e.message}`, { cause: e });
@@ -64,14 +82,21 @@ export async function putObject(ctx: NodeContext, req: IncomingMessage, res: Ser
       sizes.push(segment.length);
       await writer.write(segment);
       const pieces = ctx.codec.encode(segment);
-      await Promise.all(pieces.map((p, j) => channels[j]!.push(p)));
+      await Promise.all(pieces.map((p, j) => channels[j]!.push(p, {
+        stallMs: REPLICATION_STALL_MS,
+        onStall: () => stalled(j, `took nothing of its piece stream for ${REPLICATION_STALL_MS / 1000} s`),
+      })));
     }
     if (total !== obj.payloadSize) throw new InsituError('ERR_SIZE_MISMATCH', `received ${total} of the ${obj.payloadSize} bytes registered on chain`);
     if (!equal(hashOfHashes(hashes), obj.checksums[0]!)) {
       throw new InsituError('ERR_CHECKSUM_MISMATCH', `the bytes of ${bucket}/${name} do not match the checksum registered on chain`);
     }
     for (const c of channels) c.close();
-    const approvals = await Promise.all(replications);
+    // Each secondary still hashes, writes and syncs what it holds, then answers: a deadline for that.
+    const pieceBytes = Number(obj.payloadSize) / ctx.params.dataChunks;
+    const answerMs = REPLICATION_STALL_MS + Math.ceil((pieceBytes / SYNC_BYTES_PER_SECOND) * 1000);
+    const timers = stalls.map((_, j) => setTimeout(() => stalled(j, `did not answer within ${answerMs} ms of the end of its piece stream`), answerMs));
+    const approvals = await Promise.all(replications).finally(() => timers.forEach(clearTimeout));
     const doc = sealSignDoc({ chainId: ctx.chainId, gvgId: gvg.id, objectId: obj.id, checksums: obj.checksums });
     approvals.forEach((sig, j) => {
       if (!blsVerify(sig, doc, secondaries[j]!.blsKey)) {

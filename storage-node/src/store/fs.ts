@@ -19,6 +19,9 @@ interface StoredMeta {
   storedAt: number;
 }
 
+/** Bytes written between background syncs of a file being written. */
+const SYNC_EVERY = 8 * 1024 * 1024;
+
 const fileName = (key: PieceKey): string => `${key.objectId}.${key.index < 0 ? 'p' : key.index}`;
 const indexKey = (key: PieceKey): string => `piece/${key.objectId.toString().padStart(20, '0')}/${key.index}`;
 
@@ -113,6 +116,11 @@ export function createFsPieceStore(opts: FsPieceStoreOptions): PieceStore {
       const fh = await onDisk('opening a temporary file', () => open(tmp, 'w'));
       let size = 0;
       let closed = false;
+      // Written data is synced in the background as it goes (one sync at a time), so the sync at
+      // commit has little left to flush and the answer to the uploader does not wait on a whole
+      // object's worth of dirty pages.
+      let unsynced = 0;
+      let syncing: Promise<void> = Promise.resolve();
       return {
         async write(chunk) {
           if (closed) throw new InsituError('ERR_INTERNAL', 'writer is closed');
@@ -122,11 +130,19 @@ export function createFsPieceStore(opts: FsPieceStoreOptions): PieceStore {
             at += bytesWritten;
           }
           size += chunk.length;
+          unsynced += chunk.length;
+          if (unsynced >= SYNC_EVERY) {
+            await syncing;
+            unsynced = 0;
+            syncing = onDisk(`writing object ${key.objectId}`, () => fh.datasync());
+            syncing.catch(() => undefined);
+          }
         },
         async commit(meta) {
           closed = true;
           try {
             await onDisk(`committing object ${key.objectId}`, async () => {
+              await syncing;
               await fh.sync();
               await fh.close();
             });
@@ -143,6 +159,7 @@ export function createFsPieceStore(opts: FsPieceStoreOptions): PieceStore {
         async abort() {
           if (closed) return;
           closed = true;
+          await syncing.catch(() => undefined);
           await fh.close().catch(() => undefined);
           await rm(tmp, { force: true });
         },
