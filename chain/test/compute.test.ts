@@ -413,3 +413,35 @@ test('thousands of mutated receipts and signatures are refused with ERR_INVALID_
     t.is((e as { code?: string }).code, 'ERR_INVALID_ARGUMENT', `maxFee "${maxFee}"`);
   }
 });
+
+test('jobs under data offers conserve money: data fees escrowed with compute fees, held, paid to the owner or returned, over a seeded random run', async (t) => {
+  const { alice, bob, carol, sps, sum, balance, receipt, base, clock } = await setup(t);
+  const seed = testSeed();
+  t.log(`seed ${seed} (replay with INSITU_TEST_SEED=${seed})`);
+  const rand = rng(seed);
+  const before = await sum();
+  // Bob reads the module (a get on it) but holds no execute on the data: the offer is his permission.
+  await alice.putPolicy({ principal: { type: 'account', address: bob.address }, bucket: 'data', object: 'job.wasm', statements: [{ effect: 'allow', actions: ['get-object'] }] });
+  const { offerId } = await alice.createOffer({ bucket: 'data', audience: 'accounts', buyers: [bob.address], pricePerJob: BigInt(1 + rand(10_000)), pricePerGiB: BigInt(rand(1_000_000)), maxOutputBytes: 50n });
+  let paidToOwner = 0n;
+  for (let i = 0; i < 12; i++) {
+    const { jobId } = await bob.submitJob({ ...base, maxFee: BigInt(1 + rand(100_000)), offerId, ...(rand(2) ? { cheapest: true } : {}) });
+    const j = await bob.getJob(jobId);
+    const what = rand(4);
+    if (what === 0) {
+      clock.now += DEFAULT_COMPUTE_PARAMS.cancelUnackedAfterMs + 1;
+      await bob.cancelJob(jobId);
+    } else {
+      const rejected = what === 1;
+      await sps[j.executorSpId - 1]!.settleJob({ jobId, ...receipt(j, j.executorSpId, rejected ? { state: 'rejected', code: 'ERR_JOB_FORBIDDEN_IMPORT', exitCode: -1, fuelUsed: '0', outputHash: EMPTY_HASH, outputBytes: 0 } : { fuelUsed: String(rand(500)) }) });
+      if (!rejected) paidToOwner += j.dataFee!;
+    }
+    t.is(await sum(), before, `conserved after job ${i}`);
+  }
+  const ownerBefore = await balance(alice.address);
+  clock.now += HOUR + 1000;
+  await carol.transfer(bob.address, 1n);
+  t.is(await balance(alice.address) - ownerBefore, paidToOwner, 'the owner received the data fee of every job that read the data');
+  t.is(await balance(ESCROW), 0n);
+  t.is(await sum(), before);
+});
