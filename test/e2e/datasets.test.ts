@@ -77,7 +77,7 @@ test('a training step over 50 objects survives the cheapest provider stopping ha
   t.deepEqual(reduce.mapJobs, run.maps.map((m) => m.id));
 
   // The same step in plain JS from the zero model.
-  const g = [0, 0, 0];
+  const g: [number, number, number] = [0, 0, 0];
   for (const [x1, x2, y] of all) {
     const e = 0.5 - y!;
     g[0] += e;
