@@ -102,7 +102,6 @@ test('a node that lost its disk heals at once with the default settings, is not 
   const notReady = seen.filter((s) => s.status === 503 && /missing|comparing|not started/.test(s.holdings));
   t.true(notReady.length > 0, `reported not ready while it healed (${seen.length} answers seen)`);
   t.true(seen.some((s) => /entries missing \(/.test(s.holdings)), 'with counts of what is missing');
-  t.is(seen.at(-1)?.status, 200);
   t.deepEqual(failures, [], 'no read failed');
   t.true(reads > 0);
   for (const o of objects) t.true((await read(alice, 'wipe', o.name)).equals(o.data));
