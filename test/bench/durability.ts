@@ -6,6 +6,7 @@
 // (default 1 GiB, or INSITU_BENCH_DURABILITY_BYTES).
 
 import { createServer } from 'node:http';
+import { Readable } from 'node:stream';
 import type { AddressInfo } from 'node:net';
 import { open, rm } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
@@ -54,7 +55,7 @@ async function networkMs(bytes: number): Promise<number> {
     for (let at = 0; at < bytes; at += chunk.length) yield chunk.subarray(0, Math.min(chunk.length, bytes - at));
   }
   const t0 = performance.now();
-  const res = await request(`http://127.0.0.1:${(server.address() as AddressInfo).port}/`, { method: 'PUT', body: body() });
+  const res = await request(`http://127.0.0.1:${(server.address() as AddressInfo).port}/`, { method: 'PUT', body: Readable.from(body()) });
   await res.body.text();
   const ms = performance.now() - t0;
   server.close();
