@@ -113,3 +113,48 @@ test.serial('a pipeline: the first job\'s output is stored and recorded as its o
   t.is(third.receipt.state, 'succeeded');
   t.is((await carol.jobs.get(third.id)).dataOwner, buyer.address);
 });
+
+test.serial('the market through the CLI: offer create, ls --all and rm, job run --offer and --cheapest, provider ls; bad values refused with their codes', async (t) => {
+  const { run } = await import('@insitu/cli');
+  const { writeFile } = await import('node:fs/promises');
+  const { join } = await import('node:path');
+  const { Writable } = await import('node:stream');
+  const keys = await Promise.all([1, 2].map(async (i) => {
+    const f = join(net.dir, `market-${i}.key`);
+    await writeFile(f, `${net.accounts[i]!.privateKey}\n`);
+    return f;
+  }));
+  const cli = async (who: 0 | 1, ...args: string[]) => {
+    const chunks: [Buffer[], Buffer[]] = [[], []];
+    const sink = (k: 0 | 1) => new Writable({ write(c, _e, cb) { chunks[k].push(Buffer.from(c)); cb(); } });
+    const code = await run([...args, '--rpc', net.rpcUrl, '--chain-id', net.chainId, '--key-file', keys[who]!], { stdout: sink(0), stderr: sink(1), env: {}, cwd: net.dir });
+    return { code, out: Buffer.concat(chunks[0]).toString(), err: Buffer.concat(chunks[1]).toString() };
+  };
+  const wcPath = new URL('../../wasm-jobs/build/wc.wasm', import.meta.url).pathname;
+  const hash = sha(await wasm('wc'));
+  let r = await cli(0, 'offer', 'create', 'sales/q1/', '--max-output', '100', '--price-per-job', '7', '--module', hash, '--json');
+  t.is(r.code, 0, r.err);
+  const offerId = String((JSON.parse(r.out) as { offerId: string }).offerId);
+  r = await cli(1, 'offer', 'ls', '--all');
+  t.regex(r.out, new RegExp(`^${offerId}\\tsales/q1/\\tanyone\\t${hash.slice(0, 12)}\\t7/job`, 'm'));
+  r = await cli(1, 'job', 'run', wcPath, 'sales/q1/readings.csv', '--offer', offerId, '--module-bucket', 'lab', '--cheapest', '--quiet');
+  t.is(r.code, 0, r.err);
+  t.is(r.out, `301 301 ${csv.length}\n`);
+  r = await cli(1, 'provider', 'ls', '--json');
+  const sps = JSON.parse(r.out) as { id: number; computePrice: string; load: number; done: number }[];
+  t.is(sps.length, 7);
+  t.true(sps.reduce((a, s) => a + s.done, 0) > 0, 'jobs done per provider');
+  r = await cli(1, 'offer', 'rm', offerId);
+  t.not(r.code, 0);
+  t.regex(r.err, /ERR_PERMISSION_DENIED/);
+  r = await cli(0, 'offer', 'create', 'sales', '--max-output', 'lots');
+  t.regex(r.err, /ERR_INVALID_ARGUMENT/);
+  r = await cli(0, 'offer', 'create', 'sales', '--max-output', '10', '--module', 'abc');
+  t.regex(r.err, /ERR_INVALID_ARGUMENT/);
+  r = await cli(1, 'job', 'run', wcPath, 'sales/q1/readings.csv', '--executor', 'first');
+  t.regex(r.err, /ERR_INVALID_ARGUMENT/);
+  r = await cli(0, 'offer', 'rm', offerId);
+  t.is(r.code, 0, r.err);
+  r = await cli(1, 'offer', 'ls', '--all', '--json');
+  t.false((JSON.parse(r.out) as { id: string }[]).some((o) => String(o.id) === offerId), 'withdrawn');
+});

@@ -294,6 +294,11 @@ export interface ExecutedJob {
  */
 export async function executeJob(ctx: NodeContext, jobs: JobsContext, job: JobInfo, opts: { timeoutMs: number; beforeRun?: () => Promise<void> }): Promise<ExecutedJob> {
   const input: ObjectInfo = await ctx.chain.headObject(job.bucket, job.object);
+  // Under a data offer the node holds the job to the offer's terms itself, not only to the chain's record of them.
+  const offer = job.offerId ? await ctx.chain.getOffer(BigInt(job.offerId)) : null;
+  if (offer && offer.modules.length > 0 && !offer.modules.includes(job.moduleHash)) {
+    throw new InsituError('ERR_PERMISSION_DENIED', `offer ${offer.id} does not allow module ${job.moduleHash.slice(0, 12)}…`);
+  }
   let module: Uint8Array = EMPTY;
   let rejected: InsituError | undefined;
   try {
@@ -302,7 +307,8 @@ export async function executeJob(ctx: NodeContext, jobs: JobsContext, job: JobIn
     if (!(e instanceof InsituError) || e.code !== 'ERR_PAYLOAD_TOO_LARGE') throw e;
     rejected = e;
   }
-  const outputCap = job.outputCap > 0n ? Number(job.outputCap < BigInt(jobs.maxOutputBytes) ? job.outputCap : BigInt(jobs.maxOutputBytes)) : jobs.maxOutputBytes;
+  const caps = [job.outputCap > 0n ? job.outputCap : BigInt(jobs.maxOutputBytes), BigInt(jobs.maxOutputBytes), ...(offer ? [BigInt(offer.maxOutputBytes)] : [])];
+  const outputCap = Number(caps.reduce((a, b) => (b < a ? b : a)));
   let result: Outcome;
   try {
     if (!rejected) await jobs.runtime.prepare(module);
