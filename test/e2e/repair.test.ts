@@ -105,6 +105,13 @@ test('a node that lost its disk heals at once with the default settings, is not 
   t.deepEqual(failures, [], 'no read failed');
   t.true(reads > 0);
   for (const o of objects) t.true((await read(alice, 'wipe', o.name)).equals(o.data));
+  // insitu node status tells the operator what was rebuilt and how long it took, and how scrubbing goes.
+  const { run } = await import('@insitu/cli/program.ts');
+  let out = '';
+  const io = { stdout: { write: (x: string | Uint8Array) => { out += String(x); return true; } }, stderr: { write: () => true }, env: {}, cwd: net.dir };
+  t.is(await run(['node', 'status', '--sp', String(primary.spId), '--rpc', net.rpcUrl, '--chain-id', net.chainId], io as never), 0);
+  t.regex(out, /holdings all 3 entries .*; 3 rebuilt at start \(20\.0 MiB\) in \d/);
+  t.regex(out, /scrub +32\.0 MiB\/s, /);
   t.log(`${bytes} B healed in ${h.healMs} ms (ready after ${healedMs} ms); ${reads} reads meanwhile; readiness seen: ${notReady.length} not ready, e.g. "${notReady.find((s) => /entries missing/.test(s.holdings))?.holdings ?? notReady[0]?.holdings}"`);
 });
 
