@@ -93,6 +93,8 @@ export function startRecovery(ctx: NodeContext, options: RecoveryOptions = {}): 
     scrubber.start(checked),
     loop(opts.probeIntervalMs, 'health probe', prober.probeOnce),
     loop(opts.swapIntervalMs, 'swap-in', swapIns.takeOverOnce),
+    // Once after the start-up check (a node that was down a day collects at once), then on a timer.
+    opts.gcIntervalMs > 0 ? checked.then(() => (ac.signal.aborted ? undefined : gc.gcOnce())).catch((e) => ctx.logger.warn('unsealed data collection failed; will retry', { error: errorText(e) })) : Promise.resolve(),
     loop(opts.gcIntervalMs, 'unsealed data collection', gc.gcOnce),
   ];
 
