@@ -114,7 +114,61 @@ test.serial('a pipeline: the first job\'s output is stored and recorded as its o
   t.is((await carol.jobs.get(third.id)).dataOwner, buyer.address);
 });
 
-test.serial('the market through the CLI: offer create, ls --all and rm, job run --offer and --cheapest, provider ls; bad values refused with their codes', async (t) => {
+test.serial('a job whose chosen provider is down is reassigned after the short deadline to another holder, which runs it', async (t) => {
+  const hash = sha(await wasm('wc'));
+  const head = await owner.objects.head('sales', 'q1/readings.csv');
+  const down = head.placement[5]!.spId;
+  const ids = await Promise.all(operators.map(async (c) => (await c.getStorageProvider(c.address)).id));
+  await net.stopNode(ids.indexOf(down));
+  try {
+    const { jobId } = await owner.chain.submitJob({
+      bucket: 'sales', object: 'q1/readings.csv', moduleBucket: 'sales', moduleObject: `.insitu/modules/${hash}.wasm`, moduleHash: hash,
+      maxFee: 10n ** 15n, fuelLimit: 10_000_000_000n, executorSpId: down,
+    });
+    const early = await t.throwsAsync(owner.jobs.reassign(jobId));
+    t.is((early as { code?: string }).code, 'ERR_INVALID_ARGUMENT', 'not before the deadline');
+    await clock.chain.advanceTime(121);
+    const moved = await owner.jobs.reassign(jobId, { maxComputePrice: 10n ** 6n });
+    t.not(moved.executorSpId, down);
+    const run = await owner.jobs.start(jobId);
+    t.is(run.receipt.state, 'succeeded');
+    t.is(Buffer.from(await owner.jobs.output(jobId)).toString(), `301 301 ${csv.length}\n`);
+    const job = await owner.jobs.get(jobId);
+    t.deepEqual(job.reassignedFrom, [down]);
+    t.is(job.executorSpId, moved.executorSpId);
+  } finally {
+    await net.startNode(ids.indexOf(down));
+  }
+});
+
+test.serial('a dataset reduce fetches its maps\' outputs under its role; another provider naming it, or the reduce after it settled, is refused', async (t) => {
+  const { signRequest } = await import('@insitu/sdk/auth/index.ts');
+  const { request } = await import('undici');
+  const { spDispatcher } = await import('@insitu/sdk/sp/index.ts');
+  const wc = await wasm('wc');
+  const run = await owner.jobs.dataset({ module: wc, reduce: wc, input: 'sales/q1/', maxFee: 10n ** 15n });
+  t.true(run.succeeded);
+  t.is(Buffer.from(run.output).toString(), `301 301 ${csv.length}\n`, 'wc\'s reduce step (INSITU_PHASE=reduce) adds up the maps\' counts');
+  const map = run.maps[0]!;
+  const ids = await Promise.all(operators.map(async (c) => (await c.getStorageProvider(c.address)).id));
+  const fetchAs = async (spId: number, named: bigint | null) => {
+    const url = new URL(`/insitu/v1/jobs/${map.id}/output`, map.executor.endpoint);
+    const headers = { ...signRequest({ method: 'GET', url, privateKey: net.plan.nodes[ids.indexOf(spId)]!.operatorKey }), ...(named !== null ? { 'x-insitu-job-id': named.toString() } : {}) };
+    const res = await request(url, { method: 'GET', headers, dispatcher: spDispatcher });
+    await res.body.dump();
+    return res.statusCode;
+  };
+  const other = ids.find((id) => id !== map.executor.id && id !== run.reduce!.executor.id)!;
+  t.is(await fetchAs(other, null), 403, 'a provider without a role');
+  t.is(await fetchAs(other, run.reduce!.id), 403, 'a provider naming a reduce it does not run');
+  t.is(await fetchAs(run.reduce!.executor.id, run.reduce!.id), 403, 'the reduce is settled: its role has ended');
+  t.is(await fetchAs(other, 999_999n), 403);
+  const health = await request(new URL('/healthz', map.executor.endpoint), { dispatcher: spDispatcher });
+  await health.body.dump();
+  t.is(health.statusCode, 200, 'the node is still healthy');
+});
+
+test.serial('the market through the CLI: offer create, ls --all and rm, job run --offer and --cheapest and over a prefix, provider ls; bad values refused with their codes', async (t) => {
   const { run } = await import('@insitu/cli');
   const { writeFile } = await import('node:fs/promises');
   const { join } = await import('node:path');
@@ -140,6 +194,11 @@ test.serial('the market through the CLI: offer create, ls --all and rm, job run 
   r = await cli(1, 'job', 'run', wcPath, 'sales/q1/readings.csv', '--offer', offerId, '--module-bucket', 'lab', '--cheapest', '--quiet');
   t.is(r.code, 0, r.err);
   t.is(r.out, `301 301 ${csv.length}\n`);
+  r = await cli(0, 'job', 'run', wcPath, 'sales/q1/', '--reduce', wcPath);
+  t.is(r.code, 0, r.err);
+  t.is(r.out, `301 301 ${csv.length}\n`, 'a job over a prefix through the CLI');
+  t.regex(r.err, /^map \d+ over q1\/readings\.csv on provider \d+: succeeded$/m);
+  t.regex(r.err, /^reduce \d+ on provider \d+: succeeded$/m);
   r = await cli(1, 'provider', 'ls', '--json');
   const sps = JSON.parse(r.out) as { id: number; computePrice: string; load: number; done: number }[];
   t.is(sps.length, 7);

@@ -129,13 +129,14 @@ export function jobCommands(program: Command, io: CliIO, globals: () => GlobalOp
     out().result(tx, `cancelled job ${id}; its maximum fee is refunded`);
   });
 
-  job.command('reassign').argument('<id>').description('move a job its provider did not run in time to another provider holding the input (the escrow stays)')
+  job.command('reassign').argument('<id>').description('move a job its provider did not run in time to another provider holding the input (the escrow stays) and run it there')
     .option('--executor <spId>', 'to this provider').option('--max-price <amount>', 'to a holder charging at most this per unit of fuel (default: the price it was submitted at)')
     .action(async (id: string, o: { executor?: string; maxPrice?: string }) => {
       const c = await client();
       if (o.executor !== undefined && !/^[1-9]\d{0,9}$/.test(o.executor)) throw new InsituError('ERR_INVALID_ARGUMENT', `--executor takes a provider id, not "${o.executor}"`);
       const r = await c.jobs.reassign(parseBig(id, 'job id'), { ...(o.executor ? { executorSpId: Number(o.executor) } : {}), ...(o.maxPrice !== undefined ? { maxComputePrice: parseBig(o.maxPrice, '--max-price') } : {}) });
-      out().result(r, `job ${id} now runs on provider ${r.executorSpId} at ${r.computePrice} per unit of fuel; ask it to run with the SDK or insitu job run`);
+      const run = await c.jobs.start(parseBig(id, 'job id'));
+      out().result({ executorSpId: r.executorSpId, computePrice: r.computePrice, receipt: run.receipt }, `job ${id} moved to provider ${r.executorSpId} at ${r.computePrice} per unit of fuel: ${run.receipt.state}${run.receipt.code ? ` (${run.receipt.code})` : ''}, fuel ${run.receipt.fuelUsed}`);
     });
 
   job.command('provenance').argument('<target>', '<bucket>/<name> of a stored object').description('the job recorded as the maker of an object: module, input and its checksums, receipt')

@@ -418,6 +418,8 @@ export function jobsApi(deps: JobsDeps) {
     storeOutput: (id: bigint, target: string, o: { signal?: AbortSignal } = {}): Promise<ObjectInfo> => storeOutput(id, target, o.signal),
     /** The job recorded as the maker of an object (module hash, input and its checksums, receipt), or null. */
     provenance: (bucket: string, object: string, o: { signal?: AbortSignal } = {}) => deps.chain.provenance(bucket, object, sig(o.signal)),
+    /** Asks a submitted job's executor to run it (after a reassignment, say); resolves with its receipt. */
+    start: (id: bigint, o: { signal?: AbortSignal; limits?: JobLimitsInput } = {}): Promise<JobRun> => runOn(id, o.limits ?? {}, o.signal),
     /** Moves a job its executor did not run in time to another holder of its input (the escrow stays). */
     reassign: (id: bigint, o: { signal?: AbortSignal; executorSpId?: number; maxComputePrice?: bigint } = {}) =>
       deps.chain.reassignJob({ jobId: id, ...(o.executorSpId ? { executorSpId: o.executorSpId } : {}), ...(o.maxComputePrice !== undefined ? { maxComputePrice: o.maxComputePrice } : {}) }, sig(o.signal)),
