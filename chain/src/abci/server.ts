@@ -30,10 +30,11 @@ export interface AbciServerOptions {
   /** Stable application version reported by Info. */
   appVersion?: bigint;
   /**
-   * Fault injection for crash tests: kill -9 this process right after the block of this height
-   * is written, before Commit is answered (INSITU_ABCI_CRASH_AFTER_COMMIT).
+   * Fault injection for crash tests: kill -9 this process right after a block is written, before
+   * Commit is answered — the block of this height, or ('txs') the first block holding
+   * transactions (INSITU_ABCI_CRASH_AFTER_COMMIT).
    */
-  crashAfterCommitAt?: bigint;
+  crashAfterCommitAt?: bigint | 'txs';
 }
 
 export interface AbciServer {
@@ -117,7 +118,8 @@ export function createAbciServer(opts: AbciServerOptions): AbciServer {
     }
     if (req.commit) {
       const block = await app.commit();
-      if (opts.crashAfterCommitAt !== undefined && block.height === opts.crashAfterCommitAt) process.kill(process.pid, 'SIGKILL');
+      const crash = opts.crashAfterCommitAt;
+      if (crash !== undefined && (crash === 'txs' ? block.txHashes.length > 0 : block.height === crash)) process.kill(process.pid, 'SIGKILL');
       return { commit: { retainHeight: 0n } };
     }
     // State sync is not offered: no snapshots.
