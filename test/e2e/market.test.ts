@@ -163,6 +163,12 @@ test.serial('a dataset reduce fetches its maps\' outputs under its role; another
   t.is(await fetchAs(other, run.reduce!.id), 403, 'a provider naming a reduce it does not run');
   t.is(await fetchAs(run.reduce!.executor.id, run.reduce!.id), 403, 'the reduce is settled: its role has ended');
   t.is(await fetchAs(other, 999_999n), 403);
+  // An object at least `parallelAbove` bytes is mapped over its data pieces, as a parallel job.
+  const par = await owner.jobs.dataset({ module: wc, reduce: wc, input: 'sales/q1/', maxFee: 10n ** 15n, parallelAbove: 1 });
+  t.true(par.succeeded);
+  t.is(Buffer.from(par.output).toString(), `301 301 ${csv.length}\n`, 'the same result from the pieces');
+  t.is((await owner.jobs.get(par.maps[0]!.id)).mode, 'reduce');
+  t.is(par.maps[0]!.maps?.length, 4, 'one map per data piece');
   const health = await request(new URL('/healthz', map.executor.endpoint), { dispatcher: spDispatcher });
   await health.body.dump();
   t.is(health.statusCode, 200, 'the node is still healthy');
