@@ -54,7 +54,7 @@ type Trap =
 
 test('kill -9 of the chain and of nodes in the seal and repair windows, with corruption and deletion, during uploads, reads and jobs, loses no acknowledged object', async (t) => {
   const { rand, bytes } = seeded((l) => t.log(`${l} — npx ava test/e2e/faults.test.ts`), 'INSITU_FAULT_SEED');
-  const dir = await mkdtemp(join(tmpdir(), 'insitu-faults-'));
+  let dir = await mkdtemp(join(tmpdir(), 'insitu-faults-'));
   const upAt = Date.now();
 
   // The nodes reach the chain only through this proxy; the chain's port is known once the
@@ -118,11 +118,18 @@ test('kill -9 of the chain and of nodes in the seal and repair windows, with cor
     if (passed) await rm(dir, { recursive: true, force: true });
     else t.log(`logs kept in ${dir}/logs`);
   });
-  const devnet = await devnetUp({ dir, nodes: 7, log: (l) => supervisor.push(`${new Date().toISOString()} ${l}`), nodeArgs: ['--rpc', rpc.url, '--scrub-interval-ms', '4000', '--scrub-bytes-per-second', String(512 * 1024 * 1024), '--probe-interval-ms', '0', '--swap-interval-ms', '0'] })
-    .catch((e: unknown) => {
-      t.log(`supervisor:\n${supervisor.join('\n')}`);
-      throw e;
-    });
+  const up = () => devnetUp({ dir, nodes: 7, log: (l) => supervisor.push(`${new Date().toISOString()} ${l}`), nodeArgs: ['--rpc', rpc.url, '--scrub-interval-ms', '4000', '--scrub-bytes-per-second', String(512 * 1024 * 1024), '--probe-interval-ms', '0', '--swap-interval-ms', '0'] });
+  // On a busy machine a process may take longer to start than the supervisor waits (60 s); a
+  // devnet that did not come up is started once more in a fresh dir (the supervisor has stopped
+  // what it started). Faults only begin once every process is up.
+  const devnet = await up().catch(async (e: unknown) => {
+    t.log(`the devnet did not come up (${(e as Error).message}); starting it again\nsupervisor:\n${supervisor.join('\n')}`);
+    await rm(dir, { recursive: true, force: true });
+    dir = await mkdtemp(join(tmpdir(), 'insitu-faults-'));
+    rpc.upstream = undefined;
+    supervisor.length = 0;
+    return up();
+  });
   // Teardowns run last-registered first: the devnet stops before the proxy and the dir go.
   t.teardown(async () => {
     t.log(`supervisor:\n${supervisor.join('\n')}`);
