@@ -3,10 +3,10 @@
 
 export interface Channel<T> {
   /**
-   * Waits for room, then queues the item. With `stallMs`, a consumer that takes nothing for that
-   * long while the channel is full fails the push (and the channel) with `onStall()`'s error.
+   * Waits for room, then queues the item. With `stallMs`, each time the channel has stayed full
+   * that long `onStall()` is asked: an error fails the push (and the channel), undefined waits on.
    */
-  push(item: T, opts?: { stallMs?: number; onStall?: () => Error }): Promise<void>;
+  push(item: T, opts?: { stallMs?: number; onStall?: () => Promise<Error | undefined> }): Promise<void>;
   close(): void;
   fail(error: unknown): void;
   iterate(): AsyncGenerator<T>;
@@ -27,9 +27,13 @@ export function createChannel<T>(capacity = 2): Channel<T> {
           wakeProducer = r;
           if (opts.stallMs !== undefined) {
             timer = setTimeout(() => {
-              error ??= opts.onStall?.() ?? new Error(`nothing taken for ${opts.stallMs} ms`);
-              wake(wakeConsumer);
-              r();
+              void (opts.onStall?.() ?? Promise.resolve(new Error(`nothing taken for ${opts.stallMs} ms`))).then((e) => {
+                if (e !== undefined) {
+                  error ??= e;
+                  wake(wakeConsumer);
+                }
+                r();
+              });
             }, opts.stallMs);
           }
         });

@@ -187,6 +187,7 @@ export async function run(ctx: BenchContext): Promise<void> {
     const degraded = await measure(degRoles, () => drain(client.objects.get('bench', 'big', { onDegraded: () => {} })));
     await devnet.startNode(primaryIdx);
     stopped.pop();
+    nodePids[primaryIdx] = devnet.status().nodes[primaryIdx]!.pid!;
 
     ctx.table(`Throughput, ${mib(size)} MiB object (MB/s = MiB/s)`, [
       { what: 'plain HTTP PUT to one Node server (baseline)', 'MiB/s': mbps(size, plainPut.ms), ms: Math.round(plainPut.ms), ratio: '1.00', goal: '' },

@@ -7,7 +7,10 @@
 import { createHash } from 'node:crypto';
 import { InsituError, throwIfAborted } from '../errors.ts';
 import { hashOfHashes } from '../integrity/index.ts';
-import { getObject, getPiece, getPieceHashes, STALL_MS, type ProviderRoleClaim } from '../sp/index.ts';
+import { getObject, getPiece, getPieceHashes, nodeAlive, STALL_MS, type ProviderRoleClaim } from '../sp/index.ts';
+
+/** The deadline for a node that is slow but alive, when no other source is left. */
+const PATIENT_MS = 60_000;
 import type { ErasureCodec } from '../codec/types.ts';
 import type { ChainReader, ObjectInfo, StorageParams } from '../chain/types.ts';
 
@@ -98,9 +101,9 @@ async function* fromSecondaries(ctx: ReadContext, obj: ObjectInfo, first: number
     const order = [...usable].sort((a, b) => a.failures - b.failures || a.j - b.j);
     let next = 0;
     let have = 0;
-    const fetchFrom = async (src: (typeof usable)[number]): Promise<void> => {
+    const fetchFrom = async (src: (typeof usable)[number], patient = false): Promise<void> => {
       try {
-        const p = await getPiece({ endpoint: src.endpoint, objectId: obj.id, index: src.j, segment: s, ...key, ...(signal ? { signal } : {}) });
+        const p = await getPiece({ endpoint: src.endpoint, objectId: obj.id, index: src.j, segment: s, ...key, ...(patient ? { stallMs: PATIENT_MS } : {}), ...(signal ? { signal } : {}) });
         if (same(sha(p), src.hashes[s]!)) {
           pieces[src.j] = p;
           have++;
@@ -108,6 +111,11 @@ async function* fromSecondaries(ctx: ReadContext, obj: ObjectInfo, first: number
         }
       } catch (e) {
         if (signal?.aborted) throw e;
+        // No other source left: a node that is only slow (it answers its health check) is given
+        // the time it needs; a frozen one is not.
+        if (!patient && have < k && next >= order.length && (!(e instanceof InsituError) || e.code === 'ERR_NODE_UNAVAILABLE') && (await nodeAlive(src.endpoint, stallMs))) {
+          return fetchFrom(src, true);
+        }
       }
       src.failures++;
       // One more source for the one that failed, while any is left.
@@ -115,7 +123,7 @@ async function* fromSecondaries(ctx: ReadContext, obj: ObjectInfo, first: number
     };
     const firsts = order.slice(0, k);
     next = firsts.length;
-    await Promise.all(firsts.map(fetchFrom));
+    await Promise.all(firsts.map((src) => fetchFrom(src)));
     if (have < k) {
       throw new InsituError('ERR_NOT_ENOUGH_PIECES',
         `segment ${s} of ${obj.bucketName}/${obj.objectName}: only ${have} of the ${k} verified pieces needed could be read (primary unavailable too)`);

@@ -203,6 +203,20 @@ export async function replicatePiece(input: ReplicateInput): Promise<Uint8Array>
   return new Uint8Array(Buffer.from(sig, 'hex'));
 }
 
+/**
+ * Whether a node's process answers at all (its chain-free health endpoint, within `stallMs`): tells
+ * a node that is busy, e.g. waiting on the chain, from one that is frozen or cut off.
+ */
+export async function nodeAlive(endpoint: string, stallMs = STALL_MS): Promise<boolean> {
+  try {
+    const res = await call('GET', new URL('/healthz', endpoint), { stallMs, signal: AbortSignal.timeout(stallMs), what: 'node health' });
+    await res.body.dump();
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 export async function nodeStatus(endpoint: string, opts: CallOpts = {}): Promise<Record<string, unknown>> {
   const res = await call('GET', new URL('/status', endpoint), { ...opts, what: 'node status' });
   return (await res.body.json()) as Record<string, unknown>;

@@ -6,7 +6,8 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createHash } from 'node:crypto';
 import { InsituError } from '@insitu/sdk/errors.ts';
 import { segmentStream, hashOfHashes } from '@insitu/sdk/integrity/index.ts';
-import { replicatePiece } from '@insitu/sdk/sp/index.ts';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { nodeAlive, replicatePiece } from '@insitu/sdk/sp/index.ts';
 import { blsAggregate, blsVerify } from '@insitu/sdk/crypto/bls.ts';
 import { sealSignDoc } from '@insitu/sdk/chain/seal.ts';
 import { sameAddress } from '@insitu/sdk/crypto/keys.ts';
@@ -18,14 +19,13 @@ import { sendJson } from './respond.ts';
 const equal = (a: Uint8Array, b: Uint8Array): boolean => Buffer.from(a).equals(Buffer.from(b));
 
 /**
- * A secondary that takes nothing for this long while its piece stream is backed up, or does not
- * answer in this long (plus time to sync what it still holds) once the stream has ended, is
- * stalled (frozen, unreachable without a closed connection): the upload fails at once with
- * ERR_REPLICATION_FAILED instead of waiting on it for a minute.
+ * A secondary that takes nothing for this long while its piece stream is backed up, or has not
+ * answered this long after the stream ended, is asked whether it is alive (its health endpoint,
+ * with the same deadline). One that is busy (waiting on the chain, syncing) is waited for; one
+ * that does not answer that either (frozen, cut off without a closed connection) fails the upload
+ * with ERR_REPLICATION_FAILED instead of holding it for a minute.
  */
 export const REPLICATION_STALL_MS = 2_000;
-/** The slowest disk sync speed a secondary is allowed at the end of a stream, bytes per second. */
-const SYNC_BYTES_PER_SECOND = 64 * 1024 * 1024;
 
 export async function putObject(ctx: NodeContext, req: IncomingMessage, res: ServerResponse, bucket: string, name: string): Promise<void> {
   const signer = signerOf(req, true)!;
@@ -53,9 +53,11 @@ export async function putObject(ctx: NodeContext, req: IncomingMessage, res: Ser
   }
   const channels: Channel<Uint8Array>[] = secondaries.map(() => createChannel<Uint8Array>(2));
   const stalls = secondaries.map(() => new AbortController());
-  const stalled = (j: number, what: string): InsituError => {
+  /** Fails replication j if its secondary does not answer a health check either. */
+  const stalled = async (j: number, what: string): Promise<InsituError | undefined> => {
     const sp = secondaries![j]!;
-    const e = new InsituError('ERR_REPLICATION_FAILED', `secondary ${sp.id} (${sp.endpoint}) ${what}; piece ${j} of ${bucket}/${name} could not be replicated`);
+    if (stalls[j]!.signal.aborted || (await nodeAlive(sp.endpoint, REPLICATION_STALL_MS))) return undefined;
+    const e = new InsituError('ERR_REPLICATION_FAILED', `secondary ${sp.id} (${sp.endpoint}) ${what} and does not answer; piece ${j} of ${bucket}/${name} could not be replicated`);
     stalls[j]!.abort(e);
     return e;
   };
@@ -92,11 +94,18 @@ export async function putObject(ctx: NodeContext, req: IncomingMessage, res: Ser
       throw new InsituError('ERR_CHECKSUM_MISMATCH', `the bytes of ${bucket}/${name} do not match the checksum registered on chain`);
     }
     for (const c of channels) c.close();
-    // Each secondary still hashes, writes and syncs what it holds, then answers: a deadline for that.
-    const pieceBytes = Number(obj.payloadSize) / ctx.params.dataChunks;
-    const answerMs = REPLICATION_STALL_MS + Math.ceil((pieceBytes / SYNC_BYTES_PER_SECOND) * 1000);
-    const timers = stalls.map((_, j) => setTimeout(() => stalled(j, `did not answer within ${answerMs} ms of the end of its piece stream`), answerMs));
-    const approvals = await Promise.all(replications).finally(() => timers.forEach(clearTimeout));
+    // Each secondary still hashes, writes and syncs what it holds, then answers; while it has not,
+    // it is checked for life every REPLICATION_STALL_MS.
+    const finished = replications.map(() => false);
+    replications.forEach((p, j) => void p.then(() => (finished[j] = true), () => (finished[j] = true)));
+    const watch = async (j: number): Promise<void> => {
+      while (!finished[j] && !stalls[j]!.signal.aborted) {
+        await sleep(REPLICATION_STALL_MS, undefined, { ref: false });
+        if (!finished[j]) await stalled(j, 'has not answered since the end of its piece stream');
+      }
+    };
+    stalls.forEach((_, j) => void watch(j));
+    const approvals = await Promise.all(replications);
     const doc = sealSignDoc({ chainId: ctx.chainId, gvgId: gvg.id, objectId: obj.id, checksums: obj.checksums });
     approvals.forEach((sig, j) => {
       if (!blsVerify(sig, doc, secondaries[j]!.blsKey)) {
