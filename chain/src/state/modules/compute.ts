@@ -2,18 +2,21 @@
 // maximum fee and fixes what decides the result (module, input, arguments, fuel, memory, the
 // output cap from the owner's output policy); the executor acknowledges the job when it starts it
 // and settles it with its signed receipt (compute/settle.ts); the fee is held for a dispute
-// window in which anyone may have the job re-run by other providers (compute/dispute.ts).
+// window in which anyone may have the job re-run by other providers (compute/dispute.ts). The
+// market around it: data offers (offers.ts) as a job's permission and price, the executor chosen
+// among the input's holders (compute/executor.ts), reassignment and compute prices
+// (compute/market.ts), datasets' reduces (compute/gather.ts), recorded outputs (compute/provenance.ts).
 
 import { isAddress, sameAddress } from '@insitu/sdk/crypto/keys.ts';
 import { fail, emit, nextId, type MsgHandler, type QueryHandler } from '../context.ts';
 import { big } from '../../gnfd.ts';
 import { move } from './bank.ts';
-import { listProviders, providerByOperator } from './providers.ts';
-import { getBucket, getObject, getObjectById } from './storage-records.ts';
+import { getBucket, getObject } from './storage-records.ts';
 import { offerFor, dataFeeOf, offerMsgs, offerQueries } from './offers.ts';
 import { candidatesOf, chooseExecutor } from './compute/executor.ts';
 import { dataFeeHeld } from './compute/held.ts';
 import { gatherCap } from './compute/gather.ts';
+import { msgReassignJob, msgSetComputePrice, marketQueries } from './compute/market.ts';
 import { msgRecordOutput, provenanceQueries } from './compute/provenance.ts';
 import { Action, Effect, verifyPermission, outputCapOf, type StatementRecord } from './permission.ts';
 import { requireNotFrozen } from './payment.ts';
@@ -167,51 +170,6 @@ const msgCancelJob: MsgHandler = async (ctx, msg) => {
   return { refund: refund.toString() };
 };
 
-/**
- * A job its executor did not acknowledge within the short deadline (or acknowledged and never
- * settled within the long one) moves to another provider holding the input, chosen like at
- * submission but never the one it leaves; the deadline starts again and the escrow stays.
- */
-const msgReassignJob: MsgHandler = async (ctx, msg) => {
-  const id = big(msg.jobId);
-  const job = await ctx.kv.get<JobRecord>(jobKey(id));
-  if (!job) return fail('ERR_NOT_FOUND', `no job ${id}`);
-  if (!sameAddress(job.creator, ctx.signer)) fail('ERR_PERMISSION_DENIED', `only the submitter of job ${id} may reassign it`);
-  if (job.status !== 'submitted' && job.status !== 'running') fail('ERR_INVALID_ARGUMENT', `job ${id} is already ${job.status}`);
-  const params = computeParams(ctx.genesis);
-  const at = job.status === 'running' ? job.ackedAt + params.cancelAckedAfterMs : job.submittedAt + params.cancelUnackedAfterMs;
-  if (ctx.now < at) fail(job.status === 'running' ? 'ERR_JOB_RUNNING' : 'ERR_INVALID_ARGUMENT', `provider ${job.executorSpId} has until ${new Date(at).toISOString()} to run job ${id}`);
-  const maxPriceText = String(msg.maxComputePrice ?? '');
-  if (maxPriceText !== '' && !/^\d{1,40}$/.test(maxPriceText)) fail('ERR_INVALID_ARGUMENT', `maxComputePrice must be a whole number of base units, not "${maxPriceText.slice(0, 40)}"`);
-  const input = await getObjectById(ctx.kv, job.objectId);
-  const bucket = await getBucket(ctx.kv, job.bucket);
-  if (!input || !bucket) return fail('ERR_OBJECT_NOT_FOUND', `the input of job ${id} is gone`);
-  const from = job.executorSpId;
-  const exclude = [...new Set([...(job.reassignedFrom ?? []), from])];
-  const chosen = await chooseExecutor(ctx.kv, (await candidatesOf(ctx.kv, bucket.primarySpId, input.gvgId)), {
-    // Without a limit of its own, the job keeps the price it was submitted at as its limit.
-    named: Number(msg.executorSpId || 0), maxPrice: maxPriceText === '' ? (job.computePrice ?? null) : BigInt(maxPriceText), cheapest: true, exclude,
-  });
-  Object.assign(job, { executorSpId: chosen.spId, computePrice: chosen.price, status: 'submitted', submittedAt: ctx.now, ackedAt: 0, reassignedFrom: [...(job.reassignedFrom ?? []), from] });
-  ctx.kv.put(jobKey(id), job);
-  emit(ctx, 'job-reassigned', { job_id: id, from_sp_id: from, sp_id: chosen.spId, compute_price: chosen.price });
-  return { executorSpId: chosen.spId, computePrice: chosen.price.toString() };
-};
-
-/**
- * A provider sets the price it asks per unit of fuel: what the executor choice compares. Jobs
- * already submitted keep the price they were submitted at.
- */
-const msgSetComputePrice: MsgHandler = async (ctx, msg) => {
-  const sp = await providerByOperator(ctx.kv, ctx.signer);
-  if (!sp) return fail('ERR_PROVIDER_NOT_FOUND', `${ctx.signer} is not a provider's operator`);
-  const text = String(msg.computePrice ?? '');
-  if (!/^\d{1,30}$/.test(text)) fail('ERR_INVALID_ARGUMENT', `computePrice must be a whole number of base units per unit of fuel, not "${text.slice(0, 40)}"`);
-  sp.computePrice = BigInt(text).toString();
-  ctx.kv.put(`sp/${sp.id}`, sp);
-  emit(ctx, 'provider-compute-price', { sp_id: sp.id, compute_price: sp.computePrice });
-  return {};
-};
 
 export const computeMsgs: Record<string, { handler: MsgHandler; signer: (m: Record<string, unknown>) => string }> = {
   '/insitu.compute.MsgSubmitJob': { handler: msgSubmitJob, signer: (m) => String(m.creator) },
@@ -239,18 +197,7 @@ export const computeQueries: Record<string, QueryHandler> = {
   '/insitu.compute.Query/Params': async (ctx) => ({ params: computeParams(ctx.genesis) }),
   ...offerQueries,
   ...provenanceQueries,
-  /** Project extension (JSON): per provider, its compute price, jobs waiting or running on it (load) and jobs it settled. */
-  '/insitu.compute.Query/ProviderStats': async (ctx) => {
-    const stats = new Map<number, { spId: number; computePrice: string; load: number; done: number }>();
-    for (const p of await listProviders(ctx.kv)) stats.set(p.id, { spId: p.id, computePrice: p.computePrice, load: 0, done: 0 });
-    for (const [, j] of await ctx.kv.list<JobRecord>('job/')) {
-      const s = stats.get(j.executorSpId);
-      if (!s) continue;
-      if (j.status === 'submitted' || j.status === 'running') s.load++;
-      else if (j.status === 'settled' || j.status === 'rejected') s.done++;
-    }
-    return { providers: [...stats.values()] };
-  },
+  ...marketQueries,
   '/insitu.compute.Query/Jobs': async (ctx, req) => {
     const all = await ctx.kv.list<JobRecord>('job/');
     const who = req.creator ? String(req.creator) : null;
