@@ -1,6 +1,9 @@
 // The CLI's I/O: where it prints, whether for people or as JSON, and the environment it reads.
 
 import type { Readable, Writable } from 'node:stream';
+import { formatBytes, formatDuration } from './format.ts';
+
+export { formatBytes };
 
 export interface CliIO {
   stdout: Writable & { isTTY?: boolean };
@@ -35,35 +38,27 @@ export function printer(io: CliIO, json: boolean): Printer {
   };
 }
 
-/** A one-line progress bar on a TTY; silent otherwise. */
+/** A one-line progress bar on a TTY with speed and time left; silent otherwise. */
 export function progressBar(io: CliIO, label: string): { update(done: bigint, total: bigint): void; done(): void } {
   const tty = io.stderr.isTTY === true;
+  const started = performance.now();
   let last = 0;
   return {
     update(done, total) {
       if (!tty) return;
-      const now = Date.now();
+      const now = performance.now();
       if (now - last < 100 && done !== total) return;
       last = now;
       const pct = total === 0n ? 100 : Number((done * 1000n) / total) / 10;
       const width = 30;
       const filled = Math.round((pct / 100) * width);
-      io.stderr.write(`\r${label} [${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${pct.toFixed(1)}% ${formatBytes(done)}/${formatBytes(total)}`);
+      const seconds = (now - started) / 1000;
+      const speed = seconds > 0 ? Number(done) / seconds : 0;
+      const left = done >= total ? 0 : speed > 0 ? Number(total - done) / speed : Number.NaN;
+      io.stderr.write(`\r${label} [${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${pct.toFixed(1)}% ${formatBytes(done)}/${formatBytes(total)} ${formatBytes(Math.round(speed))}/s ${formatDuration(left)} left\x1b[K`);
     },
     done() {
       if (tty) io.stderr.write('\n');
     },
   };
-}
-
-export function formatBytes(n: bigint | number): string {
-  const v = Number(n);
-  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
-  let i = 0;
-  let x = v;
-  while (x >= 1024 && i < units.length - 1) {
-    x /= 1024;
-    i++;
-  }
-  return i === 0 ? `${v} B` : `${x.toFixed(1)} ${units[i]}`;
 }

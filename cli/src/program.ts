@@ -1,6 +1,9 @@
 // createProgram(io): the insitu command, testable in process (exitOverride, configureOutput).
+// Exit codes: 0 done, 1 the command failed (an ERR_... code), 2 the command line does not parse
+// (ERR_USAGE: a one-line reason and the command's usage).
 
-import { Command, CommanderError } from 'commander';
+import { readFileSync } from 'node:fs';
+import { Command, CommanderError, Option } from 'commander';
 import { InsituError } from '@insitu/sdk/errors.ts';
 import type { GlobalOptions } from './config.ts';
 import { toJson, type CliIO } from './io.ts';
@@ -11,6 +14,15 @@ import { offerCommands } from './commands/offers.ts';
 import { nodeCommands } from './commands/node.ts';
 import { paymentCommands } from './commands/payments.ts';
 import { validatorCommands } from './commands/validator.ts';
+import { keyCommands } from './commands/keys.ts';
+import { sendCommands } from './commands/send.ts';
+import { completionCommand } from './commands/completion.ts';
+
+/** The CLI's version, from its package.json. */
+export const version = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+
+/** The command a usage error came from, for printing its usage line. */
+const failedCommand = new WeakMap<Command, Command>();
 
 export function createProgram(io: CliIO): Command {
   const program = new Command('insitu')
@@ -18,14 +30,16 @@ export function createProgram(io: CliIO): Command {
     .option('--dir <dir>', 'devnet directory holding devnet.json (default ./.insitu or $INSITU_HOME)')
     .option('--rpc <url>', 'chain RPC URL')
     .option('--chain-id <id>', 'chain id (e.g. insitu_9000-1)')
-    .option('--key-file <file>', 'file holding the account private key')
-    .option('--json', 'print results as JSON')
+    .option('--key <file|name>', 'the signing account: a key file, or a key name from "insitu key ls" (default $INSITU_KEY, else the devnet\'s account)')
+    .addOption(new Option('--key-file <file>', 'the same as --key').hideHelp())
+    .option('--json', 'print results as JSON (raw values: sizes in bytes, amounts in base units)')
+    .option('--base-units', 'print amounts in base units (wei) instead of BNB')
+    .version(version, '-V, --version', 'print the version')
     .exitOverride()
     .configureOutput({
       writeOut: (s) => void io.stdout.write(s),
       writeErr: (s) => void io.stderr.write(s),
-    })
-    .showHelpAfterError();
+    });
   const globals = (): GlobalOptions => program.opts<GlobalOptions>();
   devnetCommands(program, io, globals);
   storageCommands(program, io, globals);
@@ -34,11 +48,29 @@ export function createProgram(io: CliIO): Command {
   offerCommands(program, io, globals);
   nodeCommands(program, io, globals);
   validatorCommands(program, io, globals);
+  keyCommands(program, io, globals);
+  sendCommands(program, io, globals);
+  completionCommand(program, io);
   // Options after a subcommand are global too (`insitu put a b --json`).
   program.enablePositionalOptions(false);
-  for (const cmd of program.commands) cmd.exitOverride().configureOutput({ writeOut: (s) => void io.stdout.write(s), writeErr: (s) => void io.stderr.write(s) });
+  // Usage errors are printed by run(), once, as one line plus the usage of the command they are about.
+  const quiet = (cmd: Command): void => {
+    cmd.exitOverride().configureOutput({
+      writeOut: (s) => void io.stdout.write(s),
+      writeErr: (s) => void io.stderr.write(s),
+      outputError: () => void failedCommand.set(program, cmd),
+    });
+    for (const sub of cmd.commands) quiet(sub);
+  };
+  quiet(program);
   return program;
 }
+
+const commandPath = (cmd: Command): string => {
+  const names: string[] = [];
+  for (let c: Command | null = cmd; c; c = c.parent) names.unshift(c.name());
+  return names.join(' ');
+};
 
 /** Runs one command line; returns the process exit code. */
 export async function run(argv: string[], io: CliIO): Promise<number> {
@@ -47,12 +79,18 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
     await program.parseAsync(argv, { from: 'user' });
     return 0;
   } catch (e) {
+    const json = program.opts<GlobalOptions>().json === true || argv.includes('--json');
     if (e instanceof CommanderError) {
       if (e.code === 'commander.helpDisplayed' || e.code === 'commander.help' || e.code === 'commander.version') return 0;
+      const cmd = failedCommand.get(program) ?? program;
+      const reason = e.message.replace(/^error: /, '');
+      const usage = `${commandPath(cmd)} ${cmd.usage()}`;
+      if (json) io.stderr.write(`${toJson({ error: { code: 'ERR_USAGE', message: reason, usage, commanderCode: e.code } })}\n`);
+      else io.stderr.write(`error ERR_USAGE: ${reason}\nusage: ${usage}\n(see ${commandPath(cmd)} --help)\n`);
       return 2;
     }
     const err = e instanceof InsituError ? e : new InsituError('ERR_INTERNAL', e instanceof Error ? e.message : String(e));
-    if (program.opts<GlobalOptions>().json) io.stderr.write(`${toJson({ error: err.toJSON() })}\n`);
+    if (json) io.stderr.write(`${toJson({ error: err.toJSON() })}\n`);
     else io.stderr.write(`error ${err.code}: ${err.message}\n`);
     return 1;
   }

@@ -81,6 +81,8 @@ export const ErrorCodes = {
   ERR_NODE_DISK_FULL: 507,
   ERR_TOO_MANY_REQUESTS: 429,
   ERR_REQUEST_TIMEOUT: 408,
+  /** A command line that does not parse (unknown command or option, missing argument). */
+  ERR_USAGE: 400,
 } as const satisfies Record<string, number>;
 
 export type ErrorCode = keyof typeof ErrorCodes;

@@ -23,7 +23,7 @@ test('a written key file reads back, owner-only, with no temp file left', async 
   t.deepEqual((await readdir(dir)).filter((f) => f.startsWith('a.key')), ['a.key']);
 });
 
-test('key files may hold bare hex or JSON; anything else is ERR_CONFIG', async (t) => {
+test('key files may hold bare hex or JSON; anything else is ERR_CONFIG, a missing one ERR_NOT_FOUND', async (t) => {
   const key = generatePrivateKey();
   await writeFile(join(dir, 'bare.key'), `  ${key.slice(2)}  \n`);
   t.is(await readKeyFile(join(dir, 'bare.key')), key);
@@ -35,7 +35,7 @@ test('key files may hold bare hex or JSON; anything else is ERR_CONFIG', async (
     t.is((e as { code?: string }).code, 'ERR_CONFIG', name);
   }
   const e = await t.throwsAsync(readKeyFile(join(dir, 'missing.key')));
-  t.is((e as { code?: string }).code, 'ERR_CONFIG');
+  t.is((e as { code?: string }).code, 'ERR_NOT_FOUND', 'a missing file is ERR_NOT_FOUND');
   t.regex((e as Error).message, /missing\.key/);
 });
 

@@ -193,7 +193,7 @@ test.serial('a stale unfinished upload is reported, cancelled, or replaced throu
   t.is(r.code, 1);
   t.regex(r.err, /^error ERR_OBJECT_EXISTS: .*insitu cancel cli-stale\/obj/m);
   r = await cli('ls', 'cli-stale');
-  t.regex(r.out, /obj\t500\tcreated/);
+  t.regex(r.out, /^NAME +SIZE +STATUS +CREATED\nobj +500 B +created +\d{4}-\d\d-\d\dT/m, 'an aligned table with human sizes and dates');
   r = await cli('cancel', 'cli-stale/obj');
   t.is(r.code, 0, r.err);
   r = await cli('ls', 'cli-stale');
@@ -237,7 +237,7 @@ test.serial('progress bars appear on a terminal only', async (t) => {
   };
   let rt = await tty('put', 'bar-in', 'cli-bar/loud');
   t.is(rt.code, 0, rt.err);
-  t.regex(rt.err, /put cli-bar\/loud \[#{30}\] 100\.0% 3\.0 MiB\/3\.0 MiB\n$/);
+  t.regex(rt.err, /put cli-bar\/loud \[#{30}\] 100\.0% 3\.0 MiB\/3\.0 MiB [\d.]+ (B|KiB|MiB|GiB)\/s 0s left\x1b\[K\n$/, 'the bar shows speed and time left');
   rt = await tty('get', 'cli-bar/loud', 'bar-out');
   t.is(rt.code, 0, rt.err);
   t.regex(rt.err, /get cli-bar\/loud \[#{30}\] 100\.0%/);
@@ -333,9 +333,9 @@ test.serial('groups through the CLI: create, add with expiry, policies naming a 
   r = await cli('group', 'add', 'cli-readers', bob.address, '--until', '2099-01-01');
   t.is(r.code, 0, r.err);
   r = await cli('group', 'members', 'cli-readers');
-  t.regex(r.out, new RegExp(`${bob.address}\\tuntil 2099-01-01T00:00:00.000Z`));
+  t.regex(r.out, new RegExp(`^MEMBER +UNTIL\\n${bob.address}  2099-01-01T00:00:00Z$`, 'm'));
   r = await cli('group', 'ls');
-  t.regex(r.out, new RegExp(`${groupId}\\tcli-readers\\t1 member\\(s\\)\\tdocs team`));
+  t.regex(r.out, new RegExp(`^ID +NAME +MEMBERS +NOTE\\n${groupId} +cli-readers +1 +docs team$`, 'm'));
   r = await cli('bucket', 'create', 'cli-grp');
   t.is(r.code, 0, r.err);
   await writeFile(join(net.dir, 'grp.txt'), 'for the group\n');
@@ -383,7 +383,9 @@ test.serial('insitu account shows the flow rate and when the balance runs out; p
   r = await cli('bucket', 'update', 'cli-pay', '--payment-account', pa);
   t.is(r.code, 0, r.err);
   r = await cli('payment-account', 'ls');
-  t.regex(r.out, new RegExp(`${pa}\\t0\\.0\\d+ BNB\\t-[\\d.]+ BNB/30d`));
+  t.regex(r.out, new RegExp(`^ADDRESS +BALANCE +PER 30 DAYS\\n${pa} +0\\.0\\d+ BNB +-[\\d.]+ BNB$`, 'm'));
+  r = await cli('payment-account', 'ls', '--base-units');
+  t.regex(r.out, new RegExp(`${pa} +\\d+ wei +-\\d+ wei$`, 'm'), '--base-units prints base units');
   r = await cli('account', pa);
   t.regex(r.out, /payment account of 0x/);
   r = await cli('payment-account', 'withdraw', '1', '--from', pa);

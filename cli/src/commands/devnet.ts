@@ -14,6 +14,7 @@ import { recoveryArgs, recoveryFlags } from '../devnet/recovery-flags.ts';
 import { devnetDir, readDevnet, resolveNetwork, type GlobalOptions } from '../config.ts';
 import { createChainClient } from '@insitu/sdk/chain/index.ts';
 import { parseClockStep } from './payments.ts';
+import { faucetCommand } from './faucet.ts';
 import { printer, formatBytes, type CliIO } from '../io.ts';
 
 async function demo(io: CliIO, rpcUrl: string, chainId: string, privateKey: string): Promise<void> {
@@ -59,6 +60,7 @@ async function demo(io: CliIO, rpcUrl: string, chainId: string, privateKey: stri
 
 export function devnetCommands(program: Command, io: CliIO, globals: () => GlobalOptions): void {
   const devnet = program.command('devnet').description('run the embedded devnet: a chain and storage nodes on 127.0.0.1');
+  faucetCommand(devnet, io, globals);
   recoveryFlags(devnet.command('up')).description('start (or resume) the devnet in --dir and keep it running until Ctrl-C; the recovery flags go to every node')
     .option('--nodes <n>', 'number of storage nodes (at least 7)', '7')
     .option('--validators <n>', 'run the chain as <n> CometBFT validators (each an app + a CometBFT process) instead of the embedded chain; needs CometBFT (node scripts/install-cometbft.mjs)', '0')

@@ -16,7 +16,8 @@ import { spDispatcher } from '@insitu/sdk/sp/index.ts';
 import { jsonLogger } from '@insitu/sdk/logger.ts';
 import { createStorageNode } from '@insitu/storage-node/node.ts';
 import type { GlobalOptions } from '../config.ts';
-import { resolveNetwork } from '../config.ts';
+import { namedKey, readDevnet, resolveNetwork } from '../config.ts';
+import { devnetDir as sdkDevnetDir } from '@insitu/sdk/config.ts';
 import { printer, formatBytes, type CliIO } from '../io.ts';
 import { holdingsLine, recoveryFlags, recoveryOptions, scrubLine } from '../devnet/recovery-flags.ts';
 import type { RecoveryStatus } from '@insitu/storage-node/recovery.ts';
@@ -49,8 +50,7 @@ export function nodeCommands(program: Command, io: CliIO, globals: () => GlobalO
   const node = program.command('node').description('run and watch a storage node');
 
   recoveryFlags(node.command('start')).description('run one storage node on its own (--dir is its data directory); registers it as a provider if it is new')
-    .requiredOption('--chain <url>', 'the chain\'s RPC URL')
-    .requiredOption('--key <file>', 'key file of the operator account (funded, for the registration and the node\'s transactions)')
+    .option('--chain <url>', 'the chain\'s RPC URL (default: the devnet\'s, from devnet.json in $INSITU_HOME or ./.insitu)')
     .requiredOption('--port <n>', 'port to serve on')
     .option('--host <host>', 'address to listen on', '127.0.0.1')
     .option('--endpoint <url>', 'the URL other nodes and clients reach it at (default http://sp-<address>.localhost:<port>)')
@@ -67,7 +67,17 @@ export function nodeCommands(program: Command, io: CliIO, globals: () => GlobalO
       const dir = resolve(io.cwd, g.dir ?? 'insitu-node');
       await mkdir(dir, { recursive: true });
       const port = num(o.port, '--port')!;
-      const operatorKey = await readKeyFile(resolve(io.cwd, o.key!));
+      // The operator's key comes from the global --key (file or name) or $INSITU_KEY, like every command's.
+      const keyFile = namedKey(g, io.env, io.cwd);
+      if (!keyFile) throw new InsituError('ERR_CONFIG', 'no operator key: pass --key <file or name> (insitu key new <name> makes one) or set INSITU_KEY');
+      const operatorKey = await readKeyFile(keyFile);
+      // --dir is the node's data directory here, so the devnet is looked up in $INSITU_HOME or ./.insitu.
+      if (o.chain === undefined) {
+        const devnet = await readDevnet(sdkDevnetDir({ env: io.env, cwd: io.cwd }));
+        if (!devnet) throw new InsituError('ERR_CONFIG', `no chain: pass --chain <url>, or run a devnet (no devnet.json in ${sdkDevnetDir({ env: io.env, cwd: io.cwd })})`);
+        o.chain = devnet.rpcUrl;
+        g.chainId ??= devnet.chainId;
+      }
       const address = privateKeyToAddress(operatorKey);
       const blsFile = join(dir, 'bls.key');
       if (!existsSync(blsFile)) await writeKeyFile(blsFile, toHex(generateBlsKey()));
@@ -91,7 +101,7 @@ export function nodeCommands(program: Command, io: CliIO, globals: () => GlobalO
           throw new InsituError('ERR_INSUFFICIENT_BALANCE', [
             `a new provider deposits at least ${minDeposit} base units (held while it serves, slashed if it fails storage challenges, returned ${Number(stake.params.unbondingPeriodMs) / 3_600_000} h after it leaves)`,
             `and pays transaction fees: ${address} holds ${balance}, needs about ${deposit + fees}.`,
-            `Fund it (insitu account send ${address} ${deposit + fees} from a funded account), start again, then ask the admin account ${stake.admin} to admit it (insitu node admit <id>).`,
+            `Fund it (insitu send ${address} ${deposit + fees}wei from a funded account, or on a devnet: insitu devnet faucet ${address}), start again, then ask the admin account ${stake.admin} to admit it (insitu node admit <id>).`,
           ].join(' '));
         }
         const endpoint = o.endpoint ?? `http://sp-${address.slice(2, 10).toLowerCase()}.localhost:${port}`;
@@ -170,11 +180,11 @@ export function nodeCommands(program: Command, io: CliIO, globals: () => GlobalO
     });
 
   node.command('exit').description('leave the network: the provider goes into graceful exit and successors take over its places; --complete then finishes leaving and starts the deposit\'s unbonding')
-    .requiredOption('--key <file>', 'key file of the provider\'s operator account')
     .option('--complete', 'finish leaving once successors hold every place it had (its deposit is released after the unbonding period)')
-    .action(async (o: { key: string; complete?: boolean }) => {
-      const net = await resolveNetwork(globals(), io.env, io.cwd, false);
-      const chain = await createChainClient({ rpcUrl: net.rpcUrl, chainId: net.chainId, privateKey: await readKeyFile(resolve(io.cwd, o.key)) });
+    .action(async (o: { complete?: boolean }) => {
+      // Signed by the operator's key: the global --key (file or name) or $INSITU_KEY.
+      const net = await resolveNetwork(globals(), io.env, io.cwd, true);
+      const chain = await createChainClient({ rpcUrl: net.rpcUrl, chainId: net.chainId, privateKey: net.privateKey! });
       if (o.complete) {
         const tx = await chain.completeProviderExit();
         const stake = await chain.stakeParams();
@@ -187,11 +197,10 @@ export function nodeCommands(program: Command, io: CliIO, globals: () => GlobalO
     });
 
   node.command('settle').description('pay a provider\'s storage income (its family\'s and its groups\' earnings) to the providers\' funding addresses; anyone may send it')
-    .option('--key <file>', 'key file of the provider\'s operator (default: your account, with --sp)')
     .option('--sp <id>', 'the provider to settle for (default: the one --key operates)')
-    .action(async (o: { key?: string; sp?: string }) => {
-      const net = await resolveNetwork(globals(), io.env, io.cwd, !o.key);
-      const privateKey = o.key ? await readKeyFile(resolve(io.cwd, o.key)) : net.privateKey!;
+    .action(async (o: { sp?: string }) => {
+      const net = await resolveNetwork(globals(), io.env, io.cwd, true);
+      const privateKey = net.privateKey!;
       const chain = await createChainClient({ rpcUrl: net.rpcUrl, chainId: net.chainId, privateKey });
       if (o.sp !== undefined && !/^\d+$/.test(o.sp)) throw new InsituError('ERR_INVALID_ARGUMENT', `--sp must be a provider id, not "${o.sp}"`);
       const sp = await chain.getStorageProvider(o.sp !== undefined ? Number(o.sp) : chain.address);

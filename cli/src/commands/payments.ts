@@ -7,7 +7,8 @@ import { isAddress, type Hex } from '@insitu/sdk/crypto/keys.ts';
 import type { PaymentView } from '@insitu/sdk/chain/types.ts';
 import { createClient, type InsituClient } from '@insitu/sdk';
 import { resolveNetwork, type GlobalOptions } from '../config.ts';
-import { printer, formatBytes, type CliIO } from '../io.ts';
+import { printer, type CliIO } from '../io.ts';
+import { formatBnb, formatBytes, formatDate, table } from '../format.ts';
 
 const UNITS: Record<string, bigint> = { '': 1n, b: 1n, k: 1000n, kb: 1000n, kib: 1024n, m: 1000n ** 2n, mb: 1000n ** 2n, mib: 1024n ** 2n, g: 1000n ** 3n, gb: 1000n ** 3n, gib: 1024n ** 3n, t: 1000n ** 4n, tb: 1000n ** 4n, tib: 1024n ** 4n };
 
@@ -36,16 +37,10 @@ export function parseDuration(text: string): number {
   return Number(m[1]) * { s: 1, m: 60, h: 3600, d: 86_400, w: 604_800 }[(m[2] ?? 's') as 's'];
 }
 
-const bnb = (v: bigint): string => {
-  const neg = v < 0n;
-  const a = neg ? -v : v;
-  const frac = (a % 10n ** 18n).toString().padStart(18, '0').replace(/0+$/, '');
-  return `${neg ? '-' : ''}${a / 10n ** 18n}${frac ? `.${frac}` : ''} BNB`;
-};
 
 const MONTH_S = 30n * 86_400n;
 
-function describe(v: PaymentView): string {
+function describe(v: PaymentView, bnb: (v: bigint) => string): string {
   const lines = [
     `address      ${v.address}${v.paymentAccount ? `  (payment account of ${v.paymentAccount.owner}${v.paymentAccount.refundable ? '' : ', not refundable'})` : ''}`,
     `balance      ${bnb(v.bankBalance)} in the bank`,
@@ -56,7 +51,7 @@ function describe(v: PaymentView): string {
   } else if (v.netflowRate < 0n) {
     lines.push(`flow rate    ${bnb(v.netflowRate * MONTH_S)} per 30 days (${v.netflowRate} base units per second)`);
     const years = (v.runsOutAt! - v.now) / (365n * 86_400n);
-    const when = years < 5000n ? new Date(Number(v.runsOutAt!) * 1000).toISOString() : `in about ${years} years`;
+    const when = years < 5000n ? formatDate(Number(v.runsOutAt!) * 1000) : `in about ${years} years`;
     lines.push(`runs out     ${when} (chain time; then frozen unless topped up)`);
   } else {
     lines.push(`flow rate    ${v.netflowRate === 0n ? 'nothing flows' : `+${bnb(v.netflowRate * MONTH_S)} per 30 days (income)`}`);
@@ -70,6 +65,7 @@ export function paymentCommands(program: Command, io: CliIO, globals: () => Glob
     return createClient({ chain: { rpcUrl: net.rpcUrl, chainId: net.chainId }, account: { privateKey: net.privateKey! } });
   };
   const out = () => printer(io, globals().json === true);
+  const bnb = (v: bigint): string => formatBnb(v, { baseUnits: globals().baseUnits === true });
   const address = (text: string, what: string): Hex => {
     if (!isAddress(text)) throw new InsituError('ERR_INVALID_ARGUMENT', `${what} must be an address (0x and 40 hex digits), not "${text}"`);
     return text as Hex;
@@ -81,7 +77,7 @@ export function paymentCommands(program: Command, io: CliIO, globals: () => Glob
       const c = await client();
       const v = await c.payments.view(who ? address(who, 'the account') : c.address);
       const acct = await c.chain.getAccount(v.address).catch(() => undefined);
-      const text = [describe(v), ...(acct ? [`nonce        ${acct.nonce}`] : []),
+      const text = [describe(v, bnb), ...(acct ? [`nonce        ${acct.nonce}`] : []),
         ...(v.paymentAccounts?.length ? ['payment accounts:', ...v.paymentAccounts.map((p) => `  ${p.address}  ${bnb(p.staticBalance)}  ${p.frozen ? 'FROZEN' : `${bnb(p.netflowRate * MONTH_S)}/30d`}${p.paymentAccount?.refundable === false ? '  not refundable' : ''}`)] : [])];
       out().result({ ...v, balance: v.bankBalance, nonce: acct?.nonce }, text.join('\n'));
     });
@@ -95,7 +91,9 @@ export function paymentCommands(program: Command, io: CliIO, globals: () => Glob
   pay.command('ls').description('your payment accounts with their balances').action(async () => {
     const c = await client();
     const list = (await c.payments.view()).paymentAccounts ?? [];
-    out().result(list, list.length ? list.map((p) => `${p.address}\t${bnb(p.staticBalance + p.bufferBalance)}\t${p.frozen ? 'FROZEN' : `${bnb(p.netflowRate * MONTH_S)}/30d`}`).join('\n') : '(no payment accounts)');
+    out().result(list, list.length
+      ? table(['ADDRESS', 'BALANCE', 'PER 30 DAYS'], list.map((p) => [p.address, bnb(p.staticBalance + p.bufferBalance), p.frozen ? 'FROZEN' : bnb(p.netflowRate * MONTH_S)]), { right: [1] })
+      : '(no payment accounts)');
   });
   pay.command('deposit').argument('<amount>', 'BNB, e.g. 0.5 (or base units: 1000wei)').option('--to <address>', 'the account to fund (default: your own stream record)')
     .description('move BNB from your balance into a payment account (resumes it if it was frozen and this covers the reserve)')

@@ -11,7 +11,8 @@ import { isAddress } from '@insitu/sdk/crypto/keys.ts';
 import type { Principal } from '@insitu/sdk/chain/types.ts';
 import { createClient, type InsituClient } from '@insitu/sdk';
 import { resolveNetwork, type GlobalOptions } from '../config.ts';
-import { printer, progressBar, formatBytes, type CliIO } from '../io.ts';
+import { printer, progressBar, type CliIO } from '../io.ts';
+import { formatBytes, formatDate, table } from '../format.ts';
 import { parseSize } from './payments.ts';
 
 export function splitTarget(target: string, needObject: boolean): { bucket: string; object?: string } {
@@ -68,7 +69,7 @@ export function storageCommands(program: Command, io: CliIO, globals: () => Glob
   bucket.command('ls').description('list your buckets').action(async () => {
     const c = await client();
     const list = await c.buckets.list();
-    out().result(list, list.length ? list.map((b) => `${b.name}\t${b.visibility}\tprimary ${b.primarySpId}`).join('\n') : '(no buckets)');
+    out().result(list, list.length ? table(['NAME', 'VISIBILITY', 'PRIMARY', 'CREATED'], list.map((b) => [b.name, b.visibility, b.primarySpId, formatDate(b.createdAt)])) : '(no buckets)');
   });
   bucket.command('rm').argument('<name>').description('remove an empty bucket').action(async (name: string) => {
     const c = await client();
@@ -132,8 +133,12 @@ export function storageCommands(program: Command, io: CliIO, globals: () => Glob
   program.command('ls').description('list the objects of a bucket').argument('<bucket>').option('--prefix <prefix>')
     .action(async (b: string, o: { prefix?: string }) => {
       const c = await client();
+      // A bucket that does not exist is an error, not an empty listing (ERR_BUCKET_NOT_FOUND).
+      await c.buckets.head(b);
       const list = await c.objects.list(b, o.prefix ? { prefix: o.prefix } : {});
-      out().result(list, list.length ? list.map((x) => `${x.objectName}\t${x.payloadSize}\t${x.status}`).join('\n') : '(no objects)');
+      out().result(list, list.length
+        ? table(['NAME', 'SIZE', 'STATUS', 'CREATED'], list.map((x) => [x.objectName, formatBytes(x.payloadSize), x.status, formatDate(x.createdAt)]), { right: [1] })
+        : '(no objects)');
     });
 
   program.command('head').description('show an object: size, checksums, status and where its pieces live').argument('<target>', '<bucket>/<name>')
@@ -143,7 +148,8 @@ export function storageCommands(program: Command, io: CliIO, globals: () => Glob
       const h = await c.objects.head(b, object!);
       const lines = [
         `object     ${h.bucketName}/${h.objectName} (id ${h.id})`,
-        `size       ${h.payloadSize} bytes`,
+        `size       ${formatBytes(h.payloadSize)} (${h.payloadSize} bytes)`,
+        `created    ${formatDate(h.createdAt)}`,
         `status     ${h.status}`,
         `visibility ${h.visibility}`,
         `owner      ${h.owner}`,
@@ -320,13 +326,13 @@ export function storageCommands(program: Command, io: CliIO, globals: () => Glob
   group.command('ls').option('--member', 'the groups you belong to, not the ones you own').action(async (o: { member?: boolean }) => {
     const c = await client();
     const list = await c.groups.list(o.member ? { member: c.address } : { owner: c.address });
-    out().result(list, list.length ? list.map((g) => `${g.id}\t${g.name}\t${g.members.length} member(s)${g.extra ? `\t${g.extra}` : ''}`).join('\n') : '(no groups)');
+    out().result(list, list.length ? table(['ID', 'NAME', 'MEMBERS', 'NOTE'], list.map((g) => [g.id, g.name, g.members.length, g.extra ?? ''])) : '(no groups)');
   });
   group.command('members').argument('<name>').description('the members of one of your groups').action(async (name: string) => {
     const c = await client();
     const g = (await c.groups.list({ owner: c.address })).find((x) => x.name === name);
     if (!g) throw new InsituError('ERR_NOT_FOUND', `you own no group ${name}`);
-    out().result(g.members, g.members.length ? g.members.map((m) => `${m.member}${m.expiresAt ? `\tuntil ${new Date(m.expiresAt).toISOString()}` : ''}`).join('\n') : '(no members)');
+    out().result(g.members, g.members.length ? table(['MEMBER', 'UNTIL'], g.members.map((m) => [m.member, m.expiresAt ? formatDate(m.expiresAt) : '-'])) : '(no members)');
   });
   policy.command('ls').argument('<target>', '<bucket>[/<name>]').action(async (target: string) => {
     const t = splitTarget(target, false);
