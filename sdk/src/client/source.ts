@@ -1,8 +1,8 @@
 // Upload sources: bytes, a file path, a Node stream or any AsyncIterable. Whatever is not a file
-// or bytes is spooled to a temporary file first, because the checksums must be registered on
+// (a path, or an unread stream of a whole file) or bytes is spooled to a temporary file first, because the checksums must be registered on
 // chain before the first byte is uploaded and nothing large is ever held in memory.
 
-import { createReadStream, createWriteStream } from 'node:fs';
+import { createReadStream, createWriteStream, ReadStream } from 'node:fs';
 import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -19,10 +19,22 @@ export interface PreparedSource {
   cleanup(): Promise<void>;
 }
 
+function isWholeUnreadFile(s: ReadStream): s is ReadStream & { path: string } {
+  const { start, end } = s as unknown as { start?: number; end?: number };
+  return typeof s.path === 'string' && s.bytesRead === 0 && !s.readableDidRead && s.readableLength === 0
+    && start === undefined && (end === undefined || end === Infinity);
+}
+
 export async function prepareSource(source: ObjectSource, signal?: AbortSignal): Promise<PreparedSource> {
   throwIfAborted(signal);
   if (source instanceof Uint8Array) {
     return { size: BigInt(source.length), open: () => [source] as unknown as AsyncIterable<Uint8Array>, cleanup: async () => {} };
+  }
+  // A stream of a whole file that nothing has read yet is that file: read it in place, no spool.
+  if (source instanceof ReadStream && isWholeUnreadFile(source)) {
+    const path = source.path;
+    source.destroy();
+    return prepareSource(path, signal);
   }
   if (typeof source === 'string') {
     let st;
