@@ -107,6 +107,16 @@ test('a buyer with only an offer runs an allowed module, pays the owner the offe
   t.is(await code(buyer.submitJob({ ...job, object: 'private/keys.csv', maxFee: 10n ** 12n, offerId })), 'ERR_PERMISSION_DENIED', 'data outside the offer');
   t.is(await code(stranger.submitJob({ ...job, maxFee: 10n ** 12n, offerId })), 'ERR_PERMISSION_DENIED', 'not a listed buyer');
   t.is(await code(buyer.submitJob({ ...job, maxFee: 10n ** 12n, offerId: 999n })), 'ERR_NOT_FOUND');
+  // An offer to a group: its members buy, others do not.
+  const { groupId } = await owner.createGroup('analysts');
+  await owner.updateGroupMembers('analysts', { add: [{ member: stranger.address }] });
+  const { offerId: toGroup } = await owner.createOffer({ bucket: 'data', audience: 'group', groupId, maxOutputBytes: 10n });
+  t.is(await code(buyer.submitJob({ ...job, maxFee: 10n ** 12n, offerId: toGroup })), 'ERR_PERMISSION_DENIED', 'not a member');
+  await buyer.putPolicy({ principal: { type: 'account', address: stranger.address }, bucket: 'mine', object: 'job.wasm', statements: [{ effect: 'allow', actions: ['get-object'] }] });
+  const { jobId: byMember } = await stranger.submitJob({ ...job, maxFee: 10n ** 12n, offerId: toGroup });
+  t.is((await buyer.getJob(byMember)).offerId, toGroup);
+  clock.now += DEFAULT_COMPUTE_PARAMS.cancelUnackedAfterMs + 1;
+  await stranger.cancelJob(byMember);
   t.is(await code(buyer.submitJob({ ...job, maxFee: 10n ** 12n, offerId, mode: 'map', pieceIndex: 0 })), 'ERR_INVALID_ARGUMENT', 'offers cover whole-object jobs');
   t.is(await balance(ESCROW), 0n, 'nothing escrowed by the refusals');
 
