@@ -26,10 +26,22 @@ export function unreachable(e: unknown): boolean {
  */
 const preferred = new Map<string, number>();
 
-/** Runs `call` against the endpoints in turn, starting with the preferred one, until one answers. */
-export async function withFailover<T>(rpcUrl: string, call: (url: string) => Promise<T>): Promise<T> {
+/**
+ * Runs `call` against the endpoints in turn, starting with the preferred one, until one answers.
+ * With one endpoint, an idempotent call is tried once more after a dropped connection (a
+ * keep-alive socket the server closed as it was reused).
+ */
+export async function withFailover<T>(rpcUrl: string, call: (url: string) => Promise<T>, opts: { idempotent?: boolean } = {}): Promise<T> {
   const urls = rpcEndpoints(rpcUrl);
-  if (urls.length === 1) return call(urls[0]!);
+  if (urls.length === 1) {
+    try {
+      return await call(urls[0]!);
+    } catch (e) {
+      if (!opts.idempotent || !unreachable(e)) throw e;
+      await new Promise((r) => setTimeout(r, 100));
+      return call(urls[0]!);
+    }
+  }
   const start = preferred.get(rpcUrl) ?? 0;
   let last: unknown;
   for (let i = 0; i < urls.length; i++) {

@@ -9,7 +9,8 @@ let nextId = 1;
 
 /** One JSON-RPC call; with several endpoints in `rpcUrl`, the first that answers (see failover.ts). */
 export function jsonRpc<T>(rpcUrl: string, method: string, params: Record<string, unknown>, signal?: AbortSignal): Promise<T> {
-  return withFailover(rpcUrl, (url) => jsonRpcOne<T>(url, method, params, signal));
+  // A broadcast is not repeated on one endpoint: the first may have arrived.
+  return withFailover(rpcUrl, (url) => jsonRpcOne<T>(url, method, params, signal), { idempotent: !method.startsWith('broadcast') && !signal?.aborted });
 }
 
 async function jsonRpcOne<T>(rpcUrl: string, method: string, params: Record<string, unknown>, signal?: AbortSignal): Promise<T> {
