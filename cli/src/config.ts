@@ -62,6 +62,9 @@ export async function resolveNetwork(opts: GlobalOptions, env: NodeJS.ProcessEnv
   if (!rpcUrl || !chainId) {
     throw new InsituError('ERR_CONFIG', `no network: start one with "npx insitu devnet up" (looked for ${join(dir, 'devnet.json')}) or pass --rpc and --chain-id`);
   }
+  if (!/^\d+$/.test(chainId) && !/_\d+-\d+$/.test(chainId)) {
+    throw new InsituError('ERR_INVALID_ARGUMENT', `chain id "${chainId}" is neither numeric nor of the form name_<number>-<version> (e.g. insitu_9000-1)`);
+  }
   let privateKey: Hex | undefined;
   const named = namedKey(opts, env, cwd);
   if (named) privateKey = await readKeyFile(named);

@@ -66,6 +66,14 @@ export function createProgram(io: CliIO): Command {
   return program;
 }
 
+/** A local file that is not there is ERR_NOT_FOUND whichever command opened it (module paths, inputs). */
+function localFileError(e: unknown): InsituError | undefined {
+  const x = e as NodeJS.ErrnoException;
+  if (x?.code === 'ENOENT') return new InsituError('ERR_NOT_FOUND', `no such file: ${x.path ?? x.message}`, { cause: e });
+  if (x?.code === 'EISDIR') return new InsituError('ERR_INVALID_ARGUMENT', `${x.path ?? 'the path'} is a directory, not a file`, { cause: e });
+  return undefined;
+}
+
 const commandPath = (cmd: Command): string => {
   const names: string[] = [];
   for (let c: Command | null = cmd; c; c = c.parent) names.unshift(c.name());
@@ -89,7 +97,7 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
       else io.stderr.write(`error ERR_USAGE: ${reason}\nusage: ${usage}\n(see ${commandPath(cmd)} --help)\n`);
       return 2;
     }
-    const err = e instanceof InsituError ? e : new InsituError('ERR_INTERNAL', e instanceof Error ? e.message : String(e));
+    const err = e instanceof InsituError ? e : localFileError(e) ?? new InsituError('ERR_INTERNAL', e instanceof Error ? e.message : String(e));
     if (json) io.stderr.write(`${toJson({ error: err.toJSON() })}\n`);
     else io.stderr.write(`error ${err.code}: ${err.message}\n`);
     return 1;

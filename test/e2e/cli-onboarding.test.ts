@@ -164,6 +164,11 @@ test.serial('keys: a name is never overwritten, import reads a file or stdin, mi
   t.regex(r.err, /^error ERR_NOT_FOUND: no key file/m);
   r = await cli(['put', 'no-such-file', 'bobs-bucket/x', '--key', 'bob']);
   t.regex(r.err, /^error ERR_NOT_FOUND: /m);
+  r = await cli(['job', 'run', 'no-such-module.wasm', 'bobs-bucket/first.bin', '--key', 'bob']);
+  t.is(r.code, 1);
+  t.regex(r.err, /^error ERR_NOT_FOUND: .*no-such-module\.wasm/m, 'a missing module is ERR_NOT_FOUND too');
+  r = await cli(['account', '--rpc', net.rpcUrl, '--chain-id', 'nonsense', '--key', 'bob']);
+  t.regex(r.err, /^error ERR_INVALID_ARGUMENT: chain id "nonsense"/m, 'bad input is never ERR_INTERNAL');
 });
 
 test.serial('ls of a bucket that does not exist is an error, for people and under --json', async (t) => {
