@@ -69,7 +69,7 @@ test.serial('from nothing to a second account storing an object: key new, devnet
   const aliceFile = join(keys, 'alice.key');
   t.is((await stat(aliceFile)).mode & 0o777, 0o600, 'the key file is owner-only');
   const alicePriv = (await readFile(aliceFile, 'utf8')).trim();
-  t.is(privateKeyToAddress(alicePriv), alice);
+  t.is(privateKeyToAddress(alicePriv), alice as `0x${string}`);
   t.false(r.out.includes(alicePriv.slice(2)) || r.err.includes(alicePriv.slice(2)), 'key new never prints the private key');
   r = await cli(['key', 'new', 'bob', '--json']);
   t.is(r.code, 0, r.err);
