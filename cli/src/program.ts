@@ -89,7 +89,9 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
   } catch (e) {
     const json = program.opts<GlobalOptions>().json === true || argv.includes('--json');
     if (e instanceof CommanderError) {
-      if (e.code === 'commander.helpDisplayed' || e.code === 'commander.help' || e.code === 'commander.version') return 0;
+      if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version') return 0;
+      // `insitu help` is a request (0); `insitu` or `insitu bucket` alone names no command: help on stderr, a usage error.
+      if (e.code === 'commander.help') return e.exitCode === 0 ? 0 : 2;
       const cmd = failedCommand.get(program) ?? program;
       const reason = e.message.replace(/^error: /, '');
       const usage = `${commandPath(cmd)} ${cmd.usage()}`;
