@@ -100,16 +100,18 @@ export function paymentCommands(program: Command, io: CliIO, globals: () => Glob
     .action(async (amount: string, o: { to?: string }) => {
       const c = await client();
       const to = o.to ? address(o.to, '--to') : c.address;
-      const r = await c.payments.deposit(to, parseAmount(amount, 'the amount'));
+      const value = parseAmount(amount, 'the amount');
+      const r = await c.payments.deposit(to, value);
       const v = await c.payments.view(to);
-      out().result({ ...r, account: v }, `deposited ${amount} into ${to}${v.frozen ? ' (still frozen: not enough to cover the reserve)' : ''}`);
+      out().result({ ...r, account: v }, `deposited ${bnb(value)} into ${to}${v.frozen ? ' (still frozen: not enough to cover the reserve)' : ''}`);
     });
   pay.command('withdraw').argument('<amount>', 'BNB, e.g. 0.5 (or base units: 1000wei)').option('--from <address>', 'a refundable payment account of yours (default: your own stream record)')
     .action(async (amount: string, o: { from?: string }) => {
       const c = await client();
       const from = o.from ? address(o.from, '--from') : c.address;
-      const r = await c.payments.withdraw(from, parseAmount(amount, 'the amount'));
-      out().result(r, `withdrew ${amount} from ${from}`);
+      const value = parseAmount(amount, 'the amount');
+      const r = await c.payments.withdraw(from, value);
+      out().result(r, `withdrew ${bnb(value)} from ${from}`);
     });
   pay.command('disable-refund').argument('<address>').description('make a payment account non-refundable, for good').action(async (addr: string) => {
     const c = await client();
