@@ -219,6 +219,13 @@ test.serial('--version is the package version, through the real bin too; complet
   for (const word of ['key', 'send', 'bucket', 'put', 'job', 'node', 'completion', '--key', '--json']) t.true(r.out.includes(` ${word}`), word);
   t.regex(r.out, /'key'\) echo 'new import ls show/);
   t.regex(r.out, /'devnet'\) echo 'faucet /);
+  // The script works in bash: completing after `insitu key ` and `insitu devnet fau`.
+  await writeFile(join(net.dir, 'insitu.bash'), r.out);
+  const complete = async (...words: string[]): Promise<string> => (await promisify(execFile)('bash', ['-c',
+    `source ${join(net.dir, 'insitu.bash')}; COMP_WORDS=(${words.map((w) => `'${w}'`).join(' ')}); COMP_CWORD=${words.length - 1}; _insitu; echo "\${COMPREPLY[*]}"`])).stdout.trim();
+  t.regex(await complete('insitu', 'key', ''), /^new import ls show --/);
+  t.is(await complete('insitu', '--json', 'devnet', 'fau'), 'faucet');
+  t.is(await complete('insitu', 'se'), 'send');
   r = await cli(['completion', 'zsh']);
   t.is(r.code, 0, r.err);
   t.regex(r.out, /^#compdef insitu/);

@@ -77,7 +77,8 @@ export function completionScript(program: Command, shell: string): string {
       `  ${fn}_words "$cpath"`,
       `  _describe -t commands '${name}' reply || _files`,
       '}',
-      `compdef ${fn} ${name}`,
+      // Autoloaded from $fpath the file is the function's body: complete now; sourced: register.
+      `if [[ "\${funcstack[1]}" == ${fn} ]]; then ${fn} "$@"; else compdef ${fn} ${name}; fi`,
       '',
     ].join('\n');
   }
