@@ -22,7 +22,8 @@ function walk(cmd: Command, path: string, inherited: Command['options'], out: No
       ...options.map((o) => ({ word: o.long ?? o.short ?? '', description: o.description })).filter((w) => w.word),
     ],
   });
-  for (const c of cmd.commands) walk(c, path ? `${path} ${c.name()}` : c.name(), path === '' ? cmd.options : inherited, out);
+  // The global options apply under every command (--version only at the top).
+  for (const c of cmd.commands) walk(c, path ? `${path} ${c.name()}` : c.name(), path === '' ? cmd.options.filter((o) => o.long !== '--version') : inherited, out);
 }
 
 const sq = (s: string): string => `'${s.replace(/'/g, `'\\''`)}'`;
