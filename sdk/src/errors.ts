@@ -90,7 +90,9 @@ export type ErrorCode = keyof typeof ErrorCodes;
 /**
  * The number each code carries as an ABCI result code (CheckTx, FinalizeBlock, Query) in the
  * chain's `insitu` codespace. Numbers are part of the wire and never change: a new code gets
- * the next free number here when it is appended above (0 is success, 1 an unlisted code).
+ * the next free number here when it is appended above (0 is success). Until it is listed, a
+ * code appended above gets the number its place in the table gives (place + 2), which is the
+ * number it would be listed with.
  */
 export const ChainCodeNumbers: Partial<Record<ErrorCode, number>> = {
   ERR_INVALID_ARGUMENT: 2,
@@ -146,10 +148,16 @@ export const ChainCodeNumbers: Partial<Record<ErrorCode, number>> = {
   ERR_NODE_DISK_FULL: 52,
   ERR_TOO_MANY_REQUESTS: 53,
   ERR_REQUEST_TIMEOUT: 54,
+  ERR_USAGE: 55,
 };
 
-/** The ABCI result code for an error code (1 for a code without a number). */
-export const chainCodeNumber = (code: string): number => (ChainCodeNumbers as Record<string, number>)[code] ?? 1;
+/** The ABCI result code for an error code (1 for a code the table does not know at all). */
+export function chainCodeNumber(code: string): number {
+  const listed = (ChainCodeNumbers as Record<string, number>)[code];
+  if (listed !== undefined) return listed;
+  const place = Object.keys(ErrorCodes).indexOf(code);
+  return place < 0 ? 1 : place + 2;
+}
 
 function statusFor(code: string): number {
   return (ErrorCodes as Record<string, number>)[code] ?? 500;
