@@ -45,6 +45,8 @@ test.serial('a buyer with only an offer runs an allowed module, gets nothing pas
   const [wc, agg, grep] = await Promise.all([wasm('wc'), wasm('csv-agg'), wasm('grep')]);
   const { offerId } = await owner.offers.create('sales/q1/', { buyers: [buyer.address], modules: [sha(wc), sha(agg)], pricePerJob: 10n ** 12n, maxOutputBytes: 32n });
   t.true((await buyer.offers.list({ all: true })).some((o) => o.id === offerId), 'buyers browse what is on offer');
+  const nowhere = await t.throwsAsync(buyer.jobs.submit({ module: wc, input: 'sales/q1/readings.csv', maxFee: 10n ** 15n, offerId }));
+  t.is((nowhere as { code?: string }).code, 'ERR_INVALID_ARGUMENT', 'a buyer names a bucket of its own for the module');
   const run = await buyer.jobs.submit({ module: wc, input: 'sales/q1/readings.csv', maxFee: 10n ** 15n, offerId, moduleBucket: 'lab' });
   t.is(run.receipt.state, 'succeeded', run.receipt.stderrTail);
   t.is(Buffer.from(await buyer.jobs.output(run.id)).toString(), `301 301 ${csv.length}\n`);

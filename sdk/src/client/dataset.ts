@@ -75,6 +75,7 @@ export function datasetRunner(h: DatasetHelpers): (o: DatasetOptions) => Promise
     if (objects.length === 0) throw new InsituError('ERR_OBJECT_NOT_FOUND', `no sealed objects under ${o.input}`);
     const share = o.maxFee / BigInt(objects.length + (o.reduce ? 1 : 0));
     if (share <= 0n) throw new InsituError('ERR_INVALID_ARGUMENT', `maxFee must cover ${objects.length + (o.reduce ? 1 : 0)} jobs`);
+    if (o.offerId && !o.moduleBucket && !o.workBucket && !o.output) throw new InsituError('ERR_INVALID_ARGUMENT', 'a run under an offer stores its modules in a bucket of yours: give workBucket (--work-bucket), moduleBucket or output');
     const workBucket = o.workBucket ?? (o.output ? split(o.output)[0] : undefined) ?? o.moduleBucket ?? bucket;
     const module = await h.prepareModule(o.module, o.moduleBucket ?? (o.offerId ? workBucket : bucket), o.signal);
     // Stored before the maps run, so the reduce needs no upload whatever happens to providers meanwhile.

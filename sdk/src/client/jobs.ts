@@ -316,6 +316,7 @@ export function jobsApi(deps: JobsDeps) {
       throwIfAborted(o.signal);
       const [bucket, object] = split(o.input);
       // A buyer under an offer cannot write the data's bucket: its module goes with its output.
+      if (o.offerId && !o.moduleBucket && !o.output) throw new InsituError('ERR_INVALID_ARGUMENT', 'a job under an offer stores its module in a bucket of yours: give moduleBucket (--module-bucket) or output');
       const moduleBucket = o.moduleBucket ?? (o.offerId && o.output ? split(o.output)[0] : bucket);
       const m = await prepareModule(o.module, moduleBucket, o.signal);
       // Memory and output caps are fixed on chain, so a re-run anywhere (a dispute) uses the same.
