@@ -3,6 +3,8 @@ export {
   createClient, type InsituClient, type ClientOptions, type PutOptions, type GetOptions, type PiecePlacement, type ObjectHead,
   type ObjectSource, type CreateBucketOptions, type ListObjectsOptions, type GrantOptions, type PolicyTarget, type CallOptions,
 } from './client/index.ts';
+export type { DatasetOptions, DatasetRun } from './client/dataset.ts';
+export type { CreateOfferOptions, OffersApi } from './client/actions/offers.ts';
 export { createChainClient, createChainReader } from './chain/index.ts';
 export type * from './chain/types.ts';
 export { createErasureCodec } from './codec/index.ts';

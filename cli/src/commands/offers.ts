@@ -3,9 +3,7 @@
 
 import type { Command } from 'commander';
 import { InsituError } from '@insitu/sdk/errors.ts';
-import { createClient, type InsituClient } from '@insitu/sdk';
-import type { Hex } from '@insitu/sdk/crypto/keys.ts';
-import type { OfferInfo } from '@insitu/sdk/chain/types.ts';
+import { createClient, type InsituClient, type Hex, type OfferInfo } from '@insitu/sdk';
 import { resolveNetwork, type GlobalOptions } from '../config.ts';
 import { printer, type CliIO } from '../io.ts';
 
