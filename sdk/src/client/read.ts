@@ -172,9 +172,11 @@ export async function* readObject(ctx: ReadContext, obj: ObjectInfo, primaryEndp
     const segStart = idx * segSize;
     return seg.subarray(Math.max(start, segStart) - segStart, Math.min(end + 1, segStart + seg.length) - segStart);
   };
-  if (primaryEndpoint) {
+  // A primary that goes silent is given up after the stall deadline, unless it still answers its
+  // health check: then it is busy, not frozen, and is read again with patience.
+  for (let patient = false; primaryEndpoint; patient = true) {
     try {
-      for await (const seg of fromPrimary(ctx, obj, first, last, primaryEndpoint, opts.signal)) {
+      for await (const seg of fromPrimary(patient ? { ...ctx, stallMs: PATIENT_MS } : ctx, obj, s, last, primaryEndpoint, opts.signal)) {
         yield emit(seg, s);
         s++;
       }
@@ -182,7 +184,10 @@ export async function* readObject(ctx: ReadContext, obj: ObjectInfo, primaryEndp
     } catch (e) {
       if (opts.signal?.aborted) throw e;
       if (e instanceof InsituError && (e.code === 'ERR_PERMISSION_DENIED' || e.code === 'ERR_UNAUTHENTICATED' || e.code === 'ERR_SIGNATURE_INVALID' || e.code === 'ERR_QUOTA_EXCEEDED' || e.code === 'ERR_ACCOUNT_FROZEN')) throw e;
+      const silent = !(e instanceof InsituError) || e.code === 'ERR_NODE_UNAVAILABLE';
+      if (!patient && silent && (await nodeAlive(primaryEndpoint, ctx.stallMs ?? STALL_MS))) continue;
       ctx.onDegraded?.(e instanceof Error ? e.message : String(e));
+      break;
     }
   }
   for await (const seg of fromSecondaries(ctx, obj, s, last, opts.signal)) {
