@@ -113,7 +113,7 @@ async function* fromSecondaries(ctx: ReadContext, obj: ObjectInfo, first: number
         if (signal?.aborted) throw e;
         // No other source left: a node that is only slow (it answers its health check) is given
         // the time it needs; a frozen one is not.
-        if (!patient && have < k && next >= order.length && (!(e instanceof InsituError) || e.code === 'ERR_NODE_UNAVAILABLE') && (await nodeAlive(src.endpoint, stallMs))) {
+        if (!patient && have < k && next >= order.length && (!(e instanceof InsituError) || e.code === 'ERR_NODE_UNAVAILABLE') && (await nodeAlive(src.endpoint, stallMs / 2))) {
           return fetchFrom(src, true);
         }
       }
@@ -185,7 +185,7 @@ export async function* readObject(ctx: ReadContext, obj: ObjectInfo, primaryEndp
       if (opts.signal?.aborted) throw e;
       if (e instanceof InsituError && (e.code === 'ERR_PERMISSION_DENIED' || e.code === 'ERR_UNAUTHENTICATED' || e.code === 'ERR_SIGNATURE_INVALID' || e.code === 'ERR_QUOTA_EXCEEDED' || e.code === 'ERR_ACCOUNT_FROZEN')) throw e;
       const silent = !(e instanceof InsituError) || e.code === 'ERR_NODE_UNAVAILABLE';
-      if (!patient && silent && (await nodeAlive(primaryEndpoint, ctx.stallMs ?? STALL_MS))) continue;
+      if (!patient && silent && (await nodeAlive(primaryEndpoint, (ctx.stallMs ?? STALL_MS) / 2))) continue;
       ctx.onDegraded?.(e instanceof Error ? e.message : String(e));
       break;
     }

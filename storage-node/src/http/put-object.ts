@@ -21,7 +21,7 @@ const equal = (a: Uint8Array, b: Uint8Array): boolean => Buffer.from(a).equals(B
 /**
  * A secondary that takes nothing for this long while its piece stream is backed up, or has not
  * answered this long after the stream ended, is asked whether it is alive (its health endpoint,
- * with the same deadline). One that is busy (waiting on the chain, syncing) is waited for; one
+ * which needs no chain, within half that). One that is busy (waiting on the chain, syncing) is waited for; one
  * that does not answer that either (frozen, cut off without a closed connection) fails the upload
  * with ERR_REPLICATION_FAILED instead of holding it for a minute.
  */
@@ -56,7 +56,7 @@ export async function putObject(ctx: NodeContext, req: IncomingMessage, res: Ser
   /** Fails replication j if its secondary does not answer a health check either. */
   const stalled = async (j: number, what: string): Promise<InsituError | undefined> => {
     const sp = secondaries![j]!;
-    if (stalls[j]!.signal.aborted || (await nodeAlive(sp.endpoint, REPLICATION_STALL_MS))) return undefined;
+    if (stalls[j]!.signal.aborted || (await nodeAlive(sp.endpoint, REPLICATION_STALL_MS / 2))) return undefined;
     const e = new InsituError('ERR_REPLICATION_FAILED', `secondary ${sp.id} (${sp.endpoint}) ${what} and does not answer; piece ${j} of ${bucket}/${name} could not be replicated`);
     stalls[j]!.abort(e);
     return e;
