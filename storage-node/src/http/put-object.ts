@@ -82,12 +82,15 @@ export async function putObject(ctx: NodeContext, req: IncomingMessage, res: Ser
       if (total > obj.payloadSize) throw new InsituError('ERR_SIZE_MISMATCH', `more than the ${obj.payloadSize} bytes registered on chain`);
       hashes.push(new Uint8Array(createHash('sha256').update(segment).digest()));
       sizes.push(segment.length);
-      await writer.write(segment);
+      // The disk write runs while the segment is encoded and its pieces go out; both finish
+      // before the next segment is read.
+      const written = writer.write(segment);
+      written.catch(() => undefined);
       const pieces = ctx.codec.encode(segment);
-      await Promise.all(pieces.map((p, j) => channels[j]!.push(p, {
+      await Promise.all([written, ...pieces.map((p, j) => channels[j]!.push(p, {
         stallMs: REPLICATION_STALL_MS,
         onStall: () => stalled(j, `took nothing of its piece stream for ${REPLICATION_STALL_MS / 1000} s`),
-      })));
+      }))]);
     }
     if (total !== obj.payloadSize) throw new InsituError('ERR_SIZE_MISMATCH', `received ${total} of the ${obj.payloadSize} bytes registered on chain`);
     if (!equal(hashOfHashes(hashes), obj.checksums[0]!)) {
