@@ -25,9 +25,10 @@ const { values } = parseArgs({
     'repair-concurrency': { type: 'string' },
     'repair-bytes-per-second': { type: 'string' },
     'unsealed-timeout-ms': { type: 'string' },
+    'stall-ms': { type: 'string' },
   },
 });
-const ms = (name: 'scrub-interval-ms' | 'scrub-bytes-per-second' | 'probe-interval-ms' | 'down-after-ms' | 'swap-interval-ms' | 'repair-concurrency' | 'repair-bytes-per-second' | 'unsealed-timeout-ms'): number | undefined => {
+const ms = (name: 'stall-ms' | 'scrub-interval-ms' | 'scrub-bytes-per-second' | 'probe-interval-ms' | 'down-after-ms' | 'swap-interval-ms' | 'repair-concurrency' | 'repair-bytes-per-second' | 'unsealed-timeout-ms'): number | undefined => {
   const v = values[name];
   if (v === undefined) return undefined;
   const n = Number(v);
@@ -57,6 +58,7 @@ const node = createStorageNode({
   ...(values.port ? { port: Number(values.port) } : {}),
   logger: jsonLogger('storage-node', (line) => process.stderr.write(line)),
   recovery,
+  ...(ms('stall-ms') !== undefined ? { stallMs: ms('stall-ms')! } : {}),
 });
 await node.start();
 process.stdout.write(`${JSON.stringify({ event: 'ready', endpoint: node.endpoint, spId: node.spId, address: node.address })}\n`);

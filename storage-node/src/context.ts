@@ -34,6 +34,8 @@ export interface NodeContext {
   /** Scrubbing, repair and taking over from providers that left (absent until the node runs). */
   recovery?: Recovery;
   metrics: NodeMetrics;
+  /** How long a secondary may take nothing of its piece stream, or not answer after it, before it is checked for life (REPLICATION_STALL_MS). */
+  stallMs: number;
 }
 
 /** What the SDK's verified reads need, reading as this node (its operator key signs the requests). */

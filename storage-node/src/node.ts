@@ -9,6 +9,7 @@ import type { StorageProvider } from '@insitu/sdk/chain/types.ts';
 import { createFsPieceStore } from './store/fs.ts';
 import type { PieceStore } from './store/types.ts';
 import { createHttpServer } from './http/server.ts';
+import { REPLICATION_STALL_MS } from './http/put-object.ts';
 import type { HttpLimits } from './http/limits.ts';
 import { startFollower } from './follower.ts';
 import { startChallenger, type Challenger, type ChallengerOptions } from './challenge/challenger.ts';
@@ -39,6 +40,12 @@ export interface StorageNodeOptions {
   diskReserveBytes?: number;
   /** Connection caps, header deadline and minimum body rate (see DEFAULT_HTTP_LIMITS). */
   http?: HttpLimits;
+  /**
+   * A secondary silent this long during an upload is asked whether it is alive, and one that does
+   * not answer that within half as long fails the upload (default REPLICATION_STALL_MS, 2 s).
+   * Larger on machines so busy that a live process may not answer for seconds.
+   */
+  stallMs?: number;
 }
 
 export interface StorageNode {
@@ -111,6 +118,7 @@ export function createStorageNode(opts: StorageNodeOptions): StorageNode {
           params: await chain.params(),
           uploads: new Set(),
           metrics: createNodeMetrics(store),
+          stallMs: opts.stallMs ?? REPLICATION_STALL_MS,
           async provider(id) {
             if (!providers.has(id)) await refresh();
             const p = providers.get(id);

@@ -42,6 +42,11 @@ export interface TestnetOptions {
    * back; requested challenges always work.
    */
   randomChallenges?: boolean;
+  /**
+   * The nodes' replication stall deadline (default here 10 s, not the nodes' 2 s: the chain, the
+   * nodes and the test share one event loop in this process, so a live node can be slow to answer).
+   */
+  stallMs?: number;
 }
 
 export async function createTestnet(opts: TestnetOptions = {}): Promise<Testnet> {
@@ -55,7 +60,7 @@ export async function createTestnet(opts: TestnetOptions = {}): Promise<Testnet>
   const rpcUrl = chain.rpcUrl;
   const makeNode = (i: number, port?: number): StorageNode => {
     const n = plan.nodes[i]!;
-    return createStorageNode({ dataDir: join(dir, `node-${i + 1}`), rpcUrl, chainId: plan.chainId, operatorKey: n.operatorKey, blsKey: n.blsKey, port: port ?? n.port, jobWorkers: 1,
+    return createStorageNode({ dataDir: join(dir, `node-${i + 1}`), rpcUrl, chainId: plan.chainId, operatorKey: n.operatorKey, blsKey: n.blsKey, port: port ?? n.port, jobWorkers: 1, stallMs: opts.stallMs ?? 10_000,
       recovery: { scrubIntervalMs: 0, probeIntervalMs: 0, swapIntervalMs: 0, ...opts.recovery } });
   };
   const nodes: (StorageNode | null)[] = plan.nodes.map(() => null);

@@ -34,12 +34,15 @@ const preferred = new Map<string, number>();
 export async function withFailover<T>(rpcUrl: string, call: (url: string) => Promise<T>, opts: { idempotent?: boolean } = {}): Promise<T> {
   const urls = rpcEndpoints(rpcUrl);
   if (urls.length === 1) {
-    try {
-      return await call(urls[0]!);
-    } catch (e) {
-      if (!opts.idempotent || !unreachable(e)) throw e;
-      await new Promise((r) => setTimeout(r, 100));
-      return call(urls[0]!);
+    // A busy chain may refuse or drop a connection now and then (a full accept backlog, a reused
+    // keep-alive socket it just closed): a query is asked again, a little later each time.
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await call(urls[0]!);
+      } catch (e) {
+        if (!opts.idempotent || !unreachable(e) || attempt >= 3) throw e;
+        await new Promise((r) => setTimeout(r, 100 * 3 ** attempt));
+      }
     }
   }
   const start = preferred.get(rpcUrl) ?? 0;
@@ -65,7 +68,6 @@ export async function withFailover<T>(rpcUrl: string, call: (url: string) => Pro
 export function greenfieldClient(rpcUrl: string, chainId: string): GreenfieldClient {
   const urls = rpcEndpoints(rpcUrl);
   const clients = urls.map((u) => greenfieldSdk().Client.create(u, sdkChainId(chainId)));
-  if (clients.length === 1) return clients[0]!;
   const byUrl = new Map(urls.map((u, i) => [u, clients[i]!]));
   /* eslint-disable @typescript-eslint/no-explicit-any */
   const at = (root: any, path: string[]): any => path.reduce((o, k) => o?.[k], root);
@@ -79,7 +81,7 @@ export function greenfieldClient(rpcUrl: string, chainId: string): GreenfieldCli
       const c = byUrl.get(url)!;
       const owner = at(c, path.slice(0, -1));
       return owner[path.at(-1)!](...args);
-    }),
+    }, { idempotent: !/broadcast/i.test(path.at(-1) ?? '') }),
   });
   return new Proxy({} as GreenfieldClient, {
     get: (_t, key) => (typeof key === 'string' ? wrap([key]) : undefined),

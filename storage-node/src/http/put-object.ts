@@ -56,7 +56,7 @@ export async function putObject(ctx: NodeContext, req: IncomingMessage, res: Ser
   /** Fails replication j if its secondary does not answer a health check either. */
   const stalled = async (j: number, what: string): Promise<InsituError | undefined> => {
     const sp = secondaries![j]!;
-    if (stalls[j]!.signal.aborted || (await nodeAlive(sp.endpoint, REPLICATION_STALL_MS / 2))) return undefined;
+    if (stalls[j]!.signal.aborted || (await nodeAlive(sp.endpoint, ctx.stallMs / 2))) return undefined;
     const e = new InsituError('ERR_REPLICATION_FAILED', `secondary ${sp.id} (${sp.endpoint}) ${what} and does not answer; piece ${j} of ${bucket}/${name} could not be replicated`);
     stalls[j]!.abort(e);
     return e;
@@ -88,8 +88,8 @@ export async function putObject(ctx: NodeContext, req: IncomingMessage, res: Ser
       written.catch(() => undefined);
       const pieces = ctx.codec.encode(segment);
       await Promise.all([written, ...pieces.map((p, j) => channels[j]!.push(p, {
-        stallMs: REPLICATION_STALL_MS,
-        onStall: () => stalled(j, `took nothing of its piece stream for ${REPLICATION_STALL_MS / 1000} s`),
+        stallMs: ctx.stallMs,
+        onStall: () => stalled(j, `took nothing of its piece stream for ${ctx.stallMs / 1000} s`),
       }))]);
     }
     if (total !== obj.payloadSize) throw new InsituError('ERR_SIZE_MISMATCH', `received ${total} of the ${obj.payloadSize} bytes registered on chain`);
@@ -98,12 +98,12 @@ export async function putObject(ctx: NodeContext, req: IncomingMessage, res: Ser
     }
     for (const c of channels) c.close();
     // Each secondary still hashes, writes and syncs what it holds, then answers; while it has not,
-    // it is checked for life every REPLICATION_STALL_MS.
+    // it is checked for life every ctx.stallMs.
     const finished = replications.map(() => false);
     replications.forEach((p, j) => void p.then(() => (finished[j] = true), () => (finished[j] = true)));
     const watch = async (j: number): Promise<void> => {
       while (!finished[j] && !stalls[j]!.signal.aborted) {
-        await sleep(REPLICATION_STALL_MS, undefined, { ref: false });
+        await sleep(ctx.stallMs, undefined, { ref: false });
         if (!finished[j]) await stalled(j, 'has not answered since the end of its piece stream');
       }
     };
