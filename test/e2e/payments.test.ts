@@ -76,14 +76,16 @@ test('the sum of all balances is unchanged after random jobs', async (t) => {
   }
   // ... and a made-up one, signed with its provider's real key (overturned: slashed, refunded, rewarded).
   const template = settledRuns[0]!;
-  const cat = await clients[0]!.jobs.get(template.id);
-  const { jobId } = await clients[0]!.chain.submitJob({ bucket: cat.bucket, object: cat.object, moduleBucket: cat.moduleBucket, moduleObject: cat.moduleObject, moduleHash: cat.moduleHash, maxFee: 10n ** 9n, fuelLimit: 10n ** 8n });
-  const spId = (await clients[0]!.jobs.get(jobId)).executorSpId;
+  // The job runs over the template's input, so its owner submits it (the other account may not).
+  const owner = clients[template.who]!;
+  const cat = await owner.jobs.get(template.id);
+  const { jobId } = await owner.chain.submitJob({ bucket: cat.bucket, object: cat.object, moduleBucket: cat.moduleBucket, moduleObject: cat.moduleObject, moduleHash: cat.moduleHash, maxFee: 10n ** 9n, fuelLimit: 10n ** 8n });
+  const spId = (await owner.jobs.get(jobId)).executorSpId;
   const key = net.plan.nodes[spId - 1]!.operatorKey;
   const liar = await createChainClient({ rpcUrl: net.rpcUrl, chainId: net.chainId, privateKey: key });
   const lie: JobReceipt = { ...template.receipt, jobId: jobId.toString(), executorSpId: spId, fuelUsed: String(10n ** 8n), outputHash: '0f'.repeat(32) };
   await liar.settleJob({ jobId, receipt: JSON.stringify(lie), receiptSignature: toHex(signDigest(receiptDigest(lie), key)) });
-  const overturned = await clients[1]!.jobs.dispute(jobId, { wait: true, timeoutMs: 120_000 });
+  const overturned = await clients[1 - template.who]!.jobs.dispute(jobId, { wait: true, timeoutMs: 120_000 });
   t.is(overturned.dispute!.outcome, 'receipt-wrong');
   t.true(overturned.dispute!.slashed > 0n);
   t.is(await sum(), before, 'bonds, held fees, slashes and rewards conserve money');
