@@ -5,68 +5,28 @@
 // liar slashed or the bond lost — and money conserved exactly through all of it.
 
 import test, { type ExecutionContext } from 'ava';
-import { createHash, randomBytes } from 'node:crypto';
-import { createChainClient, type ChainClient } from '@insitu/sdk/chain/index.ts';
-import { computeChecksums } from '@insitu/sdk/integrity/index.ts';
-import { sealSignDoc } from '@insitu/sdk/chain/seal.ts';
-import { blsAggregate, blsSign } from '@insitu/sdk/crypto/bls.ts';
-import { signDigest, toHex } from '@insitu/sdk/crypto/keys.ts';
-import { receiptDigest, type JobReceipt } from '@insitu/sdk/receipt.ts';
-import type { JobInfo } from '@insitu/sdk/chain/types.ts';
+import { createHash } from 'node:crypto';
+import type { JobReceipt } from '@insitu/sdk/receipt.ts';
 import { rng, testSeed } from '../../test/src/random.ts';
-import { createChain } from '../src/index.ts';
 import { DEFAULT_COMPUTE_PARAMS } from '../src/state/modules/compute/records.ts';
 import { computeMsgs } from '../src/state/modules/compute.ts';
 import { CacheKV, type KV } from '../src/state/store.ts';
 import type { MsgContext } from '../src/state/context.ts';
-import { testGenesis, tempDir } from './helpers.ts';
+import { computeChain } from './compute-fixture.ts';
 
 const ESCROW = '0x00000000000000000000000000000000000e5c00';
 const HOUR = 60 * 60_000;
 const EMPTY_HASH = createHash('sha256').digest('hex');
 
 async function setup(t: ExecutionContext) {
-  const g = testGenesis({ accounts: 3 });
-  const clock = { now: Date.now() };
-  const chain = createChain({ dataDir: await tempDir(t), genesis: g.genesis, now: () => clock.now });
-  await chain.start();
-  t.teardown(() => chain.stop());
-  const opts = { rpcUrl: chain.rpcUrl, chainId: chain.chainId };
-  const [alice, bob, carol] = await Promise.all(g.accounts.map((a) => createChainClient({ ...opts, privateKey: a.privateKey })));
-  const sps = await Promise.all(g.providers.map((p) => createChainClient({ ...opts, privateKey: p.privateKey })));
-  await alice!.createBucket({ name: 'data', primarySp: g.providers[0]!.address });
-  const checksumsOf = new Map<string, string[]>();
-  const seal = async (name: string, size = 1000): Promise<void> => {
-    const { checksums } = await computeChecksums(randomBytes(size));
-    checksumsOf.set(name, checksums.map((c) => Buffer.from(c).toString('hex')));
-    const { object } = await alice!.createObject({ bucket: 'data', name, payloadSize: BigInt(size), checksums });
-    const gvg = await alice!.getGlobalVirtualGroup(object.gvgId);
-    const doc = sealSignDoc({ chainId: chain.chainId, gvgId: gvg.id, objectId: object.id, checksums });
-    await sps[0]!.sealObject({ bucket: 'data', name, gvgId: gvg.id, blsSignature: blsAggregate(gvg.secondarySpIds.map((id) => blsSign(doc, g.providers[id - 1]!.blsSecret))) });
-  };
-  await seal('input.csv');
-  await seal('job.wasm');
-  const kv = (chain.app as unknown as { kv(): { list<T>(p: string): Promise<[string, T][]>; get<T>(k: string): Promise<T | undefined> } }).kv();
-  /** Every account's balance (module accounts — escrow, deposit pool, fee collector — included). */
-  const sum = async (): Promise<bigint> => {
-    let total = 0n;
-    for (const [, a] of await kv.list<{ balance: bigint }>('acct/')) total += a.balance;
-    return total;
-  };
-  const balance = async (a: string): Promise<bigint> => (await alice!.getAccount(a as `0x${string}`).catch(() => ({ balance: 0n }))).balance;
-  const deposit = async (spId: number): Promise<bigint> => BigInt((await kv.get<{ deposit?: string }>(`sp/${spId}`))?.deposit ?? '0');
-  /** A receipt of `job` as provider `spId` would sign it. */
-  const receipt = (job: JobInfo, spId: number, over: Partial<JobReceipt> = {}): { receipt: string; receiptSignature: string } => {
-    const r: JobReceipt = {
-      jobId: job.id.toString(), executorSpId: spId, moduleHash: job.moduleHash, inputObjectId: job.objectId.toString(),
-      inputChecksums: checksumsOf.get(job.object)!, args: job.args, state: 'succeeded', code: null, exitCode: 0,
-      fuelUsed: '100', outputHash: 'cd'.repeat(32), outputBytes: 10, stderrTail: '', ...over,
-    };
-    return { receipt: JSON.stringify(r), receiptSignature: toHex(signDigest(receiptDigest(r), g.providers[spId - 1]!.privateKey)) };
-  };
+  const f = await computeChain(t);
+  const [alice, bob, carol] = f.accounts;
+  await alice.createBucket({ name: 'data', primarySp: f.g.providers[0]!.address });
+  await f.seal(alice, 'data', 'input.csv');
+  await f.seal(alice, 'data', 'job.wasm');
+  const deposit = async (spId: number): Promise<bigint> => BigInt((await f.kv.get<{ deposit?: string }>(`sp/${spId}`))?.deposit ?? '0');
   const base = { bucket: 'data', object: 'input.csv', moduleBucket: 'data', moduleObject: 'job.wasm', moduleHash: 'ab'.repeat(32), fuelLimit: 1_000_000n };
-  const code = async (p: Promise<unknown>): Promise<string | undefined> => ((await t.throwsAsync(p)) as { code?: string }).code;
-  return { g, chain, clock, alice: alice!, bob: bob!, carol: carol!, sps, sum, balance, deposit, receipt, base, code, kv };
+  return { ...f, alice, bob, carol, deposit, base };
 }
 
 test('a settlement the chain cannot check is refused and changes nothing: fuel above the limit, a bad or foreign signature, a malformed output hash, another job\'s receipt', async (t) => {

@@ -7,17 +7,9 @@
 
 import test, { type ExecutionContext } from 'ava';
 import { createHash, randomBytes } from 'node:crypto';
-import { createChainClient } from '@insitu/sdk/chain/index.ts';
-import { computeChecksums } from '@insitu/sdk/integrity/index.ts';
-import { sealSignDoc } from '@insitu/sdk/chain/seal.ts';
-import { blsAggregate, blsSign } from '@insitu/sdk/crypto/bls.ts';
-import { signDigest, toHex } from '@insitu/sdk/crypto/keys.ts';
-import { receiptDigest, type JobReceipt } from '@insitu/sdk/receipt.ts';
-import type { JobInfo } from '@insitu/sdk/chain/types.ts';
 import { rng, testSeed } from '../../test/src/random.ts';
-import { createChain } from '../src/index.ts';
 import { DEFAULT_COMPUTE_PARAMS } from '../src/state/modules/compute/records.ts';
-import { testGenesis, tempDir } from './helpers.ts';
+import { computeChain } from './compute-fixture.ts';
 
 const ESCROW = '0x00000000000000000000000000000000000e5c00';
 const HOUR = 60 * 60_000;
@@ -28,47 +20,15 @@ const OTHER = 'ef'.repeat(32);
 const PRICES = ['50', '30', '10', '40', '20', '60', '70'];
 
 async function setup(t: ExecutionContext) {
-  const g = testGenesis({ accounts: 3 });
-  for (const [i, p] of g.genesis.providers.entries()) p.computePrice = PRICES[i]!;
-  const clock = { now: Date.now() };
-  const chain = createChain({ dataDir: await tempDir(t), genesis: g.genesis, now: () => clock.now });
-  await chain.start();
-  t.teardown(() => chain.stop());
-  const opts = { rpcUrl: chain.rpcUrl, chainId: chain.chainId };
-  const [owner, buyer, stranger] = await Promise.all(g.accounts.map((a) => createChainClient({ ...opts, privateKey: a.privateKey })));
-  const sps = await Promise.all(g.providers.map((p) => createChainClient({ ...opts, privateKey: p.privateKey })));
-  const checksumsOf = new Map<string, string[]>();
-  const seal = async (who: typeof owner, bucket: string, name: string, bytes: Uint8Array = randomBytes(1000)): Promise<void> => {
-    const { checksums } = await computeChecksums(bytes);
-    checksumsOf.set(name, checksums.map((c) => Buffer.from(c).toString('hex')));
-    const { object } = await who!.createObject({ bucket, name, payloadSize: BigInt(bytes.length), checksums });
-    const gvg = await who!.getGlobalVirtualGroup(object.gvgId);
-    const doc = sealSignDoc({ chainId: chain.chainId, gvgId: gvg.id, objectId: object.id, checksums });
-    await sps[0]!.sealObject({ bucket, name, gvgId: gvg.id, blsSignature: blsAggregate(gvg.secondarySpIds.map((id) => blsSign(doc, g.providers[id - 1]!.blsSecret))) });
-  };
-  await owner!.createBucket({ name: 'data', primarySp: g.providers[0]!.address });
-  await buyer!.createBucket({ name: 'mine', primarySp: g.providers[0]!.address });
-  await seal(owner, 'data', 'sales/2024.csv');
-  await seal(owner, 'data', 'private/keys.csv');
-  await seal(buyer, 'mine', 'job.wasm');
-  const kv = (chain.app as unknown as { kv(): { list<T>(p: string): Promise<[string, T][]> } }).kv();
-  const sum = async (): Promise<bigint> => {
-    let total = 0n;
-    for (const [, a] of await kv.list<{ balance: bigint }>('acct/')) total += a.balance;
-    return total;
-  };
-  const balance = async (a: string): Promise<bigint> => (await owner!.getAccount(a as `0x${string}`).catch(() => ({ balance: 0n }))).balance;
-  const receipt = (job: JobInfo, spId: number, over: Partial<JobReceipt> = {}): { receipt: string; receiptSignature: string } => {
-    const r: JobReceipt = {
-      jobId: job.id.toString(), executorSpId: spId, moduleHash: job.moduleHash, inputObjectId: job.objectId.toString(),
-      inputChecksums: checksumsOf.get(job.object)!, args: job.args, state: 'succeeded', code: null, exitCode: 0,
-      fuelUsed: '100', outputHash: 'cd'.repeat(32), outputBytes: 10, stderrTail: '', ...over,
-    };
-    return { receipt: JSON.stringify(r), receiptSignature: toHex(signDigest(receiptDigest(r), g.providers[spId - 1]!.privateKey)) };
-  };
+  const f = await computeChain(t, { computePrices: PRICES });
+  const [owner, buyer, stranger] = f.accounts;
+  await owner.createBucket({ name: 'data', primarySp: f.g.providers[0]!.address });
+  await buyer.createBucket({ name: 'mine', primarySp: f.g.providers[0]!.address });
+  await f.seal(owner, 'data', 'sales/2024.csv');
+  await f.seal(owner, 'data', 'private/keys.csv');
+  await f.seal(buyer, 'mine', 'job.wasm');
   const job = { bucket: 'data', object: 'sales/2024.csv', moduleBucket: 'mine', moduleObject: 'job.wasm', moduleHash: ALLOWED, fuelLimit: 1_000_000n };
-  const code = async (p: Promise<unknown>): Promise<string | undefined> => ((await t.throwsAsync(p)) as { code?: string }).code;
-  return { g, chain, clock, owner: owner!, buyer: buyer!, stranger: stranger!, sps, sum, balance, receipt, job, code, seal };
+  return { ...f, owner, buyer, stranger, job };
 }
 
 test('an offer is created only by the bucket owner with well-formed terms; bad terms are refused and change nothing', async (t) => {
