@@ -17,6 +17,7 @@ import { freePort } from '@insitu/cli/devnet/plan.ts';
 import { createTestnet, type Testnet } from '../src/testnet.ts';
 import { createHttpProxy, type HttpProxy } from '../src/proxy.ts';
 import { seeded } from '../src/random.ts';
+import { outcome, waitFor as waitUntil } from '../src/wait.ts';
 
 const MIN_DEPOSIT = 10n ** 19n;
 const SLASH_MIN = 10n ** 16n;
@@ -33,24 +34,9 @@ let lying = false;
 /** The self-registered provider of the first test (admitted there): it holds no data anywhere. */
 let wouldBe: { chain: ChainClient; id: number; key: Hex } | undefined;
 
-const code = async (p: Promise<unknown>): Promise<string> => {
-  try {
-    await p;
-    return 'accepted';
-  } catch (e) {
-    return (e as { code?: string }).code ?? String(e);
-  }
-};
+const code = outcome;
 
-async function waitFor<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs = 90_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn().catch(() => undefined);
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
+const waitFor = <T>(what: string, check: () => Promise<T | undefined>): Promise<T> => waitUntil(what, check, 90_000, 200);
 
 const decided = (chain: ChainClient, id: number): Promise<ChallengeInfo> =>
   waitFor(`challenge ${id} to be decided`, async () => {

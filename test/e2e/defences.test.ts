@@ -20,6 +20,7 @@ import { freePort } from '@insitu/cli/devnet/plan.ts';
 import { createTestnet, type Testnet } from '../src/testnet.ts';
 import { createHttpProxy, type HttpProxy, type UpstreamResponse } from '../src/proxy.ts';
 import { seeded } from '../src/random.ts';
+import { outcome } from '../src/wait.ts';
 
 type Mode = 'honest' | 'flip' | 'liar' | 'down';
 const BUCKET = 'vault';
@@ -96,14 +97,7 @@ const pick = (count: number, below: number): number[] => {
   while (out.length < count) out.push(all.splice(rand(all.length), 1)[0]!);
   return out.sort();
 };
-const code = async (p: Promise<unknown>): Promise<string> => {
-  try {
-    await p;
-    return 'accepted';
-  } catch (e) {
-    return (e as { code?: string }).code ?? String(e);
-  }
-};
+const code = outcome;
 
 test.before(async (t) => {
   ({ rand, bytes } = seeded((l) => t.log(l)));

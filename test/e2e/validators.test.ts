@@ -6,8 +6,7 @@
 // and resumes when one returns); forged transactions refused by every validator.
 // Skipped, saying why, where CometBFT is not installed (INSITU_REQUIRE_COMETBFT=1 fails instead).
 
-import test, { type ExecutionContext } from 'ava';
-import dns from 'node:dns';
+import test from 'ava';
 import { createRequire } from 'node:module';
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
@@ -20,31 +19,17 @@ import { chainCodeNumber } from '@insitu/sdk/errors.ts';
 import { computeChecksums } from '@insitu/sdk/integrity/index.ts';
 import { createStorageNode, type StorageNode } from '@insitu/storage-node';
 import { createLocalNetwork, type LocalNetwork } from '@insitu/chain/abci/local.ts';
-import { findCometbft } from '@insitu/chain/abci/network.ts';
 import { evmChainId } from '@insitu/chain/genesis.ts';
 import { freePort, planDevnet, type DevnetPlan } from '@insitu/cli/devnet/plan.ts';
 import { signTx } from '../../chain/test/abci/sign.ts';
+import { cometbft, replicatedTest } from '../../chain/test/abci/env.ts';
+import { waitFor as waitUntil } from '../src/wait.ts';
+import { resolveLocalhostNames } from '../src/localhost-dns.ts';
 
-// greenfield-js-sdk reaches nodes as {bucket}.localhost:<port> (test name resolution only).
-const originalLookup = dns.lookup;
-(dns as { lookup: unknown }).lookup = (host: string, opts: unknown, cb?: unknown) => {
-  const callback = (typeof opts === 'function' ? opts : cb) as (e: Error | null, a: unknown, f?: number) => void;
-  const options = (typeof opts === 'object' && opts !== null ? opts : {}) as { all?: boolean };
-  if (host === 'localhost' || host.endsWith('.localhost')) {
-    return options.all ? callback(null, [{ address: '127.0.0.1', family: 4 }]) : callback(null, '127.0.0.1', 4);
-  }
-  return (originalLookup as (...a: unknown[]) => void)(host, opts, cb);
-};
+resolveLocalhostNames();
 
 type Rec = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
-const cometbft = findCometbft();
-type Body = (t: ExecutionContext) => Promise<void>;
-/** A serial test that needs CometBFT: skipped with the reason without it, failed if CI requires it. */
-const serial = (title: string, fn: Body): void => {
-  if (cometbft) test.serial(title, fn);
-  else if (process.env.INSITU_REQUIRE_COMETBFT === '1') test(title, (t) => t.fail('CometBFT is required here (INSITU_REQUIRE_COMETBFT=1) but not installed: run node scripts/install-cometbft.mjs'));
-  else test.skip(`${title} [skipped: CometBFT is not installed; it needs Go: node scripts/install-cometbft.mjs]`, fn);
-};
+const serial = replicatedTest;
 
 let dir = '';
 let plan: DevnetPlan;
@@ -53,20 +38,8 @@ let rpcUrl = '';
 const nodes: StorageNode[] = [];
 let alice: InsituClient;
 
-async function waitFor<T>(what: string, check: () => Promise<T | undefined | false>, timeoutMs = 90_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await check();
-      if (v !== undefined && v !== false) return v;
-    } catch (e) {
-      last = e;
-    }
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? ` (${String(last)})` : ''}`);
-    await new Promise((r) => setTimeout(r, 150));
-  }
-}
+/** Waits as long as validators may take to make blocks again. */
+const waitFor = <T>(what: string, check: () => Promise<T | undefined | false>): Promise<T> => waitUntil(what, check, 90_000, 150);
 
 const height = async (url: string): Promise<bigint> => BigInt((await jsonRpc<Rec>(url, 'status', {})).sync_info.latest_block_height);
 /** The app hash after block h, as the header of block h+1 on validator `url` records it. */

@@ -3,22 +3,14 @@
 // *.localhost to 127.0.0.1 (name resolution is test environment, not a change to the SDK).
 
 import test from 'ava';
-import dns from 'node:dns';
 import { createRequire } from 'node:module';
 import { randomBytes } from 'node:crypto';
 import { createClient } from '@insitu/sdk';
 import { computeChecksums } from '@insitu/sdk/integrity/index.ts';
 import { createTestnet, type Testnet } from '../src/testnet.ts';
+import { resolveLocalhostNames } from '../src/localhost-dns.ts';
 
-const originalLookup = dns.lookup;
-(dns as { lookup: unknown }).lookup = (host: string, opts: unknown, cb?: unknown) => {
-  const callback = (typeof opts === 'function' ? opts : cb) as (e: Error | null, a: unknown, f?: number) => void;
-  const options = (typeof opts === 'object' && opts !== null ? opts : {}) as { all?: boolean };
-  if (host === 'localhost' || host.endsWith('.localhost')) {
-    return options.all ? callback(null, [{ address: '127.0.0.1', family: 4 }]) : callback(null, '127.0.0.1', 4);
-  }
-  return (originalLookup as (...a: unknown[]) => void)(host, opts, cb);
-};
+resolveLocalhostNames();
 
 const require = createRequire(import.meta.url);
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
