@@ -289,24 +289,30 @@ export interface JobInfo {
   reassignedFrom?: number[];
 }
 
-/** A data offer: compute over a bucket, prefix or object, sold by its owner. */
+/** A data offer: compute over a bucket, prefix or object, sold by its owner (as the chain keeps it). */
 export interface OfferInfo {
   id: bigint;
   owner: Hex;
   bucket: string;
-  /** '' the whole bucket; an object's full name that object. */
+  /** Object names starting with this are offered ('' the whole bucket; an object's full name that object). */
   prefix: string;
   audience: 'anyone' | 'accounts' | 'group';
+  /** For 'accounts': who may buy. */
   buyers: Hex[];
+  /** For 'group': whose members may buy. */
   groupId: bigint;
-  /** SHA-256 of the allowed modules; empty: any. */
+  /** SHA-256 of the modules allowed (hex); empty: any module. */
   modules: string[];
+  /** Paid to the owner per job (base units). */
   pricePerJob: bigint;
+  /** Paid to the owner per GiB of input the job runs over (rounded up to the base unit). */
   pricePerGiB: bigint;
+  /** Most output one job may return (bytes): what the owner lets leave. */
   maxOutputBytes: bigint;
-  /** Chain time (ms); 0: never. */
+  /** Chain time (ms) after which no job may be submitted under it; 0: never. */
   expiresAt: number;
   createdAt: number;
+  /** Removed offers are kept so settled and running jobs keep their terms. */
   removed: boolean;
 }
 

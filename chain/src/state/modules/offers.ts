@@ -8,39 +8,16 @@
 // never edited: a new price is a new offer, so a buyer's terms are the offer id it names.
 
 import { isAddress, sameAddress, type Hex } from '@insitu/sdk/crypto/keys.ts';
+import type { OfferInfo } from '@insitu/sdk/chain/types.ts';
 import { fail, emit, nextId, type MsgHandler, type QueryHandler } from '../context.ts';
 import type { KV } from '../store.ts';
 import { big } from '../../gnfd.ts';
 import { getBucket } from './storage-records.ts';
 import { getGroupById, isGroupMember } from './group.ts';
 
-export type OfferAudience = 'anyone' | 'accounts' | 'group';
-
-export interface OfferRecord {
-  id: bigint;
-  owner: Hex;
-  bucket: string;
-  /** Object names starting with this are offered ('' the whole bucket; an object's full name that object). */
-  prefix: string;
-  audience: OfferAudience;
-  /** For 'accounts': who may buy. */
-  buyers: Hex[];
-  /** For 'group': whose members may buy. */
-  groupId: bigint;
-  /** SHA-256 of the modules allowed (hex); empty: any module. */
-  modules: string[];
-  /** Paid to the owner per job (base units). */
-  pricePerJob: bigint;
-  /** Paid to the owner per GiB of input the job runs over (rounded up to the base unit). */
-  pricePerGiB: bigint;
-  /** Most output one job may return (bytes): what the owner lets leave. */
-  maxOutputBytes: bigint;
-  /** Chain time (ms) after which no job may be submitted under it; 0: never. */
-  expiresAt: number;
-  createdAt: number;
-  /** Removed offers are kept so settled and running jobs keep their terms. */
-  removed: boolean;
-}
+/** An offer as the chain keeps it is what its queries answer (one type for both sides). */
+export type OfferRecord = OfferInfo;
+export type OfferAudience = OfferInfo['audience'];
 
 export const MAX_OFFER_ENTRIES = 64;
 const GiB = 1n << 30n;
