@@ -1,28 +1,38 @@
 // Follows the chain's event feed from a cursor kept in the node's store, so a restarted node
-// resumes where it stopped: data of cancelled, rejected and deleted objects is removed.
+// resumes where it stopped. `followFeed` is the loop every follower of the feed shares;
+// `startFollower` removes the data of cancelled, rejected and deleted objects.
 
+import type { ChainEvent } from '@insitu/sdk/chain/types.ts';
 import type { NodeContext } from './context.ts';
 
 const DROPS = new Set(['object-cancelled', 'object-rejected', 'object-deleted']);
 
-export function startFollower(ctx: NodeContext): { stop(): Promise<void> } {
+/**
+ * Hands every event after the stored cursor `cursorKey` to `onEvent`, in order, and stores the
+ * cursor of what was handled; when the feed or a handler fails, waits a moment and goes on.
+ */
+export function followFeed(ctx: NodeContext, opts: { cursorKey: string; what: string; onEvent(e: ChainEvent, signal: AbortSignal): Promise<void> }): { stop(): Promise<void> } {
   const ac = new AbortController();
   const loop = (async () => {
-    let cursor = BigInt((await ctx.store.getState('event-cursor')) ?? '0');
+    let cursor = BigInt((await ctx.store.getState(opts.cursorKey)) ?? '0');
+    let saved = cursor;
     while (!ac.signal.aborted) {
       try {
         const events = await ctx.chain.events(cursor, { waitMs: 2000, limit: 200, signal: ac.signal });
-        for (const e of events) {
-          if (DROPS.has(e.type) && e.objectId !== undefined) {
-            if (!ctx.uploads.has(e.objectId)) await ctx.store.delete(e.objectId);
-            ctx.logger.debug('object data dropped', { objectId: e.objectId.toString(), reason: e.type });
+        try {
+          for (const e of events) {
+            await opts.onEvent(e, ac.signal);
+            cursor = e.seq;
           }
-          cursor = e.seq;
+        } finally {
+          if (cursor !== saved) {
+            await ctx.store.setState(opts.cursorKey, cursor.toString());
+            saved = cursor;
+          }
         }
-        if (events.length > 0) await ctx.store.setState('event-cursor', cursor.toString());
       } catch (e) {
         if (ac.signal.aborted) break;
-        ctx.logger.warn('event feed unavailable; retrying', { error: String(e) });
+        ctx.logger.warn(`event feed unavailable to the ${opts.what}; retrying`, { error: String(e) });
         await new Promise((r) => setTimeout(r, 500));
       }
     }
@@ -33,4 +43,17 @@ export function startFollower(ctx: NodeContext): { stop(): Promise<void> } {
       await loop;
     },
   };
+}
+
+export function startFollower(ctx: NodeContext): { stop(): Promise<void> } {
+  return followFeed(ctx, {
+    cursorKey: 'event-cursor',
+    what: 'object follower',
+    async onEvent(e) {
+      if (DROPS.has(e.type) && e.objectId !== undefined) {
+        if (!ctx.uploads.has(e.objectId)) await ctx.store.delete(e.objectId);
+        ctx.logger.debug('object data dropped', { objectId: e.objectId.toString(), reason: e.type });
+      }
+    },
+  });
 }
