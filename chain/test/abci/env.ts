@@ -3,9 +3,6 @@
 // ports, and waiting for a condition.
 
 import test, { type ExecutionContext } from 'ava';
-import { createServer } from 'node:net';
-import { readFileSync } from 'node:fs';
-import { randomInt } from 'node:crypto';
 import { findCometbft } from '../../src/abci/network.ts';
 
 export const cometbft = findCometbft();
@@ -18,28 +15,7 @@ export function replicatedTest(title: string, fn: (t: ExecutionContext) => Promi
   } else test.skip(`${title} [skipped: CometBFT is not installed; it needs Go: node scripts/install-cometbft.mjs]`, fn);
 }
 
-const handedOut = new Set<number>();
-
-/** A free port below the kernel's ephemeral range (where outgoing connections take theirs). */
-export async function freePort(): Promise<number> {
-  let low = 32_768;
-  try {
-    low = Number(readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/)[0]) || low;
-  } catch {
-    low = 32_768;
-  }
-  for (let i = 0; i < 200; i++) {
-    const port = randomInt(12_000, Math.max(low, 13_000));
-    if (handedOut.has(port)) continue;
-    const ok = await new Promise<boolean>((resolve) => {
-      const s = createServer().once('error', () => resolve(false)).listen(port, '127.0.0.1', () => s.close(() => resolve(true)));
-    });
-    if (ok) {
-      handedOut.add(port);
-      return port;
-    }
-  }
-  throw new Error('no free port');
-}
+/** Free ports below the kernel's ephemeral range, never handed out twice in one process (the devnet's own). */
+export { freePort } from '@insitu/cli/devnet/plan.ts';
 
 export { waitFor } from '../../../test/src/wait.ts';
