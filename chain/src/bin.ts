@@ -8,7 +8,7 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { jsonLogger } from '@insitu/sdk/logger.ts';
+import { jsonLogger } from '@insitu/protocol';
 import { createChain } from './chain.ts';
 import { createChainApp } from './state/app.ts';
 import { createAbciServer } from './abci/server.ts';

@@ -2,8 +2,8 @@
 // are derived: each provider is the primary of one family holding one group whose six
 // secondaries are the next providers in order.
 
-import { isAddress, checksumAddress, type Hex } from '@insitu/sdk/crypto/keys.ts';
-import { InsituError } from '@insitu/sdk/errors.ts';
+import { isAddress, checksumAddress, type Hex } from '@insitu/protocol';
+import { InsituError } from '@insitu/protocol';
 
 export interface GenesisProvider {
   operatorAddress: Hex;

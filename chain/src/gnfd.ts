@@ -1,2 +1,2 @@
 // Protobuf codecs for the chain (see @insitu/sdk/chain/gnfd-types.ts).
-export * from '@insitu/sdk/chain/gnfd-types.ts';
+export * from '@insitu/protocol/chain';

@@ -3,9 +3,9 @@
 // pinned, so a code appended later can never shift another's number.
 
 import test from 'ava';
-import { ErrorCodes, ChainCodeNumbers, chainCodeNumber } from '@insitu/sdk/errors.ts';
+import { ErrorCodes, ChainCodeNumbers, chainCodeNumber } from '@insitu/protocol';
 import { errorResult } from '../src/state/block.ts';
-import { InsituError } from '@insitu/sdk/errors.ts';
+import { InsituError } from '@insitu/protocol';
 
 test('every error code has its own explicit ABCI number, and the numbers clients know stay put', (t) => {
   const numbers = Object.keys(ErrorCodes).map(chainCodeNumber);

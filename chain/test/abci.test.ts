@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import type { ExecutionContext } from 'ava';
 import { createChainClient, createChainReader } from '@insitu/sdk/chain/index.ts';
 import { jsonRpc } from '@insitu/sdk/chain/rpc.ts';
-import { chainCodeNumber } from '@insitu/sdk/errors.ts';
+import { chainCodeNumber } from '@insitu/protocol';
 import { createLocalNetwork, type LocalNetwork } from '../src/abci/local.ts';
 import { evmChainId } from '../src/genesis.ts';
 import { testGenesis, newKey } from './helpers.ts';

@@ -7,7 +7,7 @@ import test from 'ava';
 import { randomBytes } from 'node:crypto';
 import { setup, createBucket, createObject, seal, sumBalances, balanceOf, headObject, type Setup } from './state/fixtures.ts';
 import { newKey } from './helpers.ts';
-import { generateBlsKey, blsPublicKey, blsProofOfPossession } from '@insitu/sdk/crypto/bls.ts';
+import { generateBlsKey, blsPublicKey, blsProofOfPossession } from '@insitu/protocol';
 import { SP_DEPOSIT_POOL } from '../src/state/modules/providers.ts';
 import { DEFAULT_ACCOUNTABILITY } from '../src/genesis.ts';
 import { rng, testSeed, seededBytes } from '@insitu/test/random.ts';

@@ -3,7 +3,7 @@
 import test from 'ava';
 import { randomBytes } from 'node:crypto';
 import { createChainClient, createChainReader } from '@insitu/sdk/chain/index.ts';
-import { computeChecksums } from '@insitu/sdk/integrity/index.ts';
+import { computeChecksums } from '@insitu/protocol';
 import { createChain } from '../src/index.ts';
 import { testGenesis, tempDir } from './helpers.ts';
 
@@ -65,8 +65,8 @@ test('the chain client creates, lists, heads, shares and deletes, and follows ev
   t.is((await reader.getAccount(bob!.address)).balance, 10n ** 21n - 120_000n * 5_000_000_000n + 777n);
 
   // A new provider registers itself and forms a group with six existing providers.
-  const { generateBlsKey, blsPublicKey, blsProofOfPossession } = await import('@insitu/sdk/crypto/bls.ts');
-  const { generatePrivateKey, privateKeyToAddress } = await import('@insitu/sdk/crypto/keys.ts');
+  const { generateBlsKey, blsPublicKey, blsProofOfPossession } = await import('@insitu/protocol');
+  const { generatePrivateKey, privateKeyToAddress } = await import('@insitu/protocol');
   const spKey = generatePrivateKey();
   const spAddr = privateKeyToAddress(spKey);
   await client.transfer(spAddr, 10n ** 20n);

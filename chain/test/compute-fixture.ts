@@ -5,12 +5,12 @@
 import type { ExecutionContext } from 'ava';
 import { randomBytes } from 'node:crypto';
 import { createChainClient, type ChainClient } from '@insitu/sdk/chain/index.ts';
-import { computeChecksums } from '@insitu/sdk/integrity/index.ts';
-import { sealSignDoc } from '@insitu/sdk/chain/seal.ts';
-import { blsAggregate, blsSign } from '@insitu/sdk/crypto/bls.ts';
-import { signDigest, toHex } from '@insitu/sdk/crypto/keys.ts';
-import { receiptDigest, type JobReceipt } from '@insitu/sdk/receipt.ts';
-import type { JobInfo } from '@insitu/sdk/chain/types.ts';
+import { computeChecksums } from '@insitu/protocol';
+import { sealSignDoc } from '@insitu/protocol/chain';
+import { blsAggregate, blsSign } from '@insitu/protocol';
+import { signDigest, toHex } from '@insitu/protocol';
+import { receiptDigest, type JobReceipt } from '@insitu/protocol';
+import type { JobInfo } from '@insitu/protocol/chain';
 import { createChain } from '../src/index.ts';
 import { testGenesis, tempDir } from './helpers.ts';
 

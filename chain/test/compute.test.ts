@@ -6,7 +6,7 @@
 
 import test, { type ExecutionContext } from 'ava';
 import { createHash } from 'node:crypto';
-import type { JobReceipt } from '@insitu/sdk/receipt.ts';
+import type { JobReceipt } from '@insitu/protocol';
 import { rng, testSeed } from '../../test/src/random.ts';
 import { DEFAULT_COMPUTE_PARAMS } from '../src/state/modules/compute/records.ts';
 import { computeMsgs } from '../src/state/modules/compute.ts';

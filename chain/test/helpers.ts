@@ -4,8 +4,8 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createHash, randomBytes } from 'node:crypto';
-import { generatePrivateKey, privateKeyToAddress, toHex, type Hex } from '@insitu/sdk/crypto/keys.ts';
-import { generateBlsKey, blsPublicKey } from '@insitu/sdk/crypto/bls.ts';
+import { generatePrivateKey, privateKeyToAddress, toHex, type Hex } from '@insitu/protocol';
+import { generateBlsKey, blsPublicKey } from '@insitu/protocol';
 import { createDevnetGenesis, type AccountabilityParams, type Genesis, type GenesisProvider } from '../src/genesis.ts';
 import type { DecodedTx, AnyMsg } from '../src/state/types.ts';
 

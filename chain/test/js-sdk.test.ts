@@ -4,7 +4,7 @@
 
 import test from 'ava';
 import { createRequire } from 'node:module';
-import { computeChecksums } from '@insitu/sdk/integrity/index.ts';
+import { computeChecksums } from '@insitu/protocol';
 import { createChain } from '../src/index.ts';
 import { testGenesis, tempDir } from './helpers.ts';
 

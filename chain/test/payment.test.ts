@@ -3,7 +3,7 @@
 
 import test from 'ava';
 import { randomBytes } from 'node:crypto';
-import type { Hex } from '@insitu/sdk/crypto/keys.ts';
+import type { Hex } from '@insitu/protocol';
 import { setup, createBucket, createObject, seal, sumBalances, type Setup } from './state/fixtures.ts';
 import { newKey } from './helpers.ts';
 import { rng, testSeed } from '@insitu/test/random.ts';

@@ -6,7 +6,7 @@
 import test from 'ava';
 import { secp256k1 } from '@noble/curves/secp256k1.js';
 import { createChainClient } from '@insitu/sdk/chain/index.ts';
-import { txTypedData, signTypedData } from '@insitu/sdk/chain/eip712.ts';
+import { txTypedData, signTypedData } from '@insitu/protocol/chain';
 import { createChain, type Chain } from '../src/index.ts';
 import { codec, msgCodec, toLong } from '../src/gnfd.ts';
 import { mkdtemp, rm } from 'node:fs/promises';

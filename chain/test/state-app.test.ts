@@ -1,7 +1,7 @@
 import test from 'ava';
 import { randomBytes } from 'node:crypto';
-import { blsProofOfPossession, generateBlsKey, blsPublicKey } from '@insitu/sdk/crypto/bls.ts';
-import { toHex } from '@insitu/sdk/crypto/keys.ts';
+import { blsProofOfPossession, generateBlsKey, blsPublicKey } from '@insitu/protocol';
+import { toHex } from '@insitu/protocol';
 import { createChainApp, FEE_COLLECTOR, GAS_PER_MSG } from '../src/state/index.ts';
 import type { BlockInfo } from '../src/state/types.ts';
 import { createDevnetGenesis } from '../src/genesis.ts';

@@ -1,8 +1,8 @@
 import test from 'ava';
 import { createHash, randomBytes } from 'node:crypto';
-import { generateBlsKey, blsPublicKey, blsProofOfPossession } from '@insitu/sdk/crypto/bls.ts';
-import { keccak256 } from '@insitu/sdk/crypto/keys.ts';
-import { sealSignDoc } from '@insitu/sdk/chain/seal.ts';
+import { generateBlsKey, blsPublicKey, blsProofOfPossession } from '@insitu/protocol';
+import { keccak256 } from '@insitu/protocol';
+import { sealSignDoc } from '@insitu/protocol/chain';
 import { createChainApp } from '../src/state/index.ts';
 import { parseGenesis, serializeGenesis } from '../src/genesis.ts';
 import { newKey, tempDir, type TestKey } from './helpers.ts';

@@ -1,7 +1,7 @@
 import test from 'ava';
 import { randomBytes } from 'node:crypto';
-import { blsSign, blsAggregate } from '@insitu/sdk/crypto/bls.ts';
-import { sealSignDoc } from '@insitu/sdk/chain/seal.ts';
+import { blsSign, blsAggregate } from '@insitu/protocol';
+import { sealSignDoc } from '@insitu/protocol/chain';
 import { setup, createBucket, createObject, headObject, seal, sealSignature } from './state/fixtures.ts';
 
 const SEAL = '/greenfield.storage.MsgSealObject';

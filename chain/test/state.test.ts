@@ -1,8 +1,8 @@
 import test from 'ava';
 import { randomBytes } from 'node:crypto';
-import { blsSign, blsAggregate } from '@insitu/sdk/crypto/bls.ts';
-import { sealSignDoc } from '@insitu/sdk/chain/seal.ts';
-import { computeChecksums } from '@insitu/sdk/integrity/index.ts';
+import { blsSign, blsAggregate } from '@insitu/protocol';
+import { sealSignDoc } from '@insitu/protocol/chain';
+import { computeChecksums } from '@insitu/protocol';
 import { createChainApp, FEE_COLLECTOR } from '../src/state/index.ts';
 import { testGenesis, tempDir, tx, newKey, GAS, PRICE } from './helpers.ts';
 

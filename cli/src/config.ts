@@ -5,10 +5,10 @@
 import { existsSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { InsituError } from '@insitu/sdk/errors.ts';
-import type { Hex } from '@insitu/sdk/crypto/keys.ts';
+import { InsituError } from '@insitu/protocol';
+import type { Hex } from '@insitu/protocol';
 import { devnetDir as sdkDevnetDir, readDevnet, type DevnetFile } from '@insitu/sdk/config.ts';
-import { readKeyFile } from '@insitu/sdk/keyfile.ts';
+import { readKeyFile } from '@insitu/protocol';
 
 export { readDevnet, readKeyFile, type DevnetFile };
 

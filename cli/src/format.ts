@@ -1,7 +1,7 @@
 // What a person reads: sizes in KiB/MiB/GiB, amounts in BNB (base units on request), dates in
 // ISO form, lists as aligned tables. `--json` output never goes through here: it keeps raw values.
 
-import { InsituError } from '@insitu/sdk/errors.ts';
+import { InsituError } from '@insitu/protocol';
 
 export function formatBytes(n: bigint | number): string {
   const v = Number(n);

@@ -4,7 +4,7 @@
 
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError, Option } from 'commander';
-import { InsituError } from '@insitu/sdk/errors.ts';
+import { InsituError } from '@insitu/protocol';
 import type { GlobalOptions } from './config.ts';
 import { toJson, type CliIO } from './io.ts';
 import { storageCommands } from './commands/storage.ts';

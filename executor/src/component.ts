@@ -5,7 +5,7 @@
 
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
-import { InsituError } from '@insitu/sdk/errors.ts';
+import { InsituError } from '@insitu/protocol';
 
 /** Interfaces a job may import: streams, its own stdio, args/env, exit, a read-only /inputs, fixed clocks and randomness. */
 export const ALLOWED_IMPORTS = new Set([

@@ -4,8 +4,8 @@
 
 import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { InsituError } from './errors.ts';
-import type { Hex } from './crypto/keys.ts';
+import { InsituError } from '@insitu/protocol';
+import type { Hex } from '@insitu/protocol';
 
 export interface DevnetFile {
   chainId: string;

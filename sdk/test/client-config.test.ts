@@ -4,9 +4,9 @@ import test from 'ava';
 import { mkdtemp, rm, stat, writeFile, readdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { readKeyFile, writeKeyFile } from '@insitu/sdk/keyfile.ts';
+import { readKeyFile, writeKeyFile } from '@insitu/protocol';
 import { devnetDir, readDevnet, devnetClientOptions } from '@insitu/sdk/config.ts';
-import { generatePrivateKey, privateKeyToAddress } from '@insitu/sdk/crypto/keys.ts';
+import { generatePrivateKey, privateKeyToAddress } from '@insitu/protocol';
 
 let dir: string;
 test.before(async () => {

@@ -5,7 +5,7 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { jsonLogger } from '@insitu/sdk/logger.ts';
+import { jsonLogger } from '@insitu/protocol';
 import { createStorageNode } from './node.ts';
 
 const { values } = parseArgs({

@@ -1,14 +1,14 @@
 // What every request handler of a node shares: its identity, its chain client, its store.
 
-import type { ChainClient, StorageParams, StorageProvider } from '@insitu/sdk/chain/types.ts';
-import type { ErasureCodec } from '@insitu/sdk/codec/types.ts';
-import type { Hex } from '@insitu/sdk/crypto/keys.ts';
+import type { ChainClient, StorageParams, StorageProvider } from '@insitu/protocol/chain';
+import type { ErasureCodec } from '@insitu/protocol/codec';
+import type { Hex } from '@insitu/protocol';
 import type { PieceStore } from './store/types.ts';
 import type { Recovery } from './recovery.ts';
 import type { NodeMetrics } from './metrics.ts';
 import type { ReadContext } from '@insitu/sdk/client/read.ts';
 
-import { silentLogger, type Logger } from '@insitu/sdk/logger.ts';
+import { silentLogger, type Logger } from '@insitu/protocol';
 
 export { silentLogger, type Logger };
 

@@ -8,8 +8,8 @@
 
 import { request } from 'undici';
 import { spDispatcher } from '@insitu/sdk/sp/index.ts';
-import type { ChainReader, StorageProvider } from '@insitu/sdk/chain/types.ts';
-import type { Hex } from '@insitu/sdk/crypto/keys.ts';
+import type { ChainReader, StorageProvider } from '@insitu/protocol/chain';
+import type { Hex } from '@insitu/protocol';
 
 export interface ClusterView {
   at: number;

@@ -2,7 +2,7 @@
 // resumes where it stopped. `followFeed` is the loop every follower of the feed shares;
 // `startFollower` removes the data of cancelled, rejected and deleted objects.
 
-import type { ChainEvent } from '@insitu/sdk/chain/types.ts';
+import type { ChainEvent } from '@insitu/protocol/chain';
 import type { NodeContext } from './context.ts';
 
 const DROPS = new Set(['object-cancelled', 'object-rejected', 'object-deleted']);

@@ -1,11 +1,11 @@
 // A storage node: piece store, chain client (signed by the operator key), HTTP API and the
 // event follower, started and stopped together.
 
-import { InsituError } from '@insitu/sdk/errors.ts';
+import { InsituError } from '@insitu/protocol';
 import { createChainClient } from '@insitu/sdk/chain/index.ts';
-import { createErasureCodec } from '@insitu/sdk/codec/index.ts';
-import { fromHex, normalizePrivateKey, privateKeyToAddress, sameAddress, type Hex } from '@insitu/sdk/crypto/keys.ts';
-import type { StorageProvider } from '@insitu/sdk/chain/types.ts';
+import { createErasureCodec } from '@insitu/protocol/codec';
+import { fromHex, normalizePrivateKey, privateKeyToAddress, sameAddress, type Hex } from '@insitu/protocol';
+import type { StorageProvider } from '@insitu/protocol/chain';
 import { createFsPieceStore } from './store/fs.ts';
 import type { PieceStore } from './store/types.ts';
 import { createHttpServer } from './http/server.ts';

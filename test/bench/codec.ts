@@ -3,9 +3,9 @@
 
 import { createRequire } from 'node:module';
 import { randomBytes } from 'node:crypto';
-import { createErasureCodec } from '@insitu/sdk/codec/index.ts';
-import { computeChecksums } from '@insitu/sdk/integrity/index.ts';
-import type { ErasureCodec } from '@insitu/sdk/codec/types.ts';
+import { createErasureCodec } from '@insitu/protocol/codec';
+import { computeChecksums } from '@insitu/protocol';
+import type { ErasureCodec } from '@insitu/protocol/codec';
 import type { BenchContext } from './index.ts';
 
 export const name = 'codec';

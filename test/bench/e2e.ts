@@ -17,7 +17,7 @@ import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { Agent, request } from 'undici';
 import { createClient, type InsituClient } from '@insitu/sdk';
-import { generatePrivateKey, privateKeyToAddress } from '@insitu/sdk/crypto/keys.ts';
+import { generatePrivateKey, privateKeyToAddress } from '@insitu/protocol';
 import { devnetUp, type Devnet } from '@insitu/cli/devnet/supervisor.ts';
 import type { BenchContext } from './index.ts';
 

@@ -7,11 +7,11 @@ import test from 'ava';
 import { truncate } from 'node:fs/promises';
 import { createHash } from 'node:crypto';
 import { request } from 'undici';
-import { generatePrivateKey, privateKeyToAddress, type Hex } from '@insitu/sdk/crypto/keys.ts';
+import { generatePrivateKey, privateKeyToAddress, type Hex } from '@insitu/protocol';
 import { createChainClient } from '@insitu/sdk/chain/index.ts';
-import type { ChainClient, ChallengeInfo } from '@insitu/sdk/chain/types.ts';
+import type { ChainClient, ChallengeInfo } from '@insitu/protocol/chain';
 import { getObject, getPiece, getPieceHashes, getChallengePiece, readQuota, spDispatcher } from '@insitu/sdk/sp/index.ts';
-import { generateBlsKey, blsPublicKey, blsProofOfPossession } from '@insitu/sdk/crypto/bls.ts';
+import { generateBlsKey, blsPublicKey, blsProofOfPossession } from '@insitu/protocol';
 import type { InsituClient } from '@insitu/sdk';
 import { freePort } from '@insitu/cli/devnet/plan.ts';
 import { createTestnet, type Testnet } from '../src/testnet.ts';
@@ -242,7 +242,7 @@ test.serial('a successor that holds none of the data cannot complete a swap-in: 
 });
 
 test.serial('insitu node challenge asks for a challenge and reports the verdict; insitu node status shows the deposit', async (t) => {
-  const { writeKeyFile } = await import('@insitu/sdk/keyfile.ts');
+  const { writeKeyFile } = await import('@insitu/protocol');
   const { run } = await import('@insitu/cli/program.ts');
   const { join } = await import('node:path');
   const keyFile = join(net.dir, 'bob.key');

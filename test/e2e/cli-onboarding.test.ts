@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { Readable, Writable } from 'node:stream';
 import { randomBytes } from 'node:crypto';
 import { createChainReader } from '@insitu/sdk/chain/index.ts';
-import { generatePrivateKey, privateKeyToAddress } from '@insitu/sdk/crypto/keys.ts';
+import { generatePrivateKey, privateKeyToAddress } from '@insitu/protocol';
 import { run } from '@insitu/cli';
 import { createTestnet, type Testnet } from '../src/testnet.ts';
 

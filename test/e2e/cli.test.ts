@@ -6,7 +6,7 @@ import { seeded } from '../src/random.ts';
 import { access, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable, Writable } from 'node:stream';
-import { computeChecksums } from '@insitu/sdk/integrity/index.ts';
+import { computeChecksums } from '@insitu/protocol';
 import { createClient } from '@insitu/sdk';
 import { run } from '@insitu/cli';
 import { createTestnet, type Testnet } from '../src/testnet.ts';

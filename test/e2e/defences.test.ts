@@ -12,10 +12,10 @@
 import test from 'ava';
 import { createHash } from 'node:crypto';
 import type { InsituClient } from '@insitu/sdk';
-import { createErasureCodec } from '@insitu/sdk/codec/index.ts';
-import { computeChecksums } from '@insitu/sdk/integrity/index.ts';
+import { createErasureCodec } from '@insitu/protocol/codec';
+import { computeChecksums } from '@insitu/protocol';
 import { getPiece, getPieceHashes, nodeStatus, putObject, replicatePiece } from '@insitu/sdk/sp/index.ts';
-import { privateKeyToAddress, type Hex } from '@insitu/sdk/crypto/keys.ts';
+import { privateKeyToAddress, type Hex } from '@insitu/protocol';
 import { freePort } from '@insitu/cli/devnet/plan.ts';
 import { createTestnet, type Testnet } from '../src/testnet.ts';
 import { createHttpProxy, type HttpProxy, type UpstreamResponse } from '../src/proxy.ts';

@@ -8,7 +8,7 @@ import { open, readFile } from 'node:fs/promises';
 import { randomBytes, createHash } from 'node:crypto';
 import type { InsituClient } from '@insitu/sdk';
 import { getPieceHashes } from '@insitu/sdk/sp/index.ts';
-import { hashOfHashes } from '@insitu/sdk/integrity/index.ts';
+import { hashOfHashes } from '@insitu/protocol';
 import { createTestnet, type Testnet } from '../src/testnet.ts';
 
 const read = async (c: InsituClient, bucket: string, name: string): Promise<Buffer> => {

@@ -13,10 +13,10 @@ import { run as cliRun } from '@insitu/cli';
 import { request } from 'undici';
 import { createClient, type InsituClient } from '@insitu/sdk';
 import { createChainClient } from '@insitu/sdk/chain/index.ts';
-import { signRequest } from '@insitu/sdk/auth/index.ts';
+import { signRequest } from '@insitu/protocol/auth';
 import { spDispatcher } from '@insitu/sdk/sp/index.ts';
-import { signDigest, toHex } from '@insitu/sdk/crypto/keys.ts';
-import { receiptDigest, type JobReceipt } from '@insitu/sdk/receipt.ts';
+import { signDigest, toHex } from '@insitu/protocol';
+import { receiptDigest, type JobReceipt } from '@insitu/protocol';
 import { wat, CAT, SPIN } from '../../executor/test/fixtures.ts';
 import { createTestnet, type Testnet } from '../src/testnet.ts';
 

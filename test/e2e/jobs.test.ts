@@ -110,11 +110,11 @@ test.serial('verification: the same job re-run on another node gives an identica
   const { original, replay, match } = await alice.jobs.verify(run.id);
   t.not(replay.executor.id, original.executorSpId, 'a different provider re-ran it');
   t.true(match);
-  const { receiptDigest } = await import('@insitu/sdk/receipt.ts');
+  const { receiptDigest } = await import('@insitu/protocol');
   const strip = (r: typeof run.receipt) => ({ ...r, jobId: '', executorSpId: 0 });
   t.deepEqual(strip(replay.receipt), strip(run.receipt));
   t.deepEqual(receiptDigest(strip(replay.receipt)), receiptDigest(strip(run.receipt)));
-  const { recoverAddress, fromHex } = await import('@insitu/sdk/crypto/keys.ts');
+  const { recoverAddress, fromHex } = await import('@insitu/protocol');
   t.is(recoverAddress(receiptDigest(replay.receipt), fromHex(replay.signature)), replay.executor.operatorAddress, 'signed by the re-running provider');
 });
 

@@ -144,7 +144,7 @@ test.serial('a job whose chosen provider is down is reassigned after the short d
 });
 
 test.serial('a dataset reduce fetches its maps\' outputs under its role; another provider naming it, or the reduce after it settled, is refused', async (t) => {
-  const { signRequest } = await import('@insitu/sdk/auth/index.ts');
+  const { signRequest } = await import('@insitu/protocol/auth');
   const { request } = await import('undici');
   const { spDispatcher } = await import('@insitu/sdk/sp/index.ts');
   const wc = await wasm('wc');

@@ -96,8 +96,8 @@ test('insitu node start runs a new provider on its own, and insitu node status r
   const { tmpdir } = await import('node:os');
   const { join } = await import('node:path');
   const { createInterface } = await import('node:readline');
-  const { generatePrivateKey, privateKeyToAddress } = await import('@insitu/sdk/crypto/keys.ts');
-  const { writeKeyFile } = await import('@insitu/sdk/keyfile.ts');
+  const { generatePrivateKey, privateKeyToAddress } = await import('@insitu/protocol');
+  const { writeKeyFile } = await import('@insitu/protocol');
   const { freePort } = await import('@insitu/cli/devnet/plan.ts');
   const { run } = await import('@insitu/cli/program.ts');
   const net = await createTestnet({ nodes: 7, accounts: 1 });

@@ -8,8 +8,8 @@
 import test from 'ava';
 import { createClient } from '@insitu/sdk';
 import { createChainClient } from '@insitu/sdk/chain/index.ts';
-import { signDigest, toHex } from '@insitu/sdk/crypto/keys.ts';
-import { receiptDigest, type JobReceipt } from '@insitu/sdk/receipt.ts';
+import { signDigest, toHex } from '@insitu/protocol';
+import { receiptDigest, type JobReceipt } from '@insitu/protocol';
 import { createTestnet } from '../src/testnet.ts';
 import { rng, testSeed } from '../src/random.ts';
 import { wat, CAT, EXIT3, FLOOD, SPIN, TRAP } from '../../executor/test/fixtures.ts';

@@ -11,8 +11,8 @@ import { join } from 'node:path';
 import { request } from 'undici';
 import type { InsituClient } from '@insitu/sdk';
 import { getPieceHashes, replicatePiece, spDispatcher } from '@insitu/sdk/sp/index.ts';
-import { computeChecksums } from '@insitu/sdk/integrity/index.ts';
-import { createErasureCodec } from '@insitu/sdk/codec/index.ts';
+import { computeChecksums } from '@insitu/protocol';
+import { createErasureCodec } from '@insitu/protocol/codec';
 import { DEFAULT_RECOVERY } from '@insitu/storage-node';
 import { createTestnet, type Testnet } from '../src/testnet.ts';
 

@@ -8,10 +8,10 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { request } from 'undici';
 import { createClient, type InsituClient } from '@insitu/sdk';
-import { signRequest } from '@insitu/sdk/auth/index.ts';
+import { signRequest } from '@insitu/protocol/auth';
 import { spDispatcher } from '@insitu/sdk/sp/index.ts';
-import { generatePrivateKey } from '@insitu/sdk/crypto/keys.ts';
-import { computeChecksums } from '@insitu/sdk/integrity/index.ts';
+import { generatePrivateKey } from '@insitu/protocol';
+import { computeChecksums } from '@insitu/protocol';
 import { createTestnet, type Testnet } from '../src/testnet.ts';
 
 const MiB = 1024 * 1024;

@@ -7,7 +7,7 @@ import test from 'ava';
 import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { createClient, type InsituClient } from '@insitu/sdk';
-import { generatePrivateKey } from '@insitu/sdk/crypto/keys.ts';
+import { generatePrivateKey } from '@insitu/protocol';
 import { createTestnet, type Testnet } from '../src/testnet.ts';
 import { rng, seededBytes, testSeed } from '../src/random.ts';
 

@@ -6,7 +6,7 @@ import test from 'ava';
 import { createRequire } from 'node:module';
 import { randomBytes } from 'node:crypto';
 import { createClient } from '@insitu/sdk';
-import { computeChecksums } from '@insitu/sdk/integrity/index.ts';
+import { computeChecksums } from '@insitu/protocol';
 import { createTestnet, type Testnet } from '../src/testnet.ts';
 import { resolveLocalhostNames } from '../src/localhost-dns.ts';
 

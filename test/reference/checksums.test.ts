@@ -4,8 +4,8 @@
 import test from 'ava';
 import { createRequire } from 'node:module';
 import { seeded } from '../src/random.ts';
-import { computeChecksums, GREENFIELD_REDUNDANCY } from '@insitu/sdk/integrity/index.ts';
-import { createErasureCodec } from '@insitu/sdk/codec/index.ts';
+import { computeChecksums, GREENFIELD_REDUNDANCY } from '@insitu/protocol';
+import { createErasureCodec } from '@insitu/protocol/codec';
 
 const require = createRequire(import.meta.url);
 const { ReedSolomon } = require('@bnb-chain/reed-solomon') as {

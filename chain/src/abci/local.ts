@@ -5,7 +5,7 @@
 import { mkdir, writeFile, readFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { InsituError } from '@insitu/sdk/errors.ts';
+import { InsituError } from '@insitu/protocol';
 import { serializeGenesis, type Genesis } from '../genesis.ts';
 import {
   initHome, cometGenesis, configureHome, startApp, startCometbft, stopProcess, FAST_TIMEOUTS,

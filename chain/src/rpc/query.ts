@@ -2,7 +2,7 @@
 // of CometBFT): Greenfield's gRPC paths with protobuf payloads, the project's JSON extension
 // paths (/insitu.*), and Simulate.
 
-import { InsituError } from '@insitu/sdk/errors.ts';
+import { InsituError } from '@insitu/protocol';
 import { encodeValue, decodeValue } from '../state/store.ts';
 import { queryCodecs, toLong } from '../gnfd.ts';
 import { decodeSimulateTx } from '../tx/decode.ts';

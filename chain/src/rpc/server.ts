@@ -6,7 +6,7 @@
 
 import { createServer, type IncomingMessage, type ServerResponse, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { InsituError } from '@insitu/sdk/errors.ts';
+import { InsituError } from '@insitu/protocol';
 import { codec, msgCodec } from '../gnfd.ts';
 import { MAX_TX_BYTES } from '../tx/decode.ts';
 import type { ChainApp, TxRecord, ExecResult, BlockInfo } from '../state/types.ts';

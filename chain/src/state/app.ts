@@ -8,8 +8,8 @@ import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createHash } from 'node:crypto';
 import { Level } from 'level';
-import { InsituError } from '@insitu/sdk/errors.ts';
-import type { Hex } from '@insitu/sdk/crypto/keys.ts';
+import { InsituError } from '@insitu/protocol';
+import type { Hex } from '@insitu/protocol';
 import { genesisVirtualGroups, evmChainId, type Genesis } from '../genesis.ts';
 import { decodeAndVerifyTx } from '../tx/decode.ts';
 import { LevelKV, CacheKV, encodeValue, decodeValue, type KV } from './store.ts';
@@ -34,7 +34,7 @@ import { providersEndBlock } from './modules/accountability.ts';
 import { devClockMsgs, devClockQueries } from './modules/devclock.ts';
 import { feedQueries } from './modules/feed.ts';
 
-import { silentLogger, type Logger } from '@insitu/sdk/logger.ts';
+import { silentLogger, type Logger } from '@insitu/protocol';
 
 export { silentLogger, type Logger, GAS_PER_MSG };
 

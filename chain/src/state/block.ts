@@ -10,8 +10,8 @@
 // key order.
 
 import { createHash } from 'node:crypto';
-import { InsituError, chainCodeNumber } from '@insitu/sdk/errors.ts';
-import { sameAddress, type Hex } from '@insitu/sdk/crypto/keys.ts';
+import { InsituError, chainCodeNumber } from '@insitu/protocol';
+import { sameAddress, type Hex } from '@insitu/protocol';
 import type { Genesis } from '../genesis.ts';
 import { CacheKV, type KV } from './store.ts';
 import type { AnyMsg, BlockInfo, DecodedTx, ExecResult, FeedEvent, TxEvent, TxRecord } from './types.ts';

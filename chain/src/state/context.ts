@@ -1,7 +1,7 @@
 // What a message handler or query sees: the state, the signer, the block and an event sink.
 
-import type { Hex } from '@insitu/sdk/crypto/keys.ts';
-import { InsituError, type ErrorCode } from '@insitu/sdk/errors.ts';
+import type { Hex } from '@insitu/protocol';
+import { InsituError, type ErrorCode } from '@insitu/protocol';
 import type { Genesis } from '../genesis.ts';
 import type { KV } from './store.ts';
 import type { TxEvent } from './types.ts';

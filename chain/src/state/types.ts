@@ -4,7 +4,7 @@
 // decoded shapes of @bnb-chain/greenfield-cosmos-types (e.g. MsgCreateBucket.decode(bytes)),
 // or this project's own message types for its extensions.
 
-import type { Hex } from '@insitu/sdk/crypto/keys.ts';
+import type { Hex } from '@insitu/protocol';
 
 export interface AnyMsg {
   typeUrl: string;

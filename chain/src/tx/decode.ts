@@ -3,9 +3,9 @@
 // against the public key in the auth info.
 
 import { createHash } from 'node:crypto';
-import { InsituError } from '@insitu/sdk/errors.ts';
-import { publicKeyToAddress, sameAddress, type Hex } from '@insitu/sdk/crypto/keys.ts';
-import { txTypedData, recoverTxSigner, eip712Supported } from '@insitu/sdk/chain/eip712.ts';
+import { InsituError } from '@insitu/protocol';
+import { publicKeyToAddress, sameAddress, type Hex } from '@insitu/protocol';
+import { txTypedData, recoverTxSigner, eip712Supported } from '@insitu/protocol/chain';
 import { codec, msgCodec, big } from '../gnfd.ts';
 import type { AnyMsg, DecodedTx } from '../state/types.ts';
 

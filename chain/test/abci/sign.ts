@@ -2,7 +2,7 @@
 // tests that hand raw bytes to the chain: CheckTx, FinalizeBlock, CometBFT's broadcast_tx_sync.
 
 import { secp256k1 } from '@noble/curves/secp256k1.js';
-import { txTypedData, signTypedData } from '@insitu/sdk/chain/eip712.ts';
+import { txTypedData, signTypedData } from '@insitu/protocol/chain';
 import { codec, msgCodec, toLong } from '../../src/gnfd.ts';
 import type { TestKey } from '../helpers.ts';
 

@@ -3,9 +3,9 @@
 // of development-clock time. It reads what it needs (sequences, object ids, groups) from a
 // reference app, so every block it proposes is valid to build, though some txs fail on purpose.
 
-import { blsSign, blsAggregate } from '@insitu/sdk/crypto/bls.ts';
-import { sealSignDoc } from '@insitu/sdk/chain/seal.ts';
-import { computeChecksums } from '@insitu/sdk/integrity/index.ts';
+import { blsSign, blsAggregate } from '@insitu/protocol';
+import { sealSignDoc } from '@insitu/protocol/chain';
+import { computeChecksums } from '@insitu/protocol';
 import { evmChainId } from '../../src/genesis.ts';
 import type { ChainApp } from '../../src/state/types.ts';
 import type { KV } from '../../src/state/store.ts';

@@ -1,10 +1,10 @@
 // Fixtures for the state machine's tests: an app on a temp LevelDB with a real devnet genesis,
 // a sender that tracks nonces, and helpers for buckets, objects and seals with real BLS keys.
 
-import { blsSign, blsAggregate } from '@insitu/sdk/crypto/bls.ts';
-import { sealSignDoc } from '@insitu/sdk/chain/seal.ts';
-import { computeChecksums } from '@insitu/sdk/integrity/index.ts';
-import type { Hex } from '@insitu/sdk/crypto/keys.ts';
+import { blsSign, blsAggregate } from '@insitu/protocol';
+import { sealSignDoc } from '@insitu/protocol/chain';
+import { computeChecksums } from '@insitu/protocol';
+import type { Hex } from '@insitu/protocol';
 import { createChainApp } from '../../src/state/index.ts';
 import type { TxRecord } from '../../src/state/types.ts';
 import type { AccountabilityParams } from '../../src/genesis.ts';

@@ -4,7 +4,7 @@
 //   zsh:  insitu completion zsh > "${fpath[1]}/_insitu"
 
 import type { Command } from 'commander';
-import { InsituError } from '@insitu/sdk/errors.ts';
+import { InsituError } from '@insitu/protocol';
 import type { CliIO } from '../io.ts';
 
 interface Node {

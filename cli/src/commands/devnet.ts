@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { request } from 'undici';
 import type { Command } from 'commander';
-import { InsituError } from '@insitu/sdk/errors.ts';
+import { InsituError } from '@insitu/protocol';
 import { createClient } from '@insitu/sdk';
 import { devnetUp, type ProcessStatus } from '../devnet/supervisor.ts';
 import { recoveryArgs, recoveryFlags } from '../devnet/recovery-flags.ts';

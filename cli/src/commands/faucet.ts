@@ -2,7 +2,7 @@
 // account (the one devnet.json names), so a new key can pay for buckets or a node's deposit.
 
 import type { Command } from 'commander';
-import { InsituError } from '@insitu/sdk/errors.ts';
+import { InsituError } from '@insitu/protocol';
 import { devnetDir, readDevnet, type GlobalOptions } from '../config.ts';
 import { printer, type CliIO } from '../io.ts';
 import { formatBnb, parseBnb } from '../format.ts';

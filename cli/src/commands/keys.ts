@@ -6,9 +6,9 @@
 import { mkdir, readdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
-import { InsituError } from '@insitu/sdk/errors.ts';
-import { generatePrivateKey, normalizePrivateKey, privateKeyToAddress } from '@insitu/sdk/crypto/keys.ts';
-import { readKeyFile, writeKeyFile } from '@insitu/sdk/keyfile.ts';
+import { InsituError } from '@insitu/protocol';
+import { generatePrivateKey, normalizePrivateKey, privateKeyToAddress } from '@insitu/protocol';
+import { readKeyFile, writeKeyFile } from '@insitu/protocol';
 import { KEY_NAME, devnetDir, keyPath, keysDir, namedKey, readDevnet, type GlobalOptions } from '../config.ts';
 import { printer, type CliIO } from '../io.ts';
 import { table } from '../format.ts';

@@ -2,7 +2,7 @@
 // their data; buyers browsing with ls --all) and insitu provider ls (compute prices, load, jobs done).
 
 import type { Command } from 'commander';
-import { InsituError } from '@insitu/sdk/errors.ts';
+import { InsituError } from '@insitu/protocol';
 import { createClient, type InsituClient, type Hex, type OfferInfo } from '@insitu/sdk';
 import { resolveNetwork, type GlobalOptions } from '../config.ts';
 import { printer, type CliIO } from '../io.ts';

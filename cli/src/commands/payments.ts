@@ -2,9 +2,9 @@
 // out), payment accounts, deposits and withdrawals, a bucket's read quota, and the devnet's clock.
 
 import type { Command } from 'commander';
-import { InsituError } from '@insitu/sdk/errors.ts';
-import { isAddress, type Hex } from '@insitu/sdk/crypto/keys.ts';
-import type { PaymentView } from '@insitu/sdk/chain/types.ts';
+import { InsituError } from '@insitu/protocol';
+import { isAddress, type Hex } from '@insitu/protocol';
+import type { PaymentView } from '@insitu/protocol/chain';
 import { createClient, type InsituClient } from '@insitu/sdk';
 import { resolveNetwork, type GlobalOptions } from '../config.ts';
 import { printer, type CliIO } from '../io.ts';

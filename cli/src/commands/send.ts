@@ -2,8 +2,8 @@
 // MsgSend). The amount carries its unit (1.5BNB, 1000wei) so a slip cannot move 10^18 times more.
 
 import type { Command } from 'commander';
-import { InsituError } from '@insitu/sdk/errors.ts';
-import { isAddress, privateKeyToAddress, type Hex } from '@insitu/sdk/crypto/keys.ts';
+import { InsituError } from '@insitu/protocol';
+import { isAddress, privateKeyToAddress, type Hex } from '@insitu/protocol';
 import { createChainClient } from '@insitu/sdk/chain/index.ts';
 import { resolveNetwork, type GlobalOptions } from '../config.ts';
 import { printer, type CliIO } from '../io.ts';

@@ -10,7 +10,7 @@ import { readFile, writeFile, mkdir } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
-import { InsituError } from '@insitu/sdk/errors.ts';
+import { InsituError } from '@insitu/protocol';
 import { parseGenesis, serializeGenesis } from '@insitu/chain/genesis.ts';
 import {
   findCometbft, initHome, cometGenesis, configureHome, startApp, startCometbft, stopProcess, FAST_TIMEOUTS, type ValidatorPorts,

@@ -4,8 +4,8 @@
 
 import { createServer } from 'node:net';
 import { readFileSync } from 'node:fs';
-import { generatePrivateKey, privateKeyToAddress, toHex, type Hex } from '@insitu/sdk/crypto/keys.ts';
-import { generateBlsKey, blsPublicKey } from '@insitu/sdk/crypto/bls.ts';
+import { generatePrivateKey, privateKeyToAddress, toHex, type Hex } from '@insitu/protocol';
+import { generateBlsKey, blsPublicKey } from '@insitu/protocol';
 import { createDevnetGenesis, DEFAULT_CHAIN_ID, type Genesis } from '@insitu/chain/genesis.ts';
 
 export interface PlannedNode {

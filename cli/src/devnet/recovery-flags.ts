@@ -3,7 +3,7 @@
 // (DEFAULT_RECOVERY); a flag left out keeps it.
 
 import type { Command } from 'commander';
-import { InsituError } from '@insitu/sdk/errors.ts';
+import { InsituError } from '@insitu/protocol';
 import { DEFAULT_RECOVERY, type RecoveryOptions, type RecoveryStatus } from '@insitu/storage-node/recovery.ts';
 import { formatBytes } from '../io.ts';
 

@@ -14,13 +14,13 @@ import { fileURLToPath } from 'node:url';
 import { createInterface } from 'node:readline';
 import type { AddressInfo } from 'node:net';
 import { request } from 'undici';
-import { InsituError } from '@insitu/sdk/errors.ts';
+import { InsituError } from '@insitu/protocol';
 import { serializeGenesis, evmChainId } from '@insitu/chain/genesis.ts';
 import { planDevnet, freePort, type DevnetPlan } from './plan.ts';
 import { createLocalNetwork, type LocalNetwork } from '@insitu/chain/abci/local.ts';
 import { findCometbft } from '@insitu/chain/abci/network.ts';
 import type { DevnetFile } from '@insitu/sdk/config.ts';
-import { writeKeyFile } from '@insitu/sdk/keyfile.ts';
+import { writeKeyFile } from '@insitu/protocol';
 
 interface SavedPlan extends DevnetPlan {
   chainPort: number;

@@ -16,7 +16,7 @@
 //   its memory limit from any other trap.
 // Shared memories, memory64, table64 and the GC and exception proposals are refused.
 
-import { InsituError } from '@insitu/sdk/errors.ts';
+import { InsituError } from '@insitu/protocol';
 import { Reader, readSections, readInstruction, u32leb, s64leb, invalid, type Section } from './reader.ts';
 import { ByteWriter } from './writer.ts';
 

@@ -2,7 +2,7 @@
 // instruction stream with every immediate skipped correctly, so the instrumentation can find
 // function entries and loop headers without misreading a single byte.
 
-import { InsituError } from '@insitu/sdk/errors.ts';
+import { InsituError } from '@insitu/protocol';
 
 export const invalid = (message: string): InsituError => new InsituError('ERR_JOB_INVALID_MODULE', message);
 

@@ -3,19 +3,19 @@
 // for), and confirmation by polling the node every few tens of milliseconds rather than cosmjs's
 // three seconds.
 
-import { InsituError, throwIfAborted } from '../errors.ts';
-import { checksumAddress, privateKeyToAddress, normalizePrivateKey, type Hex } from '../crypto/keys.ts';
+import { InsituError, throwIfAborted } from '@insitu/protocol';
+import { checksumAddress, privateKeyToAddress, normalizePrivateKey, type Hex } from '@insitu/protocol';
 import type { GreenfieldClient } from './gnfd.ts';
 import { greenfieldClient } from './failover.ts';
-import { msgCodec, codec, big } from './gnfd-types.ts';
-import { msgEip712 } from './eip712.ts';
+import { msgCodec, codec, big } from '@insitu/protocol/chain';
+import { msgEip712 } from '@insitu/protocol/chain';
 import { jsonRpc, chainError, extensionQuery, feedEvents } from './rpc.ts';
-import { ADVANCE_TIME } from './devclock-types.ts';
+import { ADVANCE_TIME } from '@insitu/protocol/chain';
 import type {
   Account, Action, BucketInfo, BucketReadState, PaymentView, CallOptions, ChainClient, ChainEvent, ChainReader, Effect, GlobalVirtualGroup,
   ObjectInfo, Policy, Principal, GroupInfo, StorageParams, StorageProvider, TxResult, Visibility, ListOptions, JobInfo, ChallengeInfo,
   OfferInfo, ProviderComputeStats, OutputProvenance,
-} from './types.ts';
+} from '@insitu/protocol/chain';
 
 export interface ChainReaderOptions {
   /** The chain's RPC; several validators' RPCs comma-separated, to fail over between them. */

@@ -3,7 +3,7 @@
 // next when it does not answer (connection refused, reset, timed out), so a client, the CLI or
 // a storage node keeps working while any validator serves.
 
-import { InsituError } from '../errors.ts';
+import { InsituError } from '@insitu/protocol';
 import { greenfieldSdk, sdkChainId, type GreenfieldClient } from './gnfd.ts';
 
 /** The endpoints an `rpcUrl` names: one URL, or several separated by commas. */

@@ -2,7 +2,7 @@
 // feed, fast transaction confirmation and the project's JSON extension queries.
 
 import { request } from 'undici';
-import { InsituError, throwIfAborted, toAbortError } from '../errors.ts';
+import { InsituError, throwIfAborted, toAbortError } from '@insitu/protocol';
 import { withFailover } from './failover.ts';
 
 let nextId = 1;

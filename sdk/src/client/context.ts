@@ -2,9 +2,9 @@
 // parameters and provider records. createClient builds one; actions take it as their first
 // argument (viem's `action(client, params)` shape).
 
-import { InsituError } from '../errors.ts';
-import type { ChainClient, StorageParams, StorageProvider } from '../chain/types.ts';
-import type { ErasureCodec } from '../codec/types.ts';
+import { InsituError } from '@insitu/protocol';
+import type { ChainClient, StorageParams, StorageProvider } from '@insitu/protocol/chain';
+import type { ErasureCodec } from '@insitu/protocol/codec';
 
 export interface ClientContext {
   chain: ChainClient;

@@ -2,8 +2,8 @@
 // object, then one reduce ('gather' on chain) over the maps' outputs. Built from the job helpers
 // of jobs.ts, which binds it as jobs.dataset.
 
-import { InsituError, throwIfAborted } from '../errors.ts';
-import type { ChainClient, ObjectInfo } from '../chain/types.ts';
+import { InsituError, throwIfAborted } from '@insitu/protocol';
+import type { ChainClient, ObjectInfo } from '@insitu/protocol/chain';
 import type { ObjectSource } from './source.ts';
 import type { JobRun, JobSpec, SubmitJobOptions } from './jobs.ts';
 

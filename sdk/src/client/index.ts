@@ -3,9 +3,9 @@
 // operation is an action in ./actions/ taking the client's context; this file only binds them.
 
 import { createChainClient } from '../chain/index.ts';
-import type { Account, BucketInfo, ChainClient, ObjectInfo, TxResult, Action, Principal, Statement, GroupInfo, PaymentView } from '../chain/types.ts';
-import { createErasureCodec } from '../codec/index.ts';
-import type { Hex } from '../crypto/keys.ts';
+import type { Account, BucketInfo, ChainClient, ObjectInfo, TxResult, Action, Principal, Statement, GroupInfo, PaymentView } from '@insitu/protocol/chain';
+import { createErasureCodec } from '@insitu/protocol/codec';
+import type { Hex } from '@insitu/protocol';
 import type { ObjectSource } from './source.ts';
 import { createClientContext, sig, type CallOptions, type ClientContext } from './context.ts';
 import { jobsApi, type JobsApi } from './jobs.ts';

@@ -5,12 +5,12 @@
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { request } from 'undici';
-import { InsituError, throwIfAborted } from '../errors.ts';
-import { signRequest } from '../auth/index.ts';
+import { InsituError, throwIfAborted } from '@insitu/protocol';
+import { signRequest } from '@insitu/protocol/auth';
 import { spDispatcher, errorFrom } from '../sp/index.ts';
-import type { ChainClient, JobInfo, ObjectInfo, StorageProvider, SubmitJobInput } from '../chain/types.ts';
+import type { ChainClient, JobInfo, ObjectInfo, StorageProvider, SubmitJobInput } from '@insitu/protocol/chain';
 import type { ObjectSource } from './source.ts';
-import type { JobReceipt } from '../receipt.ts';
+import type { JobReceipt } from '@insitu/protocol';
 import { datasetRunner, type DatasetOptions, type DatasetRun } from './dataset.ts';
 
 export type { JobReceipt, DatasetOptions, DatasetRun };

@@ -5,14 +5,14 @@
 // decoding from any 4 of 6. Fewer than 4 good pieces is ERR_NOT_ENOUGH_PIECES — never wrong bytes.
 
 import { createHash } from 'node:crypto';
-import { InsituError, throwIfAborted } from '../errors.ts';
-import { hashOfHashes } from '../integrity/index.ts';
+import { InsituError, throwIfAborted } from '@insitu/protocol';
+import { hashOfHashes } from '@insitu/protocol';
 import { getObject, getPiece, getPieceHashes, nodeAlive, STALL_MS, type ProviderRoleClaim } from '../sp/index.ts';
 
 /** The deadline for a node that is slow but alive, when no other source is left. */
 const PATIENT_MS = 60_000;
-import type { ErasureCodec } from '../codec/types.ts';
-import type { ChainReader, ObjectInfo, StorageParams } from '../chain/types.ts';
+import type { ErasureCodec } from '@insitu/protocol/codec';
+import type { ChainReader, ObjectInfo, StorageParams } from '@insitu/protocol/chain';
 
 export interface ReadContext {
   chain: ChainReader;

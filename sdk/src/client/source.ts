@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { Readable } from 'node:stream';
-import { InsituError, throwIfAborted, toAbortError } from '../errors.ts';
+import { InsituError, throwIfAborted, toAbortError } from '@insitu/protocol';
 
 export type ObjectSource = Uint8Array | string | Readable | AsyncIterable<Uint8Array>;
 

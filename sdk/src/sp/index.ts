@@ -6,8 +6,8 @@ import { lookup as dnsLookup, type LookupAddress } from 'node:dns';
 import { Readable } from 'node:stream';
 import { Agent, request, type Dispatcher } from 'undici';
 import { XMLParser } from 'fast-xml-parser';
-import { InsituError, throwIfAborted, toAbortError } from '../errors.ts';
-import { signRequest, encodePath } from '../auth/index.ts';
+import { InsituError, throwIfAborted, toAbortError } from '@insitu/protocol';
+import { signRequest, encodePath } from '@insitu/protocol/auth';
 
 /** localhost and *.localhost always mean 127.0.0.1 (nodes listen there; virtual-host names too). */
 function lookup(hostname: string, options: object, cb: (err: NodeJS.ErrnoException | null, address: string | LookupAddress[], family?: number) => void): void {

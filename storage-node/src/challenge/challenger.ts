@@ -7,9 +7,9 @@
 
 import { createHash } from 'node:crypto';
 import { setMaxListeners } from 'node:events';
-import { hashOfHashes } from '@insitu/sdk/integrity/index.ts';
+import { hashOfHashes } from '@insitu/protocol';
 import { getChallengePiece } from '@insitu/sdk/sp/index.ts';
-import type { ChallengeInfo } from '@insitu/sdk/chain/types.ts';
+import type { ChallengeInfo } from '@insitu/protocol/chain';
 import type { NodeContext } from '../context.ts';
 
 export interface ChallengerOptions {

@@ -2,10 +2,10 @@
 // unless it reads something public, and authorised by the chain's permission state.
 
 import type { IncomingMessage } from 'node:http';
-import { InsituError } from '@insitu/sdk/errors.ts';
-import { verifyRequest, isSigned } from '@insitu/sdk/auth/index.ts';
-import type { Action } from '@insitu/sdk/chain/types.ts';
-import type { Hex } from '@insitu/sdk/crypto/keys.ts';
+import { InsituError } from '@insitu/protocol';
+import { verifyRequest, isSigned } from '@insitu/protocol/auth';
+import type { Action } from '@insitu/protocol/chain';
+import type { Hex } from '@insitu/protocol';
 import type { NodeContext } from '../context.ts';
 
 export function signerOf(req: IncomingMessage, required: boolean): Hex | null {

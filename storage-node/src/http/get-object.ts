@@ -4,8 +4,8 @@
 
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createHash } from 'node:crypto';
-import { InsituError } from '@insitu/sdk/errors.ts';
-import { hashOfHashes } from '@insitu/sdk/integrity/index.ts';
+import { InsituError } from '@insitu/protocol';
+import { hashOfHashes } from '@insitu/protocol';
 import type { NodeContext } from '../context.ts';
 import { unitOffset } from '../store/types.ts';
 import { reportMissing } from '../recovery.ts';

@@ -7,8 +7,8 @@
 
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createHash } from 'node:crypto';
-import { InsituError } from '@insitu/sdk/errors.ts';
-import type { ObjectInfo } from '@insitu/sdk/chain/types.ts';
+import { InsituError } from '@insitu/protocol';
+import type { ObjectInfo } from '@insitu/protocol/chain';
 import type { NodeContext } from '../context.ts';
 import { unitOffset } from '../store/types.ts';
 import { reportMissing } from '../recovery.ts';

@@ -6,8 +6,8 @@
 // anyone's request. Role reads are not the bucket's reads: they do not count against its quota.
 
 import type { IncomingMessage } from 'node:http';
-import type { Hex } from '@insitu/sdk/crypto/keys.ts';
-import type { ObjectInfo } from '@insitu/sdk/chain/types.ts';
+import type { Hex } from '@insitu/protocol';
+import type { ObjectInfo } from '@insitu/protocol/chain';
 import type { NodeContext } from '../context.ts';
 
 export type ProviderRole = 'group-member' | 'successor' | 'job-executor' | 'challenger';

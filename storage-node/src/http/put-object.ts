@@ -4,13 +4,13 @@
 
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createHash } from 'node:crypto';
-import { InsituError } from '@insitu/sdk/errors.ts';
-import { segmentStream, hashOfHashes } from '@insitu/sdk/integrity/index.ts';
+import { InsituError } from '@insitu/protocol';
+import { segmentStream, hashOfHashes } from '@insitu/protocol';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { nodeAlive, replicatePiece } from '@insitu/sdk/sp/index.ts';
-import { blsAggregate, blsVerify } from '@insitu/sdk/crypto/bls.ts';
-import { sealSignDoc } from '@insitu/sdk/chain/seal.ts';
-import { sameAddress } from '@insitu/sdk/crypto/keys.ts';
+import { blsAggregate, blsVerify } from '@insitu/protocol';
+import { sealSignDoc } from '@insitu/protocol/chain';
+import { sameAddress } from '@insitu/protocol';
 import type { NodeContext } from '../context.ts';
 import { createChannel, type Channel } from '../channel.ts';
 import { signerOf } from './access.ts';

@@ -4,8 +4,8 @@
 // kept in the node's store, so they survive restarts.
 
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { InsituError } from '@insitu/sdk/errors.ts';
-import type { BucketReadState } from '@insitu/sdk/chain/types.ts';
+import { InsituError } from '@insitu/protocol';
+import type { BucketReadState } from '@insitu/protocol/chain';
 import type { NodeContext } from '../context.ts';
 import { signerOf, authorize } from './access.ts';
 import { sendJson } from './respond.ts';

@@ -4,11 +4,11 @@
 
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createHash } from 'node:crypto';
-import { InsituError } from '@insitu/sdk/errors.ts';
-import { hashOfHashes } from '@insitu/sdk/integrity/index.ts';
-import { blsSign } from '@insitu/sdk/crypto/bls.ts';
-import { sealSignDoc } from '@insitu/sdk/chain/seal.ts';
-import { sameAddress } from '@insitu/sdk/crypto/keys.ts';
+import { InsituError } from '@insitu/protocol';
+import { hashOfHashes } from '@insitu/protocol';
+import { blsSign } from '@insitu/protocol';
+import { sealSignDoc } from '@insitu/protocol/chain';
+import { sameAddress } from '@insitu/protocol';
 import { segmentSizes, type NodeContext } from '../context.ts';
 import { cutStream } from '../channel.ts';
 import { signerOf } from './access.ts';

@@ -1,7 +1,7 @@
 // Responses: JSON bodies and Greenfield-style XML errors carrying the project's stable code.
 
 import type { ServerResponse } from 'node:http';
-import { InsituError } from '@insitu/sdk/errors.ts';
+import { InsituError } from '@insitu/protocol';
 
 // Markup characters become references; characters XML 1.0 does not allow at all (controls,
 // lone surrogates, U+FFFE/U+FFFF), which a message may quote from a request, become \uXXXX.

@@ -4,8 +4,8 @@
 
 import { createServer, type IncomingMessage, type ServerResponse, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { InsituError } from '@insitu/sdk/errors.ts';
-import { validateObjectName } from '@insitu/sdk/names.ts';
+import { InsituError } from '@insitu/protocol';
+import { validateObjectName } from '@insitu/protocol';
 import type { NodeContext } from '../context.ts';
 import { putObject } from './put-object.ts';
 import { getObject } from './get-object.ts';

@@ -6,7 +6,7 @@
 // event feed normally drops those first). A later retry of the same upload sends it again.
 
 import { Counter } from 'prom-client';
-import type { InsituError } from '@insitu/sdk/errors.ts';
+import type { InsituError } from '@insitu/protocol';
 import type { RecoveryDeps } from './shared.ts';
 
 export interface GcReport {

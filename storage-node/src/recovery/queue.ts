@@ -7,10 +7,10 @@
 
 import { createHash } from 'node:crypto';
 import { Gauge } from 'prom-client';
-import { hashOfHashes } from '@insitu/sdk/integrity/index.ts';
+import { hashOfHashes } from '@insitu/protocol';
 import { getPieceHashes } from '@insitu/sdk/sp/index.ts';
-import { InsituError } from '@insitu/sdk/errors.ts';
-import type { GlobalVirtualGroup, ObjectInfo } from '@insitu/sdk/chain/types.ts';
+import { InsituError } from '@insitu/protocol';
+import type { GlobalVirtualGroup, ObjectInfo } from '@insitu/protocol/chain';
 import type { NodeContext } from '../context.ts';
 import type { PieceKey } from '../store/types.ts';
 import { checkEntry, createRateLimiter, errorText, expectedChecksum, keyId, rebuild, same, sleep, slotIn, type RecoveryDeps } from './shared.ts';

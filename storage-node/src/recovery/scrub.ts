@@ -5,7 +5,7 @@
 // Progress and the age of the oldest entry not checked since are in /metrics and /status.
 
 import { Counter, Gauge } from 'prom-client';
-import type { ObjectInfo } from '@insitu/sdk/chain/types.ts';
+import type { ObjectInfo } from '@insitu/protocol/chain';
 import type { PieceKey } from '../store/types.ts';
 import type { RepairQueue } from './queue.ts';
 import { checkEntry, createRateLimiter, errorText, expectedEntries, sleep, type RecoveryDeps } from './shared.ts';

@@ -3,10 +3,10 @@
 // entry (a primary's copy or a secondary's piece) from verified data elsewhere.
 
 import { createHash } from 'node:crypto';
-import { InsituError } from '@insitu/sdk/errors.ts';
-import { hashOfHashes } from '@insitu/sdk/integrity/index.ts';
+import { InsituError } from '@insitu/protocol';
+import { hashOfHashes } from '@insitu/protocol';
 import { readObject } from '@insitu/sdk/client/read.ts';
-import type { GlobalVirtualGroup, ObjectInfo } from '@insitu/sdk/chain/types.ts';
+import type { GlobalVirtualGroup, ObjectInfo } from '@insitu/protocol/chain';
 import { readContextOf, type NodeContext } from '../context.ts';
 import { unitOffset, type PieceKey } from '../store/types.ts';
 import type { ResolvedRecoveryOptions } from './options.ts';

@@ -6,7 +6,7 @@
 // heal so far.
 
 import { Gauge } from 'prom-client';
-import type { ObjectInfo } from '@insitu/sdk/chain/types.ts';
+import type { ObjectInfo } from '@insitu/protocol/chain';
 import type { PieceKey } from '../store/types.ts';
 import { healthyPieces, type RepairQueue } from './queue.ts';
 import { checkEntry, entryBytes, errorText, expectedEntries, keyId, sleep, type RecoveryDeps } from './shared.ts';

@@ -3,9 +3,9 @@
 // group) reserves it on chain, rebuilds what the provider held there (pieces, or for a primary
 // the whole objects of its family) and completes the swap.
 
-import { InsituError } from '@insitu/sdk/errors.ts';
-import { hashOfHashes } from '@insitu/sdk/integrity/index.ts';
-import type { GlobalVirtualGroup, StorageProvider } from '@insitu/sdk/chain/types.ts';
+import { InsituError } from '@insitu/protocol';
+import { hashOfHashes } from '@insitu/protocol';
+import type { GlobalVirtualGroup, StorageProvider } from '@insitu/protocol/chain';
 import { expectedChecksum, objectsOf, rebuild, same, type RecoveryDeps } from './shared.ts';
 
 export interface HealRecord {

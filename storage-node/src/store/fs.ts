@@ -9,7 +9,7 @@ import { mkdir, open, rename, rm, statfs, type FileHandle } from 'node:fs/promis
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { Level } from 'level';
-import { InsituError } from '@insitu/sdk/errors.ts';
+import { InsituError } from '@insitu/protocol';
 import type { PieceKey, PieceMeta, PieceStore, PieceWriter } from './types.ts';
 
 interface StoredMeta {

@@ -1,6 +1,6 @@
 // PieceStore in memory, for tests of code above the store and for the shared store suite.
 
-import { InsituError } from '@insitu/sdk/errors.ts';
+import { InsituError } from '@insitu/protocol';
 import type { PieceKey, PieceMeta, PieceStore, PieceWriter } from './types.ts';
 
 const k = (key: PieceKey): string => `${key.objectId}:${key.index}`;

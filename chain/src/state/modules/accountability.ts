@@ -2,7 +2,7 @@
 // unbonded deposits released, global prices recomputed once per period, challenges expired and
 // random challenges issued.
 
-import type { Hex } from '@insitu/sdk/crypto/keys.ts';
+import type { Hex } from '@insitu/protocol';
 import type { FeedEmit, MsgContext } from '../context.ts';
 import type { KV } from '../store.ts';
 import type { Genesis } from '../../genesis.ts';

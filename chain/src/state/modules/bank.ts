@@ -1,6 +1,6 @@
 // Accounts and balances (auth + bank): account numbers, sequences, transfers in BNB base units.
 
-import { checksumAddress, isAddress, type Hex } from '@insitu/sdk/crypto/keys.ts';
+import { checksumAddress, isAddress, type Hex } from '@insitu/protocol';
 import { codec, toLong, big } from '../../gnfd.ts';
 import { fail, emit, lower, nextId, type MsgContext, type QueryContext, type MsgHandler, type QueryHandler } from '../context.ts';
 import type { KV } from '../store.ts';

@@ -8,7 +8,7 @@
 // challenge may also complete a swap-in waiting for proof that the successor holds the data.
 
 import { createHash } from 'node:crypto';
-import type { Hex } from '@insitu/sdk/crypto/keys.ts';
+import type { Hex } from '@insitu/protocol';
 import { move } from './bank.ts';
 import { fail, emit, nextId, type MsgContext, type MsgHandler, type QueryHandler } from '../context.ts';
 import type { KV } from '../store.ts';

@@ -7,7 +7,7 @@
 // among the input's holders (compute/executor.ts), reassignment and compute prices
 // (compute/market.ts), datasets' reduces (compute/gather.ts), recorded outputs (compute/provenance.ts).
 
-import { isAddress, sameAddress } from '@insitu/sdk/crypto/keys.ts';
+import { isAddress, sameAddress } from '@insitu/protocol';
 import { fail, emit, nextId, type MsgHandler, type QueryHandler } from '../context.ts';
 import { big } from '../../gnfd.ts';
 import { move } from './bank.ts';

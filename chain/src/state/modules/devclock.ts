@@ -3,7 +3,7 @@
 // restarts). Only a genesis with `devClock` allows it, and only its authorities may send it;
 // on a real network time is the block's time alone.
 
-import { sameAddress } from '@insitu/sdk/crypto/keys.ts';
+import { sameAddress } from '@insitu/protocol';
 import { big } from '../../gnfd.ts';
 import { fail, emit, type MsgHandler, type QueryHandler } from '../context.ts';
 import { CLOCK_OFFSET_KEY } from '../block.ts';

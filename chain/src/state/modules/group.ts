@@ -2,7 +2,7 @@
 // members with optional expiry, leaving, deleting; policies can name a group as principal and
 // then apply to its (unexpired) members.
 
-import { checksumAddress, isAddress, type Hex } from '@insitu/sdk/crypto/keys.ts';
+import { checksumAddress, isAddress, type Hex } from '@insitu/protocol';
 import { fail, emit, lower, nextId, type MsgHandler, type QueryHandler, type MsgContext } from '../context.ts';
 import type { KV } from '../store.ts';
 import { toLong } from '../../gnfd.ts';

@@ -7,8 +7,8 @@
 // the buyer when the module was refused or the receipt overturned (compute/held.ts). An offer is
 // never edited: a new price is a new offer, so a buyer's terms are the offer id it names.
 
-import { isAddress, sameAddress, type Hex } from '@insitu/sdk/crypto/keys.ts';
-import type { OfferInfo } from '@insitu/sdk/chain/types.ts';
+import { isAddress, sameAddress, type Hex } from '@insitu/protocol';
+import type { OfferInfo } from '@insitu/protocol/chain';
 import { fail, emit, nextId, type MsgHandler, type QueryHandler } from '../context.ts';
 import type { KV } from '../store.ts';
 import { big } from '../../gnfd.ts';

@@ -17,7 +17,7 @@
 // resumes it.
 
 import { createHash } from 'node:crypto';
-import { checksumAddress, isAddress, sameAddress, type Hex } from '@insitu/sdk/crypto/keys.ts';
+import { checksumAddress, isAddress, sameAddress, type Hex } from '@insitu/protocol';
 import { fail, emit, lower, type MsgContext, type MsgHandler, type QueryHandler, type FeedEmit } from '../context.ts';
 import type { KV } from '../store.ts';
 import { move, getAccount, ensureAccount, accountKey, FEE_COLLECTOR } from './bank.ts';

@@ -2,7 +2,7 @@
 // reads; anonymous callers get nothing else; owners may do anything; an explicit deny on the
 // bucket or the object wins; any allow grants; everything else is denied.
 
-import { isAddress, type Hex } from '@insitu/sdk/crypto/keys.ts';
+import { isAddress, type Hex } from '@insitu/protocol';
 import { fail, emit, lower, nextId, type MsgHandler, type QueryHandler, type MsgContext } from '../context.ts';
 import type { KV } from '../store.ts';
 import { toLong } from '../../gnfd.ts';

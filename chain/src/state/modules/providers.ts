@@ -2,8 +2,8 @@
 // groups (1 primary + secondaries that hold piece i of every segment).
 
 import { createHash } from 'node:crypto';
-import { checksumAddress, isAddress, fromHex, sameAddress, type Hex } from '@insitu/sdk/crypto/keys.ts';
-import { blsVerify } from '@insitu/sdk/crypto/bls.ts';
+import { checksumAddress, isAddress, fromHex, sameAddress, type Hex } from '@insitu/protocol';
+import { blsVerify } from '@insitu/protocol';
 import { move } from './bank.ts';
 import { fail, emit, lower, nextId, type MsgHandler, type QueryHandler } from '../context.ts';
 import type { KV } from '../store.ts';

@@ -2,7 +2,7 @@
 // slashing, the unbonding period after exit, and the global prices recomputed once per period
 // from admitted providers only, each period moving them by a bounded step.
 
-import { sameAddress, type Hex } from '@insitu/sdk/crypto/keys.ts';
+import { sameAddress, type Hex } from '@insitu/protocol';
 import { move, ensureAccount } from './bank.ts';
 import { fail, emit, type MsgContext, type MsgHandler, type QueryHandler } from '../context.ts';
 import type { KV } from '../store.ts';

@@ -1,6 +1,6 @@
 // Bucket and object records as the state machine keeps them.
 
-import type { Hex } from '@insitu/sdk/crypto/keys.ts';
+import type { Hex } from '@insitu/protocol';
 import type { KV } from '../store.ts';
 import type { Flow } from './payment.ts';
 

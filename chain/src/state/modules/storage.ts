@@ -1,10 +1,10 @@
 // Buckets and objects: Greenfield's create → seal lifecycle, with seals approved by the
 // aggregated BLS signatures of the group's secondaries.
 
-import { checksumAddress, fromHex } from '@insitu/sdk/crypto/keys.ts';
-import { blsFastAggregateVerify } from '@insitu/sdk/crypto/bls.ts';
-import { sealSignDoc } from '@insitu/sdk/chain/seal.ts';
-import { validateBucketName, validateObjectName } from '@insitu/sdk/names.ts';
+import { checksumAddress, fromHex } from '@insitu/protocol';
+import { blsFastAggregateVerify } from '@insitu/protocol';
+import { sealSignDoc } from '@insitu/protocol/chain';
+import { validateBucketName, validateObjectName } from '@insitu/protocol';
 import { fail, emit, lower, nextId, type MsgHandler, type QueryHandler, type MsgContext } from '../context.ts';
 import type { KV } from '../store.ts';
 import { big, toLong } from '../../gnfd.ts';

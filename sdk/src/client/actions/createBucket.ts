@@ -1,8 +1,8 @@
 // Creates a bucket, private unless asked otherwise, on a chosen or the chain's default primary.
 
-import type { BucketInfo, Visibility } from '../../chain/types.ts';
-import type { Hex } from '../../crypto/keys.ts';
-import { validateBucketName } from '../../names.ts';
+import type { BucketInfo, Visibility } from '@insitu/protocol/chain';
+import type { Hex } from '@insitu/protocol';
+import { validateBucketName } from '@insitu/protocol';
 import { sig, type CallOptions, type ClientContext } from '../context.ts';
 
 export interface CreateBucketOptions extends CallOptions {

@@ -1,6 +1,6 @@
 // Deletes an empty bucket.
 
-import type { TxResult } from '../../chain/types.ts';
+import type { TxResult } from '@insitu/protocol/chain';
 import { sig, type CallOptions, type ClientContext } from '../context.ts';
 
 export function deleteBucket(ctx: ClientContext, name: string, opts: CallOptions = {}): Promise<TxResult> {

@@ -1,7 +1,7 @@
 // Reads an object (or an inclusive byte range of it) as a stream of verified bytes: from the
 // bucket's primary, or transparently from the secondaries when the primary fails (read.ts).
 
-import { throwIfAborted } from '../../errors.ts';
+import { throwIfAborted } from '@insitu/protocol';
 import { readObject, type ReadContext } from '../read.ts';
 import { sig, type CallOptions, type ClientContext } from '../context.ts';
 

@@ -1,8 +1,8 @@
 // Allows an account some actions on a bucket or one object, optionally until a time.
 
-import type { Action, TxResult } from '../../chain/types.ts';
-import type { Hex } from '../../crypto/keys.ts';
-import { InsituError } from '../../errors.ts';
+import type { Action, TxResult } from '@insitu/protocol/chain';
+import type { Hex } from '@insitu/protocol';
+import { InsituError } from '@insitu/protocol';
 import { sig, type CallOptions, type ClientContext } from '../context.ts';
 
 /** The policy resource naming one job module (project extension to Greenfield's GRNs). */

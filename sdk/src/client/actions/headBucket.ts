@@ -1,6 +1,6 @@
 // One bucket's record on chain.
 
-import type { BucketInfo } from '../../chain/types.ts';
+import type { BucketInfo } from '@insitu/protocol/chain';
 import { sig, type CallOptions, type ClientContext } from '../context.ts';
 
 export function headBucket(ctx: ClientContext, name: string, opts: CallOptions = {}): Promise<BucketInfo> {

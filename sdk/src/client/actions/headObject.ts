@@ -1,8 +1,8 @@
 // An object's record with where its copies live: the primary holds it whole, secondary j holds
 // piece j of every segment (data pieces 0..3, parity 4..5).
 
-import type { ObjectInfo } from '../../chain/types.ts';
-import type { Hex } from '../../crypto/keys.ts';
+import type { ObjectInfo } from '@insitu/protocol/chain';
+import type { Hex } from '@insitu/protocol';
 import { sig, type CallOptions, type ClientContext } from '../context.ts';
 
 export interface PiecePlacement {

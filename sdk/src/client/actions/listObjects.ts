@@ -1,6 +1,6 @@
 // The objects of a bucket, in name order, optionally under a prefix.
 
-import type { ObjectInfo } from '../../chain/types.ts';
+import type { ObjectInfo } from '@insitu/protocol/chain';
 import { sig, type CallOptions, type ClientContext } from '../context.ts';
 
 export interface ListObjectsOptions extends CallOptions {

@@ -1,6 +1,6 @@
 // The policies on a bucket or one object.
 
-import type { ChainClient } from '../../chain/types.ts';
+import type { ChainClient } from '@insitu/protocol/chain';
 import { sig, type CallOptions, type ClientContext } from '../context.ts';
 import type { PolicyTarget } from './grantPolicy.ts';
 

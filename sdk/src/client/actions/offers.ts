@@ -3,10 +3,10 @@
 // and run jobs under one with `jobs.submit({ offerId })`. Offers are never edited: withdraw one and
 // create another (jobs already submitted keep the terms of theirs).
 
-import { InsituError } from '../../errors.ts';
-import type { ChainClient, OfferInfo, TxResult } from '../../chain/types.ts';
-import type { Hex } from '../../crypto/keys.ts';
-import { isAddress } from '../../crypto/keys.ts';
+import { InsituError } from '@insitu/protocol';
+import type { ChainClient, OfferInfo, TxResult } from '@insitu/protocol/chain';
+import type { Hex } from '@insitu/protocol';
+import { isAddress } from '@insitu/protocol';
 import { sig, type CallOptions } from '../context.ts';
 
 export interface CreateOfferOptions extends CallOptions {

@@ -1,8 +1,8 @@
 // Paying for storage: stream records, payment accounts, and a bucket's monthly read quota.
 
-import { InsituError } from '../../errors.ts';
-import type { PaymentView, TxResult } from '../../chain/types.ts';
-import type { Hex } from '../../crypto/keys.ts';
+import { InsituError } from '@insitu/protocol';
+import type { PaymentView, TxResult } from '@insitu/protocol/chain';
+import type { Hex } from '@insitu/protocol';
 import { readQuota as fetchReadQuota, type ReadQuota } from '../../sp/index.ts';
 import { sig, type CallOptions, type ClientContext } from '../context.ts';
 

@@ -7,11 +7,11 @@
 // to it) is checked against the chain first: an object the chain sealed is reported sealed.
 
 import { setTimeout as sleep } from 'node:timers/promises';
-import { InsituError, toAbortError } from '../../errors.ts';
-import type { ObjectInfo, Visibility } from '../../chain/types.ts';
-import { computeChecksums } from '../../integrity/index.ts';
+import { InsituError, toAbortError } from '@insitu/protocol';
+import type { ObjectInfo, Visibility } from '@insitu/protocol/chain';
+import { computeChecksums } from '@insitu/protocol';
 import { putObject as sendObject } from '../../sp/index.ts';
-import { validateBucketName, validateObjectName } from '../../names.ts';
+import { validateBucketName, validateObjectName } from '@insitu/protocol';
 import { prepareSource, counted, type ObjectSource } from '../source.ts';
 import { sig, type CallOptions, type ClientContext } from '../context.ts';
 

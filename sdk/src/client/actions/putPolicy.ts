@@ -8,8 +8,8 @@
 //
 // Actions: get, put (create), delete, list, update, copy, execute, all.
 
-import { InsituError } from '../../errors.ts';
-import type { Action, Principal, Statement, TxResult } from '../../chain/types.ts';
+import { InsituError } from '@insitu/protocol';
+import type { Action, Principal, Statement, TxResult } from '@insitu/protocol/chain';
 import { sig, type CallOptions, type ClientContext } from '../context.ts';
 import { moduleResource, type PolicyTarget } from './grantPolicy.ts';
 

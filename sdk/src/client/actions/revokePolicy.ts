@@ -1,7 +1,7 @@
 // Removes an account's policy on a bucket or one object.
 
-import type { TxResult } from '../../chain/types.ts';
-import type { Hex } from '../../crypto/keys.ts';
+import type { TxResult } from '@insitu/protocol/chain';
+import type { Hex } from '@insitu/protocol';
 import { sig, type CallOptions, type ClientContext } from '../context.ts';
 import type { PolicyTarget } from './grantPolicy.ts';
 

@@ -1,8 +1,8 @@
 // Changes who may read a bucket or an object after creation: private, public-read, or (objects
 // only) inherit, which follows the bucket's visibility.
 
-import { InsituError } from '../../errors.ts';
-import type { TxResult, Visibility } from '../../chain/types.ts';
+import { InsituError } from '@insitu/protocol';
+import type { TxResult, Visibility } from '@insitu/protocol/chain';
 import { sig, type CallOptions, type ClientContext } from '../context.ts';
 
 export interface UpdateOptions extends CallOptions {

@@ -9,9 +9,9 @@
 // and decides disputes whose verifiers' deadline has passed.
 
 import { createHash } from 'node:crypto';
-import { sameAddress } from '@insitu/sdk/crypto/keys.ts';
-import { parseReceipt, receiptsAgree, exitStateOf } from '@insitu/sdk/receipt.ts';
-import type { JobDispute } from '@insitu/sdk/chain/types.ts';
+import { sameAddress } from '@insitu/protocol';
+import { parseReceipt, receiptsAgree, exitStateOf } from '@insitu/protocol';
+import type { JobDispute } from '@insitu/protocol/chain';
 import { fail, emit, type FeedEmit, type MsgContext, type MsgHandler } from '../../context.ts';
 import type { KV } from '../../store.ts';
 import { big } from '../../../gnfd.ts';

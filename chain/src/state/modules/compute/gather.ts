@@ -4,7 +4,7 @@
 // offer) over their inputs — so it needs no permission beyond theirs; it is recorded against the
 // first map's input, and its output is capped by the smallest of the maps' caps.
 
-import { sameAddress } from '@insitu/sdk/crypto/keys.ts';
+import { sameAddress } from '@insitu/protocol';
 import { fail } from '../../context.ts';
 import type { KV } from '../../store.ts';
 import { getJob } from './records.ts';

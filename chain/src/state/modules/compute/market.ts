@@ -2,7 +2,7 @@
 // submitter moves a job its executor did not run in time to another holder of the input, and the
 // per-provider view (price, load, jobs done) that buyers choose by.
 
-import { sameAddress } from '@insitu/sdk/crypto/keys.ts';
+import { sameAddress } from '@insitu/protocol';
 import { fail, emit, type MsgHandler, type QueryHandler } from '../../context.ts';
 import { big } from '../../../gnfd.ts';
 import { listProviders, providerByOperator } from '../providers.ts';

@@ -7,7 +7,7 @@
 // receipt) is what a later buyer of that object, or the next job of a pipeline, can look up.
 
 import { createHash } from 'node:crypto';
-import { sameAddress } from '@insitu/sdk/crypto/keys.ts';
+import { sameAddress } from '@insitu/protocol';
 import { fail, emit, type MsgHandler, type QueryHandler } from '../../context.ts';
 import { big } from '../../../gnfd.ts';
 import { getBucket, getObject, getObjectById } from '../storage-records.ts';

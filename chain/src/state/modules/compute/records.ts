@@ -1,8 +1,8 @@
 // What the compute module keeps: job records, their keys and indexes, and the module's chain
 // parameters (read from the genesis file's optional `compute` section, else the defaults below).
 
-import type { Hex } from '@insitu/sdk/crypto/keys.ts';
-import type { JobInfo } from '@insitu/sdk/chain/types.ts';
+import type { Hex } from '@insitu/protocol';
+import type { JobInfo } from '@insitu/protocol/chain';
 import type { Genesis } from '../../../genesis.ts';
 import type { KV } from '../../store.ts';
 

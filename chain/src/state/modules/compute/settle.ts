@@ -6,8 +6,8 @@
 // fee for the dispute window. A receipt of a refused module (state 'rejected') ends the job with
 // a small fee for the node's work and the rest of the escrow returned.
 
-import { recoverAddress, fromHex, sameAddress } from '@insitu/sdk/crypto/keys.ts';
-import { parseReceipt, receiptDigest, exitStateOf, type JobReceipt } from '@insitu/sdk/receipt.ts';
+import { recoverAddress, fromHex, sameAddress } from '@insitu/protocol';
+import { parseReceipt, receiptDigest, exitStateOf, type JobReceipt } from '@insitu/protocol';
 import { fail, emit, type MsgHandler } from '../../context.ts';
 import type { KV } from '../../store.ts';
 import { big } from '../../../gnfd.ts';

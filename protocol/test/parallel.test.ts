@@ -1,5 +1,5 @@
 import test from 'ava';
-import { pieceRanges, splitRange, encodeFrames, decodeFrames, stitch, type MapFrame } from '../src/parallel.ts';
+import { pieceRanges, splitRange, encodeFrames, decodeFrames, stitch, type MapFrame } from '@insitu/protocol/parallel';
 
 // A deterministic generator, so a failure names the case that reproduces it.
 function rng(seed: number): () => number {

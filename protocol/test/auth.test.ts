@@ -1,7 +1,7 @@
 import test from 'ava';
 import { createRequire } from 'node:module';
-import { generatePrivateKey, privateKeyToAddress } from '../src/crypto/keys.ts';
-import { signRequest, verifyRequest, canonicalRequest, encodePath } from '../src/auth/index.ts';
+import { generatePrivateKey, privateKeyToAddress } from '@insitu/protocol';
+import { signRequest, verifyRequest, canonicalRequest, encodePath } from '@insitu/protocol/auth';
 
 const require = createRequire(import.meta.url);
 const gf = require('@bnb-chain/greenfield-js-sdk') as { encodePath(p: string): string };

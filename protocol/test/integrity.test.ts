@@ -1,7 +1,7 @@
 import test from 'ava';
 import { createHash, randomBytes } from 'node:crypto';
-import { computeChecksums, segmentStream, EMPTY_HASH, hashOfHashes } from '../src/integrity/index.ts';
-import { createErasureCodec } from '../src/codec/index.ts';
+import { computeChecksums, segmentStream, EMPTY_HASH, hashOfHashes } from '@insitu/protocol';
+import { createErasureCodec } from '@insitu/protocol/codec';
 
 const sha = (b: Uint8Array): Buffer => createHash('sha256').update(b).digest();
 

@@ -3,7 +3,7 @@
 import type { TestFn } from 'ava';
 import { randomBytes } from 'node:crypto';
 import { seeded } from '../../test/src/random.ts';
-import type { ErasureCodec } from '../src/codec/types.ts';
+import type { ErasureCodec } from '@insitu/protocol/codec';
 
 const combos = (n: number, r: number): number[][] => {
   if (r === 0) return [[]];

@@ -2,7 +2,7 @@
 // but are fine (non-Latin scripts, NFC accents, dots inside segments) pass.
 
 import test from 'ava';
-import { validateObjectName, validateBucketName } from '../src/names.ts';
+import { validateObjectName, validateBucketName } from '@insitu/protocol';
 
 const refused = (name: string): string => {
   try {

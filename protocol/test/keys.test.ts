@@ -1,7 +1,7 @@
 import test from 'ava';
 import { createHash } from 'node:crypto';
-import { privateKeyToAddress, generatePrivateKey, signDigest, recoverAddress, keccak256, checksumAddress } from '../src/crypto/keys.ts';
-import { generateBlsKey, blsPublicKey, blsSign, blsAggregate, blsFastAggregateVerify, blsVerify } from '../src/crypto/bls.ts';
+import { privateKeyToAddress, generatePrivateKey, signDigest, recoverAddress, keccak256, checksumAddress } from '@insitu/protocol';
+import { generateBlsKey, blsPublicKey, blsSign, blsAggregate, blsFastAggregateVerify, blsVerify } from '@insitu/protocol';
 
 test('a private key maps to its well-known Ethereum address', (t) => {
   t.is(privateKeyToAddress(`0x${'0'.repeat(63)}1`), '0x7E5F4552091A69125d5DfCb7b8C2659029395Bdf');
@@ -36,7 +36,7 @@ test('aggregated BLS approvals verify only against every signer over the same me
 
 test('BLS through blst agrees with an independent implementation (@noble/curves) byte for byte', async (t) => {
   const { bls12_381 } = await import('@noble/curves/bls12-381.js');
-  const { BLS_DST, blsProofOfPossession } = await import('../src/crypto/bls.ts');
+  const { BLS_DST, blsProofOfPossession } = await import('@insitu/protocol');
   const noble = bls12_381.longSignatures;
   const msg = new Uint8Array(32).fill(9);
   for (let i = 0; i < 3; i++) {

@@ -1,6 +1,6 @@
 import test from 'ava';
 import { randomBytes } from 'node:crypto';
-import { createErasureCodec, simdSupported } from '../src/codec/index.ts';
+import { createErasureCodec, simdSupported } from '@insitu/protocol/codec';
 import { codecSuite } from './codec-suite.ts';
 
 codecSuite(test, 'wasm-simd', (k, m) => createErasureCodec({ implementation: 'wasm-simd', ...(k ? { dataShards: k } : {}), ...(m ? { parityShards: m } : {}) }));
