@@ -9,11 +9,11 @@ export interface InsituErrorOptions {
 }
 
 export class InsituError extends Error {
-  readonly code: string;
+  readonly code: ErrorCode;
   readonly status: number;
   readonly details: Record<string, unknown> | undefined;
 
-  constructor(code: string, message: string, options: InsituErrorOptions = {}) {
+  constructor(code: ErrorCode, message: string, options: InsituErrorOptions = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'InsituError';
     this.code = code;
@@ -157,6 +157,14 @@ export function chainCodeNumber(code: string): number {
   if (listed !== undefined) return listed;
   const place = Object.keys(ErrorCodes).indexOf(code);
   return place < 0 ? 1 : place + 2;
+}
+
+/**
+ * A code received from elsewhere (a node's error document, a chain log, a receipt) as this
+ * table's type: the code itself when the table knows it, else the fallback the caller names.
+ */
+export function errorCodeOf(value: unknown, fallback: ErrorCode): ErrorCode {
+  return typeof value === 'string' && Object.hasOwn(ErrorCodes, value) ? (value as ErrorCode) : fallback;
 }
 
 function statusFor(code: string): number {

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { request } from 'undici';
 import type { Command } from 'commander';
-import { InsituError } from '@insitu/protocol';
+import { InsituError, errorCodeOf } from '@insitu/protocol';
 import { createClient } from '@insitu/sdk';
 import { devnetUp, type ProcessStatus } from '../devnet/supervisor.ts';
 import { recoveryArgs, recoveryFlags } from '../devnet/recovery-flags.ts';
@@ -107,7 +107,7 @@ export function devnetCommands(program: Command, io: CliIO, globals: () => Globa
       throw new InsituError('ERR_NODE_UNAVAILABLE', `the devnet in ${dir} is not running (start it with "npx insitu devnet up --dir ${dir}")`, { cause });
     }
     const body = (await res.body.json()) as Record<string, unknown> & { code?: string; message?: string };
-    if (res.statusCode !== 200) throw new InsituError(body.code ?? 'ERR_INTERNAL', body.message ?? 'devnet control failed');
+    if (res.statusCode !== 200) throw new InsituError(errorCodeOf(body.code, 'ERR_INTERNAL'), body.message ?? 'devnet control failed');
     return body;
   };
 

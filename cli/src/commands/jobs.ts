@@ -3,7 +3,7 @@
 import { writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
-import { InsituError } from '@insitu/protocol';
+import { InsituError, errorCodeOf } from '@insitu/protocol';
 import { createClient, type InsituClient } from '@insitu/sdk';
 import { resolveNetwork, type GlobalOptions } from '../config.ts';
 import { printer, type CliIO } from '../io.ts';
@@ -90,7 +90,7 @@ export function jobCommands(program: Command, io: CliIO, globals: () => GlobalOp
         }
         if (!run.succeeded) {
           const bad = run.reduce && run.reduce.receipt.state !== 'succeeded' ? run.reduce : run.maps.find((m) => m.receipt.state !== 'succeeded')!;
-          throw new InsituError(bad.receipt.code ?? 'ERR_JOB_TRAP', `job ${bad.id} ${bad.receipt.state === 'rejected' ? 'was refused by its node' : 'failed'}: ${bad.receipt.code}`);
+          throw new InsituError(errorCodeOf(bad.receipt.code, 'ERR_JOB_TRAP'), `job ${bad.id} ${bad.receipt.state === 'rejected' ? 'was refused by its node' : 'failed'}: ${bad.receipt.code}`);
         }
         return;
       }
@@ -119,8 +119,8 @@ export function jobCommands(program: Command, io: CliIO, globals: () => GlobalOp
         }
         io.stdout.write(output);
       }
-      if (run.receipt.state === 'rejected') throw new InsituError(run.receipt.code ?? 'ERR_JOB_INVALID_MODULE', `job ${run.id}: the node refused the module (${run.receipt.code}); the escrow came back but a small fee for checking it`);
-      if (run.receipt.state !== 'succeeded') throw new InsituError(run.receipt.code ?? 'ERR_JOB_TRAP', `job ${run.id} failed: ${run.receipt.code}`);
+      if (run.receipt.state === 'rejected') throw new InsituError(errorCodeOf(run.receipt.code, 'ERR_JOB_INVALID_MODULE'), `job ${run.id}: the node refused the module (${run.receipt.code}); the escrow came back but a small fee for checking it`);
+      if (run.receipt.state !== 'succeeded') throw new InsituError(errorCodeOf(run.receipt.code, 'ERR_JOB_TRAP'), `job ${run.id} failed: ${run.receipt.code}`);
     });
 
   job.command('cancel').argument('<id>').description('take back the escrow of a job no provider acknowledged (a running job cannot be cancelled)').action(async (id: string) => {

@@ -3,7 +3,7 @@
 // for), and confirmation by polling the node every few tens of milliseconds rather than cosmjs's
 // three seconds.
 
-import { InsituError, throwIfAborted } from '@insitu/protocol';
+import { InsituError, throwIfAborted, type ErrorCode } from '@insitu/protocol';
 import { checksumAddress, privateKeyToAddress, normalizePrivateKey, type Hex } from '@insitu/protocol';
 import type { GreenfieldClient } from './gnfd.ts';
 import { greenfieldClient } from './failover.ts';
@@ -37,7 +37,7 @@ const ACTION_NAMES = Object.fromEntries(Object.entries(ACTION_CODES).map(([k, v]
 const PROVIDER_STATUS: StorageProvider['status'][] = ['in-service', 'in-jailed', 'graceful-exiting', 'in-maintenance', 'force-exiting'];
 
 /** Wraps a greenfield-js-sdk / cosmjs failure: chain logs carry the project's stable codes. */
-function wrap(e: unknown, fallback = 'ERR_CHAIN_UNAVAILABLE'): InsituError {
+function wrap(e: unknown, fallback: ErrorCode = 'ERR_CHAIN_UNAVAILABLE'): InsituError {
   if (e instanceof InsituError) return e;
   const message = e instanceof Error ? e.message : String(e);
   if (/ERR_[A-Z_]+:/.test(message)) return chainError(message, fallback, e);

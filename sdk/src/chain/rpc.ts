@@ -2,7 +2,7 @@
 // feed, fast transaction confirmation and the project's JSON extension queries.
 
 import { request } from 'undici';
-import { InsituError, throwIfAborted, toAbortError } from '@insitu/protocol';
+import { InsituError, errorCodeOf, throwIfAborted, toAbortError, type ErrorCode } from '@insitu/protocol';
 import { withFailover } from './failover.ts';
 
 let nextId = 1;
@@ -35,10 +35,10 @@ async function jsonRpcOne<T>(rpcUrl: string, method: string, params: Record<stri
 }
 
 /** Turns a chain log "ERR_CODE: message" into the matching InsituError. */
-export function chainError(log: string, fallback: string = 'ERR_TX_FAILED', cause?: unknown): InsituError {
+export function chainError(log: string, fallback: ErrorCode = 'ERR_TX_FAILED', cause?: unknown): InsituError {
   const m = /(ERR_[A-Z_]+): ([\s\S]*)$/.exec(log);
   const opts = cause === undefined ? {} : { cause };
-  return m ? new InsituError(m[1]!, m[2]!.trim(), opts) : new InsituError(fallback, log, opts);
+  return m ? new InsituError(errorCodeOf(m[1], fallback), m[2]!.trim(), opts) : new InsituError(fallback, log, opts);
 }
 
 export async function extensionQuery<T>(rpcUrl: string, path: string, req: Record<string, unknown>, signal?: AbortSignal): Promise<T> {

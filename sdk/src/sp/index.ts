@@ -6,7 +6,7 @@ import { lookup as dnsLookup, type LookupAddress } from 'node:dns';
 import { Readable } from 'node:stream';
 import { Agent, request, type Dispatcher } from 'undici';
 import { XMLParser } from 'fast-xml-parser';
-import { InsituError, throwIfAborted, toAbortError } from '@insitu/protocol';
+import { InsituError, errorCodeOf, throwIfAborted, toAbortError } from '@insitu/protocol';
 import { signRequest, encodePath } from '@insitu/protocol/auth';
 
 /** localhost and *.localhost always mean 127.0.0.1 (nodes listen there; virtual-host names too). */
@@ -37,7 +37,7 @@ export async function errorFrom(res: Dispatcher.ResponseData, what: string): Pro
   } catch {
     // not XML: keep the text
   }
-  return new InsituError(code || (res.statusCode === 404 ? 'ERR_NOT_FOUND' : res.statusCode >= 500 ? 'ERR_NODE_UNAVAILABLE' : 'ERR_BAD_REQUEST'),
+  return new InsituError(errorCodeOf(code, res.statusCode === 404 ? 'ERR_NOT_FOUND' : res.statusCode >= 500 ? 'ERR_NODE_UNAVAILABLE' : 'ERR_BAD_REQUEST'),
     `${what}: ${message} (HTTP ${res.statusCode})`, { status: res.statusCode });
 }
 
