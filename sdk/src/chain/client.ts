@@ -47,7 +47,7 @@ function wrap(e: unknown, fallback: ErrorCode = 'ERR_CHAIN_UNAVAILABLE'): Insitu
   return new InsituError(fallback, message, { cause: e });
 }
 
-async function guard<T>(opts: CallOptions | undefined, fn: () => Promise<T>, fallback?: string): Promise<T> {
+async function guard<T>(opts: CallOptions | undefined, fn: () => Promise<T>, fallback?: ErrorCode): Promise<T> {
   throwIfAborted(opts?.signal);
   try {
     return await fn();
