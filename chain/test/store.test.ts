@@ -28,3 +28,23 @@ test('a limited list through caches skips deleted keys, adds pending ones and st
   t.deepEqual(await keys(top), ['k/bb', 'k/d', 'k/e', 'k/f']);
   t.deepEqual(await keys(upper, { limit: 2 }), ['k/bb', 'k/c']);
 });
+
+test('a reverse list through caches walks newest keys first and continues before its cursor', async (t) => {
+  const db = new Level<string, string>(join(await tempDir(t), 'db'), { valueEncoding: 'utf8' });
+  await db.open();
+  t.teardown(() => db.close());
+  const base = new CacheKV(new LevelKV(db));
+  for (const k of ['a', 'b', 'c', 'd', 'e', 'f']) base.put(`k/${k}`, k);
+  base.put('l/z', 'z');
+  await db.batch(base.batch() as never);
+  const upper = new CacheKV(new LevelKV(db));
+  upper.del('k/f');
+  upper.put('k/dd', 'dd');
+  const keys = async (kv: LevelKV | CacheKV, opts: { limit?: number; after?: string } = {}) => (await kv.list<string>('k/', { ...opts, reverse: true })).map(([k]) => k);
+  t.deepEqual(await keys(new LevelKV(db), { limit: 2 }), ['k/f', 'k/e']);
+  t.deepEqual(await keys(new LevelKV(db), { limit: 2, after: 'k/e' }), ['k/d', 'k/c']);
+  t.deepEqual(await keys(upper, { limit: 3 }), ['k/e', 'k/dd', 'k/d']);
+  t.deepEqual(await keys(upper, { limit: 3, after: 'k/dd' }), ['k/d', 'k/c', 'k/b']);
+  t.deepEqual(await keys(upper, { after: 'k/b' }), ['k/a']);
+  t.deepEqual(await keys(upper, { after: 'k/' }), []);
+});

@@ -8,8 +8,18 @@ export interface KV {
   get<T>(key: string): Promise<T | undefined>;
   put(key: string, value: unknown): void;
   del(key: string): void;
-  /** Keys and values under a prefix, in key order (committed state merged with pending writes). */
-  list<T>(prefix: string, opts?: { limit?: number; after?: string }): Promise<[string, T][]>;
+  /**
+   * Keys and values under a prefix, in key order (committed state merged with pending writes);
+   * `reverse` walks it backwards. `after` is a cursor: the listing continues past that key in
+   * the direction of the walk (greater keys forwards, smaller keys in reverse).
+   */
+  list<T>(prefix: string, opts?: ListOptions): Promise<[string, T][]>;
+}
+
+export interface ListOptions {
+  limit?: number;
+  after?: string;
+  reverse?: boolean;
 }
 
 const TOMBSTONE = Symbol('deleted');
@@ -38,9 +48,12 @@ export class LevelKV implements KV {
   del(): void {
     throw new Error('committed state is read-only; write through a cache');
   }
-  async list<T>(prefix: string, opts: { limit?: number; after?: string } = {}): Promise<[string, T][]> {
+  async list<T>(prefix: string, opts: ListOptions = {}): Promise<[string, T][]> {
     const out: [string, T][] = [];
-    const range = { gt: opts.after && opts.after > prefix ? opts.after : prefix, lt: `${prefix}\xff`, limit: opts.limit ?? -1 };
+    const end = `${prefix}\xff`;
+    const range = opts.reverse
+      ? { gt: prefix, lt: opts.after && opts.after < end ? opts.after : end, limit: opts.limit ?? -1, reverse: true }
+      : { gt: opts.after && opts.after > prefix ? opts.after : prefix, lt: end, limit: opts.limit ?? -1 };
     for await (const [k, v] of this.db.iterator(range)) out.push([k, decodeValue<T>(v)]);
     return out;
   }
@@ -63,18 +76,20 @@ export class CacheKV implements KV {
   del(key: string): void {
     this.#writes.set(key, TOMBSTONE);
   }
-  async list<T>(prefix: string, opts: { limit?: number; after?: string } = {}): Promise<[string, T][]> {
-    const inRange = (k: string): boolean => k.startsWith(prefix) && !(opts.after && k <= opts.after);
+  async list<T>(prefix: string, opts: ListOptions = {}): Promise<[string, T][]> {
+    const past = (k: string): boolean => !!opts.after && (opts.reverse ? k >= opts.after : k <= opts.after);
+    const inRange = (k: string): boolean => k.startsWith(prefix) && !past(k);
     // With a limit, the parent need only supply that many more keys than this layer deletes.
     let deleted = 0;
     if (opts.limit) for (const [k, v] of this.#writes) if (v === TOMBSTONE && inRange(k)) deleted++;
-    const base = new Map(await this.parent.list<T>(prefix, { ...(opts.after ? { after: opts.after } : {}), ...(opts.limit ? { limit: opts.limit + deleted } : {}) }));
+    const base = new Map(await this.parent.list<T>(prefix, { ...(opts.after ? { after: opts.after } : {}), ...(opts.limit ? { limit: opts.limit + deleted } : {}), ...(opts.reverse ? { reverse: true } : {}) }));
     for (const [k, v] of this.#writes) {
       if (!inRange(k)) continue;
       if (v === TOMBSTONE) base.delete(k);
       else base.set(k, structuredClone(v) as T);
     }
-    const sorted = [...base.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    const dir = opts.reverse ? -1 : 1;
+    const sorted = [...base.entries()].sort(([a], [b]) => (a < b ? -dir : a > b ? dir : 0));
     return opts.limit ? sorted.slice(0, opts.limit) : sorted;
   }
   /** Moves this layer's writes into its parent cache. */

@@ -5,7 +5,8 @@
 // window in which anyone may have the job re-run by other providers (compute/dispute.ts). The
 // market around it: data offers (offers.ts) as a job's permission and price, the executor chosen
 // among the input's holders (compute/executor.ts), reassignment and compute prices
-// (compute/market.ts), datasets' reduces (compute/gather.ts), recorded outputs (compute/provenance.ts).
+// (compute/market.ts), datasets' reduces (compute/gather.ts) and one escrow for a whole dataset run
+// (compute/runs.ts), recorded outputs (compute/provenance.ts).
 
 import { isAddress, sameAddress } from '@insitu/protocol';
 import { fail, emit, nextId, type MsgHandler, type QueryHandler } from '../context.ts';
@@ -20,9 +21,11 @@ import { msgReassignJob, msgSetComputePrice, marketQueries } from './compute/mar
 import { msgRecordOutput, provenanceQueries } from './compute/provenance.ts';
 import { Action, Effect, verifyPermission, outputCapOf, type StatementRecord } from './permission.ts';
 import { requireNotFrozen } from './payment.ts';
-import { COMPUTE_ESCROW, computeParams, jobKey, type JobRecord } from './compute/records.ts';
+import { COMPUTE_ESCROW, computeParams, jobKey, saveJob, creatorJobPrefix, creatorJobKey, executorJobPrefix, executorJobKey, type JobRecord } from './compute/records.ts';
+import { pageLimit, idCursor } from '../paging.ts';
 import { msgAckJob, msgSettleJob } from './compute/settle.ts';
 import { msgDisputeJob, msgVerifyJob } from './compute/dispute.ts';
+import { drawFromRun, recordRunJob, giveBack, runMsgs, runQueries } from './compute/runs.ts';
 
 export { COMPUTE_ESCROW, type JobRecord };
 export { computeEndBlock } from './compute/dispute.ts';
@@ -131,17 +134,21 @@ const msgSubmitJob: MsgHandler = async (ctx, msg) => {
   const outputCap = caps.reduce((a, b) => (b < a ? b : a));
   // The owner's data fee is escrowed beside the compute fee: one escrow, paid or refunded together.
   const dataFee = offer ? dataFeeOf(offer, input.payloadSize) : 0n;
-  await move(ctx.kv, ctx.signer, COMPUTE_ESCROW, maxFee + dataFee);
+  // A job of a dataset run draws from the run's escrow; any other escrows its own.
+  const runId = big(msg.runId ?? 0);
+  const run = runId !== 0n ? await drawFromRun(ctx, runId, { mode: mode as JobRecord['mode'], objectId: input.id, moduleHash, offerId, mapJobs, cost: maxFee + dataFee }) : null;
+  if (!run) await move(ctx.kv, ctx.signer, COMPUTE_ESCROW, maxFee + dataFee);
   const id = await nextId(ctx.kv, 'job');
+  if (run) recordRunJob(ctx.kv, run, id);
   const job: JobRecord = {
     id, creator: ctx.signer, bucket: bucket.name, object: input.name, objectId: input.id, moduleBucket: moduleBucket.name,
     moduleObject: module.name, moduleHash, args, sideInputs, env, mode: mode as JobRecord['mode'], pieceIndex: mode === 'map' ? pieceIndex : 0, mapJobs, maxFee, fuelLimit, executorSpId, status: 'submitted',
     submittedAt: ctx.now, fuelUsed: 0n, fee: 0n, outputHash: '', exitState: '', receiptSignature: '', settledAt: 0,
     memoryMiB, outputCap, ackedAt: 0, receipt: '', outputBytes: 0, releaseAt: 0, dispute: null,
-    computePrice: chosen.price, ...(offer ? { offerId: offer.id, dataFee, dataOwner: offer.owner } : {}),
+    computePrice: chosen.price, ...(offer ? { offerId: offer.id, dataFee, dataOwner: offer.owner } : {}), ...(run ? { runId: run.id } : {}),
   };
-  ctx.kv.put(jobKey(id), job);
-  emit(ctx, 'job-submitted', { job_id: id, mode, sp_id: executorSpId, bucket_name: bucket.name, object_name: input.name, object_id: input.id, max_fee: maxFee, output_cap: outputCap, compute_price: chosen.price, data_fee: dataFee });
+  await saveJob(ctx.kv, job);
+  emit(ctx, 'job-submitted', { job_id: id, mode, sp_id: executorSpId, bucket_name: bucket.name, object_name: input.name, object_id: input.id, max_fee: maxFee, output_cap: outputCap, compute_price: chosen.price, data_fee: dataFee, run_id: run?.id ?? 0n });
   return { jobId: id.toString() };
 };
 
@@ -163,9 +170,9 @@ const msgCancelJob: MsgHandler = async (ctx, msg) => {
     fail('ERR_INVALID_ARGUMENT', `job ${id} may still be starting; it can be cancelled from ${new Date(at).toISOString()} if no provider acknowledges it`);
   }
   const refund = job.maxFee + dataFeeHeld(job);
-  await move(ctx.kv, COMPUTE_ESCROW, job.creator, refund);
+  await giveBack(ctx.kv, job, refund);
   Object.assign(job, { status: 'cancelled', settledAt: ctx.now, dataFee: 0n });
-  ctx.kv.put(jobKey(id), job);
+  await saveJob(ctx.kv, job);
   emit(ctx, 'job-cancelled', { job_id: id, refund });
   return { refund: refund.toString() };
 };
@@ -182,6 +189,7 @@ export const computeMsgs: Record<string, { handler: MsgHandler; signer: (m: Reco
   '/insitu.compute.MsgRecordOutput': { handler: msgRecordOutput, signer: (m) => String(m.creator) },
   '/insitu.compute.MsgSetComputePrice': { handler: msgSetComputePrice, signer: (m) => String(m.operator) },
   ...offerMsgs,
+  ...runMsgs,
 };
 
 export const computeQueries: Record<string, QueryHandler> = {
@@ -192,15 +200,33 @@ export const computeQueries: Record<string, QueryHandler> = {
     if (!job) fail('ERR_NOT_FOUND', `no job ${String(req.id)}`);
     return { job };
   },
-  /** Project extension (JSON): jobs of a submitter, newest first. */
   /** Project extension (JSON): the compute module's parameters (dispute window and bond, slash, cancel deadlines). */
   '/insitu.compute.Query/Params': async (ctx) => ({ params: computeParams(ctx.genesis) }),
   ...offerQueries,
   ...provenanceQueries,
   ...marketQueries,
+  ...runQueries,
+  /**
+   * Project extension (JSON): jobs newest first, one page at a time (`limit`, then the last id
+   * as `startAfter`); of one submitter (`creator`) or one executor (`executorSpId`) through
+   * their indexes, so a page costs the same however many jobs others have.
+   */
   '/insitu.compute.Query/Jobs': async (ctx, req) => {
-    const all = await ctx.kv.list<JobRecord>('job/');
+    const limit = pageLimit(req.limit, 100);
+    const startAfter = idCursor(req.startAfter);
     const who = req.creator ? String(req.creator) : null;
-    return { jobs: all.map(([, j]) => j).filter((j) => !who || (isAddress(who) && sameAddress(j.creator, who))).reverse().slice(0, Number(req.limit ?? 100)) };
+    const executor = req.executorSpId ? Number(req.executorSpId) : null;
+    if (executor !== null && !(Number.isInteger(executor) && executor > 0)) fail('ERR_INVALID_ARGUMENT', `executorSpId is a provider id, not "${String(req.executorSpId).slice(0, 40)}"`);
+    let jobs: JobRecord[];
+    if (who !== null || executor !== null) {
+      if (who !== null && !isAddress(who)) return { jobs: [], nextStartAfter: null };
+      const prefix = who !== null ? creatorJobPrefix(who) : executorJobPrefix(executor!);
+      const key = (id: bigint): string => (who !== null ? creatorJobKey(who, id) : executorJobKey(executor!, id));
+      const ids = await ctx.kv.list<bigint>(prefix, { reverse: true, limit, ...(startAfter !== null ? { after: key(startAfter) } : {}) });
+      jobs = (await Promise.all(ids.map(([, id]) => ctx.kv.get<JobRecord>(jobKey(id))))).filter((j): j is JobRecord => !!j && (executor === null || j.executorSpId === executor));
+    } else {
+      jobs = (await ctx.kv.list<JobRecord>('job/', { reverse: true, limit, ...(startAfter !== null ? { after: jobKey(startAfter) } : {}) })).map(([, j]) => j);
+    }
+    return { jobs, nextStartAfter: jobs.length === limit ? jobs.at(-1)!.id : null };
   },
 };

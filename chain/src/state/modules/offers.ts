@@ -14,6 +14,7 @@ import type { KV } from '../store.ts';
 import { big } from '../../gnfd.ts';
 import { getBucket } from './storage-records.ts';
 import { getGroupById, isGroupMember } from './group.ts';
+import { pageLimit, idCursor } from '../paging.ts';
 
 /** An offer as the chain keeps it is what its queries answer (one type for both sides). */
 export type OfferRecord = OfferInfo;
@@ -25,6 +26,11 @@ const GiB = 1n << 30n;
 const pad = (n: bigint): string => n.toString().padStart(20, '0');
 export const offerKey = (id: bigint): string => `offer/${pad(id)}`;
 export const getOffer = (kv: KV, id: bigint): Promise<OfferRecord | undefined> => kv.get<OfferRecord>(offerKey(id));
+/** Offers not withdrawn, in all and by owner and bucket: what the listing walks (expired ones are skipped as met). */
+const liveKey = (id: bigint): string => `offer-live/${pad(id)}`;
+const ownerOfferKey = (owner: string, id: bigint): string => `offer-owner/${owner.toLowerCase()}/${pad(id)}`;
+const bucketOfferKey = (bucket: string, id: bigint): string => `offer-bucket/${bucket}/${pad(id)}`;
+const offerIndexKeys = (o: OfferRecord): string[] => [liveKey(o.id), ownerOfferKey(o.owner, o.id), bucketOfferKey(o.bucket, o.id)];
 
 const amount = (v: unknown, what: string): bigint => {
   const s = String(v ?? '0') || '0';
@@ -62,6 +68,7 @@ const msgCreateOffer: MsgHandler = async (ctx, msg) => {
     maxOutputBytes, expiresAt, createdAt: ctx.now, removed: false,
   };
   ctx.kv.put(offerKey(offer.id), offer);
+  for (const k of offerIndexKeys(offer)) ctx.kv.put(k, offer.id);
   emit(ctx, 'offer-created', { offer_id: offer.id, bucket_name: offer.bucket, prefix, owner: offer.owner });
   return { offerId: offer.id.toString() };
 };
@@ -73,6 +80,7 @@ const msgRemoveOffer: MsgHandler = async (ctx, msg) => {
   if (!sameAddress(offer.owner, ctx.signer)) fail('ERR_PERMISSION_DENIED', `offer ${id} belongs to ${offer.owner}`);
   offer.removed = true;
   ctx.kv.put(offerKey(id), offer);
+  for (const k of offerIndexKeys(offer)) ctx.kv.del(k);
   emit(ctx, 'offer-removed', { offer_id: id });
   return {};
 };
@@ -110,12 +118,32 @@ export const offerQueries: Record<string, QueryHandler> = {
     if (!offer) fail('ERR_NOT_FOUND', `no offer ${String(req.id)}`);
     return { offer };
   },
-  /** Project extension (JSON): offers in force (not removed, not expired), newest first; by owner and/or bucket. */
+  /**
+   * Project extension (JSON): offers in force (not removed, not expired), newest first; by owner
+   * and/or bucket, through their indexes. One page per call: `nextStartAfter` (the last offer id
+   * looked at) continues the walk, and is null once it is done.
+   */
   '/insitu.compute.Query/Offers': async (ctx, req) => {
     const owner = req.owner ? String(req.owner) : null;
     const bucket = req.bucket ? String(req.bucket) : null;
-    const all = (await ctx.kv.list<OfferRecord>('offer/')).map(([, o]) => o);
-    const live = all.filter((o) => !o.removed && (o.expiresAt === 0 || o.expiresAt > ctx.now) && (!owner || sameAddress(o.owner, owner)) && (!bucket || o.bucket === bucket));
-    return { offers: live.reverse().slice(0, Math.min(Number(req.limit ?? 100) || 100, 1000)) };
+    const limit = pageLimit(req.limit, 100);
+    let cursor = idCursor(req.startAfter);
+    if (owner !== null && !isAddress(owner)) return { offers: [], nextStartAfter: null };
+    const key = (id: bigint): string => (bucket !== null ? bucketOfferKey(bucket, id) : owner !== null ? ownerOfferKey(owner, id) : liveKey(id));
+    const prefix = key(0n).slice(0, -20);
+    const offers: OfferRecord[] = [];
+    // Expired offers stay indexed until withdrawn: a page looks at no more than a few pages' worth of them.
+    for (let looked = 0; offers.length < limit && looked < limit * 10;) {
+      const ids = await ctx.kv.list<bigint>(prefix, { reverse: true, limit, ...(cursor !== null ? { after: key(cursor) } : {}) });
+      for (const [, id] of ids) {
+        looked++;
+        cursor = id;
+        const o = await getOffer(ctx.kv, id);
+        if (o && (o.expiresAt === 0 || o.expiresAt > ctx.now) && (!owner || sameAddress(o.owner, owner))) offers.push(o);
+        if (offers.length === limit) return { offers, nextStartAfter: id };
+      }
+      if (ids.length < limit) return { offers, nextStartAfter: null };
+    }
+    return { offers, nextStartAfter: cursor };
   },
 };

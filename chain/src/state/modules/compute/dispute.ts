@@ -18,7 +18,7 @@ import { big } from '../../../gnfd.ts';
 import { move } from '../bank.ts';
 import { getProvider, getGvg, providerByOperator, isActive } from '../providers.ts';
 import { getObjectById } from '../storage-records.ts';
-import { COMPUTE_ESCROW, computeParams, disputeDueKey, getJob, jobKey, releaseKey, type JobRecord } from './records.ts';
+import { COMPUTE_ESCROW, computeParams, disputeDueKey, getJob, releaseKey, saveJob, type JobRecord } from './records.ts';
 import { checkReceipt } from './settle.ts';
 import { payHeld, refundHeld, dataFeeHeld } from './held.ts';
 import { slash } from '../stake.ts';
@@ -67,7 +67,7 @@ export const msgDisputeJob: MsgHandler = async (ctx, msg) => {
   const slashWant = multiple > BigInt(params.slashMin) ? multiple : BigInt(params.slashMin);
   const dispute: JobDispute = { disputer: ctx.signer, bond, openedAt: ctx.now, deadline, verifiers, votes: [], outcome: 'open', slashWant, slashed: 0n };
   job.dispute = dispute;
-  ctx.kv.put(jobKey(id), job);
+  await saveJob(ctx.kv, job);
   ctx.kv.put(disputeDueKey(deadline, id), true);
   emit(ctx, 'job-disputed', { job_id: id, sp_id: job.executorSpId, disputer: ctx.signer, bond, verifiers: verifiers.join(','), deadline });
   return { bond: bond.toString(), verifiers: verifiers.map(String) };
@@ -88,7 +88,7 @@ export const msgVerifyJob: MsgHandler = async (ctx, msg) => {
   d.votes.push({ spId: sp.id, agree, outputHash: r.outputHash, fuelUsed: BigInt(r.fuelUsed), exitState: exitStateOf(r), receipt: JSON.stringify(r), signature: String(msg.receiptSignature) });
   emit(ctx, 'job-verified', { job_id: id, sp_id: sp.id, agree: String(agree) });
   for (const e of await resolve(ctx.kv, job, ctx.now, false)) emit(ctx, e.type, e.attributes);
-  ctx.kv.put(jobKey(id), job);
+  await saveJob(ctx.kv, job);
   return { agree: String(agree), outcome: job.dispute!.outcome };
 };
 
@@ -173,7 +173,7 @@ export async function computeEndBlock({ kv, now }: { kv: KV; now: number }): Pro
     const job = await getJob(kv, BigInt(first[0].split('/')[2]!));
     if (!job?.dispute || job.dispute.outcome !== 'open') continue;
     events.push(...(await resolve(kv, job, now, true)));
-    kv.put(jobKey(job.id), job);
+    await saveJob(kv, job);
   }
   for (let guard = 0; guard < 1000; guard++) {
     const [first] = await kv.list<boolean>('job-release/', { limit: 1 });
@@ -184,7 +184,7 @@ export async function computeEndBlock({ kv, now }: { kv: KV; now: number }): Pro
     if (!job || job.releaseAt === 0 || job.dispute?.outcome === 'open') continue;
     if (!(await payHeld(kv, job))) continue;
     job.releaseAt = 0;
-    kv.put(jobKey(job.id), job);
+    await saveJob(kv, job);
     events.push({ type: 'job-fee-released', attributes: { job_id: String(job.id), sp_id: String(job.executorSpId), fee: String(job.fee), data_fee: String(dataFeeHeld(job)) } });
   }
   return events;

@@ -7,7 +7,7 @@ import { fail, emit, type MsgHandler, type QueryHandler } from '../../context.ts
 import { big } from '../../../gnfd.ts';
 import { listProviders, providerByOperator } from '../providers.ts';
 import { getBucket, getObjectById } from '../storage-records.ts';
-import { computeParams, jobKey, type JobRecord } from './records.ts';
+import { computeParams, jobKey, jobStatsKey, saveJob, type JobRecord, type JobStats } from './records.ts';
 import { candidatesOf, chooseExecutor } from './executor.ts';
 
 /**
@@ -36,7 +36,7 @@ export const msgReassignJob: MsgHandler = async (ctx, msg) => {
     named: Number(msg.executorSpId || 0), maxPrice: maxPriceText === '' ? (job.computePrice ?? null) : BigInt(maxPriceText), cheapest: true, exclude,
   });
   Object.assign(job, { executorSpId: chosen.spId, computePrice: chosen.price, status: 'submitted', submittedAt: ctx.now, ackedAt: 0, reassignedFrom: [...(job.reassignedFrom ?? []), from] });
-  ctx.kv.put(jobKey(id), job);
+  await saveJob(ctx.kv, job);
   emit(ctx, 'job-reassigned', { job_id: id, from_sp_id: from, sp_id: chosen.spId, compute_price: chosen.price });
   return { executorSpId: chosen.spId, computePrice: chosen.price.toString() };
 };
@@ -61,12 +61,8 @@ export const marketQueries: Record<string, QueryHandler> = {
   '/insitu.compute.Query/ProviderStats': async (ctx) => {
     const stats = new Map<number, { spId: number; computePrice: string; load: number; done: number }>();
     for (const p of await listProviders(ctx.kv)) stats.set(p.id, { spId: p.id, computePrice: p.computePrice, load: 0, done: 0 });
-    for (const [, j] of await ctx.kv.list<JobRecord>('job/')) {
-      const s = stats.get(j.executorSpId);
-      if (!s) continue;
-      if (j.status === 'submitted' || j.status === 'running') s.load++;
-      else if (j.status === 'settled' || j.status === 'rejected') s.done++;
-    }
+    // Counters kept with every job write (records.ts saveJob): one read per provider, not per job.
+    for (const s of stats.values()) Object.assign(s, (await ctx.kv.get<JobStats>(jobStatsKey(s.spId))) ?? {});
     return { providers: [...stats.values()] };
   },
 };

@@ -58,3 +58,51 @@ export const releaseKey = (at: number, id: bigint): string => `job-release/${pad
 export const disputeDueKey = (at: number, id: bigint): string => `job-dispute-due/${pad(at, 16)}/${pad(id)}`;
 
 export const getJob = (kv: KV, id: bigint): Promise<JobRecord | undefined> => kv.get<JobRecord>(jobKey(id));
+
+/** A submitter's jobs by id (walked in reverse: newest first). */
+export const creatorJobKey = (creator: string, id: bigint): string => `job-creator/${creator.toLowerCase()}/${pad(id)}`;
+export const creatorJobPrefix = (creator: string): string => `job-creator/${creator.toLowerCase()}/`;
+/** An executor's jobs by id (a reassigned job moves to its new executor). */
+export const executorJobKey = (spId: number, id: bigint): string => `job-executor/${pad(spId, 10)}/${pad(id)}`;
+export const executorJobPrefix = (spId: number): string => `job-executor/${pad(spId, 10)}/`;
+/** Per provider: jobs waiting or running on it (load) and jobs it settled or refused (done). */
+export const jobStatsKey = (spId: number): string => `job-stats/${pad(spId, 10)}`;
+
+export interface JobStats {
+  load: number;
+  done: number;
+}
+
+/** Which of a provider's counters a job in this status counts in. */
+function counterOf(status: JobRecord['status']): keyof JobStats | null {
+  if (status === 'submitted' || status === 'running') return 'load';
+  if (status === 'settled' || status === 'rejected') return 'done';
+  return null;
+}
+
+async function bump(kv: KV, spId: number, counter: keyof JobStats, by: number): Promise<void> {
+  const s = (await kv.get<JobStats>(jobStatsKey(spId))) ?? { load: 0, done: 0 };
+  s[counter] += by;
+  kv.put(jobStatsKey(spId), s);
+}
+
+/**
+ * Stores a job and keeps its indexes in the same write set: by submitter, by executor, and the
+ * executor's load and done counters, so listings and provider stats read a page or a counter,
+ * never every job. Every write of a job record goes through here.
+ */
+export async function saveJob(kv: KV, job: JobRecord): Promise<void> {
+  const before = await getJob(kv, job.id);
+  if (!before) kv.put(creatorJobKey(job.creator, job.id), job.id);
+  if (before?.executorSpId !== job.executorSpId) {
+    if (before) kv.del(executorJobKey(before.executorSpId, job.id));
+    kv.put(executorJobKey(job.executorSpId, job.id), job.id);
+  }
+  const was = before ? counterOf(before.status) : null;
+  const is = counterOf(job.status);
+  if (was !== is || before?.executorSpId !== job.executorSpId) {
+    if (before && was) await bump(kv, before.executorSpId, was, -1);
+    if (is) await bump(kv, job.executorSpId, is, 1);
+  }
+  kv.put(jobKey(job.id), job);
+}

@@ -11,12 +11,12 @@ import { parseReceipt, receiptDigest, exitStateOf, type JobReceipt } from '@insi
 import { fail, emit, type MsgHandler } from '../../context.ts';
 import type { KV } from '../../store.ts';
 import { big } from '../../../gnfd.ts';
-import { move } from '../bank.ts';
 import { providerByOperator, type ProviderRecord } from '../providers.ts';
 import { getObjectById } from '../storage-records.ts';
-import { COMPUTE_ESCROW, computeParams, getJob, jobKey, releaseKey, type JobRecord } from './records.ts';
+import { computeParams, getJob, releaseKey, saveJob, type JobRecord } from './records.ts';
 import { dataFeeHeld } from './held.ts';
 import { getOffer, offerAllowsModule } from '../offers.ts';
+import { giveBack, finishRunWith } from './runs.ts';
 
 /** The job's record and the provider behind the signer, which must be the job's executor. */
 async function executorsJob(kv: KV, signer: string, id: bigint): Promise<{ job: JobRecord; sp: ProviderRecord }> {
@@ -32,7 +32,7 @@ export const msgAckJob: MsgHandler = async (ctx, msg) => {
   const { job, sp } = await executorsJob(ctx.kv, ctx.signer, id);
   if (job.status !== 'submitted') fail('ERR_INVALID_ARGUMENT', `job ${id} is already ${job.status}`);
   Object.assign(job, { status: 'running', ackedAt: ctx.now });
-  ctx.kv.put(jobKey(id), job);
+  await saveJob(ctx.kv, job);
   emit(ctx, 'job-acknowledged', { job_id: id, sp_id: sp.id });
   return {};
 };
@@ -91,7 +91,8 @@ export const msgSettleJob: MsgHandler = async (ctx, msg) => {
   // A refused module read no data: the owner's fee goes back with the unused compute fee.
   const dataFee = r.state === 'rejected' ? 0n : dataFeeHeld(job);
   // The fees stay in escrow until the dispute window closes (computeEndBlock pays them out).
-  await move(ctx.kv, COMPUTE_ESCROW, job.creator, job.maxFee - fee + (dataFeeHeld(job) - dataFee));
+  // (to the job's dataset run while it is open: other jobs of the run may need it).
+  await giveBack(ctx.kv, job, job.maxFee - fee + (dataFeeHeld(job) - dataFee));
   const releaseAt = ctx.now + params.disputeWindowMs;
   const held = fee + dataFee > 0n;
   Object.assign(job, {
@@ -100,7 +101,9 @@ export const msgSettleJob: MsgHandler = async (ctx, msg) => {
     releaseAt: held ? releaseAt : 0, ...(job.offerId ? { dataFee } : {}),
   });
   if (held) ctx.kv.put(releaseKey(releaseAt, id), true);
-  ctx.kv.put(jobKey(id), job);
+  await saveJob(ctx.kv, job);
+  // A dataset run's reduce is the run's result: the run ends with it.
+  await finishRunWith(ctx, job);
   emit(ctx, r.state === 'rejected' ? 'job-rejected' : 'job-settled', { job_id: id, sp_id: sp.id, fee, data_fee: dataFee, refund: job.maxFee - fee, exit_state: job.exitState, release_at: releaseAt });
   return { fee: fee.toString(), refund: (job.maxFee - fee).toString() };
 };
