@@ -14,7 +14,7 @@ import { createRequire } from 'node:module';
 import type { ChainApp, ExecResult, TxEvent } from '../state/types.ts';
 import type { Logger } from '../state/app.ts';
 import { answerQuery } from '../rpc/query.ts';
-import { resultData } from '../rpc/server.ts';
+import { resultData } from '../rpc/json.ts';
 import { encodeFrame, FrameReader } from './framing.ts';
 
 const require = createRequire(import.meta.url);
