@@ -285,3 +285,148 @@ test('a dataset reduce names only the submitter\'s own successful maps, once eac
   t.deepEqual(g.mapJobs, [a, b]);
   t.is(g.outputCap, 500n, 'the maps\' cap bounds what the reduce returns');
 });
+
+/** What one transaction costs its sender (gas × price). */
+const TX = 120_000n * 5_000_000_000n;
+
+/** Buyer's bucket of three objects under sales/ and an offer on them; a run's numbers. */
+async function runSetup(t: ExecutionContext) {
+  const s = await setup(t);
+  await s.seal(s.owner, 'data', 'sales/2025.csv');
+  await s.seal(s.owner, 'data', 'sales/2026.csv');
+  const { offerId } = await s.owner.createOffer({ bucket: 'data', prefix: 'sales/', audience: 'anyone', pricePerJob: 1000n, maxOutputBytes: 500n });
+  return { ...s, offerId, objects: ['sales/2024.csv', 'sales/2025.csv', 'sales/2026.csv'], mapFee: 10n ** 6n, reduceFee: 2n * 10n ** 6n };
+}
+
+test('a dataset run is one escrow: its maps, a retry and its reduce draw from it, change and cancels go back to it, the reduce ends it with the rest refunded, and money is conserved', async (t) => {
+  const { buyer, stranger, owner, sps, code, balance, receipt, job, clock, sum, seal, offerId, objects, mapFee, reduceFee } = await runSetup(t);
+  const buyerStart = await balance(buyer.address);
+  const open = { bucket: 'data', prefix: 'sales/', moduleHash: ALLOWED, reduceModuleHash: OTHER, mapFee, reduceFee, spareMaps: 1, offerId };
+  const { runId, escrowed } = await buyer.openRun(open);
+  // Three maps and one spare at the map fee, the reduce's fee, and the offer's 1000 per object read (the spare's too).
+  t.is(escrowed, mapFee * 4n + reduceFee + 1000n * 4n);
+  t.is(buyerStart - await balance(buyer.address), escrowed + TX, 'one move from the buyer');
+  t.is(await balance(ESCROW), escrowed);
+  let { run } = await buyer.getRun(runId);
+  t.deepEqual(run.objects, objects, 'one map per sealed object under the prefix, in name order');
+  t.like(run, { status: 'open', available: escrowed, escrowed, dataFees: 4000n, spareMaps: 1 });
+  await seal(owner, 'data', 'sales/late.csv');
+  // (Sealing locks storage fees in the owner's payment stream: the sum is taken after it.)
+  const before = await sum();
+
+  const map = (object: string, extra: Record<string, unknown> = {}) => buyer.submitJob({ ...job, object, maxFee: mapFee, offerId, runId, ...extra }).then((r) => buyer.getJob(r.jobId));
+  t.is(await code(map('sales/late.csv')), 'ERR_INVALID_ARGUMENT', 'an object sealed after the run opened is not one of its objects');
+  t.is(await code(map(objects[0]!, { moduleHash: OTHER })), 'ERR_INVALID_ARGUMENT', 'the offer allows any module, but the run\'s maps run its module');
+  t.is(await code(stranger.submitJob({ ...job, maxFee: mapFee, offerId, runId })), 'ERR_PERMISSION_DENIED', 'another account draws nothing from the run');
+  t.is(await code(map(objects[0]!, { runId: 999n })), 'ERR_NOT_FOUND');
+  t.is(await code(map(objects[0]!, { offerId: 0n })), 'ERR_PERMISSION_DENIED', 'outside the offer the buyer has no permission');
+  let spent = await balance(buyer.address);
+  const [a, b, c] = [await map(objects[0]!), await map(objects[1]!), await map(objects[2]!)];
+  t.is(spent - await balance(buyer.address), 3n * TX, 'the maps took nothing from the buyer but their transactions\' gas');
+  spent = await balance(buyer.address);
+  t.is(a.runId, runId);
+  ({ run } = await buyer.getRun(runId));
+  t.is(run.available, escrowed - 3n * (mapFee + 1000n));
+  // A map settles: its change goes back to the run, not to the buyer.
+  await sps[0]!.settleJob({ jobId: a.id, ...receipt(a, 1, { fuelUsed: '100' }) });
+  t.is(await balance(buyer.address), spent);
+  ({ run } = await buyer.getRun(runId));
+  t.is(run.available, escrowed - 2n * (mapFee + 1000n) - (5000n + 1000n), 'all but the fee (fuel 100 × price 50) and the data fee came back to the run');
+  // b's executor does not run it: after the deadline it is reassigned (its escrow stays); c's is
+  // cancelled (back to the run) and retried on the spare.
+  clock.now += DEFAULT_COMPUTE_PARAMS.cancelUnackedAfterMs + 1000;
+  const moved = await buyer.reassignJob({ jobId: b.id, maxComputePrice: 100n });
+  await sps[moved.executorSpId - 1]!.settleJob({ jobId: b.id, ...receipt(await buyer.getJob(b.id), moved.executorSpId) });
+  await buyer.cancelJob(c.id);
+  t.is(spent - await balance(buyer.address), 2n * TX, 'a cancelled map\'s escrow goes back to the run, not the buyer');
+  const c2 = await map(objects[2]!);
+  // What is left is a's and b's change and the spare: a map asking for three map fees would eat into the reduce's fee.
+  t.is(await code(map(objects[2]!, { maxFee: 3n * mapFee })), 'ERR_INSUFFICIENT_BALANCE', 'no map may eat into the reduce\'s fee');
+  await sps[0]!.settleJob({ jobId: c2.id, ...receipt(c2, 1) });
+  t.is(await sum(), before, 'conserved while the run is open');
+
+  const reduce = (mapJobs: bigint[], extra: Record<string, unknown> = {}) => buyer.submitJob({ ...job, moduleHash: OTHER, mode: 'gather', mapJobs, maxFee: reduceFee, runId, ...extra }).then((r) => buyer.getJob(r.jobId));
+  t.is(await code(reduce([b.id, a.id, c2.id])), 'ERR_INVALID_ARGUMENT', 'maps out of object order');
+  t.is(await code(reduce([a.id, b.id])), 'ERR_INVALID_ARGUMENT', 'a map missing');
+  t.is(await code(reduce([a.id, b.id, c.id])), 'ERR_INVALID_ARGUMENT', 'a cancelled map');
+  t.is(await code(reduce([a.id, b.id, c2.id], { moduleHash: ALLOWED })), 'ERR_INVALID_ARGUMENT', 'not the run\'s reduce module');
+  const r = await reduce([a.id, b.id, c2.id]);
+  const available = (await buyer.getRun(runId)).run.available;
+  spent = await balance(buyer.address);
+  await sps[0]!.settleJob({ jobId: r.id, ...receipt(r, 1, { fuelUsed: '10', outputHash: '5e'.repeat(32) }) });
+  ({ run } = await buyer.getRun(runId));
+  t.like(run, { status: 'done', resultJob: r.id, outputHash: '5e'.repeat(32), exitState: 'succeeded', available: 0n });
+  t.is(run.refunded, available + reduceFee - 500n, 'the reduce\'s change and everything no job used came back');
+  t.is(await balance(buyer.address) - spent, run.refunded);
+  const { jobs } = await buyer.getRun(runId);
+  t.deepEqual(jobs.map((j) => j.id), [a.id, b.id, c.id, c2.id, r.id], 'every job of the run, with its receipt');
+  t.true(jobs.filter((j) => j.status === 'settled').every((j) => j.receipt !== '' && j.receiptSignature !== ''));
+  t.is(await code(map(objects[0]!)), 'ERR_INVALID_ARGUMENT', 'an ended run pays for nothing more');
+  t.is(await code(buyer.closeRun(runId)), 'ERR_INVALID_ARGUMENT');
+
+  // Held fees reach the providers and the owner when the windows close; the rest was refunded.
+  const ownerBefore = await balance(owner.address);
+  clock.now += 2 * HOUR;
+  await stranger.transfer(stranger.address, 1n);
+  t.is(await balance(owner.address) - ownerBefore, 3000n, 'the owner is paid for the three maps that read its data');
+  t.is(await balance(ESCROW), 0n);
+  t.is(await sum(), before, 'money conserved');
+});
+
+test('a dataset run is refused bad terms and changes nothing; its submitter funds it and closes it; an overturned reduce after the run ended refunds the submitter', async (t) => {
+  const { buyer, stranger, owner, sps, code, balance, receipt, job, sum, offerId, objects, mapFee, reduceFee } = await runSetup(t);
+  const before = await sum();
+  const buyerStart = await balance(buyer.address);
+  const open = { bucket: 'data', prefix: 'sales/', moduleHash: ALLOWED, reduceModuleHash: OTHER, mapFee, reduceFee, offerId };
+  t.is(await code(buyer.openRun({ ...open, bucket: 'nope' })), 'ERR_BUCKET_NOT_FOUND');
+  t.is(await code(buyer.openRun({ ...open, prefix: 'nothing/' })), 'ERR_OBJECT_NOT_FOUND');
+  t.is(await code(buyer.openRun({ ...open, moduleHash: 'x' })), 'ERR_INVALID_ARGUMENT');
+  t.is(await code(buyer.openRun({ ...open, reduceModuleHash: 'y' })), 'ERR_INVALID_ARGUMENT');
+  t.is(await code(buyer.openRun({ ...open, mapFee: 0n })), 'ERR_INVALID_ARGUMENT');
+  t.is(await code(buyer.openRun({ ...open, reduceFee: 0n })), 'ERR_INVALID_ARGUMENT', 'a reduce needs a fee');
+  t.is(await code(buyer.openRun({ ...open, reduceModuleHash: '' })), 'ERR_INVALID_ARGUMENT', 'no reduce, no reduce fee');
+  t.is(await code(buyer.openRun({ ...open, spareMaps: 5000 })), 'ERR_INVALID_ARGUMENT');
+  t.is(await code(buyer.openRun({ ...open, prefix: '' })), 'ERR_PERMISSION_DENIED', 'private/keys.csv is not on offer');
+  t.is(await code(buyer.openRun({ ...open, offerId: 999n })), 'ERR_NOT_FOUND');
+  t.is(await code(buyer.openRun({ ...open, mapFee: 10n ** 30n })), 'ERR_INSUFFICIENT_BALANCE');
+  t.is(buyerStart - await balance(buyer.address), 11n * TX, 'nothing escrowed by the refusals (each paid its gas)');
+  t.is(await balance(ESCROW), 0n);
+
+  const { runId, escrowed } = await buyer.openRun(open);
+  t.is(await code(stranger.fundRun(runId, 10n)), 'ERR_PERMISSION_DENIED');
+  t.is(await code(buyer.fundRun(runId, 0n)), 'ERR_INVALID_ARGUMENT');
+  await buyer.fundRun(runId, 5000n);
+  t.like((await buyer.getRun(runId)).run, { escrowed: escrowed + 5000n, available: escrowed + 5000n });
+  const maps = [];
+  for (const object of objects) {
+    const m = await buyer.getJob((await buyer.submitJob({ ...job, object, maxFee: mapFee, offerId, runId })).jobId);
+    await sps[0]!.settleJob({ jobId: m.id, ...receipt(m, 1) });
+    maps.push(m.id);
+  }
+  const { jobId } = await buyer.submitJob({ ...job, moduleHash: OTHER, mode: 'gather', mapJobs: maps, maxFee: reduceFee, runId });
+  const r = await buyer.getJob(jobId);
+  await sps[0]!.settleJob({ jobId, ...receipt(r, 1, { fuelUsed: '1000' }) });
+  t.is((await buyer.getRun(runId)).run.status, 'done');
+  // The reduce's receipt is wrong: the verifiers overturn it, and its fee goes back to the buyer (the run has ended).
+  await stranger.disputeJob(jobId);
+  const buyerBefore = await balance(buyer.address);
+  for (const v of (await buyer.getJob(jobId)).dispute!.verifiers) {
+    if ((await buyer.getJob(jobId)).dispute!.outcome !== 'open') break;
+    await sps[v - 1]!.verifyJob({ jobId, ...receipt(r, v, { fuelUsed: '1000', outputHash: '12'.repeat(32) }) });
+  }
+  const overturned = await buyer.getJob(jobId);
+  t.is(overturned.status, 'overturned');
+  t.is(await balance(buyer.address) - buyerBefore, overturned.fee, 'the reduce\'s fee came back to the submitter');
+  t.is(await sum(), before, 'conserved through the dispute');
+
+  // A run closed by its submitter returns what no job holds; a job still holding its escrow refunds the submitter directly.
+  const second = await buyer.openRun({ ...open, reduceModuleHash: '', reduceFee: 0n });
+  const pending = await buyer.getJob((await buyer.submitJob({ ...job, maxFee: mapFee, offerId, runId: second.runId })).jobId);
+  t.is(await code(stranger.closeRun(second.runId)), 'ERR_PERMISSION_DENIED');
+  const { refund } = await buyer.closeRun(second.runId);
+  t.is(refund, second.escrowed - mapFee - 1000n);
+  t.is((await buyer.getRun(second.runId)).run.status, 'closed');
+  await sps[0]!.settleJob({ jobId: pending.id, ...receipt(pending, 1) });
+  t.is(await sum(), before, 'money conserved');
+  void owner;
+});

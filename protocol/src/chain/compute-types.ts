@@ -85,7 +85,7 @@ export const COMPUTE_CODECS: Record<string, Codec> = {
     [9, 'fuelLimit', 'uint64'], [10, 'executorSpId', 'uint32'], [11, 'sideInputs', 'strings'],
     [12, 'env', 'strings'], [13, 'mode', 'string'], [14, 'pieceIndex', 'uint32'], [15, 'mapJobs', 'strings'],
     [16, 'memoryMib', 'uint32'], [17, 'maxOutputBytes', 'uint64'], [18, 'offerId', 'uint64'], [19, 'maxComputePrice', 'string'],
-    [20, 'executorChoice', 'string'],
+    [20, 'executorChoice', 'string'], [21, 'runId', 'uint64'],
   ]),
   '/insitu.compute.MsgSubmitJobResponse': codecOf([[1, 'jobId', 'uint64']]),
   '/insitu.compute.MsgSettleJob': codecOf([
@@ -105,6 +105,16 @@ export const COMPUTE_CODECS: Record<string, Codec> = {
   '/insitu.compute.MsgReassignJobResponse': codecOf([[1, 'executorSpId', 'uint32'], [2, 'computePrice', 'string']]),
   '/insitu.compute.MsgRecordOutput': codecOf([[1, 'creator', 'string'], [2, 'jobId', 'uint64'], [3, 'bucketName', 'string'], [4, 'objectName', 'string']]),
   '/insitu.compute.MsgRecordOutputResponse': codecOf([]),
+  // Dataset runs: one escrow for a run's maps and reduce.
+  '/insitu.compute.MsgOpenRun': codecOf([
+    [1, 'creator', 'string'], [2, 'bucketName', 'string'], [3, 'prefix', 'string'], [4, 'moduleHash', 'string'],
+    [5, 'reduceModuleHash', 'string'], [6, 'mapFee', 'string'], [7, 'reduceFee', 'string'], [8, 'spareMaps', 'uint32'], [9, 'offerId', 'uint64'],
+  ]),
+  '/insitu.compute.MsgOpenRunResponse': codecOf([[1, 'runId', 'uint64'], [2, 'escrowed', 'string']]),
+  '/insitu.compute.MsgFundRun': codecOf([[1, 'creator', 'string'], [2, 'runId', 'uint64'], [3, 'amount', 'string']]),
+  '/insitu.compute.MsgFundRunResponse': codecOf([]),
+  '/insitu.compute.MsgCloseRun': codecOf([[1, 'creator', 'string'], [2, 'runId', 'uint64']]),
+  '/insitu.compute.MsgCloseRunResponse': codecOf([[1, 'refund', 'string']]),
   '/insitu.compute.MsgSetComputePrice': codecOf([[1, 'operator', 'string'], [2, 'computePrice', 'string']]),
   '/insitu.compute.MsgSetComputePriceResponse': codecOf([]),
   // Data offers (chain offers module).

@@ -287,6 +287,61 @@ export interface JobInfo {
   computePrice?: bigint;
   /** Providers the job was taken from because they did not run it in time, oldest first. */
   reassignedFrom?: number[];
+  /** The dataset run whose escrow pays for it (0 or absent: its own escrow). */
+  runId?: bigint;
+}
+
+/**
+ * A job over a dataset as the chain keeps it: one escrow for the whole run (each map's maximum
+ * fee, spare attempts, the reduce's and the offer's data fees), from which its maps and its reduce
+ * draw; what a job does not use goes back to the run while it is open, and the rest of the run to
+ * its submitter when it ends.
+ */
+export interface DatasetRunInfo {
+  id: bigint;
+  creator: Hex;
+  bucket: string;
+  prefix: string;
+  /** The sealed objects under the prefix when the run opened, in name order: one map each. */
+  objects: string[];
+  objectIds: bigint[];
+  /** SHA-256 of the map module and of the reduce module ('' when the run has no reduce). */
+  moduleHash: string;
+  reduceModuleHash: string;
+  /** Each map's maximum fee, the spare map attempts escrowed for retries, the reduce's maximum fee. */
+  mapFee: bigint;
+  spareMaps: number;
+  reduceFee: bigint;
+  /** The data offer the maps run under (0: none) and the data fees escrowed for it. */
+  offerId: bigint;
+  dataFees: bigint;
+  /** Everything put into the run's escrow (the opening sum and any top-ups). */
+  escrowed: bigint;
+  /** What is in the escrow and not drawn by a job. */
+  available: bigint;
+  /** Every job that drew from the run, in submission order (maps, their retries, the reduce). */
+  jobs: bigint[];
+  /** The reduce that settled (the run's result), 0 until then. */
+  resultJob: bigint;
+  outputHash: string;
+  exitState: string;
+  /** open → done (its reduce settled) or closed (by its submitter); what was left went back then. */
+  status: 'open' | 'done' | 'closed';
+  refunded: bigint;
+  openedAt: number;
+  endedAt: number;
+}
+
+export interface OpenRunInput {
+  bucket: string;
+  /** Object names starting with this ('' the whole bucket). */
+  prefix: string;
+  moduleHash: string;
+  reduceModuleHash?: string;
+  mapFee: bigint;
+  reduceFee?: bigint;
+  spareMaps?: number;
+  offerId?: bigint;
 }
 
 /** A data offer: compute over a bucket, prefix or object, sold by its owner (as the chain keeps it). */
@@ -395,6 +450,8 @@ export interface SubmitJobInput {
   maxComputePrice?: bigint;
   /** The chain picks the cheapest of the input's holders in service (within maxComputePrice). */
   cheapest?: boolean;
+  /** Draws the fees from this dataset run's escrow instead of the submitter's balance. */
+  runId?: bigint;
 }
 
 /** An account's stream payments now (Greenfield's stream record with its bank balance). */
@@ -464,6 +521,8 @@ export interface ChainReader {
   /** Swap-in reservations in progress: a successor rebuilding what an exiting provider held. */
   swapIns(opts?: CallOptions): Promise<{ successorSpId: number; targetSpId: number; familyId: number; gvgId: number; reservedAt: number }[]>;
   getJob(id: bigint, opts?: CallOptions): Promise<JobInfo>;
+  /** A dataset run with its jobs (maps, retries and reduce, in submission order). */
+  getRun(id: bigint, opts?: CallOptions): Promise<{ run: DatasetRunInfo; jobs: JobInfo[] }>;
   listJobs(creator?: Hex, opts?: CallOptions & { limit?: number }): Promise<JobInfo[]>;
   /** One data offer (withdrawn ones too: jobs keep their terms). */
   getOffer(id: bigint, opts?: CallOptions): Promise<OfferInfo>;
@@ -525,6 +584,12 @@ export interface ChainClient extends ChainReader {
   cancelJob(jobId: bigint, opts?: CallOptions): Promise<TxResult>;
   /** Submitter: moves a job its executor did not run in time to another holder of the input (cheapest within the limit, or the one named). */
   reassignJob(input: { jobId: bigint; executorSpId?: number; maxComputePrice?: bigint }, opts?: CallOptions): Promise<TxResult & { executorSpId: number; computePrice: bigint }>;
+  /** Opens a dataset run: one escrow for all its maps, spare attempts and reduce (and the offer's data fees). */
+  openRun(input: OpenRunInput, opts?: CallOptions): Promise<TxResult & { runId: bigint; escrowed: bigint }>;
+  /** Submitter: adds to an open run's escrow (more retries than were set aside). */
+  fundRun(runId: bigint, amount: bigint, opts?: CallOptions): Promise<TxResult>;
+  /** Submitter: ends an open run; what no job holds goes back. */
+  closeRun(runId: bigint, opts?: CallOptions): Promise<TxResult & { refund: bigint }>;
   /** Submitter: records that `bucket/object` (its own, sealed) is the output of its settled job. */
   recordJobOutput(input: { jobId: bigint; bucket: string; object: string }, opts?: CallOptions): Promise<TxResult>;
   /** Bucket owner: offers compute over a bucket, prefix or object for money. */

@@ -13,7 +13,7 @@ import { jsonRpc, chainError, extensionQuery, feedEvents } from './rpc.ts';
 import { ADVANCE_TIME } from '@insitu/protocol/chain';
 import type {
   Account, Action, BucketInfo, BucketReadState, PaymentView, CallOptions, ChainClient, ChainEvent, ChainReader, Effect, GlobalVirtualGroup,
-  ObjectInfo, Policy, Principal, GroupInfo, StorageParams, StorageProvider, TxResult, Visibility, ListOptions, JobInfo, ChallengeInfo,
+  ObjectInfo, Policy, Principal, GroupInfo, StorageParams, StorageProvider, TxResult, Visibility, ListOptions, JobInfo, DatasetRunInfo, ChallengeInfo,
   OfferInfo, ProviderComputeStats, OutputProvenance,
 } from '@insitu/protocol/chain';
 
@@ -277,6 +277,7 @@ function readerOn(gf: GreenfieldClient, opts: ChainReaderOptions): ChainReader {
     listGroups: (by, o) => guard(o, async () => (await extensionQuery<{ groups: GroupInfo[] }>(rpcUrl, '/insitu.storage.Query/Groups', 'owner' in by ? { owner: by.owner } : { member: by.member }, o?.signal)).groups),
     swapIns: (o) => guard(o, async () => (await extensionQuery<{ swapIns: { successorSpId: number; targetSpId: number; familyId: number; gvgId: number; reservedAt: number }[] }>(rpcUrl, '/insitu.virtualgroup.Query/SwapIns', {}, o?.signal)).swapIns),
     getJob: (id, o) => guard(o, async () => (await extensionQuery<{ job: JobInfo }>(rpcUrl, '/insitu.compute.Query/Job', { id: id.toString() }, o?.signal)).job, 'ERR_NOT_FOUND'),
+    getRun: (id, o) => guard(o, async () => extensionQuery<{ run: DatasetRunInfo; jobs: JobInfo[] }>(rpcUrl, '/insitu.compute.Query/Run', { id: id.toString() }, o?.signal), 'ERR_NOT_FOUND'),
 
     listJobs: (creator, o) => guard(o, async () => (await extensionQuery<{ jobs: JobInfo[] }>(rpcUrl, '/insitu.compute.Query/Jobs', { ...(creator ? { creator } : {}), limit: o?.limit ?? 100 }, o?.signal)).jobs),
     getOffer: (id, o) => guard(o, async () => (await extensionQuery<{ offer: OfferInfo }>(rpcUrl, '/insitu.compute.Query/Offer', { id: id.toString() }, o?.signal)).offer, 'ERR_NOT_FOUND'),
@@ -496,6 +497,7 @@ export async function createChainClient(opts: ChainClientOptions): Promise<Chain
         env: input.env ?? [], mode: input.mode ?? '', pieceIndex: input.pieceIndex ?? 0, mapJobs: (input.mapJobs ?? []).map(String),
         memoryMib: input.memoryMiB ?? 0, maxOutputBytes: String(input.maxOutputBytes ?? 0), offerId: String(input.offerId ?? 0),
         maxComputePrice: input.maxComputePrice !== undefined ? input.maxComputePrice.toString() : '', executorChoice: input.cheapest ? 'cheapest' : '',
+        runId: String(input.runId ?? 0),
       }, o);
       return { ...tx, jobId: BigInt(String(responseOf(tx, '/insitu.compute.MsgSubmitJobResponse').jobId)) };
     },
@@ -517,6 +519,19 @@ export async function createChainClient(opts: ChainClientOptions): Promise<Chain
       }, o);
       const r = responseOf(tx, '/insitu.compute.MsgReassignJobResponse');
       return { ...tx, executorSpId: Number(r.executorSpId), computePrice: BigInt(String(r.computePrice || '0')) };
+    },
+    async openRun(input, o) {
+      const tx = await send('/insitu.compute.MsgOpenRun', {
+        creator: address, bucketName: input.bucket, prefix: input.prefix, moduleHash: input.moduleHash, reduceModuleHash: input.reduceModuleHash ?? '',
+        mapFee: input.mapFee.toString(), reduceFee: (input.reduceFee ?? 0n).toString(), spareMaps: input.spareMaps ?? 0, offerId: String(input.offerId ?? 0),
+      }, o);
+      const r = responseOf(tx, '/insitu.compute.MsgOpenRunResponse');
+      return { ...tx, runId: BigInt(String(r.runId)), escrowed: BigInt(String(r.escrowed || '0')) };
+    },
+    fundRun: (runId, amount, o) => send('/insitu.compute.MsgFundRun', { creator: address, runId: runId.toString(), amount: amount.toString() }, o),
+    async closeRun(runId, o) {
+      const tx = await send('/insitu.compute.MsgCloseRun', { creator: address, runId: runId.toString() }, o);
+      return { ...tx, refund: BigInt(String(responseOf(tx, '/insitu.compute.MsgCloseRunResponse').refund || '0')) };
     },
     recordJobOutput: (input, o) => send('/insitu.compute.MsgRecordOutput', { creator: address, jobId: input.jobId.toString(), bucketName: input.bucket, objectName: input.object }, o),
     async createOffer(input, o) {

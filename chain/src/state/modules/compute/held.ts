@@ -6,6 +6,7 @@ import type { KV } from '../../store.ts';
 import { move } from '../bank.ts';
 import { getProvider } from '../providers.ts';
 import { COMPUTE_ESCROW, type JobRecord } from './records.ts';
+import { giveBack } from './runs.ts';
 
 /** The data owner's held fee (0 for a job under no offer). */
 export const dataFeeHeld = (job: JobRecord): bigint => job.dataFee ?? 0n;
@@ -19,7 +20,7 @@ export async function payHeld(kv: KV, job: JobRecord): Promise<boolean> {
   return true;
 }
 
-/** Returns the held fees to the submitter (an overturned receipt). */
+/** Returns the held fees to the submitter, or to its dataset run while that is open (an overturned receipt). */
 export async function refundHeld(kv: KV, job: JobRecord): Promise<void> {
-  await move(kv, COMPUTE_ESCROW, job.creator, job.fee + dataFeeHeld(job));
+  await giveBack(kv, job, job.fee + dataFeeHeld(job));
 }
