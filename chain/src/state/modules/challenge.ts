@@ -45,6 +45,17 @@ export interface ChallengeRecord {
 
 const pad = (n: number): string => String(n).padStart(12, '0');
 const key = (id: number): string => `challenge/${pad(id)}`;
+/** Open challenges by expiry (what the per-block work lapses) and by challenger (what each must check). */
+const expiryKey = (c: ChallengeRecord): string => `challenge-expiry/${String(c.expiresAt).padStart(16, '0')}/${pad(c.id)}`;
+const checkerKey = (spId: number, id: number): string => `challenge-for/${String(spId).padStart(10, '0')}/${pad(id)}`;
+const checkerPrefix = (spId: number): string => `challenge-for/${String(spId).padStart(10, '0')}/`;
+
+/** A challenge is no longer open: out of the open indexes. */
+function closeIndexes(kv: KV, c: ChallengeRecord): void {
+  kv.del(`challenge-open/${pad(c.id)}`);
+  kv.del(expiryKey(c));
+  for (const sp of c.challengers) kv.del(checkerKey(sp, c.id));
+}
 
 /** Deterministic draws from a block seed: the n-th value below `below`. */
 export function drawer(seed: Uint8Array, label: string): (below: number) => number {
@@ -102,6 +113,8 @@ export async function issueChallenge(ctx: MsgContext, c: { spId: number; obj: Ob
   };
   ctx.kv.put(key(id), rec);
   ctx.kv.put(`challenge-open/${pad(id)}`, id);
+  ctx.kv.put(expiryKey(rec), id);
+  for (const sp of rec.challengers) ctx.kv.put(checkerKey(sp, id), id);
   ctx.kv.put(`challenge-sp/${c.spId}/${pad(id)}`, id);
   emit(ctx, 'challenge-issued', {
     challenge_id: id, sp_id: c.spId, object_id: c.obj.id, redundancy_index: c.redundancyIndex, segment: rec.segment,
@@ -120,7 +133,7 @@ export const onSwapChallengeDecided = (hook: SwapHook): void => {
 async function decide(ctx: MsgContext, c: ChallengeRecord, passed: boolean): Promise<void> {
   const p = accountabilityOf(ctx.genesis);
   c.status = passed ? 'passed' : 'failed';
-  ctx.kv.del(`challenge-open/${pad(c.id)}`);
+  closeIndexes(ctx.kv, c);
   const majority = Object.entries(c.votes).filter(([, v]) => v === passed).map(([id]) => Number(id)).sort((a, b) => a - b);
   const voters = (await Promise.all(majority.map((id) => getProvider(ctx.kv, id)))).filter((x): x is ProviderRecord => !!x).map((x) => x.fundingAddress);
   const fee = c.fee ?? 0n;
@@ -237,7 +250,7 @@ export const challengeQueries: Record<string, QueryHandler> = {
     const limit = Math.min(Number(req.limit ?? 100), 500);
     if (req.challenger !== undefined) {
       const me = Number(req.challenger);
-      for (const [, id] of await ctx.kv.list<number>('challenge-open/')) {
+      for (const [, id] of await ctx.kv.list<number>(checkerPrefix(me))) {
         const c = (await getChallenge(ctx.kv, id))!;
         if (c.challengers.includes(me) && !(String(me) in c.votes) && ctx.now <= c.expiresAt) out.push(c);
       }
@@ -255,10 +268,12 @@ export const challengeQueries: Record<string, QueryHandler> = {
  */
 export async function challengeEndBlock(ctx: MsgContext): Promise<void> {
   const p = accountabilityOf(ctx.genesis);
-  for (const [k, id] of await ctx.kv.list<number>('challenge-open/')) {
-    const c = (await getChallenge(ctx.kv, id))!;
-    if (c.expiresAt >= ctx.now) continue;
-    ctx.kv.del(k);
+  // In expiry order through the expiry index: the work is the challenges that lapse, not all open ones.
+  for (;;) {
+    const [first] = await ctx.kv.list<number>('challenge-expiry/', { limit: 1 });
+    if (!first || Number(first[0].split('/')[1]) >= ctx.now) break;
+    const c = (await getChallenge(ctx.kv, first[1]))!;
+    closeIndexes(ctx.kv, c);
     c.status = 'expired';
     ctx.kv.put(key(c.id), c);
     // Nobody decided: the requester's fee goes back.

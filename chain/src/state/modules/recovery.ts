@@ -17,9 +17,10 @@
 import { fail, emit, type MsgHandler, type QueryHandler, type MsgContext } from '../context.ts';
 import type { KV } from '../store.ts';
 import { getFamily, getGvg, getProvider, providerByOperator, isActive, STATUS_IN_SERVICE, type GvgRecord, type ProviderRecord } from './providers.ts';
-import type { BucketRecord, ObjectRecord } from './storage-records.ts';
+import { getObjectById, groupObjectKey, groupObjectPrefix, familyBucketPrefix, bucketKey, type BucketRecord, type GroupObject, type ObjectRecord } from './storage-records.ts';
 import { drawer, issueChallenge, onSwapChallengeDecided, getChallenge, seedOf, type ChallengeRecord } from './challenge.ts';
 import { requireAdmin, beginUnbonding } from './stake.ts';
+import { pageLimit, idCursor } from '../paging.ts';
 
 export const STATUS_GRACEFUL_EXITING = 2;
 export const STATUS_FORCED_EXITING = 4;
@@ -155,12 +156,36 @@ function moveIndex(kv: KV, gvgId: number, from: number, to: number): void {
   kv.put(`sp-gvg/${to}/${pad(gvgId)}`, gvgId);
 }
 
-/** Sealed non-empty objects of the groups a swap takes over (in id order). */
-async function swapObjects(kv: KV, rec: SwapInRecord): Promise<ObjectRecord[]> {
+/** The first sealed non-empty object of a group with an id above `after`, through the group index. */
+async function firstHeld(kv: KV, gvgId: number, after: bigint): Promise<GroupObject | undefined> {
+  let cursor = groupObjectKey(gvgId, after);
+  for (;;) {
+    const rows = await kv.list<GroupObject>(groupObjectPrefix(gvgId), { after: cursor, limit: 64 });
+    const hit = rows.find(([, o]) => o.payloadSize > 0n);
+    if (hit) return hit[1];
+    if (rows.length < 64) return undefined;
+    cursor = rows.at(-1)![0];
+  }
+}
+
+/**
+ * One sealed non-empty object of the groups a swap takes over, drawn from the block seed: the
+ * first one at or after a random object id (wrapping round), so the draw reads a few index
+ * entries, not every object.
+ */
+async function drawSwapObject(kv: KV, rec: SwapInRecord, draw: (below: number) => number): Promise<ObjectRecord | undefined> {
   const gvgIds = rec.familyId ? ((await getFamily(kv, rec.familyId))?.gvgIds ?? []) : [rec.gvgId];
-  const out: ObjectRecord[] = [];
-  for (const [, o] of await kv.list<ObjectRecord>('object/')) if (o.status === 1 && o.payloadSize > 0n && gvgIds.includes(o.gvgId)) out.push(o);
-  return out.sort((a, b) => (a.id < b.id ? -1 : 1));
+  const maxId = Number((await kv.get<bigint>('meta/object')) ?? 0n);
+  if (maxId === 0) return undefined;
+  for (const after of [BigInt(draw(maxId)), 0n]) {
+    let best: GroupObject | undefined;
+    for (const g of gvgIds) {
+      const o = await firstHeld(kv, g, after);
+      if (o && (!best || o.id < best.id)) best = o;
+    }
+    if (best) return getObjectById(kv, best.id);
+  }
+  return undefined;
 }
 
 /**
@@ -179,9 +204,8 @@ const msgCompleteSwapIn: MsgHandler = async (ctx, msg) => {
     const c = await getChallenge(ctx.kv, rec.challengeId);
     if (c?.status === 'open') return { challengeId: c.id, status: 'verifying' };
   }
-  const objects = await swapObjects(ctx.kv, rec);
-  if (objects.length > 0) {
-    const obj = objects[drawer(seedOf(ctx), `swap/${key}/${ctx.now}`)(objects.length)]!;
+  const obj = await drawSwapObject(ctx.kv, rec, drawer(seedOf(ctx), `swap/${key}/${ctx.now}`));
+  if (obj) {
     let index = -1;
     if (!familyId) index = (await getGvg(ctx.kv, gvgId))!.secondarySpIds.indexOf(rec.targetSpId);
     const c = await issueChallenge(ctx, { spId: successor.id, obj, redundancyIndex: index, swapKey: key, exclude: [rec.targetSpId] });
@@ -225,8 +249,10 @@ async function completeSwap(ctx: MsgContext, key: string, rec: SwapInRecord): Pr
       ctx.kv.put(`gvg/${id}`, g);
       moveIndex(ctx.kv, id, rec.targetSpId, successor.id);
     }
-    for (const [k, b] of await ctx.kv.list<BucketRecord>('bucket/')) {
-      if (b.familyId === familyId) ctx.kv.put(k, { ...b, primarySpId: successor.id });
+    for (const [k] of await ctx.kv.list<bigint>(familyBucketPrefix(familyId))) {
+      const name = k.slice(familyBucketPrefix(familyId).length);
+      const b = await ctx.kv.get<BucketRecord>(bucketKey(name));
+      if (b) ctx.kv.put(bucketKey(name), { ...b, primarySpId: successor.id });
     }
   } else {
     const g = (await getGvg(ctx.kv, gvgId))!;
@@ -278,14 +304,11 @@ export const recoveryQueries: Record<string, QueryHandler> = {
   /** Project extension (JSON): the sealed objects stored in one global virtual group, by id. */
   '/insitu.storage.Query/ObjectsInGroup': async (ctx, req) => {
     const gvgId = Number(req.gvgId);
-    const after = BigInt(String(req.afterId ?? '0'));
-    const limit = Math.min(Number(req.limit ?? 1000), 1000);
-    const objects: { id: bigint; bucketName: string; objectName: string; payloadSize: bigint }[] = [];
-    for (const [, o] of await ctx.kv.list<ObjectRecord>('object/')) {
-      if (o.status === 1 && o.gvgId === gvgId && o.id > after) objects.push({ id: o.id, bucketName: o.bucket, objectName: o.name, payloadSize: o.payloadSize });
-    }
-    objects.sort((a, b) => (a.id < b.id ? -1 : 1));
-    return { objects: objects.slice(0, limit) };
+    if (!Number.isInteger(gvgId) || gvgId < 0) fail('ERR_INVALID_ARGUMENT', `gvgId is a group id, not "${String(req.gvgId).slice(0, 40)}"`);
+    const after = idCursor(req.afterId, 'afterId') ?? 0n;
+    const limit = pageLimit(req.limit, 1000);
+    const rows = await ctx.kv.list<GroupObject>(groupObjectPrefix(gvgId), { after: groupObjectKey(gvgId, after), limit });
+    return { objects: rows.map(([, o]) => o) };
   },
   /** Project extension (JSON): swap-in reservations in progress. */
   '/insitu.virtualgroup.Query/SwapIns': async (ctx) => ({ swapIns: (await ctx.kv.list<SwapInRecord>('swapin/')).map(([, v]) => v) }),

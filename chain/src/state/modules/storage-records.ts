@@ -25,12 +25,21 @@ export interface BucketRecord {
   nextLvgId?: number;
   /** The read-quota flows the bucket's payment account pays (charged quota × read price). */
   readFlows?: Flow[];
+  /**
+   * The storage flows of all its sealed objects, summed per receiver, and the reserve fees its
+   * objects waiting for a seal have locked: what moves when the bucket changes payer, without
+   * reading every object. Absent on records written before they were kept.
+   */
+  storeFlows?: Flow[];
+  lockedFees?: bigint;
 }
 
 export interface LocalVirtualGroupRecord {
   id: number;
   gvgId: number;
   storedSize: bigint;
+  /** Charge size of the sealed objects bound to it (Greenfield's LocalVirtualGroup.TotalChargeSize). */
+  totalChargeSize?: bigint;
 }
 
 export interface ObjectRecord {
@@ -63,6 +72,21 @@ export interface ObjectRecord {
 export const bucketKey = (name: string): string => `bucket/${name}`;
 export const objectKey = (bucket: string, name: string): string => `object/${bucket}\x00${name}`;
 export const objectPrefix = (bucket: string): string => `object/${bucket}\x00`;
+
+/** Sealed objects by their global virtual group, in id order: what a group's members hold. */
+export const groupObjectKey = (gvgId: number, id: bigint): string => `gvg-object/${String(gvgId).padStart(10, '0')}/${id.toString().padStart(20, '0')}`;
+export const groupObjectPrefix = (gvgId: number): string => `gvg-object/${String(gvgId).padStart(10, '0')}/`;
+/** A family's buckets: the buckets whose primary a family's swap-in moves. */
+export const familyBucketKey = (familyId: number, name: string): string => `family-bucket/${String(familyId).padStart(10, '0')}/${name}`;
+export const familyBucketPrefix = (familyId: number): string => `family-bucket/${String(familyId).padStart(10, '0')}/`;
+
+/** What the group index holds per object: enough to list a group's objects without reading them. */
+export interface GroupObject {
+  id: bigint;
+  bucketName: string;
+  objectName: string;
+  payloadSize: bigint;
+}
 
 export const getBucket = (kv: KV, name: string): Promise<BucketRecord | undefined> => kv.get<BucketRecord>(bucketKey(name));
 export const getObject = (kv: KV, bucket: string, name: string): Promise<ObjectRecord | undefined> =>

@@ -15,9 +15,10 @@ import {
 } from './payment.ts';
 import { Action, Visibility, requirePermission, deletePoliciesOf } from './permission.ts';
 import {
-  bucketKey, objectKey, objectPrefix, getBucket, getObject, getObjectById, getBucketById,
-  type BucketRecord, type ObjectRecord, type LocalVirtualGroupRecord,
+  bucketKey, objectKey, objectPrefix, getBucket, getObject, getObjectById, getBucketById, groupObjectKey, familyBucketKey,
+  type BucketRecord, type ObjectRecord, type LocalVirtualGroupRecord, type GroupObject,
 } from './storage-records.ts';
+import { cosmosPage } from '../paging.ts';
 
 
 const EMPTY_SHA256 = 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855';
@@ -42,6 +43,29 @@ async function objectFlows(ctx: MsgContext, bucket: BucketRecord, size: bigint, 
   const p = await currentPrices(ctx.kv);
   const secondaries = ctx.genesis.params.redundantDataChunkNum + ctx.genesis.params.redundantParityChunkNum;
   return storeFlows({ chargeSize: chargeSize(ctx.genesis.params, size), primaryPrice: p.primary, secondaryPrice: p.secondary, secondaries, familyId: bucket.familyId, gvgId });
+}
+
+/** A bucket's sum of flows per receiver with an object's flows added (sign 1) or taken away (−1). */
+function sumFlows(total: Flow[], flows: Flow[], sign: 1 | -1): Flow[] {
+  const out = total.map((f) => ({ ...f }));
+  for (const f of flows) {
+    const at = out.find((x) => lower(x.to) === lower(f.to));
+    if (at) at.rate += f.rate * BigInt(sign);
+    else out.push({ to: f.to, rate: f.rate * BigInt(sign) });
+  }
+  return out.filter((f) => f.rate !== 0n);
+}
+
+/** Keeps the bucket's sums (when its record has them) in step with an object's flows and locked fee. */
+function tally(bucket: BucketRecord, change: { flows?: Flow[]; locked?: bigint }, sign: 1 | -1): void {
+  if (change.flows && bucket.storeFlows) bucket.storeFlows = sumFlows(bucket.storeFlows, change.flows, sign);
+  if (change.locked && bucket.lockedFees !== undefined) bucket.lockedFees += change.locked * BigInt(sign);
+}
+
+/** The group index's entry of a sealed object. */
+function indexInGroup(ctx: MsgContext, obj: ObjectRecord): void {
+  const entry: GroupObject = { id: obj.id, bucketName: obj.bucket, objectName: obj.name, payloadSize: obj.payloadSize };
+  ctx.kv.put(groupObjectKey(obj.gvgId, obj.id), entry);
 }
 
 async function bucketReadFlows(ctx: MsgContext, bucket: BucketRecord): Promise<Flow[]> {
@@ -78,12 +102,16 @@ const msgCreateBucket: MsgHandler = async (ctx, msg) => {
     chargedReadQuota: big(msg.chargedReadQuota),
     status: 0,
     objectCount: 0,
+    storeFlows: [],
+    lockedFees: 0n,
   };
   bucket.readFlows = await bucketReadFlows(ctx, bucket);
   await changeFlows(ctx.kv, bucket.paymentAddress, bucket.readFlows, 1, seconds(ctx.now));
   ctx.kv.put(bucketKey(name), bucket);
   ctx.kv.put(`bucket-id/${id}`, name);
   ctx.kv.put(`owner-bucket/${lower(bucket.owner)}/${name}`, id);
+  ctx.kv.put(familyBucketKey(familyId, name), id);
+  ctx.kv.put('meta/bucketCount', ((await ctx.kv.get<number>('meta/bucketCount')) ?? 0) + 1);
   emit(ctx, 'bucket-created', { bucket_name: name, bucket_id: id, owner: bucket.owner, primary_sp_id: primary.id });
   return { bucketId: id.toString() };
 };
@@ -102,6 +130,8 @@ const msgDeleteBucket: MsgHandler = async (ctx, msg) => {
   ctx.kv.del(bucketKey(bucket.name));
   ctx.kv.del(`bucket-id/${bucket.id}`);
   ctx.kv.del(`owner-bucket/${lower(bucket.owner)}/${bucket.name}`);
+  ctx.kv.del(familyBucketKey(bucket.familyId, bucket.name));
+  ctx.kv.put('meta/bucketCount', ((await ctx.kv.get<number>('meta/bucketCount')) ?? 1) - 1);
   await deletePoliciesOf(ctx.kv, bucket.name, null);
   emit(ctx, 'bucket-deleted', { bucket_name: bucket.name, bucket_id: bucket.id });
   return {};
@@ -125,7 +155,13 @@ const msgUpdateBucketInfo: MsgHandler = async (ctx, msg) => {
     }
     if (payerChanges) {
       await requireNotFrozen(ctx.kv, newPayer, `bucket ${bucket.name}`);
-      for (const [, o] of await ctx.kv.list<ObjectRecord>(objectPrefix(bucket.name))) {
+      // The bucket's sums move in one step: flows and locks add up, so this is what moving each object's would do.
+      if (bucket.storeFlows && bucket.lockedFees !== undefined) {
+        await changeFlows(ctx.kv, bucket.paymentAddress, bucket.storeFlows, -1, now);
+        await changeFlows(ctx.kv, newPayer, bucket.storeFlows, 1, now);
+        await unlockFee(ctx.kv, bucket.paymentAddress, bucket.lockedFees, now);
+        await lockFee(ctx.kv, newPayer, bucket.lockedFees, now);
+      } else for (const [, o] of await ctx.kv.list<ObjectRecord>(objectPrefix(bucket.name))) {
         if (o.status === OBJECT_SEALED) {
           await changeFlows(ctx.kv, bucket.paymentAddress, o.flows ?? [], -1, now);
           await changeFlows(ctx.kv, newPayer, o.flows ?? [], 1, now);
@@ -194,7 +230,11 @@ const msgCreateObject: MsgHandler = async (ctx, msg) => {
   };
   ctx.kv.put(`object-id/${id}`, [bucket.name, name]);
   bucket.objectCount += 1;
-  if (empty) obj.lvgId = bindLocalVirtualGroup(ctx, bucket, gvgId, 0n).id;
+  if (empty) {
+    obj.lvgId = bindLocalVirtualGroup(ctx, bucket, gvgId, 0n).id;
+    tally(bucket, { flows }, 1);
+    indexInGroup(ctx, obj);
+  } else tally(bucket, { locked: lockedFee }, 1);
   ctx.kv.put(objectKey(bucket.name, name), obj);
   ctx.kv.put(bucketKey(bucket.name), bucket);
   emit(ctx, 'object-created', { bucket_name: bucket.name, object_name: name, object_id: id, gvg_id: gvgId, primary_sp_id: bucket.primarySpId, payload_size: size });
@@ -208,13 +248,16 @@ async function removeObject(ctx: MsgContext, bucket: BucketRecord, obj: ObjectRe
   ctx.kv.del(`object-id/${obj.id}`);
   await deletePoliciesOf(ctx.kv, bucket.name, obj.name);
   if (obj.status === OBJECT_SEALED) {
-    unbindLocalVirtualGroup(bucket, obj);
+    unbindLocalVirtualGroup(ctx, bucket, obj);
+    tally(bucket, { flows: obj.flows ?? [] }, -1);
+    ctx.kv.del(groupObjectKey(obj.gvgId, obj.id));
     await changeFlows(ctx.kv, bucket.paymentAddress, obj.flows ?? [], -1, seconds(ctx.now));
     // Stored for less than ReserveTime: the rest of it is charged now, as Greenfield does.
     const storedFor = seconds(ctx.now) - seconds(obj.sealedAt ?? obj.createdAt);
     earlyCharge = await chargeEarlyDelete(ctx.kv, bucket.paymentAddress, obj.flows ?? [], storedFor, seconds(ctx.now));
   } else {
     await unlockFee(ctx.kv, bucket.paymentAddress, obj.lockedFee ?? 0n, seconds(ctx.now));
+    tally(bucket, { locked: obj.lockedFee ?? 0n }, -1);
   }
   bucket.objectCount -= 1;
   ctx.kv.put(bucketKey(bucket.name), bucket);
@@ -255,14 +298,17 @@ const msgSealObject: MsgHandler = async (ctx, msg) => {
   // The lock becomes flows to the family and the sealing group, at today's prices.
   const now = seconds(ctx.now);
   await unlockFee(ctx.kv, bucket.paymentAddress, obj.lockedFee ?? 0n, now);
+  tally(bucket, { locked: obj.lockedFee ?? 0n }, -1);
   obj.lockedFee = 0n;
   obj.flows = await objectFlows(ctx, bucket, obj.payloadSize, gvgId);
+  tally(bucket, { flows: obj.flows }, 1);
   await changeFlows(ctx.kv, bucket.paymentAddress, obj.flows, 1, now, { frozenAllowed: true });
   obj.status = OBJECT_SEALED;
   obj.sealedAt = ctx.now;
   obj.gvgId = gvgId;
   obj.lvgId = bindLocalVirtualGroup(ctx, bucket, gvgId, obj.payloadSize).id;
   obj.updatedAt = ctx.now;
+  indexInGroup(ctx, obj);
   ctx.kv.put(objectKey(bucket.name, obj.name), obj);
   ctx.kv.put(bucketKey(bucket.name), bucket);
   emit(ctx, 'object-sealed', { bucket_name: bucket.name, object_name: obj.name, object_id: obj.id, gvg_id: gvgId, lvg_id: obj.lvgId });
@@ -280,12 +326,15 @@ function bindLocalVirtualGroup(ctx: MsgContext, bucket: BucketRecord, gvgId: num
     lvgs.push(lvg);
   }
   lvg.storedSize += size;
+  lvg.totalChargeSize = (lvg.totalChargeSize ?? 0n) + chargeSize(ctx.genesis.params, size);
   return lvg;
 }
 
-function unbindLocalVirtualGroup(bucket: BucketRecord, obj: ObjectRecord): void {
+function unbindLocalVirtualGroup(ctx: MsgContext, bucket: BucketRecord, obj: ObjectRecord): void {
   const lvg = bucket.lvgs?.find((l) => l.id === obj.lvgId);
-  if (lvg) lvg.storedSize -= obj.payloadSize;
+  if (!lvg) return;
+  lvg.storedSize -= obj.payloadSize;
+  if (lvg.totalChargeSize !== undefined) lvg.totalChargeSize -= chargeSize(ctx.genesis.params, obj.payloadSize);
 }
 
 const msgRejectSealObject: MsgHandler = async (ctx, msg) => {
@@ -422,18 +471,17 @@ export const storageQueries: Record<string, QueryHandler> = {
   '/greenfield.storage.Query/HeadBucketExtra': async (ctx, req) => {
     const b = await getBucket(ctx.kv, String(req.bucketName));
     if (!b) return fail('ERR_BUCKET_NOT_FOUND', `bucket ${String(req.bucketName)} not found`);
-    const objects = await ctx.kv.list<ObjectRecord>(objectPrefix(b.name));
-    const charged = (o: ObjectRecord): bigint => chargeSize(ctx.genesis.params, o.payloadSize);
+    // Every sealed object is bound to one of the bucket's local groups, which keep its charge size.
     const lvgs = b.lvgs ?? [];
     return {
       extraInfo: {
         priceTime: toLong(Math.floor(b.createdAt / 1000)),
-        totalChargeSize: toLong(objects.reduce((sum, [, o]) => sum + (o.status === OBJECT_SEALED ? charged(o) : 0n), 0n)),
+        totalChargeSize: toLong(lvgs.reduce((sum, l) => sum + (l.totalChargeSize ?? 0n), 0n)),
         localVirtualGroups: lvgs.map((l) => ({
           id: l.id,
           globalVirtualGroupId: l.gvgId,
           storedSize: toLong(l.storedSize),
-          totalChargeSize: toLong(objects.reduce((sum, [, o]) => sum + (o.status === OBJECT_SEALED && o.lvgId === l.id ? charged(o) : 0n), 0n)),
+          totalChargeSize: toLong(l.totalChargeSize ?? 0n),
         })),
         nextLocalVirtualGroupId: b.nextLvgId ?? 1,
       },
@@ -449,13 +497,15 @@ export const storageQueries: Record<string, QueryHandler> = {
     if (!o) fail('ERR_OBJECT_NOT_FOUND', `object ${String(req.objectId)} not found`);
     return headObjectResponse(ctx.kv, o!);
   },
-  '/greenfield.storage.Query/ListBuckets': async (ctx) => {
-    const all = await ctx.kv.list<BucketRecord>('bucket/');
-    return { bucketInfos: all.map(([, b]) => bucketResponse(b)) };
+  /** One page (Cosmos pagination: key, offset, limit, reverse; 100 by default). */
+  '/greenfield.storage.Query/ListBuckets': async (ctx, req) => {
+    const page = await cosmosPage<BucketRecord>(ctx.kv, 'bucket/', req.pagination, async () => (await ctx.kv.get<number>('meta/bucketCount')) ?? 0);
+    return { bucketInfos: page.rows.map(bucketResponse), pagination: page.pagination };
   },
   '/greenfield.storage.Query/ListObjects': async (ctx, req) => {
-    const all = await ctx.kv.list<ObjectRecord>(objectPrefix(String(req.bucketName)));
-    return { objectInfos: all.map(([, o]) => objectResponse(o)) };
+    const bucket = await getBucket(ctx.kv, String(req.bucketName));
+    const page = await cosmosPage<ObjectRecord>(ctx.kv, objectPrefix(String(req.bucketName)), req.pagination, async () => bucket?.objectCount ?? 0);
+    return { objectInfos: page.rows.map(objectResponse), pagination: page.pagination };
   },
   /** Project extension (JSON): buckets owned by an account. */
   '/insitu.storage.Query/BucketsByOwner': async (ctx, req) => {
