@@ -4,7 +4,7 @@
 // re-run that hits the wall-clock limit proves nothing either way, so it posts none.
 
 import type { NodeContext } from './context.ts';
-import { executeJob, type JobsContext } from './http/jobs.ts';
+import { executeJob, type JobsContext } from './jobs/index.ts';
 import { followFeed } from './follower.ts';
 
 const CURSOR = 'verify-cursor';
