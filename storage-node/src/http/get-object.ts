@@ -11,27 +11,8 @@ import { reportMissing } from '../recovery.ts';
 import { verifiedEntry } from '../read-object.ts';
 import { signerOf, authorize } from './access.ts';
 import { providerRole } from './provider-role.ts';
+import { writeChunk } from './respond.ts';
 import { spendReadQuota, requireNotFrozen } from './read-quota.ts';
-
-/** Bytes read from disk and handed to the socket at a time when serving an object. */
-const SEND_CHUNK = 1 << 20;
-
-/**
- * Writes a chunk and resolves once the socket has taken all of it (its write callback), so the
- * chunk's buffer can be filled again; rejects when the client goes away first.
- */
-function writeOut(res: ServerResponse, chunk: Uint8Array): Promise<void> {
-  if (res.destroyed) return Promise.reject(new InsituError('ERR_ABORTED', 'the client went away'));
-  return new Promise<void>((resolve, reject) => {
-    const closed = (): void => reject(new InsituError('ERR_ABORTED', 'the client went away'));
-    res.once('close', closed);
-    res.write(chunk, (e) => {
-      res.off('close', closed);
-      if (e) reject(new InsituError('ERR_ABORTED', 'the client went away', { cause: e }));
-      else resolve();
-    });
-  });
-}
 
 export function parseRange(header: string | undefined, size: number): { start: number; end: number } | null {
   if (header === undefined) return null;
@@ -78,27 +59,11 @@ export async function getObject(ctx: NodeContext, req: IncomingMessage, res: Ser
   // Providers reading for their role (rebuilding, a job, a challenge) are not the bucket's readers: not counted.
   if (!fromProvider) await spendReadQuota(ctx, bucket, end - start + 1);
   const segSize = ctx.params.maxSegmentSize;
-  // Two passes over each segment in small buffers: its hash is checked first (a read of the
-  // whole segment, nothing kept), then its bytes are read again (from the page cache) and sent.
-  // A download holds a few MiB, whatever the segment size or the client's pace.
-  const bufs = [new Uint8Array(SEND_CHUNK), new Uint8Array(SEND_CHUNK)];
   let sent = false;
-  let inFlight: Promise<void> = Promise.resolve();
-  let turn = 0;
   for (let s = Math.floor(start / segSize); s <= Math.floor(end / segSize); s++) {
     const segStart = unitOffset(meta, s);
-    const segLength = meta.sizes[s]!;
-    const hash = createHash('sha256');
-    let read = 0;
-    // The buffer about to be filled was last sent two chunks ago: wait until that write is out.
-    await inFlight;
-    while (read < segLength) {
-      const data = await ctx.store.read(key, segStart + read, Math.min(SEND_CHUNK, segLength - read), bufs[turn]!).catch((e) => { throw reportMissing(ctx, key, e); });
-      if (data.length === 0) break;
-      hash.update(data);
-      read += data.length;
-    }
-    if (read !== segLength || !hash.digest().equals(Buffer.from(meta.hashes[s]!))) {
+    const data = await ctx.store.read(key, segStart, meta.sizes[s]!).catch((e) => { throw reportMissing(ctx, key, e); });
+    if (data.length !== meta.sizes[s] || !createHash('sha256').update(data).digest().equals(Buffer.from(meta.hashes[s]!))) {
       ctx.logger.warn('corrupt segment', { objectId: obj.id.toString(), segment: s });
       ctx.recovery?.request(key, `segment ${s} failed its hash on a read`);
       throw new InsituError('ERR_CHECKSUM_MISMATCH', `segment ${s} of ${bucket}/${name} is corrupt on this node`);
@@ -111,20 +76,9 @@ export async function getObject(ctx: NodeContext, req: IncomingMessage, res: Ser
       });
       sent = true;
     }
-    const from = Math.max(start, segStart);
-    const to = Math.min(end + 1, segStart + segLength);
-    for (let at = from; at < to;) {
-      const buf = bufs[turn]!;
-      const data = await ctx.store.read(key, at, Math.min(SEND_CHUNK, to - at), buf).catch((e) => { throw reportMissing(ctx, key, e); });
-      if (data.length === 0) throw new InsituError('ERR_CHECKSUM_MISMATCH', `segment ${s} of ${bucket}/${name} is corrupt on this node`);
-      // One write out while the next buffer is filled.
-      await inFlight;
-      inFlight = writeOut(res, data);
-      inFlight.catch(() => undefined);
-      at += data.length;
-      turn ^= 1;
-    }
+    const from = Math.max(start, segStart) - segStart;
+    const to = Math.min(end + 1, segStart + data.length) - segStart;
+    await writeChunk(res, data.subarray(from, to));
   }
-  await inFlight;
   res.end();
 }
