@@ -6,8 +6,8 @@ import { randomBytes } from 'node:crypto';
 import type { Hex } from '@insitu/protocol';
 import { setup, createBucket, createObject, seal, sumBalances, type Setup } from './state/fixtures.ts';
 import { newKey } from './helpers.ts';
-import { rng, testSeed } from '@insitu/test/random.ts';
-import { RESERVE_TIME_S, VALIDATOR_TAX_POOL, familyPaymentAddress, gvgPaymentAddress } from '../src/state/modules/payment.ts';
+import { rng, testSeed } from '@insitu/test/random';
+import { RESERVE_TIME_S, VALIDATOR_TAX_POOL, familyPaymentAddress, gvgPaymentAddress } from '../src/state/modules/payment/index.ts';
 
 const MiB = 1024n * 1024n;
 const DAY = 86_400_000;

@@ -19,8 +19,9 @@ import {
   executeBlock, embeddedBlockHash, ante, gasFor, errorResult, nextAppHash, pad, CLOCK_OFFSET_KEY, GAS_PER_MSG,
   type BlockDeps, type BlockHook, type BlockHeader, type BlockTx, type ExecutedBlock, type MsgDef,
 } from './block.ts';
-import { bankMsgs, bankQueries, ensureAccount, accountKey, FEE_COLLECTOR } from './modules/bank.ts';
-import { paymentMsgs, paymentQueries, settleDue, seconds } from './modules/payment.ts';
+import { bankQueries, ensureAccount, accountKey, FEE_COLLECTOR } from './modules/bank.ts';
+import { bankMsgs } from './modules/send.ts';
+import { paymentMsgs, paymentQueries, settleDue, seconds } from './modules/payment/index.ts';
 import { providerMsgs, providerQueries, addGvg, SP_DEPOSIT_POOL } from './modules/providers.ts';
 import { storageMsgs, storageQueries } from './modules/storage.ts';
 import { permissionMsgs, permissionQueries } from './modules/permission.ts';

@@ -17,7 +17,7 @@ import { CacheKV, type KV } from './store.ts';
 import type { AnyMsg, BlockInfo, DecodedTx, ExecResult, FeedEvent, TxEvent, TxRecord } from './types.ts';
 import type { FeedEmit, MsgContext, MsgHandler } from './context.ts';
 import { getAccount, accountKey, DENOM } from './modules/bank.ts';
-import { chargeFee } from './modules/payment.ts';
+import { chargeFee } from './modules/payment/index.ts';
 
 /** Gas charged per message; Greenfield's storage messages have fixed gas too. */
 export const GAS_PER_MSG = 120_000n;

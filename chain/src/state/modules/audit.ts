@@ -2,7 +2,7 @@
 // neither created nor lost (the sum is constant from genesis on).
 
 import type { QueryHandler } from '../context.ts';
-import { seconds, streamHoldings } from './payment.ts';
+import { seconds, streamHoldings } from './payment/index.ts';
 import { accountKey } from './bank.ts';
 import { SP_DEPOSIT_POOL } from './providers.ts';
 import { CHALLENGE_ESCROW } from './challenge.ts';

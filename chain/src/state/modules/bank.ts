@@ -2,9 +2,8 @@
 
 import { checksumAddress, isAddress, type Hex } from '@insitu/protocol';
 import { codec, toLong, big } from '../../gnfd.ts';
-import { fail, emit, lower, nextId, type MsgContext, type QueryContext, type MsgHandler, type QueryHandler } from '../context.ts';
+import { fail, lower, nextId, type QueryContext, type QueryHandler } from '../context.ts';
 import type { KV } from '../store.ts';
-import { tryResume, seconds } from './payment.ts';
 
 export const DENOM = 'BNB';
 /** Fees are paid here; counted in every conservation sum. */
@@ -45,28 +44,6 @@ export async function move(kv: KV, from: string, to: string, amount: bigint): Pr
   dst.balance += amount;
   kv.put(accountKey(to), dst);
 }
-
-const msgSend: MsgHandler = async (ctx: MsgContext, msg) => {
-  const from = String(msg.fromAddress);
-  const to = String(msg.toAddress);
-  if (!isAddress(to)) fail('ERR_INVALID_ARGUMENT', `not an address: ${to}`);
-  let total = 0n;
-  for (const coin of (msg.amount as { denom: string; amount: string }[]) ?? []) {
-    if (coin.denom !== DENOM) fail('ERR_INVALID_ARGUMENT', `unknown denom ${coin.denom}`);
-    // '1e3', '-5', ' 7' or '0x10' are refused as bad input, never parsed loosely.
-    if (typeof coin.amount !== 'string' || !/^\d{1,78}$/.test(coin.amount)) fail('ERR_INVALID_ARGUMENT', `amount must be a non-negative decimal integer, not ${JSON.stringify(String(coin.amount)).slice(0, 90)}`);
-    total += BigInt(coin.amount);
-  }
-  await move(ctx.kv, from, to, total);
-  emit(ctx, 'transfer', { from, to, amount: total });
-  // Money sent to an owner whose payments froze resumes them (the bank balance tops the record up).
-  await tryResume(ctx.kv, to, seconds(ctx.now), ctx.feed);
-  return {};
-};
-
-export const bankMsgs: Record<string, { handler: MsgHandler; signer: (m: Record<string, unknown>) => string }> = {
-  '/cosmos.bank.v1beta1.MsgSend': { handler: msgSend, signer: (m) => String(m.fromAddress) },
-};
 
 const BaseAccount = codec('cosmos/auth/v1beta1/auth', 'BaseAccount');
 

@@ -20,7 +20,7 @@ import { gatherCap } from './compute/gather.ts';
 import { msgReassignJob, msgSetComputePrice, marketQueries } from './compute/market.ts';
 import { msgRecordOutput, provenanceQueries } from './compute/provenance.ts';
 import { Action, Effect, verifyPermission, outputCapOf, type StatementRecord } from './permission.ts';
-import { requireNotFrozen } from './payment.ts';
+import { requireNotFrozen } from './payment/index.ts';
 import { COMPUTE_ESCROW, computeParams, jobKey, saveJob, creatorJobPrefix, creatorJobKey, executorJobPrefix, executorJobKey, type JobRecord } from './compute/records.ts';
 import { pageLimit, idCursor } from '../paging.ts';
 import { msgAckJob, msgSettleJob } from './compute/settle.ts';

@@ -2,7 +2,7 @@
 
 import type { Hex } from '@insitu/protocol';
 import type { KV } from '../store.ts';
-import type { Flow } from './payment.ts';
+import type { Flow } from './payment/stream.ts';
 
 export interface BucketRecord {
   id: bigint;

@@ -12,7 +12,7 @@ import { ensureAccount } from './bank.ts';
 import { getFamily, getGvg, getProvider, providerByOperator, providerBySealAddress, currentPrices, MAX_LVG_PER_BUCKET, STATUS_IN_SERVICE } from './providers.ts';
 import {
   changeFlows, chargeEarlyDelete, lockFee, unlockFee, requirePayer, requireNotFrozen, storeFlows, readFlows, totalRate, seconds, RESERVE_TIME_S, type Flow,
-} from './payment.ts';
+} from './payment/index.ts';
 import { Action, Visibility, requirePermission, deletePoliciesOf } from './permission.ts';
 import {
   bucketKey, objectKey, objectPrefix, getBucket, getObject, getObjectById, getBucketById, groupObjectKey, familyBucketKey,
