@@ -4,7 +4,7 @@ import type { ChainClient, StorageParams, StorageProvider } from '@insitu/protoc
 import type { ErasureCodec } from '@insitu/protocol/codec';
 import type { Hex } from '@insitu/protocol';
 import type { PieceStore } from './store/types.ts';
-import type { Recovery } from './recovery.ts';
+import type { PieceKey } from './store/types.ts';
 import type { NodeMetrics } from './metrics.ts';
 import type { ReadContext } from '@insitu/sdk/client/read.ts';
 
@@ -32,10 +32,22 @@ export interface NodeContext {
   /** Object ids with an upload in progress on this node. */
   uploads: Set<bigint>;
   /** Scrubbing, repair and taking over from providers that left (absent until the node runs). */
-  recovery?: Recovery;
+  recovery?: RecoveryPort;
   metrics: NodeMetrics;
   /** How long a secondary may take nothing of its piece stream, or not answer after it, before it is checked for life (REPLICATION_STALL_MS). */
   stallMs: number;
+}
+
+/**
+ * What the rest of the node asks of its recovery (recovery/ implements it, and is started after the
+ * context exists): checks of entries a read or a challenge found missing or bad, readiness for
+ * /readyz, and its status for /status.
+ */
+export interface RecoveryPort {
+  /** Asks for a check of an entry; never trusted: verified before any rebuild. */
+  request(key: PieceKey, reason: string): void;
+  readiness(): Promise<string>;
+  status(): object;
 }
 
 /** What the SDK's verified reads need, reading as this node (its operator key signs the requests). */

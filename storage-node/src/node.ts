@@ -14,7 +14,7 @@ import type { HttpLimits } from './http/limits.ts';
 import { startFollower } from './follower.ts';
 import { startChallenger, type Challenger, type ChallengerOptions } from './challenge/challenger.ts';
 import { startJobVerifier } from './job-verifier.ts';
-import { startRecovery, type Recovery, type RecoveryOptions } from './recovery.ts';
+import { startRecovery, type Recovery, type RecoveryOptions } from './recovery/index.ts';
 import { createNodeMetrics } from './metrics.ts';
 import { silentLogger, type Logger, type NodeContext } from './context.ts';
 import { createJobRuntime, type JobRuntime } from '@insitu/executor/runtime.ts';

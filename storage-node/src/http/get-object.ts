@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import { InsituError } from '@insitu/protocol';
 import type { NodeContext } from '../context.ts';
 import { unitOffset } from '../store/types.ts';
-import { reportMissing } from '../recovery.ts';
+import { reportMissing } from '../recovery/index.ts';
 import { verifiedEntry } from '../read-object.ts';
 import { signerOf, authorize } from './access.ts';
 import { providerRole } from './provider-role.ts';

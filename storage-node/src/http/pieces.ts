@@ -11,7 +11,7 @@ import { InsituError } from '@insitu/protocol';
 import type { ObjectInfo } from '@insitu/protocol/chain';
 import type { NodeContext } from '../context.ts';
 import { unitOffset } from '../store/types.ts';
-import { reportMissing } from '../recovery.ts';
+import { reportMissing } from '../recovery/index.ts';
 import { signerOf, authorize } from './access.ts';
 import { requireNotFrozen, spendReadQuota } from './read-quota.ts';
 import { providerRole, type ProviderRole } from './provider-role.ts';

@@ -6,7 +6,7 @@
 // Reads and jobs go on meanwhile through the degraded read path.
 
 import { setMaxListeners } from 'node:events';
-import type { NodeContext } from '../context.ts';
+import type { NodeContext, RecoveryPort } from '../context.ts';
 import type { PieceKey } from '../store/types.ts';
 import { resolveRecoveryOptions, type RecoveryOptions } from './options.ts';
 import { createRepairQueue, type QueuedRepair, type RepairQueueStatus } from './queue.ts';
@@ -32,7 +32,7 @@ export interface RecoveryStatus extends RepairQueueStatus {
   gc: { removed: number; lastRun: (GcReport & { at: number }) | null };
 }
 
-export interface Recovery {
+export interface Recovery extends RecoveryPort {
   /** Rebuilds and rewrites one entry this node should hold (deduplicated; resolves when done). */
   repair(key: PieceKey, reason: string): Promise<void>;
   /** Asks for a check of an entry (reads that met a missing or bad piece); never trusted: verified before any rebuild. */
