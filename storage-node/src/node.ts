@@ -144,11 +144,12 @@ export function createStorageNode(opts: StorageNodeOptions): StorageNode {
         spId = me!.id;
         const u = new URL(me!.endpoint);
         endpoint = `${u.protocol}//${u.hostname}:${port}`;
-        ctx.recovery = startRecovery(ctx, opts.recovery);
+        const recovery = startRecovery(ctx, opts.recovery);
+        ctx.recovery = recovery;
         challenger = startChallenger(ctx, opts.challenge);
         const follower = startFollower(ctx);
         const verifier = startJobVerifier(ctx, jobs);
-        running = { close: http.close, follower: { stop: () => Promise.all([follower.stop(), verifier.stop()]).then(() => undefined) }, runtime, recovery: ctx.recovery };
+        running = { close: http.close, follower: { stop: () => Promise.all([follower.stop(), verifier.stop()]).then(() => undefined) }, runtime, recovery };
         logger.info('storage node serving', { spId, endpoint, address });
       } catch (e) {
         await store.stop();
