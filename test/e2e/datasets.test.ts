@@ -1,11 +1,16 @@
-// Jobs over datasets end to end: a logistic-regression step over 50 CSV objects — one map job per
-// object on the cheapest provider holding it, the provider stopped half-way, its maps retried on
-// other holders (and those whose outputs it took down with it run again), then one reduce over
-// every map's output — gives the step plain JS computes over all rows, keeps every map's receipt,
-// and leaves the escrows of the jobs it abandoned to come back by cancelling; money is conserved.
+// Jobs over datasets end to end: a logistic-regression step over 50 CSV objects — one dataset run
+// on chain with one escrow, one map job per object on the cheapest provider holding it, the
+// provider stopped half-way, its maps retried on other holders (and those whose outputs it took
+// down with it run again), then one reduce over every map's output — gives the step plain JS
+// computes over all rows, keeps every map's receipt under the run, ends the run with the reduce
+// and refunds what it did not use, and leaves the escrows of the jobs it abandoned to come back by
+// cancelling; money is conserved. A run's reduce settled with a made-up receipt is disputed: the
+// verifiers re-run it over the maps' outputs, overturn it, slash its provider and refund the fee.
 
 import test from 'ava';
+import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
+import { signDigest, toHex, receiptDigest, type JobReceipt } from '@insitu/protocol';
 import type { InsituClient } from '@insitu/sdk';
 import { createChainClient } from '@insitu/sdk/chain/index.ts';
 import { rng, testSeed } from '../src/random.ts';
@@ -21,7 +26,7 @@ test.after.always(async () => {
   await net?.stop();
 });
 
-test('a training step over 50 objects survives the cheapest provider stopping half-way and equals the step over all rows', async (t) => {
+test.serial('a training step over 50 objects survives the cheapest provider stopping half-way and equals the step over all rows', async (t) => {
   const [clock, owner] = [await net.client(0), await net.client(1)] as [InsituClient, InsituClient];
   const seed = testSeed();
   t.log(`seed ${seed} (replay with INSITU_TEST_SEED=${seed})`);
@@ -66,6 +71,17 @@ test('a training step over 50 objects survives the cheapest provider stopping ha
   t.true(stopped, 'the provider was stopped half-way');
   t.true(run.succeeded, run.reduce?.receipt.stderrTail ?? 'a map failed');
   t.is(run.maps.length, 50, 'one map per object');
+  // One escrow for the whole run: every map attempt and the reduce drew from it, and the reduce's
+  // settlement ended it with what was left refunded.
+  const { run: onChain, jobs } = await owner.chain.getRun(run.runId);
+  t.like(onChain, { status: 'done', resultJob: run.reduce!.id, outputHash: run.reduce!.receipt.outputHash, exitState: 'succeeded', available: 0n });
+  t.is(onChain.objects.length, 50);
+  t.true(onChain.escrowed >= onChain.mapFee * BigInt(50 + onChain.spareMaps) + onChain.reduceFee, 'the maps, the spares and the reduce escrowed at once (topped up only past the spares)');
+  t.true(onChain.refunded > 0n, 'what the run did not use came back');
+  t.true(jobs.every((j) => j.runId === run.runId), 'every job of the run drew from its escrow');
+  const ids = new Set(jobs.map((j) => j.id));
+  t.true(run.maps.every((m) => m.attempts.every((id) => ids.has(id))) && ids.has(run.reduce!.id), 'every map attempt and the reduce are recorded under the run');
+  t.true(jobs.filter((j) => j.mode === '' && j.status === 'settled').every((j) => j.receipt !== '' && j.receiptSignature !== ''), 'with their receipts');
   t.deepEqual(run.maps.map((m) => m.object), files.map(([name]) => `points/${name}`));
   t.true(run.maps.every((m) => m.receipt.state === 'succeeded' && m.signature.length > 0), 'every map\'s receipt is kept');
   t.true(onCheapest > 0, 'maps ran on the cheapest before it stopped');
@@ -104,3 +120,50 @@ test('a training step over 50 objects survives the cheapest provider stopping ha
 });
 
 const balance = async (c: InsituClient, a: string): Promise<bigint> => (await c.chain.getAccount(a as `0x${string}`).catch(() => ({ balance: 0n }))).balance;
+
+test.serial('a dataset run\'s reduce settled with a made-up receipt is disputed: the verifiers re-run it over the maps\' outputs, overturn it, slash its provider and refund the submitter', async (t) => {
+  const [clock, owner] = [await net.client(0), await net.client(1)] as [InsituClient, InsituClient];
+  await owner.buckets.create('counts');
+  for (let i = 0; i < 3; i++) await owner.objects.put('counts', `part-${i}.csv`, Buffer.from(`a,b\n${'1,2\n'.repeat(10 + i)}`));
+  const wc = new Uint8Array(await readFile(new URL('../../wasm-jobs/build/wc.wasm', import.meta.url)));
+  // The honest result, from a run through the SDK.
+  const honest = await owner.jobs.dataset({ module: wc, reduce: wc, input: 'counts', maxFee: 10n ** 15n });
+  t.true(honest.succeeded);
+  const total = (await clock.chain.holdings()).total;
+
+  // A second run: its maps run honestly, its reduce's executor settles a made-up result.
+  const moduleHash = createHash('sha256').update(wc).digest('hex');
+  const module = { moduleBucket: 'counts', moduleObject: `.insitu/modules/${moduleHash}.wasm`, moduleHash, fuelLimit: 10_000_000_000n };
+  const mapFee = 10n ** 14n;
+  const { runId } = await owner.chain.openRun({ bucket: 'counts', prefix: '', moduleHash, reduceModuleHash: moduleHash, mapFee, reduceFee: mapFee });
+  const maps: bigint[] = [];
+  for (let i = 0; i < 3; i++) {
+    const { jobId } = await owner.chain.submitJob({ ...module, bucket: 'counts', object: `part-${i}.csv`, maxFee: mapFee, runId });
+    t.is((await owner.jobs.start(jobId)).receipt.state, 'succeeded');
+    maps.push(jobId);
+  }
+  const { jobId } = await owner.chain.submitJob({ ...module, bucket: 'counts', object: 'part-0.csv', mode: 'gather', mapJobs: maps, maxFee: mapFee, runId });
+  const job = await owner.jobs.get(jobId);
+  const operatorKey = net.plan.nodes[job.executorSpId - 1]!.operatorKey;
+  const liar = await createChainClient({ rpcUrl: net.rpcUrl, chainId: net.chainId, privateKey: operatorKey });
+  const first = JSON.parse((await owner.jobs.get(maps[0]!)).receipt) as JobReceipt;
+  const lie: JobReceipt = { ...first, jobId: jobId.toString(), executorSpId: job.executorSpId, fuelUsed: '100000', outputHash: 'ee'.repeat(32), outputBytes: 12 };
+  await liar.ackJob(jobId);
+  await liar.settleJob({ jobId, receipt: JSON.stringify(lie), receiptSignature: toHex(signDigest(receiptDigest(lie), operatorKey)) });
+  const settled = await owner.jobs.get(jobId);
+  t.like((await owner.chain.getRun(runId)).run, { status: 'done', resultJob: jobId, outputHash: 'ee'.repeat(32) }, 'the made-up result ended the run');
+
+  const depositBefore = (await owner.chain.getStorageProvider(job.executorSpId)).deposit ?? 0n;
+  const before = (await owner.account()).balance;
+  const decided = await owner.jobs.dispute(jobId, { wait: true, timeoutMs: 120_000 });
+  const d = decided.dispute!;
+  t.log(`verifiers ${d.verifiers.join(',')}: ${d.votes.map((v) => `${v.spId} ${v.agree ? 'agrees' : 'disagrees'}`).join(', ')}`);
+  t.is(d.outcome, 'receipt-wrong');
+  t.is(decided.status, 'overturned');
+  for (const v of d.votes) t.is(v.outputHash, honest.reduce!.receipt.outputHash, `provider ${v.spId} re-ran the reduce over the maps' outputs to the honest result`);
+  t.true(d.slashed > 0n);
+  t.is((await owner.chain.getStorageProvider(job.executorSpId)).deposit, depositBefore - d.slashed, 'the liar\'s deposit paid');
+  const gas = 120_000n * 5_000_000_000n;
+  t.true((await owner.account()).balance - before + gas >= settled.fee + d.bond, 'the submitter got the reduce\'s fee and its bond back (the run had ended: straight to it)');
+  t.is((await clock.chain.holdings()).total, total, 'slash, bond, refund and rewards conserve money');
+});

@@ -151,6 +151,11 @@ test.serial('a dataset reduce fetches its maps\' outputs under its role; another
   const run = await owner.jobs.dataset({ module: wc, reduce: wc, input: 'sales/q1/', maxFee: 10n ** 15n });
   t.true(run.succeeded);
   t.is(Buffer.from(run.output).toString(), `301 301 ${csv.length}\n`, 'wc\'s reduce step (INSITU_PHASE=reduce) adds up the maps\' counts');
+  // One escrow for the run: its map and its reduce drew from it; the reduce's result ended it.
+  t.like(run.run, { status: 'done', resultJob: run.reduce!.id, objects: ['q1/readings.csv'], available: 0n });
+  t.is(run.run.escrowed, run.run.mapFee * BigInt(1 + run.run.spareMaps) + run.run.reduceFee);
+  t.is((await owner.jobs.get(run.maps[0]!.id)).runId, run.runId);
+  t.is((await owner.jobs.get(run.reduce!.id)).runId, run.runId);
   const map = run.maps[0]!;
   const ids = await Promise.all(operators.map(async (c) => (await c.getStorageProvider(c.address)).id));
   const fetchAs = async (spId: number, named: bigint | null) => {
@@ -170,6 +175,7 @@ test.serial('a dataset reduce fetches its maps\' outputs under its role; another
   t.true(par.succeeded);
   t.is(Buffer.from(par.output).toString(), `301 301 ${csv.length}\n`, 'the same result from the pieces');
   t.is((await owner.jobs.get(par.maps[0]!.id)).mode, 'reduce');
+  t.is((await owner.chain.getRun(par.runId)).jobs.length, 4 + 1 + 1, 'the pieces\' maps, their reduce and the run\'s reduce all drew from the run');
   t.is(par.maps[0]!.maps?.length, 4, 'one map per data piece');
   const health = await request(new URL('/healthz', map.executor.endpoint), { dispatcher: spDispatcher });
   await health.body.dump();
@@ -205,8 +211,10 @@ test.serial('the market through the CLI: offer create, ls --all and rm, job run 
   r = await cli(0, 'job', 'run', wcPath, 'sales/q1/', '--reduce', wcPath);
   t.is(r.code, 0, r.err);
   t.is(r.out, `301 301 ${csv.length}\n`, 'a job over a prefix through the CLI');
-  t.regex(r.err, /^map \d+ over q1\/readings\.csv on provider \d+: succeeded$/m);
-  t.regex(r.err, /^reduce \d+ on provider \d+: succeeded$/m);
+  t.regex(r.err, /^run \d+ over sales\/q1\/: 1 object\(s\), escrow \d+ \(map fee \d+ × 1 \+ 1 spare, reduce fee \d+\)$/m, 'one run with its one escrow');
+  t.regex(r.err, /^map \d+ over q1\/readings\.csv on provider \d+: succeeded, fuel \d+, output [0-9a-f]{64}$/m, 'each map\'s receipt');
+  t.regex(r.err, /^reduce \d+ on provider \d+: succeeded, fuel \d+, output [0-9a-f]{64}$/m);
+  t.regex(r.err, /^run \d+ done: result of job \d+; \d+ of the escrow came back$/m);
   r = await cli(1, 'provider', 'ls', '--json');
   const sps = JSON.parse(r.out) as { id: number; computePrice: string; load: number; done: number }[];
   t.is(sps.length, 7);

@@ -80,6 +80,8 @@ export interface JobsDeps {
 /** What a job is submitted with, but its fee and executor. */
 export type JobSpec = Omit<SubmitJobInput, 'maxFee' | 'executorSpId'>;
 
+const GiB = 1n << 30n;
+
 const split = (target: string): [string, string] => {
   const at = target.indexOf('/');
   if (at <= 0 || at === target.length - 1) throw new InsituError('ERR_INVALID_ARGUMENT', `"${target}" must be <bucket>/<name>`);
@@ -101,6 +103,30 @@ export function jobsApi(deps: JobsDeps) {
     return out;
   }
 
+  /**
+   * Submits a job. One of a dataset run whose escrow is short (more retries than it set aside)
+   * first tops the run up by what the job needs, then is submitted again.
+   */
+  async function submit(input: SubmitJobInput, signal?: AbortSignal): Promise<{ jobId: bigint }> {
+    try {
+      return await deps.chain.submitJob(input, sig(signal));
+    } catch (e) {
+      if (!input.runId || (e as InsituError).code !== 'ERR_INSUFFICIENT_BALANCE') throw e;
+      const { run } = await deps.chain.getRun(input.runId, sig(signal));
+      let dataFee = 0n;
+      if (run.offerId) {
+        const offer = await deps.chain.getOffer(run.offerId, sig(signal));
+        const size = (await deps.chain.headObject(input.bucket, input.object, sig(signal))).payloadSize;
+        dataFee = offer.pricePerJob + (offer.pricePerGiB * size + GiB - 1n) / GiB;
+      }
+      // The chain keeps the reduce's fee in the run for the reduce: a map's draw leaves it there.
+      const need = input.maxFee + dataFee + (input.mode === 'gather' ? 0n : run.reduceFee) - run.available;
+      if (need <= 0n) throw e;
+      await deps.chain.fundRun(run.id, need, sig(signal));
+      return deps.chain.submitJob(input, sig(signal));
+    }
+  }
+
   /** Whether a failed run is worth trying elsewhere: the node did not answer (not a refusal or a result). */
   const unreachable = (e: unknown, signal?: AbortSignal): boolean => !signal?.aborted && (!(e instanceof InsituError) || e.code === 'ERR_NODE_UNAVAILABLE');
 
@@ -119,7 +145,7 @@ export function jobsApi(deps: JobsDeps) {
     let holders: number[] | undefined;
     for (;;) {
       throwIfAborted(o.signal);
-      const { jobId } = await deps.chain.submitJob({ ...spec, ...choice, maxFee: o.maxFee, ...(named ? { executorSpId: named } : {}) }, sig(o.signal));
+      const { jobId } = await submit({ ...spec, ...choice, maxFee: o.maxFee, ...(named ? { executorSpId: named } : {}) }, o.signal);
       try {
         const run = await runOn(jobId, o.limits ?? {}, o.signal);
         return abandoned.length ? { ...run, abandoned } : run;
@@ -273,7 +299,7 @@ export function jobsApi(deps: JobsDeps) {
       let last: unknown = new InsituError('ERR_NODE_UNAVAILABLE', `no provider is up to run the map over data piece ${i}`);
       for (const sp of [holder, ...spares.filter((x) => x !== holder)]) {
         if (!(await isUp(sp))) continue;
-        const { jobId } = await deps.chain.submitJob({ ...spec, mode: 'map', pieceIndex: i, executorSpId: sp, maxFee: share }, sig(o.signal));
+        const { jobId } = await submit({ ...spec, mode: 'map', pieceIndex: i, executorSpId: sp, maxFee: share }, o.signal);
         try {
           return await runOn(jobId, limits, o.signal);
         } catch (e) {
@@ -295,7 +321,7 @@ export function jobsApi(deps: JobsDeps) {
       }
     }
     if (reducer === undefined) throw new InsituError('ERR_NODE_UNAVAILABLE', 'no provider is up to run the reduce step');
-    const { jobId } = await deps.chain.submitJob({ ...spec, mode: 'reduce', mapJobs: maps.map((m) => m.id), executorSpId: reducer, maxFee: o.maxFee - share * BigInt(k) }, sig(o.signal));
+    const { jobId } = await submit({ ...spec, mode: 'reduce', mapJobs: maps.map((m) => m.id), executorSpId: reducer, maxFee: o.maxFee - share * BigInt(k) }, o.signal);
     return { ...(await runOn(jobId, limits, o.signal)), maps };
   }
 
