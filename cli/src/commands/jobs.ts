@@ -76,13 +76,22 @@ export function jobCommands(program: Command, io: CliIO, globals: () => GlobalOp
         const p = out();
         const text = Buffer.from(run.output).toString('utf8');
         if (p.json) {
-          p.result({ succeeded: run.succeeded, maps: run.maps.map((m) => ({ object: m.object, job: m.id, attempts: m.attempts, executor: m.executor.id, receipt: m.receipt, signature: m.signature })),
+          const r = run.run;
+          p.result({ succeeded: run.succeeded,
+            run: { id: r.id, status: r.status, objects: r.objects.length, escrowed: r.escrowed, mapFee: r.mapFee, spareMaps: r.spareMaps, reduceFee: r.reduceFee, dataFees: r.dataFees, refunded: r.refunded, resultJob: r.resultJob, jobs: r.jobs },
+            maps: run.maps.map((m) => ({ object: m.object, job: m.id, attempts: m.attempts, executor: m.executor.id, receipt: m.receipt, signature: m.signature })),
             reduce: run.reduce ? { job: run.reduce.id, executor: run.reduce.executor.id, receipt: run.reduce.receipt } : null, abandoned: run.abandoned,
             stored: run.stored ? { bucket: run.stored.bucketName, object: run.stored.objectName } : null, output: text }, '');
         } else {
           if (!o.quiet) {
-            for (const m of run.maps) io.stderr.write(`map ${m.id} over ${m.object} on provider ${m.executor.id}: ${m.receipt.state}${m.receipt.code ? ` (${m.receipt.code})` : ''}${m.attempts.length > 1 ? ` after ${m.attempts.length - 1} provider(s) did not answer` : ''}\n`);
-            if (run.reduce) io.stderr.write(`reduce ${run.reduce.id} on provider ${run.reduce.executor.id}: ${run.reduce.receipt.state}${run.reduce.receipt.code ? ` (${run.reduce.receipt.code})` : ''}\n`);
+            // One run, one escrow: what it escrowed, each map's receipt, the reduce, and what came back.
+            const r = run.run;
+            io.stderr.write(`run ${r.id} over ${r.bucket}/${r.prefix}: ${r.objects.length} object(s), escrow ${r.escrowed} (map fee ${r.mapFee} × ${r.objects.length} + ${r.spareMaps} spare${r.reduceFee ? `, reduce fee ${r.reduceFee}` : ''}${r.dataFees ? `, data fees ${r.dataFees}` : ''})\n`);
+            const receipt = (x: { receipt: { state: string; code: string | null; fuelUsed: string; outputHash: string } }): string =>
+              `${x.receipt.state}${x.receipt.code ? ` (${x.receipt.code})` : ''}, fuel ${x.receipt.fuelUsed}, output ${x.receipt.outputHash}`;
+            for (const m of run.maps) io.stderr.write(`map ${m.id} over ${m.object} on provider ${m.executor.id}: ${receipt(m)}${m.attempts.length > 1 ? `, after ${m.attempts.length - 1} other attempt(s)` : ''}\n`);
+            if (run.reduce) io.stderr.write(`reduce ${run.reduce.id} on provider ${run.reduce.executor.id}: ${receipt(run.reduce)}\n`);
+            io.stderr.write(`run ${r.id} ${r.status === 'done' ? `done: result of job ${r.resultJob}` : r.status}; ${r.refunded} of the escrow came back${r.escrowed > r.mapFee * BigInt(r.objects.length + r.spareMaps) + r.reduceFee + r.dataFees ? ' (the run was topped up for retries)' : ''}\n`);
             if (run.abandoned.length) io.stderr.write(`jobs ${run.abandoned.join(', ')} were left on providers that did not answer: insitu job cancel <id> returns their escrow after the chain's deadline\n`);
             if (run.stored) io.stderr.write(`stored as ${run.stored.bucketName}/${run.stored.objectName}\n`);
           }
