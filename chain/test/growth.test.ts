@@ -1,0 +1,147 @@
+// Listings that read an index, not every record: one account's jobs among many others', page by
+// page; the providers' job counters against a count of every job; a group's objects and a
+// bucket's object pages with their cursors.
+
+import test from 'ava';
+import { createHash } from 'node:crypto';
+import { createChainApp } from '../src/state/index.ts';
+import type { JobRecord } from '../src/state/modules/compute.ts';
+import { testGenesis, tempDir, tx, type TestKey } from './helpers.ts';
+import type { DecodedTx } from '../src/state/types.ts';
+
+type Msg = { typeUrl: string; value: Record<string, unknown> };
+
+async function setup(t: Parameters<typeof tempDir>[0]) {
+  const g = testGenesis({ accounts: 4 });
+  let clock = g.genesis.genesisTime;
+  const app = createChainApp({ dataDir: await tempDir(t), genesis: g.genesis, now: () => clock });
+  await app.init();
+  t.teardown(() => app.close());
+  const seq = new Map<string, bigint>();
+  const signed = (k: TestKey, msgs: Msg[]): DecodedTx => {
+    const s = seq.get(k.address) ?? 0n;
+    seq.set(k.address, s + 1n);
+    return tx(k.address, s, msgs);
+  };
+  const block = async (txs: DecodedTx[]): Promise<void> => {
+    clock += 1000;
+    const r = await app.produceBlock(txs);
+    for (const x of r.results) if (x.code !== 0) throw new Error(x.log);
+  };
+  const sp1 = g.providers[0]!;
+  const bucket = (k: TestKey, name: string): Msg => ({ typeUrl: '/greenfield.storage.MsgCreateBucket', value: { creator: k.address, bucketName: name, visibility: 2, paymentAddress: '', primarySpAddress: sp1.address, chargedReadQuota: '0' } });
+  const emptyObject = (k: TestKey, b: string, name: string): Msg => ({
+    typeUrl: '/greenfield.storage.MsgCreateObject',
+    value: { creator: k.address, bucketName: b, objectName: name, payloadSize: '0', visibility: 0, contentType: 'text/plain', expectChecksums: Array.from({ length: 7 }, () => createHash('sha256').digest()), redundancyType: 0 },
+  });
+  const job = (k: TestKey, b: string): Msg => ({
+    typeUrl: '/insitu.compute.MsgSubmitJob',
+    value: { creator: k.address, bucketName: b, objectName: 'input', moduleBucket: b, moduleObject: 'module', moduleHash: 'ab'.repeat(32), args: [], maxFee: '1000', fuelLimit: '1000', executorSpId: 0, sideInputs: [], env: [], mode: '', pieceIndex: 0, mapJobs: [] },
+  });
+  const advance = (ms: number): void => {
+    clock += ms;
+  };
+  return { g, app, signed, block, bucket, emptyObject, job, advance, sp1 };
+}
+
+test('an account\'s jobs come back newest first, page by page, and only its own, among many other accounts\' jobs; provider counters match a count of every job', async (t) => {
+  const { g, app, signed, block, bucket, emptyObject, job, advance, sp1 } = await setup(t);
+  const [probe, ...others] = g.accounts as [TestKey, ...TestKey[]];
+  const all = [probe, ...others];
+  await block(all.map((k, i) => signed(k, [bucket(k, `bucket-${i}`)])));
+  await block(all.map((k, i) => signed(k, [emptyObject(k, `bucket-${i}`, 'input'), emptyObject(k, `bucket-${i}`, 'module')])));
+  // 23 of the probe's jobs among 3 × 60 of others', interleaved in the same blocks.
+  for (let round = 0; round < 6; round++) {
+    const txs = others.map((k, i) => signed(k, Array.from({ length: 30 }, () => job(k, `bucket-${i + 1}`))));
+    txs.splice(round % 3, 0, signed(probe, Array.from({ length: round === 5 ? 3 : 4 }, () => job(probe, 'bucket-0'))));
+    await block(txs);
+  }
+  const page = async (req: Record<string, unknown>) => (await app.query('/insitu.compute.Query/Jobs', req)) as { jobs: JobRecord[]; nextStartAfter: bigint | null };
+
+  const seen: JobRecord[] = [];
+  let cursor: bigint | null = null;
+  let pages = 0;
+  do {
+    const p = await page({ creator: probe.address.toLowerCase(), limit: 5, ...(cursor !== null ? { startAfter: cursor.toString() } : {}) });
+    t.true(p.jobs.length <= 5, 'a page holds at most the limit');
+    seen.push(...p.jobs);
+    cursor = p.nextStartAfter;
+    pages++;
+  } while (cursor !== null && pages < 20);
+  t.is(seen.length, 23, 'every one of the probe\'s jobs, once');
+  t.true(seen.every((j) => j.creator.toLowerCase() === probe.address.toLowerCase()), 'no other account\'s job');
+  t.deepEqual(seen.map((j) => j.id), [...seen.map((j) => j.id)].sort((a, b) => (a > b ? -1 : 1)), 'newest first');
+  t.is(new Set(seen.map((j) => String(j.id))).size, 23);
+
+  // Every job, paged the same way, is the sum of every account's.
+  const everyJob: JobRecord[] = [];
+  cursor = null;
+  do {
+    const p = await page({ limit: 50, ...(cursor !== null ? { startAfter: cursor.toString() } : {}) });
+    everyJob.push(...p.jobs);
+    cursor = p.nextStartAfter;
+  } while (cursor !== null);
+  t.is(everyJob.length, 23 + 3 * 6 * 30);
+  t.deepEqual((await page({ creator: 'not-an-address' })).jobs, []);
+  await t.throwsAsync(page({ limit: 'many' }), { code: 'ERR_INVALID_ARGUMENT' } as never);
+
+  // The executor acknowledges some jobs; the submitters cancel some unacknowledged ones later.
+  const acked = everyJob.slice(0, 40).map((j) => j.id);
+  await block([signed(sp1, acked.map((id) => ({ typeUrl: '/insitu.compute.MsgAckJob', value: { operator: sp1.address, jobId: id.toString() } })))]);
+  advance(3 * 60_000);
+  const mine = seen.filter((j) => !acked.includes(j.id)).slice(0, 7).map((j) => j.id);
+  await block([signed(probe, mine.map((id) => ({ typeUrl: '/insitu.compute.MsgCancelJob', value: { creator: probe.address, jobId: id.toString() } })))]);
+  const byExecutor = (await page({ executorSpId: 1, limit: 1000 })).jobs;
+  const stats = ((await app.query('/insitu.compute.Query/ProviderStats', {})).providers as { spId: number; load: number; done: number }[]).find((s) => s.spId === 1)!;
+  const current: JobRecord[] = [];
+  cursor = null;
+  do {
+    const p = await page({ limit: 100, ...(cursor !== null ? { startAfter: cursor.toString() } : {}) });
+    current.push(...p.jobs);
+    cursor = p.nextStartAfter;
+  } while (cursor !== null);
+  const load = current.filter((j) => j.executorSpId === 1 && (j.status === 'submitted' || j.status === 'running')).length;
+  t.is(current.filter((j) => j.status === 'running').length, 40);
+  t.is(current.filter((j) => j.status === 'cancelled').length, 7);
+  t.is(stats.load, load, 'the load counter is the number of waiting and running jobs');
+  t.is(stats.done, 0);
+  t.is(byExecutor.length, current.filter((j) => j.executorSpId === 1).length, 'the executor index lists every job of its executor');
+});
+
+test('a group\'s objects and a bucket\'s objects are listed a page at a time from a cursor', async (t) => {
+  const { g, app, signed, block, bucket, emptyObject } = await setup(t);
+  const [owner] = g.accounts as [TestKey];
+  await block([signed(owner, [bucket(owner, 'many')])]);
+  const names = Array.from({ length: 130 }, (_, i) => `o-${String(i).padStart(3, '0')}`);
+  await block([signed(owner, names.slice(0, 64).map((n) => emptyObject(owner, 'many', n))), signed(owner, names.slice(64, 128).map((n) => emptyObject(owner, 'many', n))), signed(owner, names.slice(128).map((n) => emptyObject(owner, 'many', n)))]);
+  await block([signed(owner, [{ typeUrl: '/greenfield.storage.MsgDeleteObject', value: { operator: owner.address, bucketName: 'many', objectName: 'o-007' } }])]);
+  const head = (await app.query('/greenfield.storage.Query/HeadObject', { bucketName: 'many', objectName: 'o-000' })) as { objectInfo: { id: string }; globalVirtualGroup: { id: number } };
+  const gvgId = head.globalVirtualGroup.id;
+  const inGroup: { id: bigint; objectName: string }[] = [];
+  let after = 0n;
+  for (;;) {
+    const p = (await app.query('/insitu.storage.Query/ObjectsInGroup', { gvgId, afterId: after.toString(), limit: 50 })).objects as { id: bigint; objectName: string }[];
+    inGroup.push(...p);
+    if (p.length < 50) break;
+    after = p.at(-1)!.id;
+  }
+  t.is(inGroup.length, 129, 'every sealed object of the group once, the deleted one gone');
+  t.false(inGroup.some((o) => o.objectName === 'o-007'));
+  t.deepEqual(inGroup.map((o) => o.id), [...inGroup.map((o) => o.id)].sort((a, b) => (a < b ? -1 : 1)));
+
+  // Cosmos pagination: nextKey starts the next page; the total comes from the bucket's count.
+  const listed: string[] = [];
+  let key: Uint8Array | undefined;
+  let total = 0;
+  for (let n = 0; n < 10; n++) {
+    const r = (await app.query('/greenfield.storage.Query/ListObjects', { bucketName: 'many', pagination: { ...(key ? { key } : {}), limit: 40, countTotal: true } })) as { objectInfos: { objectName: string }[]; pagination: { nextKey: Uint8Array; total: { toString(): string } } };
+    listed.push(...r.objectInfos.map((o) => o.objectName));
+    total = Number(r.pagination.total.toString());
+    if (r.pagination.nextKey.length === 0) break;
+    key = r.pagination.nextKey;
+  }
+  t.deepEqual(listed, names.filter((n) => n !== 'o-007'));
+  t.is(total, 129);
+  const extra = (await app.query('/greenfield.storage.Query/HeadBucketExtra', { bucketName: 'many' })) as { extraInfo: { totalChargeSize: { toString(): string } } };
+  t.is(BigInt(extra.extraInfo.totalChargeSize.toString()), 129n * BigInt(g.genesis.params.minChargeSize), 'the charge size kept with each write is every sealed object\'s');
+});
