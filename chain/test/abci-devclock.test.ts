@@ -2,8 +2,8 @@
 // only; the old insitu_advance_time RPC method that anyone could call is gone.
 
 import test from 'ava';
-import { createChainClient } from '@insitu/sdk/chain/index.ts';
-import { jsonRpc } from '@insitu/sdk/chain/rpc.ts';
+import { createChainClient } from '@insitu/sdk/chain';
+import { jsonRpc } from '@insitu/sdk/chain';
 import { createChain } from '../src/index.ts';
 import { testGenesis, tempDir } from './helpers.ts';
 import { freePort } from './abci/env.ts';

@@ -10,7 +10,7 @@ import { newKey } from './helpers.ts';
 import { generateBlsKey, blsPublicKey, blsProofOfPossession } from '@insitu/protocol';
 import { SP_DEPOSIT_POOL } from '../src/state/modules/providers.ts';
 import { DEFAULT_ACCOUNTABILITY } from '../src/genesis.ts';
-import { rng, testSeed, seededBytes } from '@insitu/test/random.ts';
+import { rng, testSeed, seededBytes } from '@insitu/test/random';
 
 const SUBMIT = '/greenfield.challenge.MsgSubmit';
 const ATTEST = '/greenfield.challenge.MsgAttest';

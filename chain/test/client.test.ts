@@ -2,7 +2,7 @@
 
 import test from 'ava';
 import { randomBytes } from 'node:crypto';
-import { createChainClient, createChainReader } from '@insitu/sdk/chain/index.ts';
+import { createChainClient, createChainReader } from '@insitu/sdk/chain';
 import { computeChecksums } from '@insitu/protocol';
 import { createChain } from '../src/index.ts';
 import { testGenesis, tempDir } from './helpers.ts';

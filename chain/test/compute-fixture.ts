@@ -4,7 +4,7 @@
 
 import type { ExecutionContext } from 'ava';
 import { randomBytes } from 'node:crypto';
-import { createChainClient, type ChainClient } from '@insitu/sdk/chain/index.ts';
+import { createChainClient, type ChainClient } from '@insitu/sdk/chain';
 import { computeChecksums } from '@insitu/protocol';
 import { sealSignDoc } from '@insitu/protocol/chain';
 import { blsAggregate, blsSign } from '@insitu/protocol';

@@ -7,7 +7,7 @@
 import test, { type ExecutionContext } from 'ava';
 import { createHash } from 'node:crypto';
 import type { JobReceipt } from '@insitu/protocol';
-import { rng, testSeed } from '../../test/src/random.ts';
+import { rng, testSeed } from '@insitu/test/random';
 import { DEFAULT_COMPUTE_PARAMS } from '../src/state/modules/compute/records.ts';
 import { computeMsgs } from '../src/state/modules/compute.ts';
 import { CacheKV, type KV } from '../src/state/store.ts';

@@ -7,7 +7,7 @@
 import test from 'ava';
 import { createChainApp } from '../src/state/index.ts';
 import { testGenesis, tempDir } from './helpers.ts';
-import { seeded } from '../../test/src/random.ts';
+import { seeded } from '@insitu/test/random';
 import { createWorkload } from './abci/workload.ts';
 
 const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');

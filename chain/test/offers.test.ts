@@ -7,7 +7,7 @@
 
 import test, { type ExecutionContext } from 'ava';
 import { createHash, randomBytes } from 'node:crypto';
-import { rng, testSeed } from '../../test/src/random.ts';
+import { rng, testSeed } from '@insitu/test/random';
 import { DEFAULT_COMPUTE_PARAMS } from '../src/state/modules/compute/records.ts';
 import { computeChain } from './compute-fixture.ts';
 

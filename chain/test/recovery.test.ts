@@ -3,7 +3,7 @@
 // group, or as the family's primary (with its groups and buckets).
 
 import test from 'ava';
-import { createChainClient } from '@insitu/sdk/chain/index.ts';
+import { createChainClient } from '@insitu/sdk/chain';
 import { createChain } from '../src/index.ts';
 import { testGenesis, tempDir } from './helpers.ts';
 

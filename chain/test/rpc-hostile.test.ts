@@ -5,7 +5,7 @@
 
 import test from 'ava';
 import { secp256k1 } from '@noble/curves/secp256k1.js';
-import { createChainClient } from '@insitu/sdk/chain/index.ts';
+import { createChainClient } from '@insitu/sdk/chain';
 import { txTypedData, signTypedData } from '@insitu/protocol/chain';
 import { createChain, type Chain } from '../src/index.ts';
 import { codec, msgCodec, toLong } from '../src/gnfd.ts';
@@ -13,7 +13,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { testGenesis, type TestKey } from './helpers.ts';
-import { rng } from '../../test/src/random.ts';
+import { rng } from '@insitu/test/random';
 
 const TxRaw = codec('cosmos/tx/v1beta1/tx', 'TxRaw');
 const TxBody = codec('cosmos/tx/v1beta1/tx', 'TxBody');

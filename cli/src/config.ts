@@ -7,7 +7,7 @@ import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { InsituError } from '@insitu/protocol';
 import type { Hex } from '@insitu/protocol';
-import { devnetDir as sdkDevnetDir, readDevnet, type DevnetFile } from '@insitu/sdk/config.ts';
+import { devnetDir as sdkDevnetDir, readDevnet, type DevnetFile } from '@insitu/sdk';
 import { readKeyFile } from '@insitu/protocol';
 
 export { readDevnet, readKeyFile, type DevnetFile };

@@ -7,7 +7,7 @@ import test from 'ava';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { rng, testSeed } from '../../test/src/random.ts';
+import { rng, testSeed } from '@insitu/test/random';
 import { instrument, footprintBytes, HOST_MODULE } from '../src/wasm/instrument.ts';
 import { prepareModule } from '../src/component.ts';
 import { createJobRuntime, type JobLimits } from '../src/runtime.ts';

@@ -2,7 +2,7 @@
 
 import type { TestFn } from 'ava';
 import { randomBytes } from 'node:crypto';
-import { seeded } from '../../test/src/random.ts';
+import { seeded } from '@insitu/test/random';
 import type { ErasureCodec } from '@insitu/protocol/codec';
 
 const combos = (n: number, r: number): number[][] => {

@@ -16,3 +16,5 @@ export { validateBucketName, validateObjectName } from '@insitu/protocol';
 export { receiptDigest, type JobReceipt } from '@insitu/protocol';
 export { devnetDir, readDevnet, devnetClientOptions, type DevnetFile } from './config.ts';
 export { readKeyFile, writeKeyFile } from '@insitu/protocol';
+export { readObject, type ReadContext } from './client/read.ts';
+export { parseStatement, parseTime, formatStatement } from './client/actions/putPolicy.ts';

@@ -5,7 +5,7 @@ import { mkdtemp, rm, stat, writeFile, readdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { readKeyFile, writeKeyFile } from '@insitu/protocol';
-import { devnetDir, readDevnet, devnetClientOptions } from '@insitu/sdk/config.ts';
+import { devnetDir, readDevnet, devnetClientOptions } from '../src/config.ts';
 import { generatePrivateKey, privateKeyToAddress } from '@insitu/protocol';
 
 let dir: string;

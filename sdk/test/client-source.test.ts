@@ -7,7 +7,7 @@ import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
-import { prepareSource, counted } from '@insitu/sdk/client/source.ts';
+import { prepareSource, counted } from '../src/client/source.ts';
 
 // This file runs in its own process: point the spool at a private temp dir to watch it.
 const realTmp = tmpdir();

@@ -6,7 +6,7 @@ import type { Hex } from '@insitu/protocol';
 import type { PieceStore } from './store/types.ts';
 import type { PieceKey } from './store/types.ts';
 import type { NodeMetrics } from './metrics.ts';
-import type { ReadContext } from '@insitu/sdk/client/read.ts';
+import type { ReadContext } from '@insitu/sdk';
 
 import { silentLogger, type Logger } from '@insitu/protocol';
 

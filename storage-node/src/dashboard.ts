@@ -7,7 +7,7 @@
 // reach it, so it names only objects anyone may read: private ones are counted, not named.
 
 import { request } from 'undici';
-import { spDispatcher } from '@insitu/sdk/sp/index.ts';
+import { spDispatcher } from '@insitu/sdk/sp';
 import type { ChainReader, StorageProvider } from '@insitu/protocol/chain';
 import type { Hex } from '@insitu/protocol';
 

@@ -5,3 +5,4 @@ export { createFsPieceStore } from './store/fs.ts';
 export { createMemoryPieceStore } from './store/memory.ts';
 export type { PieceStore, PieceKey, PieceMeta, PieceWriter } from './store/types.ts';
 export type { Logger } from './context.ts';
+export { clusterView, dashboardHtml, type ClusterView } from './dashboard.ts';

@@ -2,7 +2,7 @@
 // event follower, started and stopped together.
 
 import { InsituError } from '@insitu/protocol';
-import { createChainClient } from '@insitu/sdk/chain/index.ts';
+import { createChainClient } from '@insitu/sdk/chain';
 import { createErasureCodec } from '@insitu/protocol/codec';
 import { fromHex, normalizePrivateKey, privateKeyToAddress, sameAddress, type Hex } from '@insitu/protocol';
 import type { StorageProvider } from '@insitu/protocol/chain';
@@ -17,7 +17,7 @@ import { startJobVerifier } from './job-verifier.ts';
 import { startRecovery, type Recovery, type RecoveryOptions } from './recovery/index.ts';
 import { createNodeMetrics } from './metrics.ts';
 import { silentLogger, type Logger, type NodeContext } from './context.ts';
-import { createJobRuntime, type JobRuntime } from '@insitu/executor/runtime.ts';
+import { createJobRuntime, type JobRuntime } from '@insitu/executor';
 import { join } from 'node:path';
 
 export interface StorageNodeOptions {

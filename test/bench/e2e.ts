@@ -18,7 +18,7 @@ import { once } from 'node:events';
 import { Agent, request } from 'undici';
 import { createClient, type InsituClient } from '@insitu/sdk';
 import { generatePrivateKey, privateKeyToAddress } from '@insitu/protocol';
-import { devnetUp, type Devnet } from '@insitu/cli/devnet/supervisor.ts';
+import { devnetUp, type Devnet } from '@insitu/cli/devnet';
 import type { BenchContext } from './index.ts';
 
 export const name = 'e2e';

@@ -6,7 +6,7 @@ import { createReadStream } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { createJobRuntime } from '@insitu/executor/runtime.ts';
+import { createJobRuntime } from '@insitu/executor';
 import type { BenchContext } from './index.ts';
 
 export const name = 'jobs';

@@ -8,12 +8,12 @@ import { truncate } from 'node:fs/promises';
 import { createHash } from 'node:crypto';
 import { request } from 'undici';
 import { generatePrivateKey, privateKeyToAddress, type Hex } from '@insitu/protocol';
-import { createChainClient } from '@insitu/sdk/chain/index.ts';
+import { createChainClient } from '@insitu/sdk/chain';
 import type { ChainClient, ChallengeInfo } from '@insitu/protocol/chain';
-import { getObject, getPiece, getPieceHashes, getChallengePiece, readQuota, spDispatcher } from '@insitu/sdk/sp/index.ts';
+import { getObject, getPiece, getPieceHashes, getChallengePiece, readQuota, spDispatcher } from '@insitu/sdk/sp';
 import { generateBlsKey, blsPublicKey, blsProofOfPossession } from '@insitu/protocol';
 import type { InsituClient } from '@insitu/sdk';
-import { freePort } from '@insitu/cli/devnet/plan.ts';
+import { freePort } from '@insitu/cli/devnet';
 import { createTestnet, type Testnet } from '../src/testnet.ts';
 import { createHttpProxy, type HttpProxy } from '../src/proxy.ts';
 import { seeded } from '../src/random.ts';
@@ -243,7 +243,7 @@ test.serial('a successor that holds none of the data cannot complete a swap-in: 
 
 test.serial('insitu node challenge asks for a challenge and reports the verdict; insitu node status shows the deposit', async (t) => {
   const { writeKeyFile } = await import('@insitu/protocol');
-  const { run } = await import('@insitu/cli/program.ts');
+  const { run } = await import('@insitu/cli');
   const { join } = await import('node:path');
   const keyFile = join(net.dir, 'bob.key');
   await writeKeyFile(keyFile, net.accounts[1]!.privateKey);

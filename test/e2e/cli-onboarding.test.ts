@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Readable, Writable } from 'node:stream';
 import { randomBytes } from 'node:crypto';
-import { createChainReader } from '@insitu/sdk/chain/index.ts';
+import { createChainReader } from '@insitu/sdk/chain';
 import { generatePrivateKey, privateKeyToAddress } from '@insitu/protocol';
 import { run } from '@insitu/cli';
 import { createTestnet, type Testnet } from '../src/testnet.ts';

@@ -12,7 +12,7 @@ import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { signDigest, toHex, receiptDigest, type JobReceipt } from '@insitu/protocol';
 import type { InsituClient } from '@insitu/sdk';
-import { createChainClient } from '@insitu/sdk/chain/index.ts';
+import { createChainClient } from '@insitu/sdk/chain';
 import { rng, testSeed } from '../src/random.ts';
 import { createTestnet, type Testnet } from '../src/testnet.ts';
 

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { run } from '@insitu/cli';
-import { devnetUp } from '@insitu/cli/devnet/supervisor.ts';
+import { devnetUp } from '@insitu/cli/devnet';
 
 function capture(): Writable & { text(): string } {
   const chunks: Buffer[] = [];

@@ -7,7 +7,7 @@ import test from 'ava';
 import { open, readFile } from 'node:fs/promises';
 import { randomBytes, createHash } from 'node:crypto';
 import type { InsituClient } from '@insitu/sdk';
-import { getPieceHashes } from '@insitu/sdk/sp/index.ts';
+import { getPieceHashes } from '@insitu/sdk/sp';
 import { hashOfHashes } from '@insitu/protocol';
 import { createTestnet, type Testnet } from '../src/testnet.ts';
 

@@ -15,7 +15,7 @@ import type { InsituClient } from '@insitu/sdk';
 import { signRequest, encodePath } from '@insitu/protocol/auth';
 import { computeChecksums } from '@insitu/protocol';
 import { createStorageNode, type StorageNode, type StorageNodeOptions } from '@insitu/storage-node';
-import { createFsPieceStore } from '@insitu/storage-node/store/fs.ts';
+import { createFsPieceStore } from '@insitu/storage-node';
 import { createTestnet, type Testnet } from '../src/testnet.ts';
 import { rng } from '../src/random.ts';
 

@@ -12,12 +12,12 @@ import { Writable } from 'node:stream';
 import { run as cliRun } from '@insitu/cli';
 import { request } from 'undici';
 import { createClient, type InsituClient } from '@insitu/sdk';
-import { createChainClient } from '@insitu/sdk/chain/index.ts';
+import { createChainClient } from '@insitu/sdk/chain';
 import { signRequest } from '@insitu/protocol/auth';
-import { spDispatcher } from '@insitu/sdk/sp/index.ts';
+import { spDispatcher } from '@insitu/sdk/sp';
 import { signDigest, toHex } from '@insitu/protocol';
 import { receiptDigest, type JobReceipt } from '@insitu/protocol';
-import { wat, CAT, SPIN } from '../../executor/test/fixtures.ts';
+import { wat, CAT, SPIN } from '@insitu/executor/testing';
 import { createTestnet, type Testnet } from '../src/testnet.ts';
 
 const ESCROW = '0x00000000000000000000000000000000000e5c00';

@@ -84,7 +84,7 @@ test.serial('a job that breaks a limit is reported and settled as such, never as
 });
 
 test.serial('a hostile job does not hold up the node: reads go on while it spins until its limit, then its worker is replaced', async (t) => {
-  const { wat, SPIN } = await import('../../executor/test/fixtures.ts');
+  const { wat, SPIN } = await import('@insitu/executor/testing');
   let spinDone = false;
   const spinning = alice.jobs.submit({ module: await wat(SPIN), input: 'lab/readings.csv', maxFee: 10n ** 15n, limits: { fuel: 1n << 55n, timeoutMs: 5000 } })
     .finally(() => { spinDone = true; });
@@ -119,7 +119,7 @@ test.serial('verification: the same job re-run on another node gives an identica
 });
 
 test.serial('side inputs named in the job appear read-only under /inputs', async (t) => {
-  const { wat, CAT_SIDE } = await import('../../executor/test/fixtures.ts');
+  const { wat, CAT_SIDE } = await import('@insitu/executor/testing');
   await alice.objects.put('lab', 'side.txt', Buffer.from('lookup table\n'));
   const run = await alice.jobs.submit({ module: await wat(CAT_SIDE), input: 'lab/readings.csv', sideInputs: ['lab/side.txt'], maxFee: 10n ** 15n });
   t.is(run.receipt.state, 'succeeded', run.receipt.stderrTail);

@@ -9,7 +9,7 @@ import test from 'ava';
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import type { InsituClient } from '@insitu/sdk';
-import { createChainClient, type ChainClient } from '@insitu/sdk/chain/index.ts';
+import { createChainClient, type ChainClient } from '@insitu/sdk/chain';
 import { createTestnet, type Testnet } from '../src/testnet.ts';
 
 let net: Testnet;
@@ -146,7 +146,7 @@ test.serial('a job whose chosen provider is down is reassigned after the short d
 test.serial('a dataset reduce fetches its maps\' outputs under its role; another provider naming it, or the reduce after it settled, is refused', async (t) => {
   const { signRequest } = await import('@insitu/protocol/auth');
   const { request } = await import('undici');
-  const { spDispatcher } = await import('@insitu/sdk/sp/index.ts');
+  const { spDispatcher } = await import('@insitu/sdk/sp');
   const wc = await wasm('wc');
   const run = await owner.jobs.dataset({ module: wc, reduce: wc, input: 'sales/q1/', maxFee: 10n ** 15n });
   t.true(run.succeeded);

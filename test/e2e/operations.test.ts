@@ -3,7 +3,7 @@
 import test from 'ava';
 import { readFile } from 'node:fs/promises';
 import { request } from 'undici';
-import { spDispatcher } from '@insitu/sdk/sp/index.ts';
+import { spDispatcher } from '@insitu/sdk/sp';
 import { createTestnet } from '../src/testnet.ts';
 
 const get = async (url: string) => {
@@ -63,7 +63,7 @@ test('a node serves Prometheus metrics, readiness that follows the chain, and it
   t.is(r.status, 200, r.text);
 
   // Storage income: ten days of flows wait for the primary; insitu node settle pays them out.
-  const { run } = await import('@insitu/cli/program.ts');
+  const { run } = await import('@insitu/cli');
   const { writeFile } = await import('node:fs/promises');
   const { join } = await import('node:path');
   await alice.chain.advanceTime(10 * 86_400);
@@ -98,8 +98,8 @@ test('insitu node start runs a new provider on its own, and insitu node status r
   const { createInterface } = await import('node:readline');
   const { generatePrivateKey, privateKeyToAddress } = await import('@insitu/protocol');
   const { writeKeyFile } = await import('@insitu/protocol');
-  const { freePort } = await import('@insitu/cli/devnet/plan.ts');
-  const { run } = await import('@insitu/cli/program.ts');
+  const { freePort } = await import('@insitu/cli/devnet');
+  const { run } = await import('@insitu/cli');
   const net = await createTestnet({ nodes: 7, accounts: 1 });
   const dir = await mkdtemp(join(tmpdir(), 'insitu-node-'));
   t.teardown(async () => {

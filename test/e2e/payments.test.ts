@@ -7,12 +7,12 @@
 
 import test from 'ava';
 import { createClient } from '@insitu/sdk';
-import { createChainClient } from '@insitu/sdk/chain/index.ts';
+import { createChainClient } from '@insitu/sdk/chain';
 import { signDigest, toHex } from '@insitu/protocol';
 import { receiptDigest, type JobReceipt } from '@insitu/protocol';
 import { createTestnet } from '../src/testnet.ts';
 import { rng, testSeed } from '../src/random.ts';
-import { wat, CAT, EXIT3, FLOOD, SPIN, TRAP } from '../../executor/test/fixtures.ts';
+import { wat, CAT, EXIT3, FLOOD, SPIN, TRAP } from '@insitu/executor/testing';
 
 test('the sum of all balances is unchanged after random jobs', async (t) => {
   const net = await createTestnet({ nodes: 7, accounts: 2 });

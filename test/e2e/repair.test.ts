@@ -10,7 +10,7 @@ import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { request } from 'undici';
 import type { InsituClient } from '@insitu/sdk';
-import { getPieceHashes, replicatePiece, spDispatcher } from '@insitu/sdk/sp/index.ts';
+import { getPieceHashes, replicatePiece, spDispatcher } from '@insitu/sdk/sp';
 import { computeChecksums } from '@insitu/protocol';
 import { createErasureCodec } from '@insitu/protocol/codec';
 import { DEFAULT_RECOVERY } from '@insitu/storage-node';
@@ -106,7 +106,7 @@ test('a node that lost its disk heals at once with the default settings, is not 
   t.true(reads > 0);
   for (const o of objects) t.true((await read(alice, 'wipe', o.name)).equals(o.data));
   // insitu node status tells the operator what was rebuilt and how long it took, and how scrubbing goes.
-  const { run } = await import('@insitu/cli/program.ts');
+  const { run } = await import('@insitu/cli');
   let out = '';
   const io = { stdout: { write: (x: string | Uint8Array) => { out += String(x); return true; } }, stderr: { write: () => true }, env: {}, cwd: net.dir };
   t.is(await run(['node', 'status', '--sp', String(primary.spId), '--rpc', net.rpcUrl, '--chain-id', net.chainId], io as never), 0);
@@ -231,8 +231,8 @@ test('data of an upload that never sealed is removed once it is older than the t
 });
 
 test('recovery flags: devnet up and node start refuse bad values before starting anything, and pass good ones to the nodes', async (t) => {
-  const { run } = await import('@insitu/cli/program.ts');
-  const { recoveryArgs } = await import('@insitu/cli/devnet/recovery-flags.ts');
+  const { run } = await import('@insitu/cli');
+  const { recoveryArgs } = await import('@insitu/cli/devnet');
   const { mkdtemp, readdir } = await import('node:fs/promises');
   const { tmpdir } = await import('node:os');
   const dir = await mkdtemp(join(tmpdir(), 'insitu-flags-'));

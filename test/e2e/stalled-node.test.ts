@@ -10,7 +10,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createClient, type InsituClient } from '@insitu/sdk';
-import { devnetUp, type Devnet } from '@insitu/cli/devnet/supervisor.ts';
+import { devnetUp, type Devnet } from '@insitu/cli/devnet';
 import { rng, testSeed } from '../src/random.ts';
 
 const MiB = 1024 * 1024;

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { request } from 'undici';
 import { createClient, type InsituClient } from '@insitu/sdk';
 import { signRequest } from '@insitu/protocol/auth';
-import { spDispatcher } from '@insitu/sdk/sp/index.ts';
+import { spDispatcher } from '@insitu/sdk/sp';
 import { generatePrivateKey } from '@insitu/protocol';
 import { computeChecksums } from '@insitu/protocol';
 import { createTestnet, type Testnet } from '../src/testnet.ts';

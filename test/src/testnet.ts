@@ -6,9 +6,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createChain, type Chain } from '@insitu/chain';
 import { createStorageNode, type StorageNode } from '@insitu/storage-node';
-import type { RecoveryOptions } from '@insitu/storage-node/recovery.ts';
+import type { RecoveryOptions } from '@insitu/storage-node';
 import { createClient, type InsituClient } from '@insitu/sdk';
-import { freePort, planDevnet, type DevnetPlan } from '@insitu/cli/devnet/plan.ts';
+import { freePort, planDevnet, type DevnetPlan } from '@insitu/cli/devnet';
 
 export interface Testnet {
   dir: string;

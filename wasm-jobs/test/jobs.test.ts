@@ -5,8 +5,8 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createHash } from 'node:crypto';
-import { seeded } from '../../test/src/random.ts';
-import { createJobRuntime, type JobRuntime } from '@insitu/executor/runtime.ts';
+import { seeded } from '@insitu/test/random';
+import { createJobRuntime, type JobRuntime } from '@insitu/executor';
 
 let runtime: JobRuntime;
 let dir: string;

@@ -6,8 +6,8 @@ import test from 'ava';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { rng, testSeed } from '../../test/src/random.ts';
-import { createJobRuntime, type JobRuntime } from '@insitu/executor/runtime.ts';
+import { rng, testSeed } from '@insitu/test/random';
+import { createJobRuntime, type JobRuntime } from '@insitu/executor';
 
 let runtime: JobRuntime;
 let dir: string;

@@ -16,6 +16,6 @@ export function replicatedTest(title: string, fn: (t: ExecutionContext) => Promi
 }
 
 /** Free ports below the kernel's ephemeral range, never handed out twice in one process (the devnet's own). */
-export { freePort } from '@insitu/cli/devnet/plan.ts';
+export { freePort } from '@insitu/cli/devnet';
 
-export { waitFor } from '../../../test/src/wait.ts';
+export { waitFor } from '@insitu/test/wait';

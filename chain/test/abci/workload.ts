@@ -10,7 +10,7 @@ import { evmChainId } from '../../src/genesis.ts';
 import type { ChainApp } from '../../src/state/types.ts';
 import type { KV } from '../../src/state/store.ts';
 import type { TestKey, TestProvider } from '../helpers.ts';
-import { seededBytes } from '../../../test/src/random.ts';
+import { seededBytes } from '@insitu/test/random';
 import { signTx } from './sign.ts';
 
 type Msg = { typeUrl: string; value: Record<string, unknown> };

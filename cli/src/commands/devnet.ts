@@ -12,7 +12,7 @@ import { createClient } from '@insitu/sdk';
 import { devnetUp, type ProcessStatus } from '../devnet/supervisor.ts';
 import { recoveryArgs, recoveryFlags } from '../devnet/recovery-flags.ts';
 import { devnetDir, readDevnet, resolveNetwork, type GlobalOptions } from '../config.ts';
-import { createChainClient } from '@insitu/sdk/chain/index.ts';
+import { createChainClient } from '@insitu/sdk/chain';
 import { parseClockStep } from './payments.ts';
 import { faucetCommand } from './faucet.ts';
 import { printer, formatBytes, type CliIO } from '../io.ts';
@@ -46,7 +46,7 @@ async function demo(io: CliIO, rpcUrl: string, chainId: string, privateKey: stri
     const back = Buffer.concat(parts);
     if (!back.equals(data)) throw new InsituError('ERR_CHECKSUM_MISMATCH', 'demo: the bytes read back differ from the bytes uploaded');
     say(`demo: read back ${formatBytes(back.length)}, verified segment by segment — identical`);
-    const module = await readFile(fileURLToPath(new URL('../../../wasm-jobs/build/csv-agg.wasm', import.meta.url)));
+    const module = await readFile(fileURLToPath(import.meta.resolve('@insitu/wasm-jobs/build/csv-agg.wasm')));
     const run = await client.jobs.submit({ module, input: `demo/${name}`, args: ['1', '2'], maxFee: 10n ** 15n });
     const job = await client.jobs.get(run.id);
     say(`demo: ran job ${run.id} (csv-agg: mean reading per sensor) beside the data on provider ${run.executor.id} — ${run.receipt.state}, fuel ${run.receipt.fuelUsed}, fee ${job.fee}`);

@@ -8,19 +8,19 @@ import { join, resolve } from 'node:path';
 import { request } from 'undici';
 import type { Command } from 'commander';
 import { InsituError } from '@insitu/protocol';
-import { createChainClient, createChainReader } from '@insitu/sdk/chain/index.ts';
+import { createChainClient, createChainReader } from '@insitu/sdk/chain';
 import { readKeyFile, writeKeyFile } from '@insitu/protocol';
 import { fromHex, privateKeyToAddress, toHex } from '@insitu/protocol';
 import { generateBlsKey, blsPublicKey, blsProofOfPossession } from '@insitu/protocol';
-import { spDispatcher } from '@insitu/sdk/sp/index.ts';
+import { spDispatcher } from '@insitu/sdk/sp';
 import { jsonLogger } from '@insitu/protocol';
-import { createStorageNode } from '@insitu/storage-node/node.ts';
+import { createStorageNode } from '@insitu/storage-node';
 import type { GlobalOptions } from '../config.ts';
 import { namedKey, readDevnet, resolveNetwork } from '../config.ts';
-import { devnetDir as sdkDevnetDir } from '@insitu/sdk/config.ts';
+import { devnetDir as sdkDevnetDir } from '@insitu/sdk';
 import { printer, formatBytes, type CliIO } from '../io.ts';
 import { holdingsLine, recoveryFlags, recoveryOptions, scrubLine } from '../devnet/recovery-flags.ts';
-import type { RecoveryStatus } from '@insitu/storage-node/recovery.ts';
+import type { RecoveryStatus } from '@insitu/storage-node';
 
 const num = (v: string | undefined, name: string): number | undefined => {
   if (v === undefined) return undefined;

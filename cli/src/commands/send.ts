@@ -4,7 +4,7 @@
 import type { Command } from 'commander';
 import { InsituError } from '@insitu/protocol';
 import { isAddress, privateKeyToAddress, type Hex } from '@insitu/protocol';
-import { createChainClient } from '@insitu/sdk/chain/index.ts';
+import { createChainClient } from '@insitu/sdk/chain';
 import { resolveNetwork, type GlobalOptions } from '../config.ts';
 import { printer, type CliIO } from '../io.ts';
 import { formatBnb, parseBnb } from '../format.ts';

@@ -6,7 +6,7 @@ import { once } from 'node:events';
 import type { Command } from 'commander';
 import { resolve } from 'node:path';
 import { InsituError } from '@insitu/protocol';
-import { parseStatement, parseTime, formatStatement } from '@insitu/sdk/client/actions/putPolicy.ts';
+import { parseStatement, parseTime, formatStatement } from '@insitu/sdk';
 import { isAddress } from '@insitu/protocol';
 import type { Principal } from '@insitu/protocol/chain';
 import { createClient, type InsituClient } from '@insitu/sdk';

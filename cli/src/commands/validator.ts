@@ -11,10 +11,10 @@ import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { InsituError } from '@insitu/protocol';
-import { parseGenesis, serializeGenesis } from '@insitu/chain/genesis.ts';
+import { parseGenesis, serializeGenesis } from '@insitu/chain/genesis';
 import {
   findCometbft, initHome, cometGenesis, configureHome, startApp, startCometbft, stopProcess, FAST_TIMEOUTS, type ValidatorPorts,
-} from '@insitu/chain/abci/network.ts';
+} from '@insitu/chain/network';
 import { printer, type CliIO } from '../io.ts';
 import type { GlobalOptions } from '../config.ts';
 

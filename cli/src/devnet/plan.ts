@@ -6,7 +6,7 @@ import { createServer } from 'node:net';
 import { readFileSync } from 'node:fs';
 import { generatePrivateKey, privateKeyToAddress, toHex, type Hex } from '@insitu/protocol';
 import { generateBlsKey, blsPublicKey } from '@insitu/protocol';
-import { createDevnetGenesis, DEFAULT_CHAIN_ID, type Genesis } from '@insitu/chain/genesis.ts';
+import { createDevnetGenesis, DEFAULT_CHAIN_ID, type Genesis } from '@insitu/chain/genesis';
 
 export interface PlannedNode {
   index: number;

@@ -4,7 +4,7 @@
 
 import type { Command } from 'commander';
 import { InsituError } from '@insitu/protocol';
-import { DEFAULT_RECOVERY, type RecoveryOptions, type RecoveryStatus } from '@insitu/storage-node/recovery.ts';
+import { DEFAULT_RECOVERY, type RecoveryOptions, type RecoveryStatus } from '@insitu/storage-node';
 import { formatBytes } from '../io.ts';
 
 const mib = (n: number): string => `${n / 2 ** 20} MiB/s`;

@@ -6,8 +6,8 @@
 
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer, type Server } from 'node:http';
-import { createChainReader } from '@insitu/sdk/chain/index.ts';
-import { clusterView, dashboardHtml } from '@insitu/storage-node/dashboard.ts';
+import { createChainReader } from '@insitu/sdk/chain';
+import { clusterView, dashboardHtml } from '@insitu/storage-node';
 import { mkdir, readFile, writeFile, open } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -15,11 +15,11 @@ import { createInterface } from 'node:readline';
 import type { AddressInfo } from 'node:net';
 import { request } from 'undici';
 import { InsituError } from '@insitu/protocol';
-import { serializeGenesis, evmChainId } from '@insitu/chain/genesis.ts';
+import { serializeGenesis, evmChainId } from '@insitu/chain/genesis';
 import { planDevnet, freePort, type DevnetPlan } from './plan.ts';
-import { createLocalNetwork, type LocalNetwork } from '@insitu/chain/abci/local.ts';
-import { findCometbft } from '@insitu/chain/abci/network.ts';
-import type { DevnetFile } from '@insitu/sdk/config.ts';
+import { createLocalNetwork, type LocalNetwork } from '@insitu/chain/network';
+import { findCometbft } from '@insitu/chain/network';
+import type { DevnetFile } from '@insitu/sdk';
 import { writeKeyFile } from '@insitu/protocol';
 
 interface SavedPlan extends DevnetPlan {
@@ -200,7 +200,7 @@ export async function devnetUp(opts: {
     }
     log(`chain ${plan.chainId}: ${plan.validators} CometBFT validators at ${validators.rpcUrls.join(' ')}`);
   } else {
-    const chainReady = await launch('chain', script('@insitu/chain/bin.ts'), ['--dir', join(dir, 'chain'), '--genesis', join(dir, 'genesis.json'), '--port', String(plan.chainPort)]);
+    const chainReady = await launch('chain', script('@insitu/chain/bin'), ['--dir', join(dir, 'chain'), '--genesis', join(dir, 'genesis.json'), '--port', String(plan.chainPort)]);
     rpcUrl = String(chainReady.rpcUrl);
     log(`chain ${plan.chainId} at ${rpcUrl}`);
   }
@@ -212,7 +212,7 @@ export async function devnetUp(opts: {
     await starting.get(name);
     if (isRunning(name)) return;
     const nodeDir = join(dir, name);
-    const run = launch(name, script('@insitu/storage-node/bin.ts'), ['--dir', nodeDir, '--rpc', rpcUrl, '--chain-id', plan.chainId, '--port', String(n.port), ...(opts.nodeArgs ?? [])]).then(() => undefined);
+    const run = launch(name, script('@insitu/storage-node/bin'), ['--dir', nodeDir, '--rpc', rpcUrl, '--chain-id', plan.chainId, '--port', String(n.port), ...(opts.nodeArgs ?? [])]).then(() => undefined);
     starting.set(name, run);
     try {
       await run;

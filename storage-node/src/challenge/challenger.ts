@@ -8,7 +8,7 @@
 import { createHash } from 'node:crypto';
 import { setMaxListeners } from 'node:events';
 import { hashOfHashes } from '@insitu/protocol';
-import { getChallengePiece } from '@insitu/sdk/sp/index.ts';
+import { getChallengePiece } from '@insitu/sdk/sp';
 import type { ChallengeInfo } from '@insitu/protocol/chain';
 import type { NodeContext } from '../context.ts';
 

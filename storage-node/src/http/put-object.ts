@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import { InsituError } from '@insitu/protocol';
 import { segmentStream, hashOfHashes } from '@insitu/protocol';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { nodeAlive, replicatePiece } from '@insitu/sdk/sp/index.ts';
+import { nodeAlive, replicatePiece } from '@insitu/sdk/sp';
 import { blsAggregate, blsVerify } from '@insitu/protocol';
 import { sealSignDoc } from '@insitu/protocol/chain';
 import { sameAddress } from '@insitu/protocol';

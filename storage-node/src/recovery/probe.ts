@@ -3,7 +3,7 @@
 // puts it in forced exit, and successors take over its places: see swap-in.ts).
 
 import { request } from 'undici';
-import { spDispatcher } from '@insitu/sdk/sp/index.ts';
+import { spDispatcher } from '@insitu/sdk/sp';
 import { errorText, type RecoveryDeps } from './shared.ts';
 
 export interface Prober {

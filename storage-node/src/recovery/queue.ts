@@ -8,7 +8,7 @@
 import { createHash } from 'node:crypto';
 import { Gauge } from 'prom-client';
 import { hashOfHashes } from '@insitu/protocol';
-import { getPieceHashes } from '@insitu/sdk/sp/index.ts';
+import { getPieceHashes } from '@insitu/sdk/sp';
 import { InsituError } from '@insitu/protocol';
 import type { GlobalVirtualGroup, ObjectInfo } from '@insitu/protocol/chain';
 import type { NodeContext } from '../context.ts';

@@ -5,7 +5,7 @@
 import { createHash } from 'node:crypto';
 import { InsituError } from '@insitu/protocol';
 import { hashOfHashes } from '@insitu/protocol';
-import { readObject } from '@insitu/sdk/client/read.ts';
+import { readObject } from '@insitu/sdk';
 import type { GlobalVirtualGroup, ObjectInfo } from '@insitu/protocol/chain';
 import { readContextOf, type NodeContext } from '../context.ts';
 import { unitOffset, type PieceKey } from '../store/types.ts';
