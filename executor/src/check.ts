@@ -1,0 +1,24 @@
+// Checking a job module without running it, as a node's runtime would before it runs it: its
+// size, that it is a component or a WASI preview1 command that can be wrapped into one, that it
+// imports nothing outside the job interface, and that its code instruments and compiles. A client
+// calls this before escrowing anything for a job.
+
+import { InsituError } from '@insitu/protocol';
+import { prepareModule } from './component.ts';
+import { instrument } from './wasm/instrument.ts';
+import { DEFAULT_MAX_MODULE_BYTES, type PreparedJob } from './runtime.ts';
+
+export async function checkModule(bytes: Uint8Array, opts: { maxModuleBytes?: number } = {}): Promise<PreparedJob> {
+  const max = opts.maxModuleBytes ?? DEFAULT_MAX_MODULE_BYTES;
+  if (bytes.length > max) throw new InsituError('ERR_PAYLOAD_TOO_LARGE', `the module is ${bytes.length} bytes; nodes run modules of at most ${max} bytes`);
+  const module = await prepareModule(bytes);
+  for (const [name, core] of Object.entries(module.coreModules)) {
+    const out = instrument(core);
+    try {
+      await WebAssembly.compile(out.bytes as Uint8Array<ArrayBuffer>);
+    } catch (cause) {
+      throw new InsituError('ERR_JOB_INVALID_MODULE', `core module ${name} does not compile: ${String((cause as Error).message ?? cause).split('\n')[0]}`, { cause });
+    }
+  }
+  return { hash: module.hash, kind: module.kind, imports: module.imports };
+}
