@@ -6,3 +6,4 @@ export * from './compute-types.ts';
 export * from './devclock-types.ts';
 export * from './seal.ts';
 export * from './eip712.ts';
+export type * from './records.ts';

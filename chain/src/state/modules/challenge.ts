@@ -16,32 +16,11 @@ import { accountabilityOf } from '../../genesis.ts';
 import { getGvg, getProvider, listProviders, providerByOperator, isActive, STATUS_IN_SERVICE, type ProviderRecord } from './providers.ts';
 import { getBucket, getObject, getObjectById, type ObjectRecord } from './storage-records.ts';
 import { slash } from './stake.ts';
+import type { ChallengeStatus, ChallengeRecord } from '@insitu/protocol/chain';
+export type { ChallengeStatus, ChallengeRecord };
 
 /** Fees of requested challenges wait here until the challenge is decided. */
 export const CHALLENGE_ESCROW = '0x00000000000000000000000000000000c4a11e00' as Hex;
-
-export type ChallengeStatus = 'open' | 'passed' | 'failed' | 'expired';
-
-export interface ChallengeRecord {
-  id: number;
-  spId: number;
-  objectId: bigint;
-  /** -1: the primary's whole copy; i: secondary piece i. */
-  redundancyIndex: number;
-  segment: number;
-  challengers: number[];
-  issuedAt: number;
-  expiresAt: number;
-  status: ChallengeStatus;
-  /** Challenger id → true when the answer checked out. */
-  votes: Record<string, boolean>;
-  /** Who asked for it (absent: the chain's own random pick). */
-  submitter?: Hex;
-  fee?: bigint;
-  /** The swap-in this challenge gates (see recovery.ts). */
-  swapKey?: string;
-  slashed?: bigint;
-}
 
 const pad = (n: number): string => String(n).padStart(12, '0');
 const key = (id: number): string => `challenge/${pad(id)}`;

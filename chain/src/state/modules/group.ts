@@ -6,20 +6,8 @@ import { checksumAddress, isAddress, type Hex } from '@insitu/protocol';
 import { fail, emit, lower, nextId, type MsgHandler, type QueryHandler, type MsgContext } from '../context.ts';
 import type { KV } from '../store.ts';
 import { toLong } from '../../gnfd.ts';
-
-export interface GroupRecord {
-  id: bigint;
-  owner: Hex;
-  name: string;
-  extra: string;
-}
-
-export interface MemberRecord {
-  groupId: bigint;
-  member: Hex;
-  /** ms since the epoch; null: never expires. */
-  expiresAt: number | null;
-}
+import type { GroupRecord, MemberRecord } from '@insitu/protocol/chain';
+export type { GroupRecord, MemberRecord };
 
 /** Greenfield's limits: group names 3–63 characters, at most 20 members per update, extra ≤ 512. */
 export const MAX_MEMBERS_PER_UPDATE = 20;

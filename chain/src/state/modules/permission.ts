@@ -8,6 +8,8 @@ import type { KV } from '../store.ts';
 import { toLong } from '../../gnfd.ts';
 import { getBucket, getObject, effectiveVisibility, type BucketRecord, type ObjectRecord } from './storage-records.ts';
 import { getGroupById, isGroupMember } from './group.ts';
+import type { StatementRecord, PolicyRecord } from '@insitu/protocol/chain';
+export type { StatementRecord, PolicyRecord };
 
 export const Action = {
   UPDATE_BUCKET_INFO: 1, DELETE_BUCKET: 2, CREATE_OBJECT: 3, DELETE_OBJECT: 4, COPY_OBJECT: 5,
@@ -17,25 +19,6 @@ export const Action = {
 export const Effect = { UNSPECIFIED: 0, ALLOW: 1, DENY: 2 } as const;
 export const PrincipalType = { ACCOUNT: 1, GROUP: 2 } as const;
 export const Visibility = { UNSPECIFIED: 0, PUBLIC_READ: 1, PRIVATE: 2, INHERIT: 3 } as const;
-
-export interface StatementRecord {
-  effect: number;
-  actions: number[];
-  resources: string[];
-  expiresAt: number | null;
-}
-
-export interface PolicyRecord {
-  id: bigint;
-  principal: { type: number; value: string };
-  /** 'bucket' | 'object' */
-  resourceType: string;
-  bucket: string;
-  object: string | null;
-  resourceId: bigint;
-  statements: StatementRecord[];
-  expiresAt: number | null;
-}
 
 const resourceKey = (bucket: string, object: string | null): string => (object === null ? `b/${bucket}` : `o/${bucket}\x00${object}`);
 const policyKey = (bucket: string, object: string | null, principal: { type: number; value: string }): string =>

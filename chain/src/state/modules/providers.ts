@@ -9,55 +9,8 @@ import { fail, emit, lower, nextId, type MsgHandler, type QueryHandler } from '.
 import type { KV } from '../store.ts';
 import { accountabilityOf, type GenesisProvider } from '../../genesis.ts';
 import { toLong } from '../../gnfd.ts';
-
-export interface ProviderRecord {
-  id: number;
-  operatorAddress: Hex;
-  fundingAddress: Hex;
-  sealAddress: Hex;
-  approvalAddress: Hex;
-  gcAddress: Hex;
-  blsKey: string;
-  endpoint: string;
-  moniker: string;
-  /** 1 = in service (Greenfield STATUS_IN_SERVICE is 0; kept as the enum value below). */
-  status: number;
-  storePrice: string;
-  readPrice: string;
-  computePrice: string;
-  /** Bytes each of its buckets may read per month without charged quota (Greenfield's free_read_quota). */
-  freeReadQuota?: string;
-  /** When the prices last changed (ms); absent for genesis prices. */
-  priceUpdatedAt?: number;
-  /** Base units held for it in SP_DEPOSIT_POOL (what a slash takes from); absent on old records: 0. */
-  deposit?: string;
-  /**
-   * Admitted by the admin/governance account (genesis providers are). A provider that registered
-   * itself waits in maintenance, counts in no price and no vote, and takes no role until then.
-   * Absent on records written before admission existed: admitted.
-   */
-  admitted?: boolean;
-  /** Chain time (ms) of registration and of admission. */
-  createdAt?: number;
-  admittedAt?: number;
-  /** Set when it completed its exit: its deposit is released at this chain time. */
-  unbondingUntil?: number;
-}
-
-export interface FamilyRecord {
-  id: number;
-  primarySpId: number;
-  gvgIds: number[];
-}
-
-export interface GvgRecord {
-  id: number;
-  familyId: number;
-  primarySpId: number;
-  secondarySpIds: number[];
-  /** Chain time (ms) the group was created: down reports count from its oldest groups' members. */
-  createdAt?: number;
-}
+import type { ProviderRecord, FamilyRecord, GvgRecord } from '@insitu/protocol/chain';
+export type { ProviderRecord, FamilyRecord, GvgRecord };
 
 export const STATUS_IN_SERVICE = 0;
 /** Greenfield's STATUS_IN_MAINTENANCE: where a registered provider waits for admission. */

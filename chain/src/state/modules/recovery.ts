@@ -21,6 +21,7 @@ import { getObjectById, groupObjectKey, groupObjectPrefix, familyBucketPrefix, b
 import { drawer, issueChallenge, onSwapChallengeDecided, getChallenge, seedOf, type ChallengeRecord } from './challenge.ts';
 import { requireAdmin, beginUnbonding } from './stake.ts';
 import { pageLimit, idCursor } from '../paging.ts';
+import type { SwapInRecord } from '@insitu/protocol/chain';
 
 export const STATUS_GRACEFUL_EXITING = 2;
 export const STATUS_FORCED_EXITING = 4;
@@ -28,16 +29,6 @@ const EXITING = new Set([STATUS_GRACEFUL_EXITING, STATUS_FORCED_EXITING]);
 
 /** A reservation nobody completed may be taken over by another successor after this long. */
 export const SWAP_IN_VALIDITY_MS = 30 * 60_000;
-
-interface SwapInRecord {
-  successorSpId: number;
-  targetSpId: number;
-  familyId: number;
-  gvgId: number;
-  reservedAt: number;
-  /** The challenge of the successor's data that completes this swap when it passes. */
-  challengeId?: number;
-}
 
 const swapKey = (familyId: number, gvgId: number): string => (familyId ? `swapin/family/${familyId}` : `swapin/gvg/${gvgId}`);
 const pad = (n: number): string => String(n).padStart(10, '0');

@@ -22,6 +22,8 @@ import { checksumAddress, isAddress, sameAddress, type Hex } from '@insitu/proto
 import { fail, lower } from '../../context.ts';
 import type { KV } from '../../store.ts';
 import { getAccount, ensureAccount, accountKey } from '../bank.ts';
+import type { Flow } from '@insitu/protocol/chain';
+export type { Flow };
 
 /** Greenfield's default reserve time: a payer prepays 180 days of its outflow. */
 export const RESERVE_TIME_S = 180n * 24n * 3600n;
@@ -61,12 +63,6 @@ export interface PaymentAccountRecord {
   addr: Hex;
   owner: Hex;
   refundable: boolean;
-}
-
-/** One flow a bucket or object adds to its payer's outflows. */
-export interface Flow {
-  to: Hex;
-  rate: bigint;
 }
 
 export const streamKey = (a: string): string => `stream/${lower(a)}`;
