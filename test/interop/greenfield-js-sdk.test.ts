@@ -1,142 +1,22 @@
-// Interop: unmodified @bnb-chain/greenfield-js-sdk against the devnet chain and storage nodes.
-// greenfield-js-sdk reaches nodes as {bucket}.localhost:<port>; this test process resolves
-// *.localhost to 127.0.0.1 (name resolution is test environment, not a change to the SDK).
+// Interop with unmodified greenfield-js-sdk, against the embedded chain (its own JSON-RPC) and 7
+// storage nodes. The same tests run against 4 CometBFT validators in
+// greenfield-js-sdk-replicated.test.ts; they are written once, in greenfield-js-sdk.ts.
 
 import test from 'ava';
-import { createRequire } from 'node:module';
-import { randomBytes } from 'node:crypto';
-import { createClient } from '@insitu/sdk';
-import { computeChecksums } from '@insitu/protocol';
 import { createTestnet, type Testnet } from '../src/testnet.ts';
 import { resolveLocalhostNames } from '../src/localhost-dns.ts';
+import { interopTests, type InteropNet } from './greenfield-js-sdk.ts';
 
 resolveLocalhostNames();
 
-const require = createRequire(import.meta.url);
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-const { Client, VisibilityType, RedundancyType, Long } = require('@bnb-chain/greenfield-js-sdk') as any;
-
-let net: Testnet;
+let testnet: Testnet;
+let net: InteropNet;
 test.before(async () => {
-  net = await createTestnet({ nodes: 7, accounts: 2 });
+  testnet = await createTestnet({ nodes: 7, accounts: 2 });
+  net = { gfRpcUrl: testnet.rpcUrl, rpcUrl: testnet.rpcUrl, chainId: testnet.chainId, evmChainId: testnet.chain.evmChainId, accounts: testnet.accounts };
 });
 test.after.always(async () => {
-  await net?.stop();
+  await testnet?.stop();
 });
 
-async function send(tx: { simulate(o: object): Promise<{ gasLimit: bigint; gasPrice: string }>; broadcast(o: object): Promise<{ code: number; rawLog?: string; transactionHash: string }> }, key: { address: string; privateKey: string }) {
-  const sim = await tx.simulate({ denom: 'BNB' });
-  return tx.broadcast({ denom: 'BNB', gasLimit: Number(sim.gasLimit), gasPrice: sim.gasPrice, payer: key.address, granter: '', privateKey: key.privateKey });
-}
-
-async function readBody(res: { body?: unknown }): Promise<Buffer> {
-  const body = res.body as { arrayBuffer?: () => Promise<ArrayBuffer> } | undefined;
-  if (body?.arrayBuffer) return Buffer.from(await body.arrayBuffer());
-  return Buffer.from(body as Uint8Array);
-}
-
-test.serial('greenfield-js-sdk uploads, reads and shares through insitu nodes, and the two SDKs read each other\'s objects', async (t) => {
-  const [alice, bob] = net.accounts;
-  const gf = Client.create(net.rpcUrl, net.chain.evmChainId);
-  const sps = await gf.sp.getStorageProviders();
-  t.is(sps.length, 7);
-  const created = await send(await gf.bucket.createBucket({
-    bucketName: 'gf-interop', creator: alice!.address, visibility: VisibilityType.VISIBILITY_TYPE_PRIVATE,
-    chargedReadQuota: Long.fromString('0'), primarySpAddress: sps[0].operatorAddress, paymentAddress: alice!.address,
-  }), alice!);
-  t.is(created.code, 0);
-
-  const data = randomBytes(100_000);
-  const { checksums } = await computeChecksums(data);
-  const createTx = await send(await gf.object.createObject({
-    bucketName: 'gf-interop', objectName: 'from-js-sdk.bin', creator: alice!.address, visibility: VisibilityType.VISIBILITY_TYPE_INHERIT,
-    contentType: 'application/octet-stream', redundancyType: RedundancyType.REDUNDANCY_EC_TYPE, payloadSize: Long.fromInt(data.length), expectChecksums: checksums,
-  }), alice!);
-  t.is(createTx.code, 0);
-  const upload = await gf.object.uploadObject({
-    bucketName: 'gf-interop', objectName: 'from-js-sdk.bin',
-    body: { name: 'from-js-sdk.bin', type: 'application/octet-stream', size: data.length, content: data },
-    txnHash: createTx.transactionHash,
-  }, { type: 'ECDSA', privateKey: alice!.privateKey });
-  t.is(upload.code, 0, JSON.stringify(upload).slice(0, 300));
-  const head = await gf.object.headObject('gf-interop', 'from-js-sdk.bin');
-  t.is(head.objectInfo.objectStatus, 1, 'sealed');
-
-  const download = await gf.object.getObject({ bucketName: 'gf-interop', objectName: 'from-js-sdk.bin' }, { type: 'ECDSA', privateKey: alice!.privateKey });
-  t.is(download.code, 0);
-  t.true((await readBody(download)).equals(data));
-
-  // A policy put with greenfield-js-sdk lets Bob read through greenfield-js-sdk.
-  const policy = await send(await gf.object.putObjectPolicy('gf-interop', 'from-js-sdk.bin', {
-    operator: alice!.address, principal: { type: 1, value: bob!.address }, statements: [{ effect: 1, actions: [6], resources: [] }], expirationTime: undefined,
-  }), alice!);
-  t.is(policy.code, 0);
-  const bobRead = await gf.object.getObject({ bucketName: 'gf-interop', objectName: 'from-js-sdk.bin' }, { type: 'ECDSA', privateKey: bob!.privateKey });
-  t.is(bobRead.code, 0);
-  t.true((await readBody(bobRead)).equals(data));
-
-  // insitu reads what greenfield-js-sdk wrote, and greenfield-js-sdk what insitu wrote.
-  const insitu = await createClient({ chain: { rpcUrl: net.rpcUrl, chainId: net.chainId }, account: { privateKey: alice!.privateKey } });
-  const parts: Uint8Array[] = [];
-  for await (const c of insitu.objects.get('gf-interop', 'from-js-sdk.bin')) parts.push(c);
-  t.true(Buffer.concat(parts).equals(data));
-  const mine = randomBytes(70_000);
-  await insitu.objects.put('gf-interop', 'from-insitu.bin', mine);
-  const back = await gf.object.getObject({ bucketName: 'gf-interop', objectName: 'from-insitu.bin' }, { type: 'ECDSA', privateKey: alice!.privateKey });
-  t.is(back.code, 0);
-  t.true((await readBody(back)).equals(mine));
-
-  // Stream payments through greenfield-js-sdk's own messages and queries: the sealed objects
-  // stream from Alice; a payment account is created and funded, then made non-refundable.
-  const record = (await gf.payment.getStreamRecord(alice!.address)).streamRecord!;
-  t.true(BigInt(record.netflowRate) < 0n, 'Alice pays for her objects');
-  t.true(BigInt(record.bufferBalance) > 0n);
-  t.is(record.status, 0);
-  t.is((await send(await gf.account.createPaymentAccount({ creator: alice!.address }), alice!)).code, 0);
-  const [pa] = (await gf.account.getPaymentAccountsByOwner(alice!.address)).paymentAccounts;
-  t.truthy(pa);
-  t.is((await send(await gf.payment.deposit({ creator: alice!.address, to: pa!, amount: String(10n ** 16n) }), alice!)).code, 0);
-  t.is((await insitu.payments.view(pa as `0x${string}`)).staticBalance, 10n ** 16n);
-  t.is((await send(await gf.payment.withdraw({ creator: alice!.address, from: pa!, amount: String(10n ** 15n) }), alice!)).code, 0);
-  t.is((await send(await gf.payment.disableRefund({ owner: alice!.address, addr: pa! }), alice!)).code, 0);
-  const view = await insitu.payments.view(pa as `0x${string}`);
-  t.is(view.paymentAccount!.refundable, false);
-  t.is(view.staticBalance, 9n * 10n ** 15n);
-});
-
-test.serial('groups through greenfield-js-sdk: create, add a member with expiry, a policy naming the group, extra, leave, delete', async (t) => {
-  const [alice, bob] = net.accounts;
-  const gf = Client.create(net.rpcUrl, net.chain.evmChainId);
-  const { toTimestamp } = require('@bnb-chain/greenfield-cosmos-types/helpers') as { toTimestamp(d: Date): unknown };
-  const insitu = await createClient({ chain: { rpcUrl: net.rpcUrl, chainId: net.chainId }, account: { privateKey: alice!.privateKey } });
-  const secret = randomBytes(5000);
-  await insitu.buckets.create('gf-groups');
-  await insitu.objects.put('gf-groups', 'team.bin', secret);
-  const bobReads = async () => (await gf.object.getObject({ bucketName: 'gf-groups', objectName: 'team.bin' }, { type: 'ECDSA', privateKey: bob!.privateKey })).code;
-  t.not(await bobReads(), 0, 'private to begin with');
-
-  t.is((await send(await gf.group.createGroup({ creator: alice!.address, groupName: 'gf-readers', extra: '' }), alice!)).code, 0);
-  const groupId = String((await gf.group.headGroup('gf-readers', alice!.address)).groupInfo.id);
-  const added = await send(await gf.group.updateGroupMember({
-    operator: alice!.address, groupOwner: alice!.address, groupName: 'gf-readers',
-    membersToAdd: [{ member: bob!.address, expirationTime: toTimestamp(new Date(Date.now() + 86_400_000)) }], membersToDelete: [],
-  }), alice!);
-  t.is(added.code, 0);
-  const policy = await send(await gf.object.putObjectPolicy('gf-groups', 'team.bin', {
-    operator: alice!.address, principal: { type: 2, value: groupId }, statements: [{ effect: 1, actions: [6], resources: [] }], expirationTime: undefined,
-  }), alice!);
-  t.is(policy.code, 0);
-  t.is(await bobReads(), 0, 'a member of the group reads');
-  // The primary's read-quota answer, as greenfield-js-sdk reads it: Bob's 5000 bytes came out of the free quota.
-  const quota = await gf.bucket.getBucketReadQuota({ bucketName: 'gf-groups' }, { type: 'ECDSA', privateKey: alice!.privateKey });
-  t.is(quota.code, 0, quota.message);
-  t.is(quota.body.freeQuota, 1024 ** 3);
-  t.is(quota.body.freeConsumedSize, 5000);
-  t.is(quota.body.readQuota, 0);
-  t.is((await send(await gf.group.updateGroupExtra({ operator: alice!.address, groupOwner: alice!.address, groupName: 'gf-readers', extra: 'readers of team.bin' }), alice!)).code, 0);
-  t.is((await insitu.groups.list()).find((g) => g.name === 'gf-readers')!.extra, 'readers of team.bin');
-  t.is((await send(await gf.group.leaveGroup(bob!.address, { member: bob!.address, groupOwner: alice!.address, groupName: 'gf-readers' }), bob!)).code, 0);
-  t.not(await bobReads(), 0, 'after leaving, no more');
-  t.is((await send(await gf.group.deleteGroup({ operator: alice!.address, groupName: 'gf-readers' }), alice!)).code, 0);
-  t.false((await insitu.groups.list()).some((g) => g.name === 'gf-readers'));
-});
+for (const { title, run } of interopTests) test.serial(title, (t) => run(t, net));
