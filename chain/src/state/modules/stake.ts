@@ -125,8 +125,11 @@ function bounded(prev: bigint, target: bigint, percent: number): bigint {
  */
 export async function stakeEndBlock(ctx: MsgContext): Promise<void> {
   const params = accountabilityOf(ctx.genesis);
-  for (const [k, id] of await ctx.kv.list<number>('unbond/')) {
-    if (Number(k.split('/')[1]) > ctx.now) break;
+  // Oldest first, one at a time: the work is the deposits whose time came, not every unbonding one.
+  for (;;) {
+    const [first] = await ctx.kv.list<number>('unbond/', { limit: 1 });
+    if (!first || Number(first[0].split('/')[1]) > ctx.now) break;
+    const [k, id] = first;
     ctx.kv.del(k);
     const sp = await getProvider(ctx.kv, id);
     if (!sp) continue;
