@@ -7,15 +7,27 @@ import { Command, CommanderError, Option } from 'commander';
 import { InsituError } from '@insitu/protocol';
 import type { GlobalOptions } from './config.ts';
 import { toJson, type CliIO } from './io.ts';
-import { storageCommands } from './commands/storage.ts';
-import { devnetCommands } from './commands/devnet.ts';
-import { jobCommands } from './commands/jobs.ts';
-import { offerCommands } from './commands/offers.ts';
-import { nodeCommands } from './commands/node.ts';
-import { paymentCommands } from './commands/payments.ts';
-import { validatorCommands } from './commands/validator.ts';
-import { keyCommands } from './commands/keys.ts';
-import { sendCommands } from './commands/send.ts';
+import { commandContext } from './commands/context.ts';
+import { devnetCommand } from './commands/devnet.ts';
+import { bucketCommand } from './commands/bucket.ts';
+import { objectCommand } from './commands/object.ts';
+import { putCommand } from './commands/put.ts';
+import { lsCommand } from './commands/ls.ts';
+import { headCommand } from './commands/head.ts';
+import { getCommand } from './commands/get.ts';
+import { rmCommand } from './commands/rm.ts';
+import { cancelCommand } from './commands/cancel.ts';
+import { policyCommand } from './commands/policy.ts';
+import { groupCommand } from './commands/group.ts';
+import { accountCommand } from './commands/account.ts';
+import { paymentAccountCommand } from './commands/payment-account.ts';
+import { jobCommand } from './commands/job.ts';
+import { offerCommand } from './commands/offer.ts';
+import { providerCommand } from './commands/provider.ts';
+import { nodeCommand } from './commands/node.ts';
+import { validatorCommand } from './commands/validator.ts';
+import { keyCommand } from './commands/key.ts';
+import { sendCommand } from './commands/send.ts';
 import { completionCommand } from './commands/completion.ts';
 
 /** The CLI's version, from its package.json. */
@@ -40,17 +52,15 @@ export function createProgram(io: CliIO): Command {
       writeOut: (s) => void io.stdout.write(s),
       writeErr: (s) => void io.stderr.write(s),
     });
-  const globals = (): GlobalOptions => program.opts<GlobalOptions>();
-  devnetCommands(program, io, globals);
-  storageCommands(program, io, globals);
-  paymentCommands(program, io, globals);
-  jobCommands(program, io, globals);
-  offerCommands(program, io, globals);
-  nodeCommands(program, io, globals);
-  validatorCommands(program, io, globals);
-  keyCommands(program, io, globals);
-  sendCommands(program, io, globals);
-  completionCommand(program, io);
+  const ctx = commandContext(io, () => program.opts<GlobalOptions>());
+  // One commander Command per file (commands/<name>.ts), in the order help lists them.
+  const commands = [
+    devnetCommand, bucketCommand, objectCommand, putCommand, lsCommand, headCommand, getCommand, rmCommand, cancelCommand,
+    policyCommand, groupCommand, accountCommand, paymentAccountCommand, jobCommand, offerCommand, providerCommand,
+    nodeCommand, validatorCommand, keyCommand, sendCommand,
+  ];
+  for (const make of commands) program.addCommand(make(ctx));
+  program.addCommand(completionCommand(io));
   // Options after a subcommand are global too (`insitu put a b --json`).
   program.enablePositionalOptions(false);
   // Usage errors are printed by run(), once, as one line plus the usage of the command they are about.

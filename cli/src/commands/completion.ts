@@ -3,7 +3,7 @@
 //   bash: insitu completion bash > ~/.local/share/bash-completion/completions/insitu
 //   zsh:  insitu completion zsh > "${fpath[1]}/_insitu"
 
-import type { Command } from 'commander';
+import { Command } from 'commander';
 import { InsituError } from '@insitu/protocol';
 import type { CliIO } from '../io.ts';
 
@@ -86,9 +86,11 @@ export function completionScript(program: Command, shell: string): string {
   throw new InsituError('ERR_INVALID_ARGUMENT', `completion is for bash or zsh, not "${shell}"`);
 }
 
-export function completionCommand(program: Command, io: CliIO): void {
-  program.command('completion').argument('<shell>', 'bash or zsh').description('print a shell completion script (bash: source <(insitu completion bash))')
-    .action((shell: string) => {
-      io.stdout.write(completionScript(program, shell));
+export function completionCommand(io: CliIO): Command {
+  return new Command('completion').argument('<shell>', 'bash or zsh').description('print a shell completion script (bash: source <(insitu completion bash))')
+    .action((shell: string, _o: unknown, cmd: Command) => {
+      let root = cmd;
+      while (root.parent) root = root.parent;
+      io.stdout.write(completionScript(root, shell));
     });
 }

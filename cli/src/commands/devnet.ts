@@ -6,14 +6,15 @@ import { fileURLToPath } from 'node:url';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { request } from 'undici';
-import type { Command } from 'commander';
+import { Command } from 'commander';
+import type { CommandContext } from './context.ts';
 import { InsituError, errorCodeOf } from '@insitu/protocol';
 import { createClient } from '@insitu/sdk';
 import { devnetUp, type ProcessStatus } from '../devnet/supervisor.ts';
 import { recoveryArgs, recoveryFlags } from '../devnet/recovery-flags.ts';
-import { devnetDir, readDevnet, resolveNetwork, type GlobalOptions } from '../config.ts';
+import { devnetDir, readDevnet, resolveNetwork } from '../config.ts';
 import { createChainClient } from '@insitu/sdk/chain';
-import { parseClockStep } from './payments.ts';
+import { parseDuration as parseClockStep } from '../parse.ts';
 import { faucetCommand } from './faucet.ts';
 import { printer, formatBytes, type CliIO } from '../io.ts';
 
@@ -58,9 +59,10 @@ async function demo(io: CliIO, rpcUrl: string, chainId: string, privateKey: stri
   }
 }
 
-export function devnetCommands(program: Command, io: CliIO, globals: () => GlobalOptions): void {
-  const devnet = program.command('devnet').description('run the embedded devnet: a chain and storage nodes on 127.0.0.1');
-  faucetCommand(devnet, io, globals);
+export function devnetCommand(ctx: CommandContext): Command {
+  const { io, globals } = ctx;
+  const devnet = new Command('devnet').description('run the embedded devnet: a chain and storage nodes on 127.0.0.1');
+  devnet.addCommand(faucetCommand(ctx));
   recoveryFlags(devnet.command('up')).description('start (or resume) the devnet in --dir and keep it running until Ctrl-C; the recovery flags go to every node')
     .option('--nodes <n>', 'number of storage nodes (at least 7)', '7')
     .option('--validators <n>', 'run the chain as <n> CometBFT validators (each an app + a CometBFT process) instead of the embedded chain; needs CometBFT (node scripts/install-cometbft.mjs)', '0')
@@ -149,4 +151,5 @@ export function devnetCommands(program: Command, io: CliIO, globals: () => Globa
       printer(io, globals().json === true).result(body, `node ${n} ${verb === 'stop' ? 'stopped' : 'started'}`);
     });
   }
+  return devnet;
 }

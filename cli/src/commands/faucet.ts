@@ -1,15 +1,16 @@
 // `insitu devnet faucet <address> [amount]`: funds an account from the devnet's funded genesis
 // account (the one devnet.json names), so a new key can pay for buckets or a node's deposit.
 
-import type { Command } from 'commander';
+import { Command } from 'commander';
+import type { CommandContext } from './context.ts';
 import { InsituError } from '@insitu/protocol';
-import { devnetDir, readDevnet, type GlobalOptions } from '../config.ts';
-import { printer, type CliIO } from '../io.ts';
+import { devnetDir, readDevnet } from '../config.ts';
+import { printer } from '../io.ts';
 import { formatBnb, parseBnb } from '../format.ts';
 import { sendBnb } from './send.ts';
 
-export function faucetCommand(devnet: Command, io: CliIO, globals: () => GlobalOptions): void {
-  devnet.command('faucet').description('fund an account from the devnet\'s funded account (devnet.json in --dir)')
+export function faucetCommand({ io, globals }: CommandContext): Command {
+  return new Command('faucet').description('fund an account from the devnet\'s funded account (devnet.json in --dir)')
     .argument('<address>', 'the account to fund')
     .argument('[amount]', 'with its unit: 10BNB, or base units such as 1000wei', '10BNB')
     .action(async (to: string, text: string) => {

@@ -6,7 +6,8 @@ import { existsSync } from 'node:fs';
 import { mkdir, readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { request } from 'undici';
-import type { Command } from 'commander';
+import { Command } from 'commander';
+import type { CommandContext } from './context.ts';
 import { InsituError } from '@insitu/protocol';
 import { createChainClient, createChainReader } from '@insitu/sdk/chain';
 import { readKeyFile, writeKeyFile } from '@insitu/protocol';
@@ -15,10 +16,9 @@ import { generateBlsKey, blsPublicKey, blsProofOfPossession } from '@insitu/prot
 import { spDispatcher } from '@insitu/sdk/sp';
 import { jsonLogger } from '@insitu/protocol';
 import { createStorageNode } from '@insitu/storage-node';
-import type { GlobalOptions } from '../config.ts';
 import { namedKey, readDevnet, resolveNetwork } from '../config.ts';
 import { devnetDir as sdkDevnetDir } from '@insitu/sdk';
-import { printer, formatBytes, type CliIO } from '../io.ts';
+import { formatBytes } from '../io.ts';
 import { holdingsLine, recoveryFlags, recoveryOptions, scrubLine } from '../devnet/recovery-flags.ts';
 import type { RecoveryStatus } from '@insitu/storage-node';
 
@@ -45,9 +45,8 @@ async function fetchJson(url: URL): Promise<{ status: number; body: Record<strin
   }
 }
 
-export function nodeCommands(program: Command, io: CliIO, globals: () => GlobalOptions): void {
-  const out = () => printer(io, globals().json === true);
-  const node = program.command('node').description('run and watch a storage node');
+export function nodeCommand({ io, globals, out }: CommandContext): Command {
+  const node = new Command('node').description('run and watch a storage node');
 
   recoveryFlags(node.command('start')).description('run one storage node on its own (--dir is its data directory); registers it as a provider if it is new')
     .option('--chain <url>', 'the chain\'s RPC URL (default: the devnet\'s, from devnet.json in $INSITU_HOME or ./.insitu)')
@@ -254,4 +253,5 @@ export function nodeCommands(program: Command, io: CliIO, globals: () => GlobalO
       ].join('\n'));
       if (!report.healthy) throw new InsituError('ERR_NODE_UNAVAILABLE', `the node at ${endpoint} does not answer: ${health.text}`);
     });
+  return node;
 }

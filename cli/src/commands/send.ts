@@ -1,12 +1,13 @@
 // `insitu send <address> <amount>`: moves BNB from the signing account to another account (a bank
 // MsgSend). The amount carries its unit (1.5BNB, 1000wei) so a slip cannot move 10^18 times more.
 
-import type { Command } from 'commander';
+import { Command } from 'commander';
+import type { CommandContext } from './context.ts';
 import { InsituError } from '@insitu/protocol';
 import { isAddress, privateKeyToAddress, type Hex } from '@insitu/protocol';
 import { createChainClient } from '@insitu/sdk/chain';
-import { resolveNetwork, type GlobalOptions } from '../config.ts';
-import { printer, type CliIO } from '../io.ts';
+import { resolveNetwork } from '../config.ts';
+import { printer } from '../io.ts';
 import { formatBnb, parseBnb } from '../format.ts';
 
 /** Sends `amount` base units from the account of `privateKey`; refuses bad input before signing. */
@@ -21,8 +22,8 @@ export async function sendBnb(net: { rpcUrl: string; chainId: string }, privateK
   return { from, to: to as Hex, amount, txHash: tx.txHash, height: tx.height, balance: after };
 }
 
-export function sendCommands(program: Command, io: CliIO, globals: () => GlobalOptions): void {
-  program.command('send').description('send BNB from your account to another account')
+export function sendCommand({ io, globals }: CommandContext): Command {
+  return new Command('send').description('send BNB from your account to another account')
     .argument('<address>', 'the recipient')
     .argument('<amount>', 'with its unit: 1.5BNB, or base units such as 1000wei or 2gwei')
     .action(async (to: string, text: string) => {

@@ -9,14 +9,14 @@
 import { readFile, writeFile, mkdir } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import type { Command } from 'commander';
+import { Command } from 'commander';
+import type { CommandContext } from './context.ts';
 import { InsituError } from '@insitu/protocol';
 import { parseGenesis, serializeGenesis } from '@insitu/chain/genesis';
 import {
   findCometbft, initHome, cometGenesis, configureHome, startApp, startCometbft, stopProcess, FAST_TIMEOUTS, type ValidatorPorts,
 } from '@insitu/chain/network';
-import { printer, type CliIO } from '../io.ts';
-import type { GlobalOptions } from '../config.ts';
+import { printer } from '../io.ts';
 
 /** Real networks: CometBFT's default timeouts, but a block a second at most when idle. */
 const NETWORK_TIMEOUTS = { proposeMs: 3000, voteMs: 1000, commitMs: 1000 };
@@ -35,8 +35,8 @@ interface ValidatorFile {
   externalAddress: string;
 }
 
-export function validatorCommands(program: Command, io: CliIO, globals: () => GlobalOptions): void {
-  const validator = program.command('validator').description('run one CometBFT validator of a multi-machine insitu network');
+export function validatorCommand({ io, globals }: CommandContext): Command {
+  const validator = new Command('validator').description('run one CometBFT validator of a multi-machine insitu network');
 
   validator.command('init')
     .description('create a validator home: CometBFT keys and config; prints what the other operators need')
@@ -106,4 +106,5 @@ export function validatorCommands(program: Command, io: CliIO, globals: () => Gl
         out.info(`validator ${v.name} stopped`);
       }
     });
+  return validator;
 }

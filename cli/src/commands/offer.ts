@@ -1,18 +1,11 @@
-// The compute market's commands: insitu offer create|ls|rm (data owners selling compute over
-// their data; buyers browsing with ls --all) and insitu provider ls (compute prices, load, jobs done).
+// insitu offer create|ls|rm: data owners selling compute over their data (buyers run approved
+// modules over it and pay, without reading it); buyers browse with ls --all.
 
-import type { Command } from 'commander';
+import { Command } from 'commander';
 import { InsituError } from '@insitu/protocol';
-import { createClient, type InsituClient, type Hex, type OfferInfo } from '@insitu/sdk';
-import { resolveNetwork, type GlobalOptions } from '../config.ts';
-import { printer, type CliIO } from '../io.ts';
-
-const collect = (v: string, prev: string[]): string[] => [...prev, v];
-
-const whole = (v: string, what: string): bigint => {
-  if (!/^\d{1,40}$/.test(v)) throw new InsituError('ERR_INVALID_ARGUMENT', `${what} must be a whole number, not "${v}"`);
-  return BigInt(v);
-};
+import type { Hex, OfferInfo } from '@insitu/sdk';
+import type { CommandContext } from './context.ts';
+import { collect, parseWhole } from '../parse.ts';
 
 /** "30d", "12h", "90m" or an ISO date → chain time (ms). */
 function expiry(v: string, now: number): number {
@@ -29,13 +22,8 @@ const describe = (x: OfferInfo): string => {
   return `${x.id}\t${x.bucket}/${x.prefix}\t${who}\t${modules}\t${x.pricePerJob}/job + ${x.pricePerGiB}/GiB\tout ≤ ${x.maxOutputBytes} B\t${x.expiresAt ? `until ${new Date(x.expiresAt).toISOString()}` : 'no expiry'}\towner ${x.owner}`;
 };
 
-export function offerCommands(program: Command, io: CliIO, globals: () => GlobalOptions): void {
-  const client = async (): Promise<InsituClient> => {
-    const net = await resolveNetwork(globals(), io.env, io.cwd, true);
-    return createClient({ chain: { rpcUrl: net.rpcUrl, chainId: net.chainId }, account: { privateKey: net.privateKey! } });
-  };
-  const out = () => printer(io, globals().json === true);
-  const offer = program.command('offer').description('sell compute over your data: buyers run approved modules over it and pay you, without reading it');
+export function offerCommand({ client, out }: CommandContext): Command {
+  const offer = new Command('offer').description('sell compute over your data: buyers run approved modules over it and pay you, without reading it');
 
   offer.command('create').argument('<target>', '<bucket>, <bucket>/<prefix>/ or <bucket>/<object>')
     .description('offer compute over a bucket, prefix or object (the offer is the buyers\' permission: no get, only the modules and output you allow)')
@@ -52,8 +40,8 @@ export function offerCommands(program: Command, io: CliIO, globals: () => Global
       if (modules.some((m) => !/^[0-9a-f]{64}$/.test(m))) throw new InsituError('ERR_INVALID_ARGUMENT', '--module takes a module\'s SHA-256 (64 hex digits); sha256sum job.wasm prints it');
       const c = await client();
       const r = await c.offers.create(target, {
-        maxOutputBytes: whole(o.maxOutput, '--max-output'), pricePerJob: whole(o.pricePerJob, '--price-per-job'), pricePerGiB: whole(o.pricePerGib, '--price-per-gib'), modules,
-        ...(o.group !== undefined ? { buyers: { groupId: whole(o.group, '--group') } } : o.buyer.length ? { buyers: o.buyer as Hex[] } : {}),
+        maxOutputBytes: parseWhole(o.maxOutput, '--max-output'), pricePerJob: parseWhole(o.pricePerJob, '--price-per-job'), pricePerGiB: parseWhole(o.pricePerGib, '--price-per-gib'), modules,
+        ...(o.group !== undefined ? { buyers: { groupId: parseWhole(o.group, '--group') } } : o.buyer.length ? { buyers: o.buyer as Hex[] } : {}),
         ...(o.expires ? { expiresAt: expiry(o.expires, Date.now()) } : {}),
       });
       out().result({ offerId: r.offerId, txHash: r.txHash }, `offer ${r.offerId} on ${target}${modules.length ? '' : ' (any module: whatever a module computes up to the output cap can leave; list modules to restrict it)'}`);
@@ -68,18 +56,8 @@ export function offerCommands(program: Command, io: CliIO, globals: () => Global
 
   offer.command('rm').argument('<id>').description('withdraw one of your offers (jobs already submitted keep its terms)').action(async (id: string) => {
     const c = await client();
-    const tx = await c.offers.remove(whole(id, 'offer id'));
+    const tx = await c.offers.remove(parseWhole(id, 'offer id'));
     out().result(tx, `offer ${id} withdrawn`);
   });
-
-  const provider = program.command('provider').description('storage providers as a compute market');
-  provider.command('ls').description('providers with their compute price (per unit of fuel), load (jobs waiting or running) and jobs done').action(async () => {
-    const c = await client();
-    const [sps, stats] = await Promise.all([c.chain.listStorageProviders(), c.chain.computeStats()]);
-    const rows = sps.map((p) => {
-      const s = stats.find((x) => x.spId === p.id);
-      return { id: p.id, moniker: p.moniker, endpoint: p.endpoint, status: p.status, computePrice: p.computePrice, load: s?.load ?? 0, done: s?.done ?? 0 };
-    });
-    out().result(rows, rows.map((r) => `${r.id}\t${r.moniker}\t${r.status}\tprice ${r.computePrice}\tload ${r.load}\tdone ${r.done}\t${r.endpoint}`).join('\n'));
-  });
+  return offer;
 }

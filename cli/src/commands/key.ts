@@ -5,12 +5,12 @@
 
 import { mkdir, readdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import type { Command } from 'commander';
+import { Command } from 'commander';
+import type { CommandContext } from './context.ts';
 import { InsituError } from '@insitu/protocol';
 import { generatePrivateKey, normalizePrivateKey, privateKeyToAddress } from '@insitu/protocol';
 import { readKeyFile, writeKeyFile } from '@insitu/protocol';
-import { KEY_NAME, devnetDir, keyPath, keysDir, namedKey, readDevnet, type GlobalOptions } from '../config.ts';
-import { printer, type CliIO } from '../io.ts';
+import { KEY_NAME, devnetDir, keyPath, keysDir, namedKey, readDevnet } from '../config.ts';
 import { table } from '../format.ts';
 
 async function readAll(stream: NodeJS.ReadableStream): Promise<string> {
@@ -19,8 +19,7 @@ async function readAll(stream: NodeJS.ReadableStream): Promise<string> {
   return Buffer.concat(parts).toString('utf8');
 }
 
-export function keyCommands(program: Command, io: CliIO, globals: () => GlobalOptions): void {
-  const out = () => printer(io, globals().json === true);
+export function keyCommand({ io, globals, out }: CommandContext): Command {
   const dir = () => keysDir(io.env);
   const checkName = (name: string): void => {
     if (!KEY_NAME.test(name)) throw new InsituError('ERR_INVALID_ARGUMENT', `a key name is 1-64 letters, digits, ".", "-" or "_" (not starting with a symbol), not "${name}"`);
@@ -31,7 +30,7 @@ export function keyCommands(program: Command, io: CliIO, globals: () => GlobalOp
     await writeKeyFile(file, privateKey, { exclusive: true });
     return { name, address: privateKeyToAddress(privateKey), file };
   };
-  const key = program.command('key').description(`create, import and list account keys (kept in $INSITU_KEYS, default ~/.insitu/keys); use one with --key <name>`);
+  const key = new Command('key').description(`create, import and list account keys (kept in $INSITU_KEYS, default ~/.insitu/keys); use one with --key <name>`);
 
   key.command('new').argument('<name>', 'what to call it (then --key <name> signs with it)').description('create a new account key; prints its address, never the private key')
     .action(async (name: string) => {
@@ -96,5 +95,5 @@ export function keyCommands(program: Command, io: CliIO, globals: () => GlobalOp
       out().result({ address, file, ...(o.privateKey ? { privateKey } : {}) },
         `address  ${address}\nfile     ${file}${o.privateKey ? `\nprivate  ${privateKey}` : ''}`);
     });
+  return key;
 }
-

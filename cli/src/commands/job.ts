@@ -1,27 +1,24 @@
-// Developers' commands: insitu job run|reassign|provenance|status|output|ls|cancel|verify|dispute.
+// insitu job init|run|reassign|provenance|status|output|ls|cancel|verify|dispute: WebAssembly jobs
+// beside stored objects.
 
 import { writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import type { Command } from 'commander';
+import { Command } from 'commander';
 import { InsituError, errorCodeOf } from '@insitu/protocol';
-import { createClient, type InsituClient } from '@insitu/sdk';
-import { resolveNetwork, type GlobalOptions } from '../config.ts';
-import { printer, type CliIO } from '../io.ts';
-
-const collect = (v: string, prev: string[]): string[] => [...prev, v];
+import type { CommandContext } from './context.ts';
+import { collect } from '../parse.ts';
+import { checkedModule } from '../job-modules.ts';
+import { jobInitCommand } from './job-init.ts';
 
 const parseBig = (v: string, what: string): bigint => {
   if (!/^\d+$/.test(v)) throw new InsituError('ERR_INVALID_ARGUMENT', `${what} must be a whole number, not "${v}"`);
   return BigInt(v);
 };
 
-export function jobCommands(program: Command, io: CliIO, globals: () => GlobalOptions): void {
-  const client = async (): Promise<InsituClient> => {
-    const net = await resolveNetwork(globals(), io.env, io.cwd, true);
-    return createClient({ chain: { rpcUrl: net.rpcUrl, chainId: net.chainId }, account: { privateKey: net.privateKey! } });
-  };
-  const out = () => printer(io, globals().json === true);
-  const job = program.command('job').description('run WebAssembly jobs beside stored objects');
+export function jobCommand(ctx: CommandContext): Command {
+  const { io, client, out } = ctx;
+  const job = new Command('job').description('run WebAssembly jobs beside stored objects');
+  job.addCommand(jobInitCommand(ctx));
 
   job.command('run').description('run a WASM job (WASI command) over an object, on a node that holds it; over <bucket>/<prefix>/ one map job per object, then --reduce')
     .argument('<module>', 'path to a .wasm module or component').argument('<target>', '<bucket>/<name> of the input object, or <bucket>/<prefix>/ for every object under it')
@@ -60,6 +57,9 @@ export function jobCommands(program: Command, io: CliIO, globals: () => GlobalOp
         ...(o.output ? { output: String(o.output) } : {}),
       };
       if (o.executor !== undefined && !/^[1-9]\d{0,9}$/.test(String(o.executor))) throw new InsituError('ERR_INVALID_ARGUMENT', `--executor takes a provider id, not "${String(o.executor)}"`);
+      // A module no node could run is refused here, before a fee is escrowed for it.
+      await checkedModule(io.cwd, module);
+      if (o.reduce) await checkedModule(io.cwd, String(o.reduce));
       if (target.endsWith('/') || o.reduce) {
         if (o.parallel || o.executor !== undefined) throw new InsituError('ERR_INVALID_ARGUMENT', 'a job over a prefix picks a holder per object: --parallel and --executor apply to single objects');
         const reduceArgs = o.reduceArg as string[];
@@ -206,4 +206,5 @@ export function jobCommands(program: Command, io: CliIO, globals: () => GlobalOp
     const list = await c.jobs.list();
     out().result(list, list.length ? list.map((j) => `${j.id}\t${j.status}\t${j.exitState || '-'}\t${j.bucket}/${j.object}\tfee ${j.fee}`).join('\n') : '(no jobs)');
   });
+  return job;
 }
