@@ -441,6 +441,10 @@ test('a dataset run is refused bad terms and changes nothing; its submitter fund
   // A run closed by its submitter returns what no job holds; a job still holding its escrow refunds the submitter directly.
   const second = await buyer.openRun({ ...open, reduceModuleHash: '', reduceFee: 0n });
   const pending = await buyer.getJob((await buyer.submitJob({ ...job, maxFee: mapFee, offerId, runId: second.runId })).jobId);
+  const third = await buyer.openRun(open);
+  t.is(await code(buyer.submitJob({ ...job, moduleHash: OTHER, mode: 'gather', mapJobs: maps, maxFee: reduceFee, runId: third.runId })), 'ERR_INVALID_ARGUMENT', 'a reduce names the maps of its own run only');
+  t.is(await code(buyer.submitJob({ ...job, moduleHash: OTHER, mode: 'gather', mapJobs: maps, maxFee: reduceFee, runId: second.runId })), 'ERR_INVALID_ARGUMENT', 'a run without a reduce has none');
+  await buyer.closeRun(third.runId);
   t.is(await code(stranger.closeRun(second.runId)), 'ERR_PERMISSION_DENIED');
   const { refund } = await buyer.closeRun(second.runId);
   t.is(refund, second.escrowed - mapFee - 1000n);

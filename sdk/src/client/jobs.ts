@@ -8,7 +8,7 @@ import { request } from 'undici';
 import { InsituError, throwIfAborted } from '@insitu/protocol';
 import { signRequest } from '@insitu/protocol/auth';
 import { spDispatcher, errorFrom } from '../sp/index.ts';
-import type { ChainClient, JobInfo, ObjectInfo, StorageProvider, SubmitJobInput } from '@insitu/protocol/chain';
+import type { ChainClient, DatasetRunInfo, JobInfo, ObjectInfo, StorageProvider, SubmitJobInput } from '@insitu/protocol/chain';
 import type { ObjectSource } from './source.ts';
 import type { JobReceipt } from '@insitu/protocol';
 import { datasetRunner, type DatasetOptions, type DatasetRun } from './dataset.ts';
@@ -388,6 +388,10 @@ export function jobsApi(deps: JobsDeps) {
       return { original, replay, match };
     },
     get: (id: bigint, o: { signal?: AbortSignal } = {}): Promise<JobInfo> => deps.chain.getJob(id, sig(o.signal)),
+    /** A dataset run: its one escrow, what is left of it, its result, and every job that drew from it with its receipt. */
+    run: (id: bigint, o: { signal?: AbortSignal } = {}): Promise<{ run: DatasetRunInfo; jobs: JobInfo[] }> => deps.chain.getRun(id, sig(o.signal)),
+    /** Ends an open dataset run of yours: what no job holds comes back (jobs still holding escrow refund you directly later). */
+    closeRun: (id: bigint, o: { signal?: AbortSignal } = {}) => deps.chain.closeRun(id, sig(o.signal)),
     /**
      * Takes back the escrow of a job no provider acknowledged (after a short deadline) or one
      * acknowledged but never settled (after the longest run a node allows); a running job cannot
