@@ -4,6 +4,8 @@
 
 import { isAddress, checksumAddress, type Hex } from '@insitu/protocol';
 import { InsituError } from '@insitu/protocol';
+import type { AccountabilityParams } from '@insitu/protocol/chain';
+export type { AccountabilityParams };
 
 export interface GenesisProvider {
   operatorAddress: Hex;
@@ -22,40 +24,6 @@ export interface GenesisProvider {
   freeReadQuota?: string;
   /** Deposit held for it from genesis on (default: the minimum deposit). */
   deposit?: string;
-}
-
-/**
- * What keeps providers honest (Greenfield's sp and challenge params, scaled to the devnet):
- * the stake to be admitted, how long it stays locked after exit, how far one price period may
- * move the global prices, and the storage challenges with their slashing.
- */
-export interface AccountabilityParams {
-  /** Base units a provider must deposit to be admitted (Greenfield mainnet: 500 BNB; devnet 10 BNB). */
-  minDeposit: string;
-  /** A deposit stays locked this long after its provider has left (Greenfield returns it at once). */
-  unbondingPeriodMs: number;
-  /** Global prices are recomputed once per period (Greenfield: each UTC month). */
-  pricePeriodMs: number;
-  /** One recomputation moves a global price by at most this percentage of the last one. */
-  maxPriceChangePercent: number;
-  /** Random challenges are issued once per interval of chain time; 0 issues none. */
-  challengeIntervalMs: number;
-  challengesPerInterval: number;
-  /** Admitted providers chosen by the chain to check each challenge; a majority decides. */
-  challengersPerChallenge: number;
-  /** A challenge nobody decided by then lapses (Greenfield: 300 blocks). */
-  challengeExpiryMs: number;
-  /** What requesting a challenge costs (MsgSubmitChallenge); paid to the challengers. */
-  challengeFee: string;
-  /** Slash per started GiB of the object (Greenfield: 0.0085 BNB), clamped to [slashMin, slashMax]. */
-  slashPerGiB: string;
-  slashMin: string;
-  slashMax: string;
-  /** At most this much is slashed from one provider per window (Greenfield: sp_slash_max_amount per 43200 blocks). */
-  slashMaxPerWindow: string;
-  slashWindowMs: number;
-  /** A (provider, object) pair slashed is not challenged at random again for this long. */
-  slashCoolingOffMs: number;
 }
 
 export const DEFAULT_ACCOUNTABILITY: AccountabilityParams = {

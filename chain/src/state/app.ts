@@ -58,11 +58,12 @@ const MSGS: Record<string, MsgDef> = {
   ...bankMsgs, ...providerMsgs, ...storageMsgs, ...permissionMsgs, ...computeMsgs, ...recoveryMsgs, ...groupMsgs, ...paymentMsgs, ...devClockMsgs,
   ...stakeMsgs, ...challengeMsgs,
 };
-const QUERIES: Record<string, QueryHandler> = {
+// Each table is typed by its paths (QueryTable); joined, they answer by path at run time.
+const QUERIES = {
   ...bankQueries, ...providerQueries, ...storageQueries, ...permissionQueries, ...computeQueries, ...recoveryQueries, ...auditQueries, ...groupQueries,
   ...paymentQueries, ...devClockQueries, ...feedQueries,
   ...stakeQueries, ...challengeQueries,
-};
+} as Record<string, QueryHandler>;
 
 /**
  * Per-block work at the start of every block, in this order (and again within a block after a

@@ -5,6 +5,7 @@ import { InsituError, type ErrorCode } from '@insitu/protocol';
 import type { Genesis } from '../genesis.ts';
 import type { KV } from './store.ts';
 import type { TxEvent } from './types.ts';
+import type { InsituQueryPath, QueryRequest, QueryResponse, Untrusted } from '@insitu/protocol/chain';
 
 export interface FeedEmit {
   type: string;
@@ -32,6 +33,13 @@ export interface QueryContext {
 
 export type MsgHandler = (ctx: MsgContext, msg: Record<string, unknown>) => Promise<Record<string, unknown>>;
 export type QueryHandler = (ctx: QueryContext, req: Record<string, unknown>) => Promise<Record<string, unknown>>;
+/** A handler of one of the chain's own paths, typed by the protocol's table of queries. */
+export type InsituQueryHandler<P extends InsituQueryPath> = (ctx: QueryContext, req: Untrusted<QueryRequest<P>>) => Promise<QueryResponse<P>>;
+/**
+ * A module's queries: its own /insitu.* paths, each as @insitu/protocol/chain defines it (a path
+ * not defined there is a type error), and Greenfield's and Cosmos's paths, typed by their codecs.
+ */
+export type QueryTable = { [P in InsituQueryPath]?: InsituQueryHandler<P> } & { [path: `/greenfield.${string}` | `/cosmos.${string}`]: QueryHandler };
 
 export const fail = (code: ErrorCode, message: string): never => {
   throw new InsituError(code, message);

@@ -5,6 +5,8 @@
 // or this project's own message types for its extensions.
 
 import type { Hex } from '@insitu/protocol';
+import type { FeedEvent } from '@insitu/protocol/chain';
+export type { FeedEvent };
 
 export interface AnyMsg {
   typeUrl: string;
@@ -70,14 +72,6 @@ export interface BlockInfo {
   /** Commitment to the state after this block (what the next header carries). */
   appHash: Uint8Array;
   txHashes: Uint8Array[];
-}
-
-export interface FeedEvent {
-  seq: bigint;
-  height: bigint;
-  txHash: Uint8Array | null;
-  type: string;
-  attributes: Record<string, string>;
 }
 
 export interface BlockHeaderInput {

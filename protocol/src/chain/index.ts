@@ -7,3 +7,6 @@ export * from './devclock-types.ts';
 export * from './seal.ts';
 export * from './eip712.ts';
 export type * from './records.ts';
+export type * from './queries.ts';
+export { challengeInfo } from './queries.ts';
+export { encodeJson, decodeJson } from './json.ts';

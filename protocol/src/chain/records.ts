@@ -197,3 +197,68 @@ export interface Flow {
   to: Hex;
   rate: bigint;
 }
+
+/**
+ * What keeps providers honest (Greenfield's sp and challenge params, scaled to the devnet):
+ * the stake to be admitted, how long it stays locked after exit, how far one price period may
+ * move the global prices, and the storage challenges with their slashing.
+ */
+export interface AccountabilityParams {
+  /** Base units a provider must deposit to be admitted (Greenfield mainnet: 500 BNB; devnet 10 BNB). */
+  minDeposit: string;
+  /** A deposit stays locked this long after its provider has left (Greenfield returns it at once). */
+  unbondingPeriodMs: number;
+  /** Global prices are recomputed once per period (Greenfield: each UTC month). */
+  pricePeriodMs: number;
+  /** One recomputation moves a global price by at most this percentage of the last one. */
+  maxPriceChangePercent: number;
+  /** Random challenges are issued once per interval of chain time; 0 issues none. */
+  challengeIntervalMs: number;
+  challengesPerInterval: number;
+  /** Admitted providers chosen by the chain to check each challenge; a majority decides. */
+  challengersPerChallenge: number;
+  /** A challenge nobody decided by then lapses (Greenfield: 300 blocks). */
+  challengeExpiryMs: number;
+  /** What requesting a challenge costs (MsgSubmitChallenge); paid to the challengers. */
+  challengeFee: string;
+  /** Slash per started GiB of the object (Greenfield: 0.0085 BNB), clamped to [slashMin, slashMax]. */
+  slashPerGiB: string;
+  slashMin: string;
+  slashMax: string;
+  /** At most this much is slashed from one provider per window (Greenfield: sp_slash_max_amount per 43200 blocks). */
+  slashMaxPerWindow: string;
+  slashWindowMs: number;
+  /** A (provider, object) pair slashed is not challenged at random again for this long. */
+  slashCoolingOffMs: number;
+}
+
+export interface ComputeParams {
+  /** How long a settled fee is held before it reaches the provider; disputes are open meanwhile (ms of chain time). */
+  disputeWindowMs: number;
+  /** How long the chosen verifiers have to post their receipts once a job is disputed (ms). */
+  verifyWindowMs: number;
+  /** How many providers re-run a disputed job. */
+  verifiers: number;
+  /** What a disputer puts up; lost to the verifiers and the executor when the receipt holds. */
+  disputeBond: string;
+  /** Least taken from the deposit of a provider whose receipt a dispute overturned. */
+  slashMin: string;
+  /** The slash is at least this many times the fee the provider claimed. */
+  slashFeeMultiple: number;
+  /** A refused module is charged this much fuel (at the provider's price, capped by the escrow): the node's work of loading and checking it. */
+  rejectFuel: string;
+  /** A job its executor has not acknowledged can be cancelled this long after submission (ms). */
+  cancelUnackedAfterMs: number;
+  /** An acknowledged job nobody settled (its node went away) can be cancelled this long after the acknowledgement (ms): longer than any run a node allows. */
+  cancelAckedAfterMs: number;
+  /** Output cap of a job whose submitter names none (bytes). */
+  defaultOutputBytes: number;
+}
+
+export interface FeedEvent {
+  seq: bigint;
+  height: bigint;
+  txHash: Uint8Array | null;
+  type: string;
+  attributes: Record<string, string>;
+}

@@ -1,13 +1,13 @@
 // Audit queries: what the chain holds in all, so tests and operators can check that money is
 // neither created nor lost (the sum is constant from genesis on).
 
-import type { QueryHandler } from '../context.ts';
+import type { QueryHandler, QueryTable } from '../context.ts';
 import { seconds, streamHoldings } from './payment/index.ts';
 import { accountKey } from './bank.ts';
 import { SP_DEPOSIT_POOL } from './providers.ts';
 import { CHALLENGE_ESCROW } from './challenge.ts';
 
-export const auditQueries: Record<string, QueryHandler> = {
+export const auditQueries: QueryTable = {
   /**
    * Project extension (JSON): what the chain holds at this moment: every account's bank balance
    * (module accounts included) plus every stream record's balance settled to now, its buffer and

@@ -2,7 +2,7 @@
 
 import { checksumAddress, isAddress, type Hex } from '@insitu/protocol';
 import { codec, toLong, big } from '../../gnfd.ts';
-import { fail, lower, nextId, type QueryContext, type QueryHandler } from '../context.ts';
+import { fail, lower, nextId, type QueryContext, type QueryHandler, type QueryTable } from '../context.ts';
 import type { KV } from '../store.ts';
 
 export const DENOM = 'BNB';
@@ -63,7 +63,7 @@ const queryBalance: QueryHandler = async (ctx, req) => {
   return { balance: { denom: DENOM, amount: (acct?.balance ?? 0n).toString() } };
 };
 
-export const bankQueries: Record<string, QueryHandler> = {
+export const bankQueries: QueryTable = {
   '/cosmos.auth.v1beta1.Query/Account': queryAccount,
   '/cosmos.bank.v1beta1.Query/Balance': queryBalance,
   '/cosmos.bank.v1beta1.Query/AllBalances': async (ctx, req) => {

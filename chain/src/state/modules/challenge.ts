@@ -10,13 +10,13 @@
 import { createHash } from 'node:crypto';
 import type { Hex } from '@insitu/protocol';
 import { move } from './bank.ts';
-import { fail, emit, nextId, type MsgContext, type MsgHandler, type QueryHandler } from '../context.ts';
+import { fail, emit, nextId, type MsgContext, type MsgHandler, type QueryHandler, type QueryTable } from '../context.ts';
 import type { KV } from '../store.ts';
 import { accountabilityOf } from '../../genesis.ts';
 import { getGvg, getProvider, listProviders, providerByOperator, isActive, STATUS_IN_SERVICE, type ProviderRecord } from './providers.ts';
 import { getBucket, getObject, getObjectById, type ObjectRecord } from './storage-records.ts';
 import { slash } from './stake.ts';
-import type { ChallengeStatus, ChallengeRecord } from '@insitu/protocol/chain';
+import { challengeInfo, type ChallengeStatus, type ChallengeRecord } from '@insitu/protocol/chain';
 export type { ChallengeStatus, ChallengeRecord };
 
 /** Fees of requested challenges wait here until the challenge is decided. */
@@ -211,14 +211,12 @@ export const challengeMsgs: Record<string, { handler: MsgHandler; signer: (m: Re
   '/greenfield.challenge.MsgAttest': { handler: msgAttest, signer: (m) => String(m.submitter) },
 };
 
-const view = (c: ChallengeRecord): Record<string, unknown> => ({ ...c, objectId: c.objectId.toString(), fee: (c.fee ?? 0n).toString(), slashed: (c.slashed ?? 0n).toString() });
-
-export const challengeQueries: Record<string, QueryHandler> = {
+export const challengeQueries: QueryTable = {
   /** Project extension (JSON): one challenge. */
   '/insitu.challenge.Query/Challenge': async (ctx, req) => {
     const c = await getChallenge(ctx.kv, Number(req.id));
-    if (!c) fail('ERR_NOT_FOUND', `no challenge ${String(req.id)}`);
-    return { challenge: view(c!) };
+    if (!c) return fail('ERR_NOT_FOUND', `no challenge ${String(req.id)}`);
+    return { challenge: challengeInfo(c) };
   },
   /**
    * Project extension (JSON): open challenges a provider must check (`challenger`), and the
@@ -237,7 +235,7 @@ export const challengeQueries: Record<string, QueryHandler> = {
       const after = `challenge-sp/${Number(req.spId)}/${pad(Number(req.afterId ?? 0))}`;
       for (const [, id] of await ctx.kv.list<number>(`challenge-sp/${Number(req.spId)}/`, { after, limit })) out.push((await getChallenge(ctx.kv, id))!);
     }
-    return { challenges: out.slice(0, limit).map(view) };
+    return { challenges: out.slice(0, limit).map(challengeInfo) };
   },
 };
 

@@ -9,7 +9,7 @@
 // (compute/runs.ts), recorded outputs (compute/provenance.ts).
 
 import { isAddress, sameAddress } from '@insitu/protocol';
-import { fail, emit, nextId, type MsgHandler, type QueryHandler } from '../context.ts';
+import { fail, emit, nextId, type MsgHandler, type QueryHandler, type QueryTable } from '../context.ts';
 import { big } from '../../gnfd.ts';
 import { move } from './bank.ts';
 import { getBucket, getObject } from './storage-records.ts';
@@ -192,12 +192,12 @@ export const computeMsgs: Record<string, { handler: MsgHandler; signer: (m: Reco
   ...runMsgs,
 };
 
-export const computeQueries: Record<string, QueryHandler> = {
+export const computeQueries: QueryTable = {
   /** Project extension (JSON): one job. */
   '/insitu.compute.Query/Job': async (ctx, req) => {
     if (!/^\d{1,20}$/.test(String(req.id ?? ''))) fail('ERR_INVALID_ARGUMENT', `a job id is a whole number, not "${String(req.id).slice(0, 40)}"`);
     const job = await ctx.kv.get<JobRecord>(jobKey(BigInt(String(req.id))));
-    if (!job) fail('ERR_NOT_FOUND', `no job ${String(req.id)}`);
+    if (!job) return fail('ERR_NOT_FOUND', `no job ${String(req.id)}`);
     return { job };
   },
   /** Project extension (JSON): the compute module's parameters (dispute window and bond, slash, cancel deadlines). */

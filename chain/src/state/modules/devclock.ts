@@ -5,7 +5,7 @@
 
 import { sameAddress } from '@insitu/protocol';
 import { big } from '../../gnfd.ts';
-import { fail, emit, type MsgHandler, type QueryHandler } from '../context.ts';
+import { fail, emit, type MsgHandler, type QueryHandler, type QueryTable } from '../context.ts';
 import { CLOCK_OFFSET_KEY } from '../block.ts';
 
 /** One step moves time by at most ten years: enough for any devnet, far from overflow. */
@@ -30,7 +30,7 @@ export const devClockMsgs: Record<string, { handler: MsgHandler; signer: (m: Rec
   '/insitu.devclock.MsgAdvanceTime': { handler: advanceTime, signer: (m) => String(m.authority) },
 };
 
-export const devClockQueries: Record<string, QueryHandler> = {
+export const devClockQueries: QueryTable = {
   /** Project extension (JSON): chain time now and whether (and by whom) it may be moved. */
   '/insitu.devclock.Query/Time': async (ctx) => ({
     unix: BigInt(Math.floor(ctx.now / 1000)),

@@ -1,13 +1,13 @@
 // The ordered event feed as a query, so storage nodes follow it through any validator's
 // CometBFT RPC (abci_query) from their cursor, as they do through the embedded chain.
 
-import type { QueryHandler } from '../context.ts';
+import type { QueryHandler, QueryTable } from '../context.ts';
 import type { FeedEvent } from '../types.ts';
 import { pad } from '../block.ts';
 
 export const FEED_QUERY = '/insitu.events.Query/Feed';
 
-export const feedQueries: Record<string, QueryHandler> = {
+export const feedQueries: QueryTable = {
   /** Project extension (JSON): feed events with seq > after (at most `limit`, 1..1000). */
   [FEED_QUERY]: async (ctx, req) => {
     const after = BigInt(String(req.after ?? '0'));

@@ -3,7 +3,7 @@
 // then apply to its (unexpired) members.
 
 import { checksumAddress, isAddress, type Hex } from '@insitu/protocol';
-import { fail, emit, lower, nextId, type MsgHandler, type QueryHandler, type MsgContext } from '../context.ts';
+import { fail, emit, lower, nextId, type MsgHandler, type QueryHandler, type QueryTable, type MsgContext } from '../context.ts';
 import type { KV } from '../store.ts';
 import { toLong } from '../../gnfd.ts';
 import type { GroupRecord, MemberRecord } from '@insitu/protocol/chain';
@@ -149,7 +149,7 @@ export const groupMsgs: Record<string, { handler: MsgHandler; signer: (m: Record
 
 const groupInfo = (g: GroupRecord) => ({ owner: g.owner, groupName: g.name, sourceType: 0, id: g.id.toString(), extra: g.extra, tags: { tags: [] } });
 
-export const groupQueries: Record<string, QueryHandler> = {
+export const groupQueries: QueryTable = {
   '/greenfield.storage.Query/HeadGroup': async (ctx, req) => {
     const g = await ctx.kv.get<GroupRecord>(groupKey(String(req.groupOwner), String(req.groupName)));
     if (!g) fail('ERR_NOT_FOUND', `no group ${String(req.groupName)} of ${String(req.groupOwner)}`);

@@ -9,7 +9,7 @@
 
 import { isAddress, sameAddress, type Hex } from '@insitu/protocol';
 import type { OfferInfo } from '@insitu/protocol/chain';
-import { fail, emit, nextId, type MsgHandler, type QueryHandler } from '../context.ts';
+import { fail, emit, nextId, type MsgHandler, type QueryHandler, type QueryTable } from '../context.ts';
 import type { KV } from '../store.ts';
 import { big } from '../../gnfd.ts';
 import { getBucket } from './storage-records.ts';
@@ -110,12 +110,12 @@ export const offerMsgs: Record<string, { handler: MsgHandler; signer: (m: Record
   '/insitu.compute.MsgRemoveOffer': { handler: msgRemoveOffer, signer: (m) => String(m.owner) },
 };
 
-export const offerQueries: Record<string, QueryHandler> = {
+export const offerQueries: QueryTable = {
   /** Project extension (JSON): one offer (removed ones too: jobs keep their terms). */
   '/insitu.compute.Query/Offer': async (ctx, req) => {
     if (!/^\d{1,20}$/.test(String(req.id ?? ''))) fail('ERR_INVALID_ARGUMENT', `an offer id is a whole number, not "${String(req.id).slice(0, 40)}"`);
     const offer = await getOffer(ctx.kv, BigInt(String(req.id)));
-    if (!offer) fail('ERR_NOT_FOUND', `no offer ${String(req.id)}`);
+    if (!offer) return fail('ERR_NOT_FOUND', `no offer ${String(req.id)}`);
     return { offer };
   },
   /**

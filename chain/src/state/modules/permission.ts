@@ -3,7 +3,7 @@
 // bucket or the object wins; any allow grants; everything else is denied.
 
 import { isAddress, type Hex } from '@insitu/protocol';
-import { fail, emit, lower, nextId, type MsgHandler, type QueryHandler, type MsgContext } from '../context.ts';
+import { fail, emit, lower, nextId, type MsgHandler, type QueryHandler, type QueryTable, type MsgContext } from '../context.ts';
 import type { KV } from '../store.ts';
 import { toLong } from '../../gnfd.ts';
 import { getBucket, getObject, effectiveVisibility, type BucketRecord, type ObjectRecord } from './storage-records.ts';
@@ -260,7 +260,7 @@ export const permissionMsgs: Record<string, { handler: MsgHandler; signer: (m: R
   '/greenfield.storage.MsgDeletePolicy': { handler: msgDeletePolicy, signer: (m) => String(m.operator) },
 };
 
-export const permissionQueries: Record<string, QueryHandler> = {
+export const permissionQueries: QueryTable = {
   '/greenfield.storage.Query/VerifyPermission': async (ctx, req) => {
     const bucket = await getBucket(ctx.kv, String(req.bucketName));
     if (!bucket) return fail('ERR_BUCKET_NOT_FOUND', `bucket ${String(req.bucketName)} not found`);

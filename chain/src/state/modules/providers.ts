@@ -5,7 +5,7 @@ import { createHash } from 'node:crypto';
 import { checksumAddress, isAddress, fromHex, sameAddress, type Hex } from '@insitu/protocol';
 import { blsVerify } from '@insitu/protocol';
 import { move } from './bank.ts';
-import { fail, emit, lower, nextId, type MsgHandler, type QueryHandler } from '../context.ts';
+import { fail, emit, lower, nextId, type MsgHandler, type QueryHandler, type QueryTable } from '../context.ts';
 import type { KV } from '../store.ts';
 import { accountabilityOf, type GenesisProvider } from '../../genesis.ts';
 import { toLong } from '../../gnfd.ts';
@@ -324,7 +324,7 @@ export const providerMsgs: Record<string, { handler: MsgHandler; signer: (m: Rec
 
 export { sameAddress };
 
-export const providerQueries: Record<string, QueryHandler> = {
+export const providerQueries: QueryTable = {
   '/greenfield.sp.Query/StorageProviders': async (ctx) => {
     const sps = await listProviders(ctx.kv);
     return { sps: sps.map(providerResponse), pagination: { nextKey: new Uint8Array(), total: toLong(sps.length) } };

@@ -4,7 +4,7 @@
 
 import { sameAddress, type Hex } from '@insitu/protocol';
 import { move, ensureAccount } from './bank.ts';
-import { fail, emit, type MsgContext, type MsgHandler, type QueryHandler } from '../context.ts';
+import { fail, emit, type MsgContext, type MsgHandler, type QueryHandler, type QueryTable } from '../context.ts';
 import type { KV } from '../store.ts';
 import { accountabilityOf, adminOf, type Genesis, type GenesisProvider } from '../../genesis.ts';
 import {
@@ -100,7 +100,7 @@ export const stakeMsgs: Record<string, { handler: MsgHandler; signer: (m: Record
   '/greenfield.sp.MsgDeposit': { handler: msgDeposit, signer: (m) => String(m.creator) },
 };
 
-export const stakeQueries: Record<string, QueryHandler> = {
+export const stakeQueries: QueryTable = {
   /** Project extension (JSON): who admits providers, the stake rules, and every provider's deposit. */
   '/insitu.sp.Query/Stake': async (ctx) => ({
     admin: adminOf(ctx.genesis) ?? '',

@@ -5,7 +5,7 @@ import { checksumAddress, fromHex } from '@insitu/protocol';
 import { blsFastAggregateVerify } from '@insitu/protocol';
 import { sealSignDoc } from '@insitu/protocol/chain';
 import { validateBucketName, validateObjectName } from '@insitu/protocol';
-import { fail, emit, lower, nextId, type MsgHandler, type QueryHandler, type MsgContext } from '../context.ts';
+import { fail, emit, lower, nextId, type MsgHandler, type QueryHandler, type QueryTable, type MsgContext } from '../context.ts';
 import type { KV } from '../store.ts';
 import { big, toLong } from '../../gnfd.ts';
 import { ensureAccount } from './bank.ts';
@@ -440,7 +440,7 @@ async function headObjectResponse(kv: KV, o: ObjectRecord): Promise<Record<strin
   };
 }
 
-export const storageQueries: Record<string, QueryHandler> = {
+export const storageQueries: QueryTable = {
   '/greenfield.storage.Query/Params': async (ctx) => {
     const p = ctx.genesis.params;
     return {
@@ -524,8 +524,8 @@ export const storageQueries: Record<string, QueryHandler> = {
   /** Project extension (JSON): an object by id with its bucket. */
   '/insitu.storage.Query/ObjectById': async (ctx, req) => {
     const o = await getObjectById(ctx.kv, BigInt(String(req.id)));
-    if (!o) fail('ERR_OBJECT_NOT_FOUND', `object ${String(req.id)} not found`);
-    return { object: o, bucket: await getBucket(ctx.kv, o!.bucket) };
+    if (!o) return fail('ERR_OBJECT_NOT_FOUND', `object ${String(req.id)} not found`);
+    return { object: o, bucket: await getBucket(ctx.kv, o.bucket) };
   },
 };
 

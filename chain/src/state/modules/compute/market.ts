@@ -3,7 +3,7 @@
 // per-provider view (price, load, jobs done) that buyers choose by.
 
 import { sameAddress } from '@insitu/protocol';
-import { fail, emit, type MsgHandler, type QueryHandler } from '../../context.ts';
+import { fail, emit, type MsgHandler, type QueryHandler, type QueryTable } from '../../context.ts';
 import { big } from '../../../gnfd.ts';
 import { listProviders, providerByOperator } from '../providers.ts';
 import { getBucket, getObjectById } from '../storage-records.ts';
@@ -56,7 +56,7 @@ export const msgSetComputePrice: MsgHandler = async (ctx, msg) => {
   return {};
 };
 
-export const marketQueries: Record<string, QueryHandler> = {
+export const marketQueries: QueryTable = {
   /** Project extension (JSON): per provider, its compute price, jobs waiting or running on it (load) and jobs it settled. */
   '/insitu.compute.Query/ProviderStats': async (ctx) => {
     const stats = new Map<number, { spId: number; computePrice: string; load: number; done: number }>();

@@ -8,7 +8,7 @@
 
 import { createHash } from 'node:crypto';
 import { sameAddress } from '@insitu/protocol';
-import { fail, emit, type MsgHandler, type QueryHandler } from '../../context.ts';
+import { fail, emit, type MsgHandler, type QueryHandler, type QueryTable } from '../../context.ts';
 import { big } from '../../../gnfd.ts';
 import { getBucket, getObject, getObjectById } from '../storage-records.ts';
 import { getJob, type JobRecord } from './records.ts';
@@ -47,7 +47,7 @@ export const msgRecordOutput: MsgHandler = async (ctx, msg) => {
   return {};
 };
 
-export const provenanceQueries: Record<string, QueryHandler> = {
+export const provenanceQueries: QueryTable = {
   /** Project extension (JSON): the job that made an object, with its module, inputs' checksums and receipt; null when none is recorded. */
   '/insitu.compute.Query/Provenance': async (ctx, req) => {
     const bucket = await getBucket(ctx.kv, String(req.bucket ?? ''));

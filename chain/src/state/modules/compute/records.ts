@@ -5,35 +5,14 @@ import type { Hex } from '@insitu/protocol';
 import type { JobInfo } from '@insitu/protocol/chain';
 import type { Genesis } from '../../../genesis.ts';
 import type { KV } from '../../store.ts';
+import type { ComputeParams } from '@insitu/protocol/chain';
+export type { ComputeParams };
 
 /** Escrowed job fees, fees held for the dispute window and dispute bonds are held here; counted in every conservation sum. */
 export const COMPUTE_ESCROW = '0x00000000000000000000000000000000000e5c00' as Hex;
 
 /** A job as the chain keeps it (the SDK's JobInfo). */
 export type JobRecord = JobInfo;
-
-export interface ComputeParams {
-  /** How long a settled fee is held before it reaches the provider; disputes are open meanwhile (ms of chain time). */
-  disputeWindowMs: number;
-  /** How long the chosen verifiers have to post their receipts once a job is disputed (ms). */
-  verifyWindowMs: number;
-  /** How many providers re-run a disputed job. */
-  verifiers: number;
-  /** What a disputer puts up; lost to the verifiers and the executor when the receipt holds. */
-  disputeBond: string;
-  /** Least taken from the deposit of a provider whose receipt a dispute overturned. */
-  slashMin: string;
-  /** The slash is at least this many times the fee the provider claimed. */
-  slashFeeMultiple: number;
-  /** A refused module is charged this much fuel (at the provider's price, capped by the escrow): the node's work of loading and checking it. */
-  rejectFuel: string;
-  /** A job its executor has not acknowledged can be cancelled this long after submission (ms). */
-  cancelUnackedAfterMs: number;
-  /** An acknowledged job nobody settled (its node went away) can be cancelled this long after the acknowledgement (ms): longer than any run a node allows. */
-  cancelAckedAfterMs: number;
-  /** Output cap of a job whose submitter names none (bytes). */
-  defaultOutputBytes: number;
-}
 
 export const DEFAULT_COMPUTE_PARAMS: ComputeParams = {
   disputeWindowMs: 60 * 60_000,

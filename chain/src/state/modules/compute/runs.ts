@@ -7,11 +7,12 @@
 // open. The reduce — which must name one successful map of the run per object, in object order —
 // is the run's result: its settlement ends the run and returns what is left to the submitter, as
 // does the submitter closing it. Money held by a run sits in the compute escrow account, so the
-// conservation sums see it.
+// conservation sums see it. A run's object list is written once, beside the record that changes
+// with every draw, and its jobs are an index, so a draw writes a few small keys however large the run.
 
 import { sameAddress, type Hex } from '@insitu/protocol';
 import type { DatasetRunInfo } from '@insitu/protocol/chain';
-import { fail, emit, nextId, type MsgContext, type MsgHandler, type QueryHandler } from '../../context.ts';
+import { fail, emit, nextId, type MsgContext, type MsgHandler, type QueryHandler, type QueryTable } from '../../context.ts';
 import type { KV } from '../../store.ts';
 import { big } from '../../../gnfd.ts';
 import { move } from '../bank.ts';
@@ -20,10 +21,18 @@ import { offerFor, dataFeeOf } from '../offers.ts';
 import { COMPUTE_ESCROW, getJob, type JobRecord } from './records.ts';
 import { MAX_GATHER_MAPS } from './gather.ts';
 
-export type RunRecord = DatasetRunInfo;
+/** A run as the chain keeps it: its objects and jobs live under keys of their own (see the query). */
+export type RunRecord = Omit<DatasetRunInfo, 'objects' | 'objectIds' | 'jobs'> & { objectCount: number; jobCount: number };
 
 const pad = (n: bigint): string => n.toString().padStart(20, '0');
 export const runKey = (id: bigint): string => `job-run/${pad(id)}`;
+/** The run's objects in order, written once when it opens. */
+const runObjectsKey = (id: bigint): string => `job-run-objects/${pad(id)}`;
+/** Whether an object is one of the run's (its place in the order). */
+const runObjectKey = (id: bigint, objectId: bigint): string => `job-run-object/${pad(id)}/${pad(objectId)}`;
+/** The jobs that drew from the run, by id. */
+const runJobKey = (id: bigint, jobId: bigint): string => `job-run-job/${pad(id)}/${pad(jobId)}`;
+const runJobPrefix = (id: bigint): string => `job-run-job/${pad(id)}/`;
 export const getRun = (kv: KV, id: bigint): Promise<RunRecord | undefined> => kv.get<RunRecord>(runKey(id));
 
 const HASH = /^[0-9a-f]{64}$/;
@@ -83,11 +92,13 @@ const msgOpenRun: MsgHandler = async (ctx, msg) => {
   const escrowed = mapFee * BigInt(objects.length + spareMaps) + reduceFee + dataFees;
   await move(ctx.kv, ctx.signer, COMPUTE_ESCROW, escrowed);
   const run: RunRecord = {
-    id: await nextId(ctx.kv, 'run'), creator: ctx.signer as Hex, bucket: bucket.name, prefix, objects: objects.map((o) => o.name), objectIds: objects.map((o) => o.id),
-    moduleHash, reduceModuleHash, mapFee, spareMaps, reduceFee, offerId, dataFees, escrowed, available: escrowed, jobs: [],
+    id: await nextId(ctx.kv, 'run'), creator: ctx.signer as Hex, bucket: bucket.name, prefix, objectCount: objects.length,
+    moduleHash, reduceModuleHash, mapFee, spareMaps, reduceFee, offerId, dataFees, escrowed, available: escrowed, jobCount: 0,
     resultJob: 0n, outputHash: '', exitState: '', status: 'open', refunded: 0n, openedAt: ctx.now, endedAt: 0,
   };
   ctx.kv.put(runKey(run.id), run);
+  ctx.kv.put(runObjectsKey(run.id), { objects: objects.map((o) => o.name), objectIds: objects.map((o) => o.id) });
+  for (const [i, o] of objects.entries()) ctx.kv.put(runObjectKey(run.id, o.id), i);
   emit(ctx, 'run-opened', { run_id: run.id, creator: run.creator, bucket_name: run.bucket, prefix, objects: objects.length, escrowed });
   return { runId: run.id.toString(), escrowed: escrowed.toString() };
 };
@@ -149,14 +160,15 @@ export async function drawFromRun(ctx: MsgContext, runId: bigint, d: RunDraw): P
   let reserve = 0n;
   if (d.mode === 'gather') {
     if (run.reduceModuleHash === '' || d.moduleHash !== run.reduceModuleHash) fail('ERR_INVALID_ARGUMENT', `dataset run ${runId} reduces with module ${run.reduceModuleHash ? `${run.reduceModuleHash.slice(0, 12)}…` : '(none)'}`);
-    if (d.mapJobs.length !== run.objectIds.length) fail('ERR_INVALID_ARGUMENT', `the reduce of dataset run ${runId} names one map per object (${run.objectIds.length})`);
+    if (d.mapJobs.length !== run.objectCount) fail('ERR_INVALID_ARGUMENT', `the reduce of dataset run ${runId} names one map per object (${run.objectCount})`);
+    const { objects, objectIds } = (await ctx.kv.get<{ objects: string[]; objectIds: bigint[] }>(runObjectsKey(run.id)))!;
     for (const [i, id] of d.mapJobs.entries()) {
       const m = await getJob(ctx.kv, id);
-      if (!m || m.runId !== run.id || m.objectId !== run.objectIds[i]) fail('ERR_INVALID_ARGUMENT', `job ${id} is not a map of dataset run ${runId} over ${run.objects[i]}`);
+      if (!m || m.runId !== run.id || m.objectId !== objectIds[i]) fail('ERR_INVALID_ARGUMENT', `job ${id} is not a map of dataset run ${runId} over ${objects[i]}`);
     }
   } else {
     if (d.moduleHash !== run.moduleHash) fail('ERR_INVALID_ARGUMENT', `dataset run ${runId} maps with module ${run.moduleHash.slice(0, 12)}…`);
-    if (!run.objectIds.includes(d.objectId)) fail('ERR_INVALID_ARGUMENT', `the input is not one of the objects of dataset run ${runId}`);
+    if ((await ctx.kv.get<number>(runObjectKey(run.id, d.objectId))) === undefined) fail('ERR_INVALID_ARGUMENT', `the input is not one of the objects of dataset run ${runId}`);
     if (d.offerId !== run.offerId) fail('ERR_INVALID_ARGUMENT', `dataset run ${runId} runs ${run.offerId ? `under offer ${run.offerId}` : 'under no offer'}`);
     reserve = run.reduceFee;
   }
@@ -169,8 +181,9 @@ export async function drawFromRun(ctx: MsgContext, runId: bigint, d: RunDraw): P
 
 /** Records job `id` as drawn from `run` (after drawFromRun). */
 export function recordRunJob(kv: KV, run: RunRecord, id: bigint): void {
-  run.jobs.push(id);
+  run.jobCount++;
   kv.put(runKey(run.id), run);
+  kv.put(runJobKey(run.id, id), true);
 }
 
 /**
@@ -204,17 +217,21 @@ export const runMsgs: Record<string, { handler: MsgHandler; signer: (m: Record<s
   '/insitu.compute.MsgCloseRun': { handler: msgCloseRun, signer: (m) => String(m.creator) },
 };
 
-export const runQueries: Record<string, QueryHandler> = {
+export const runQueries: QueryTable = {
   /** Project extension (JSON): a dataset run with its jobs (maps, retries and reduce) and their receipts. */
   '/insitu.compute.Query/Run': async (ctx, req) => {
     if (!/^\d{1,20}$/.test(String(req.id ?? ''))) fail('ERR_INVALID_ARGUMENT', `a run id is a whole number, not "${String(req.id).slice(0, 40)}"`);
-    const run = await getRun(ctx.kv, BigInt(String(req.id)));
-    if (!run) return fail('ERR_NOT_FOUND', `no dataset run ${String(req.id)}`);
+    const id = BigInt(String(req.id));
+    const rec = await getRun(ctx.kv, id);
+    if (!rec) return fail('ERR_NOT_FOUND', `no dataset run ${id}`);
+    const { objects, objectIds } = (await ctx.kv.get<{ objects: string[]; objectIds: bigint[] }>(runObjectsKey(id)))!;
     const jobs: JobRecord[] = [];
-    for (const id of run.jobs) {
-      const j = await getJob(ctx.kv, id);
+    for (const [key] of await ctx.kv.list<boolean>(runJobPrefix(id))) {
+      const j = await getJob(ctx.kv, BigInt(key.slice(runJobPrefix(id).length)));
       if (j) jobs.push(j);
     }
+    const { objectCount: _o, jobCount: _j, ...rest } = rec;
+    const run: DatasetRunInfo = { ...rest, objects, objectIds, jobs: jobs.map((j) => j.id) };
     return { run, jobs };
   },
 };

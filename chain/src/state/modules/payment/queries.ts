@@ -2,7 +2,8 @@
 // queries, and the project's JSON views of an account, a bucket's read state and a provider's income.
 
 import { checksumAddress } from '@insitu/protocol';
-import { fail, lower, type QueryHandler } from '../../context.ts';
+import type { PaymentView } from '@insitu/protocol/chain';
+import { fail, lower, type QueryHandler, type QueryTable } from '../../context.ts';
 import type { KV } from '../../store.ts';
 import { getAccount } from '../bank.ts';
 import { toLong } from '../../../gnfd.ts';
@@ -30,7 +31,7 @@ function streamResponse(r: StreamRecord): Record<string, unknown> {
 }
 
 /** An account's payment picture at `now`: what `insitu account` prints. */
-export async function accountView(kv: KV, address: string, now: bigint): Promise<Record<string, unknown>> {
+export async function accountView(kv: KV, address: string, now: bigint): Promise<PaymentView> {
   const r = await getStreamRecord(kv, address);
   const bank = (await getAccount(kv, address))?.balance ?? 0n;
   const balance = r ? dynamicBalance(r, now) : 0n;
@@ -42,7 +43,6 @@ export async function accountView(kv: KV, address: string, now: bigint): Promise
   return {
     address: checksumAddress(address),
     bankBalance: bank,
-    streamRecord: r ?? null,
     staticBalance: balance,
     bufferBalance: r?.bufferBalance ?? 0n,
     lockBalance: r?.lockBalance ?? 0n,
@@ -55,7 +55,7 @@ export async function accountView(kv: KV, address: string, now: bigint): Promise
   };
 }
 
-export const paymentQueries: Record<string, QueryHandler> = {
+export const paymentQueries: QueryTable = {
   '/greenfield.payment.Query/StreamRecord': async (ctx, req) => {
     const r = await getStreamRecord(ctx.kv, String(req.account));
     if (!r) fail('ERR_ACCOUNT_NOT_FOUND', `no stream record for ${String(req.account)}`);
