@@ -3,6 +3,7 @@
 // every layer in one atomic batch.
 
 import { Level } from 'level';
+import { encodeJson, decodeJson } from '@insitu/protocol/chain';
 
 export interface KV {
   get<T>(key: string): Promise<T | undefined>;
@@ -24,17 +25,9 @@ export interface ListOptions {
 
 const TOMBSTONE = Symbol('deleted');
 
-export const encodeValue = (v: unknown): string =>
-  JSON.stringify(v, (_k, x) => (typeof x === 'bigint' ? { $big: x.toString() } : x instanceof Uint8Array ? { $bytes: Buffer.from(x).toString('hex') } : x));
-
-export const decodeValue = <T>(s: string): T =>
-  JSON.parse(s, (_k, x) => {
-    if (x && typeof x === 'object' && !Array.isArray(x)) {
-      if ('$big' in x && Object.keys(x).length === 1) return BigInt(x.$big);
-      if ('$bytes' in x && Object.keys(x).length === 1) return new Uint8Array(Buffer.from(x.$bytes, 'hex'));
-    }
-    return x;
-  }) as T;
+/** Stored values are the same JSON the chain's own queries answer with (bigints and bytes intact). */
+export const encodeValue = encodeJson;
+export const decodeValue = decodeJson;
 
 export class LevelKV implements KV {
   constructor(readonly db: Level<string, string>) {}
