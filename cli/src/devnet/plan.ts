@@ -71,7 +71,11 @@ function canListen(port: number): Promise<boolean> {
   });
 }
 
-export async function planDevnet(opts: { nodes?: number; accounts?: number; chainId?: string; storePrice?: bigint; readPrice?: bigint; computePrice?: bigint; freeReadQuota?: bigint } = {}): Promise<DevnetPlan> {
+export async function planDevnet(opts: {
+  nodes?: number; accounts?: number; chainId?: string; storePrice?: bigint; readPrice?: bigint; computePrice?: bigint; freeReadQuota?: bigint;
+  /** The address node i (0-based) listens on and is registered at (default: node-<i+1>.localhost, i.e. 127.0.0.1). */
+  nodeHost?: (index: number) => string;
+} = {}): Promise<DevnetPlan> {
   const count = opts.nodes ?? 7;
   const nodes: PlannedNode[] = [];
   for (let i = 0; i < count; i++) {
@@ -84,7 +88,7 @@ export async function planDevnet(opts: { nodes?: number; accounts?: number; chai
       blsKey: toHex(generateBlsKey()),
       port,
       // A dotted host name: greenfield-js-sdk requires one, and addresses buckets as {bucket}.{host}.
-      endpoint: `http://node-${i + 1}.localhost:${port}`,
+      endpoint: opts.nodeHost ? `http://${opts.nodeHost(i)}:${port}` : `http://node-${i + 1}.localhost:${port}`,
     });
   }
   const accounts = Array.from({ length: opts.accounts ?? 2 }, () => {

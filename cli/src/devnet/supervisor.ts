@@ -70,24 +70,25 @@ async function runningDevnet(dir: string): Promise<string | undefined> {
   }
 }
 
-async function loadOrPlan(dir: string, nodes: number, validators: number): Promise<{ plan: SavedPlan; fresh: boolean }> {
+async function loadOrPlan(dir: string, nodes: number, validators: number, nodeHost?: (index: number) => string): Promise<{ plan: SavedPlan; fresh: boolean }> {
   try {
     const saved = JSON.parse(await readFile(join(dir, 'plan.json'), 'utf8'), (_k, v) => (v && typeof v === 'object' && '$big' in v ? BigInt(v.$big) : v)) as SavedPlan;
     return { plan: saved, fresh: false };
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw new InsituError('ERR_CONFIG', `${join(dir, 'plan.json')} is unreadable`, { cause: e });
   }
-  const plan: SavedPlan = { ...(await planDevnet({ nodes, accounts: 1 })), chainPort: await freePort(), validators };
+  const plan: SavedPlan = { ...(await planDevnet({ nodes, accounts: 1, ...(nodeHost ? { nodeHost } : {}) })), chainPort: await freePort(), validators };
   return { plan, fresh: true };
 }
 
-async function startProcess(name: string, file: string, args: string[], logDir: string): Promise<{ child: ChildProcess; ready: Record<string, unknown> }> {
+async function startProcess(name: string, file: string, args: string[], logDir: string, prefix: string[] = [], startMs = 60_000): Promise<{ child: ChildProcess; ready: Record<string, unknown> }> {
   const log = await open(join(logDir, `${name}.log`), 'a');
-  const child = spawn(process.execPath, ['--import', tsxLoader, file, ...args], { stdio: ['ignore', 'pipe', log.fd] });
+  const command = [...prefix, process.execPath, '--import', tsxLoader, file, ...args];
+  const child = spawn(command[0]!, command.slice(1), { stdio: ['ignore', 'pipe', log.fd] });
   child.once('exit', () => void log.close().catch(() => undefined));
   const lines = createInterface({ input: child.stdout! });
   const ready = await new Promise<Record<string, unknown>>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new InsituError('ERR_NODE_UNAVAILABLE', `${name} did not start within 60 s (see ${join(logDir, `${name}.log`)})`)), 60_000);
+    const timer = setTimeout(() => reject(new InsituError('ERR_NODE_UNAVAILABLE', `${name} did not start within ${startMs / 1000} s (see ${join(logDir, `${name}.log`)})`)), startMs);
     lines.on('line', (line) => {
       try {
         const msg = JSON.parse(line) as Record<string, unknown>;
@@ -124,6 +125,15 @@ export async function devnetUp(opts: {
   log?: (line: string) => void;
   /** Extra arguments for every node process (recovery tuning). */
   nodeArgs?: string[];
+  /**
+   * Where each process runs, by name ('chain', 'node-1', …): the address it listens on and is
+   * reached at, and a command prefix that starts it there (a simulated network runs each in a
+   * network namespace of its own: ['ip', 'netns', 'exec', '<ns>']). Default: 127.0.0.1 and no
+   * prefix. Node addresses go into a new devnet's genesis; the embedded chain only.
+   */
+  placement?: (name: string) => { host: string; prefix?: string[] };
+  /** How long a process may take to say it is ready (default 60 s). */
+  startTimeoutMs?: number;
 }): Promise<Devnet> {
   const { dir } = opts;
   const log = opts.log ?? (() => {});
@@ -132,7 +142,8 @@ export async function devnetUp(opts: {
   await mkdir(dir, { recursive: true });
   const logDir = join(dir, 'logs');
   await mkdir(logDir, { recursive: true });
-  const { plan, fresh } = await loadOrPlan(dir, opts.nodes ?? 7, opts.validators ?? 0);
+  const place = opts.placement;
+  const { plan, fresh } = await loadOrPlan(dir, opts.nodes ?? 7, opts.validators ?? 0, place && ((i) => place(`node-${i + 1}`).host));
   if (!fresh && opts.nodes !== undefined && opts.nodes !== plan.nodes.length) log(`resuming the devnet in ${dir} with its ${plan.nodes.length} nodes (--nodes ${opts.nodes} applies to new devnets only)`);
   if (fresh) {
     await writeFile(join(dir, 'plan.json'), JSON.stringify(plan, (_k, v) => (typeof v === 'bigint' ? { $big: v.toString() } : v), 2), { mode: 0o600 });
@@ -157,7 +168,7 @@ export async function devnetUp(opts: {
 
   const launch = async (name: string, file: string, args: string[]): Promise<Record<string, unknown>> => {
     wanted.set(name, true);
-    const started = await startProcess(name, file, args, logDir);
+    const started = await startProcess(name, file, args, logDir, place?.(name).prefix, opts.startTimeoutMs);
     children.set(name, started.child);
     started.child.once('exit', (code, signal) => {
       if (stopping || !wanted.get(name) || children.get(name) !== started.child) return;
@@ -200,7 +211,7 @@ export async function devnetUp(opts: {
     }
     log(`chain ${plan.chainId}: ${plan.validators} CometBFT validators at ${validators.rpcUrls.join(' ')}`);
   } else {
-    const chainReady = await launch('chain', script('@insitu/chain/bin'), ['--dir', join(dir, 'chain'), '--genesis', join(dir, 'genesis.json'), '--port', String(plan.chainPort)]);
+    const chainReady = await launch('chain', script('@insitu/chain/bin'), ['--dir', join(dir, 'chain'), '--genesis', join(dir, 'genesis.json'), '--port', String(plan.chainPort), ...(place ? ['--host', place('chain').host] : [])]);
     rpcUrl = String(chainReady.rpcUrl);
     log(`chain ${plan.chainId} at ${rpcUrl}`);
   }
@@ -212,7 +223,7 @@ export async function devnetUp(opts: {
     await starting.get(name);
     if (isRunning(name)) return;
     const nodeDir = join(dir, name);
-    const run = launch(name, script('@insitu/storage-node/bin'), ['--dir', nodeDir, '--rpc', rpcUrl, '--chain-id', plan.chainId, '--port', String(n.port), ...(opts.nodeArgs ?? [])]).then(() => undefined);
+    const run = launch(name, script('@insitu/storage-node/bin'), ['--dir', nodeDir, '--rpc', rpcUrl, '--chain-id', plan.chainId, '--port', String(n.port), ...(place ? ['--host', place(name).host] : []), ...(opts.nodeArgs ?? [])]).then(() => undefined);
     starting.set(name, run);
     try {
       await run;
