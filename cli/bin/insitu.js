@@ -1,7 +1,22 @@
 #!/usr/bin/env node
-// The insitu command: loads the TypeScript sources through tsx and runs the CLI.
-import { register } from 'tsx/esm/api';
+// The insitu command. An installed CLI runs its built JavaScript (dist/), with no TypeScript
+// tooling at run time. Inside the repository, where the TypeScript sources sit beside this file,
+// it runs them through tsx instead, so an edit applies without a build; a small resolve hook adds
+// the insitu-source condition so the other workspaces resolve to their sources as well.
+import { existsSync } from 'node:fs';
 
-register();
-const { main } = await import('../src/bin.ts');
+const source = new URL('../src/bin.ts', import.meta.url);
+let main;
+if (existsSync(source)) {
+  const { register } = await import('node:module');
+  const hook = `export async function resolve(specifier, context, next) {
+    return next(specifier, context.conditions.includes('insitu-source') ? context : { ...context, conditions: [...context.conditions, 'insitu-source'] });
+  }`;
+  register(`data:text/javascript,${encodeURIComponent(hook)}`);
+  const tsx = await import('tsx/esm/api');
+  tsx.register();
+  ({ main } = await import(source.href));
+} else {
+  ({ main } = await import('../dist/bin.js'));
+}
 process.exitCode = await main(process.argv);

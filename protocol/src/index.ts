@@ -11,3 +11,4 @@ export * from './receipt.ts';
 export * from './crypto/keys.ts';
 export * from './crypto/bls.ts';
 export * from './integrity/index.ts';
+export { nodeScriptArgs } from './node-script.ts';

@@ -252,7 +252,7 @@ test('recovery flags: devnet up and node start refuse bad values before starting
   const { spawnSync } = await import('node:child_process');
   const all = recoveryArgs({ scrubBytesPerSecond: '1', scrubIntervalMs: '2', probeIntervalMs: '3', downAfterMs: '4', repairConcurrency: '5', repairBytesPerSecond: '6', unsealedTimeoutMs: '7' });
   t.is(all.length, 14);
-  const bin = spawnSync(process.execPath, ['--import', 'tsx', new URL('../../storage-node/src/bin.ts', import.meta.url).pathname, ...all], { encoding: 'utf8' });
+  const bin = spawnSync(process.execPath, ['--import', 'tsx', '--conditions=insitu-source', new URL('../../storage-node/src/bin.ts', import.meta.url).pathname, ...all], { encoding: 'utf8' });
   t.is(bin.status, 2, bin.stderr);
   t.regex(bin.stderr, /^usage: storage-node/);
 });

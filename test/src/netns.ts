@@ -234,7 +234,7 @@ const CLIENT = fileURLToPath(new URL('./netns-client.ts', import.meta.url));
 export async function runClient(net: SimulatedNetwork, cfg: Record<string, unknown>, onLine: (msg: Record<string, unknown>) => void = () => {}): Promise<ClientRun> {
   const placement = Object.fromEntries(net.hosts.filter((h) => h !== 'client').map((h) => [h, { host: net.address(h), prefix: net.exec(h) }]));
   const full = { ...cfg, placement, delayMs: net.delayMs, rateMbit: net.rateMbit };
-  const cmd = [...net.exec('client'), process.execPath, '--import', TSX, CLIENT, JSON.stringify(full)];
+  const cmd = [...net.exec('client'), process.execPath, '--import', TSX, '--conditions=insitu-source', CLIENT, JSON.stringify(full)];
   const child = spawn(cmd[0]!, cmd.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] });
   const lines: Record<string, unknown>[] = [];
   let stderr = '';

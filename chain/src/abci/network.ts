@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { createInterface } from 'node:readline';
-import { InsituError } from '@insitu/protocol';
+import { InsituError, nodeScriptArgs } from '@insitu/protocol';
 import { serializeGenesis, type Genesis } from '../genesis.ts';
 
 const run = promisify(execFile);
@@ -176,13 +176,12 @@ async function withLog<T>(file: string, fn: (fd: number) => T): Promise<T> {
   }
 }
 
-const tsxLoader = import.meta.resolve('tsx');
-const appBin = fileURLToPath(new URL('../bin.ts', import.meta.url));
+const appBin = fileURLToPath(import.meta.resolve('@insitu/chain/bin'));
 
 /** The insitu app process of a validator (ABCI server); resolves when it listens. */
 export async function startApp(o: { dataDir: string; genesisFile: string; host: string; port: number; logFile: string; env?: Record<string, string> }): Promise<ProcessHandle> {
   const child = await withLog(o.logFile, (fd) => spawn(process.execPath,
-    ['--import', tsxLoader, appBin, '--abci', '--dir', o.dataDir, '--genesis', o.genesisFile, '--host', o.host, '--port', String(o.port)],
+    [...nodeScriptArgs(appBin), '--abci', '--dir', o.dataDir, '--genesis', o.genesisFile, '--host', o.host, '--port', String(o.port)],
     { stdio: ['ignore', 'pipe', fd], env: { ...process.env, ...o.env } }));
   const handle = watch(child);
   await new Promise<void>((resolve, reject) => {

@@ -14,7 +14,7 @@ import { fileURLToPath } from 'node:url';
 import { createInterface } from 'node:readline';
 import type { AddressInfo } from 'node:net';
 import { request } from 'undici';
-import { InsituError } from '@insitu/protocol';
+import { InsituError, nodeScriptArgs } from '@insitu/protocol';
 import { serializeGenesis, evmChainId } from '@insitu/chain/genesis';
 import { planDevnet, freePort, type DevnetPlan } from './plan.ts';
 import { createLocalNetwork, type LocalNetwork } from '@insitu/chain/network';
@@ -28,7 +28,6 @@ interface SavedPlan extends DevnetPlan {
   validators?: number;
 }
 
-const tsxLoader = import.meta.resolve('tsx');
 const script = (spec: string): string => fileURLToPath(import.meta.resolve(spec));
 
 export interface ProcessStatus {
@@ -83,7 +82,7 @@ async function loadOrPlan(dir: string, nodes: number, validators: number, nodeHo
 
 async function startProcess(name: string, file: string, args: string[], logDir: string, prefix: string[] = [], startMs = 60_000): Promise<{ child: ChildProcess; ready: Record<string, unknown> }> {
   const log = await open(join(logDir, `${name}.log`), 'a');
-  const command = [...prefix, process.execPath, '--import', tsxLoader, file, ...args];
+  const command = [...prefix, process.execPath, ...nodeScriptArgs(file), ...args];
   const child = spawn(command[0]!, command.slice(1), { stdio: ['ignore', 'pipe', log.fd] });
   child.once('exit', () => void log.close().catch(() => undefined));
   const lines = createInterface({ input: child.stdout! });
