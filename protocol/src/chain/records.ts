@@ -3,6 +3,7 @@
 // cross the wire as they are, see json.ts).
 
 import type { Hex } from '../crypto/keys.ts';
+import type { ChallengeInfo } from './types.ts';
 
 export interface BucketRecord {
   id: bigint;
@@ -126,28 +127,18 @@ export interface GvgRecord {
   createdAt?: number;
 }
 
-export type ChallengeStatus = 'open' | 'passed' | 'failed' | 'expired';
+export type ChallengeStatus = ChallengeInfo['status'];
 
-export interface ChallengeRecord {
-  id: number;
-  spId: number;
-  objectId: bigint;
-  /** -1: the primary's whole copy; i: secondary piece i. */
-  redundancyIndex: number;
-  segment: number;
-  challengers: number[];
-  issuedAt: number;
-  expiresAt: number;
-  status: ChallengeStatus;
-  /** Challenger id → true when the answer checked out. */
-  votes: Record<string, boolean>;
-  /** Who asked for it (absent: the chain's own random pick). */
+/**
+ * A challenge as the chain stores it: what its query answers (ChallengeInfo), with who asked for
+ * it (absent: the chain's own random pick) and the fee paid, which stay on chain.
+ */
+export type ChallengeRecord = Omit<ChallengeInfo, 'slashed'> & {
   submitter?: Hex;
   fee?: bigint;
-  /** The swap-in this challenge gates (see recovery.ts). */
-  swapKey?: string;
+  /** Absent until a failed challenge slashed. */
   slashed?: bigint;
-}
+};
 
 export interface GroupRecord {
   id: bigint;

@@ -73,6 +73,7 @@ export interface ChallengeInfo {
   issuedAt: number;
   expiresAt: number;
   status: 'open' | 'passed' | 'failed' | 'expired';
+  /** Challenger id → true when the answer checked out. */
   votes: Record<string, boolean>;
   slashed: bigint;
   /** Set when a swap-in waits for it. */
