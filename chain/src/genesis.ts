@@ -4,27 +4,13 @@
 
 import { isAddress, checksumAddress, type Hex } from '@insitu/protocol';
 import { InsituError } from '@insitu/protocol';
-import type { AccountabilityParams } from '@insitu/protocol/chain';
+import type { AccountabilityParams, ProviderRecord } from '@insitu/protocol/chain';
 export type { AccountabilityParams };
 
-export interface GenesisProvider {
-  operatorAddress: Hex;
-  fundingAddress: Hex;
-  sealAddress: Hex;
-  approvalAddress: Hex;
-  gcAddress: Hex;
-  /** BLS12-381 public key, hex (48 bytes). */
-  blsKey: string;
-  endpoint: string;
-  moniker: string;
-  storePrice: string;
-  readPrice: string;
-  computePrice: string;
-  /** Bytes each bucket may read per month for free (default 1 GiB). */
-  freeReadQuota?: string;
-  /** Deposit held for it from genesis on (default: the minimum deposit). */
-  deposit?: string;
-}
+/** A provider in genesis: its stored record's addresses, key, endpoint, prices and deposit. */
+export type GenesisProvider = Pick<ProviderRecord,
+  'operatorAddress' | 'fundingAddress' | 'sealAddress' | 'approvalAddress' | 'gcAddress' | 'blsKey' | 'endpoint' | 'moniker' |
+  'storePrice' | 'readPrice' | 'computePrice' | 'freeReadQuota' | 'deposit'>;
 
 export const DEFAULT_ACCOUNTABILITY: AccountabilityParams = {
   minDeposit: String(10n ** 19n),

@@ -85,6 +85,7 @@ export interface ProviderRecord {
   sealAddress: Hex;
   approvalAddress: Hex;
   gcAddress: Hex;
+  /** BLS12-381 public key, hex (48 bytes). */
   blsKey: string;
   endpoint: string;
   moniker: string;
