@@ -12,7 +12,7 @@ import type { ExecutionContext } from 'ava';
 import { createRequire } from 'node:module';
 import { randomBytes } from 'node:crypto';
 import { createClient } from '@insitu/sdk';
-import { computeChecksums } from '@insitu/protocol';
+import { computeChecksums, chainCodeNumber } from '@insitu/protocol';
 
 const require = createRequire(import.meta.url);
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -152,8 +152,47 @@ async function groups(t: ExecutionContext, net: InteropNet): Promise<void> {
   t.false((await insitu.groups.list()).some((g) => g.name === 'gf-readers'));
 }
 
+async function refusals(t: ExecutionContext, net: InteropNet): Promise<void> {
+  const [alice, bob] = net.accounts;
+  const gf = Client.create(net.gfRpcUrl, net.evmChainId);
+  const insitu = await createClient({ chain: { rpcUrl: net.rpcUrl, chainId: net.chainId }, account: { privateKey: alice!.privateKey } });
+  await insitu.buckets.create('gf-taken');
+  const sps = await gf.sp.getStorageProviders();
+  const createBucket = (name: string) => gf.bucket.createBucket({ bucketName: name, creator: bob!.address, visibility: VisibilityType.VISIBILITY_TYPE_PRIVATE,
+    chargedReadQuota: Long.fromString('0'), primarySpAddress: sps[0].operatorAddress, paymentAddress: bob!.address });
+  const balance = async (): Promise<bigint> => BigInt((await gf.account.getAccountBalance({ address: bob!.address, denom: 'BNB' })).balance.amount);
+  const bucketExists = async (name: string): Promise<boolean> => gf.bucket.headBucket(name).then(() => true, () => false);
+
+  // A taken bucket name: the block refuses the transaction with its code, and only the fee is paid.
+  // (Simulation here estimates gas and checks the signer, sequence and fee; it does not run the
+  // messages, so it does not foresee the refusal.)
+  const taken = await createBucket('gf-taken');
+  const gas = await taken.simulate({ denom: 'BNB' });
+  const fee = BigInt(gas.gasLimit) * BigInt(gas.gasPrice);
+  const before = await balance();
+  const refused = await taken.broadcast({ denom: 'BNB', gasLimit: Number(gas.gasLimit), gasPrice: gas.gasPrice, payer: bob!.address, granter: '', privateKey: bob!.privateKey });
+  t.is(refused.code, chainCodeNumber('ERR_BUCKET_EXISTS'));
+  t.regex(refused.rawLog, /ERR_BUCKET_EXISTS/);
+  t.is(await balance(), before - fee, 'the fee and nothing else');
+  t.is((await gf.bucket.headBucket('gf-taken')).bucketInfo.owner, alice!.address, 'the bucket stays Alice\'s');
+
+  // Two transactions built on one account sequence: the first lands, the second is turned away
+  // by CheckTx before any block, costs nothing and creates nothing.
+  const first = await createBucket('gf-bob-1');
+  const second = await createBucket('gf-bob-2');
+  t.is((await send(first, bob!)).code, 0);
+  const afterFirst = await balance();
+  const stale = await t.throwsAsync(second.broadcast({ denom: 'BNB', gasLimit: Number(gas.gasLimit), gasPrice: gas.gasPrice, payer: bob!.address, granter: '', privateKey: bob!.privateKey }));
+  t.is((stale as { code?: number }).code, chainCodeNumber('ERR_TX_NONCE'), String(stale?.message));
+  t.regex(String(stale?.message), /ERR_TX_NONCE/);
+  t.is(await balance(), afterFirst);
+  t.true(await bucketExists('gf-bob-1'));
+  t.false(await bucketExists('gf-bob-2'));
+}
+
 /** Every interop test, in the order a file runs them (each on its own buckets and groups). */
 export const interopTests: InteropTest[] = [
   { title: 'greenfield-js-sdk uploads, reads and shares through insitu nodes, and the two SDKs read each other\'s objects', run: uploadsReadsAndShares },
   { title: 'groups through greenfield-js-sdk: create, add a member with expiry, a policy naming the group, extra, leave, delete', run: groups },
+  { title: 'greenfield-js-sdk sees refusals as Greenfield reports them: a block refuses a taken bucket name with its code and charges only the fee; a stale sequence is turned away by CheckTx', run: refusals },
 ];
