@@ -4,6 +4,7 @@
 
 import test from 'ava';
 import { createHash } from 'node:crypto';
+import { signDigest, toHex, receiptDigest, type JobReceipt } from '@insitu/protocol';
 import { createChainApp } from '../src/state/index.ts';
 import type { JobRecord } from '../src/state/modules/compute.ts';
 import { testGenesis, tempDir, tx, type TestKey } from './helpers.ts';
@@ -91,8 +92,19 @@ test('an account\'s jobs come back newest first, page by page, and only its own,
   advance(3 * 60_000);
   const mine = seen.filter((j) => !acked.includes(j.id)).slice(0, 7).map((j) => j.id);
   await block([signed(probe, mine.map((id) => ({ typeUrl: '/insitu.compute.MsgCancelJob', value: { creator: probe.address, jobId: id.toString() } })))]);
+  // The executor settles three of the jobs it runs: 100 fuel at its price of 5.
+  const emptySha = createHash('sha256').digest('hex');
+  const settle = (id: bigint): Msg => {
+    const j = everyJob.find((x) => x.id === id)!;
+    const r: JobReceipt = {
+      jobId: id.toString(), executorSpId: 1, moduleHash: j.moduleHash, inputObjectId: j.objectId.toString(), inputChecksums: Array.from({ length: 7 }, () => emptySha),
+      args: [], state: 'succeeded', code: null, exitCode: 0, fuelUsed: '100', outputHash: 'cd'.repeat(32), outputBytes: 10, stderrTail: '',
+    };
+    return { typeUrl: '/insitu.compute.MsgSettleJob', value: { operator: sp1.address, jobId: id.toString(), receipt: JSON.stringify(r), receiptSignature: toHex(signDigest(receiptDigest(r), sp1.privateKey)) } };
+  };
+  await block([signed(sp1, acked.slice(0, 3).map(settle))]);
   const byExecutor = (await page({ executorSpId: 1, limit: 1000 })).jobs;
-  const stats = ((await app.query('/insitu.compute.Query/ProviderStats', {})).providers as { spId: number; load: number; done: number }[]).find((s) => s.spId === 1)!;
+  const stats = ((await app.query('/insitu.compute.Query/ProviderStats', {})).providers as { spId: number; load: number; done: number; settled: number; earned: bigint }[]).find((s) => s.spId === 1)!;
   const current: JobRecord[] = [];
   cursor = null;
   do {
@@ -101,10 +113,13 @@ test('an account\'s jobs come back newest first, page by page, and only its own,
     cursor = p.nextStartAfter;
   } while (cursor !== null);
   const load = current.filter((j) => j.executorSpId === 1 && (j.status === 'submitted' || j.status === 'running')).length;
-  t.is(current.filter((j) => j.status === 'running').length, 40);
+  t.is(current.filter((j) => j.status === 'running').length, 37);
   t.is(current.filter((j) => j.status === 'cancelled').length, 7);
   t.is(stats.load, load, 'the load counter is the number of waiting and running jobs');
-  t.is(stats.done, 0);
+  t.is(stats.done, 3);
+  t.is(stats.settled, 3);
+  t.is(stats.earned, current.filter((j) => j.status === 'settled').reduce((s, j) => s + j.fee, 0n));
+  t.is(stats.earned, 1500n);
   t.is(byExecutor.length, current.filter((j) => j.executorSpId === 1).length, 'the executor index lists every job of its executor');
 });
 

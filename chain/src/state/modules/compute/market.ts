@@ -57,10 +57,13 @@ export const msgSetComputePrice: MsgHandler = async (ctx, msg) => {
 };
 
 export const marketQueries: QueryTable = {
-  /** Project extension (JSON): per provider, its compute price, jobs waiting or running on it (load) and jobs it settled. */
+  /**
+   * Project extension (JSON): per provider, its compute price, jobs waiting or running on it
+   * (load), jobs it settled or refused (done), and the jobs it settled with the fees they claimed.
+   */
   '/insitu.compute.Query/ProviderStats': async (ctx) => {
-    const stats = new Map<number, { spId: number; computePrice: string; load: number; done: number }>();
-    for (const p of await listProviders(ctx.kv)) stats.set(p.id, { spId: p.id, computePrice: p.computePrice, load: 0, done: 0 });
+    const stats = new Map<number, { spId: number; computePrice: string } & JobStats>();
+    for (const p of await listProviders(ctx.kv)) stats.set(p.id, { spId: p.id, computePrice: p.computePrice, load: 0, done: 0, settled: 0, earned: 0n });
     // Counters kept with every job write (records.ts saveJob): one read per provider, not per job.
     for (const s of stats.values()) Object.assign(s, (await ctx.kv.get<JobStats>(jobStatsKey(s.spId))) ?? {});
     return { providers: [...stats.values()] };

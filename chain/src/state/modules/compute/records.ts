@@ -44,30 +44,38 @@ export const creatorJobPrefix = (creator: string): string => `job-creator/${crea
 /** An executor's jobs by id (a reassigned job moves to its new executor). */
 export const executorJobKey = (spId: number, id: bigint): string => `job-executor/${pad(spId, 10)}/${pad(id)}`;
 export const executorJobPrefix = (spId: number): string => `job-executor/${pad(spId, 10)}/`;
-/** Per provider: jobs waiting or running on it (load) and jobs it settled or refused (done). */
+/** Per provider: its job counters (JobStats). */
 export const jobStatsKey = (spId: number): string => `job-stats/${pad(spId, 10)}`;
 
 export interface JobStats {
+  /** Jobs waiting for it or running on it. */
   load: number;
+  /** Jobs it settled or refused. */
   done: number;
+  /** Jobs it settled (refusals left out) and the fees they claimed. */
+  settled: number;
+  earned: bigint;
 }
 
-/** Which of a provider's counters a job in this status counts in. */
-function counterOf(status: JobRecord['status']): keyof JobStats | null {
-  if (status === 'submitted' || status === 'running') return 'load';
-  if (status === 'settled' || status === 'rejected') return 'done';
-  return null;
+/** What one job adds to its executor's counters in its present state. */
+function countsOf(job: JobRecord): JobStats {
+  const running = job.status === 'submitted' || job.status === 'running';
+  const settled = job.status === 'settled';
+  return { load: running ? 1 : 0, done: settled || job.status === 'rejected' ? 1 : 0, settled: settled ? 1 : 0, earned: settled ? job.fee : 0n };
 }
 
-async function bump(kv: KV, spId: number, counter: keyof JobStats, by: number): Promise<void> {
-  const s = (await kv.get<JobStats>(jobStatsKey(spId))) ?? { load: 0, done: 0 };
-  s[counter] += by;
+async function addCounts(kv: KV, spId: number, c: JobStats, sign: 1 | -1): Promise<void> {
+  const s = { load: 0, done: 0, settled: 0, earned: 0n, ...(await kv.get<Partial<JobStats>>(jobStatsKey(spId))) };
+  s.load += sign * c.load;
+  s.done += sign * c.done;
+  s.settled += sign * c.settled;
+  s.earned += BigInt(sign) * c.earned;
   kv.put(jobStatsKey(spId), s);
 }
 
 /**
  * Stores a job and keeps its indexes in the same write set: by submitter, by executor, and the
- * executor's load and done counters, so listings and provider stats read a page or a counter,
+ * executor's counters (load, done, settled and earned), so listings and provider stats read a page or a counter,
  * never every job. Every write of a job record goes through here.
  */
 export async function saveJob(kv: KV, job: JobRecord): Promise<void> {
@@ -77,11 +85,12 @@ export async function saveJob(kv: KV, job: JobRecord): Promise<void> {
     if (before) kv.del(executorJobKey(before.executorSpId, job.id));
     kv.put(executorJobKey(job.executorSpId, job.id), job.id);
   }
-  const was = before ? counterOf(before.status) : null;
-  const is = counterOf(job.status);
-  if (was !== is || before?.executorSpId !== job.executorSpId) {
-    if (before && was) await bump(kv, before.executorSpId, was, -1);
-    if (is) await bump(kv, job.executorSpId, is, 1);
+  const was = before ? countsOf(before) : null;
+  const is = countsOf(job);
+  const same = (a: JobStats, b: JobStats): boolean => a.load === b.load && a.done === b.done && a.settled === b.settled && a.earned === b.earned;
+  if (!was || before!.executorSpId !== job.executorSpId || !same(was, is)) {
+    if (before) await addCounts(kv, before.executorSpId, was!, -1);
+    await addCounts(kv, job.executorSpId, is, 1);
   }
   kv.put(jobKey(job.id), job);
 }
