@@ -167,3 +167,34 @@ test.serial('a dataset run\'s reduce settled with a made-up receipt is disputed:
   t.true((await owner.account()).balance - before + gas >= settled.fee + d.bond, 'the submitter got the reduce\'s fee and its bond back (the run had ended: straight to it)');
   t.is((await clock.chain.holdings()).total, total, 'slash, bond, refund and rewards conserve money');
 });
+
+test.serial('a run whose objects\' primary is down retries every map on another holder, tops its escrow up past the spares, and gives back what it did not use', async (t) => {
+  const [clock, owner] = [await net.client(0), await net.client(1)] as [InsituClient, InsituClient];
+  const wc = new Uint8Array(await readFile(new URL('../../wasm-jobs/build/wc.wasm', import.meta.url)));
+  const honest = (await owner.jobs.dataset({ module: wc, reduce: wc, input: 'counts', maxFee: 10n ** 15n })).output;
+  const total = (await clock.chain.holdings()).total;
+  const primary = (await owner.buckets.head('counts')).primarySpId;
+  await net.stopNode(primary - 1);
+  t.teardown(() => net.startNode(primary - 1));
+  // No spares and every map in flight at once: each first attempt lands on the stopped primary and
+  // holds its share, so the retries find the run short and top it up.
+  const run = await owner.jobs.dataset({ module: wc, reduce: wc, input: 'counts', maxFee: 10n ** 15n, spareMaps: 0, concurrency: 3 });
+  t.true(run.succeeded);
+  t.deepEqual(Buffer.from(run.output), Buffer.from(honest), 'the same result from the other holders');
+  t.true(run.maps.every((m) => m.executor.id !== primary && m.attempts.length === 2), 'every map ran on its second holder');
+  const base = run.run.mapFee * 3n + run.run.reduceFee;
+  t.true(run.run.escrowed > base, `the run was topped up (escrowed ${run.run.escrowed}, opened with ${base})`);
+  t.is(run.run.status, 'done');
+  t.true(run.abandoned.length >= 3);
+  await net.startNode(primary - 1);
+  // The maps left on the stopped primary are cancelled after the deadline: the run has ended, so their escrow goes straight back.
+  await clock.chain.advanceTime(200);
+  for (const id of run.abandoned) {
+    const j = await owner.jobs.get(id);
+    if (j.status === 'submitted' || j.status === 'running') await owner.jobs.cancel(id);
+  }
+  await clock.chain.advanceTime(3700);
+  await clock.chain.transfer(clock.address, 1n);
+  t.is(await balance(clock, ESCROW), 0n, 'every escrow paid out or returned');
+  t.is((await clock.chain.holdings()).total, total, 'money conserved');
+});

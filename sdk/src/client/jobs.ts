@@ -108,22 +108,24 @@ export function jobsApi(deps: JobsDeps) {
    * first tops the run up by what the job needs, then is submitted again.
    */
   async function submit(input: SubmitJobInput, signal?: AbortSignal): Promise<{ jobId: bigint }> {
-    try {
-      return await deps.chain.submitJob(input, sig(signal));
-    } catch (e) {
-      if (!input.runId || (e as InsituError).code !== 'ERR_INSUFFICIENT_BALANCE') throw e;
-      const { run } = await deps.chain.getRun(input.runId, sig(signal));
-      let dataFee = 0n;
-      if (run.offerId) {
-        const offer = await deps.chain.getOffer(run.offerId, sig(signal));
-        const size = (await deps.chain.headObject(input.bucket, input.object, sig(signal))).payloadSize;
-        dataFee = offer.pricePerJob + (offer.pricePerGiB * size + GiB - 1n) / GiB;
+    // Concurrent maps may top up from the same reading of the run and draw each other's top-up:
+    // a few rounds settle it.
+    for (let round = 0; ; round++) {
+      try {
+        return await deps.chain.submitJob(input, sig(signal));
+      } catch (e) {
+        if (!input.runId || (e as InsituError).code !== 'ERR_INSUFFICIENT_BALANCE' || round === 3) throw e;
+        const { run } = await deps.chain.getRun(input.runId, sig(signal));
+        let dataFee = 0n;
+        if (run.offerId) {
+          const offer = await deps.chain.getOffer(run.offerId, sig(signal));
+          const size = (await deps.chain.headObject(input.bucket, input.object, sig(signal))).payloadSize;
+          dataFee = offer.pricePerJob + (offer.pricePerGiB * size + GiB - 1n) / GiB;
+        }
+        // The chain keeps the reduce's fee in the run for the reduce: a map's draw leaves it there.
+        const need = input.maxFee + dataFee + (input.mode === 'gather' ? 0n : run.reduceFee) - run.available;
+        if (need > 0n) await deps.chain.fundRun(run.id, need, sig(signal));
       }
-      // The chain keeps the reduce's fee in the run for the reduce: a map's draw leaves it there.
-      const need = input.maxFee + dataFee + (input.mode === 'gather' ? 0n : run.reduceFee) - run.available;
-      if (need <= 0n) throw e;
-      await deps.chain.fundRun(run.id, need, sig(signal));
-      return deps.chain.submitJob(input, sig(signal));
     }
   }
 
