@@ -6,6 +6,7 @@
 // and refunds what it did not use, and leaves the escrows of the jobs it abandoned to come back by
 // cancelling; money is conserved. A run's reduce settled with a made-up receipt is disputed: the
 // verifiers re-run it over the maps' outputs, overturn it, slash its provider and refund the fee.
+// A run whose objects' primary is down retries every map elsewhere and tops its escrow up.
 
 import test from 'ava';
 import { createHash } from 'node:crypto';
