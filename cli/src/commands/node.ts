@@ -224,8 +224,9 @@ export function nodeCommand({ io, globals, out }: CommandContext): Command {
         request(new URL('/metrics', endpoint), { dispatcher: spDispatcher, signal: AbortSignal.timeout(5000) }).then((r) => r.body.text(), () => ''),
       ]);
       const metric = (name: string): number => metrics.split('\n').filter((l) => l.startsWith(name)).reduce((s, l) => s + Number(l.split(' ').pop()), 0);
-      const jobs = sp ? (await reader.listJobs(undefined, { limit: 100_000 })).filter((j) => j.executorSpId === sp.id && j.status === 'settled') : [];
-      const earned = jobs.reduce((s, j) => s + j.fee, 0n);
+      // The chain keeps per-provider job counters: no walk over every job.
+      const stats = sp ? (await reader.computeStats()).find((s) => s.spId === sp.id) : undefined;
+      const earned = stats?.earned ?? 0n;
       const funding = sp ? (await reader.getAccount(sp.fundingAddress)).balance : null;
       const income = sp ? await reader.providerIncome(sp.id) : null;
       const rec = (status.body?.recovery ?? {}) as { repairsOk?: number; repairsFailed?: number; heals?: unknown[]; inProgress?: unknown[] } & Pick<Partial<RecoveryStatus>, 'holdings' | 'scrub' | 'queueLength'>;
@@ -236,7 +237,7 @@ export function nodeCommand({ io, globals, out }: CommandContext): Command {
         objects: status.body?.objects ?? null, pieces: status.body?.pieces ?? null, bytes: metric('insitu_bytes_held'),
         repairs: { ok: rec.repairsOk ?? 0, failed: rec.repairsFailed ?? 0, inProgress: rec.inProgress?.length ?? 0, queued: rec.queueLength ?? 0, swapIns: rec.heals?.length ?? 0 },
         holdings: rec.holdings ?? null, scrub: rec.scrub ?? null,
-        jobsRun: jobs.length, computeEarnings: earned.toString(), fundingBalance: funding?.toString() ?? null,
+        jobsRun: stats?.settled ?? 0, computeEarnings: earned.toString(), fundingBalance: funding?.toString() ?? null,
         storageIncome: income ? { unsettled: income.unsettled.toString(), perSecond: income.ratePerSecond.toString() } : null,
       };
       out().result(report, [

@@ -390,8 +390,11 @@ export interface ProviderComputeStats {
   computePrice: string;
   /** Jobs submitted to it and not yet settled. */
   load: number;
-  /** Jobs it settled. */
+  /** Jobs it settled or refused. */
   done: number;
+  /** Jobs it settled (refusals left out), and the compute fees they claimed. */
+  settled: number;
+  earned: bigint;
 }
 
 /** What the chain records about the job that made an object. */
