@@ -1,7 +1,8 @@
 // Dataset runs: one escrow for a job over every object under a prefix. Opening a run lists the
 // sealed objects under the prefix (one map each) and escrows, in one move from the submitter,
 // each map's maximum fee, the fees of spare map attempts (retries elsewhere), the reduce's
-// maximum fee and, under a data offer, the owner's data fee for every object. The run's maps and
+// maximum fee and, under a data offer, the owner's data fee for every object (and spare); the
+// submitter may add to it (retries past the spares). The run's maps and
 // its reduce draw their fees from that escrow instead of the submitter's balance; what a job does
 // not use (a settlement's change, a cancel, an overturned receipt) goes back to the run while it is
 // open. The reduce — which must name one successful map of the run per object, in object order —
@@ -12,7 +13,7 @@
 
 import { sameAddress, type Hex } from '@insitu/protocol';
 import type { DatasetRunInfo } from '@insitu/protocol/chain';
-import { fail, emit, nextId, type MsgContext, type MsgHandler, type QueryHandler, type QueryTable } from '../../context.ts';
+import { fail, emit, nextId, type MsgContext, type MsgHandler, type QueryTable } from '../../context.ts';
 import type { KV } from '../../store.ts';
 import { big } from '../../../gnfd.ts';
 import { move } from '../bank.ts';
