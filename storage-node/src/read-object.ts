@@ -1,6 +1,6 @@
 // Reading an object as the node: its own copy when that copy is the one the chain sealed, else a
 // verified read from the network (the object's primary, or its pieces on the secondaries). Every
-// path that serves or runs on an object's bytes asks here whether this node holds them.
+// path that serves, runs on or repairs an object's bytes asks here whether this node holds them.
 
 import { createHash } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
@@ -14,6 +14,12 @@ import { readObject } from '@insitu/sdk';
 import { unitOffset, type PieceKey, type PieceMeta } from './store/types.ts';
 import { readContextOf, type NodeContext } from './context.ts';
 
+/** Whether a stored entry is `obj`'s at `index` as the chain sealed it: its hash of hashes is the chain's checksum. */
+export function matchesChain(meta: Pick<PieceMeta, 'hashes'>, obj: ObjectInfo, index: number): boolean {
+  const expected = obj.checksums[index + 1];
+  return expected !== undefined && Buffer.from(hashOfHashes(meta.hashes)).equals(Buffer.from(expected));
+}
+
 /**
  * What this node holds of `obj` at `index` (-1: the whole copy, i: data or parity piece i), only
  * when its hash of hashes is the checksum the chain sealed: the one "does this node hold a
@@ -21,9 +27,7 @@ import { readContextOf, type NodeContext } from './context.ts';
  */
 export async function verifiedEntry(ctx: Pick<NodeContext, 'store'>, obj: ObjectInfo, index = -1): Promise<PieceMeta | undefined> {
   const meta = await ctx.store.meta({ objectId: obj.id, index });
-  const expected = obj.checksums[index + 1];
-  if (!meta || !expected || !Buffer.from(hashOfHashes(meta.hashes)).equals(Buffer.from(expected))) return undefined;
-  return meta;
+  return meta && matchesChain(meta, obj, index) ? meta : undefined;
 }
 
 /** Unit `unit` (segment of a copy, piece of a segment) of a verified entry, checked against its hash before it is used. */

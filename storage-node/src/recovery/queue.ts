@@ -13,6 +13,7 @@ import { InsituError } from '@insitu/protocol';
 import type { GlobalVirtualGroup, ObjectInfo } from '@insitu/protocol/chain';
 import type { NodeContext } from '../context.ts';
 import type { PieceKey } from '../store/types.ts';
+import { matchesChain } from '../read-object.ts';
 import { checkEntry, createRateLimiter, errorText, expectedChecksum, keyId, rebuild, same, sleep, slotIn, type RecoveryDeps } from './shared.ts';
 
 export interface QueuedRepair {
@@ -178,7 +179,7 @@ export function createRepairQueue(deps: RecoveryDeps): RepairQueue {
   /** Rebuilt (or replicated) since it was found bad, by another path that got there first. */
   async function rewrittenSince(e: Entry, obj: ObjectInfo): Promise<boolean> {
     const meta = await ctx.store.meta(e.key);
-    return meta !== undefined && meta.storedAt >= e.since && same(hashOfHashes(meta.hashes), expectedChecksum(obj, e.key.index));
+    return meta !== undefined && meta.storedAt >= e.since && matchesChain(meta, obj, e.key.index);
   }
 
   async function run(e: Entry): Promise<void> {

@@ -8,6 +8,7 @@ import { hashOfHashes } from '@insitu/protocol';
 import { readObject } from '@insitu/sdk';
 import type { GlobalVirtualGroup, ObjectInfo } from '@insitu/protocol/chain';
 import { readContextOf, type NodeContext } from '../context.ts';
+import { matchesChain } from '../read-object.ts';
 import { unitOffset, type PieceKey } from '../store/types.ts';
 import type { ResolvedRecoveryOptions } from './options.ts';
 
@@ -106,7 +107,7 @@ export function createRateLimiter(bytesPerSecond: number): { take(n: number, sig
 export async function checkEntry(ctx: NodeContext, key: PieceKey, obj: ObjectInfo, mode: { quick: true } | { quick: false; pace?: (n: number) => Promise<void>; onBytes?: (n: number) => void }): Promise<'ok' | 'corrupt' | 'missing'> {
   const meta = await ctx.store.meta(key);
   if (!meta) return 'missing';
-  if (!same(hashOfHashes(meta.hashes), expectedChecksum(obj, key.index))) return 'corrupt';
+  if (!matchesChain(meta, obj, key.index)) return 'corrupt';
   if (mode.quick) {
     try {
       const tail = await ctx.store.read(key, Math.max(0, meta.size - 1), 1);

@@ -4,9 +4,9 @@
 // the whole objects of its family) and completes the swap.
 
 import { InsituError } from '@insitu/protocol';
-import { hashOfHashes } from '@insitu/protocol';
 import type { GlobalVirtualGroup, StorageProvider } from '@insitu/protocol/chain';
-import { expectedChecksum, objectsOf, rebuild, same, type RecoveryDeps } from './shared.ts';
+import { objectsOf, rebuild, type RecoveryDeps } from './shared.ts';
+import { matchesChain } from '../read-object.ts';
 
 export interface HealRecord {
   targetSpId: number;
@@ -61,7 +61,7 @@ export function createSwapIns(deps: RecoveryDeps): SwapIns {
         const obj = await ctx.chain.headObjectById(id);
         if (obj.status === 'sealed') {
           const meta = await ctx.store.meta({ objectId: id, index });
-          if (!meta || !same(hashOfHashes(meta.hashes), expectedChecksum(obj, index))) bytes += await rebuild(deps, obj, index);
+          if (!meta || !matchesChain(meta, obj, index)) bytes += await rebuild(deps, obj, index);
         }
         progress.done++;
       }
