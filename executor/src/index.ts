@@ -4,4 +4,4 @@ export {
   createJobRuntime, DEFAULT_CACHE_BYTES, DEFAULT_MAX_MODULE_BYTES,
   type JobRuntime, type JobRuntimeOptions, type JobLimits, type JobInput, type JobSpec, type JobResult, type PreparedJob,
 } from './runtime.ts';
-export { checkModule } from './check.ts';
+export { checkModule, type CheckedModule } from './check.ts';

@@ -84,6 +84,11 @@ test.serial('a module no node could run is refused before anything is escrowed, 
     r = await cli('job', 'run', file, 'checked/in.txt', '--json');
     t.is((JSON.parse(r.err) as { error: { code: string } }).error.code, code, `${what}, under --json`);
   }
+  // Memories the module declares at start beyond the job's --memory: the node would refuse it to run.
+  const big = join(net.dir, 'big-memory.wasm');
+  await writeFile(big, await wat('(module (memory (export "memory") 100) (func (export "_start")))'));
+  r = await cli('job', 'run', big, 'checked/in.txt', '--memory', '4');
+  t.regex(r.err, /^error ERR_JOB_MEMORY_LIMIT: .*nothing was escrowed/m);
   // A bad reduce module is refused too, before the maps are escrowed.
   r = await cli('job', 'run', wcPath, 'checked/', '--reduce', join(net.dir, `bad-ERR_JOB_NO_ENTRYPOINT-${bad[3]![1].length}.wasm`));
   t.regex(r.err, /^error ERR_JOB_NO_ENTRYPOINT: /m);

@@ -58,8 +58,10 @@ export function jobCommand(ctx: CommandContext): Command {
       };
       if (o.executor !== undefined && !/^[1-9]\d{0,9}$/.test(String(o.executor))) throw new InsituError('ERR_INVALID_ARGUMENT', `--executor takes a provider id, not "${String(o.executor)}"`);
       // A module no node could run is refused here, before a fee is escrowed for it.
-      await checkedModule(io.cwd, module);
-      if (o.reduce) await checkedModule(io.cwd, String(o.reduce));
+      const memoryMiB = Number(o.memory);
+      const memory = Number.isFinite(memoryMiB) && memoryMiB > 0 ? { memoryMiB } : {};
+      await checkedModule(io.cwd, module, memory);
+      if (o.reduce) await checkedModule(io.cwd, String(o.reduce), memory);
       if (target.endsWith('/') || o.reduce) {
         if (o.parallel || o.executor !== undefined) throw new InsituError('ERR_INVALID_ARGUMENT', 'a job over a prefix picks a holder per object: --parallel and --executor apply to single objects');
         const reduceArgs = o.reduceArg as string[];
