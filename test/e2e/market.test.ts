@@ -233,3 +233,27 @@ test.serial('the market through the CLI: offer create, ls --all and rm, job run 
   r = await cli(1, 'offer', 'ls', '--all', '--json');
   t.false((JSON.parse(r.out) as { id: string }[]).some((o) => String(o.id) === offerId), 'withdrawn');
 });
+
+test.serial('a dataset run under an offer escrows the owner\'s data fees with the compute fees once; the owner is paid for the maps that read its data and the unused spare comes back', async (t) => {
+  // Earlier tests' held fees are paid out first, so the owner's income below is this run's.
+  await clock.chain.advanceTime(3700);
+  await clock.chain.transfer(clock.address, 1n);
+  const total = (await clock.chain.holdings()).total;
+  const wc = await wasm('wc');
+  const price = 5n * 10n ** 11n;
+  const { offerId } = await owner.offers.create('sales/q1/', { modules: [sha(wc)], pricePerJob: price, maxOutputBytes: 64n });
+  const run = await buyer.jobs.dataset({ module: wc, reduce: wc, input: 'sales/q1/', maxFee: 10n ** 15n, offerId, workBucket: 'lab' });
+  t.true(run.succeeded);
+  t.is(Buffer.from(run.output).toString(), `301 301 ${csv.length}\n`);
+  // One object and one spare attempt, each with the offer's data fee.
+  t.like(run.run, { offerId, dataFees: 2n * price, status: 'done', objects: ['q1/readings.csv'] });
+  t.is(run.run.escrowed, run.run.mapFee * 2n + run.run.reduceFee + 2n * price);
+  t.is((await buyer.jobs.get(run.maps[0]!.id)).dataFee, price, 'the map read the data under the offer');
+  t.is((await buyer.jobs.get(run.reduce!.id)).offerId ?? 0n, 0n, 'the reduce reads only the map\'s output');
+  const ownerBefore = await balance(owner.address);
+  await clock.chain.advanceTime(3700);
+  await clock.chain.transfer(clock.address, 1n);
+  t.is(await balance(owner.address) - ownerBefore, price, 'the owner is paid for the one map that read its data');
+  t.is(await balance(ESCROW), 0n);
+  t.is((await clock.chain.holdings()).total, total, 'money conserved');
+});
