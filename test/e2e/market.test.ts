@@ -215,6 +215,12 @@ test.serial('the market through the CLI: offer create, ls --all and rm, job run 
   t.regex(r.err, /^map \d+ over q1\/readings\.csv on provider \d+: succeeded, fuel \d+, output [0-9a-f]{64}$/m, 'each map\'s receipt');
   t.regex(r.err, /^reduce \d+ on provider \d+: succeeded, fuel \d+, output [0-9a-f]{64}$/m);
   t.regex(r.err, /^run \d+ done: result of job \d+; \d+ of the escrow came back$/m);
+  r = await cli(0, 'job', 'run', wcPath, 'sales/q1/', '--reduce', wcPath, '--json');
+  t.is(r.code, 0, r.err);
+  const shown = JSON.parse(r.out) as { run: { id: string; status: string; escrowed: string; refunded: string; resultJob: string; jobs: string[] }; maps: { job: string; receipt: { state: string } }[]; reduce: { job: string } };
+  t.like(shown.run, { status: 'done', resultJob: shown.reduce.job });
+  t.deepEqual(shown.run.jobs, [shown.maps[0]!.job, shown.reduce.job], 'the run\'s jobs: its map and its reduce');
+  t.true(BigInt(shown.run.refunded) > 0n && BigInt(shown.run.refunded) < BigInt(shown.run.escrowed));
   r = await cli(1, 'provider', 'ls', '--json');
   const sps = JSON.parse(r.out) as { id: number; computePrice: string; load: number; done: number }[];
   t.is(sps.length, 7);
