@@ -91,9 +91,10 @@ export function datasetRunner(h: DatasetHelpers): (o: DatasetOptions) => Promise
     // Stored before the maps run, so the reduce needs no upload whatever happens to providers meanwhile.
     const reduceModule = o.reduce ? await h.prepareModule(o.reduce, o.moduleBucket ?? (o.offerId ? workBucket : bucket), o.signal) : undefined;
     // The run's one escrow: the chain lists the objects again and fixes them as the run's.
+    const reduceFee = o.maxFee - share * BigInt(listed.length);
     const opened = await h.chain.openRun({
       bucket, prefix, moduleHash: module.moduleHash, mapFee: share, spareMaps: o.spareMaps ?? Math.max(1, Math.ceil(listed.length / 4)),
-      ...(reduceModule ? { reduceModuleHash: reduceModule.moduleHash, reduceFee: o.maxFee - share * BigInt(listed.length) } : {}),
+      ...(reduceModule ? { reduceModuleHash: reduceModule.moduleHash, reduceFee } : {}),
       ...(o.offerId ? { offerId: o.offerId } : {}),
     }, sig(o.signal));
     const runId = opened.runId;
@@ -146,7 +147,7 @@ export function datasetRunner(h: DatasetHelpers): (o: DatasetOptions) => Promise
       // settlement is the run's result and ends the run.
       const { offerId: _offer, ...noOffer } = o;
       const reduceSpec = { ...h.specOf(bucket, names[0]!, reduceModule!, { ...noOffer, args: o.reduceArgs ?? o.args ?? [] }), mode: 'gather' as const, mapJobs: maps.map((m) => m.id), runId };
-      const reduce = await h.runWhole(reduceSpec, { ...noOffer, maxFee: o.maxFee - share * BigInt(names.length) }, isUp);
+      const reduce = await h.runWhole(reduceSpec, { ...noOffer, maxFee: reduceFee }, isUp);
       abandoned.push(...(reduce.abandoned ?? []));
       const succeeded = reduce.receipt.state === 'succeeded';
       const run = await end();
