@@ -446,6 +446,10 @@ test('a dataset run is refused bad terms and changes nothing; its submitter fund
   t.is(await code(buyer.submitJob({ ...job, moduleHash: OTHER, mode: 'gather', mapJobs: maps, maxFee: reduceFee, runId: second.runId })), 'ERR_INVALID_ARGUMENT', 'a run without a reduce has none');
   await buyer.closeRun(third.runId);
   t.is(await code(stranger.closeRun(second.runId)), 'ERR_PERMISSION_DENIED');
+  t.is(await code(buyer.closeRun(999n)), 'ERR_NOT_FOUND');
+  t.is(await code(buyer.fundRun(999n, 1n)), 'ERR_NOT_FOUND');
+  t.is(await code(buyer.getRun(999n)), 'ERR_NOT_FOUND');
+  t.is(await code(buyer.fundRun(second.runId, 'lots' as unknown as bigint)), 'ERR_INVALID_ARGUMENT');
   const { refund } = await buyer.closeRun(second.runId);
   t.is(refund, second.escrowed - mapFee - 1000n);
   t.is((await buyer.getRun(second.runId)).run.status, 'closed');
