@@ -221,6 +221,8 @@ test.serial('the market through the CLI: offer create, ls --all and rm, job run 
   t.like(shown.run, { status: 'done', resultJob: shown.reduce.job });
   t.deepEqual(shown.run.jobs, [shown.maps[0]!.job, shown.reduce.job], 'the run\'s jobs: its map and its reduce');
   t.true(BigInt(shown.run.refunded) > 0n && BigInt(shown.run.refunded) < BigInt(shown.run.escrowed));
+  r = await cli(0, 'job', 'status', shown.maps[0]!.job);
+  t.regex(r.out, new RegExp(`^fee .*, from dataset run ${shown.run.id}'s escrow`, 'm'), 'a map of a run says whose escrow paid it');
   r = await cli(1, 'provider', 'ls', '--json');
   const sps = JSON.parse(r.out) as { id: number; computePrice: string; load: number; done: number }[];
   t.is(sps.length, 7);
