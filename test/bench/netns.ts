@@ -9,7 +9,7 @@
 // those of a run that was killed are removed by the next.
 
 import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createSimulatedNetwork, namespacesUnavailable, runClient, type SimulatedNetwork } from '../src/netns.ts';
 import type { BenchContext } from './index.ts';
@@ -42,12 +42,16 @@ export async function run(ctx: BenchContext): Promise<void> {
   try {
     net = await createSimulatedNetwork({ hosts: ['chain', ...Array.from({ length: 7 }, (_, i) => `node-${i + 1}`), 'client'], delayMs: 20, rateMbit: 1000 });
     ctx.note(`hosts: ${net.hosts.map((h) => `${h} ${net!.address(h)}`).join(', ')}; delay by ${net.delayBy === 'netem' ? 'tc netem' : 'a tun device and netns-delay.py (this kernel has no netem)'}, rate by ${net.delayBy === 'netem' ? 'netem' : 'tbf'} and tbf on the bridge side, MTU ${net.mtu}`);
+    const load0 = loadavg()[0]!;
+    const delayCpu0 = await net.delayCpuSeconds();
     const result = await runClient(net, { mode: 'bench', dir, size, smallCount }, (msg) => {
       if (typeof msg.note === 'string') ctx.note(msg.note);
       if (typeof msg.table === 'string') ctx.table(msg.table, msg.rows as Record<string, string | number>[]);
     });
     const failed = result.lines.find((l) => l.error);
     if (failed || result.code !== 0) throw new Error(`the client side failed (exit ${result.code}): ${String(failed?.error ?? '')}\n${result.stderr}`);
+    const delayCpu = (await net.delayCpuSeconds()) - delayCpu0;
+    ctx.note(`load average ${load0.toFixed(1)} at the start, ${loadavg()[0]!.toFixed(1)} at the end (${cpus().length} cores); ${net.delayBy === 'tun' ? `the delay processes used ${delayCpu.toFixed(1)} CPU s` : 'netem adds the delay in the kernel'}${load0 > cpus().length ? '; the machine was busier than its cores, so the figures are bounded by CPU more than by the network' : ''}`);
     const fault = net.fault();
     if (fault) throw new Error(`the figures above are not valid: ${fault}`);
   } finally {

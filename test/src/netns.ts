@@ -7,13 +7,15 @@
 // htb and fifo) get the same from netns-delay.py: a policy rule routes what a host sends into a
 // tun device, the script holds each packet for the delay and sends it on through the veth. The
 // rate is a tbf on both ends of each veth. Links then use a 65000-byte MTU, so the script handles
-// about 2,000 packets per second per Gbit/s instead of 80,000.
+// about 2,000 packets per second per Gbit/s instead of 80,000, and it runs at real-time priority so
+// a busy machine does not stretch the delay.
 //
 // Namespaces are named insitu-sim-<pid>-<host>: removeLeftovers() deletes those of runs whose
 // process is gone (a crash, a SIGKILL), with what still runs in them.
 
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
@@ -36,6 +38,8 @@ export interface SimulatedNetwork {
   namespace(host: string): string;
   /** The command prefix that runs a program on the host. */
   exec(host: string): string[];
+  /** CPU seconds the delay processes have used so far (0 with netem): the simulation's own cost. */
+  delayCpuSeconds(): Promise<number>;
   /** Why the network no longer adds its delay (a delay process exited), or undefined while it does. */
   fault(): string | undefined;
   /** Deletes every namespace and stops what runs in them. Safe to call twice. */
@@ -175,7 +179,10 @@ export async function createSimulatedNetwork(opts: { hosts: string[]; delayMs?: 
         return;
       }
       await inNs(n, 'tc', 'qdisc', 'add', 'dev', 'eth0', 'root', ...tbf); // from the host
-      const d = spawn('ip', ['netns', 'exec', n, python(), DELAY_SCRIPT, 'dly0', String(delayMs)], { stdio: ['pipe', 'pipe', 'inherit'] });
+      // Real-time priority (where chrt is): a busy machine must not stretch the simulated delay.
+      const delay = ['ip', 'netns', 'exec', n, python(), DELAY_SCRIPT, 'dly0', String(delayMs)];
+      const command = existsSync('/usr/bin/chrt') ? ['/usr/bin/chrt', '-f', '10', ...delay] : delay;
+      const d = spawn(command[0]!, command.slice(1), { stdio: ['pipe', 'pipe', 'inherit'] });
       delayers.push(d);
       // Without its delay process the host's packets would take the main table undelayed.
       d.once('exit', (code, signal) => void (destroyed || (fault ??= `the delay on ${h} exited (${signal ?? `code ${code}`})`)));
@@ -209,6 +216,16 @@ export async function createSimulatedNetwork(opts: { hosts: string[]; delayMs?: 
     delayBy: how.delayBy,
     mtu,
     fault: () => fault,
+    async delayCpuSeconds() {
+      let total = 0;
+      for (const d of delayers) {
+        // utime and stime, in clock ticks (USER_HZ, 100 on Linux), after the command's closing parenthesis.
+        const stat = await readFile(`/proc/${d.pid}/stat`, 'utf8').catch(() => '');
+        const f = stat.split(') ')[1]?.split(' ') ?? [];
+        total += (Number(f[11] ?? 0) + Number(f[12] ?? 0)) / 100;
+      }
+      return total;
+    },
     address: need,
     namespace: (h) => (need(h), ns(h)),
     exec: (h) => (need(h), ['ip', 'netns', 'exec', ns(h)]),
