@@ -18,8 +18,9 @@ let net: InteropNet;
 test.before(async () => {
   if (!cometbft) return;
   testnet = await createReplicatedTestnet({ binary: cometbft, validators: 4, nodes: 7, accounts: 2 });
-  // A validator other than the first, which the project's SDK and the nodes try first.
-  net = { gfRpcUrl: testnet.rpcUrls[1]!, rpcUrl: testnet.rpcUrl, chainId: testnet.chainId, evmChainId: testnet.evmChainId, accounts: testnet.accounts };
+  // The validator the project's SDK and the nodes try first: what greenfield-js-sdk has seen
+  // committed, they see too (another validator may be a block behind for a moment).
+  net = { gfRpcUrl: testnet.rpcUrls[0]!, rpcUrl: testnet.rpcUrl, chainId: testnet.chainId, evmChainId: testnet.evmChainId, accounts: testnet.accounts };
 });
 test.after.always(async () => {
   await testnet?.stop();
