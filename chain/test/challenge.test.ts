@@ -16,7 +16,6 @@ const SUBMIT = '/greenfield.challenge.MsgSubmit';
 const ATTEST = '/greenfield.challenge.MsgAttest';
 const MIN_DEPOSIT = 10n ** 19n;
 const SLASH_MIN = BigInt(DEFAULT_ACCOUNTABILITY.slashMin);
-const FEE = BigInt(DEFAULT_ACCOUNTABILITY.challengeFee);
 
 interface Challenge { id: number; spId: number; challengers: number[]; status: string; redundancyIndex: number; segment: number; slashed: string }
 

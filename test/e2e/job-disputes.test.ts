@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { run as cliRun } from '@insitu/cli';
 import { request } from 'undici';
-import { createClient, type InsituClient } from '@insitu/sdk';
+import { type InsituClient } from '@insitu/sdk';
 import { createChainClient } from '@insitu/sdk/chain';
 import { signRequest } from '@insitu/protocol/auth';
 import { spDispatcher } from '@insitu/sdk/sp';

@@ -83,7 +83,7 @@ export async function runJob({ glueUrl, modules, footprints, input, args, env, i
     return new WebAssembly.Instance(module, { ...imports, [HOST_MODULE]: shared });
   };
   const used = () => (fuelLeft.value < 0n ? fuel : fuel - fuelLeft.value);
-  const outOfFuel = { state: 'failed', code: 'ERR_JOB_OUT_OF_FUEL', message: 'the job used more than its fuel', exitCode: -1, fuelUsed: fuel };
+  const outOfFuel = /** @type {const} */ ({ state: 'failed', code: 'ERR_JOB_OUT_OF_FUEL', message: 'the job used more than its fuel', exitCode: -1, fuelUsed: fuel });
   try {
     reader = inputReader(input);
     const { instantiate } = await import(glueUrl);
@@ -93,7 +93,7 @@ export async function runJob({ glueUrl, modules, footprints, input, args, env, i
     host.flushOutput();
     if (fuelLeft.value < 0n) return outOfFuel;
     return { state: 'succeeded', exitCode: 0, fuelUsed: used() };
-  } catch (e) {
+  } catch (/** @type {any} */ e) {
     const err = e?.payload ?? e;
     if (err instanceof JobExit) {
       if (fuelLeft.value < 0n) return outOfFuel;

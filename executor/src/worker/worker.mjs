@@ -2,9 +2,12 @@
 import { parentPort } from 'node:worker_threads';
 import { runJob } from './run.mjs';
 
+/** This script runs only as a worker thread, so there is always a parent port. */
+const port = /** @type {import('node:worker_threads').MessagePort} */ (parentPort);
+
 const TAIL = 8192;
 
-parentPort.on('message', async (msg) => {
+port.on('message', async (msg) => {
   // The last TAIL bytes of stderr in a ring: constant work per write, however small the writes.
   const ring = new Uint8Array(TAIL);
   let total = 0;
@@ -12,18 +15,18 @@ parentPort.on('message', async (msg) => {
   try {
     result = await runJob({
       ...msg,
-      onStdout: (bytes) => parentPort.postMessage({ type: 'stdout', bytes }, [bytes.buffer]),
+      onStdout: (bytes) => port.postMessage({ type: 'stdout', bytes }, [/** @type {ArrayBuffer} */ (bytes.buffer)]),
       onStderr: (bytes) => {
         const tail = bytes.length > TAIL ? bytes.subarray(bytes.length - TAIL) : bytes;
-        for (let i = 0; i < tail.length; i++) ring[(total + i) % TAIL] = tail[i];
+        for (let i = 0; i < tail.length; i++) ring[(total + i) % TAIL] = /** @type {number} */ (tail[i]);
         total += tail.length;
       },
     });
-  } catch (e) {
+  } catch (/** @type {any} */ e) {
     // runJob classifies every way a job can end; reaching here is a fault of the runner itself.
     result = { state: 'failed', code: 'ERR_INTERNAL', message: `the job runner failed: ${String(e?.message ?? e)}`, exitCode: -1, fuelUsed: 0n };
   }
   const start = total > TAIL ? total % TAIL : 0;
   const tail = total > TAIL ? Buffer.concat([ring.subarray(start), ring.subarray(0, start)]) : Buffer.from(ring.subarray(0, total));
-  parentPort.postMessage({ type: 'done', result, stderr: tail.toString('utf8').slice(-4096) });
+  port.postMessage({ type: 'done', result, stderr: tail.toString('utf8').slice(-4096) });
 });

@@ -172,7 +172,7 @@ export function createRepairQueue(deps: RecoveryDeps): RepairQueue {
       running.set(keyId(e.key), e);
       started.push({ ...view(e), at: Date.now() });
       if (started.length > 100) started.shift();
-      track(run(e));
+      void track(run(e));
     }
   }
 
@@ -243,7 +243,7 @@ export function createRepairQueue(deps: RecoveryDeps): RepairQueue {
       byId.set(id, e);
       if (o.healthy !== undefined) return enqueue(e);
       // Ask the group how many healthy pieces are left before placing it.
-      track((async () => {
+      void track((async () => {
         try {
           const obj = await ctx.chain.headObjectById(key.objectId);
           if (obj.status === 'sealed') e.healthy = await healthyPieces(ctx, obj, await ctx.chain.getGlobalVirtualGroup(obj.gvgId), signal);
@@ -268,7 +268,7 @@ export function createRepairQueue(deps: RecoveryDeps): RepairQueue {
     }
     requestTokens--;
     verifying.add(id);
-    track((async () => {
+    void track((async () => {
       try {
         const obj = await ctx.chain.headObjectById(key.objectId);
         if (obj.status !== 'sealed' || obj.payloadSize === 0n) return;

@@ -1,7 +1,7 @@
 // Audit queries: what the chain holds in all, so tests and operators can check that money is
 // neither created nor lost (the sum is constant from genesis on).
 
-import type { QueryHandler, QueryTable } from '../context.ts';
+import type { QueryTable } from '../context.ts';
 import { seconds, streamHoldings } from './payment/index.ts';
 import { accountKey } from './bank.ts';
 import { SP_DEPOSIT_POOL } from './providers.ts';

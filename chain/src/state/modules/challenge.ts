@@ -10,7 +10,7 @@
 import { createHash } from 'node:crypto';
 import type { Hex } from '@insitu/protocol';
 import { move } from './bank.ts';
-import { fail, emit, nextId, type MsgContext, type MsgHandler, type QueryHandler, type QueryTable } from '../context.ts';
+import { fail, emit, nextId, type MsgContext, type MsgHandler, type QueryTable } from '../context.ts';
 import type { KV } from '../store.ts';
 import { accountabilityOf } from '../../genesis.ts';
 import { getGvg, getProvider, listProviders, providerByOperator, isActive, STATUS_IN_SERVICE, type ProviderRecord } from './providers.ts';

@@ -9,7 +9,7 @@
 // (compute/runs.ts), recorded outputs (compute/provenance.ts).
 
 import { isAddress, sameAddress } from '@insitu/protocol';
-import { fail, emit, nextId, type MsgHandler, type QueryHandler, type QueryTable } from '../context.ts';
+import { fail, emit, nextId, type MsgHandler, type QueryTable } from '../context.ts';
 import { big } from '../../gnfd.ts';
 import { move } from './bank.ts';
 import { getBucket, getObject } from './storage-records.ts';

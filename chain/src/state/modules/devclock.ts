@@ -5,7 +5,7 @@
 
 import { sameAddress } from '@insitu/protocol';
 import { big } from '../../gnfd.ts';
-import { fail, emit, type MsgHandler, type QueryHandler, type QueryTable } from '../context.ts';
+import { fail, emit, type MsgHandler, type QueryTable } from '../context.ts';
 import { CLOCK_OFFSET_KEY } from '../block.ts';
 
 /** One step moves time by at most ten years: enough for any devnet, far from overflow. */

@@ -1,7 +1,7 @@
 // The ordered event feed as a query, so storage nodes follow it through any validator's
 // CometBFT RPC (abci_query) from their cursor, as they do through the embedded chain.
 
-import type { QueryHandler, QueryTable } from '../context.ts';
+import type { QueryTable } from '../context.ts';
 import type { FeedEvent } from '../types.ts';
 import { pad } from '../block.ts';
 

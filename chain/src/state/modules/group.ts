@@ -3,7 +3,7 @@
 // then apply to its (unexpired) members.
 
 import { checksumAddress, isAddress, type Hex } from '@insitu/protocol';
-import { fail, emit, lower, nextId, type MsgHandler, type QueryHandler, type QueryTable, type MsgContext } from '../context.ts';
+import { fail, emit, lower, nextId, type MsgHandler, type QueryTable, type MsgContext } from '../context.ts';
 import type { KV } from '../store.ts';
 import { toLong } from '../../gnfd.ts';
 import type { GroupRecord, MemberRecord } from '@insitu/protocol/chain';

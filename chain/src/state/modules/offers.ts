@@ -9,7 +9,7 @@
 
 import { isAddress, sameAddress, type Hex } from '@insitu/protocol';
 import type { OfferInfo } from '@insitu/protocol/chain';
-import { fail, emit, nextId, type MsgHandler, type QueryHandler, type QueryTable } from '../context.ts';
+import { fail, emit, nextId, type MsgHandler, type QueryTable } from '../context.ts';
 import type { KV } from '../store.ts';
 import { big } from '../../gnfd.ts';
 import { getBucket } from './storage-records.ts';

@@ -3,7 +3,7 @@
 // bucket or the object wins; any allow grants; everything else is denied.
 
 import { isAddress, type Hex } from '@insitu/protocol';
-import { fail, emit, lower, nextId, type MsgHandler, type QueryHandler, type QueryTable, type MsgContext } from '../context.ts';
+import { fail, emit, lower, nextId, type MsgHandler, type QueryTable, type MsgContext } from '../context.ts';
 import type { KV } from '../store.ts';
 import { toLong } from '../../gnfd.ts';
 import { getBucket, getObject, effectiveVisibility, type BucketRecord, type ObjectRecord } from './storage-records.ts';

@@ -5,7 +5,7 @@ import { createHash } from 'node:crypto';
 import { checksumAddress, isAddress, fromHex, sameAddress, type Hex } from '@insitu/protocol';
 import { blsVerify } from '@insitu/protocol';
 import { move } from './bank.ts';
-import { fail, emit, lower, nextId, type MsgHandler, type QueryHandler, type QueryTable } from '../context.ts';
+import { fail, emit, lower, nextId, type MsgHandler, type QueryTable } from '../context.ts';
 import type { KV } from '../store.ts';
 import { accountabilityOf, type GenesisProvider } from '../../genesis.ts';
 import { toLong } from '../../gnfd.ts';

@@ -14,7 +14,7 @@
 // one slashes it and drops the reservation). A provider that holds no roles any more completes
 // its exit and its deposit unbonds.
 
-import { fail, emit, type MsgHandler, type QueryHandler, type QueryTable, type MsgContext } from '../context.ts';
+import { fail, emit, type MsgHandler, type QueryTable, type MsgContext } from '../context.ts';
 import type { KV } from '../store.ts';
 import { getFamily, getGvg, getProvider, providerByOperator, isActive, STATUS_IN_SERVICE, type GvgRecord, type ProviderRecord } from './providers.ts';
 import { getObjectById, groupObjectKey, groupObjectPrefix, familyBucketPrefix, bucketKey, type BucketRecord, type GroupObject, type ObjectRecord } from './storage-records.ts';

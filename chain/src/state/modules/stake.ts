@@ -4,7 +4,7 @@
 
 import { sameAddress, type Hex } from '@insitu/protocol';
 import { move, ensureAccount } from './bank.ts';
-import { fail, emit, type MsgContext, type MsgHandler, type QueryHandler, type QueryTable } from '../context.ts';
+import { fail, emit, type MsgContext, type MsgHandler, type QueryTable } from '../context.ts';
 import type { KV } from '../store.ts';
 import { accountabilityOf, adminOf, type Genesis, type GenesisProvider } from '../../genesis.ts';
 import {

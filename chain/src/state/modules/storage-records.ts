@@ -1,6 +1,5 @@
 // Bucket and object records as the state machine keeps them.
 
-import type { Hex } from '@insitu/protocol';
 import type { KV } from '../store.ts';
 import type { BucketRecord, LocalVirtualGroupRecord, ObjectRecord, GroupObject } from '@insitu/protocol/chain';
 export type { BucketRecord, LocalVirtualGroupRecord, ObjectRecord, GroupObject };

@@ -5,7 +5,7 @@ import { checksumAddress, fromHex } from '@insitu/protocol';
 import { blsFastAggregateVerify } from '@insitu/protocol';
 import { sealSignDoc } from '@insitu/protocol/chain';
 import { validateBucketName, validateObjectName } from '@insitu/protocol';
-import { fail, emit, lower, nextId, type MsgHandler, type QueryHandler, type QueryTable, type MsgContext } from '../context.ts';
+import { fail, emit, lower, nextId, type MsgHandler, type QueryTable, type MsgContext } from '../context.ts';
 import type { KV } from '../store.ts';
 import { big, toLong } from '../../gnfd.ts';
 import { ensureAccount } from './bank.ts';

@@ -3,7 +3,7 @@
 // per-provider view (price, load, jobs done) that buyers choose by.
 
 import { sameAddress } from '@insitu/protocol';
-import { fail, emit, type MsgHandler, type QueryHandler, type QueryTable } from '../../context.ts';
+import { fail, emit, type MsgHandler, type QueryTable } from '../../context.ts';
 import { big } from '../../../gnfd.ts';
 import { listProviders, providerByOperator } from '../providers.ts';
 import { getBucket, getObjectById } from '../storage-records.ts';

@@ -8,7 +8,7 @@
 
 import { createHash } from 'node:crypto';
 import { sameAddress } from '@insitu/protocol';
-import { fail, emit, type MsgHandler, type QueryHandler, type QueryTable } from '../../context.ts';
+import { fail, emit, type MsgHandler, type QueryTable } from '../../context.ts';
 import { big } from '../../../gnfd.ts';
 import { getBucket, getObject, getObjectById } from '../storage-records.ts';
 import { getJob, type JobRecord } from './records.ts';

@@ -3,7 +3,7 @@
 
 import { checksumAddress } from '@insitu/protocol';
 import type { PaymentView } from '@insitu/protocol/chain';
-import { fail, lower, type QueryHandler, type QueryTable } from '../../context.ts';
+import { fail, lower, type QueryTable } from '../../context.ts';
 import type { KV } from '../../store.ts';
 import { getAccount } from '../bank.ts';
 import { toLong } from '../../../gnfd.ts';
