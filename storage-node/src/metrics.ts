@@ -4,6 +4,7 @@
 
 import { Registry, Counter, Gauge, Histogram } from 'prom-client';
 import type { PieceStore } from './store/types.ts';
+import { holdingsOf } from './store/holdings.ts';
 
 export interface NodeMetrics {
   registry: Registry;
@@ -40,15 +41,13 @@ export function createNodeMetrics(store: PieceStore): NodeMetrics {
   new Gauge({
     name: 'insitu_pieces_held', help: 'Committed entries this node holds (primary copies and pieces).', registers,
     async collect() {
-      this.set((await store.list()).length);
+      this.set((await holdingsOf(store)).entries);
     },
   });
   new Gauge({
     name: 'insitu_bytes_held', help: 'Bytes of the committed entries this node holds.', registers,
     async collect() {
-      let bytes = 0;
-      for (const key of await store.list()) bytes += (await store.meta(key))?.size ?? 0;
-      this.set(bytes);
+      this.set((await holdingsOf(store)).bytes);
     },
   });
   new Gauge({

@@ -7,6 +7,7 @@ import { createErasureCodec } from '@insitu/protocol/codec';
 import { fromHex, normalizePrivateKey, privateKeyToAddress, sameAddress, type Hex } from '@insitu/protocol';
 import type { StorageProvider } from '@insitu/protocol/chain';
 import { createFsPieceStore } from './store/fs.ts';
+import { countHoldings } from './store/holdings.ts';
 import type { PieceStore } from './store/types.ts';
 import { createHttpServer } from './http/server.ts';
 import { REPLICATION_STALL_MS } from './http/put-object.ts';
@@ -64,7 +65,8 @@ export function createStorageNode(opts: StorageNodeOptions): StorageNode {
   const address = privateKeyToAddress(operatorKey);
   const blsSecret = typeof opts.blsKey === 'string' ? fromHex(opts.blsKey) : opts.blsKey;
   const logger = opts.logger ?? silentLogger;
-  const store = opts.store ?? createFsPieceStore({ dataDir: opts.dataDir, ...(opts.diskReserveBytes !== undefined ? { reserveBytes: opts.diskReserveBytes } : {}) });
+  // Counted, so readiness, status and metrics read the node's holdings without walking the store.
+  const store = countHoldings(opts.store ?? createFsPieceStore({ dataDir: opts.dataDir, ...(opts.diskReserveBytes !== undefined ? { reserveBytes: opts.diskReserveBytes } : {}) }));
   let endpoint = '';
   let spId = 0;
   let challenger: Challenger | undefined;

@@ -14,6 +14,7 @@ import { piece, pieceHashes, pieceParamsFromHeaders } from './pieces.ts';
 import { sendError, sendJson } from './respond.ts';
 import { runJobRequest, jobOutput, type JobsContext } from './jobs.ts';
 import { routeOf } from '../metrics.ts';
+import { holdingsOf } from '../store/holdings.ts';
 import { clusterView, dashboardHtml } from '../dashboard.ts';
 import { readQuota } from './read-quota.ts';
 import { checkSignedHost } from './access.ts';
@@ -58,7 +59,7 @@ async function ready(ctx: NodeContext, res: ServerResponse): Promise<void> {
     }
   };
   await check('chain', async () => `ok (height ${(await ctx.chain.status()).height})`);
-  await check('store', async () => `ok (${(await ctx.store.list()).length} entries)`);
+  await check('store', async () => `ok (${(await holdingsOf(ctx.store)).entries} entries)`);
   await check('provider', async () => {
     const me = await ctx.chain.getStorageProvider(ctx.spId);
     if (me.status !== 'in-service') throw new Error(me.status);
@@ -83,12 +84,12 @@ async function ready(ctx: NodeContext, res: ServerResponse): Promise<void> {
 }
 
 async function status(ctx: NodeContext, res: ServerResponse): Promise<void> {
-  const held = await ctx.store.list();
+  const held = await holdingsOf(ctx.store);
   sendJson(res, 200, {
     spId: ctx.spId,
     address: ctx.address,
-    objects: new Set(held.map((k) => k.objectId.toString())).size,
-    pieces: held.length,
+    objects: held.objects,
+    pieces: held.entries,
     uploadsInProgress: ctx.uploads.size,
     recovery: ctx.recovery?.status() ?? null,
   });
