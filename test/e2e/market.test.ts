@@ -215,10 +215,14 @@ test.serial('the market through the CLI: offer create, ls --all and rm, job run 
   t.regex(r.err, /^map \d+ over q1\/readings\.csv on provider \d+: succeeded, fuel \d+, output [0-9a-f]{64}$/m, 'each map\'s receipt');
   t.regex(r.err, /^reduce \d+ on provider \d+: succeeded, fuel \d+, output [0-9a-f]{64}$/m);
   t.regex(r.err, /^run \d+ done: result of job \d+; \d+ of the escrow came back$/m);
-  r = await cli(0, 'job', 'run', wcPath, 'sales/q1/', '--reduce', wcPath, '--json');
+  r = await cli(0, 'job', 'run', wcPath, 'sales/q1/', '--reduce', wcPath, '--spare-maps', '2', '--json');
   t.is(r.code, 0, r.err);
-  const shown = JSON.parse(r.out) as { run: { id: string; status: string; escrowed: string; refunded: string; resultJob: string; jobs: string[] }; maps: { job: string; receipt: { state: string } }[]; reduce: { job: string } };
-  t.like(shown.run, { status: 'done', resultJob: shown.reduce.job });
+  const shown = JSON.parse(r.out) as { run: { id: string; status: string; escrowed: string; refunded: string; resultJob: string; jobs: string[]; spareMaps: number }; maps: { job: string; receipt: { state: string } }[]; reduce: { job: string } };
+  t.like(shown.run, { status: 'done', resultJob: shown.reduce.job, spareMaps: 2 });
+  for (const bad of ['lots', '5000']) {
+    r = await cli(0, 'job', 'run', wcPath, 'sales/q1/', '--reduce', wcPath, '--spare-maps', bad);
+    t.regex(r.err, /ERR_INVALID_ARGUMENT/, `--spare-maps ${bad}`);
+  }
   t.deepEqual(shown.run.jobs, [shown.maps[0]!.job, shown.reduce.job], 'the run\'s jobs: its map and its reduce');
   t.true(BigInt(shown.run.refunded) > 0n && BigInt(shown.run.refunded) < BigInt(shown.run.escrowed));
   r = await cli(0, 'job', 'status', shown.maps[0]!.job);

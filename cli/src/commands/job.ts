@@ -40,6 +40,7 @@ export function jobCommand(ctx: CommandContext): Command {
     .option('--reduce <module>', 'over a prefix: run this module over the map outputs concatenated in object order')
     .option('--reduce-arg <arg>', 'argument of the reduce (repeatable; default: the maps\' arguments)', collect, [])
     .option('--work-bucket <bucket>', 'over a prefix: your bucket for the module and the maps\' outputs (default: --output\'s, else --module-bucket\'s)')
+    .option('--spare-maps <n>', 'over a prefix: map attempts beyond one per object escrowed for retries (default: a quarter of the objects, at least 1)')
     .option('--quiet', 'print only the output')
     .action(async (module: string, target: string, args: string[], o: Record<string, string | boolean | string[]>) => {
       const c = await client();
@@ -71,6 +72,7 @@ export function jobCommand(ctx: CommandContext): Command {
           ...(o.reduce ? { reduce: String(o.reduce) } : {}),
           ...(reduceArgs.length ? { reduceArgs } : {}),
           ...(o.workBucket ? { workBucket: String(o.workBucket) } : {}),
+          ...(o.spareMaps !== undefined ? { spareMaps: Number(parseBig(String(o.spareMaps), '--spare-maps')) } : {}),
           maxFee: parseBig(String(o.maxFee), '--max-fee'),
           limits: { fuel: parseBig(String(o.fuel), '--fuel'), memoryMiB: Number(o.memory), timeoutMs: Number(o.timeout), outputBytes: Number(o.outputLimit) },
           ...(o.moduleBucket ? { moduleBucket: String(o.moduleBucket) } : {}),

@@ -84,7 +84,7 @@ export function datasetRunner(h: DatasetHelpers): (o: DatasetOptions) => Promise
     const jobs = listed.length + (o.reduce ? 1 : 0);
     const share = o.maxFee / BigInt(jobs);
     if (share <= 0n) throw new InsituError('ERR_INVALID_ARGUMENT', `maxFee must cover ${jobs} jobs`);
-    if (o.spareMaps !== undefined && !(Number.isInteger(o.spareMaps) && o.spareMaps >= 0)) throw new InsituError('ERR_INVALID_ARGUMENT', `spareMaps must be a whole number, not ${o.spareMaps}`);
+    if (o.spareMaps !== undefined && !(Number.isInteger(o.spareMaps) && o.spareMaps >= 0 && o.spareMaps <= 1000)) throw new InsituError('ERR_INVALID_ARGUMENT', `spareMaps must be a whole number 0..1000, not ${o.spareMaps}`);
     if (o.offerId && !o.moduleBucket && !o.workBucket && !o.output) throw new InsituError('ERR_INVALID_ARGUMENT', 'a run under an offer stores its modules in a bucket of yours: give workBucket (--work-bucket), moduleBucket or output');
     const workBucket = o.workBucket ?? (o.output ? split(o.output)[0] : undefined) ?? o.moduleBucket ?? bucket;
     const module = await h.prepareModule(o.module, o.moduleBucket ?? (o.offerId ? workBucket : bucket), o.signal);
