@@ -46,6 +46,11 @@ export function privateKeyToAddress(privateKey: string): Hex {
   return publicKeyToAddress(secp256k1.getPublicKey(fromHex(privateKey), false));
 }
 
+/** The compressed public key (33 bytes) a signed transaction carries for its signer. */
+export function compressedPublicKey(privateKey: string): Uint8Array {
+  return secp256k1.getPublicKey(fromHex(privateKey), true);
+}
+
 export function checksumAddress(address: string): Hex {
   const lower = address.toLowerCase().replace(/^0x/, '');
   if (!/^[0-9a-f]{40}$/.test(lower)) throw new InsituError('ERR_INVALID_ARGUMENT', `not an address: ${address}`);

@@ -36,6 +36,9 @@ export const EMPTY_HASH = sha256(new Uint8Array(0));
 export const emptyChecksums = (params: RedundancyParams = GREENFIELD_REDUNDANCY): Uint8Array[] =>
   Array.from({ length: 1 + params.dataShards + params.parityShards }, () => EMPTY_HASH.slice());
 
+/** The first buffer a segment is gathered in (see segmentStream). */
+const SMALL_SEGMENT_BUFFER = 1 << 20;
+
 /**
  * Re-chunks a byte stream into exact segments of `segmentSize` (the last one shorter). Holds at
  * most one segment; a source chunk that already is a whole segment is passed through uncopied.
@@ -57,8 +60,15 @@ export async function* segmentStream(
         at += segmentSize;
         continue;
       }
-      buf ??= new Uint8Array(segmentSize);
-      const n = Math.min(segmentSize - fill, chunk.length - at);
+      // A small object must not cost a whole segment's zeroed buffer (16 MiB by default): start
+      // at most at SMALL_SEGMENT_BUFFER and grow to the full segment (one copy) when it fills.
+      buf ??= new Uint8Array(Math.min(segmentSize, Math.max(SMALL_SEGMENT_BUFFER, chunk.length - at)));
+      if (fill === buf.length && fill < segmentSize) {
+        const grown = new Uint8Array(segmentSize);
+        grown.set(buf);
+        buf = grown;
+      }
+      const n = Math.min(buf.length - fill, chunk.length - at);
       buf.set(chunk.subarray(at, at + n), fill);
       fill += n;
       at += n;

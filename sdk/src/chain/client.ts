@@ -8,8 +8,10 @@ import { checksumAddress, privateKeyToAddress, normalizePrivateKey, type Hex } f
 import type { GreenfieldClient } from './gnfd.ts';
 import { greenfieldClient } from './failover.ts';
 import { msgCodec, codec, big } from '@insitu/protocol/chain';
-import { msgEip712 } from '@insitu/protocol/chain';
 import { jsonRpc, chainError, extensionQuery, feedEvents } from './rpc.ts';
+import { waitForTx } from './inclusion.ts';
+import { createTxSender, type SentTx } from './sender.ts';
+import { createSealBatcher } from './seal-batch.ts';
 import { ADVANCE_TIME } from '@insitu/protocol/chain';
 import type {
   Account, Action, BucketInfo, BucketReadState, PaymentView, CallOptions, ChainClient, ChainEvent, ChainReader, Effect, GlobalVirtualGroup,
@@ -307,36 +309,6 @@ const challengeInfo = (c: Rec): ChallengeInfo => ({
   votes: c.votes as Record<string, boolean>, slashed: BigInt(String(c.slashed ?? '0')), ...(c.swapKey ? { swapKey: String(c.swapKey) } : {}),
 });
 
-const chainHeight = async (rpcUrl: string): Promise<bigint | undefined> =>
-  jsonRpc<Rec>(rpcUrl, 'status', {}).then((s) => BigInt(s.sync_info.latest_block_height), () => undefined);
-
-async function waitForTx(rpcUrl: string, txHash: string, o?: CallOptions & { timeoutMs?: number }): Promise<TxResult & { data?: string }> {
-  const hash = txHash.replace(/^0x/, '').toUpperCase();
-  const timeoutMs = o?.timeoutMs ?? 30_000;
-  const deadline = Date.now() + timeoutMs;
-  const startHeight = await chainHeight(rpcUrl);
-  for (;;) {
-    throwIfAborted(o?.signal);
-    try {
-      const r = await jsonRpc<Rec>(rpcUrl, 'tx', { hash: Buffer.from(hash, 'hex').toString('base64') }, o?.signal);
-      if (r.tx_result.code !== 0) throw chainError(String(r.tx_result.log));
-      return { txHash: `0x${hash.toLowerCase()}`, height: BigInt(r.height), data: String(r.tx_result.data ?? '') };
-    } catch (e) {
-      if (e instanceof InsituError && e.code !== 'ERR_TX_FAILED') throw e;
-      if (e instanceof InsituError && !/not found/.test(e.message)) throw e;
-    }
-    if (Date.now() > deadline) {
-      // No block at all since the tx was sent: the chain is halted (too few validators up).
-      const now = await chainHeight(rpcUrl);
-      if (now === undefined || (startHeight !== undefined && now <= startHeight)) {
-        throw new InsituError('ERR_CHAIN_UNAVAILABLE', `the chain made no block in ${Math.round(timeoutMs / 1000)} s (at height ${now ?? startHeight ?? '?'}): too few validators are up; transaction ${hash} is not included`);
-      }
-      throw new InsituError('ERR_TX_TIMEOUT', `transaction ${hash} was not included within the timeout`);
-    }
-    await new Promise((r) => setTimeout(r, 30));
-  }
-}
-
 export async function createChainReader(opts: ChainReaderOptions): Promise<ChainReader> {
   return readerOn(greenfieldClient(opts.rpcUrl, opts.chainId), opts);
 }
@@ -350,45 +322,35 @@ export async function createChainClient(opts: ChainClientOptions): Promise<Chain
   const address = privateKeyToAddress(privateKey);
   const gf = greenfieldClient(opts.rpcUrl, opts.chainId);
   const reader = readerOn(gf, opts);
-  // greenfield-js-sdk builds and signs; confirmation polls the node every few tens of ms.
-  gf.txClient.broadcastRawTx = async (bytes: Uint8Array) => {
-    const r = await jsonRpc<Rec>(opts.rpcUrl, 'broadcast_tx_sync', { tx: Buffer.from(bytes).toString('base64') });
-    if (r.code !== 0) throw chainError(String(r.log));
-    const res = await waitForTx(opts.rpcUrl, String(r.hash), opts.txTimeoutMs === undefined ? undefined : { timeoutMs: opts.txTimeoutMs });
-    if (res.data) txData.set(String(r.hash).toLowerCase(), res.data);
-    return { code: 0, height: Number(res.height), transactionHash: String(r.hash), rawLog: '' };
-  };
   const TxMsgData = codec<{ msgResponses: { typeUrl: string; value: Uint8Array }[] }>('cosmos/base/abci/v1beta1/abci', 'TxMsgData');
   const decodeTxMsgData = (b: Uint8Array) => TxMsgData.decode(b).msgResponses ?? [];
-  /** Each included tx's message responses (TxMsgData, base64), until its sender reads them. */
-  const txData = new Map<string, string>();
+  /** Each included tx's message responses (TxMsgData, base64), by the result its sender was given. */
+  const txData = new WeakMap<TxResult, string>();
   /** The first message response of a tx this client sent, decoded. */
   const responseOf = (tx: TxResult, typeUrl: string): Record<string, unknown> => {
-    const key = tx.txHash.replace(/^0x/, '').toLowerCase();
-    const data = txData.get(key);
-    txData.delete(key);
+    const data = txData.get(tx);
     const codec = msgCodec(typeUrl);
     const any = data ? decodeTxMsgData(Buffer.from(data, 'base64')).find((m) => m.typeUrl === typeUrl) : undefined;
     if (!any || !codec) throw new InsituError('ERR_INTERNAL', `transaction ${tx.txHash} carries no ${typeUrl}`);
     return codec.decode(any.value) as Record<string, unknown>;
   };
-  let queue: Promise<unknown> = Promise.resolve();
-
-  /** One transaction at a time per account, so sequence numbers never race. */
-  function send(typeUrl: string, msg: Record<string, unknown>, o?: CallOptions): Promise<TxResult> {
-    const run = queue.then(() => guard(o, async () => {
-      const codec = msgCodec(typeUrl);
-      if (!codec) throw new InsituError('ERR_INTERNAL', `no codec for ${typeUrl}`);
-      const bytes = codec.encode(codec.fromPartial(msg)).finish();
-      const { types, value } = msgEip712(typeUrl, codec.decode(bytes));
-      const tx = await gf.txClient.tx(typeUrl, address, types, value, bytes);
-      const sim = await tx.simulate({ denom: 'BNB' });
-      const res = await tx.broadcast({ denom: 'BNB', gasLimit: Number(sim.gasLimit), gasPrice: sim.gasPrice, payer: address, granter: '', privateKey });
-      return { txHash: `0x${String(res.transactionHash).toLowerCase()}` as Hex, height: BigInt(res.height) };
-    }, 'ERR_TX_FAILED'));
-    queue = run.catch(() => undefined);
-    return run;
-  }
+  // Transactions are signed here and pipelined per account (sender.ts); seals are batched.
+  const sender = createTxSender({
+    rpcUrl: opts.rpcUrl, chainId: opts.chainId, privateKey,
+    ...(opts.txTimeoutMs !== undefined ? { txTimeoutMs: opts.txTimeoutMs } : {}),
+    account: async () => {
+      const a = await reader.getAccount(address);
+      return { accountNumber: a.accountNumber, sequence: a.nonce };
+    },
+  });
+  const keep = (tx: SentTx): TxResult => {
+    const result = { txHash: tx.txHash, height: tx.height };
+    if (tx.data) txData.set(result, tx.data);
+    return result;
+  };
+  const send = (typeUrl: string, msg: Record<string, unknown>, o?: CallOptions): Promise<TxResult> =>
+    guard(o, async () => keep(await sender.send([{ typeUrl, value: msg }], o)), 'ERR_TX_FAILED');
+  const batchSeal = createSealBatcher(sender);
 
   const principalOf = (p: Principal): { type: number; value: string } =>
     p.type === 'account' ? { type: 1, value: p.address } : { type: 2, value: p.groupId.toString() };
@@ -443,10 +405,10 @@ export async function createChainClient(opts: ChainClientOptions): Promise<Chain
     cancelCreateObject: (bucket, name, o) => send('/greenfield.storage.MsgCancelCreateObject', { operator: address, bucketName: bucket, objectName: name }, o),
     deleteObject: (bucket, name, o) => send('/greenfield.storage.MsgDeleteObject', { operator: address, bucketName: bucket, objectName: name }, o),
 
-    sealObject: (input, o) => send('/greenfield.storage.MsgSealObject', {
+    sealObject: (input, o) => guard(o, async () => keep(await batchSeal({ typeUrl: '/greenfield.storage.MsgSealObject', value: {
       operator: address, bucketName: input.bucket, objectName: input.name, globalVirtualGroupId: input.gvgId,
       secondarySpBlsAggSignatures: input.blsSignature,
-    }, o),
+    } }, o)), 'ERR_TX_FAILED'),
 
     rejectSealObject: (bucket, name, o) => send('/greenfield.storage.MsgRejectSealObject', { operator: address, bucketName: bucket, objectName: name }, o),
 

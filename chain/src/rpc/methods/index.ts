@@ -6,6 +6,7 @@ import { abciInfo } from './abci-info.ts';
 import { abciQuery } from './abci-query.ts';
 import { broadcast } from './broadcast.ts';
 import { tx } from './tx.ts';
+import { txWait } from './tx-wait.ts';
 import { txSearch } from './tx-search.ts';
 import { block } from './block.ts';
 import { events } from './events.ts';
@@ -25,5 +26,6 @@ export function createMethods(ctx: MethodContext): Readonly<Record<string, Metho
     tx_search: txSearch(ctx),
     block: block(ctx),
     insitu_events: events(ctx),
+    insitu_tx: txWait(ctx),
   });
 }
