@@ -2,7 +2,9 @@
 export {
   createClient, type InsituClient, type ClientOptions, type PutOptions, type GetOptions, type PiecePlacement, type ObjectHead,
   type ObjectSource, type CreateBucketOptions, type ListObjectsOptions, type GrantOptions, type PolicyTarget, type CallOptions,
+  type DeleteBucketResult,
 } from './client/index.ts';
+export { isJobModule, jobModuleName, JOB_MODULES_PREFIX } from './client/jobModules.ts';
 export type { DatasetOptions, DatasetRun } from './client/dataset.ts';
 export type { CreateOfferOptions, OffersApi } from './client/actions/offers.ts';
 export { createChainClient, createChainReader } from './chain/index.ts';

@@ -5,7 +5,6 @@ import { InsituError, isAddress } from '@insitu/protocol';
 import type { CommandContext } from './context.ts';
 import { formatBytes, formatDate, table } from '../format.ts';
 import { parseSize } from '../parse.ts';
-import { clearJobModules } from '../job-modules.ts';
 
 export function bucketCommand({ client, out }: CommandContext): Command {
   const bucket = new Command('bucket').description('create, list and remove buckets');
@@ -29,10 +28,10 @@ export function bucketCommand({ client, out }: CommandContext): Command {
   });
   bucket.command('rm').argument('<name>').description('remove a bucket that holds no objects (its stored job modules go with it)').action(async (name: string) => {
     const c = await client();
-    // The SDK's stored job modules are the bucket's own bookkeeping: they go with it.
-    const modules = await clearJobModules(c, name);
+    // The SDK removes the job modules it stored in the bucket with it (ERR_JOB_RUNNING while a job may still need one).
     const tx = await c.buckets.delete(name);
-    out().result(tx, `removed bucket ${name}${modules.length ? ` (and ${modules.length} stored job module${modules.length > 1 ? 's' : ''})` : ''}`);
+    const n = tx.removedJobModules.length;
+    out().result(tx, `removed bucket ${name}${n ? ` (and ${n} stored job module${n > 1 ? 's' : ''})` : ''}`);
   });
 
   bucket.command('update').argument('<name>').description('change who may read the bucket\'s objects, or who pays for it')

@@ -14,7 +14,7 @@ import { getAccount } from './actions/getAccount.ts';
 import { createBucket, type CreateBucketOptions } from './actions/createBucket.ts';
 import { listBuckets } from './actions/listBuckets.ts';
 import { headBucket } from './actions/headBucket.ts';
-import { deleteBucket } from './actions/deleteBucket.ts';
+import { deleteBucket, type DeleteBucketResult } from './actions/deleteBucket.ts';
 import { putObject, type PutOptions } from './actions/putObject.ts';
 import { getObject, type GetOptions } from './actions/getObject.ts';
 import { headObject, type ObjectHead, type PiecePlacement } from './actions/headObject.ts';
@@ -42,7 +42,11 @@ export interface InsituClient {
     create(name: string, opts?: CreateBucketOptions): Promise<BucketInfo>;
     list(opts?: CallOptions): Promise<BucketInfo[]>;
     head(name: string, opts?: CallOptions): Promise<BucketInfo>;
-    delete(name: string, opts?: CallOptions): Promise<TxResult>;
+    /**
+     * Deletes a bucket that holds none of your objects; the job modules stored in it for your jobs
+     * go with it, unless a job may still be re-run from one of them (ERR_JOB_RUNNING).
+     */
+    delete(name: string, opts?: CallOptions): Promise<DeleteBucketResult>;
     /** Changes the bucket's visibility (private or public-read). */
     update(name: string, opts: UpdateOptions): Promise<TxResult>;
     /** This month's (or `month`'s) read quota and what was read, from the bucket's primary. */
@@ -65,6 +69,7 @@ export interface InsituClient {
     put(bucket: string, name: string, source: ObjectSource, opts?: PutOptions): Promise<ObjectInfo>;
     get(bucket: string, name: string, opts?: GetOptions): AsyncIterable<Uint8Array>;
     head(bucket: string, name: string, opts?: CallOptions): Promise<ObjectHead>;
+    /** The bucket's objects in name order; the stored job modules only with `includeJobModules`. */
     list(bucket: string, opts?: ListObjectsOptions): Promise<ObjectInfo[]>;
     delete(bucket: string, name: string, opts?: CallOptions): Promise<TxResult>;
     cancel(bucket: string, name: string, opts?: CallOptions): Promise<TxResult>;
@@ -149,4 +154,4 @@ export async function createClient(opts: ClientOptions): Promise<InsituClient> {
   };
 }
 
-export type { ReadQuota, UpdateOptions, PutPolicyOptions, ObjectSource, PutOptions, GetOptions, PiecePlacement, ObjectHead, CreateBucketOptions, ListObjectsOptions, GrantOptions, PolicyTarget, CallOptions, ClientContext };
+export type { DeleteBucketResult, ReadQuota, UpdateOptions, PutPolicyOptions, ObjectSource, PutOptions, GetOptions, PiecePlacement, ObjectHead, CreateBucketOptions, ListObjectsOptions, GrantOptions, PolicyTarget, CallOptions, ClientContext };
