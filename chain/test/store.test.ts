@@ -48,3 +48,20 @@ test('a reverse list through caches walks newest keys first and continues before
   t.deepEqual(await keys(upper, { after: 'k/b' }), ['k/a']);
   t.deepEqual(await keys(upper, { after: 'k/' }), []);
 });
+
+test('a limit of 0, a negative limit or one that is not a number still bounds a list: one entry, never the whole prefix', async (t) => {
+  const db = new Level<string, string>(join(await tempDir(t), 'db'), { valueEncoding: 'utf8' });
+  await db.open();
+  t.teardown(() => db.close());
+  const base = new CacheKV(new LevelKV(db));
+  for (const k of ['a', 'b', 'c']) base.put(`k/${k}`, k);
+  await db.batch(base.batch() as never);
+  const upper = new CacheKV(new LevelKV(db));
+  upper.put('k/bb', 'bb');
+  for (const limit of [0, -1, Number.NaN, 0.5]) {
+    t.is((await new LevelKV(db).list('k/', { limit })).length, 1, `committed, limit ${limit}`);
+    t.is((await upper.list('k/', { limit })).length, 1, `cached, limit ${limit}`);
+  }
+  t.is((await upper.list('k/', { limit: 2.7 })).length, 2);
+  t.is((await upper.list('k/')).length, 4, 'no limit: the whole prefix');
+});

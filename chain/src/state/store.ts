@@ -25,6 +25,14 @@ export interface ListOptions {
 
 const TOMBSTONE = Symbol('deleted');
 
+/**
+ * A listing's bound: absent means none; anything given is a bound of at least 1, so a limit
+ * that is 0, negative or not a number (which LevelDB would read as "no limit") never turns a
+ * page into a walk over the whole prefix.
+ */
+const boundOf = (limit: number | undefined): number | undefined =>
+  limit === undefined ? undefined : Number.isFinite(limit) && limit >= 1 ? Math.floor(limit) : 1;
+
 /** Stored values are the same JSON the chain's own queries answer with (bigints and bytes intact). */
 export const encodeValue = encodeJson;
 export const decodeValue = decodeJson;
@@ -41,7 +49,8 @@ export class LevelKV implements KV {
   del(): void {
     throw new Error('committed state is read-only; write through a cache');
   }
-  async list<T>(prefix: string, opts: ListOptions = {}): Promise<[string, T][]> {
+  async list<T>(prefix: string, o: ListOptions = {}): Promise<[string, T][]> {
+    const opts = { ...o, limit: boundOf(o.limit) };
     const out: [string, T][] = [];
     const end = `${prefix}\xff`;
     const range = opts.reverse
@@ -69,7 +78,8 @@ export class CacheKV implements KV {
   del(key: string): void {
     this.#writes.set(key, TOMBSTONE);
   }
-  async list<T>(prefix: string, opts: ListOptions = {}): Promise<[string, T][]> {
+  async list<T>(prefix: string, o: ListOptions = {}): Promise<[string, T][]> {
+    const opts = { ...o, limit: boundOf(o.limit) };
     const past = (k: string): boolean => !!opts.after && (opts.reverse ? k >= opts.after : k <= opts.after);
     const inRange = (k: string): boolean => k.startsWith(prefix) && !past(k);
     // With a limit, the parent need only supply that many more keys than this layer deletes.

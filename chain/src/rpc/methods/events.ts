@@ -7,7 +7,8 @@ import type { Method, MethodContext } from './context.ts';
 
 export const events = ({ app, nextCommit }: MethodContext): Method => async (params) => {
   const after = uintParam(params.after ?? '0', 'after');
-  const limit = Math.min(Math.max(Number(params.limit ?? 100), 1), 1000);
+  const asked = Number(params.limit ?? 100);
+  const limit = Number.isInteger(asked) ? Math.min(Math.max(asked, 1), 1000) : 100;
   const waitMs = Math.min(Math.max(Number(params.wait_ms ?? 0), 0), 30_000);
   let list = await app.events(after, limit);
   if (list.length === 0 && waitMs > 0) {

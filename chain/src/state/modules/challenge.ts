@@ -12,6 +12,7 @@ import type { Hex } from '@insitu/protocol';
 import { move } from './bank.ts';
 import { fail, emit, nextId, type MsgContext, type MsgHandler, type QueryTable } from '../context.ts';
 import type { KV } from '../store.ts';
+import { pageLimit } from '../paging.ts';
 import { accountabilityOf } from '../../genesis.ts';
 import { getGvg, getProvider, listProviders, providerByOperator, isActive, STATUS_IN_SERVICE, type ProviderRecord } from './providers.ts';
 import { getBucket, getObject, getObjectById, type ObjectRecord } from './storage-records.ts';
@@ -224,7 +225,7 @@ export const challengeQueries: QueryTable = {
    */
   '/insitu.challenge.Query/Challenges': async (ctx, req) => {
     const out: ChallengeRecord[] = [];
-    const limit = Math.min(Number(req.limit ?? 100), 500);
+    const limit = pageLimit(req.limit, 100, 500);
     if (req.challenger !== undefined) {
       const me = Number(req.challenger);
       for (const [, id] of await ctx.kv.list<number>(checkerPrefix(me))) {

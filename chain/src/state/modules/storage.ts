@@ -18,7 +18,7 @@ import {
   bucketKey, objectKey, objectPrefix, getBucket, getObject, getObjectById, getBucketById, groupObjectKey, familyBucketKey,
   type BucketRecord, type ObjectRecord, type LocalVirtualGroupRecord, type GroupObject,
 } from './storage-records.ts';
-import { cosmosPage } from '../paging.ts';
+import { cosmosPage, pageLimit } from '../paging.ts';
 
 
 const EMPTY_SHA256 = 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855';
@@ -517,7 +517,7 @@ export const storageQueries: QueryTable = {
   '/insitu.storage.Query/Objects': async (ctx, req) => {
     const prefix = objectPrefix(String(req.bucket));
     const after = req.startAfter ? objectKey(String(req.bucket), String(req.startAfter)) : undefined;
-    const limit = Math.min(Number(req.limit ?? 1000), 1000);
+    const limit = pageLimit(req.limit, 1000);
     const rows = await ctx.kv.list<ObjectRecord>(prefix + String(req.prefix ?? ''), { limit, ...(after ? { after } : {}) });
     return { objects: rows.map(([, o]) => o) };
   },
