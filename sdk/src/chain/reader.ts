@@ -1,0 +1,311 @@
+// Reading the chain: greenfield-js-sdk's query clients for Greenfield's queries, the project's
+// JSON extension queries and the event feed over plain JSON-RPC, and waiting for a transaction's
+// block (inclusion.ts). Every failure comes back as an InsituError with the chain's stable code.
+
+import { InsituError, throwIfAborted, type ErrorCode } from '@insitu/protocol';
+import { checksumAddress, type Hex } from '@insitu/protocol';
+import type { GreenfieldClient } from './gnfd.ts';
+import { greenfieldClient } from './failover.ts';
+import { big } from '@insitu/protocol/chain';
+import { jsonRpc, chainError, extensionQuery, feedEvents } from './rpc.ts';
+import { waitForTx } from './inclusion.ts';
+import type {
+  Account, Action, BucketInfo, BucketReadState, PaymentView, CallOptions, ChainEvent, ChainReader, Effect, GlobalVirtualGroup,
+  ObjectInfo, Policy, GroupInfo, StorageParams, StorageProvider, Visibility, ListOptions, JobInfo, DatasetRunInfo, ChallengeInfo,
+  OfferInfo, ProviderComputeStats, OutputProvenance,
+} from '@insitu/protocol/chain';
+
+export interface ChainReaderOptions {
+  /** The chain's RPC; several validators' RPCs comma-separated, to fail over between them. */
+  rpcUrl: string;
+  chainId: string;
+  /** How long a transaction may take to be included (default 30 s). */
+  txTimeoutMs?: number;
+}
+
+const VISIBILITY: Record<number, Visibility> = { 1: 'public-read', 2: 'private', 3: 'inherit' };
+export const visibilityCode = (v: Visibility | undefined): number => (v === 'public-read' ? 1 : v === 'inherit' ? 3 : 2);
+const visibilityName = (v: unknown): Visibility => VISIBILITY[Number(v)] ?? 'private';
+
+export const ACTION_CODES: Record<Action, number> = {
+  'update-bucket': 1, 'delete-bucket': 2, 'create-object': 3, 'delete-object': 4, 'copy-object': 5, 'get-object': 6,
+  'execute-object': 7, 'list-object': 8, 'update-group': 9, 'delete-group': 10, 'update-object': 11, all: 99,
+};
+const ACTION_NAMES = Object.fromEntries(Object.entries(ACTION_CODES).map(([k, v]) => [v, k])) as Record<number, Action>;
+const PROVIDER_STATUS: StorageProvider['status'][] = ['in-service', 'in-jailed', 'graceful-exiting', 'in-maintenance', 'force-exiting'];
+
+/** Wraps a greenfield-js-sdk / cosmjs failure: chain logs carry the project's stable codes. */
+function wrap(e: unknown, fallback: ErrorCode = 'ERR_CHAIN_UNAVAILABLE'): InsituError {
+  if (e instanceof InsituError) return e;
+  const message = e instanceof Error ? e.message : String(e);
+  if (/ERR_[A-Z_]+:/.test(message)) return chainError(message, fallback, e);
+  if (/ECONNREFUSED|fetch failed|socket hang up|ECONNRESET/.test(message)) {
+    return new InsituError('ERR_CHAIN_UNAVAILABLE', `the chain did not answer: ${message}`, { cause: e });
+  }
+  return new InsituError(fallback, message, { cause: e });
+}
+
+/** Runs a chain call: a signal already aborted stops it, a failure becomes an InsituError. */
+export async function guard<T>(opts: CallOptions | undefined, fn: () => Promise<T>, fallback?: ErrorCode): Promise<T> {
+  throwIfAborted(opts?.signal);
+  try {
+    return await fn();
+  } catch (e) {
+    throw wrap(e, fallback);
+  } finally {
+    throwIfAborted(opts?.signal);
+  }
+}
+
+const bucketInfo = (b: Record<string, any>): BucketInfo => ({
+  id: BigInt(b.id),
+  name: b.bucketName,
+  owner: checksumAddress(b.owner),
+  visibility: visibilityName(b.visibility),
+  createdAt: Number(big(b.createAt)) * 1000,
+  paymentAddress: checksumAddress(b.paymentAddress),
+  primarySpId: 0,
+  familyId: b.globalVirtualGroupFamilyId,
+  chargedReadQuota: big(b.chargedReadQuota),
+  status: (['created', 'discontinued', 'migrating'] as const)[Number(b.bucketStatus)] ?? 'created',
+});
+
+const objectInfo = (o: Record<string, any>, gvgId: number): ObjectInfo => ({
+  id: BigInt(o.id),
+  bucketName: o.bucketName,
+  objectName: o.objectName,
+  owner: checksumAddress(o.owner),
+  creator: checksumAddress(o.creator),
+  payloadSize: big(o.payloadSize),
+  visibility: visibilityName(o.visibility),
+  contentType: o.contentType,
+  createdAt: Number(big(o.createAt)) * 1000,
+  status: (['created', 'sealed', 'discontinued'] as const)[Number(o.objectStatus)] ?? 'created',
+  redundancy: Number(o.redundancyType) === 1 ? 'replica' : 'ec',
+  checksums: (o.checksums as Uint8Array[]).map((c) => new Uint8Array(c)),
+  gvgId,
+  lvgId: o.localVirtualGroupId,
+  updatedAt: Number(big(o.updatedAt)) * 1000,
+});
+
+const gvgInfo = (g: Record<string, any>): GlobalVirtualGroup => ({
+  id: g.id, familyId: g.familyId, primarySpId: g.primarySpId, secondarySpIds: [...g.secondarySpIds],
+});
+
+/* eslint-disable @typescript-eslint/no-explicit-any */
+type Rec = Record<string, any>;
+
+export function readerOn(gf: GreenfieldClient, opts: ChainReaderOptions): ChainReader {
+  const { rpcUrl } = opts;
+
+  // Not cached: a family's primary changes when a successor swaps in for a provider that left.
+  async function primaryOfFamily(familyId: number): Promise<number> {
+    const r = await gf.virtualGroup.getGlobalVirtualGroupFamily({ familyId });
+    return r.globalVirtualGroupFamily.primarySpId as number;
+  }
+
+  async function withPrimary(b: BucketInfo): Promise<BucketInfo> {
+    return { ...b, primarySpId: await primaryOfFamily(b.familyId) };
+  }
+
+  async function providers(): Promise<StorageProvider[]> {
+    const sps = (await gf.sp.getStorageProviders()) as Rec[];
+    let prices = new Map<number, Rec>();
+    try {
+      const ext = await extensionQuery<{ providers: Rec[] }>(rpcUrl, '/insitu.sp.Query/Providers', {});
+      prices = new Map(ext.providers.map((p) => [p.id as number, p]));
+    } catch {
+      // A plain Greenfield network has no compute prices.
+    }
+    return sps.map((sp) => {
+      const p = prices.get(sp.id);
+      return {
+        id: sp.id,
+        operatorAddress: checksumAddress(sp.operatorAddress),
+        fundingAddress: checksumAddress(sp.fundingAddress),
+        sealAddress: checksumAddress(sp.sealAddress),
+        approvalAddress: checksumAddress(sp.approvalAddress),
+        gcAddress: checksumAddress(sp.gcAddress),
+        blsKey: new Uint8Array(sp.blsKey),
+        endpoint: sp.endpoint,
+        status: PROVIDER_STATUS[Number(sp.status)] ?? 'in-service',
+        moniker: sp.description?.moniker ?? '',
+        storePrice: BigInt(p?.storePrice ?? 0),
+        readPrice: BigInt(p?.readPrice ?? 0),
+        computePrice: BigInt(p?.computePrice ?? 0),
+        deposit: BigInt(p?.deposit ?? 0),
+        admitted: p?.admitted !== false,
+      };
+    });
+  }
+
+  const reader: ChainReader = {
+    chainId: opts.chainId,
+    rpcUrl,
+
+    status: (o) => guard(o, async () => {
+      const s = await jsonRpc<Rec>(rpcUrl, 'status', {}, o?.signal);
+      return { chainId: s.node_info.network, height: BigInt(s.sync_info.latest_block_height), time: Date.parse(s.sync_info.latest_block_time) };
+    }),
+
+    getAccount: (address, o) => guard(o, async () => {
+      let acct: Rec;
+      try {
+        acct = await gf.account.getAccount(address);
+      } catch (e) {
+        if (/ERR_ACCOUNT_NOT_FOUND|not found/i.test(String((e as Error).message))) {
+          throw new InsituError('ERR_ACCOUNT_NOT_FOUND', `account ${address} does not exist on chain; fund it first`);
+        }
+        throw e;
+      }
+      const bal = await gf.account.getAccountBalance({ address, denom: 'BNB' });
+      return {
+        address: checksumAddress(address),
+        balance: BigInt(bal.balance?.amount ?? 0),
+        nonce: BigInt(acct.sequence ?? 0),
+        accountNumber: BigInt(acct.accountNumber ?? 0),
+      } satisfies Account;
+    }),
+
+    params: (o) => guard(o, async () => {
+      const { params } = await gf.storage.params();
+      const v = params.versionedParams;
+      return {
+        maxSegmentSize: Number(big(v.maxSegmentSize)),
+        dataChunks: v.redundantDataChunkNum,
+        parityChunks: v.redundantParityChunkNum,
+        maxPayloadSize: big(params.maxPayloadSize),
+        minChargeSize: big(v.minChargeSize),
+      } satisfies StorageParams;
+    }),
+
+    listStorageProviders: (o) => guard(o, providers),
+
+    getStorageProvider: (idOrOperator, o) => guard(o, async () => {
+      const all = await providers();
+      const found = all.find((p) => (typeof idOrOperator === 'number' ? p.id === idOrOperator : p.operatorAddress.toLowerCase() === idOrOperator.toLowerCase()));
+      if (!found) throw new InsituError('ERR_PROVIDER_NOT_FOUND', `no storage provider ${String(idOrOperator)}`);
+      return found;
+    }),
+
+    getGlobalVirtualGroup: (id, o) => guard(o, async () => {
+      const r = await gf.virtualGroup.getGlobalVirtualGroup({ globalVirtualGroupId: id });
+      return gvgInfo(r.globalVirtualGroup);
+    }, 'ERR_NOT_FOUND'),
+
+    listGlobalVirtualGroups: (spId, o) => guard(o, async () => {
+      const r = await extensionQuery<{ groups: Rec[] }>(rpcUrl, '/insitu.virtualgroup.Query/ProviderGroups', { spId }, o?.signal);
+      return r.groups.map(gvgInfo);
+    }),
+
+    headBucket: (name, o) => guard(o, async () => withPrimary(bucketInfo((await gf.bucket.headBucket(name)).bucketInfo)), 'ERR_BUCKET_NOT_FOUND'),
+
+    headObject: (bucket, name, o) => guard(o, async () => {
+      const r = await gf.object.headObject(bucket, name);
+      return objectInfo(r.objectInfo, r.globalVirtualGroup?.id ?? 0);
+    }, 'ERR_OBJECT_NOT_FOUND'),
+
+    headObjectById: (id, o) => guard(o, async () => {
+      const r = await gf.object.headObjectById(id.toString());
+      return objectInfo(r.objectInfo, r.globalVirtualGroup?.id ?? 0);
+    }, 'ERR_OBJECT_NOT_FOUND'),
+
+    listBuckets: (owner, o) => guard(o, async () => {
+      const r = await extensionQuery<{ buckets: Rec[] }>(rpcUrl, '/insitu.storage.Query/BucketsByOwner', { owner }, o?.signal);
+      return r.buckets.map((b) => ({
+        id: b.id, name: b.name, owner: b.owner, visibility: visibilityName(b.visibility), createdAt: b.createdAt,
+        paymentAddress: b.paymentAddress, primarySpId: b.primarySpId, familyId: b.familyId, chargedReadQuota: b.chargedReadQuota,
+        status: 'created' as const,
+      }));
+    }),
+
+    listObjects: (bucket, o?: ListOptions) => guard(o, async () => {
+      const r = await extensionQuery<{ objects: Rec[] }>(rpcUrl, '/insitu.storage.Query/Objects', {
+        bucket, prefix: o?.prefix ?? '', ...(o?.startAfter ? { startAfter: o.startAfter } : {}), limit: o?.limit ?? 1000,
+      }, o?.signal);
+      return r.objects.map((x) => ({
+        id: x.id, bucketName: x.bucket, objectName: x.name, owner: x.owner, creator: x.creator, payloadSize: x.payloadSize,
+        visibility: visibilityName(x.visibility), contentType: x.contentType, createdAt: x.createdAt,
+        status: (['created', 'sealed', 'discontinued'] as const)[x.status as number] ?? 'created', redundancy: 'ec' as const,
+        checksums: x.checksums, gvgId: x.gvgId, lvgId: x.lvgId, updatedAt: x.updatedAt,
+      }));
+    }),
+
+    verifyPermission: (input, o) => guard(o, async () => {
+      const r = await gf.object.isObjectPermissionAllowed(input.bucket, input.object ?? '', ACTION_CODES[input.action], input.operator ?? '');
+      return (Number(r.effect) === 1 ? 'allow' : 'deny') as Effect;
+    }),
+
+    listPolicies: (bucket, object, o) => guard(o, async () => {
+      const r = await extensionQuery<{ policies: Rec[] }>(rpcUrl, '/insitu.permission.Query/ListPolicies', { bucket, ...(object ? { object } : {}) }, o?.signal);
+      return r.policies.map((p): Policy => ({
+        id: p.id,
+        principal: p.principal.type === 2 ? { type: 'group', groupId: BigInt(p.principal.value) } : { type: 'account', address: p.principal.value },
+        bucket: p.bucket,
+        ...(p.object ? { object: p.object } : {}),
+        statements: p.statements.map((s: Rec) => ({
+          effect: s.effect === 2 ? 'deny' : 'allow',
+          actions: (s.actions as number[]).map((a) => ACTION_NAMES[a] ?? 'all'),
+          resources: s.resources,
+          ...(s.expiresAt ? { expiresAt: s.expiresAt } : {}),
+        })),
+        ...(p.expiresAt ? { expiresAt: p.expiresAt } : {}),
+      }));
+    }),
+
+    events: (after, o) => guard(o, async () => {
+      const r = await feedEvents(rpcUrl, after, o?.limit ?? 100, o?.waitMs ?? 0, o?.signal);
+      return r.events.map((e): ChainEvent => {
+        const a = e.attributes as Record<string, string>;
+        return {
+          seq: BigInt(e.seq),
+          height: BigInt(e.height),
+          type: e.type as ChainEvent['type'],
+          txHash: e.tx_hash ? (`0x${String(e.tx_hash).toLowerCase()}` as Hex) : null,
+          ...(a.bucket_name ? { bucketName: a.bucket_name } : {}),
+          ...(a.object_name ? { objectName: a.object_name } : {}),
+          ...(a.object_id ? { objectId: BigInt(a.object_id) } : {}),
+          ...(a.gvg_id ? { gvgId: Number(a.gvg_id) } : {}),
+          ...(a.sp_id ? { spId: Number(a.sp_id) } : {}),
+          attributes: a,
+        };
+      });
+    }),
+
+    objectsInGroup: (gvgId, o) => guard(o, async () => (await extensionQuery<{ objects: { id: bigint; bucketName: string; objectName: string; payloadSize: bigint }[] }>(rpcUrl, '/insitu.storage.Query/ObjectsInGroup', { gvgId, afterId: (o?.afterId ?? 0n).toString(), limit: o?.limit ?? 1000 }, o?.signal)).objects),
+    listGroups: (by, o) => guard(o, async () => (await extensionQuery<{ groups: GroupInfo[] }>(rpcUrl, '/insitu.storage.Query/Groups', 'owner' in by ? { owner: by.owner } : { member: by.member }, o?.signal)).groups),
+    swapIns: (o) => guard(o, async () => (await extensionQuery<{ swapIns: { successorSpId: number; targetSpId: number; familyId: number; gvgId: number; reservedAt: number }[] }>(rpcUrl, '/insitu.virtualgroup.Query/SwapIns', {}, o?.signal)).swapIns),
+    getJob: (id, o) => guard(o, async () => (await extensionQuery<{ job: JobInfo }>(rpcUrl, '/insitu.compute.Query/Job', { id: id.toString() }, o?.signal)).job, 'ERR_NOT_FOUND'),
+    getRun: (id, o) => guard(o, async () => extensionQuery<{ run: DatasetRunInfo; jobs: JobInfo[] }>(rpcUrl, '/insitu.compute.Query/Run', { id: id.toString() }, o?.signal), 'ERR_NOT_FOUND'),
+
+    listJobs: (creator, o) => guard(o, async () => (await extensionQuery<{ jobs: JobInfo[] }>(rpcUrl, '/insitu.compute.Query/Jobs', { ...(creator ? { creator } : {}), limit: o?.limit ?? 100 }, o?.signal)).jobs),
+    getOffer: (id, o) => guard(o, async () => (await extensionQuery<{ offer: OfferInfo }>(rpcUrl, '/insitu.compute.Query/Offer', { id: id.toString() }, o?.signal)).offer, 'ERR_NOT_FOUND'),
+    listOffers: (by, o) => guard(o, async () => (await extensionQuery<{ offers: OfferInfo[] }>(rpcUrl, '/insitu.compute.Query/Offers', { ...(by?.owner ? { owner: by.owner } : {}), ...(by?.bucket ? { bucket: by.bucket } : {}), limit: o?.limit ?? 100 }, o?.signal)).offers),
+    computeStats: (o) => guard(o, async () => (await extensionQuery<{ providers: ProviderComputeStats[] }>(rpcUrl, '/insitu.compute.Query/ProviderStats', {}, o?.signal)).providers),
+    provenance: (bucket, object, o) => guard(o, async () => (await extensionQuery<{ provenance: OutputProvenance | null }>(rpcUrl, '/insitu.compute.Query/Provenance', { bucket, object }, o?.signal)).provenance, 'ERR_OBJECT_NOT_FOUND'),
+
+    paymentView: (address, o) => guard(o, async () => extensionQuery<PaymentView>(rpcUrl, '/insitu.payment.Query/Account', { address }, o?.signal)),
+    bucketReadState: (bucket, o) => guard(o, async () => extensionQuery<BucketReadState>(rpcUrl, '/insitu.payment.Query/BucketRead', { bucketName: bucket }, o?.signal), 'ERR_BUCKET_NOT_FOUND'),
+    providerIncome: (spId, o) => guard(o, async () => extensionQuery<{ spId: number; familyId: number; gvgIds: number[]; unsettled: bigint; ratePerSecond: bigint; now: bigint }>(rpcUrl, '/insitu.payment.Query/ProviderIncome', { spId }, o?.signal)),
+    holdings: (o) => guard(o, async () => extensionQuery<{ total: bigint; bank: bigint; streams: bigint; at: bigint }>(rpcUrl, '/insitu.audit.Query/Holdings', {}, o?.signal)),
+    challenge: (id, o) => guard(o, async () => challengeInfo((await extensionQuery<{ challenge: Rec }>(rpcUrl, '/insitu.challenge.Query/Challenge', { id }, o?.signal)).challenge), 'ERR_NOT_FOUND'),
+    challenges: (by, o) => guard(o, async () => (await extensionQuery<{ challenges: Rec[] }>(rpcUrl, '/insitu.challenge.Query/Challenges', by, o?.signal)).challenges.map(challengeInfo)),
+    stakeParams: (o) => guard(o, async () => extensionQuery<{ admin: Hex; params: Record<string, string | number> }>(rpcUrl, '/insitu.sp.Query/Stake', {}, o?.signal)),
+    advanceTime: async () => {
+      throw new InsituError('ERR_PERMISSION_DENIED', 'moving a devnet\'s clock is a transaction: use a chain client with a key its genesis names (devClock.authorities)');
+    },
+
+    waitForTx: (txHash, o) => guard(o, () => waitForTx(rpcUrl, txHash, o)),
+  };
+  return reader;
+}
+
+const challengeInfo = (c: Rec): ChallengeInfo => ({
+  id: Number(c.id), spId: Number(c.spId), objectId: BigInt(String(c.objectId)), redundancyIndex: Number(c.redundancyIndex), segment: Number(c.segment),
+  challengers: (c.challengers as number[]).map(Number), issuedAt: Number(c.issuedAt), expiresAt: Number(c.expiresAt), status: c.status,
+  votes: c.votes as Record<string, boolean>, slashed: BigInt(String(c.slashed ?? '0')), ...(c.swapKey ? { swapKey: String(c.swapKey) } : {}),
+});
+
+export async function createChainReader(opts: ChainReaderOptions): Promise<ChainReader> {
+  return readerOn(greenfieldClient(opts.rpcUrl, opts.chainId), opts);
+}
