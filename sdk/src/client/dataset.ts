@@ -6,7 +6,7 @@
 import { InsituError, throwIfAborted } from '@insitu/protocol';
 import type { ChainClient, DatasetRunInfo, ObjectInfo } from '@insitu/protocol/chain';
 import type { ObjectSource } from './source.ts';
-import type { JobRun, JobSpec, SubmitJobOptions } from './jobs.ts';
+import type { JobRun, JobSpec, SubmitJobOptions } from './job-types.ts';
 
 const sig = (s?: AbortSignal) => (s ? { signal: s } : {});
 
