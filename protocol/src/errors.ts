@@ -89,12 +89,11 @@ export type ErrorCode = keyof typeof ErrorCodes;
 
 /**
  * The number each code carries as an ABCI result code (CheckTx, FinalizeBlock, Query) in the
- * chain's `insitu` codespace. Numbers are part of the wire and never change: a new code gets
- * the next free number here when it is appended above (0 is success). Until it is listed, a
- * code appended above gets the number its place in the table gives (place + 2), which is the
- * number it would be listed with.
+ * chain's `insitu` codespace. Numbers are part of the wire and never change: a code appended
+ * above gets the next free number here (0 is success, 1 a failure without a known code); the type
+ * makes a code without a number an error.
  */
-export const ChainCodeNumbers: Partial<Record<ErrorCode, number>> = {
+export const ChainCodeNumbers: Readonly<Record<ErrorCode, number>> = {
   ERR_INVALID_ARGUMENT: 2,
   ERR_INVALID_NAME: 3,
   ERR_INVALID_RANGE: 4,
@@ -153,10 +152,7 @@ export const ChainCodeNumbers: Partial<Record<ErrorCode, number>> = {
 
 /** The ABCI result code for an error code (1 for a code the table does not know at all). */
 export function chainCodeNumber(code: string): number {
-  const listed = (ChainCodeNumbers as Record<string, number>)[code];
-  if (listed !== undefined) return listed;
-  const place = Object.keys(ErrorCodes).indexOf(code);
-  return place < 0 ? 1 : place + 2;
+  return Object.hasOwn(ChainCodeNumbers, code) ? ChainCodeNumbers[code as ErrorCode] : 1;
 }
 
 /**
