@@ -60,7 +60,7 @@ export async function resolveNetwork(opts: GlobalOptions, env: NodeJS.ProcessEnv
   const rpcUrl = opts.rpc ?? devnet?.rpcUrl;
   const chainId = opts.chainId ?? devnet?.chainId;
   if (!rpcUrl || !chainId) {
-    throw new InsituError('ERR_CONFIG', `no network: start one with "npx insitu devnet up" (looked for ${join(dir, 'devnet.json')}) or pass --rpc and --chain-id`);
+    throw new InsituError('ERR_CONFIG', `no network: start one with "insitu devnet up" (looked for ${join(dir, 'devnet.json')}) or pass --rpc and --chain-id`);
   }
   if (!/^\d+$/.test(chainId) && !/_\d+-\d+$/.test(chainId)) {
     throw new InsituError('ERR_INVALID_ARGUMENT', `chain id "${chainId}" is neither numeric nor of the form name_<number>-<version> (e.g. insitu_9000-1)`);

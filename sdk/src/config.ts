@@ -48,6 +48,6 @@ export async function readDevnet(dir: string): Promise<DevnetFile | undefined> {
 /** createClient options for the funded account of the devnet in dir (default devnetDir()). */
 export async function devnetClientOptions(dir: string = devnetDir()): Promise<{ chain: { rpcUrl: string; chainId: string }; account: { privateKey: Hex } }> {
   const file = await readDevnet(dir);
-  if (!file) throw new InsituError('ERR_CONFIG', `no devnet in ${dir}: start one with "npx insitu devnet up"`);
+  if (!file) throw new InsituError('ERR_CONFIG', `no devnet in ${dir}: start one with "insitu devnet up"`);
   return { chain: { rpcUrl: file.rpcUrl, chainId: file.chainId }, account: { privateKey: file.account.privateKey } };
 }

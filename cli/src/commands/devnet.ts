@@ -39,7 +39,7 @@ async function demo(io: CliIO, rpcUrl: string, chainId: string, privateKey: stri
     const info = await client.objects.put('demo', name, file, { contentType: 'text/csv' });
     say(`demo: uploaded demo/${name} (${formatBytes(info.payloadSize)}) in ${Math.round(performance.now() - t0)} ms — ${info.status}, object id ${info.id}`);
     const pays = await client.payments.view();
-    say(`demo:   storing it streams ${-pays.netflowRate} base units per second from your account to the providers (180 days of it prepaid: ${pays.bufferBalance}); see  npx insitu account`);
+    say(`demo:   storing it streams ${-pays.netflowRate} base units per second from your account to the providers (180 days of it prepaid: ${pays.bufferBalance}); see  insitu account`);
     const head = await client.objects.head('demo', name);
     for (const p of head.placement) say(`demo:   ${p.role === 'primary' ? 'whole object' : `piece ${p.index} (${p.role})`} on provider ${p.spId} at ${p.endpoint}`);
     const parts: Uint8Array[] = [];
@@ -53,7 +53,7 @@ async function demo(io: CliIO, rpcUrl: string, chainId: string, privateKey: stri
     say(`demo: ran job ${run.id} (csv-agg: mean reading per sensor) beside the data on provider ${run.executor.id} — ${run.receipt.state}, fuel ${run.receipt.fuelUsed}, fee ${job.fee}`);
     say(`demo:   moved ${run.receipt.outputBytes} bytes of output instead of ${formatBytes(info.payloadSize)} of input`);
     for (const line of Buffer.from(await client.jobs.output(run.id)).toString().trim().split('\n').slice(0, 4)) say(`demo:   ${line}`);
-    say(`demo: try  npx insitu head demo/${name}   or   npx insitu get demo/${name} --range 0-99`);
+    say(`demo: try  insitu head demo/${name}   or   insitu get demo/${name} --range 0-99`);
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
@@ -88,7 +88,7 @@ export function devnetCommand(ctx: CommandContext): Command {
       ].join('\n'));
       try {
         if (o.demo) await demo(io, f.rpcUrl, f.chainId, f.account.privateKey);
-        out.info('devnet running — press Ctrl-C (or run "npx insitu devnet down") to stop');
+        out.info('devnet running — press Ctrl-C (or run "insitu devnet down") to stop');
         await Promise.race([io.interrupted ?? new Promise<void>(() => {}), net.stopRequested]);
       } finally {
         out.info('stopping devnet…');
@@ -101,12 +101,12 @@ export function devnetCommand(ctx: CommandContext): Command {
   const control = async (method: 'GET' | 'POST', path: string): Promise<Record<string, unknown>> => {
     const dir = devnetDir(globals(), io.env, io.cwd);
     const f = await readDevnet(dir);
-    if (!f) throw new InsituError('ERR_CONFIG', `no devnet in ${dir}: run "npx insitu devnet up" first`);
+    if (!f) throw new InsituError('ERR_CONFIG', `no devnet in ${dir}: run "insitu devnet up" first`);
     let res;
     try {
       res = await request(`${f.control}${path}`, { method });
     } catch (cause) {
-      throw new InsituError('ERR_NODE_UNAVAILABLE', `the devnet in ${dir} is not running (start it with "npx insitu devnet up --dir ${dir}")`, { cause });
+      throw new InsituError('ERR_NODE_UNAVAILABLE', `the devnet in ${dir} is not running (start it with "insitu devnet up --dir ${dir}")`, { cause });
     }
     const body = (await res.body.json()) as Record<string, unknown> & { code?: string; message?: string };
     if (res.statusCode !== 200) throw new InsituError(errorCodeOf(body.code, 'ERR_INTERNAL'), body.message ?? 'devnet control failed');

@@ -137,7 +137,7 @@ export async function devnetUp(opts: {
   const { dir } = opts;
   const log = opts.log ?? (() => {});
   const other = await runningDevnet(dir);
-  if (other) throw new InsituError('ERR_CONFIG', `a devnet is already running in ${dir} (control ${other}); stop it with "npx insitu devnet down --dir ${dir}"`);
+  if (other) throw new InsituError('ERR_CONFIG', `a devnet is already running in ${dir} (control ${other}); stop it with "insitu devnet down --dir ${dir}"`);
   await mkdir(dir, { recursive: true });
   const logDir = join(dir, 'logs');
   await mkdir(logDir, { recursive: true });
