@@ -18,9 +18,9 @@ import { createClient } from '@insitu/sdk';
 import { createChainReader } from '@insitu/sdk/chain';
 import { createStorageNode, type StorageNode } from '@insitu/storage-node';
 import { freePort, planDevnet } from '@insitu/cli/devnet';
-// The signing helper alone: the testing entry also loads ava, which only test files may.
-import type { TestKey } from '../../chain/test/helpers.ts';
-import { signTx } from '../../chain/test/abci/sign.ts';
+// Test keys and the signing helper from the chain's testing entry, which does not load ava.
+import type { TestKey } from '@insitu/chain/testing';
+import { signTx } from '@insitu/chain/testing';
 import type { BenchContext } from './index.ts';
 
 export const name = 'chain';

@@ -17,7 +17,7 @@ import { chainCodeNumber } from '@insitu/protocol';
 import { evmChainId } from '@insitu/chain/genesis';
 import { type DevnetPlan } from '@insitu/cli/devnet';
 import { signTx } from '@insitu/chain/testing';
-import { cometbft, replicatedTest } from '@insitu/chain/testing';
+import { cometbft, replicatedTest } from '@insitu/chain/testing/replicated';
 import { createReplicatedTestnet, type ReplicatedTestnet } from '../src/replicated-testnet.ts';
 import { waitFor as waitUntil } from '../src/wait.ts';
 import { resolveLocalhostNames } from '../src/localhost-dns.ts';

@@ -6,7 +6,7 @@
 // Skipped, saying why, where CometBFT is not installed (INSITU_REQUIRE_COMETBFT=1 fails instead).
 
 import test from 'ava';
-import { cometbft, replicatedTest } from '@insitu/chain/testing';
+import { cometbft, replicatedTest } from '@insitu/chain/testing/replicated';
 import { createReplicatedTestnet, type ReplicatedTestnet } from '../src/replicated-testnet.ts';
 import { resolveLocalhostNames } from '../src/localhost-dns.ts';
 import { interopTests, type InteropNet } from './greenfield-js-sdk.ts';
