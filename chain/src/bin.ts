@@ -37,7 +37,7 @@ if (values.abci) {
   const app = createChainApp({ dataDir: values.dir, genesis, logger, mode: 'abci' });
   await app.init();
   const crash = process.env.INSITU_ABCI_CRASH_AFTER_COMMIT;
-  const server = createAbciServer({ app, host: values.host!, port: Number(values.port), logger, ...(crash ? { crashAfterCommitAt: crash === 'txs' ? 'txs' as const : BigInt(crash) } : {}) });
+  const server = createAbciServer({ app, genesis, host: values.host!, port: Number(values.port), logger, ...(crash ? { crashAfterCommitAt: crash === 'txs' ? 'txs' as const : BigInt(crash) } : {}) });
   const address = await server.start();
   process.stdout.write(`${JSON.stringify({ event: 'ready', abci: address, chainId: genesis.chainId })}\n`);
   stopFn = async () => {

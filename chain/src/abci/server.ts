@@ -15,6 +15,8 @@ import type { ChainApp, ExecResult, TxEvent } from '../state/types.ts';
 import type { Logger } from '../state/app.ts';
 import { answerQuery } from '../rpc/query.ts';
 import { resultData } from '../rpc/json.ts';
+import { InsituError } from '@insitu/protocol';
+import { parseGenesis, type Genesis } from '../genesis.ts';
 import { encodeFrame, FrameReader } from './framing.ts';
 
 const require = createRequire(import.meta.url);
@@ -29,6 +31,12 @@ export interface AbciServerOptions {
   logger: Logger;
   /** Stable application version reported by Info. */
   appVersion?: bigint;
+  /**
+   * The genesis the app was started with. InitChain refuses CometBFT's genesis when its
+   * app_state or time says otherwise: a validator whose two genesis files disagree would
+   * otherwise start a chain of its own, silently, or diverge from the others at block 1.
+   */
+  genesis?: Genesis;
   /**
    * Fault injection for crash tests: kill -9 this process right after a block is written, before
    * Commit is answered — the block of this height, or ('txs') the first block holding
@@ -65,6 +73,31 @@ function execResult(r: ExecResult): Record<string, unknown> {
 const timeMs = (t: { seconds?: bigint; nanos?: number } | undefined): number =>
   t ? Number(t.seconds ?? 0n) * 1000 + Math.floor((t.nanos ?? 0) / 1e6) : 0;
 
+/** JSON with every object's keys in order: two encodings of one value compare equal. */
+function canonical(v: unknown): string {
+  if (Array.isArray(v)) return `[${v.map(canonical).join(',')}]`;
+  if (v && typeof v === 'object') {
+    return `{${Object.keys(v).sort().map((k) => `${JSON.stringify(k)}:${canonical((v as Record<string, unknown>)[k])}`).join(',')}}`;
+  }
+  return JSON.stringify(v);
+}
+
+/** CometBFT's genesis (app_state, genesis time) must be the app's own genesis. */
+export function checkGenesis(own: Genesis, appState: Uint8Array, genesisTimeMs: number): void {
+  const refuse = (why: string): never => {
+    throw new InsituError('ERR_CONFIG', `CometBFT's genesis ${why}; every validator runs the one shared genesis (CometBFT's app_state is the insitu genesis)`);
+  };
+  if (appState.length === 0) refuse('has no app_state');
+  let theirs: Genesis;
+  try {
+    theirs = parseGenesis(Buffer.from(appState).toString('utf8'));
+  } catch (e) {
+    return refuse(`app_state is not an insitu genesis (${e instanceof Error ? e.message : String(e)})`);
+  }
+  if (canonical(theirs) !== canonical(JSON.parse(JSON.stringify(own)))) refuse(`app_state differs from the app's genesis file (chain ${own.chainId})`);
+  if (genesisTimeMs !== own.genesisTime) refuse(`time ${new Date(genesisTimeMs).toISOString()} differs from the app's genesis time ${new Date(own.genesisTime).toISOString()}`);
+}
+
 export function createAbciServer(opts: AbciServerOptions): AbciServer {
   const { app, logger } = opts;
   let server: Server | undefined;
@@ -78,6 +111,7 @@ export function createAbciServer(opts: AbciServerOptions): AbciServer {
       return { info: { data: 'insitu', version: '0.1.0', appVersion: opts.appVersion ?? 1n, lastBlockHeight: i.height, lastBlockAppHash: i.appHash } };
     }
     if (req.initChain) {
+      if (opts.genesis) checkGenesis(opts.genesis, req.initChain.appStateBytes ?? new Uint8Array(), timeMs(req.initChain.time));
       const appHash = await app.initChain(String(req.initChain.chainId));
       return { initChain: { validators: [], appHash } };
     }
@@ -152,8 +186,9 @@ export function createAbciServer(opts: AbciServerOptions): AbciServer {
             res = await handle(abci.Request.decode(frame));
           } catch (e) {
             // A ResponseException stops CometBFT: it is for what the app cannot go on from.
-            logger.error('ABCI request failed', { error: e instanceof Error ? e.stack ?? e.message : String(e) });
-            res = { exception: { error: e instanceof Error ? e.message : String(e) } };
+            const why = e instanceof InsituError ? `${e.code}: ${e.message}` : e instanceof Error ? e.message : String(e);
+            logger.error('ABCI request failed', { error: why, ...(e instanceof Error && e.stack ? { stack: e.stack } : {}) });
+            res = { exception: { error: why } };
           }
           if (!socket.destroyed) socket.write(encodeFrame(abci.Response.encode(abci.Response.fromPartial(res)).finish()));
         });
