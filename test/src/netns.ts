@@ -173,7 +173,7 @@ export async function createSimulatedNetwork(opts: { hosts: string[]; delayMs?: 
       await ip('-n', n, 'addr', 'add', `${me}/24`, 'dev', 'eth0');
       await ip('-n', n, 'link', 'set', 'eth0', 'up');
       // TCP windows of a host tuned for a long fat link, so a single stream can fill it.
-      await inNs(n, 'sysctl', '-q', '-w', 'net.ipv4.tcp_rmem=4096 131072 33554432', 'net.ipv4.tcp_wmem=4096 16384 33554432');
+      await inNs(n, 'sh', '-c', 'echo 4096 131072 33554432 > /proc/sys/net/ipv4/tcp_rmem && echo 4096 16384 33554432 > /proc/sys/net/ipv4/tcp_wmem');
       if (how.delayBy === 'netem') {
         await inNs(n, 'tc', 'qdisc', 'add', 'dev', 'eth0', 'root', 'netem', 'delay', `${delayMs}ms`, 'rate', `${rateMbit}mbit`, 'limit', '100000');
         return;
