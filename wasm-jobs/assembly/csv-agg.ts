@@ -3,9 +3,8 @@
 // In parallel runs each map emits key,count,sum,min,max for its lines and the reduce step merges
 // them (sums of integers are exact; sums of fractions may differ from a single run in the last
 // digit, as floating-point addition in another order does).
-import { writeString, writeError, flush } from "./lib/io";
+import { writeString, writeError, flush, forEachLine } from "./lib/io";
 export { cabi_realloc } from "./lib/io";
-import { forEachLine } from "./lib/lines";
 import { phase, atObjectStart } from "./lib/phase";
 
 class Stat {

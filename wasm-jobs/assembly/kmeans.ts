@@ -2,10 +2,9 @@
 // Args: <k> <iterations> <column>... (0-based numeric columns to use). The first k points are the
 // initial centroids, so the result is deterministic. Output CSV: cluster,size,<one column per
 // dimension> — the final centroids.
-import { writeString, writeError, flush } from "./lib/io";
+import { writeString, writeError, flush, forEachLine } from "./lib/io";
 export { cabi_realloc } from "./lib/io";
 import { refuseParallel } from "./lib/phase";
-import { forEachLine } from "./lib/lines";
 
 let cols: i32[] = [];
 let header = true;

@@ -9,9 +9,8 @@
 // writes the new model "b,w1,...,wd" and a line "# rows=<n> loss=<mean loss before the step>".
 // Sums are of f64 in input order, so the same inputs give the same bytes on every node.
 // With --parallel the map steps see whole lines of each piece and the reduce the maps' partials.
-import { writeString, writeError, flush } from "./lib/io";
+import { writeString, writeError, flush, forEachLine } from "./lib/io";
 export { cabi_realloc } from "./lib/io";
-import { forEachLine } from "./lib/lines";
 
 let model: f64[] = [];
 let zeroModel = false;

@@ -1,8 +1,7 @@
 // wc: counts lines, words and bytes of the input. Output: "<lines> <words> <bytes>\n".
 // In parallel runs each map counts its lines and the reduce step sums the counts.
-import { readChunk, inputPtr, writeString, flush } from "./lib/io";
+import { readChunk, inputPtr, writeString, flush, forEachLine } from "./lib/io";
 export { cabi_realloc } from "./lib/io";
-import { forEachLine } from "./lib/lines";
 import { phase } from "./lib/phase";
 
 let sumLines: u64 = 0;

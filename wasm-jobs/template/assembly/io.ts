@@ -1,5 +1,6 @@
-// Job I/O over WASI preview1: stdin in chunks of at most 64 KiB (the adapter's limit), buffered
-// stdout, and the job's arguments.
+// Job I/O over WASI preview1: stdin in chunks of at most 64 KiB (the adapter's limit) or line by
+// line, buffered stdout, and stderr. insitu's example jobs use these same helpers (through
+// wasm-jobs/assembly/lib/io.ts); `insitu job init` copies this file into a new job.
 
 import { fd_read, fd_write, iovec } from "bindings/wasi_snapshot_preview1";
 
