@@ -122,7 +122,8 @@ export async function clusterView(chain: ChainReader, opts: { owners?: Hex[]; sc
       }
     }
   }
-  for (const j of await chain.listJobs(undefined, { limit: 100 })) {
+  // One provider's newest jobs through the chain's executor index, not a page of everyone's filtered here.
+  for (const j of await chain.listJobs(undefined, { limit: 100, ...(scope !== 'cluster' ? { executorSpId: scope } : {}) })) {
     if (scope !== 'cluster' && j.executorSpId !== scope) continue;
     view.jobs.push({
       id: j.id.toString(), mode: j.mode || 'whole', input: (await isPublic(j.bucket, j.object)) ? `${j.bucket}/${j.object}` : '(private object)', status: j.status, exitState: j.exitState, executorSpId: j.executorSpId,

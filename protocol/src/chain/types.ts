@@ -527,7 +527,12 @@ export interface ChainReader {
   getJob(id: bigint, opts?: CallOptions): Promise<JobInfo>;
   /** A dataset run with its jobs (maps, retries and reduce, in submission order). */
   getRun(id: bigint, opts?: CallOptions): Promise<{ run: DatasetRunInfo; jobs: JobInfo[] }>;
-  listJobs(creator?: Hex, opts?: CallOptions & { limit?: number }): Promise<JobInfo[]>;
+  /**
+   * Jobs newest first, of a submitter (or every one), one page: `limit` (default 100, at most
+   * 1000), continued from the last id of the page before as `startAfter`; `executorSpId` keeps
+   * one provider's.
+   */
+  listJobs(creator?: Hex, opts?: CallOptions & { limit?: number; startAfter?: bigint; executorSpId?: number }): Promise<JobInfo[]>;
   /** One data offer (withdrawn ones too: jobs keep their terms). */
   getOffer(id: bigint, opts?: CallOptions): Promise<OfferInfo>;
   /** Offers in force, newest first, of an owner and/or over a bucket (all when neither). */

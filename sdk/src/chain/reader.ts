@@ -278,7 +278,9 @@ export function readerOn(gf: GreenfieldClient, opts: ChainReaderOptions): ChainR
     getJob: (id, o) => guard(o, async () => (await extensionQuery<{ job: JobInfo }>(rpcUrl, '/insitu.compute.Query/Job', { id: id.toString() }, o?.signal)).job, 'ERR_NOT_FOUND'),
     getRun: (id, o) => guard(o, async () => extensionQuery<{ run: DatasetRunInfo; jobs: JobInfo[] }>(rpcUrl, '/insitu.compute.Query/Run', { id: id.toString() }, o?.signal), 'ERR_NOT_FOUND'),
 
-    listJobs: (creator, o) => guard(o, async () => (await extensionQuery<{ jobs: JobInfo[] }>(rpcUrl, '/insitu.compute.Query/Jobs', { ...(creator ? { creator } : {}), limit: o?.limit ?? 100 }, o?.signal)).jobs),
+    listJobs: (creator, o) => guard(o, async () => (await extensionQuery<{ jobs: JobInfo[] }>(rpcUrl, '/insitu.compute.Query/Jobs', {
+      ...(creator ? { creator } : {}), limit: o?.limit ?? 100, ...(o?.startAfter ? { startAfter: o.startAfter.toString() } : {}), ...(o?.executorSpId ? { executorSpId: o.executorSpId } : {}),
+    }, o?.signal)).jobs),
     getOffer: (id, o) => guard(o, async () => (await extensionQuery<{ offer: OfferInfo }>(rpcUrl, '/insitu.compute.Query/Offer', { id: id.toString() }, o?.signal)).offer, 'ERR_NOT_FOUND'),
     listOffers: (by, o) => guard(o, async () => (await extensionQuery<{ offers: OfferInfo[] }>(rpcUrl, '/insitu.compute.Query/Offers', { ...(by?.owner ? { owner: by.owner } : {}), ...(by?.bucket ? { bucket: by.bucket } : {}), limit: o?.limit ?? 100 }, o?.signal)).offers),
     computeStats: (o) => guard(o, async () => (await extensionQuery<{ providers: ProviderComputeStats[] }>(rpcUrl, '/insitu.compute.Query/ProviderStats', {}, o?.signal)).providers),
