@@ -1,6 +1,6 @@
 // Listings that read an index, not every record: one account's jobs among many others', page by
 // page; the providers' job counters against a count of every job; a group's objects and a
-// bucket's object pages with their cursors.
+// bucket's object pages with their cursors; offers in force by owner, bucket or all.
 
 import test from 'ava';
 import { createHash } from 'node:crypto';
@@ -159,4 +159,36 @@ test('a group\'s objects and a bucket\'s objects are listed a page at a time fro
   t.is(total, 129);
   const extra = (await app.query('/greenfield.storage.Query/HeadBucketExtra', { bucketName: 'many' })) as { extraInfo: { totalChargeSize: { toString(): string } } };
   t.is(BigInt(extra.extraInfo.totalChargeSize.toString()), 129n * BigInt(g.genesis.params.minChargeSize), 'the charge size kept with each write is every sealed object\'s');
+});
+
+test('offers in force are listed newest first a page at a time, by owner, by bucket or all; withdrawn and expired ones are left out', async (t) => {
+  const { g, app, signed, block, bucket, advance } = await setup(t);
+  const [owner, other] = g.accounts as [TestKey, TestKey];
+  await block([signed(owner, [bucket(owner, 'offered')]), signed(other, [bucket(other, 'elsewhere')])]);
+  const now = g.genesis.genesisTime;
+  const offer = (k: TestKey, b: string, expiresAt = 0): Msg => ({
+    typeUrl: '/insitu.compute.MsgCreateOffer',
+    value: { owner: k.address, bucketName: b, prefix: '', audience: 'anyone', buyers: [], groupId: '0', modules: [], pricePerJob: '10', pricePerGib: '0', maxOutputBytes: '1000', expiresAt: String(expiresAt) },
+  });
+  // Offers 1..12 of the owner (4 and 5 expire within the hour), 13 of the other account.
+  await block([signed(owner, Array.from({ length: 12 }, (_, i) => offer(owner, 'offered', i === 3 || i === 4 ? now + 3_600_000 : 0))), signed(other, [offer(other, 'elsewhere')])]);
+  await block([signed(owner, ['2', '7', '11'].map((offerId) => ({ typeUrl: '/insitu.compute.MsgRemoveOffer', value: { owner: owner.address, offerId } })))]);
+  advance(2 * 3_600_000);
+  const walk = async (by: Record<string, unknown>): Promise<bigint[]> => {
+    const ids: bigint[] = [];
+    let cursor: bigint | null = null;
+    for (let n = 0; n < 20; n++) {
+      const r = (await app.query('/insitu.compute.Query/Offers', { ...by, limit: 3, ...(cursor !== null ? { startAfter: cursor.toString() } : {}) })) as { offers: { id: bigint }[]; nextStartAfter: bigint | null };
+      t.true(r.offers.length <= 3);
+      ids.push(...r.offers.map((o) => o.id));
+      cursor = r.nextStartAfter;
+      if (cursor === null) break;
+    }
+    return ids;
+  };
+  const live = [12n, 10n, 9n, 8n, 6n, 3n, 1n];
+  t.deepEqual(await walk({ owner: owner.address }), live);
+  t.deepEqual(await walk({ bucket: 'offered' }), live);
+  t.deepEqual(await walk({}), [13n, ...live]);
+  t.deepEqual(await walk({ owner: other.address, bucket: 'offered' }), []);
 });
