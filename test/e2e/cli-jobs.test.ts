@@ -22,7 +22,7 @@ let keyFile: string;
 const wcPath = fileURLToPath(new URL('../../wasm-jobs/build/wc.wasm', import.meta.url));
 
 test.before(async () => {
-  net = await createTestnet({ nodes: 7, accounts: 1 });
+  net = await createTestnet({ nodes: 7, accounts: 2 });
   keyFile = join(net.dir, 'dev.key');
   await writeFile(keyFile, `${net.accounts[0]!.privateKey}\n`);
 });
@@ -160,6 +160,10 @@ test.serial('stored job modules stay out of ls and go with bucket rm, unless a j
     await c.chain.transfer(net.accounts[0]!.address, 1n);
     return (await c.jobs.get(held.id)).releaseAt === 0;
   });
+  // Another account's delete takes nothing of the owner's with it: the chain refuses, the module stays.
+  const other = await net.client(1);
+  await t.throwsAsync(other.buckets.delete('tools'), { code: 'ERR_PERMISSION_DENIED' });
+  t.deepEqual((await c.objects.list('tools', { includeJobModules: true })).map((x) => x.objectName), [module]);
   const removed = await c.buckets.delete('tools');
   t.deepEqual(removed.removedJobModules, [module]);
   await t.throwsAsync(c.buckets.head('tools'), { code: 'ERR_BUCKET_NOT_FOUND' });

@@ -30,16 +30,19 @@ export async function deleteBucket(ctx: ClientContext, name: string, opts: CallO
 }
 
 /**
- * The job modules in the bucket when they are all it holds; none when anything else is left (the
- * chain then refuses the bucket, ERR_BUCKET_NOT_EMPTY, and the modules stay).
+ * The job modules in the caller's bucket when they are all it holds; none when anything else is
+ * left, or the bucket is someone else's (the chain then refuses the bucket, ERR_BUCKET_NOT_EMPTY
+ * or ERR_PERMISSION_DENIED, and the modules stay).
  */
 async function onlyJobModules(ctx: ClientContext, bucket: string, opts: CallOptions): Promise<string[]> {
+  const me = ctx.chain.address.toLowerCase();
   const modules: string[] = [];
   let after: string | undefined;
   for (;;) {
     const rows = await ctx.chain.listObjects(bucket, { ...sig(opts), limit: PAGE, ...(after !== undefined ? { startAfter: after } : {}) });
     for (const o of rows) {
-      if (!isJobModule(o.objectName)) return [];
+      // An object's owner is its bucket's owner.
+      if (!isJobModule(o.objectName) || o.owner.toLowerCase() !== me) return [];
       modules.push(o.objectName);
     }
     if (rows.length < PAGE) return modules;
