@@ -3,7 +3,7 @@
 // re-run from one of them: then nothing is deleted (ERR_JOB_RUNNING).
 
 import { InsituError } from '@insitu/protocol';
-import type { TxResult } from '@insitu/protocol/chain';
+import type { JobInfo, TxResult } from '@insitu/protocol/chain';
 import { sig, type CallOptions, type ClientContext } from '../context.ts';
 import { isJobModule, mayNeedModule } from '../jobModules.ts';
 
@@ -18,9 +18,7 @@ const PAGE = 1000;
 export async function deleteBucket(ctx: ClientContext, name: string, opts: CallOptions = {}): Promise<DeleteBucketResult> {
   const modules = await onlyJobModules(ctx, name, opts);
   if (modules.length > 0) {
-    // The caller's newest jobs (one page, newest first): those still running or within their
-    // dispute window are among the latest submitted.
-    const inUse = (await ctx.chain.listJobs(ctx.chain.address, { ...sig(opts), limit: PAGE })).find((j) => mayNeedModule(j, name));
+    const inUse = await jobNeedingModule(ctx, name, opts);
     if (inUse) {
       throw new InsituError('ERR_JOB_RUNNING', `job ${inUse.id} over ${inUse.bucket}/${inUse.object} (${inUse.status}) may still be re-run from its module in ${name}: remove the bucket once its dispute window has passed`);
     }
@@ -47,5 +45,16 @@ async function onlyJobModules(ctx: ClientContext, bucket: string, opts: CallOpti
     }
     if (rows.length < PAGE) return modules;
     after = rows.at(-1)!.objectName;
+  }
+}
+
+/** A job of the caller's that may still be re-run from its module in `bucket`, reading every page of its jobs. */
+async function jobNeedingModule(ctx: ClientContext, bucket: string, opts: CallOptions): Promise<JobInfo | undefined> {
+  let after: bigint | undefined;
+  for (;;) {
+    const jobs = await ctx.chain.listJobs(ctx.chain.address, { ...sig(opts), limit: PAGE, ...(after !== undefined ? { startAfter: after } : {}) });
+    const found = jobs.find((j) => mayNeedModule(j, bucket));
+    if (found || jobs.length < PAGE) return found;
+    after = jobs.at(-1)!.id;
   }
 }
