@@ -68,6 +68,8 @@ export async function answerQuery(app: ChainApp, logger: Logger, path: string, d
   } catch (e) {
     const ie = e instanceof InsituError ? e : new InsituError('ERR_INTERNAL', String(e));
     if (ie.code === 'ERR_INTERNAL') logger.error('query failed', { path, error: String(e) });
-    return reply(new Uint8Array(), ie.status === 404 ? NOT_FOUND_CODE : 1, `${ie.code}: ${ie.message}`, 'insitu');
+    // Cosmos clients (cosmjs' getAccount) recognise "not found" by gRPC's words in the log.
+    if (ie.status === 404) return reply(new Uint8Array(), NOT_FOUND_CODE, `rpc error: code = NotFound desc = ${ie.code}: ${ie.message}`, 'insitu');
+    return reply(new Uint8Array(), 1, `${ie.code}: ${ie.message}`, 'insitu');
   }
 }

@@ -1,6 +1,7 @@
-// block: a block's header by height (the latest when none is given), in CometBFT's shape.
+// block: a block by height (the latest when none is given), its header and transactions, in
+// CometBFT's shape.
 
-import { RpcError, blockIdJson, hexUpper, rfc3339, uintParam } from '../json.ts';
+import { RpcError, b64, blockIdJson, hexUpper, rfc3339, uintParam } from '../json.ts';
 import type { Method, MethodContext } from './context.ts';
 
 export const block = ({ app }: MethodContext): Method => async (params) => {
@@ -9,6 +10,7 @@ export const block = ({ app }: MethodContext): Method => async (params) => {
   const b = await app.getBlock(h);
   if (!b) throw new RpcError(-32603, `height ${h} is not available`);
   const zero = '0'.repeat(64);
+  const txs = (await Promise.all(b.txHashes.map((hash) => app.getTx(hash)))).filter((r) => r !== undefined && r.index >= 0).sort((x, y) => x!.index - y!.index);
   return {
     block_id: blockIdJson(b),
     block: {
@@ -18,7 +20,7 @@ export const block = ({ app }: MethodContext): Method => async (params) => {
         next_validators_hash: zero, consensus_hash: zero, app_hash: hexUpper(b.appHash ?? b.hash), last_results_hash: zero, evidence_hash: zero,
         proposer_address: '0000000000000000000000000000000000000001',
       },
-      data: { txs: [] },
+      data: { txs: txs.map((r) => b64(r!.raw)) },
       evidence: { evidence: [] },
       last_commit: { height: b.height.toString(), round: 0, block_id: blockIdJson(b), signatures: [] },
     },

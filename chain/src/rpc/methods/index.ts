@@ -9,6 +9,7 @@ import { tx } from './tx.ts';
 import { txWait } from './tx-wait.ts';
 import { txSearch } from './tx-search.ts';
 import { block } from './block.ts';
+import { blockResults } from './block-results.ts';
 import { events } from './events.ts';
 
 export type { Method, MethodContext, Params } from './context.ts';
@@ -25,6 +26,7 @@ export function createMethods(ctx: MethodContext): Readonly<Record<string, Metho
     tx: tx(ctx),
     tx_search: txSearch(ctx),
     block: block(ctx),
+    block_results: blockResults(ctx),
     insitu_events: events(ctx),
     insitu_tx: txWait(ctx),
   });
