@@ -13,6 +13,7 @@ import type { ObjectSource } from './source.ts';
 import type { JobReceipt } from '@insitu/protocol';
 import { datasetRunner, type DatasetOptions, type DatasetRun } from './dataset.ts';
 import type { JobLimitsInput, JobRun, JobSpec, SubmitJobOptions } from './job-types.ts';
+import { jobModuleName } from './jobModules.ts';
 
 export type { JobReceipt, DatasetOptions, DatasetRun };
 export type { JobLimitsInput, JobRun, JobSpec, SubmitJobOptions } from './job-types.ts';
@@ -134,7 +135,7 @@ export function jobsApi(deps: JobsDeps) {
   async function prepareModule(module: Uint8Array | string, moduleBucket: string, signal?: AbortSignal): Promise<{ moduleBucket: string; moduleObject: string; moduleHash: string }> {
     const bytes = typeof module === 'string' ? new Uint8Array(await readFile(module)) : module;
     const moduleHash = createHash('sha256').update(bytes).digest('hex');
-    const moduleObject = `.insitu/modules/${moduleHash}.wasm`;
+    const moduleObject = jobModuleName(moduleHash);
     const key = `${moduleBucket}/${moduleObject}`;
     let storing = modulesInFlight.get(key);
     if (!storing) {
