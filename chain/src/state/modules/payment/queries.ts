@@ -8,7 +8,7 @@ import type { KV } from '../../store.ts';
 import { getAccount } from '../bank.ts';
 import { toLong } from '../../../gnfd.ts';
 import { getBucket } from '../storage-records.ts';
-import { getProvider, DEFAULT_FREE_READ_QUOTA } from '../providers.ts';
+import { getProvider, getGvg, DEFAULT_FREE_READ_QUOTA } from '../providers.ts';
 import {
   STREAM_FROZEN, type StreamRecord, type OutFlow, seconds, familyPaymentAddress, gvgPaymentAddress,
   getStreamRecord, loadRecord, settleAfter, getPaymentAccount, ownBank, dynamicBalance,
@@ -128,8 +128,10 @@ export const paymentQueries: QueryTable = {
       }
     }
     const groups: number[] = [];
-    for (const [, g] of await ctx.kv.list<{ id: number; secondarySpIds: number[] }>('gvg/')) {
-      if (!g.secondarySpIds.includes(spId)) continue;
+    // The provider's own groups through its group index, not every group of the chain.
+    for (const [, id] of await ctx.kv.list<number>(`sp-gvg/${spId}/`)) {
+      const g = await getGvg(ctx.kv, id);
+      if (!g || !g.secondarySpIds.includes(spId)) continue;
       groups.push(g.id);
       const r = await getStreamRecord(ctx.kv, gvgPaymentAddress(g.id));
       if (r) {
