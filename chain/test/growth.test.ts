@@ -103,7 +103,14 @@ test('an account\'s jobs come back newest first, page by page, and only its own,
     return { typeUrl: '/insitu.compute.MsgSettleJob', value: { operator: sp1.address, jobId: id.toString(), receipt: JSON.stringify(r), receiptSignature: toHex(signDigest(receiptDigest(r), sp1.privateKey)) } };
   };
   await block([signed(sp1, acked.slice(0, 3).map(settle))]);
+  // Two of the probe's jobs nobody started move to another holder of the input.
+  const moved = seen.filter((j) => !acked.includes(j.id) && !mine.includes(j.id)).slice(0, 2).map((j) => j.id);
+  await block([signed(probe, moved.map((id) => ({ typeUrl: '/insitu.compute.MsgReassignJob', value: { creator: probe.address, jobId: id.toString() } })))]);
+  const movedTo = await Promise.all(moved.map(async (id) => ((await app.query('/insitu.compute.Query/Job', { id: id.toString() })).job as JobRecord).executorSpId));
+  t.true(movedTo.every((sp) => sp !== 1), 'the reassigned jobs left provider 1');
+  for (const [i, sp] of movedTo.entries()) t.true((await page({ executorSpId: sp, limit: 1000 })).jobs.some((j) => j.id === moved[i]), 'its new executor lists it');
   const byExecutor = (await page({ executorSpId: 1, limit: 1000 })).jobs;
+  t.false(byExecutor.some((j) => moved.includes(j.id)), 'provider 1 no longer lists them');
   const stats = ((await app.query('/insitu.compute.Query/ProviderStats', {})).providers as { spId: number; load: number; done: number; settled: number; earned: bigint }[]).find((s) => s.spId === 1)!;
   const current: JobRecord[] = [];
   cursor = null;
@@ -121,6 +128,10 @@ test('an account\'s jobs come back newest first, page by page, and only its own,
   t.is(stats.earned, current.filter((j) => j.status === 'settled').reduce((s, j) => s + j.fee, 0n));
   t.is(stats.earned, 1500n);
   t.is(byExecutor.length, current.filter((j) => j.executorSpId === 1).length, 'the executor index lists every job of its executor');
+  for (const sp of new Set(movedTo)) {
+    const other = ((await app.query('/insitu.compute.Query/ProviderStats', {})).providers as { spId: number; load: number }[]).find((s) => s.spId === sp)!;
+    t.is(other.load, current.filter((j) => j.executorSpId === sp && (j.status === 'submitted' || j.status === 'running')).length, `provider ${sp}'s load counts the jobs moved to it`);
+  }
 });
 
 test('a group\'s objects and a bucket\'s objects are listed a page at a time from a cursor', async (t) => {
