@@ -111,6 +111,16 @@ test('an account\'s jobs come back newest first, page by page, and only its own,
   for (const [i, sp] of movedTo.entries()) t.true((await page({ executorSpId: sp, limit: 1000 })).jobs.some((j) => j.id === moved[i]), 'its new executor lists it');
   const byExecutor = (await page({ executorSpId: 1, limit: 1000 })).jobs;
   t.false(byExecutor.some((j) => moved.includes(j.id)), 'provider 1 no longer lists them');
+  // Both filters: the probe's jobs on provider 1, a page of 4 at a time, all of them.
+  const both: bigint[] = [];
+  cursor = null;
+  for (let n = 0; n < 20; n++) {
+    const p = await page({ creator: probe.address, executorSpId: 1, limit: 4, ...(cursor !== null ? { startAfter: cursor.toString() } : {}) });
+    both.push(...p.jobs.map((j) => j.id));
+    cursor = p.nextStartAfter;
+    if (cursor === null) break;
+  }
+  t.deepEqual(both, seen.filter((j) => !moved.includes(j.id)).map((j) => j.id), 'every one of the probe\'s jobs still on provider 1');
   const stats = ((await app.query('/insitu.compute.Query/ProviderStats', {})).providers as { spId: number; load: number; done: number; settled: number; earned: bigint }[]).find((s) => s.spId === 1)!;
   const current: JobRecord[] = [];
   cursor = null;

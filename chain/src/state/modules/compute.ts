@@ -218,15 +218,19 @@ export const computeQueries: QueryTable = {
     const executor = req.executorSpId ? Number(req.executorSpId) : null;
     if (executor !== null && !(Number.isInteger(executor) && executor > 0)) fail('ERR_INVALID_ARGUMENT', `executorSpId is a provider id, not "${String(req.executorSpId).slice(0, 40)}"`);
     let jobs: JobRecord[];
+    // The cursor is the last id the page walked past (with both filters, some of a page's ids may not be the executor's).
+    let last: bigint | null = null;
     if (who !== null || executor !== null) {
       if (who !== null && !isAddress(who)) return { jobs: [], nextStartAfter: null };
       const prefix = who !== null ? creatorJobPrefix(who) : executorJobPrefix(executor!);
       const key = (id: bigint): string => (who !== null ? creatorJobKey(who, id) : executorJobKey(executor!, id));
       const ids = await ctx.kv.list<bigint>(prefix, { reverse: true, limit, ...(startAfter !== null ? { after: key(startAfter) } : {}) });
       jobs = (await Promise.all(ids.map(([, id]) => ctx.kv.get<JobRecord>(jobKey(id))))).filter((j): j is JobRecord => !!j && (executor === null || j.executorSpId === executor));
+      if (ids.length === limit) last = ids.at(-1)![1];
     } else {
       jobs = (await ctx.kv.list<JobRecord>('job/', { reverse: true, limit, ...(startAfter !== null ? { after: jobKey(startAfter) } : {}) })).map(([, j]) => j);
+      if (jobs.length === limit) last = jobs.at(-1)!.id;
     }
-    return { jobs, nextStartAfter: jobs.length === limit ? jobs.at(-1)!.id : null };
+    return { jobs, nextStartAfter: last };
   },
 };
