@@ -10,6 +10,12 @@ export interface Channel<T> {
   close(): void;
   fail(error: unknown): void;
   iterate(): AsyncGenerator<T>;
+  /**
+   * Resolves once the consumer has come back for more after item `n` (0-based, in push order),
+   * or the channel ended or failed: a consumer that hands each item on before it asks for the
+   * next (undici writing an iterable body waits for the socket to drain) is then done with it.
+   */
+  passed(n: number): Promise<void>;
 }
 
 export function createChannel<T>(capacity = 2): Channel<T> {
@@ -19,6 +25,22 @@ export function createChannel<T>(capacity = 2): Channel<T> {
   let wakeConsumer: (() => void) | undefined;
   let wakeProducer: (() => void) | undefined;
   const wake = (w: (() => void) | undefined): void => w?.();
+  /** Items the consumer has come back from. */
+  let done = 0;
+  let ended = false;
+  const waiters: { n: number; resolve: () => void }[] = [];
+  const settle = (): void => {
+    for (let i = waiters.length - 1; i >= 0; i--) {
+      if (ended || waiters[i]!.n < done) {
+        waiters[i]!.resolve();
+        waiters.splice(i, 1);
+      }
+    }
+  };
+  const end = (): void => {
+    ended = true;
+    settle();
+  };
   return {
     async push(item, opts = {}) {
       while (items.length >= capacity && error === undefined) {
@@ -51,19 +73,30 @@ export function createChannel<T>(capacity = 2): Channel<T> {
       error ??= e;
       wake(wakeConsumer);
       wake(wakeProducer);
+      end();
     },
     async *iterate() {
-      for (;;) {
-        if (error !== undefined) throw error;
-        if (items.length > 0) {
-          const item = items.shift()!;
-          wake(wakeProducer);
-          yield item;
-          continue;
+      try {
+        for (;;) {
+          if (error !== undefined) throw error;
+          if (items.length > 0) {
+            const item = items.shift()!;
+            wake(wakeProducer);
+            yield item;
+            done++;
+            settle();
+            continue;
+          }
+          if (closed) return;
+          await new Promise<void>((r) => (wakeConsumer = r));
         }
-        if (closed) return;
-        await new Promise<void>((r) => (wakeConsumer = r));
+      } finally {
+        end();
       }
+    },
+    passed(n) {
+      if (ended || n < done) return Promise.resolve();
+      return new Promise<void>((resolve) => waiters.push({ n, resolve }));
     },
   };
 }

@@ -44,6 +44,25 @@ export function pieceStoreSuite(test: TestFn, label: string, factory: (t: { tear
     t.deepEqual(await store.list(), []);
   });
 
+  test(`${label}: gathered writes keep their order, and a read can fill a buffer the caller reuses`, async (t) => {
+    const { store } = await factory(t);
+    const key = { objectId: 11n, index: 1 };
+    const parts = [randomBytes(10), randomBytes(70_000), randomBytes(1), randomBytes(300)];
+    const w = await store.createWriter(key);
+    await w.writeMany(parts.slice(0, 2));
+    await w.write(parts[2]!);
+    await w.writeMany(parts.slice(3));
+    await w.commit({ hashes: [], sizes: [70_311] });
+    const all = Buffer.concat(parts);
+    t.true(Buffer.from(await store.read(key, 0, all.length)).equals(all));
+    const buf = new Uint8Array(100_000);
+    const got = await store.read(key, 5, 1000, buf);
+    t.is(got.buffer, buf.buffer);
+    t.true(Buffer.from(got).equals(all.subarray(5, 1005)));
+    const again = await store.read(key, 70_000, 311, buf);
+    t.true(Buffer.from(again).equals(all.subarray(70_000)));
+  });
+
   test(`${label}: state slots persist`, async (t) => {
     const { store, reopen } = await factory(t);
     await store.setState('cursor', '42');

@@ -159,7 +159,8 @@ export async function run(ctx: BenchContext): Promise<void> {
     plain = undefined;
     await agent.close();
 
-    devnet = await devnetUp({ dir: join(dir, 'devnet'), nodes: 7 });
+    // A busy machine can take a while to load every process: start them with patience.
+    devnet = await devnetUp({ dir: join(dir, 'devnet'), nodes: 7, startTimeoutMs: 300_000 });
     const st = devnet.status();
     const nodePids = st.nodes.map((n) => n.pid!);
     const client = await createClient({ chain: { rpcUrl: devnet.file.rpcUrl, chainId: devnet.file.chainId }, account: { privateKey: devnet.file.account.privateKey } });
@@ -179,6 +180,24 @@ export async function run(ctx: BenchContext): Promise<void> {
     const down = await measure(roles, () => drain(client.objects.get('bench', 'big')));
     if (down.value !== size) throw new Error(`download returned ${down.value} of ${size} bytes`);
     const conc = await measure(roles, () => Promise.all(Array.from({ length: 10 }, () => drain(client.objects.get('bench', 'big')))));
+
+    // The client's memory against the object's size: the same upload and download of a quarter of it.
+    const quarterFile = join(dir, 'quarter.bin');
+    {
+      const src = await open(file, 'r');
+      const dst = await open(quarterFile, 'w');
+      const buf = new Uint8Array(4 * MiB);
+      for (let at = 0; at < Math.ceil(size / 4);) {
+        const { bytesRead } = await src.read(buf, 0, Math.min(buf.length, Math.ceil(size / 4) - at), at);
+        await dst.write(buf, 0, bytesRead);
+        at += bytesRead;
+      }
+      await src.close();
+      await dst.close();
+    }
+    const clientOnly = [{ name: 'client', pid: process.pid }];
+    const upQuarter = await measure(clientOnly, () => client.objects.put('bench', 'quarter', quarterFile));
+    const downQuarter = await measure(clientOnly, () => drain(client.objects.get('bench', 'quarter')));
 
     // Degraded: the primary stopped, the read rebuilt from the secondaries.
     await devnet.stopNode(primaryIdx);
@@ -201,6 +220,10 @@ export async function run(ctx: BenchContext): Promise<void> {
     ctx.table('CPU seconds per GiB, per role', [
       { role: 'plain client / server', upload: `${perGiB(plainPut.cpu, 'client')} / ${perGiB(plainPut.cpu, 'server')}`, download: `${perGiB(plainGet.cpu, 'client')} / ${perGiB(plainGet.cpu, 'server')}`, degraded: '' },
       ...roles.map((r) => ({ role: r.name, upload: perGiB(up.cpu, r.name), download: perGiB(down.cpu, r.name), degraded: degRoles.includes(r) ? perGiB(degraded.cpu, r.name) : 'stopped' })),
+    ]);
+    ctx.table('Client RSS (MiB) against the object\'s size: peak during one upload and one download', [
+      { size: `${mib(Math.ceil(size / 4))} MiB`, upload: mib(upQuarter.peak.get('client')!), download: mib(downQuarter.peak.get('client')!), goal: 'flat in size' },
+      { size: `${mib(size)} MiB`, upload: mib(up.peak.get('client')!), download: mib(down.peak.get('client')!), goal: '' },
     ]);
     ctx.table('RSS (MiB): idle, peak during the upload, peak during 10 concurrent downloads', roles.map((r) => ({
       role: r.name, idle: mib(idle.get(r.name)!), upload: mib(up.peak.get(r.name)!), '10 downloads': mib(conc.peak.get(r.name)!), goal: r.name === 'client' ? 'flat in size' : '<= 200 / 350',

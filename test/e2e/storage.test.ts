@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { request } from 'undici';
 import { createClient, type InsituClient } from '@insitu/sdk';
 import { signRequest } from '@insitu/protocol/auth';
-import { spDispatcher } from '@insitu/sdk/sp';
+import { getPieceStream, spDispatcher } from '@insitu/sdk/sp';
 import { generatePrivateKey } from '@insitu/protocol';
 import { computeChecksums } from '@insitu/protocol';
 import { createTestnet, type Testnet } from '../src/testnet.ts';
@@ -125,6 +125,35 @@ test.serial('degraded reads span segments and serve ranges at segment boundaries
   } finally {
     await Promise.all(down.map((i) => net.startNode(i)));
   }
+});
+
+test.serial('a secondary streams its pieces of a range of segments, refuses ranges the object lacks, and ends short at a corrupt piece', async (t) => {
+  const S = 16 * MiB;
+  const data = randomBytes(S + 300_000);
+  const obj = await alice.objects.put('spine', 'piece-stream', data);
+  const holder = (await alice.objects.head('spine', 'piece-stream')).placement.find((p) => p.index === 0)!;
+  const input = { endpoint: holder.endpoint, objectId: obj.id, index: 0, privateKey: net.accounts[0]!.privateKey };
+  // Piece 0 of each segment: the first quarter of it (the last segment's rounded up).
+  const expected = Buffer.concat([data.subarray(0, S / 4), data.subarray(S, S + 75_000)]);
+  t.true((await collect(await getPieceStream({ ...input, first: 0, last: 1 }))).equals(expected));
+  t.true((await collect(await getPieceStream({ ...input, first: 1, last: 1 }))).equals(expected.subarray(S / 4)));
+  for (const [first, last] of [[0, 2], [1, 0], [0, -1], [2, 3]] as const) {
+    const e = await t.throwsAsync(getPieceStream({ ...input, first, last }), { any: true });
+    t.is((e as { code?: string }).code, 'ERR_INVALID_RANGE', `segments ${first}-${last}`);
+  }
+  // Segment 1's piece corrupted on disk: segment 0's piece still arrives whole, then the answer breaks off.
+  const path = join(net.dir, `node-${holder.spId}`, 'pieces', `${obj.id}.0`);
+  const bytes = await readFile(path);
+  bytes[S / 4 + 10] = bytes[S / 4 + 10]! ^ 0xff;
+  await writeFile(path, bytes);
+  let got = 0;
+  await t.throwsAsync(async () => {
+    for await (const c of await getPieceStream({ ...input, first: 0, last: 1 })) got += c.length;
+  });
+  t.is(got, S / 4);
+  const health = await request(new URL('/healthz', holder.endpoint), { dispatcher: spDispatcher });
+  t.is(health.statusCode, 200);
+  await health.body.dump();
 });
 
 test.serial('a corrupted copy on disk is detected by its hash and the read routes around it', async (t) => {

@@ -7,7 +7,8 @@
 import { createHash } from 'node:crypto';
 import { InsituError, throwIfAborted } from '@insitu/protocol';
 import { hashOfHashes } from '@insitu/protocol';
-import { getObject, getPiece, getPieceHashes, nodeAlive, STALL_MS, type ProviderRoleClaim } from '../sp/index.ts';
+import type { Readable } from 'node:stream';
+import { getObject, getPieceHashes, getPieceStream, nodeAlive, STALL_MS, type ProviderRoleClaim } from '../sp/index.ts';
 
 /** The deadline for a node that is slow but alive, when no other source is left. */
 const PATIENT_MS = 60_000;
@@ -35,8 +36,12 @@ function segmentBounds(size: number, segSize: number, s: number): { start: numbe
   return { start, length: Math.min(segSize, size - start) };
 }
 
-/** Reads segments [first, last] from the primary, verified; stops at the first failure. */
-async function* fromPrimary(ctx: ReadContext, obj: ObjectInfo, first: number, last: number, endpoint: string, signal?: AbortSignal): AsyncGenerator<Uint8Array> {
+/**
+ * Reads segments [first, last] from the primary, verified; stops at the first failure. Each
+ * segment comes as the chunks it arrived in (hashed as they arrive, handed on once the whole
+ * segment checked out): no segment is copied or assembled.
+ */
+async function* fromPrimary(ctx: ReadContext, obj: ObjectInfo, first: number, last: number, endpoint: string, signal?: AbortSignal): AsyncGenerator<Uint8Array[]> {
   const key = { ...(ctx.privateKey ? { privateKey: ctx.privateKey } : {}), ...(ctx.role ? { role: ctx.role } : {}), stallMs: ctx.stallMs ?? STALL_MS };
   const hashes = await getPieceHashes({ endpoint, objectId: obj.id, index: -1, ...key, ...(signal ? { signal } : {}) });
   if (!same(hashOfHashes(hashes), obj.checksums[0]!)) throw new InsituError('ERR_CHECKSUM_MISMATCH', 'the primary\'s segment hash list does not match the chain');
@@ -46,22 +51,29 @@ async function* fromPrimary(ctx: ReadContext, obj: ObjectInfo, first: number, la
   const end = Math.min(size, (last + 1) * segSize) - 1;
   const res = await getObject({ endpoint, bucket: obj.bucketName, object: obj.objectName, range: { start, end }, ...key, ...(signal ? { signal } : {}) });
   let s = first;
-  let buf = new Uint8Array(segmentBounds(size, segSize, s).length);
+  let need = segmentBounds(size, segSize, s).length;
   let fill = 0;
+  let hash = createHash('sha256');
+  let parts: Uint8Array[] = [];
   for await (const chunk of res.body) {
     let at = 0;
     while (at < chunk.length) {
       if (s > last) throw new InsituError('ERR_CHECKSUM_MISMATCH', 'the primary sent more bytes than asked for');
-      const n = Math.min(buf.length - fill, chunk.length - at);
-      buf.set(chunk.subarray(at, at + n), fill);
+      const n = Math.min(need - fill, chunk.length - at);
+      const part = at === 0 && n === chunk.length ? chunk : chunk.subarray(at, at + n);
+      hash.update(part);
+      parts.push(part);
       fill += n;
       at += n;
-      if (fill === buf.length) {
-        if (!same(sha(buf), hashes[s]!)) throw new InsituError('ERR_CHECKSUM_MISMATCH', `segment ${s} from the primary failed its hash`);
-        yield buf;
-        s++;
-        if (s <= last) buf = new Uint8Array(segmentBounds(size, segSize, s).length);
+      if (fill === need) {
+        if (!same(hash.digest(), hashes[s]!)) throw new InsituError('ERR_CHECKSUM_MISMATCH', `segment ${s} from the primary failed its hash`);
+        const verified = parts;
+        parts = [];
+        hash = createHash('sha256');
         fill = 0;
+        s++;
+        if (s <= last) need = segmentBounds(size, segSize, s).length;
+        yield verified;
       }
     }
   }
@@ -69,10 +81,71 @@ async function* fromPrimary(ctx: ReadContext, obj: ObjectInfo, first: number, la
 }
 
 /**
- * Rebuilds segments [first, last] from verified pieces on the secondaries. Every request has a
- * deadline (ReadContext.stallMs), a source that fails or stalls is asked again only after the
- * healthy ones, a missing piece is asked of the next source as soon as one fails, and the next
- * segment's pieces are fetched while the current one is decoded and handed on.
+ * One source's pieces of consecutive segments, read from one streaming answer (a request per
+ * source per read, not per piece). Asked for segment s when it stands elsewhere, or after a
+ * failure, it opens a new answer from s. Calls are served in the order they are made.
+ */
+function pieceStream(open: (from: number, patient: boolean) => Promise<Readable>): { next(s: number, size: number, patient: boolean): Promise<Uint8Array>; close(): void } {
+  let body: Readable | undefined;
+  let chunks: AsyncIterator<Uint8Array> | undefined;
+  let left: Uint8Array | undefined;
+  let at = -1;
+  let patientNow = false;
+  let queue: Promise<unknown> = Promise.resolve();
+  const close = (): void => {
+    body?.destroy();
+    body = undefined;
+    chunks = undefined;
+    left = undefined;
+    at = -1;
+  };
+  const read = async (s: number, size: number, patient: boolean): Promise<Uint8Array> => {
+    try {
+      if (!chunks || at !== s || patient !== patientNow) {
+        close();
+        body = await open(s, patient);
+        chunks = (body as AsyncIterable<Uint8Array>)[Symbol.asyncIterator]();
+        at = s;
+        patientNow = patient;
+      }
+      const out = new Uint8Array(size);
+      let fill = 0;
+      while (fill < size) {
+        let c = left;
+        left = undefined;
+        if (!c) {
+          const r = await chunks!.next();
+          if (r.done) throw new InsituError('ERR_NODE_UNAVAILABLE', `the piece stream ended before segment ${s}`);
+          c = r.value;
+        }
+        const n = Math.min(size - fill, c.length);
+        out.set(n === c.length ? c : c.subarray(0, n), fill);
+        fill += n;
+        if (n < c.length) left = c.subarray(n);
+      }
+      at++;
+      return out;
+    } catch (e) {
+      close();
+      throw e;
+    }
+  };
+  return {
+    next(s, size, patient) {
+      const p = queue.then(() => read(s, size, patient));
+      queue = p.catch(() => undefined);
+      return p;
+    },
+    close,
+  };
+}
+
+/**
+ * Rebuilds segments [first, last] from verified pieces on the secondaries. Every source is read
+ * as one stream of its pieces with a deadline (ReadContext.stallMs) before its first byte and
+ * between chunks; a source that fails or stalls is asked again only after the healthy ones, a
+ * missing piece is asked of the next source as soon as one fails, and the next segment's pieces
+ * are read while the current one is decoded and handed on.
  */
 async function* fromSecondaries(ctx: ReadContext, obj: ObjectInfo, first: number, last: number, signal?: AbortSignal): AsyncGenerator<Uint8Array> {
   const gvg = await ctx.chain.getGlobalVirtualGroup(obj.gvgId, signal ? { signal } : {});
@@ -80,35 +153,52 @@ async function* fromSecondaries(ctx: ReadContext, obj: ObjectInfo, first: number
   const n = k + ctx.params.parityChunks;
   const stallMs = ctx.stallMs ?? STALL_MS;
   const key = { ...(ctx.privateKey ? { privateKey: ctx.privateKey } : {}), ...(ctx.role ? { role: ctx.role } : {}), stallMs };
-  const sources = await Promise.all(gvg.secondarySpIds.slice(0, n).map(async (spId, j) => {
+  /** Source j with its verified hash list; null when it has none to give, 'silent' when it did not answer in time. */
+  const source = async (spId: number, j: number, patient: boolean) => {
     try {
       const endpoint = await ctx.endpointOf(spId);
-      const hashes = await getPieceHashes({ endpoint, objectId: obj.id, index: j, ...key, ...(signal ? { signal } : {}) });
+      const hashes = await getPieceHashes({ endpoint, objectId: obj.id, index: j, ...key, ...(patient ? { stallMs: PATIENT_MS } : {}), ...(signal ? { signal } : {}) });
       if (!same(hashOfHashes(hashes), obj.checksums[1 + j]!)) return null;
-      return { j, endpoint, hashes, failures: 0 };
-    } catch {
-      return null;
+      const stream = pieceStream((from, slow) => getPieceStream({
+        endpoint, objectId: obj.id, index: j, first: from, last, ...key, ...(slow ? { stallMs: PATIENT_MS } : {}), ...(signal ? { signal } : {}),
+      }));
+      return { j, endpoint, hashes, failures: 0, stream };
+    } catch (e) {
+      if (signal?.aborted) throw e;
+      return !patient && e instanceof InsituError && e.code === 'ERR_NODE_UNAVAILABLE' ? 'silent' as const : null;
     }
-  }));
-  const usable = sources.filter((x): x is NonNullable<typeof x> => x !== null);
+  };
+  const spIds = gvg.secondarySpIds.slice(0, n);
+  let found = await Promise.all(spIds.map((spId, j) => source(spId, j, false)));
+  // Too few answered in time: those that are only busy (they answer their health check) are
+  // asked again with patience; frozen ones are not.
+  if (found.filter((x) => x !== null && x !== 'silent').length < k) {
+    found = await Promise.all(found.map(async (x, j) => {
+      if (x !== 'silent') return x;
+      return (await nodeAlive(await ctx.endpointOf(spIds[j]!), stallMs / 2)) ? source(spIds[j]!, j, true) : null;
+    }));
+  }
+  const usable = found.filter((x): x is Exclude<typeof x, null | 'silent'> => x !== null && x !== 'silent');
   const size = Number(obj.payloadSize);
   const segSize = ctx.params.maxSegmentSize;
 
   /** k verified pieces of segment s (data pieces first: with all four no decoding is needed). */
   const piecesOf = async (s: number): Promise<(Uint8Array | null)[]> => {
     const pieces: (Uint8Array | null)[] = Array.from({ length: n }, () => null);
+    const pieceSize = Math.ceil(segmentBounds(size, segSize, s).length / k);
     // Sources that failed before go last; among equals, the data pieces first.
     const order = [...usable].sort((a, b) => a.failures - b.failures || a.j - b.j);
     let next = 0;
     let have = 0;
     const fetchFrom = async (src: (typeof usable)[number], patient = false): Promise<void> => {
       try {
-        const p = await getPiece({ endpoint: src.endpoint, objectId: obj.id, index: src.j, segment: s, ...key, ...(patient ? { stallMs: PATIENT_MS } : {}), ...(signal ? { signal } : {}) });
+        const p = await src.stream.next(s, pieceSize, patient);
         if (same(sha(p), src.hashes[s]!)) {
           pieces[src.j] = p;
           have++;
           return;
         }
+        src.stream.close();
       } catch (e) {
         if (signal?.aborted) throw e;
         // No other source left: a node that is only slow (it answers its health check) is given
@@ -143,6 +233,7 @@ async function* fromSecondaries(ctx: ReadContext, obj: ObjectInfo, first: number
     }
   } finally {
     await ahead?.catch(() => undefined);
+    for (const src of usable) src.stream.close();
   }
 }
 
@@ -172,12 +263,22 @@ export async function* readObject(ctx: ReadContext, obj: ObjectInfo, primaryEndp
     const segStart = idx * segSize;
     return seg.subarray(Math.max(start, segStart) - segStart, Math.min(end + 1, segStart + seg.length) - segStart);
   };
+  /** The parts of segment `idx` (its chunks, in order) that fall in the range asked for. */
+  function* emitParts(parts: Uint8Array[], idx: number): Generator<Uint8Array> {
+    let at = idx * segSize;
+    for (const p of parts) {
+      const from = Math.max(start, at) - at;
+      const to = Math.min(end + 1, at + p.length) - at;
+      if (to > from) yield from === 0 && to === p.length ? p : p.subarray(from, to);
+      at += p.length;
+    }
+  }
   // A primary that goes silent is given up after the stall deadline, unless it still answers its
   // health check: then it is busy, not frozen, and is read again with patience.
   for (let patient = false; primaryEndpoint; patient = true) {
     try {
-      for await (const seg of fromPrimary(patient ? { ...ctx, stallMs: PATIENT_MS } : ctx, obj, s, last, primaryEndpoint, opts.signal)) {
-        yield emit(seg, s);
+      for await (const parts of fromPrimary(patient ? { ...ctx, stallMs: PATIENT_MS } : ctx, obj, s, last, primaryEndpoint, opts.signal)) {
+        yield* emitParts(parts, s);
         s++;
       }
       return;

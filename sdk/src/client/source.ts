@@ -3,7 +3,7 @@
 // chain before the first byte is uploaded and nothing large is ever held in memory.
 
 import { createReadStream, createWriteStream, ReadStream } from 'node:fs';
-import { mkdtemp, rm, stat } from 'node:fs/promises';
+import { mkdtemp, open, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
@@ -16,6 +16,13 @@ export interface PreparedSource {
   size: bigint;
   /** A fresh stream of the bytes; may be called more than once. */
   open(): AsyncIterable<Uint8Array>;
+  /**
+   * For a file: its bytes in whole segments of `size` (the last one shorter), all read into one
+   * buffer that is filled again for the next segment. A chunk is valid only until the next one is
+   * asked for: for a consumer that is done with each before it asks on (the checksum pass), which
+   * then allocates nothing per segment.
+   */
+  segments?(size: number): AsyncIterable<Uint8Array>;
   cleanup(): Promise<void>;
 }
 
@@ -44,7 +51,7 @@ export async function prepareSource(source: ObjectSource, signal?: AbortSignal):
       throw new InsituError('ERR_NOT_FOUND', `cannot read ${source}`, { cause });
     }
     if (!st.isFile()) throw new InsituError('ERR_INVALID_ARGUMENT', `${source} is not a regular file`);
-    return { size: BigInt(st.size), open: () => createReadStream(source, { highWaterMark: 1 << 20 }), cleanup: async () => {} };
+    return { size: BigInt(st.size), open: () => createReadStream(source, { highWaterMark: 1 << 20 }), segments: (size) => fileSegments(source, size), cleanup: async () => {} };
   }
   const dir = await mkdtemp(join(tmpdir(), 'insitu-spool-'));
   const file = join(dir, 'object');
@@ -54,12 +61,34 @@ export async function prepareSource(source: ObjectSource, signal?: AbortSignal):
     return {
       size: BigInt(st.size),
       open: () => createReadStream(file, { highWaterMark: 1 << 20 }),
+      segments: (size) => fileSegments(file, size),
       cleanup: () => rm(dir, { recursive: true, force: true }),
     };
   } catch (e) {
     await rm(dir, { recursive: true, force: true });
     if (signal?.aborted) throw toAbortError(signal.reason);
     throw e;
+  }
+}
+
+async function* fileSegments(path: string, size: number): AsyncGenerator<Uint8Array> {
+  const fh = await open(path, 'r');
+  try {
+    const buf = new Uint8Array(size);
+    for (let pos = 0; ;) {
+      let fill = 0;
+      while (fill < size) {
+        const { bytesRead } = await fh.read(buf, fill, size - fill, pos + fill);
+        if (bytesRead === 0) break;
+        fill += bytesRead;
+      }
+      if (fill === 0) return;
+      yield fill === size ? buf : buf.subarray(0, fill);
+      if (fill < size) return;
+      pos += fill;
+    }
+  } finally {
+    await fh.close();
   }
 }
 

@@ -73,7 +73,7 @@ const roleHeaders = (role: ProviderRoleClaim | undefined): Record<string, string
   ...(role?.challengeId !== undefined ? { 'x-insitu-challenge-id': String(role.challengeId) } : {}),
 });
 
-async function call(method: 'GET' | 'PUT' | 'POST', url: URL, opts: CallOpts & { headers?: Record<string, string>; body?: Readable | Uint8Array; what: string }): Promise<Dispatcher.ResponseData> {
+async function call(method: 'GET' | 'PUT' | 'POST', url: URL, opts: CallOpts & { headers?: Record<string, string>; body?: Readable | Uint8Array | AsyncIterable<Uint8Array>; what: string }): Promise<Dispatcher.ResponseData> {
   throwIfAborted(opts.signal);
   const extra = { ...opts.headers, ...roleHeaders(opts.role) };
   const headers = opts.privateKey
@@ -85,7 +85,8 @@ async function call(method: 'GET' | 'PUT' | 'POST', url: URL, opts: CallOpts & {
       headers,
       dispatcher: spDispatcher,
       ...(opts.stallMs !== undefined ? { headersTimeout: opts.stallMs, bodyTimeout: opts.stallMs } : {}),
-      ...(opts.body ? { body: opts.body } : {}),
+      // undici sends any async iterable as a body; its types list streams and bytes only.
+      ...(opts.body ? { body: opts.body as Readable | Uint8Array } : {}),
       ...(opts.signal ? { signal: opts.signal } : {}),
     });
     if (res.statusCode >= 300) throw await errorFrom(res, opts.what);
@@ -181,6 +182,17 @@ export async function getPiece(input: PieceInput & { segment: number }): Promise
   return new Uint8Array(await res.body.arrayBuffer());
 }
 
+/**
+ * Pieces `index` of segments [first, last] in one answer, as a stream (each piece verified by the
+ * node before it is sent; the caller checks each against the hash list too). Destroy the stream
+ * to stop reading early.
+ */
+export async function getPieceStream(input: PieceInput & { first: number; last: number }): Promise<Readable> {
+  const url = new URL(`/insitu/v1/piece?index=${input.index}&object-id=${input.objectId}&segment=${input.first}&last=${input.last}`, input.endpoint);
+  const res = await call('GET', url, { ...input, what: `piece ${input.index} of segments ${input.first}-${input.last} of object ${input.objectId}` });
+  return res.body as unknown as Readable;
+}
+
 export interface ReplicateInput extends PieceInput {
   body: AsyncIterable<Uint8Array>;
   privateKey: string;
@@ -193,7 +205,9 @@ export async function replicatePiece(input: ReplicateInput): Promise<Uint8Array>
     ...input,
     what: `replication of piece ${input.index} of object ${input.objectId} to ${url.host}`,
     headers: { 'x-gnfd-object-id': input.objectId.toString(), 'x-gnfd-redundancy-index': String(input.index) },
-    body: Readable.from(input.body, { objectMode: false }),
+    // The iterable itself, not a Readable over it: undici then asks for the next piece only
+    // once the socket has taken the last one, which the primary relies on to reuse its buffers.
+    body: input.body,
   });
   const sig = res.headers['x-gnfd-integrity-hash-signature'];
   await res.body.dump();

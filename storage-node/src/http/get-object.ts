@@ -11,8 +11,11 @@ import { reportMissing } from '../recovery/index.ts';
 import { verifiedEntry } from '../read-object.ts';
 import { signerOf, authorize } from './access.ts';
 import { providerRole } from './provider-role.ts';
-import { writeChunk } from './respond.ts';
 import { spendReadQuota, requireNotFrozen } from './read-quota.ts';
+import { writeOut } from './respond.ts';
+
+/** Bytes read from disk and handed to the socket at a time when serving an object. */
+const SEND_CHUNK = 1 << 20;
 
 export function parseRange(header: string | undefined, size: number): { start: number; end: number } | null {
   if (header === undefined) return null;
@@ -59,11 +62,27 @@ export async function getObject(ctx: NodeContext, req: IncomingMessage, res: Ser
   // Providers reading for their role (rebuilding, a job, a challenge) are not the bucket's readers: not counted.
   if (!fromProvider) await spendReadQuota(ctx, bucket, end - start + 1);
   const segSize = ctx.params.maxSegmentSize;
+  // Two passes over each segment in small buffers: its hash is checked first (a read of the
+  // whole segment, nothing kept), then its bytes are read again (from the page cache) and sent.
+  // A download holds a few MiB, whatever the segment size or the client's pace.
+  const bufs = [new Uint8Array(SEND_CHUNK), new Uint8Array(SEND_CHUNK)];
   let sent = false;
+  let inFlight: Promise<void> = Promise.resolve();
+  let turn = 0;
   for (let s = Math.floor(start / segSize); s <= Math.floor(end / segSize); s++) {
     const segStart = unitOffset(meta, s);
-    const data = await ctx.store.read(key, segStart, meta.sizes[s]!).catch((e) => { throw reportMissing(ctx, key, e); });
-    if (data.length !== meta.sizes[s] || !createHash('sha256').update(data).digest().equals(Buffer.from(meta.hashes[s]!))) {
+    const segLength = meta.sizes[s]!;
+    const hash = createHash('sha256');
+    let read = 0;
+    // The hash pass fills the send buffers: the writes from them must be out first.
+    await inFlight;
+    while (read < segLength) {
+      const data = await ctx.store.read(key, segStart + read, Math.min(SEND_CHUNK, segLength - read), bufs[turn]!).catch((e) => { throw reportMissing(ctx, key, e); });
+      if (data.length === 0) break;
+      hash.update(data);
+      read += data.length;
+    }
+    if (read !== segLength || !hash.digest().equals(Buffer.from(meta.hashes[s]!))) {
       ctx.logger.warn('corrupt segment', { objectId: obj.id.toString(), segment: s });
       ctx.recovery?.request(key, `segment ${s} failed its hash on a read`);
       throw new InsituError('ERR_CHECKSUM_MISMATCH', `segment ${s} of ${bucket}/${name} is corrupt on this node`);
@@ -76,9 +95,20 @@ export async function getObject(ctx: NodeContext, req: IncomingMessage, res: Ser
       });
       sent = true;
     }
-    const from = Math.max(start, segStart) - segStart;
-    const to = Math.min(end + 1, segStart + data.length) - segStart;
-    await writeChunk(res, data.subarray(from, to));
+    const from = Math.max(start, segStart);
+    const to = Math.min(end + 1, segStart + segLength);
+    for (let at = from; at < to;) {
+      const buf = bufs[turn]!;
+      const data = await ctx.store.read(key, at, Math.min(SEND_CHUNK, to - at), buf).catch((e) => { throw reportMissing(ctx, key, e); });
+      if (data.length === 0) throw new InsituError('ERR_CHECKSUM_MISMATCH', `segment ${s} of ${bucket}/${name} is corrupt on this node`);
+      // One write out while the next buffer is filled.
+      await inFlight;
+      inFlight = writeOut(res, data);
+      inFlight.catch(() => undefined);
+      at += data.length;
+      turn ^= 1;
+    }
   }
+  await inFlight;
   res.end();
 }

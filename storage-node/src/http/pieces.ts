@@ -10,13 +10,13 @@ import { createHash } from 'node:crypto';
 import { InsituError } from '@insitu/protocol';
 import type { ObjectInfo } from '@insitu/protocol/chain';
 import type { NodeContext } from '../context.ts';
-import { unitOffset } from '../store/types.ts';
+import { unitOffset, type PieceMeta } from '../store/types.ts';
 import { reportMissing } from '../recovery/index.ts';
 import { signerOf, authorize } from './access.ts';
 import { requireNotFrozen, spendReadQuota } from './read-quota.ts';
 import { providerRole, type ProviderRole } from './provider-role.ts';
 import { answerChallenge } from '../challenge/answers.ts';
-import { sendJson } from './respond.ts';
+import { sendJson, writeOut } from './respond.ts';
 
 /** Greenfield's challenge and recovery endpoints name the piece in headers; insitu's in the query. */
 export function pieceParamsFromHeaders(req: IncomingMessage, url: URL): URL {
@@ -58,18 +58,26 @@ export async function piece(ctx: NodeContext, req: IncomingMessage, res: ServerR
   return servePiece(ctx, res, url, obj, index, role);
 }
 
+/** Reads one piece (into `into` when given) and checks it against its hash before anything of it is used. */
+async function verifiedPiece(ctx: NodeContext, obj: ObjectInfo, meta: PieceMeta, index: number, segment: number, into?: Uint8Array): Promise<Uint8Array> {
+  const key = { objectId: obj.id, index };
+  const data = await ctx.store.read(key, unitOffset(meta, segment), meta.sizes[segment]!, into).catch((e) => { throw reportMissing(ctx, key, e); });
+  if (data.length !== meta.sizes[segment] || !createHash('sha256').update(data).digest().equals(Buffer.from(meta.hashes[segment]!))) {
+    ctx.logger.warn('corrupt piece', { objectId: obj.id.toString(), index, segment });
+    ctx.recovery?.request(key, `piece of segment ${segment} failed its hash on a read`);
+    throw new InsituError('ERR_CHECKSUM_MISMATCH', `piece ${index} of segment ${segment} of object ${obj.id} is corrupt on this node`);
+  }
+  return data;
+}
+
 async function servePiece(ctx: NodeContext, res: ServerResponse, url: URL, obj: ObjectInfo, index: number, role: ProviderRole | null): Promise<void> {
   const segment = Number(url.searchParams.get('segment'));
   const key = { objectId: obj.id, index };
   const meta = await ctx.store.meta(key);
   if (!meta) throw reportMissing(ctx, key, new InsituError('ERR_PIECE_NOT_FOUND', `this node holds no index ${index} of object ${obj.id}`));
   if (!Number.isInteger(segment) || segment < 0 || segment >= meta.sizes.length) throw new InsituError('ERR_INVALID_RANGE', `object ${obj.id} has no segment ${String(url.searchParams.get('segment'))}`);
-  const data = await ctx.store.read(key, unitOffset(meta, segment), meta.sizes[segment]!).catch((e) => { throw reportMissing(ctx, key, e); });
-  if (data.length !== meta.sizes[segment] || !createHash('sha256').update(data).digest().equals(Buffer.from(meta.hashes[segment]!))) {
-    ctx.logger.warn('corrupt piece', { objectId: obj.id.toString(), index, segment });
-    ctx.recovery?.request(key, `piece of segment ${segment} failed its hash on a read`);
-    throw new InsituError('ERR_CHECKSUM_MISMATCH', `piece ${index} of segment ${segment} of object ${obj.id} is corrupt on this node`);
-  }
+  if (url.searchParams.has('last') && role !== 'challenger') return servePieceRange(ctx, res, url, obj, meta, index, segment, role);
+  const data = await verifiedPiece(ctx, obj, meta, index, segment);
   // Counted once the piece checked out, before a byte of it is sent.
   if (!role) await spendReadQuota(ctx, obj.bucketName, data.length);
   res.writeHead(200, {
@@ -79,4 +87,39 @@ async function servePiece(ctx: NodeContext, res: ServerResponse, url: URL, obj: 
     'x-gnfd-piece-hash': meta.hashes.map((h) => Buffer.from(h).toString('hex')).join(','),
   });
   res.end(data);
+}
+
+/**
+ * The pieces of segments [segment, last] of one index in one answer (a degraded read streams
+ * them from each secondary instead of asking once per segment): each is read and checked against
+ * its hash before a byte of it is sent; one that fails ends the answer short, so the reader sees
+ * the break and goes to another source. Two piece-sized buffers, reused.
+ */
+async function servePieceRange(ctx: NodeContext, res: ServerResponse, url: URL, obj: ObjectInfo, meta: PieceMeta, index: number, segment: number, role: ProviderRole | null): Promise<void> {
+  const last = Number(url.searchParams.get('last'));
+  if (!Number.isInteger(last) || last < segment || last >= meta.sizes.length) throw new InsituError('ERR_INVALID_RANGE', `object ${obj.id} has no segments ${segment} to ${String(url.searchParams.get('last'))}`);
+  let total = 0;
+  for (let s = segment; s <= last; s++) total += meta.sizes[s]!;
+  const bufs = [new Uint8Array(meta.sizes[segment]!), new Uint8Array(meta.sizes[segment]!)];
+  let data = await verifiedPiece(ctx, obj, meta, index, segment, bufs[0]);
+  if (!role) await spendReadQuota(ctx, obj.bucketName, total);
+  res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': String(total) });
+  let inFlight: Promise<void> = Promise.resolve();
+  for (let s = segment, turn = 0; ; ) {
+    await inFlight;
+    inFlight = writeOut(res, data);
+    inFlight.catch(() => undefined);
+    if (++s > last) break;
+    turn ^= 1;
+    // The other buffer's write finished before this one was started.
+    try {
+      data = await verifiedPiece(ctx, obj, meta, index, s, bufs[turn]!.length >= meta.sizes[s]! ? bufs[turn] : undefined);
+    } catch (e) {
+      // What was verified goes out whole before the answer is broken off.
+      await inFlight.catch(() => undefined);
+      throw e;
+    }
+  }
+  await inFlight;
+  res.end();
 }

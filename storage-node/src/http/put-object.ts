@@ -5,7 +5,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createHash } from 'node:crypto';
 import { InsituError } from '@insitu/protocol';
-import { segmentStream, hashOfHashes } from '@insitu/protocol';
+import { hashOfHashes } from '@insitu/protocol';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { nodeAlive, replicatePiece } from '@insitu/sdk/sp';
 import { blsAggregate, blsFastAggregateVerify, blsVerify } from '@insitu/protocol';
@@ -26,6 +26,9 @@ const equal = (a: Uint8Array, b: Uint8Array): boolean => Buffer.from(a).equals(B
  * with ERR_REPLICATION_FAILED instead of holding it for a minute.
  */
 export const REPLICATION_STALL_MS = 2_000;
+
+/** Segment buffers an upload cycles through (enough for the disk write and two queued pieces per stream). */
+const SEGMENT_BUFFERS = 4;
 
 export async function putObject(ctx: NodeContext, req: IncomingMessage, res: ServerResponse, bucket: string, name: string): Promise<void> {
   const signer = signerOf(req, true)!;
@@ -77,9 +80,17 @@ export async function putObject(ctx: NodeContext, req: IncomingMessage, res: Ser
     const hashes: Uint8Array[] = [];
     const sizes: number[] = [];
     let total = 0n;
-    for await (const segment of segmentStream(req, ctx.params.maxSegmentSize)) {
-      total += BigInt(segment.length);
-      if (total > obj.payloadSize) throw new InsituError('ERR_SIZE_MISMATCH', `more than the ${obj.payloadSize} bytes registered on chain`);
+    // Segments are gathered in a ring of SEGMENT_BUFFERS buffers. The data pieces sent on are
+    // views of their segment, so a buffer is filled again only once its disk write is done and
+    // every replication stream has handed those pieces to its socket (Channel.passed).
+    const segSize = ctx.params.maxSegmentSize;
+    const ring: Uint8Array[] = [];
+    const ringSize = SEGMENT_BUFFERS;
+    const released: Promise<unknown>[] = [];
+    let index = 0;
+    let buf: Uint8Array | undefined;
+    let fill = 0;
+    const flush = async (segment: Uint8Array): Promise<void> => {
       hashes.push(new Uint8Array(createHash('sha256').update(segment).digest()));
       sizes.push(segment.length);
       // The disk write runs while the segment is encoded and its pieces go out; both finish
@@ -87,11 +98,35 @@ export async function putObject(ctx: NodeContext, req: IncomingMessage, res: Ser
       const written = writer.write(segment);
       written.catch(() => undefined);
       const pieces = ctx.codec.encode(segment);
+      const n = index;
+      released[n] = Promise.all([written, ...pieces.slice(0, ctx.params.dataChunks).map((_, j) => channels[j]!.passed(n))]).catch(() => undefined);
       await Promise.all([written, ...pieces.map((p, j) => channels[j]!.push(p, {
         stallMs: ctx.stallMs,
         onStall: () => stalled(j, `took nothing of its piece stream for ${ctx.stallMs / 1000} s`),
       }))]);
+      index++;
+    };
+    for await (const chunk of req as AsyncIterable<Uint8Array>) {
+      total += BigInt(chunk.length);
+      if (total > obj.payloadSize) throw new InsituError('ERR_SIZE_MISMATCH', `more than the ${obj.payloadSize} bytes registered on chain`);
+      for (let at = 0; at < chunk.length;) {
+        if (!buf) {
+          await released[index - ringSize];
+          buf = ring[index % ringSize] ??= new Uint8Array(Math.min(segSize, Number(obj.payloadSize)));
+        }
+        const n = Math.min(segSize - fill, chunk.length - at);
+        buf.set(n === chunk.length ? chunk : chunk.subarray(at, at + n), fill);
+        fill += n;
+        at += n;
+        if (fill === segSize) {
+          const segment = buf;
+          buf = undefined;
+          fill = 0;
+          await flush(segment);
+        }
+      }
     }
+    if (buf && fill > 0) await flush(buf.subarray(0, fill));
     if (total !== obj.payloadSize) throw new InsituError('ERR_SIZE_MISMATCH', `received ${total} of the ${obj.payloadSize} bytes registered on chain`);
     if (!equal(hashOfHashes(hashes), obj.checksums[0]!)) {
       throw new InsituError('ERR_CHECKSUM_MISMATCH', `the bytes of ${bucket}/${name} do not match the checksum registered on chain`);

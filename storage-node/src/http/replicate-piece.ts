@@ -10,10 +10,64 @@ import { blsSign } from '@insitu/protocol';
 import { sealSignDoc } from '@insitu/protocol/chain';
 import { sameAddress } from '@insitu/protocol';
 import { segmentSizes, type NodeContext } from '../context.ts';
-import { cutStream } from '../channel.ts';
 import { signerOf } from './access.ts';
 import { sendJson } from './respond.ts';
 import { trustBody } from './limits.ts';
+import type { PieceWriter } from '../store/types.ts';
+
+/** Bytes gathered from the socket before they are written to disk in one call. */
+const WRITE_BATCH = 1 << 20;
+
+/**
+ * Hashes each piece of the stream (units of `sizes`) as its chunks arrive and writes the chunks
+ * to disk as they came, gathered about a MiB at a time, one write in flight while the next batch
+ * arrives: no piece is assembled or copied. Returns the pieces' hashes; a stream longer or
+ * shorter than the sizes is a RangeError.
+ */
+async function receivePieces(source: AsyncIterable<Uint8Array>, sizes: number[], writer: PieceWriter): Promise<Uint8Array[]> {
+  const hashes: Uint8Array[] = [];
+  let unit = 0;
+  let fill = 0;
+  let hash = createHash('sha256');
+  let batch: Uint8Array[] = [];
+  let batched = 0;
+  let writing: Promise<void> = Promise.resolve();
+  const flush = async (): Promise<void> => {
+    await writing;
+    const chunks = batch;
+    batch = [];
+    batched = 0;
+    writing = writer.writeMany(chunks);
+    writing.catch(() => undefined);
+  };
+  try {
+    for await (const chunk of source) {
+      let at = 0;
+      while (at < chunk.length) {
+        if (unit >= sizes.length) throw new RangeError('more bytes than expected');
+        const n = Math.min(sizes[unit]! - fill, chunk.length - at);
+        const part = at === 0 && n === chunk.length ? chunk : chunk.subarray(at, at + n);
+        hash.update(part);
+        batch.push(part);
+        batched += n;
+        fill += n;
+        at += n;
+        if (fill === sizes[unit]) {
+          hashes.push(new Uint8Array(hash.digest()));
+          hash = createHash('sha256');
+          fill = 0;
+          unit++;
+        }
+      }
+      if (batched >= WRITE_BATCH) await flush();
+    }
+    if (unit !== sizes.length || fill !== 0) throw new RangeError('fewer bytes than expected');
+    if (batched > 0) await flush();
+  } finally {
+    await writing;
+  }
+  return hashes;
+}
 
 export async function replicatePiece(ctx: NodeContext, req: IncomingMessage, res: ServerResponse): Promise<void> {
   const signer = signerOf(req, true)!;
@@ -39,12 +93,9 @@ export async function replicatePiece(ctx: NodeContext, req: IncomingMessage, res
   // A full disk refuses here, before the primary streams a byte.
   const writer = await ctx.store.createWriter({ objectId: obj.id, index }, { size: sizes.reduce((a, b) => a + b, 0) });
   try {
-    const hashes: Uint8Array[] = [];
+    let hashes: Uint8Array[];
     try {
-      for await (const piece of cutStream(req, sizes)) {
-        hashes.push(new Uint8Array(createHash('sha256').update(piece).digest()));
-        await writer.write(piece);
-      }
+      hashes = await receivePieces(req, sizes, writer);
     } catch (e) {
       if (e instanceof RangeError) throw new InsituError('ERR_SIZE_MISMATCH', `piece stream for object ${obj.id}: ${e.message}`);
       throw e;

@@ -45,3 +45,20 @@ export async function writeChunk(res: ServerResponse, chunk: Uint8Array): Promis
     });
   }
 }
+
+/**
+ * Writes a chunk and resolves once the socket has taken all of it (its write callback), so the
+ * chunk's buffer may be filled again; rejects when the client goes away first.
+ */
+export function writeOut(res: ServerResponse, chunk: Uint8Array): Promise<void> {
+  if (res.destroyed) return Promise.reject(new InsituError('ERR_ABORTED', 'the client went away'));
+  return new Promise<void>((resolve, reject) => {
+    const closed = (): void => reject(new InsituError('ERR_ABORTED', 'the client went away'));
+    res.once('close', closed);
+    res.write(chunk, (e) => {
+      res.off('close', closed);
+      if (e) reject(new InsituError('ERR_ABORTED', 'the client went away', { cause: e }));
+      else resolve();
+    });
+  });
+}

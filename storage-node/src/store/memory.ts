@@ -19,6 +19,10 @@ export function createMemoryPieceStore(): PieceStore {
           if (done) throw new InsituError('ERR_INTERNAL', 'writer is closed');
           chunks.push(chunk.slice());
         },
+        async writeMany(list) {
+          if (done) throw new InsituError('ERR_INTERNAL', 'writer is closed');
+          for (const c of list) chunks.push(c.slice());
+        },
         async commit(meta) {
           done = true;
           const bytes = Buffer.concat(chunks);
@@ -32,11 +36,13 @@ export function createMemoryPieceStore(): PieceStore {
     async meta(key) {
       return data.get(k(key))?.meta;
     },
-    async read(key, offset, length) {
+    async read(key, offset, length, into) {
       const e = data.get(k(key));
       if (!e) throw new InsituError('ERR_PIECE_NOT_FOUND', `no data for object ${key.objectId} index ${key.index}`);
       if (offset < 0 || offset + length > e.bytes.length) throw new InsituError('ERR_INVALID_RANGE', 'read past the end of a piece');
-      return e.bytes.slice(offset, offset + length);
+      if (!into) return e.bytes.slice(offset, offset + length);
+      into.set(e.bytes.subarray(offset, offset + length));
+      return into.subarray(0, length);
     },
     async locate(key) {
       const e = data.get(k(key));

@@ -18,6 +18,8 @@ export interface PieceMeta {
 
 export interface PieceWriter {
   write(chunk: Uint8Array): Promise<void>;
+  /** Writes the chunks in order, as one call where the store can (gathered writes, no joining copy). */
+  writeMany(chunks: Uint8Array[]): Promise<void>;
   /** Makes the data visible under its key, replacing what was there. */
   commit(meta: Omit<PieceMeta, 'size' | 'storedAt'>): Promise<void>;
   abort(): Promise<void>;
@@ -34,8 +36,11 @@ export interface PieceStore {
   /** Free bytes where the data lives and the reserve the store keeps free (absent: not on a disk). */
   space?(): Promise<{ free: number; reserve: number; total: number }>;
   meta(key: PieceKey): Promise<PieceMeta | undefined>;
-  /** Reads bytes [offset, offset + length) of a committed entry. */
-  read(key: PieceKey, offset: number, length: number): Promise<Uint8Array>;
+  /**
+   * Reads bytes [offset, offset + length) of a committed entry; into `into` (at least `length`
+   * bytes, returned as a view of it) when given, so a reader can reuse one buffer.
+   */
+  read(key: PieceKey, offset: number, length: number, into?: Uint8Array): Promise<Uint8Array>;
   delete(objectId: bigint): Promise<void>;
   list(): Promise<PieceKey[]>;
   /** Where a committed entry's bytes live, for readers that stream them themselves (jobs). */

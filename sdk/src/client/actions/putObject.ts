@@ -93,7 +93,8 @@ export async function putObject(ctx: ClientContext, bucket: string, name: string
   const src = await prepareSource(source, opts.signal);
   try {
     const redundancy = { segmentSize: p.maxSegmentSize, dataShards: p.dataChunks, parityShards: p.parityChunks };
-    const { checksums, size } = await computeChecksums(src.open(), redundancy, { ...sig(opts), codec: ctx.codec });
+    // computeChecksums is done with each segment before it asks for the next: a file is read into one reused buffer.
+    const { checksums, size } = await computeChecksums(src.segments?.(p.maxSegmentSize) ?? src.open(), redundancy, { ...sig(opts), codec: ctx.codec });
     let existing = await existingObject(ctx, bucket, name, opts);
     if (existing) {
       const sameBytes = existing.payloadSize === size && sameChecksums(existing.checksums, checksums);
