@@ -15,7 +15,7 @@ const byName = new Map([...workspaces].map(([dir, pkg]) => [pkg.name, { dir, pkg
 function exported(pkg, sub) {
   return Object.keys(pkg.exports ?? {}).some((key) => {
     if (!key.includes('*')) return key === sub;
-    const [head, tail] = key.split('*');
+    const [head = '', tail = ''] = key.split('*');
     return sub.startsWith(head) && sub.endsWith(tail) && sub.length >= head.length + tail.length;
   });
 }
@@ -37,7 +37,7 @@ for (const [dir, pkg] of workspaces) {
     const src = readFileSync(file, 'utf8');
     const where = relative(root, file);
     for (const m of src.matchAll(/(?:\bfrom\s*|\bimport\s*\(\s*|^\s*import\s+|\bresolve\(\s*)(['"])([^'"\n]+)\1/gm)) {
-      const spec = m[2];
+      const spec = m[2] ?? '';
       checked++;
       if (spec.startsWith('.')) {
         const target = relative(root, resolve(dirname(file), spec)).split(sep)[0];
@@ -46,13 +46,14 @@ for (const [dir, pkg] of workspaces) {
       }
       const scoped = /^(@insitu\/[^/]+)(\/.*)?$/.exec(spec);
       if (!scoped) continue;
-      const other = byName.get(scoped[1]);
+      const [, name = '', sub = ''] = scoped;
+      const other = byName.get(name);
       if (!other) {
-        problems.push(`${where}: ${spec}: no workspace is named ${scoped[1]}`);
+        problems.push(`${where}: ${spec}: no workspace is named ${name}`);
         continue;
       }
-      if (!exported(other.pkg, `.${scoped[2] ?? ''}`)) problems.push(`${where}: ${spec} is not an entry point of ${scoped[1]}`);
-      if (other.dir !== dir && !declared.has(scoped[1])) problems.push(`${where}: ${spec}: ${pkg.name} does not declare ${scoped[1]} as a dependency`);
+      if (!exported(other.pkg, `.${sub}`)) problems.push(`${where}: ${spec} is not an entry point of ${name}`);
+      if (other.dir !== dir && !declared.has(name)) problems.push(`${where}: ${spec}: ${pkg.name} does not declare ${name} as a dependency`);
     }
   }
 }
