@@ -138,7 +138,7 @@ test('kill -9 of the chain and of nodes in the seal and repair windows, with cor
   t.log(`devnet up in ${Date.now() - upAt} ms`);
   const client = await createClient(await devnetClientOptions(dir));
   const rpcUrl = devnet.file.rpcUrl;
-  const holdings = async () => (await extensionQuery<{ total: bigint }>(rpcUrl, '/insitu.audit.Query/Holdings', {})).total;
+  const holdings = async () => (await extensionQuery(rpcUrl, '/insitu.audit.Query/Holdings', {})).total;
   const genesisTotal = await holdings();
   const primary = rand(7);
   await settled(() => client.buckets.create('faults', { primarySp: devnet.file.nodes[primary]!.operatorAddress }));

@@ -3,13 +3,12 @@
 // table (chain/src/state/queries.ts) and the SDK's queries too (sdk/src/chain/rpc.ts), so the two
 // sides cannot drift apart. Greenfield's own paths are typed by their protobuf codecs instead.
 
-import type { Hex } from '../crypto/keys.ts';
 import type {
-  AccountabilityParams, BucketRecord, ChallengeRecord, ComputeParams, FeedEvent, GroupObject, GroupRecord, GvgRecord,
+  BucketRecord, ChallengeInfo, ChallengeRecord, ComputeParams, FeedEvent, GroupObject, GroupRecord, GvgRecord,
   MemberRecord, ObjectRecord, PolicyRecord, ProviderRecord, SwapInRecord,
 } from './records.ts';
 import type {
-  BucketReadState, ChallengeInfo, DatasetRunInfo, JobInfo, OfferInfo, OutputProvenance, PaymentView, ProviderComputeStats,
+  BucketReadState, ChainHoldings, DatasetRunInfo, JobInfo, OfferInfo, OutputProvenance, PaymentView, ProviderComputeStats, ProviderIncome, StakeView,
 } from './types.ts';
 
 /** One query: the request a client sends and the answer the chain gives. */
@@ -22,39 +21,6 @@ export interface QuerySpec<Req, Res> {
 export interface Page<Cursor> {
   limit?: number;
   startAfter?: Cursor;
-}
-
-/** All money the chain holds, by where it is: the sum the conservation checks compare. */
-export interface ChainHoldings {
-  total: bigint;
-  bank: bigint;
-  streams: bigint;
-  /** Part of `bank`: providers' deposits (slashable, unbonding included). */
-  deposits: bigint;
-  /** Part of `bank`: the fees of open challenges. */
-  challengeFees: bigint;
-  accounts: number;
-  streamRecords: number;
-  /** Chain time (s). */
-  at: bigint;
-}
-
-/** A provider's storage income not yet settled, and the flows feeding it now. */
-export interface ProviderIncome {
-  spId: number;
-  familyId: number;
-  gvgIds: number[];
-  unsettled: bigint;
-  ratePerSecond: bigint;
-  /** Chain time (s). */
-  now: bigint;
-}
-
-/** The stake module: who admits providers, the accountability parameters, each provider's deposit. */
-export interface StakeView {
-  admin: Hex | '';
-  params: AccountabilityParams;
-  providers: { id: number; operatorAddress: Hex; deposit: string; admitted: boolean; status: number; unbondingUntil: number }[];
 }
 
 export type GroupWithMembers = GroupRecord & { members: Pick<MemberRecord, 'member' | 'expiresAt'>[] };

@@ -3,7 +3,6 @@
 // cross the wire as they are, see json.ts).
 
 import type { Hex } from '../crypto/keys.ts';
-import type { ChallengeInfo } from './types.ts';
 
 export interface BucketRecord {
   id: bigint;
@@ -126,6 +125,27 @@ export interface GvgRecord {
   secondarySpIds: number[];
   /** Chain time (ms) the group was created: down reports count from its oldest groups' members. */
   createdAt?: number;
+}
+
+/** A storage challenge (project extension of Greenfield's challenge module). */
+export interface ChallengeInfo {
+  id: number;
+  /** The challenged provider. */
+  spId: number;
+  objectId: bigint;
+  /** -1 the primary's whole copy, i secondary piece i. */
+  redundancyIndex: number;
+  segment: number;
+  /** The providers the chain chose to check it; a majority decides. */
+  challengers: number[];
+  issuedAt: number;
+  expiresAt: number;
+  status: 'open' | 'passed' | 'failed' | 'expired';
+  /** Challenger id → true when the answer checked out. */
+  votes: Record<string, boolean>;
+  slashed: bigint;
+  /** Set when a swap-in waits for it. */
+  swapKey?: string;
 }
 
 export type ChallengeStatus = ChallengeInfo['status'];

@@ -3,6 +3,7 @@
 // code can point at the embedded devnet or at a Greenfield network.
 
 import type { Hex } from '../crypto/keys.ts';
+import type { AccountabilityParams, ChallengeInfo } from './records.ts';
 
 export interface CallOptions {
   signal?: AbortSignal;
@@ -57,27 +58,6 @@ export interface StorageProvider {
   deposit?: bigint;
   /** Admitted by the admin/governance account; a provider that only registered waits in maintenance. */
   admitted?: boolean;
-}
-
-/** A storage challenge (project extension of Greenfield's challenge module). */
-export interface ChallengeInfo {
-  id: number;
-  /** The challenged provider. */
-  spId: number;
-  objectId: bigint;
-  /** -1 the primary's whole copy, i secondary piece i. */
-  redundancyIndex: number;
-  segment: number;
-  /** The providers the chain chose to check it; a majority decides. */
-  challengers: number[];
-  issuedAt: number;
-  expiresAt: number;
-  status: 'open' | 'passed' | 'failed' | 'expired';
-  /** Challenger id → true when the answer checked out. */
-  votes: Record<string, boolean>;
-  slashed: bigint;
-  /** Set when a swap-in waits for it. */
-  swapKey?: string;
 }
 
 export interface GlobalVirtualGroup {
@@ -496,6 +476,39 @@ export interface BucketReadState {
   now: number;
 }
 
+/** All money the chain holds, by where it is: the sum the conservation checks compare. */
+export interface ChainHoldings {
+  total: bigint;
+  bank: bigint;
+  streams: bigint;
+  /** Part of `bank`: providers' deposits (slashable, unbonding included). */
+  deposits: bigint;
+  /** Part of `bank`: the fees of open challenges. */
+  challengeFees: bigint;
+  accounts: number;
+  streamRecords: number;
+  /** Chain time (s). */
+  at: bigint;
+}
+
+/** A provider's storage income not yet settled, and the flows feeding it now. */
+export interface ProviderIncome {
+  spId: number;
+  familyId: number;
+  gvgIds: number[];
+  unsettled: bigint;
+  ratePerSecond: bigint;
+  /** Chain time (s). */
+  now: bigint;
+}
+
+/** The stake module: who admits providers, the accountability parameters, each provider's deposit. */
+export interface StakeView {
+  admin: Hex | '';
+  params: AccountabilityParams;
+  providers: { id: number; operatorAddress: Hex; deposit: string; admitted: boolean; status: number; unbondingUntil: number }[];
+}
+
 /** Read-only chain access: no key needed. */
 export interface ChainReader {
   readonly chainId: string;
@@ -545,15 +558,15 @@ export interface ChainReader {
   paymentView(address: Hex, opts?: CallOptions): Promise<PaymentView>;
   bucketReadState(bucket: string, opts?: CallOptions): Promise<BucketReadState>;
   /** A provider's storage income not yet settled (its family's and its share of its groups'), and its rate now. */
-  providerIncome(spId: number, opts?: CallOptions): Promise<{ spId: number; familyId: number; gvgIds: number[]; unsettled: bigint; ratePerSecond: bigint; now: bigint }>;
+  providerIncome(spId: number, opts?: CallOptions): Promise<ProviderIncome>;
   /** Everything the chain holds (bank + stream records); constant from genesis on. */
-  holdings(opts?: CallOptions): Promise<{ total: bigint; bank: bigint; streams: bigint; at: bigint }>;
+  holdings(opts?: CallOptions): Promise<ChainHoldings>;
   /** One storage challenge. */
   challenge(id: number, opts?: CallOptions): Promise<ChallengeInfo>;
   /** Open challenges a provider must check (`challenger`), or the challenges against a provider after an id. */
   challenges(by: { challenger: number } | { spId: number; afterId?: number }, opts?: CallOptions): Promise<ChallengeInfo[]>;
   /** Who admits providers and the stake rules (minimum deposit, unbonding, challenge and slash params). */
-  stakeParams(opts?: CallOptions): Promise<{ admin: Hex; params: Record<string, string | number> }>;
+  stakeParams(opts?: CallOptions): Promise<StakeView>;
   /** Development chains only: moves chain time forward. Returns the new chain time (ms). */
   advanceTime(seconds: number, opts?: CallOptions): Promise<number>;
   /** Resolves when the tx is in a block; throws ERR_TX_FAILED with the chain's log if it failed. */

@@ -10,9 +10,8 @@ import { big } from '@insitu/protocol/chain';
 import { jsonRpc, chainError, extensionQuery, feedEvents } from './rpc.ts';
 import { waitForTx } from './inclusion.ts';
 import type {
-  Account, Action, BucketInfo, BucketReadState, PaymentView, CallOptions, ChainEvent, ChainReader, Effect, GlobalVirtualGroup,
-  ObjectInfo, Policy, GroupInfo, StorageParams, StorageProvider, Visibility, ListOptions, JobInfo, DatasetRunInfo, ChallengeInfo,
-  OfferInfo, ProviderComputeStats, OutputProvenance,
+  Account, Action, BucketInfo, CallOptions, ChainEvent, ChainReader, Effect, GlobalVirtualGroup,
+  ObjectInfo, Policy, StorageParams, StorageProvider, Visibility, ListOptions, ProviderRecord,
 } from '@insitu/protocol/chain';
 
 export interface ChainReaderOptions {
@@ -110,10 +109,10 @@ export function readerOn(gf: GreenfieldClient, opts: ChainReaderOptions): ChainR
 
   async function providers(): Promise<StorageProvider[]> {
     const sps = (await gf.sp.getStorageProviders()) as Rec[];
-    let prices = new Map<number, Rec>();
+    let prices = new Map<number, ProviderRecord>();
     try {
-      const ext = await extensionQuery<{ providers: Rec[] }>(rpcUrl, '/insitu.sp.Query/Providers', {});
-      prices = new Map(ext.providers.map((p) => [p.id as number, p]));
+      const ext = await extensionQuery(rpcUrl, '/insitu.sp.Query/Providers', {});
+      prices = new Map(ext.providers.map((p) => [p.id, p]));
     } catch {
       // A plain Greenfield network has no compute prices.
     }
@@ -194,7 +193,7 @@ export function readerOn(gf: GreenfieldClient, opts: ChainReaderOptions): ChainR
     }, 'ERR_NOT_FOUND'),
 
     listGlobalVirtualGroups: (spId, o) => guard(o, async () => {
-      const r = await extensionQuery<{ groups: Rec[] }>(rpcUrl, '/insitu.virtualgroup.Query/ProviderGroups', { spId }, o?.signal);
+      const r = await extensionQuery(rpcUrl, '/insitu.virtualgroup.Query/ProviderGroups', { spId }, o?.signal);
       return r.groups.map(gvgInfo);
     }),
 
@@ -211,7 +210,7 @@ export function readerOn(gf: GreenfieldClient, opts: ChainReaderOptions): ChainR
     }, 'ERR_OBJECT_NOT_FOUND'),
 
     listBuckets: (owner, o) => guard(o, async () => {
-      const r = await extensionQuery<{ buckets: Rec[] }>(rpcUrl, '/insitu.storage.Query/BucketsByOwner', { owner }, o?.signal);
+      const r = await extensionQuery(rpcUrl, '/insitu.storage.Query/BucketsByOwner', { owner }, o?.signal);
       return r.buckets.map((b) => ({
         id: b.id, name: b.name, owner: b.owner, visibility: visibilityName(b.visibility), createdAt: b.createdAt,
         paymentAddress: b.paymentAddress, primarySpId: b.primarySpId, familyId: b.familyId, chargedReadQuota: b.chargedReadQuota,
@@ -220,13 +219,13 @@ export function readerOn(gf: GreenfieldClient, opts: ChainReaderOptions): ChainR
     }),
 
     listObjects: (bucket, o?: ListOptions) => guard(o, async () => {
-      const r = await extensionQuery<{ objects: Rec[] }>(rpcUrl, '/insitu.storage.Query/Objects', {
+      const r = await extensionQuery(rpcUrl, '/insitu.storage.Query/Objects', {
         bucket, prefix: o?.prefix ?? '', ...(o?.startAfter ? { startAfter: o.startAfter } : {}), limit: o?.limit ?? 1000,
       }, o?.signal);
       return r.objects.map((x) => ({
         id: x.id, bucketName: x.bucket, objectName: x.name, owner: x.owner, creator: x.creator, payloadSize: x.payloadSize,
         visibility: visibilityName(x.visibility), contentType: x.contentType, createdAt: x.createdAt,
-        status: (['created', 'sealed', 'discontinued'] as const)[x.status as number] ?? 'created', redundancy: 'ec' as const,
+        status: (['created', 'sealed', 'discontinued'] as const)[x.status] ?? 'created', redundancy: 'ec' as const,
         checksums: x.checksums, gvgId: x.gvgId, lvgId: x.lvgId, updatedAt: x.updatedAt,
       }));
     }),
@@ -237,15 +236,15 @@ export function readerOn(gf: GreenfieldClient, opts: ChainReaderOptions): ChainR
     }),
 
     listPolicies: (bucket, object, o) => guard(o, async () => {
-      const r = await extensionQuery<{ policies: Rec[] }>(rpcUrl, '/insitu.permission.Query/ListPolicies', { bucket, ...(object ? { object } : {}) }, o?.signal);
+      const r = await extensionQuery(rpcUrl, '/insitu.permission.Query/ListPolicies', { bucket, ...(object ? { object } : {}) }, o?.signal);
       return r.policies.map((p): Policy => ({
         id: p.id,
-        principal: p.principal.type === 2 ? { type: 'group', groupId: BigInt(p.principal.value) } : { type: 'account', address: p.principal.value },
+        principal: p.principal.type === 2 ? { type: 'group', groupId: BigInt(p.principal.value) } : { type: 'account', address: p.principal.value as Hex },
         bucket: p.bucket,
         ...(p.object ? { object: p.object } : {}),
-        statements: p.statements.map((s: Rec) => ({
+        statements: p.statements.map((s) => ({
           effect: s.effect === 2 ? 'deny' : 'allow',
-          actions: (s.actions as number[]).map((a) => ACTION_NAMES[a] ?? 'all'),
+          actions: s.actions.map((a) => ACTION_NAMES[a] ?? 'all'),
           resources: s.resources,
           ...(s.expiresAt ? { expiresAt: s.expiresAt } : {}),
         })),
@@ -272,27 +271,27 @@ export function readerOn(gf: GreenfieldClient, opts: ChainReaderOptions): ChainR
       });
     }),
 
-    objectsInGroup: (gvgId, o) => guard(o, async () => (await extensionQuery<{ objects: { id: bigint; bucketName: string; objectName: string; payloadSize: bigint }[] }>(rpcUrl, '/insitu.storage.Query/ObjectsInGroup', { gvgId, afterId: (o?.afterId ?? 0n).toString(), limit: o?.limit ?? 1000 }, o?.signal)).objects),
-    listGroups: (by, o) => guard(o, async () => (await extensionQuery<{ groups: GroupInfo[] }>(rpcUrl, '/insitu.storage.Query/Groups', 'owner' in by ? { owner: by.owner } : { member: by.member }, o?.signal)).groups),
-    swapIns: (o) => guard(o, async () => (await extensionQuery<{ swapIns: { successorSpId: number; targetSpId: number; familyId: number; gvgId: number; reservedAt: number }[] }>(rpcUrl, '/insitu.virtualgroup.Query/SwapIns', {}, o?.signal)).swapIns),
-    getJob: (id, o) => guard(o, async () => (await extensionQuery<{ job: JobInfo }>(rpcUrl, '/insitu.compute.Query/Job', { id: id.toString() }, o?.signal)).job, 'ERR_NOT_FOUND'),
-    getRun: (id, o) => guard(o, async () => extensionQuery<{ run: DatasetRunInfo; jobs: JobInfo[] }>(rpcUrl, '/insitu.compute.Query/Run', { id: id.toString() }, o?.signal), 'ERR_NOT_FOUND'),
+    objectsInGroup: (gvgId, o) => guard(o, async () => (await extensionQuery(rpcUrl, '/insitu.storage.Query/ObjectsInGroup', { gvgId, afterId: (o?.afterId ?? 0n).toString(), limit: o?.limit ?? 1000 }, o?.signal)).objects),
+    listGroups: (by, o) => guard(o, async () => (await extensionQuery(rpcUrl, '/insitu.storage.Query/Groups', 'owner' in by ? { owner: by.owner } : { member: by.member }, o?.signal)).groups),
+    swapIns: (o) => guard(o, async () => (await extensionQuery(rpcUrl, '/insitu.virtualgroup.Query/SwapIns', {}, o?.signal)).swapIns),
+    getJob: (id, o) => guard(o, async () => (await extensionQuery(rpcUrl, '/insitu.compute.Query/Job', { id: id.toString() }, o?.signal)).job, 'ERR_NOT_FOUND'),
+    getRun: (id, o) => guard(o, async () => extensionQuery(rpcUrl, '/insitu.compute.Query/Run', { id: id.toString() }, o?.signal), 'ERR_NOT_FOUND'),
 
-    listJobs: (creator, o) => guard(o, async () => (await extensionQuery<{ jobs: JobInfo[] }>(rpcUrl, '/insitu.compute.Query/Jobs', {
+    listJobs: (creator, o) => guard(o, async () => (await extensionQuery(rpcUrl, '/insitu.compute.Query/Jobs', {
       ...(creator ? { creator } : {}), limit: o?.limit ?? 100, ...(o?.startAfter ? { startAfter: o.startAfter.toString() } : {}), ...(o?.executorSpId ? { executorSpId: o.executorSpId } : {}),
     }, o?.signal)).jobs),
-    getOffer: (id, o) => guard(o, async () => (await extensionQuery<{ offer: OfferInfo }>(rpcUrl, '/insitu.compute.Query/Offer', { id: id.toString() }, o?.signal)).offer, 'ERR_NOT_FOUND'),
-    listOffers: (by, o) => guard(o, async () => (await extensionQuery<{ offers: OfferInfo[] }>(rpcUrl, '/insitu.compute.Query/Offers', { ...(by?.owner ? { owner: by.owner } : {}), ...(by?.bucket ? { bucket: by.bucket } : {}), limit: o?.limit ?? 100 }, o?.signal)).offers),
-    computeStats: (o) => guard(o, async () => (await extensionQuery<{ providers: ProviderComputeStats[] }>(rpcUrl, '/insitu.compute.Query/ProviderStats', {}, o?.signal)).providers),
-    provenance: (bucket, object, o) => guard(o, async () => (await extensionQuery<{ provenance: OutputProvenance | null }>(rpcUrl, '/insitu.compute.Query/Provenance', { bucket, object }, o?.signal)).provenance, 'ERR_OBJECT_NOT_FOUND'),
+    getOffer: (id, o) => guard(o, async () => (await extensionQuery(rpcUrl, '/insitu.compute.Query/Offer', { id: id.toString() }, o?.signal)).offer, 'ERR_NOT_FOUND'),
+    listOffers: (by, o) => guard(o, async () => (await extensionQuery(rpcUrl, '/insitu.compute.Query/Offers', { ...(by?.owner ? { owner: by.owner } : {}), ...(by?.bucket ? { bucket: by.bucket } : {}), limit: o?.limit ?? 100 }, o?.signal)).offers),
+    computeStats: (o) => guard(o, async () => (await extensionQuery(rpcUrl, '/insitu.compute.Query/ProviderStats', {}, o?.signal)).providers),
+    provenance: (bucket, object, o) => guard(o, async () => (await extensionQuery(rpcUrl, '/insitu.compute.Query/Provenance', { bucket, object }, o?.signal)).provenance, 'ERR_OBJECT_NOT_FOUND'),
 
-    paymentView: (address, o) => guard(o, async () => extensionQuery<PaymentView>(rpcUrl, '/insitu.payment.Query/Account', { address }, o?.signal)),
-    bucketReadState: (bucket, o) => guard(o, async () => extensionQuery<BucketReadState>(rpcUrl, '/insitu.payment.Query/BucketRead', { bucketName: bucket }, o?.signal), 'ERR_BUCKET_NOT_FOUND'),
-    providerIncome: (spId, o) => guard(o, async () => extensionQuery<{ spId: number; familyId: number; gvgIds: number[]; unsettled: bigint; ratePerSecond: bigint; now: bigint }>(rpcUrl, '/insitu.payment.Query/ProviderIncome', { spId }, o?.signal)),
-    holdings: (o) => guard(o, async () => extensionQuery<{ total: bigint; bank: bigint; streams: bigint; at: bigint }>(rpcUrl, '/insitu.audit.Query/Holdings', {}, o?.signal)),
-    challenge: (id, o) => guard(o, async () => challengeInfo((await extensionQuery<{ challenge: Rec }>(rpcUrl, '/insitu.challenge.Query/Challenge', { id }, o?.signal)).challenge), 'ERR_NOT_FOUND'),
-    challenges: (by, o) => guard(o, async () => (await extensionQuery<{ challenges: Rec[] }>(rpcUrl, '/insitu.challenge.Query/Challenges', by, o?.signal)).challenges.map(challengeInfo)),
-    stakeParams: (o) => guard(o, async () => extensionQuery<{ admin: Hex; params: Record<string, string | number> }>(rpcUrl, '/insitu.sp.Query/Stake', {}, o?.signal)),
+    paymentView: (address, o) => guard(o, async () => extensionQuery(rpcUrl, '/insitu.payment.Query/Account', { address }, o?.signal)),
+    bucketReadState: (bucket, o) => guard(o, async () => extensionQuery(rpcUrl, '/insitu.payment.Query/BucketRead', { bucketName: bucket }, o?.signal), 'ERR_BUCKET_NOT_FOUND'),
+    providerIncome: (spId, o) => guard(o, async () => extensionQuery(rpcUrl, '/insitu.payment.Query/ProviderIncome', { spId }, o?.signal)),
+    holdings: (o) => guard(o, async () => extensionQuery(rpcUrl, '/insitu.audit.Query/Holdings', {}, o?.signal)),
+    challenge: (id, o) => guard(o, async () => (await extensionQuery(rpcUrl, '/insitu.challenge.Query/Challenge', { id }, o?.signal)).challenge, 'ERR_NOT_FOUND'),
+    challenges: (by, o) => guard(o, async () => (await extensionQuery(rpcUrl, '/insitu.challenge.Query/Challenges', by, o?.signal)).challenges),
+    stakeParams: (o) => guard(o, async () => extensionQuery(rpcUrl, '/insitu.sp.Query/Stake', {}, o?.signal)),
     advanceTime: async () => {
       throw new InsituError('ERR_PERMISSION_DENIED', 'moving a devnet\'s clock is a transaction: use a chain client with a key its genesis names (devClock.authorities)');
     },
@@ -301,12 +300,6 @@ export function readerOn(gf: GreenfieldClient, opts: ChainReaderOptions): ChainR
   };
   return reader;
 }
-
-const challengeInfo = (c: Rec): ChallengeInfo => ({
-  id: Number(c.id), spId: Number(c.spId), objectId: BigInt(String(c.objectId)), redundancyIndex: Number(c.redundancyIndex), segment: Number(c.segment),
-  challengers: (c.challengers as number[]).map(Number), issuedAt: Number(c.issuedAt), expiresAt: Number(c.expiresAt), status: c.status,
-  votes: c.votes as Record<string, boolean>, slashed: BigInt(String(c.slashed ?? '0')), ...(c.swapKey ? { swapKey: String(c.swapKey) } : {}),
-});
 
 export async function createChainReader(opts: ChainReaderOptions): Promise<ChainReader> {
   return readerOn(greenfieldClient(opts.rpcUrl, opts.chainId), opts);

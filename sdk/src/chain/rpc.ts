@@ -4,6 +4,7 @@
 import { request } from 'undici';
 import { InsituError, errorCodeOf, throwIfAborted, toAbortError, type ErrorCode } from '@insitu/protocol';
 import { withFailover } from './failover.ts';
+import { encodeJson, decodeJson, type InsituQueryPath, type QueryRequest, type QueryResponse } from '@insitu/protocol/chain';
 
 let nextId = 1;
 
@@ -41,17 +42,15 @@ export function chainError(log: string, fallback: ErrorCode = 'ERR_TX_FAILED', c
   return m ? new InsituError(errorCodeOf(m[1], fallback), m[2]!.trim(), opts) : new InsituError(fallback, log, opts);
 }
 
-export async function extensionQuery<T>(rpcUrl: string, path: string, req: Record<string, unknown>, signal?: AbortSignal): Promise<T> {
-  const data = Buffer.from(JSON.stringify(req, (_k, v) => (typeof v === 'bigint' ? { $big: v.toString() } : v))).toString('hex');
+/**
+ * One of the chain's own query paths, typed by the protocol's table (what it takes and answers is
+ * defined once, for the chain and for this client).
+ */
+export async function extensionQuery<P extends InsituQueryPath>(rpcUrl: string, path: P, req: QueryRequest<P>, signal?: AbortSignal): Promise<QueryResponse<P>> {
+  const data = Buffer.from(encodeJson(req)).toString('hex');
   const r = await jsonRpc<{ response: { code: number; log: string; value: string } }>(rpcUrl, 'abci_query', { path, data }, signal);
   if (r.response.code !== 0) throw chainError(r.response.log, 'ERR_NOT_FOUND');
-  return JSON.parse(Buffer.from(r.response.value, 'base64').toString('utf8'), (_k, x) => {
-    if (x && typeof x === 'object' && !Array.isArray(x)) {
-      if ('$big' in x && Object.keys(x).length === 1) return BigInt(x.$big);
-      if ('$bytes' in x && Object.keys(x).length === 1) return new Uint8Array(Buffer.from(x.$bytes, 'hex'));
-    }
-    return x;
-  }) as T;
+  return decodeJson<QueryResponse<P>>(Buffer.from(r.response.value, 'base64').toString('utf8'));
 }
 
 export interface FeedRow {
@@ -76,7 +75,7 @@ export async function feedEvents(rpcUrl: string, after: bigint, limit: number, w
   }
   const deadline = Date.now() + waitMs;
   for (;;) {
-    const r = await extensionQuery<{ events: { seq: bigint; height: bigint; txHash: Uint8Array | null; type: string; attributes: Record<string, string> }[] }>(
+    const r = await extensionQuery(
       rpcUrl, '/insitu.events.Query/Feed', { after: after.toString(), limit }, signal);
     if (r.events.length > 0 || Date.now() >= deadline) {
       return {
