@@ -190,7 +190,7 @@ export async function wrong(client: InsituClient): Promise<void> {
   await t.throwsAsync(run(process.execPath, [tsc, '-p', 'tsconfig.json'], project), { message: /TS2322/ });
 });
 
-test.serial('the installed insitu answers --version and --help as built JavaScript, without tsx', async (t) => {
+test.serial('the installed insitu answers --version and --help and reads an object, as built JavaScript without tsx', async (t) => {
   const bin = join(project, 'node_modules/.bin/insitu');
   const cli = JSON.parse(await readFile(join(repo, 'cli/package.json'), 'utf8')) as { version: string };
   const version = await timed('insitu --version', () => run(bin, ['--version'], project, { INSITU_HOME: home, NODE_OPTIONS: '' }));
@@ -198,6 +198,8 @@ test.serial('the installed insitu answers --version and --help as built JavaScri
   const help = await run(bin, ['--help'], project, { INSITU_HOME: home, NODE_OPTIONS: '' });
   t.regex(help, /Usage: insitu/);
   for (const command of ['bucket', 'put', 'get', 'job', 'devnet', 'node', 'key']) t.regex(help, new RegExp(`\\n\\s+${command}\\b`), command);
+  // And it does real work: the object the ESM script stored, read back through the installed CLI.
+  t.is(await run(bin, ['get', 'packaged/words.txt'], project, { INSITU_HOME: home, NODE_OPTIONS: '' }), 'one two three\nfour five\n');
   t.false(existsSync(join(project, 'node_modules/tsx')), 'no tsx installed');
   t.false(existsSync(join(project, 'node_modules/@insitu/cli/src')), 'no TypeScript sources shipped');
 });
