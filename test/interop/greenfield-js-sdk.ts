@@ -163,13 +163,17 @@ async function refusals(t: ExecutionContext, net: InteropNet): Promise<void> {
   const balance = async (): Promise<bigint> => BigInt((await gf.account.getAccountBalance({ address: bob!.address, denom: 'BNB' })).balance.amount);
   const bucketExists = async (name: string): Promise<boolean> => gf.bucket.headBucket(name).then(() => true, () => false);
 
-  // A taken bucket name: the block refuses the transaction with its code, and only the fee is paid.
-  // (Simulation here estimates gas and checks the signer, sequence and fee; it does not run the
-  // messages, so it does not foresee the refusal.)
+  // A taken bucket name: simulation runs the message, as the block would, and foresees the
+  // refusal with its code before anything is paid.
   const taken = await createBucket('gf-taken');
-  const gas = await taken.simulate({ denom: 'BNB' });
-  const fee = BigInt(gas.gasLimit) * BigInt(gas.gasPrice);
   const before = await balance();
+  const foreseen = await t.throwsAsync(taken.simulate({ denom: 'BNB' }) as Promise<unknown>);
+  t.regex(String(foreseen?.message), /ERR_BUCKET_EXISTS/);
+  t.is(await balance(), before, 'a simulation costs nothing');
+  // Broadcast anyway (with the gas of a valid bucket creation), the block refuses it with its
+  // code, and only the fee is paid.
+  const gas = await (await createBucket('gf-bob-1')).simulate({ denom: 'BNB' });
+  const fee = BigInt(gas.gasLimit) * BigInt(gas.gasPrice);
   const refused = await taken.broadcast({ denom: 'BNB', gasLimit: Number(gas.gasLimit), gasPrice: gas.gasPrice, payer: bob!.address, granter: '', privateKey: bob!.privateKey });
   t.is(refused.code, chainCodeNumber('ERR_BUCKET_EXISTS'));
   t.regex(refused.rawLog, /ERR_BUCKET_EXISTS/);
@@ -194,5 +198,5 @@ async function refusals(t: ExecutionContext, net: InteropNet): Promise<void> {
 export const interopTests: InteropTest[] = [
   { title: 'greenfield-js-sdk uploads, reads and shares through insitu nodes, and the two SDKs read each other\'s objects', run: uploadsReadsAndShares },
   { title: 'groups through greenfield-js-sdk: create, add a member with expiry, a policy naming the group, extra, leave, delete', run: groups },
-  { title: 'greenfield-js-sdk sees refusals as Greenfield reports them: a block refuses a taken bucket name with its code and charges only the fee; a stale sequence is turned away by CheckTx', run: refusals },
+  { title: 'greenfield-js-sdk sees refusals as Greenfield reports them: simulation foresees a taken bucket name with its code, and a block refuses it and charges only the fee; a stale sequence is turned away by CheckTx', run: refusals },
 ];

@@ -6,6 +6,7 @@ import { InsituError } from '@insitu/protocol';
 import { encodeValue, decodeValue } from '../state/store.ts';
 import { queryCodecs, toLong } from '../gnfd.ts';
 import { decodeSimulateTx } from '../tx/decode.ts';
+import { resultData } from './json.ts';
 import type { ChainApp } from '../state/types.ts';
 import type { Logger } from '../state/app.ts';
 
@@ -38,10 +39,24 @@ export async function answerQuery(app: ChainApp, logger: Logger, path: string, d
         throw new InsituError('ERR_BAD_REQUEST', 'malformed Simulate request', { cause });
       }
       const r = await app.simulate(decodeSimulateTx(txBytes));
-      if (r.code !== 0) return reply(new Uint8Array(), r.code, r.log, r.codespace);
+      const gasInfo = { gasWanted: toLong(r.gasWanted), gasUsed: toLong(r.gasUsed), minGasPrice: `${app.minGasPrice}BNB` };
+      if (r.code !== 0) {
+        // Cosmos's words for a failed simulation, after the stable code. A message failure (the
+        // ante checks passed, so the gas is known) also carries the gas info as the value, which
+        // Cosmos clients ignore on a failed query: a client whose transaction builds on one not
+        // yet in a block learns the gas without being told the outcome in advance.
+        const log = `${r.log} With gas wanted: '${r.gasWanted}' and gas used: '${r.gasUsed}' `;
+        const value = r.gasUsed > 0n ? response.encode(response.fromPartial({ gasInfo })).finish() : new Uint8Array();
+        return reply(value, r.code, log, r.codespace);
+      }
       return reply(response.encode(response.fromPartial({
-        gasInfo: { gasWanted: toLong(r.gasWanted), gasUsed: toLong(r.gasUsed), minGasPrice: `${app.minGasPrice}BNB` },
-        result: { data: new Uint8Array(), log: '', events: [], msgResponses: [] },
+        gasInfo,
+        result: {
+          data: resultData(r),
+          log: '',
+          events: r.events.map((e) => ({ type: e.type, attributes: e.attributes.map((a) => ({ ...a, index: true })) })),
+          msgResponses: [],
+        },
       })).finish());
     }
     if (path.startsWith('/insitu.')) {

@@ -14,9 +14,9 @@ import { genesisVirtualGroups, evmChainId, type Genesis } from '../genesis.ts';
 import { decodeAndVerifyTx } from '../tx/decode.ts';
 import { LevelKV, CacheKV, encodeValue, decodeValue, type KV } from './store.ts';
 import type { ChainApp, DecodedTx, ExecResult, TxRecord, BlockInfo, FeedEvent } from './types.ts';
-import { fail, type QueryHandler } from './context.ts';
+import { fail, type QueryHandler, type MsgContext } from './context.ts';
 import {
-  executeBlock, embeddedBlockHash, ante, gasFor, errorResult, nextAppHash, pad, CLOCK_OFFSET_KEY, GAS_PER_MSG,
+  executeBlock, embeddedBlockHash, ante, anteEventsOf, runMessages, gasFor, errorResult, nextAppHash, pad, CLOCK_OFFSET_KEY, GAS_PER_MSG,
   type BlockDeps, type BlockHook, type BlockHeader, type BlockTx, type ExecutedBlock, type MsgDef,
 } from './block.ts';
 import { bankQueries, ensureAccount, accountKey, FEE_COLLECTOR } from './modules/bank.ts';
@@ -345,11 +345,30 @@ export function createChainApp(opts: ChainAppOptions): StateApp {
 
     async simulate(tx) {
       const gas = gasFor(tx);
+      // A throwaway cache of the committed state (Cosmos's simulation runs on a copy of the
+      // check state): nothing is written, no sequence consumed, no feed event kept.
+      const kv = new CacheKV(state());
+      // Simulations usually carry no public key (greenfield-js-sdk sends a zero key): the
+      // signer is the one the messages name, and ante checks that they all name the same one.
+      const signer = tx.signer ?? simulatedSigner(tx);
       try {
-        await ante(deps, new CacheKV(state()), tx, 0n);
-        return { code: 0, codespace: '', log: '', gasWanted: gas, gasUsed: gas, events: [], responses: [] };
+        await ante(deps, kv, { ...tx, signer }, 0n);
       } catch (e) {
-        return errorResult(e, gas, gas);
+        // Refused before any message ran: no gas figure, as the transaction would not be admitted.
+        return errorResult(e, gas, 0n);
+      }
+      if (!signer) return errorResult(new InsituError('ERR_TX_SIGNATURE', 'the simulated transaction carries no public key and its message names no signer'), gas, 0n);
+      const b = await latest();
+      const events = anteEventsOf({ ...tx, signer });
+      const ctx: MsgContext = {
+        kv, signer, height: b.height + 1n, now: chainNow(b), seed: b.hash, genesis, txEvents: events, feed: [],
+      };
+      try {
+        const responses = await runMessages(MSGS, ctx, tx.msgs);
+        return { code: 0, codespace: '', log: '', gasWanted: gas, gasUsed: gas, events: ctx.txEvents, responses };
+      } catch (e) {
+        // A message the block would refuse: its code, and the gas the transaction would use.
+        return { ...errorResult(e, gas, gas), events };
       }
     },
 
@@ -388,6 +407,24 @@ export function createChainApp(opts: ChainAppOptions): StateApp {
       return () => listeners.delete(listener);
     },
   };
+
+  /** The chain time a transaction sent now would run at (as queries see it). */
+  function chainNow(b: BlockInfo): number {
+    return mode === 'embedded' ? Math.max(wallClock() + clockOffset, b.time) : b.time;
+  }
+
+  /** The signer the messages of a simulated transaction name (the first one's; ante checks the rest). */
+  function simulatedSigner(tx: { msgs: { typeUrl: string; value: Record<string, unknown> }[] }): Hex | null {
+    const m = tx.msgs[0];
+    const def = m ? MSGS[m.typeUrl] : undefined;
+    if (!m || !def) return null;
+    try {
+      const s = def.signer(m.value);
+      return typeof s === 'string' && /^0x[0-9a-fA-F]{40}$/.test(s) ? (s as Hex) : null;
+    } catch {
+      return null;
+    }
+  }
 
   async function hasFeed(executed: ExecutedBlock): Promise<boolean> {
     return ((await executed.writes.get<bigint>('meta/eventSeq')) ?? 0n) !== ((await state().get<bigint>('meta/eventSeq')) ?? 0n);

@@ -202,26 +202,13 @@ export async function executeBlock(deps: BlockDeps, state: KV, prev: BlockInfo, 
       records.push(await record(kv, { hash, height: header.height, index, raw, result }));
       continue;
     }
-    // The fee and sequence events Cosmos emits for every admitted tx, failed or not.
-    const anteEvents: TxEvent[] = [
-      { type: 'tx', attributes: [{ key: 'fee', value: `${tx.feeAmount}${DENOM}` }, { key: 'fee_payer', value: tx.signer }] },
-      { type: 'tx', attributes: [{ key: 'acc_seq', value: `${tx.signer}/${tx.sequence}` }] },
-    ];
+    const anteEvents = anteEventsOf(tx);
     const msgKV = new CacheKV(anteKV);
     const txEvents: TxEvent[] = [...anteEvents];
     const txFeed: FeedEmit[] = [];
     const ctx: MsgContext = { kv: msgKV, signer: tx.signer, height: header.height, now, seed: header.hash, genesis: deps.genesis, txEvents, feed: txFeed };
-    const responses: AnyMsg[] = [];
     try {
-      for (const m of tx.msgs) {
-        const value = await deps.msgs[m.typeUrl]!.handler(ctx, m.value);
-        responses.push({ typeUrl: `${m.typeUrl}Response`, value });
-        txEvents.push({ type: 'message', attributes: [
-          { key: 'action', value: m.typeUrl },
-          { key: 'sender', value: tx.signer },
-          { key: 'module', value: m.typeUrl.split('.')[1] ?? '' },
-        ] });
-      }
+      const responses = await runMessages(deps.msgs, ctx, tx.msgs);
       msgKV.flushInto(anteKV);
       for (const emit of txFeed) feed.push({ emit, txHash: hash });
       result = { code: 0, codespace: '', log: '', gasWanted: tx.gasLimit, gasUsed: gas, events: txEvents, responses };
@@ -259,6 +246,35 @@ export async function executeBlock(deps: BlockDeps, state: KV, prev: BlockInfo, 
   };
   kv.put(`block/${pad(header.height)}`, block);
   return { block, results, records, writes: kv };
+}
+
+/** The fee and sequence events Cosmos emits for every admitted tx, failed or not. */
+export function anteEventsOf(tx: { feeAmount: bigint; signer: Hex; sequence: bigint }): TxEvent[] {
+  return [
+    { type: 'tx', attributes: [{ key: 'fee', value: `${tx.feeAmount}${DENOM}` }, { key: 'fee_payer', value: tx.signer }] },
+    { type: 'tx', attributes: [{ key: 'acc_seq', value: `${tx.signer}/${tx.sequence}` }] },
+  ];
+}
+
+/**
+ * Runs a transaction's messages in order on ctx.kv (after its ante checks passed), adding their
+ * events to ctx.txEvents; throws at the first message that fails. Blocks and Simulate both run
+ * messages through here, so a simulation answers what the block would.
+ */
+export async function runMessages(msgs: Record<string, MsgDef>, ctx: MsgContext, list: AnyMsg[]): Promise<AnyMsg[]> {
+  const responses: AnyMsg[] = [];
+  for (const m of list) {
+    const def = msgs[m.typeUrl];
+    if (!def) throw new InsituError('ERR_BAD_REQUEST', `unsupported message ${m.typeUrl}`);
+    const value = await def.handler(ctx, m.value);
+    responses.push({ typeUrl: `${m.typeUrl}Response`, value });
+    ctx.txEvents.push({ type: 'message', attributes: [
+      { key: 'action', value: m.typeUrl },
+      { key: 'sender', value: ctx.signer },
+      { key: 'module', value: m.typeUrl.split('.')[1] ?? '' },
+    ] });
+  }
+  return responses;
 }
 
 async function record(kv: KV, rec: TxRecord): Promise<TxRecord> {
