@@ -176,12 +176,8 @@ export async function run(ctx: BenchContext): Promise<void> {
     ];
     const idle = new Map(await Promise.all(roles.map(async (r) => [r.name, r.pid === process.pid ? process.memoryUsage.rss() : await rssOf(r.pid)] as const)));
 
-    const up = await measure(roles, () => client.objects.put('bench', 'big', file));
-    const down = await measure(roles, () => drain(client.objects.get('bench', 'big')));
-    if (down.value !== size) throw new Error(`download returned ${down.value} of ${size} bytes`);
-    const conc = await measure(roles, () => Promise.all(Array.from({ length: 10 }, () => drain(client.objects.get('bench', 'big')))));
-
-    // The client's memory against the object's size: the same upload and download of a quarter of it.
+    // The client's memory against the object's size: the same upload and download of a quarter of
+    // it first (RSS only grows), then of the whole.
     const quarterFile = join(dir, 'quarter.bin');
     {
       const src = await open(file, 'r');
@@ -198,6 +194,11 @@ export async function run(ctx: BenchContext): Promise<void> {
     const clientOnly = [{ name: 'client', pid: process.pid }];
     const upQuarter = await measure(clientOnly, () => client.objects.put('bench', 'quarter', quarterFile));
     const downQuarter = await measure(clientOnly, () => drain(client.objects.get('bench', 'quarter')));
+
+    const up = await measure(roles, () => client.objects.put('bench', 'big', file));
+    const down = await measure(roles, () => drain(client.objects.get('bench', 'big')));
+    if (down.value !== size) throw new Error(`download returned ${down.value} of ${size} bytes`);
+    const conc = await measure(roles, () => Promise.all(Array.from({ length: 10 }, () => drain(client.objects.get('bench', 'big')))));
 
     // Degraded: the primary stopped, the read rebuilt from the secondaries.
     await devnet.stopNode(primaryIdx);

@@ -28,7 +28,6 @@ export interface ReadContext {
   stallMs?: number;
 }
 
-const sha = (b: Uint8Array): Buffer => createHash('sha256').update(b).digest();
 const same = (a: Uint8Array, b: Uint8Array): boolean => Buffer.from(a).equals(Buffer.from(b));
 
 function segmentBounds(size: number, segSize: number, s: number): { start: number; length: number } {
@@ -85,7 +84,7 @@ async function* fromPrimary(ctx: ReadContext, obj: ObjectInfo, first: number, la
  * source per read, not per piece). Asked for segment s when it stands elsewhere, or after a
  * failure, it opens a new answer from s. Calls are served in the order they are made.
  */
-function pieceStream(open: (from: number, patient: boolean) => Promise<Readable>): { next(s: number, size: number, patient: boolean): Promise<Uint8Array>; close(): void } {
+function pieceStream(open: (from: number, patient: boolean) => Promise<Readable>): { next(s: number, size: number, patient: boolean): Promise<{ parts: Uint8Array[]; hash: Buffer }>; close(): void } {
   let body: Readable | undefined;
   let chunks: AsyncIterator<Uint8Array> | undefined;
   let left: Uint8Array | undefined;
@@ -99,7 +98,8 @@ function pieceStream(open: (from: number, patient: boolean) => Promise<Readable>
     left = undefined;
     at = -1;
   };
-  const read = async (s: number, size: number, patient: boolean): Promise<Uint8Array> => {
+  /** The piece of segment s as the chunks it arrived in (not joined), with its SHA-256. */
+  const read = async (s: number, size: number, patient: boolean): Promise<{ parts: Uint8Array[]; hash: Buffer }> => {
     try {
       if (!chunks || at !== s || patient !== patientNow) {
         close();
@@ -108,7 +108,8 @@ function pieceStream(open: (from: number, patient: boolean) => Promise<Readable>
         at = s;
         patientNow = patient;
       }
-      const out = new Uint8Array(size);
+      const parts: Uint8Array[] = [];
+      const hash = createHash('sha256');
       let fill = 0;
       while (fill < size) {
         let c = left;
@@ -119,12 +120,14 @@ function pieceStream(open: (from: number, patient: boolean) => Promise<Readable>
           c = r.value;
         }
         const n = Math.min(size - fill, c.length);
-        out.set(n === c.length ? c : c.subarray(0, n), fill);
+        const part = n === c.length ? c : c.subarray(0, n);
+        hash.update(part);
+        parts.push(part);
         fill += n;
         if (n < c.length) left = c.subarray(n);
       }
       at++;
-      return out;
+      return { parts, hash: hash.digest() };
     } catch (e) {
       close();
       throw e;
@@ -147,7 +150,7 @@ function pieceStream(open: (from: number, patient: boolean) => Promise<Readable>
  * missing piece is asked of the next source as soon as one fails, and the next segment's pieces
  * are read while the current one is decoded and handed on.
  */
-async function* fromSecondaries(ctx: ReadContext, obj: ObjectInfo, first: number, last: number, signal?: AbortSignal): AsyncGenerator<Uint8Array> {
+async function* fromSecondaries(ctx: ReadContext, obj: ObjectInfo, first: number, last: number, signal?: AbortSignal): AsyncGenerator<Uint8Array[]> {
   const gvg = await ctx.chain.getGlobalVirtualGroup(obj.gvgId, signal ? { signal } : {});
   const k = ctx.params.dataChunks;
   const n = k + ctx.params.parityChunks;
@@ -183,8 +186,8 @@ async function* fromSecondaries(ctx: ReadContext, obj: ObjectInfo, first: number
   const segSize = ctx.params.maxSegmentSize;
 
   /** k verified pieces of segment s (data pieces first: with all four no decoding is needed). */
-  const piecesOf = async (s: number): Promise<(Uint8Array | null)[]> => {
-    const pieces: (Uint8Array | null)[] = Array.from({ length: n }, () => null);
+  const piecesOf = async (s: number): Promise<(Uint8Array[] | null)[]> => {
+    const pieces: (Uint8Array[] | null)[] = Array.from({ length: n }, () => null);
     const pieceSize = Math.ceil(segmentBounds(size, segSize, s).length / k);
     // Sources that failed before go last; among equals, the data pieces first.
     const order = [...usable].sort((a, b) => a.failures - b.failures || a.j - b.j);
@@ -193,8 +196,8 @@ async function* fromSecondaries(ctx: ReadContext, obj: ObjectInfo, first: number
     const fetchFrom = async (src: (typeof usable)[number], patient = false): Promise<void> => {
       try {
         const p = await src.stream.next(s, pieceSize, patient);
-        if (same(sha(p), src.hashes[s]!)) {
-          pieces[src.j] = p;
+        if (same(p.hash, src.hashes[s]!)) {
+          pieces[src.j] = p.parts;
           have++;
           return;
         }
@@ -221,7 +224,7 @@ async function* fromSecondaries(ctx: ReadContext, obj: ObjectInfo, first: number
     return pieces;
   };
 
-  let ahead: Promise<(Uint8Array | null)[]> | undefined;
+  let ahead: Promise<(Uint8Array[] | null)[]> | undefined;
   try {
     for (let s = first; s <= last; s++) {
       throwIfAborted(signal);
@@ -229,7 +232,22 @@ async function* fromSecondaries(ctx: ReadContext, obj: ObjectInfo, first: number
       ahead = s < last ? piecesOf(s + 1) : undefined;
       // A prefetch that fails while this segment is handed on is reported in its own turn.
       ahead?.catch(() => undefined);
-      yield ctx.codec.decode(await current, segmentBounds(size, segSize, s).length);
+      const pieces = await current;
+      const length = segmentBounds(size, segSize, s).length;
+      if (pieces.slice(0, k).every((p) => p !== null)) {
+        // Every data piece is here: the segment is their bytes in order (the last one's zero
+        // padding cut off), handed on as they arrived.
+        const parts: Uint8Array[] = [];
+        let left = length;
+        for (const part of pieces.slice(0, k).flat() as Uint8Array[]) {
+          if (left === 0) break;
+          parts.push(part.length <= left ? part : part.subarray(0, left));
+          left -= Math.min(part.length, left);
+        }
+        yield parts;
+      } else {
+        yield [ctx.codec.decode(pieces.map((p) => (p ? (p.length === 1 ? p[0]! : Buffer.concat(p)) : null)), length)];
+      }
     }
   } finally {
     await ahead?.catch(() => undefined);
@@ -259,10 +277,6 @@ export async function* readObject(ctx: ReadContext, obj: ObjectInfo, primaryEndp
   const first = Math.floor(start / segSize);
   const last = Math.floor(end / segSize);
   let s = first;
-  const emit = (seg: Uint8Array, idx: number): Uint8Array => {
-    const segStart = idx * segSize;
-    return seg.subarray(Math.max(start, segStart) - segStart, Math.min(end + 1, segStart + seg.length) - segStart);
-  };
   /** The parts of segment `idx` (its chunks, in order) that fall in the range asked for. */
   function* emitParts(parts: Uint8Array[], idx: number): Generator<Uint8Array> {
     let at = idx * segSize;
@@ -291,8 +305,8 @@ export async function* readObject(ctx: ReadContext, obj: ObjectInfo, primaryEndp
       break;
     }
   }
-  for await (const seg of fromSecondaries(ctx, obj, s, last, opts.signal)) {
-    yield emit(seg, s);
+  for await (const parts of fromSecondaries(ctx, obj, s, last, opts.signal)) {
+    yield* emitParts(parts, s);
     s++;
   }
 }
