@@ -110,7 +110,8 @@ async function uploadRun(rpcUrl: string, chainId: string, keys: string[], total:
 async function startNodes(dir: string, plan: Awaited<ReturnType<typeof planDevnet>>, rpcUrl: string): Promise<() => Promise<void>> {
   const nodes: StorageNode[] = [];
   for (const [i, n] of plan.nodes.entries()) {
-    const node = createStorageNode({ dataDir: join(dir, `node-${i + 1}`), rpcUrl, chainId: plan.chainId, operatorKey: n.operatorKey, blsKey: n.blsKey, port: n.port, jobWorkers: 1,
+    // The chain, the nodes and the clients share this process's event loop: live nodes can be slow to answer.
+    const node = createStorageNode({ dataDir: join(dir, `node-${i + 1}`), rpcUrl, chainId: plan.chainId, operatorKey: n.operatorKey, blsKey: n.blsKey, port: n.port, jobWorkers: 1, stallMs: 10_000,
       recovery: { scrubIntervalMs: 0, probeIntervalMs: 0, swapIntervalMs: 0 } });
     await node.start();
     nodes.push(node);
@@ -120,8 +121,8 @@ async function startNodes(dir: string, plan: Awaited<ReturnType<typeof planDevne
   };
 }
 
-async function waitForBlocks(rpcUrl: string): Promise<void> {
-  while (!(await jsonRpc<Rec>(rpcUrl, 'status', {}).then((s) => Number(s.sync_info.latest_block_height) >= 1, () => false))) await sleep(100);
+async function waitForBlocks(rpcUrl: string, height: number): Promise<void> {
+  while (!(await jsonRpc<Rec>(rpcUrl, 'status', {}).then((s) => Number(s.sync_info.latest_block_height) >= height, () => false))) await sleep(100);
 }
 
 type ChainMode = { name: string; embedded?: { blockIntervalMs?: number; maxBlockTxs?: number }; validators?: number };
@@ -144,7 +145,8 @@ async function onChain<T>(mode: ChainMode, opts: { accounts: number; withNodes: 
       await chain.start();
       rpcUrls = [chain.rpcUrl];
     }
-    await waitForBlocks(rpcUrls[0]!);
+    // Validators: a block committed after genesis, so queries carry a height.
+    await waitForBlocks(rpcUrls[0]!, mode.validators ? 2 : 1);
     if (opts.withNodes) stops.unshift(await startNodes(dir, plan, rpcUrls.join(',')));
     return await fn(rpcUrls, plan);
   } finally {
@@ -170,6 +172,7 @@ export async function run(ctx: BenchContext): Promise<void> {
       rows.push({ mode: mode.name, txs: r.txs, 'tx/s': (r.txs / r.seconds).toFixed(1), 'commit p50 ms': pct(r.latencies, 50).toFixed(0), 'commit p95 ms': pct(r.latencies, 95).toFixed(0) });
     } catch (e) {
       rows.push({ mode: mode.name, txs: 'failed', 'tx/s': String((e as Error).message).slice(0, 60) });
+      process.stderr.write(`${mode.name}: ${(e as Error).stack ?? String(e)}\n`);
     }
   }
   ctx.table('chain transactions: tx/s with 8 accounts each sending all at once; commit latency (broadcast to inclusion) with 8 accounts each sending one at a time', rows);
@@ -185,6 +188,7 @@ export async function run(ctx: BenchContext): Promise<void> {
       uploads.push({ mode: `${mode.name}, ${clients} at a time`, 'uploads/s': perS.toFixed(1), 'vs one tx per block': `${(perS / before).toFixed(1)}×`, [`vs ${BASELINE_UPLOADS_PER_S}/s measured before`]: `${(perS / BASELINE_UPLOADS_PER_S).toFixed(1)}×` });
     } catch (e) {
       uploads.push({ mode: `${mode.name}, ${clients} at a time`, 'uploads/s': `failed: ${String((e as Error).message).slice(0, 60)}` });
+      process.stderr.write(`${mode.name}: ${(e as Error).stack ?? String(e)}\n`);
     }
   }
   ctx.table('small-object uploads (1 KiB, from 4 accounts, 7 nodes)', uploads);
