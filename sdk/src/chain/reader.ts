@@ -6,7 +6,7 @@ import { InsituError, throwIfAborted, type ErrorCode } from '@insitu/protocol';
 import { checksumAddress, type Hex } from '@insitu/protocol';
 import type { GreenfieldClient } from './gnfd.ts';
 import { greenfieldClient } from './failover.ts';
-import { big } from '@insitu/protocol/chain';
+import { big, queryCodecs } from '@insitu/protocol/chain';
 import { jsonRpc, chainError, extensionQuery, feedEvents } from './rpc.ts';
 import { waitForTx } from './inclusion.ts';
 import type {
@@ -94,12 +94,37 @@ const gvgInfo = (g: Record<string, any>): GlobalVirtualGroup => ({
 /* eslint-disable @typescript-eslint/no-explicit-any */
 type Rec = Record<string, any>;
 
+/** The Greenfield queries every upload makes, asked without greenfield-js-sdk's query stack. */
+const QUERY = {
+  headBucket: '/greenfield.storage.Query/HeadBucket',
+  headObject: '/greenfield.storage.Query/HeadObject',
+  headObjectById: '/greenfield.storage.Query/HeadObjectById',
+  gvg: '/greenfield.virtualgroup.Query/GlobalVirtualGroup',
+  family: '/greenfield.virtualgroup.Query/GlobalVirtualGroupFamily',
+} as const;
+
+/**
+ * One Greenfield query by its gRPC path: the request and response are the same generated
+ * protobuf messages greenfield-js-sdk's query clients use, sent as one abci_query over the
+ * project's JSON-RPC client (failover, keep-alive), without cosmjs's layers, which on a busy node
+ * cost more than the query itself. A refusal comes back as the chain's log, as from
+ * greenfield-js-sdk, for guard() to turn into its code.
+ */
+async function gnfdQuery(rpcUrl: string, path: string, req: Record<string, unknown>, signal?: AbortSignal): Promise<Rec> {
+  const codecs = queryCodecs(path)!;
+  const data = Buffer.from(codecs.request.encode(codecs.request.fromPartial(req)).finish()).toString('hex');
+  const r = await jsonRpc<{ response: { code: number; log: string; value: string | null } }>(rpcUrl, 'abci_query', { path, data }, signal);
+  if (r.response.code !== 0) throw new Error(`query ${path} failed: ${r.response.log}`);
+  return codecs.response.decode(Buffer.from(r.response.value ?? '', 'base64')) as Rec;
+}
+
 export function readerOn(gf: GreenfieldClient, opts: ChainReaderOptions): ChainReader {
   const { rpcUrl } = opts;
+  const query = (path: string, req: Record<string, unknown>, signal?: AbortSignal): Promise<Rec> => gnfdQuery(rpcUrl, path, req, signal);
 
   // Not cached: a family's primary changes when a successor swaps in for a provider that left.
   async function primaryOfFamily(familyId: number): Promise<number> {
-    const r = await gf.virtualGroup.getGlobalVirtualGroupFamily({ familyId });
+    const r = await query(QUERY.family, { familyId });
     return r.globalVirtualGroupFamily.primarySpId as number;
   }
 
@@ -188,7 +213,7 @@ export function readerOn(gf: GreenfieldClient, opts: ChainReaderOptions): ChainR
     }),
 
     getGlobalVirtualGroup: (id, o) => guard(o, async () => {
-      const r = await gf.virtualGroup.getGlobalVirtualGroup({ globalVirtualGroupId: id });
+      const r = await query(QUERY.gvg, { globalVirtualGroupId: id }, o?.signal);
       return gvgInfo(r.globalVirtualGroup);
     }, 'ERR_NOT_FOUND'),
 
@@ -197,15 +222,15 @@ export function readerOn(gf: GreenfieldClient, opts: ChainReaderOptions): ChainR
       return r.groups.map(gvgInfo);
     }),
 
-    headBucket: (name, o) => guard(o, async () => withPrimary(bucketInfo((await gf.bucket.headBucket(name)).bucketInfo)), 'ERR_BUCKET_NOT_FOUND'),
+    headBucket: (name, o) => guard(o, async () => withPrimary(bucketInfo((await query(QUERY.headBucket, { bucketName: name }, o?.signal)).bucketInfo)), 'ERR_BUCKET_NOT_FOUND'),
 
     headObject: (bucket, name, o) => guard(o, async () => {
-      const r = await gf.object.headObject(bucket, name);
+      const r = await query(QUERY.headObject, { bucketName: bucket, objectName: name }, o?.signal);
       return objectInfo(r.objectInfo, r.globalVirtualGroup?.id ?? 0);
     }, 'ERR_OBJECT_NOT_FOUND'),
 
     headObjectById: (id, o) => guard(o, async () => {
-      const r = await gf.object.headObjectById(id.toString());
+      const r = await query(QUERY.headObjectById, { objectId: id.toString() }, o?.signal);
       return objectInfo(r.objectInfo, r.globalVirtualGroup?.id ?? 0);
     }, 'ERR_OBJECT_NOT_FOUND'),
 
