@@ -1,6 +1,6 @@
 // One state machine, whichever way it runs: the same seeded random workload of signed
-// transactions (accounts, buckets, objects, seals, policies, groups, payments, jobs, months of
-// development-clock time) goes through the embedded chain, which proposes its own blocks, and
+// transactions (accounts, buckets, objects, seals, policies, groups, payments, jobs, data offers,
+// dataset runs and their jobs, months of development-clock time) goes through the embedded chain, which proposes its own blocks, and
 // through two independent ABCI app instances fed the very same blocks (as CometBFT would feed
 // them); the app hash agrees after every block.
 
@@ -58,9 +58,20 @@ test('two ABCI app instances and the embedded chain reach the same app hash afte
   t.true(codes.filter((c) => c === 0).length >= 10, 'the workload changed state');
   t.true(codes.some((c) => c !== 0), 'some transactions failed (and failed alike everywhere)');
   t.true(seen.size >= blocks / 2, 'the app hash follows the state');
+  // The market took part: offers were made and dataset runs opened (their jobs, funding and
+  // closing follow as the seed has it).
+  const offers = await embedded.kv().list<{ removed: boolean }>('offer/');
+  const runs = await embedded.kv().list<{ id: bigint; status: string; jobCount: number }>('job-run/');
+  t.log(`${offers.length} data offers (${offers.filter(([, o]) => o.removed).length} withdrawn), ${runs.length} dataset runs (${runs.filter(([, r]) => r.status !== 'open').length} closed) drawn on by ${runs.reduce((n, [, r]) => n + r.jobCount, 0)} jobs`);
+  t.true(offers.length > 0, 'the workload made data offers');
+  t.true(runs.length > 0, 'the workload opened dataset runs');
   // The replicas' state answers queries exactly as the embedded chain's does.
   const holdings = await embedded.query('/insitu.audit.Query/Holdings', {});
-  for (const r of replicas) t.deepEqual((await r.query('/insitu.audit.Query/Holdings', {})).bank, holdings.bank);
+  const run = await embedded.query('/insitu.compute.Query/Run', { id: runs[0]![1].id });
+  for (const r of replicas) {
+    t.deepEqual((await r.query('/insitu.audit.Query/Holdings', {})).bank, holdings.bank);
+    t.deepEqual(await r.query('/insitu.compute.Query/Run', { id: runs[0]![1].id }), run);
+  }
 });
 
 test('a block executed with its transactions in another order gets another app hash', async (t) => {
