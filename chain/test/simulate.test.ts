@@ -46,8 +46,8 @@ async function simulateRaw(rpcUrl: string, msgs: { typeUrl: string; value: Recor
   const { request, response } = queryCodecs(SIMULATE)!;
   const data = Buffer.from(request.encode(request.fromPartial({ txBytes: tx })).finish()).toString('hex');
   const r = await jsonRpc<{ response: { code: number; log: string; value?: string } }>(rpcUrl, 'abci_query', { path: SIMULATE, data });
-  const value = Buffer.from(String(r.response.value ?? ''), 'base64');
-  return { code: Number(r.response.code), log: String(r.response.log), gasUsed: BigInt(String((response.decode(value) as { gasInfo?: { gasUsed?: unknown } }).gasInfo?.gasUsed ?? 0)) };
+  const value = response.decode(Buffer.from(String(r.response.value ?? ''), 'base64')) as { gasInfo?: { gasUsed?: unknown }; result?: { events?: { type: string }[] } };
+  return { code: Number(r.response.code), log: String(r.response.log), gasUsed: BigInt(String(value.gasInfo?.gasUsed ?? 0)), events: (value.result?.events ?? []).map((e) => e.type) };
 }
 
 test('a greenfield-js-sdk simulation of a taken bucket name fails with ERR_BUCKET_EXISTS and changes nothing; a valid one answers its gas and creates nothing', async (t) => {
@@ -95,6 +95,8 @@ test('simulation refuses a transfer beyond the balance, a stale sequence and mes
   const ok = await simulateRaw(chain.rpcUrl, [send(alice!.address, 1n), send(alice!.address, 2n)], 0n);
   t.is(ok.code, 0, ok.log);
   t.is(ok.gasUsed, 240_000n, 'fixed gas per message');
+  // The events the block would record: fee and sequence, then each message's own and its "message" event.
+  t.deepEqual(ok.events, ['tx', 'tx', 'insitu.transfer', 'message', 'insitu.transfer', 'message']);
 
   const beyond = await simulateRaw(chain.rpcUrl, [send(alice!.address, 10n ** 22n)], 0n);
   t.is(beyond.code, chainCodeNumber('ERR_INSUFFICIENT_BALANCE'), beyond.log);
