@@ -195,6 +195,12 @@ export function createTxSender(opts: TxSenderOptions): TxSender {
       }
       const log = String(r.log ?? '');
       const refused = chainError(log);
+      // A signature refused with a remembered account number: the chain at this RPC may be a new
+      // one (its accounts numbered afresh); learn the account again once before giving up.
+      if (refused.code === 'ERR_TX_SIGNATURE' && attempt === 0) {
+        await resync();
+        continue;
+      }
       if (!sequenceRefusal(refused.code, log) || attempt >= SEQUENCE_RETRIES) throw refused;
       const expected = /expected (\d+)/.exec(log)?.[1];
       if (expected !== undefined) acct.next = BigInt(expected);
