@@ -11,11 +11,11 @@ import { createHash } from 'node:crypto';
 import { readFile, symlink, writeFile, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Writable } from 'node:stream';
 import { createClient } from '@insitu/sdk';
 import { run } from '@insitu/cli';
 import { createTestnet, type Testnet } from '../src/testnet.ts';
 import { waitFor } from '../src/wait.ts';
+import { capture } from '../src/capture.ts';
 
 let net: Testnet;
 let keyFile: string;
@@ -29,18 +29,6 @@ test.before(async () => {
 test.after.always(async () => {
   await net?.stop();
 });
-
-function capture(): Writable & { text(): string } {
-  const chunks: Buffer[] = [];
-  const w = new Writable({
-    write(chunk, _enc, cb) {
-      chunks.push(Buffer.from(chunk));
-      cb();
-    },
-  }) as Writable & { text(): string };
-  w.text = () => Buffer.concat(chunks).toString('utf8');
-  return w;
-}
 
 async function cli(...args: string[]) {
   const stdout = capture();

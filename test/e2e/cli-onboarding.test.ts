@@ -8,12 +8,13 @@ import { promisify } from 'node:util';
 import { mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Readable, Writable } from 'node:stream';
+import { Readable } from 'node:stream';
 import { randomBytes } from 'node:crypto';
 import { createChainReader } from '@insitu/sdk/chain';
 import { generatePrivateKey, privateKeyToAddress } from '@insitu/protocol';
 import { run } from '@insitu/cli';
 import { createTestnet, type Testnet } from '../src/testnet.ts';
+import { capture } from '../src/capture.ts';
 
 let net: Testnet;
 let home: string;
@@ -35,18 +36,6 @@ test.before(async () => {
 test.after.always(async () => {
   await net?.stop();
 });
-
-function capture(): Writable & { text(): string } {
-  const chunks: Buffer[] = [];
-  const w = new Writable({
-    write(chunk, _enc, cb) {
-      chunks.push(Buffer.from(chunk));
-      cb();
-    },
-  }) as Writable & { text(): string };
-  w.text = () => Buffer.concat(chunks).toString('utf8');
-  return w;
-}
 
 /** The CLI as a newcomer runs it: no --rpc, no --chain-id; the devnet is found in $INSITU_HOME. */
 async function cli(args: string[], env: NodeJS.ProcessEnv = {}, stdin?: Readable) {

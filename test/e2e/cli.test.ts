@@ -5,11 +5,12 @@ import { randomBytes } from 'node:crypto';
 import { seeded } from '../src/random.ts';
 import { access, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Readable, Writable } from 'node:stream';
+import { Readable } from 'node:stream';
 import { computeChecksums } from '@insitu/protocol';
 import { createClient } from '@insitu/sdk';
 import { run } from '@insitu/cli';
 import { createTestnet, type Testnet } from '../src/testnet.ts';
+import { capture } from '../src/capture.ts';
 
 let net: Testnet;
 let keyFile: string;
@@ -32,19 +33,6 @@ async function readAs(c: { objects: { get(b: string, n: string): AsyncIterable<U
   } catch (e) {
     return (e as { code: string }).code;
   }
-}
-
-function capture(): Writable & { text(): string; bytes(): Buffer } {
-  const chunks: Buffer[] = [];
-  const w = new Writable({
-    write(chunk, _enc, cb) {
-      chunks.push(Buffer.from(chunk));
-      cb();
-    },
-  }) as Writable & { text(): string; bytes(): Buffer };
-  w.text = () => Buffer.concat(chunks).toString('utf8');
-  w.bytes = () => Buffer.concat(chunks);
-  return w;
 }
 
 async function cliWith(stdin: Readable | undefined, ...args: string[]) {

@@ -5,16 +5,9 @@ import test from 'ava';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
 import { run } from '@insitu/cli';
 import { devnetUp } from '@insitu/cli/devnet';
-
-function capture(): Writable & { text(): string } {
-  const chunks: Buffer[] = [];
-  const w = new Writable({ write(c, _e, cb) { chunks.push(Buffer.from(c)); cb(); } }) as Writable & { text(): string };
-  w.text = () => Buffer.concat(chunks).toString('utf8');
-  return w;
-}
+import { capture } from '../src/capture.ts';
 
 test('devnet up runs a chain and 7 node processes, writes devnet.json, and stops and restarts one node', async (t) => {
   const dir = await mkdtemp(join(tmpdir(), 'insitu-devnet-'));
