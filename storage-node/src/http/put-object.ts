@@ -27,8 +27,12 @@ const equal = (a: Uint8Array, b: Uint8Array): boolean => Buffer.from(a).equals(B
  */
 export const REPLICATION_STALL_MS = 2_000;
 
-/** Segment buffers an upload cycles through (enough for the disk write and two queued pieces per stream). */
-const SEGMENT_BUFFERS = 4;
+/**
+ * Segment buffers an upload cycles through: one being filled, one being written and sent, one
+ * whose pieces the replication streams are still handing to their sockets. More buffers let the
+ * receiving run further ahead but cost a segment of memory each.
+ */
+const SEGMENT_BUFFERS = 3;
 
 export async function putObject(ctx: NodeContext, req: IncomingMessage, res: ServerResponse, bucket: string, name: string): Promise<void> {
   const signer = signerOf(req, true)!;
