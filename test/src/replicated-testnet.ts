@@ -8,11 +8,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createLocalNetwork, type LocalNetwork } from '@insitu/chain/network';
 import { evmChainId } from '@insitu/chain/genesis';
-import { createStorageNode, type StorageNode } from '@insitu/storage-node';
-import { createClient, type InsituClient } from '@insitu/sdk';
+import type { StorageNode } from '@insitu/storage-node';
+import type { InsituClient } from '@insitu/sdk';
 import { jsonRpc } from '@insitu/sdk/chain';
 import { freePort, planDevnet, type DevnetPlan } from '@insitu/cli/devnet';
 import { waitFor } from './wait.ts';
+import { testNodes } from './test-nodes.ts';
 
 export interface ReplicatedTestnet {
   dir: string;
@@ -54,7 +55,8 @@ export async function createReplicatedTestnet(opts: ReplicatedTestnetOptions): P
   if (!opts.randomChallenges) plan.genesis.accountability = { ...plan.genesis.accountability, challengeIntervalMs: 0 };
   const network = await createLocalNetwork({ dir: join(dir, 'chain'), genesis: plan.genesis, validators: opts.validators ?? 4, binary: opts.binary, port: freePort });
   const rpcUrl = network.rpcUrls.join(',');
-  const nodes: (StorageNode | null)[] = plan.nodes.map(() => null);
+  const parts = testNodes({ dir, plan, rpcUrl, ...(opts.stallMs !== undefined ? { stallMs: opts.stallMs } : {}) });
+  const { nodes } = parts;
   const net: ReplicatedTestnet = {
     dir,
     plan,
@@ -65,23 +67,9 @@ export async function createReplicatedTestnet(opts: ReplicatedTestnetOptions): P
     evmChainId: String(evmChainId(plan.chainId)),
     nodes,
     accounts: plan.accounts,
-    async client(i = 0) {
-      const account = plan.accounts[i];
-      if (!account) throw new RangeError(`no account ${i}; the testnet has ${plan.accounts.length}`);
-      return createClient({ chain: { rpcUrl, chainId: plan.chainId }, account: { privateKey: account.privateKey } });
-    },
-    async stopNode(i) {
-      await nodes[i]?.stop();
-      nodes[i] = null;
-    },
-    async startNode(i) {
-      if (nodes[i]) return;
-      const n = plan.nodes[i]!;
-      const node = createStorageNode({ dataDir: join(dir, `node-${i + 1}`), rpcUrl, chainId: plan.chainId, operatorKey: n.operatorKey, blsKey: n.blsKey, port: n.port, jobWorkers: 1,
-        stallMs: opts.stallMs ?? 10_000, recovery: { scrubIntervalMs: 0, probeIntervalMs: 0, swapIntervalMs: 0 } });
-      await node.start();
-      nodes[i] = node;
-    },
+    client: parts.client,
+    stopNode: parts.stopNode,
+    startNode: (i) => parts.startNode(i),
     async stop() {
       await Promise.all(nodes.map((_, i) => net.stopNode(i).catch(() => undefined)));
       // Its data goes with it: no need to wait for a graceful shutdown.

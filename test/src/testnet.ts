@@ -5,10 +5,11 @@ import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createChain, type Chain } from '@insitu/chain';
-import { createStorageNode, type StorageNode } from '@insitu/storage-node';
+import type { StorageNode } from '@insitu/storage-node';
 import type { RecoveryOptions } from '@insitu/storage-node';
-import { createClient, type InsituClient } from '@insitu/sdk';
+import type { InsituClient } from '@insitu/sdk';
 import { freePort, planDevnet, type DevnetPlan } from '@insitu/cli/devnet';
+import { testNodes } from './test-nodes.ts';
 
 export interface Testnet {
   dir: string;
@@ -58,12 +59,8 @@ export async function createTestnet(opts: TestnetOptions = {}): Promise<Testnet>
   let chain = createChain({ dataDir: join(dir, 'chain'), genesis: plan.genesis, port: await freePort(), devClock: true });
   await chain.start();
   const rpcUrl = chain.rpcUrl;
-  const makeNode = (i: number, port?: number): StorageNode => {
-    const n = plan.nodes[i]!;
-    return createStorageNode({ dataDir: join(dir, `node-${i + 1}`), rpcUrl, chainId: plan.chainId, operatorKey: n.operatorKey, blsKey: n.blsKey, port: port ?? n.port, jobWorkers: 1, stallMs: opts.stallMs ?? 10_000,
-      recovery: { scrubIntervalMs: 0, probeIntervalMs: 0, swapIntervalMs: 0, ...opts.recovery } });
-  };
-  const nodes: (StorageNode | null)[] = plan.nodes.map(() => null);
+  const parts = testNodes({ dir, plan, rpcUrl, ...(opts.stallMs !== undefined ? { stallMs: opts.stallMs } : {}), ...(opts.recovery ? { recovery: opts.recovery } : {}) });
+  const { nodes } = parts;
   const net: Testnet = {
     dir,
     plan,
@@ -74,21 +71,9 @@ export async function createTestnet(opts: TestnetOptions = {}): Promise<Testnet>
     chainId: plan.chainId,
     nodes,
     accounts: plan.accounts,
-    async client(i = 0) {
-      const account = plan.accounts[i];
-      if (!account) throw new RangeError(`no account ${i}; the testnet has ${plan.accounts.length}`);
-      return createClient({ chain: { rpcUrl, chainId: plan.chainId }, account: { privateKey: account.privateKey } });
-    },
-    async stopNode(i) {
-      await nodes[i]?.stop();
-      nodes[i] = null;
-    },
-    async startNode(i, o) {
-      if (nodes[i]) return;
-      const node = makeNode(i, o?.port);
-      await node.start();
-      nodes[i] = node;
-    },
+    client: parts.client,
+    stopNode: parts.stopNode,
+    startNode: parts.startNode,
     async restartChain() {
       await chain.stop();
       chain = createChain({ dataDir: join(dir, 'chain'), genesis: plan.genesis, port: Number(new URL(rpcUrl).port), devClock: true });
