@@ -77,13 +77,22 @@ export interface GroupObject {
   payloadSize: bigint;
 }
 
-export interface ProviderRecord {
-  id: number;
+/**
+ * The accounts a storage provider acts with, as on Greenfield: the operator signs its
+ * transactions, the funding address receives its income and holds its deposit, the seal address
+ * seals objects, the approval address approves buckets and objects, and the gc address collects
+ * what is deleted.
+ */
+export interface ProviderAddresses {
   operatorAddress: Hex;
   fundingAddress: Hex;
   sealAddress: Hex;
   approvalAddress: Hex;
   gcAddress: Hex;
+}
+
+export interface ProviderRecord extends ProviderAddresses {
+  id: number;
   /** BLS12-381 public key, hex (48 bytes). */
   blsKey: string;
   endpoint: string;

@@ -3,7 +3,7 @@
 // code can point at the embedded devnet or at a Greenfield network.
 
 import type { Hex } from '../crypto/keys.ts';
-import type { AccountabilityParams, ChallengeInfo } from './records.ts';
+import type { AccountabilityParams, ChallengeInfo, ProviderAddresses } from './records.ts';
 
 export interface CallOptions {
   signal?: AbortSignal;
@@ -38,13 +38,8 @@ export interface StorageParams {
 
 export type ProviderStatus = 'in-service' | 'in-jailed' | 'graceful-exiting' | 'in-maintenance' | 'force-exiting';
 
-export interface StorageProvider {
+export interface StorageProvider extends ProviderAddresses {
   id: number;
-  operatorAddress: Hex;
-  fundingAddress: Hex;
-  sealAddress: Hex;
-  approvalAddress: Hex;
-  gcAddress: Hex;
   blsKey: Uint8Array;
   endpoint: string;
   status: ProviderStatus;
@@ -185,12 +180,7 @@ export interface SealObjectInput {
   blsSignature: Uint8Array;
 }
 
-export interface RegisterProviderInput {
-  operatorAddress: Hex;
-  fundingAddress: Hex;
-  sealAddress: Hex;
-  approvalAddress: Hex;
-  gcAddress: Hex;
+export interface RegisterProviderInput extends ProviderAddresses {
   blsKey: Uint8Array;
   blsProof: Uint8Array;
   endpoint: string;
