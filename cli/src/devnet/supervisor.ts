@@ -80,7 +80,14 @@ async function loadOrPlan(dir: string, nodes: number, validators: number, nodeHo
   return { plan, fresh: true };
 }
 
-async function startProcess(name: string, file: string, args: string[], logDir: string, prefix: string[] = [], startMs = 60_000): Promise<{ child: ChildProcess; ready: Record<string, unknown> }> {
+const START_TIMEOUT_MS = 180_000;
+
+/**
+ * A process that exits while starting fails at once; one that neither exits nor says it is ready
+ * fails after `startMs`, generous because a busy machine (a CI runner, a test suite running files
+ * side by side) can take a minute to load and start eight processes.
+ */
+async function startProcess(name: string, file: string, args: string[], logDir: string, prefix: string[] = [], startMs = START_TIMEOUT_MS): Promise<{ child: ChildProcess; ready: Record<string, unknown> }> {
   const log = await open(join(logDir, `${name}.log`), 'a');
   const command = [...prefix, process.execPath, ...nodeScriptArgs(file), ...args];
   const child = spawn(command[0]!, command.slice(1), { stdio: ['ignore', 'pipe', log.fd] });
@@ -131,7 +138,7 @@ export async function devnetUp(opts: {
    * prefix. Node addresses go into a new devnet's genesis; the embedded chain only.
    */
   placement?: (name: string) => { host: string; prefix?: string[] };
-  /** How long a process may take to say it is ready (default 60 s). */
+  /** How long a process may take to say it is ready (default 180 s). */
   startTimeoutMs?: number;
 }): Promise<Devnet> {
   const { dir } = opts;
