@@ -95,6 +95,9 @@ export async function putObject(ctx: ClientContext, bucket: string, name: string
     const redundancy = { segmentSize: p.maxSegmentSize, dataShards: p.dataChunks, parityShards: p.parityChunks };
     // computeChecksums is done with each segment before it asks for the next: a file is read into one reused buffer.
     const { checksums, size } = await computeChecksums(src.segments?.(p.maxSegmentSize) ?? src.open(), redundancy, { ...sig(opts), codec: ctx.codec });
+    // The bucket's primary is looked up while the object is checked and created on chain.
+    const bucketInfo = ctx.chain.headBucket(bucket, sig(opts));
+    bucketInfo.catch(() => undefined);
     let existing = await existingObject(ctx, bucket, name, opts);
     if (existing) {
       const sameBytes = existing.payloadSize === size && sameChecksums(existing.checksums, checksums);
@@ -123,7 +126,7 @@ export async function putObject(ctx: ClientContext, bucket: string, name: string
       txHash = created.txHash;
     }
     if (existing.status === 'sealed') return existing;
-    const info = await ctx.chain.headBucket(bucket, sig(opts));
+    const info = await bucketInfo;
     const primary = await ctx.provider(info.primarySpId);
     let sent = 0n;
     const sending = sendObject({
