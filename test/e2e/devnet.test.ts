@@ -2,12 +2,13 @@
 // tools, and one node stopped and restarted through the supervisor's control endpoint.
 
 import test from 'ava';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { run } from '@insitu/cli';
 import { devnetUp } from '@insitu/cli/devnet';
 import { capture } from '../src/capture.ts';
+import { waitFor } from '../src/wait.ts';
 
 test('devnet up runs a chain and 7 node processes, writes devnet.json, and stops and restarts one node', async (t) => {
   const dir = await mkdtemp(join(tmpdir(), 'insitu-devnet-'));
@@ -91,4 +92,23 @@ test('devnet up runs a chain and 7 node processes, writes devnet.json, and stops
   } finally {
     await again.stop();
   }
+});
+
+test('a devnet whose processes do not start in time fails with ERR_NODE_UNAVAILABLE and leaves none of them running', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'insitu-devnet-slow-'));
+  t.teardown(() => rm(dir, { recursive: true, force: true }));
+  const err = await t.throwsAsync(devnetUp({ dir, nodes: 7, startTimeoutMs: 1 }));
+  t.is((err as { code?: string }).code, 'ERR_NODE_UNAVAILABLE');
+  t.regex((err as Error).message, /did not start within/);
+  // Any process of this devnet names its directory on its command line.
+  const mine = async (): Promise<number[]> => {
+    const pids: number[] = [];
+    for (const pid of (await readdir('/proc')).filter((p) => /^\d+$/.test(p))) {
+      const cmd = await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '');
+      if (cmd.includes(dir)) pids.push(Number(pid));
+    }
+    return pids;
+  };
+  await waitFor('the timed-out processes to be gone', async () => (await mine()).length === 0, 30_000);
+  t.deepEqual(await mine(), []);
 });

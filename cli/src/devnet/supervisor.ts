@@ -94,7 +94,11 @@ async function startProcess(name: string, file: string, args: string[], logDir: 
   child.once('exit', () => void log.close().catch(() => undefined));
   const lines = createInterface({ input: child.stdout! });
   const ready = await new Promise<Record<string, unknown>>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new InsituError('ERR_NODE_UNAVAILABLE', `${name} did not start within ${startMs / 1000} s (see ${join(logDir, `${name}.log`)})`)), startMs);
+    const timer = setTimeout(() => {
+      // A process that never said it is ready is not left running behind the error.
+      child.kill('SIGKILL');
+      reject(new InsituError('ERR_NODE_UNAVAILABLE', `${name} did not start within ${startMs / 1000} s (see ${join(logDir, `${name}.log`)})`));
+    }, startMs);
     lines.on('line', (line) => {
       try {
         const msg = JSON.parse(line) as Record<string, unknown>;
@@ -260,9 +264,11 @@ export async function devnetUp(opts: {
   })();
   const stopValidator = (n: number): Promise<void> => needValidators().stopValidator(n);
   const startValidator = (n: number): Promise<void> => needValidators().startValidator(n);
-  try {
-    await Promise.all(plan.nodes.map((_, i) => startNode(i)));
-  } catch (e) {
+  // Every start is waited for, so that none still starting is left running when another failed.
+  const starts = await Promise.allSettled(plan.nodes.map((_, i) => startNode(i)));
+  const failed = starts.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failed) {
+    const e: unknown = failed.reason;
     stopping = true;
     for (const c of children.values()) await stopProcess(c);
     await validators?.stop();
