@@ -10,6 +10,8 @@ export interface ClientContext {
   chain: ChainClient;
   codec: ErasureCodec;
   privateKey: string;
+  /** How long a node may send nothing before a read routes around it (the read path's default when absent). */
+  stallMs?: number;
   /** The chain's storage parameters (segment size, data and parity chunks), read once. */
   params(): Promise<StorageParams>;
   /** A storage provider by id; the list is re-read from the chain when an id is unknown. */
@@ -23,13 +25,14 @@ export interface CallOptions {
 /** Passes the signal on only when there is one (exactOptionalPropertyTypes). */
 export const sig = (o?: CallOptions): CallOptions => (o?.signal ? { signal: o.signal } : {});
 
-export function createClientContext(chain: ChainClient, codec: ErasureCodec, privateKey: string): ClientContext {
+export function createClientContext(chain: ChainClient, codec: ErasureCodec, privateKey: string, stallMs?: number): ClientContext {
   let params: Promise<StorageParams> | undefined;
   let providers = new Map<number, StorageProvider>();
   return {
     chain,
     codec,
     privateKey,
+    ...(stallMs !== undefined ? { stallMs } : {}),
     params() {
       params ??= chain.params().catch((e: unknown) => {
         params = undefined;

@@ -32,6 +32,11 @@ export interface ClientOptions {
   /** The chain's RPC URL and chain id, or a chain client already signing with the same key. */
   chain: { rpcUrl: string; chainId: string } | ChainClient;
   account: { privateKey: string };
+  /**
+   * How long a node may send nothing (before its first byte, or between chunks) before a read
+   * routes around it (default 2 s). Raise it where the nodes share a busy machine with the client.
+   */
+  stallMs?: number;
 }
 
 export interface InsituClient {
@@ -103,7 +108,7 @@ export interface InsituClient {
 
 export async function createClient(opts: ClientOptions): Promise<InsituClient> {
   const chain = 'createBucket' in opts.chain ? opts.chain : await createChainClient({ ...opts.chain, privateKey: opts.account.privateKey });
-  const ctx: ClientContext = createClientContext(chain, createErasureCodec(), opts.account.privateKey);
+  const ctx: ClientContext = createClientContext(chain, createErasureCodec(), opts.account.privateKey, opts.stallMs);
   return {
     address: chain.address,
     chain,

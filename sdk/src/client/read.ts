@@ -193,6 +193,8 @@ async function* fromSecondaries(ctx: ReadContext, obj: ObjectInfo, first: number
     const order = [...usable].sort((a, b) => a.failures - b.failures || a.j - b.j);
     let next = 0;
     let have = 0;
+    /** Why each source that did not give its piece failed, for the error. */
+    const why: string[] = [];
     const fetchFrom = async (src: (typeof usable)[number], patient = false): Promise<void> => {
       try {
         const p = await src.stream.next(s, pieceSize, patient);
@@ -201,9 +203,11 @@ async function* fromSecondaries(ctx: ReadContext, obj: ObjectInfo, first: number
           have++;
           return;
         }
+        why.push(`piece ${src.j}: hash mismatch`);
         src.stream.close();
       } catch (e) {
         if (signal?.aborted) throw e;
+        why.push(`piece ${src.j}: ${e instanceof InsituError ? e.code : String(e)}`);
         // No other source left: a node that is only slow (it answers its health check) is given
         // the time it needs; a frozen one is not.
         if (!patient && have < k && next >= order.length && (!(e instanceof InsituError) || e.code === 'ERR_NODE_UNAVAILABLE') && (await nodeAlive(src.endpoint, stallMs / 2))) {
@@ -219,7 +223,7 @@ async function* fromSecondaries(ctx: ReadContext, obj: ObjectInfo, first: number
     await Promise.all(firsts.map((src) => fetchFrom(src)));
     if (have < k) {
       throw new InsituError('ERR_NOT_ENOUGH_PIECES',
-        `segment ${s} of ${obj.bucketName}/${obj.objectName}: only ${have} of the ${k} verified pieces needed could be read (primary unavailable too)`);
+        `segment ${s} of ${obj.bucketName}/${obj.objectName}: only ${have} of the ${k} verified pieces needed could be read (primary unavailable too; ${usable.length} of ${n} secondaries gave a verified hash list${why.length ? `; ${why.join(', ')}` : ''})`);
     }
     return pieces;
   };

@@ -21,6 +21,7 @@ export async function* getObject(ctx: ClientContext, bucket: string, name: strin
     codec: ctx.codec,
     params: await ctx.params(),
     privateKey: ctx.privateKey,
+    ...(ctx.stallMs !== undefined ? { stallMs: ctx.stallMs } : {}),
     endpointOf: async (id) => (await ctx.provider(id)).endpoint,
     ...(opts.onDegraded ? { onDegraded: opts.onDegraded } : {}),
   };
