@@ -8,18 +8,18 @@
 // `npm run bench -- e2e [64MiB] [400obj]`: the object size (default 1GiB) and the number of
 // 4 KiB objects (default 2000); `npm run bench -- e2e 64MiB 300obj` takes under a minute.
 
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { createReadStream } from 'node:fs';
 import { mkdtemp, open, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { once } from 'node:events';
 import { Agent, request } from 'undici';
 import { createClient, type InsituClient } from '@insitu/sdk';
 import { generatePrivateKey, privateKeyToAddress } from '@insitu/protocol';
 import { devnetUp, type Devnet } from '@insitu/cli/devnet';
 import type { BenchContext } from './index.ts';
+import { startPlainServer } from '../src/plain-server.ts';
 
 export const name = 'e2e';
 
@@ -81,33 +81,6 @@ async function measure<T>(roles: Role[], fn: () => Promise<T>): Promise<{ value:
   } finally {
     clearInterval(timer);
   }
-}
-
-/** A plain Node HTTP server writing PUT bodies to disk and serving them back: the baseline. */
-const PLAIN_SERVER = `
-const http = require('node:http'); const fs = require('node:fs'); const path = require('node:path');
-const dir = process.argv[1];
-const srv = http.createServer((req, res) => {
-  const file = path.join(dir, 'plain-' + encodeURIComponent(req.url));
-  if (req.method === 'PUT') {
-    const out = fs.createWriteStream(file);
-    req.pipe(out);
-    out.on('finish', () => fs.open(file, 'r', (e, fd) => fs.fsync(fd, () => fs.close(fd, () => res.end('ok')))));
-  } else {
-    fs.stat(file, (e, st) => {
-      if (e) { res.statusCode = 404; return res.end(); }
-      res.writeHead(200, { 'content-length': st.size });
-      fs.createReadStream(file, { highWaterMark: 1 << 20 }).pipe(res);
-    });
-  }
-});
-srv.listen(0, '127.0.0.1', () => console.log(JSON.stringify({ port: srv.address().port })));
-`;
-
-async function startPlainServer(dir: string): Promise<{ child: ChildProcess; url: string }> {
-  const child = spawn(process.execPath, ['-e', PLAIN_SERVER, dir], { stdio: ['ignore', 'pipe', 'inherit'] });
-  const [line] = (await once(child.stdout!, 'data')) as [Buffer];
-  return { child, url: `http://127.0.0.1:${(JSON.parse(line.toString()) as { port: number }).port}` };
 }
 
 const mbps = (bytes: number, ms: number): number => Math.round(bytes / MiB / (ms / 1000));

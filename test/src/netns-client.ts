@@ -13,14 +13,13 @@ import { createHash, randomBytes } from 'node:crypto';
 import { open, readFile } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { join } from 'node:path';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { createReadStream } from 'node:fs';
-import { once } from 'node:events';
 import { Agent, request } from 'undici';
 import { createClient, type InsituClient } from '@insitu/sdk';
 import { generatePrivateKey, privateKeyToAddress } from '@insitu/protocol';
 import { devnetUp, type Devnet } from '@insitu/cli/devnet';
 import { rng, seededBytes } from './random.ts';
+import { startPlainServer } from './plain-server.ts';
 
 export interface ClientConfig {
   mode: 'bench' | 'check';
@@ -61,37 +60,6 @@ async function measuredRtt(rpcUrl: string): Promise<number> {
   const samples: number[] = [];
   for (let i = 0; i < 7; i++) samples.push(await connectMs(u.hostname, Number(u.port)));
   return samples.sort((a, b) => a - b)[3]!;
-}
-
-/**
- * A plain Node HTTP server writing PUT bodies to disk and serving them back, on another host of
- * the network: what the simulated network carries for one stream on this machine, the baseline.
- */
-const PLAIN_SERVER = `
-const http = require('node:http'); const fs = require('node:fs'); const path = require('node:path');
-const [dir, host] = process.argv.slice(1);
-const srv = http.createServer((req, res) => {
-  const file = path.join(dir, 'plain-' + encodeURIComponent(req.url));
-  if (req.method === 'PUT') {
-    const out = fs.createWriteStream(file);
-    req.pipe(out);
-    out.on('finish', () => fs.open(file, 'r', (e, fd) => fs.fsync(fd, () => fs.close(fd, () => res.end('ok')))));
-  } else {
-    fs.stat(file, (e, st) => {
-      if (e) { res.statusCode = 404; return res.end(); }
-      res.writeHead(200, { 'content-length': st.size });
-      fs.createReadStream(file, { highWaterMark: 1 << 20 }).pipe(res);
-    });
-  }
-});
-srv.listen(0, host, () => console.log(JSON.stringify({ port: srv.address().port })));
-`;
-
-async function startPlainServer(dir: string, on: { host: string; prefix: string[] }): Promise<{ child: ChildProcess; url: string }> {
-  const cmd = [...on.prefix, process.execPath, '-e', PLAIN_SERVER, dir, on.host];
-  const child = spawn(cmd[0]!, cmd.slice(1), { stdio: ['ignore', 'pipe', 'inherit'] });
-  const [line] = (await once(child.stdout!, 'data')) as [Buffer];
-  return { child, url: `http://${on.host}:${(JSON.parse(line.toString()) as { port: number }).port}` };
 }
 
 async function drain(it: AsyncIterable<Uint8Array>, each?: (c: Uint8Array) => void): Promise<number> {
