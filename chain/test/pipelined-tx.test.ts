@@ -5,7 +5,7 @@
 
 import test from 'ava';
 import { randomBytes } from 'node:crypto';
-import { createChainClient } from '@insitu/sdk/chain';
+import { createChainClient, createTxSender } from '@insitu/sdk/chain';
 import { jsonRpc } from '@insitu/sdk/chain';
 import { computeChecksums, blsAggregate, blsSign, privateKeyToAddress } from '@insitu/protocol';
 import { sealSignDoc } from '@insitu/protocol/chain';
@@ -114,4 +114,23 @@ test('insitu_tx answers when the transaction\'s block is committed, says not fou
   t.regex(e2!.message, /ERR_INVALID_ARGUMENT/);
   // Still serving.
   t.is((await reader.status()).chainId, chain.chainId);
+});
+
+test('a block that commits between reading the sequence and simulating is no failure: the simulation is asked again with the sequence now expected', async (t) => {
+  const { g, rpc } = await chainWith(t);
+  const key = g.accounts[1]!;
+  // A fresh RPC spelling: no gas learnt yet for this client, so its first send simulates.
+  const rpcUrl = `${rpc.rpcUrl}/?stale`;
+  const alice = await createChainClient({ ...rpc, privateKey: key.privateKey });
+  const to = privateKeyToAddress(newKey().privateKey);
+  await alice.transfer(to, 1n);
+  // The sequence it reads is one behind the chain's, as when a block of its own commits meanwhile.
+  const stale = async () => {
+    const a = await alice.getAccount(alice.address);
+    return { accountNumber: a.accountNumber, sequence: a.nonce - 1n };
+  };
+  const sender = createTxSender({ rpcUrl, chainId: rpc.chainId, privateKey: key.privateKey, account: stale });
+  const sent = await sender.send([{ typeUrl: '/cosmos.bank.v1beta1.MsgSend', value: { fromAddress: key.address, toAddress: to, amount: [{ denom: 'BNB', amount: '2' }] } }]);
+  t.regex(sent.txHash, /^0x[0-9a-fA-F]{64}$/);
+  t.is((await alice.getAccount(to)).balance, 3n);
 });

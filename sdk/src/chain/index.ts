@@ -3,3 +3,4 @@ export type * from '@insitu/protocol/chain';
 export { createChainClient, createChainReader, ACTION_CODES, visibilityCode, type ChainClientOptions, type ChainReaderOptions } from './client.ts';
 export { sealSignDoc } from '@insitu/protocol/chain';
 export { jsonRpc, extensionQuery } from './rpc.ts';
+export { createTxSender, type TxSender, type TxSenderOptions, type Msg, type SentTx } from './sender.ts';

@@ -136,18 +136,29 @@ export function createTxSender(opts: TxSenderOptions): TxSender {
   async function gasOf(m: Encoded, o?: CallOptions): Promise<{ gas: bigint; price: bigint }> {
     const known = gas.perType.get(m.typeUrl);
     if (known !== undefined && gas.price !== undefined) return { gas: known, price: gas.price };
-    // Simulation runs the signer checks against the committed state: the committed sequence.
-    const a = await opts.account();
-    const tx = Tx.encode(Tx.fromPartial({ body: bodyOf([m]), authInfo: authOf(a.sequence, 0n, 0n), signatures: [new Uint8Array(0)] })).finish();
+    // Simulation runs the signer checks against the committed state: the committed sequence. A
+    // block of this account's transactions in flight may commit between reading it and the
+    // simulation; the refusal names the sequence now expected, which is used instead.
+    let sequence = (await opts.account()).sequence;
     const { request, response } = queryCodecs(SIMULATE)!;
-    const data = Buffer.from(request.encode(request.fromPartial({ txBytes: tx })).finish()).toString('hex');
-    const r = await jsonRpc<Rec>(rpcUrl, 'abci_query', { path: SIMULATE, data }, o?.signal);
-    const res = response.decode(Buffer.from(String(r.response.value ?? ''), 'base64')) as Rec;
-    // Simulation runs the messages against the committed state, so one that builds on an earlier
-    // transaction of this lane not yet in a block fails there; such a message failure still
-    // answers its gas (the ante checks passed), and the block decides the outcome.
-    const used = BigInt(String(res.gasInfo?.gasUsed ?? 0));
-    if (r.response.code !== 0 && used === 0n) throw chainError(String(r.response.log));
+    let res: Rec;
+    let used: bigint;
+    for (let attempt = 0; ; attempt++) {
+      const tx = Tx.encode(Tx.fromPartial({ body: bodyOf([m]), authInfo: authOf(sequence, 0n, 0n), signatures: [new Uint8Array(0)] })).finish();
+      const data = Buffer.from(request.encode(request.fromPartial({ txBytes: tx })).finish()).toString('hex');
+      const r = await jsonRpc<Rec>(rpcUrl, 'abci_query', { path: SIMULATE, data }, o?.signal);
+      res = response.decode(Buffer.from(String(r.response.value ?? ''), 'base64')) as Rec;
+      // Simulation runs the messages against the committed state, so one that builds on an earlier
+      // transaction of this lane not yet in a block fails there; such a message failure still
+      // answers its gas (the ante checks passed), and the block decides the outcome.
+      used = BigInt(String(res.gasInfo?.gasUsed ?? 0));
+      if (r.response.code === 0 || used !== 0n) break;
+      const log = String(r.response.log);
+      const refused = chainError(log);
+      const expected = /expected (\d+)/.exec(log)?.[1];
+      if (!sequenceRefusal(refused.code, log) || expected === undefined || attempt >= SEQUENCE_RETRIES) throw refused;
+      sequence = BigInt(expected);
+    }
     const price = /^(\d+)/.exec(String(res.gasInfo?.minGasPrice ?? ''))?.[1];
     gas.perType.set(m.typeUrl, used);
     if (price !== undefined) gas.price = BigInt(price);
