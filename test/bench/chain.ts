@@ -22,6 +22,7 @@ import { freePort, planDevnet } from '@insitu/cli/devnet';
 import type { TestKey } from '@insitu/chain/testing';
 import { signTx } from '@insitu/chain/testing';
 import type { BenchContext } from './index.ts';
+import { percentile } from '../src/bench-support.ts';
 
 export const name = 'chain';
 
@@ -29,7 +30,6 @@ export const name = 'chain';
 const BASELINE_UPLOADS_PER_S = 9;
 
 type Rec = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
-const pct = (xs: number[], p: number): number => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))]!;
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 /** Pre-signed transfers, `perAccount` from each account in sequence order. */
@@ -169,7 +169,7 @@ export async function run(ctx: BenchContext): Promise<void> {
         const keys = plan.accounts.map((a) => ({ address: a.address, privateKey: a.privateKey }));
         return txRun(urls, plan.chainId, keys, mode.embedded?.maxBlockTxs === 1 ? 10 : 40, 8);
       });
-      rows.push({ mode: mode.name, txs: r.txs, 'tx/s': (r.txs / r.seconds).toFixed(1), 'commit p50 ms': pct(r.latencies, 50).toFixed(0), 'commit p95 ms': pct(r.latencies, 95).toFixed(0) });
+      rows.push({ mode: mode.name, txs: r.txs, 'tx/s': (r.txs / r.seconds).toFixed(1), 'commit p50 ms': percentile(r.latencies, 50).toFixed(0), 'commit p95 ms': percentile(r.latencies, 95).toFixed(0) });
     } catch (e) {
       rows.push({ mode: mode.name, txs: 'failed', 'tx/s': String((e as Error).message).slice(0, 60) });
       process.stderr.write(`${mode.name}: ${(e as Error).stack ?? String(e)}\n`);

@@ -20,6 +20,7 @@ import { generatePrivateKey, privateKeyToAddress } from '@insitu/protocol';
 import { devnetUp, type Devnet } from '@insitu/cli/devnet';
 import type { BenchContext } from './index.ts';
 import { startPlainServer } from '../src/plain-server.ts';
+import { cpuSecondsOf, failureSummary, percentile, smallUploads } from '../src/bench-support.ts';
 
 export const name = 'e2e';
 
@@ -27,7 +28,6 @@ const KiB = 1024;
 const MiB = 1024 * KiB;
 const GiB = 1024 * MiB;
 const UNITS: Record<string, number> = { B: 1, KiB, MiB, GiB };
-const TICK = 100; // clock ticks per second in /proc/<pid>/stat (USER_HZ)
 
 function arg<T>(re: RegExp, parse: (m: RegExpExecArray) => T, dflt: T): T {
   for (const a of process.argv.slice(2)) {
@@ -37,15 +37,6 @@ function arg<T>(re: RegExp, parse: (m: RegExpExecArray) => T, dflt: T): T {
   return dflt;
 }
 
-/** CPU seconds (user + system) a process has used, from /proc. */
-async function cpuOf(pid: number): Promise<number> {
-  try {
-    const f = (await readFile(`/proc/${pid}/stat`, 'utf8')).split(') ')[1]!.split(' ');
-    return (Number(f[11]) + Number(f[12])) / TICK;
-  } catch {
-    return 0;
-  }
-}
 
 async function rssOf(pid: number): Promise<number> {
   try {
@@ -60,7 +51,7 @@ interface Role { name: string; pid: number }
 
 /** Samples every role's RSS while `fn` runs; returns the peaks and each role's CPU seconds. */
 async function measure<T>(roles: Role[], fn: () => Promise<T>): Promise<{ value: T; ms: number; cpu: Map<string, number>; peak: Map<string, number> }> {
-  const cpu0 = await Promise.all(roles.map((r) => (r.pid === process.pid ? process.cpuUsage() : cpuOf(r.pid))));
+  const cpu0 = await Promise.all(roles.map((r) => (r.pid === process.pid ? process.cpuUsage() : cpuSecondsOf(r.pid))));
   const peak = new Map<string, number>(roles.map((r) => [r.name, 0]));
   const sample = async (): Promise<void> => {
     for (const r of roles) peak.set(r.name, Math.max(peak.get(r.name)!, r.pid === process.pid ? process.memoryUsage.rss() : await rssOf(r.pid)));
@@ -71,7 +62,7 @@ async function measure<T>(roles: Role[], fn: () => Promise<T>): Promise<{ value:
     const value = await fn();
     const ms = performance.now() - t0;
     await sample();
-    const cpu1 = await Promise.all(roles.map((r) => (r.pid === process.pid ? process.cpuUsage(cpu0[roles.indexOf(r)] as NodeJS.CpuUsage) : cpuOf(r.pid))));
+    const cpu1 = await Promise.all(roles.map((r) => (r.pid === process.pid ? process.cpuUsage(cpu0[roles.indexOf(r)] as NodeJS.CpuUsage) : cpuSecondsOf(r.pid))));
     const cpu = new Map(roles.map((r, i) => {
       const a = cpu0[i]!;
       const b = cpu1[i]!;
@@ -86,10 +77,6 @@ async function measure<T>(roles: Role[], fn: () => Promise<T>): Promise<{ value:
 const mbps = (bytes: number, ms: number): number => Math.round(bytes / MiB / (ms / 1000));
 const mib = (b: number): number => Math.round(b / MiB);
 
-const percentile = (xs: number[], p: number): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] ?? 0;
-};
 
 async function drain(it: AsyncIterable<Uint8Array>): Promise<number> {
   let n = 0;
@@ -208,23 +195,10 @@ export async function run(ctx: BenchContext): Promise<void> {
     for (const key of accounts.slice(1)) await client.chain.transfer(privateKeyToAddress(key), 10n ** 20n);
     const clients: InsituClient[] = await Promise.all(accounts.map((k) => createClient({ chain: { rpcUrl: devnet!.file.rpcUrl, chainId: devnet!.file.chainId }, account: { privateKey: k } })));
     await Promise.all(clients.map((c, i) => c.buckets.create(`small-${i}`)));
-    const lat: number[] = [];
-    const failures = new Map<string, number>();
-    let next = 0;
-    const small = await measure(roles, () => Promise.all(Array.from({ length: 32 }, async (_, w) => {
-      const c = clients[w % 4]!;
-      for (let i = next++; i < smallCount; i = next++) {
-        const t0 = performance.now();
-        try {
-          await c.objects.put(`small-${w % 4}`, `o-${i}`, randomBytes(4 * KiB));
-          lat.push(performance.now() - t0);
-        } catch (e) {
-          failures.set((e as { code?: string }).code ?? 'other', (failures.get((e as { code?: string }).code ?? 'other') ?? 0) + 1);
-        }
-      }
-    })));
+    const small = await measure(roles, () => smallUploads({ clients, buckets: clients.map((_, i) => `small-${i}`), count: smallCount, writers: 32, size: 4 * KiB, nameOf: (i) => `o-${i}` }));
+    const { latencies: lat, failures } = small.value;
     ctx.table('4 KiB uploads, 32 concurrent clients from 4 accounts, embedded chain', [{
-      'objects/s': Math.round(lat.length / (small.ms / 1000)), failed: [...failures].map(([c, n]) => `${n} ${c}`).join(', ') || 0, 'p50 ms': Math.round(percentile(lat, 50)), 'p99 ms': Math.round(percentile(lat, 99)),
+      'objects/s': Math.round(lat.length / (small.ms / 1000)), failed: failureSummary(failures), 'p50 ms': Math.round(percentile(lat, 50)), 'p99 ms': Math.round(percentile(lat, 99)),
       goal: '>= 200/s, p50 <= 150, p99 <= 1000', 'chain CPU s': small.cpu.get('chain')!.toFixed(1), 'client CPU s': small.cpu.get('client')!.toFixed(1),
     }]);
 

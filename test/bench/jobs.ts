@@ -8,12 +8,12 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createJobRuntime } from '@insitu/executor';
 import type { BenchContext } from './index.ts';
+import { percentile } from '../src/bench-support.ts';
 
 export const name = 'jobs';
 
 const MiB = 1024 * 1024;
 const limits = { fuel: 1n << 50n, memoryMiB: 64, timeoutMs: 120_000, outputBytes: 1 << 20 };
-const pct = (xs: number[], p: number): number => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))]!;
 
 /** The wc job's loop, in plain JS, over the same file read in 64 KiB chunks. */
 async function plainWc(path: string): Promise<string> {
@@ -63,8 +63,8 @@ export async function run(ctx: BenchContext): Promise<void> {
       warm.push(performance.now() - t0);
     }
     ctx.table('Job start latency (wc on 12 bytes, one worker)', [
-      { case: 'cold (prepare + first run)', 'p50 ms': pct(cold, 50).toFixed(1), 'p95 ms': pct(cold, 95).toFixed(1) },
-      { case: 'warm (module cached)', 'p50 ms': pct(warm, 50).toFixed(1), 'p95 ms': pct(warm, 95).toFixed(1) },
+      { case: 'cold (prepare + first run)', 'p50 ms': percentile(cold, 50).toFixed(1), 'p95 ms': percentile(cold, 95).toFixed(1) },
+      { case: 'warm (module cached)', 'p50 ms': percentile(warm, 50).toFixed(1), 'p95 ms': percentile(warm, 95).toFixed(1) },
     ]);
 
     const file = join(dir, 'input.txt');
@@ -91,8 +91,8 @@ export async function run(ctx: BenchContext): Promise<void> {
       r = await runtime.run({ moduleHash: hash, input: { path: file, length: size }, limits, account: 'bench' });
       wasmRuns.push(performance.now() - t0);
     }
-    const jsMs = pct(jsRuns, 50);
-    const wasmMs = pct(wasmRuns, 50);
+    const jsMs = percentile(jsRuns, 50);
+    const wasmMs = percentile(wasmRuns, 50);
     const same = Buffer.from(r!.output).toString() === js;
     ctx.table(`Scan of ${size / MiB} MiB (wc): in the sandbox vs the same loop in plain JS`, [
       { runner: 'plain JS (64 KiB reads), median of 3', 'MB/s': Math.round(size / MiB / (jsMs / 1000)), ratio: '1.00' },

@@ -7,68 +7,35 @@
 // `npm run bench -- small [400obj] [validators]`: the number of objects per run (default 400);
 // `validators` runs the same against 4 CometBFT validators (needs node scripts/install-cometbft.mjs).
 
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { randomBytes } from 'node:crypto';
 import { createClient, type InsituClient } from '@insitu/sdk';
 import { generatePrivateKey, privateKeyToAddress } from '@insitu/protocol';
 import { devnetUp, type Devnet } from '@insitu/cli/devnet';
 import { findCometbft } from '@insitu/chain/network';
 import type { BenchContext } from './index.ts';
+import { cpuSecondsOf, failureSummary, percentile, smallUploads } from '../src/bench-support.ts';
 
 export const name = 'small';
 
 /** Uploads per second of 1 KiB objects with 8 concurrent clients, measured before. */
 const BASELINE_PER_S = 9;
 
-const percentile = (xs: number[], p: number): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] ?? 0;
-};
 
-/** CPU seconds (user + system) a process has used, from /proc. */
-async function cpuOf(pid: number): Promise<number> {
-  if (pid === process.pid) {
-    const u = process.cpuUsage();
-    return (u.user + u.system) / 1e6;
-  }
-  try {
-    const f = (await readFile(`/proc/${pid}/stat`, 'utf8')).split(') ')[1]!.split(' ');
-    return (Number(f[11]) + Number(f[12])) / 100;
-  } catch {
-    return 0;
-  }
-}
 
 interface Run { perS: number; p50: number; p99: number; failed: string; cpu: Record<string, number> }
 
 async function uploads(clients: InsituClient[], buckets: string[], count: number, concurrency: number, size: number, prefix: string, roles: Record<string, number[]>): Promise<Run> {
-  const lat: number[] = [];
-  const failures = new Map<string, number>();
-  const cpu0 = Object.fromEntries(await Promise.all(Object.entries(roles).map(async ([r, pids]) => [r, (await Promise.all(pids.map(cpuOf))).reduce((a, b) => a + b, 0)] as const)));
-  let next = 0;
+  const cpu0 = Object.fromEntries(await Promise.all(Object.entries(roles).map(async ([r, pids]) => [r, (await Promise.all(pids.map(cpuSecondsOf))).reduce((a, b) => a + b, 0)] as const)));
   const t0 = performance.now();
-  await Promise.all(Array.from({ length: concurrency }, async (_, w) => {
-    const k = w % clients.length;
-    for (let i = next++; i < count; i = next++) {
-      const at = performance.now();
-      try {
-        await clients[k]!.objects.put(buckets[k]!, `${prefix}-${i}`, randomBytes(size));
-        lat.push(performance.now() - at);
-      } catch (e) {
-        const code = (e as { code?: string }).code ?? String(e).slice(0, 40);
-        if (!failures.has(code) && process.env.INSITU_BENCH_VERBOSE) process.stderr.write(`${code}: ${(e as Error).message}\n`);
-        failures.set(code, (failures.get(code) ?? 0) + 1);
-      }
-    }
-  }));
+  const { latencies: lat, failures } = await smallUploads({ clients, buckets, count, writers: concurrency, size, nameOf: (i) => `${prefix}-${i}` });
   const seconds = (performance.now() - t0) / 1000;
   const cpu: Record<string, number> = {};
-  for (const [r, pids] of Object.entries(roles)) cpu[r] = (await Promise.all(pids.map(cpuOf))).reduce((a, b) => a + b, 0) - cpu0[r]!;
+  for (const [r, pids] of Object.entries(roles)) cpu[r] = (await Promise.all(pids.map(cpuSecondsOf))).reduce((a, b) => a + b, 0) - cpu0[r]!;
   return {
     perS: lat.length / seconds, p50: percentile(lat, 50), p99: percentile(lat, 99),
-    failed: [...failures].map(([c, n]) => `${n} ${c}`).join(', ') || '0', cpu,
+    failed: failureSummary(failures), cpu,
   };
 }
 

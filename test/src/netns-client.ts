@@ -20,6 +20,7 @@ import { generatePrivateKey, privateKeyToAddress } from '@insitu/protocol';
 import { devnetUp, type Devnet } from '@insitu/cli/devnet';
 import { rng, seededBytes } from './random.ts';
 import { startPlainServer } from './plain-server.ts';
+import { failureSummary, percentile, smallUploads } from './bench-support.ts';
 
 export interface ClientConfig {
   mode: 'bench' | 'check';
@@ -200,31 +201,16 @@ async function bench(cfg: ClientConfig, devnet: Devnet, client: InsituClient, rt
   for (const key of accounts.slice(1)) await client.chain.transfer(privateKeyToAddress(key), 10n ** 20n);
   const clients = await Promise.all(accounts.map((k) => createClient({ chain: { rpcUrl: devnet.file.rpcUrl, chainId: devnet.file.chainId }, account: { privateKey: k } })));
   await Promise.all(clients.map((c, i) => c.buckets.create(`small-${i}`)));
-  const lat: number[] = [];
-  const failures = new Map<string, number>();
-  let next = 0;
-  const small = await timed(() => Promise.all(Array.from({ length: 32 }, async (_, w) => {
-    const c = clients[w % 4]!;
-    for (let i = next++; i < smallCount; i = next++) {
-      const t0 = performance.now();
-      try {
-        await c.objects.put(`small-${w % 4}`, `o-${i}`, randomBytes(4 * KiB));
-        lat.push(performance.now() - t0);
-      } catch (e) {
-        const code = (e as { code?: string }).code ?? 'other';
-        failures.set(code, (failures.get(code) ?? 0) + 1);
-      }
-    }
-  })));
-  const sorted = [...lat].sort((a, b) => a - b);
-  const pct = (p: number): number => Math.round(sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? 0);
+  const small = await timed(() => smallUploads({ clients, buckets: clients.map((_, i) => `small-${i}`), count: smallCount, writers: 32, size: 4 * KiB, nameOf: (i) => `o-${i}` }));
+  const { latencies: lat, failures } = small.value;
+  const pct = (p: number): number => Math.round(percentile(lat, p));
   const rate = lat.length / (small.ms / 1000);
   const floorRate = 32 / ((8 * RTT) / 1000);
   emit({
     table: `${smallCount} × 4 KiB uploads, 32 concurrent writers from 4 accounts`,
     rows: [{
       'objects/s': rate.toFixed(1), 'floor objects/s': Math.round(floorRate), 'measured / floor': (rate / floorRate).toFixed(2),
-      'p50 ms': pct(50), 'p99 ms': pct(99), 'floor ms': 8 * RTT, failed: [...failures].map(([c, n]) => `${n} ${c}`).join(', ') || 0,
+      'p50 ms': pct(50), 'p99 ms': pct(99), 'floor ms': 8 * RTT, failed: failureSummary(failures),
     }],
   });
 

@@ -15,10 +15,10 @@
 
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { cpuSecondsOf } from './bench-support.ts';
 
 const run = promisify(execFile);
 const PREFIX = 'insitu-sim-';
@@ -218,12 +218,7 @@ export async function createSimulatedNetwork(opts: { hosts: string[]; delayMs?: 
     fault: () => fault,
     async delayCpuSeconds() {
       let total = 0;
-      for (const d of delayers) {
-        // utime and stime, in clock ticks (USER_HZ, 100 on Linux), after the command's closing parenthesis.
-        const stat = await readFile(`/proc/${d.pid}/stat`, 'utf8').catch(() => '');
-        const f = stat.split(') ')[1]?.split(' ') ?? [];
-        total += (Number(f[11] ?? 0) + Number(f[12] ?? 0)) / 100;
-      }
+      for (const d of delayers) if (d.pid !== undefined) total += await cpuSecondsOf(d.pid);
       return total;
     },
     address: need,
