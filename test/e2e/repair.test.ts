@@ -170,7 +170,9 @@ test('a read that meets a missing piece gets it rebuilt; a node asked for a piec
   // A degraded read (primary down) asks every secondary for its piece: s0 has none any more.
   await net.stopNode(primary!.spId - 1);
   t.true((await read(alice, 'holes', 'f')).equals(data), 'read around the hole');
-  await until(() => `s0 to rebuild its piece (${JSON.stringify(victim.recovery!.status())})`, async () => (await victim.store.meta({ objectId: head.id, index: s0!.index })) !== undefined);
+  // The piece is on disk a moment before the repair is counted: wait for both.
+  await until(() => `s0 to rebuild its piece (${JSON.stringify(victim.recovery!.status())})`, async () =>
+    (await victim.store.meta({ objectId: head.id, index: s0!.index })) !== undefined && victim.recovery!.status().repairsOk > 0);
   t.is(victim.recovery!.status().repairsOk, 1);
   // Asked for an index it does not hold (s1's), a node checks with the chain and rebuilds nothing.
   const other = net.nodes[s1!.spId - 1]!;
