@@ -1,19 +1,17 @@
 // EIP-712 typed data for Greenfield transactions, built the way greenfield-js-sdk builds it, so
 // that the chain can verify what the SDK signed and the project's own messages (seal, reject…)
-// are signed the same way. The wrapper (domain, Tx, Fee) comes from greenfield-js-sdk's own
-// offline helpers; each message contributes its Msg type and value here.
+// are signed the same way. The wrapper (domain, Tx, Fee) is greenfield-js-sdk's, written out in
+// eip712-envelope.ts; each message contributes its Msg type and value here.
 
 import { createRequire } from 'node:module';
 import { msgCodec, gnfdHelpers, big, registerMsgCodec, type Codec } from './gnfd-types.ts';
 import { COMPUTE_CODECS, RECOVERY_CODECS } from './compute-types.ts';
 import { DEVCLOCK_CODECS } from './devclock-types.ts';
+import { createEIP712, generateFee, generateMessage, generateTypes, mergeMultiEip712, type Field, type Types } from './eip712-envelope.ts';
 import { InsituError } from '../errors.ts';
 import type { Hex } from '../crypto/keys.ts';
 
 const require = createRequire(import.meta.url);
-
-type Field = { name: string; type: string };
-type Types = Record<string, Field[]>;
 
 const f = (spec: string): Field[] => spec.split(',').map((s) => {
   const [name, type] = s.split(':');
@@ -188,17 +186,6 @@ export function msgEip712(typeUrl: string, msg: Record<string, unknown>): { type
   return { types: spec.types(msg), value: spec.value(msg, codec.toSDK(msg)) };
 }
 
-interface SdkOffline {
-  createEIP712(types: unknown, chainId: string, message: unknown): Record<string, unknown>;
-  generateMessage(accountNumber: string, sequence: string, chainCosmosId: string, memo: string, fee: unknown, msg: unknown, timeoutHeight: string): unknown;
-  generateTypes(types: unknown): unknown;
-  generateFee(amount: string, denom: string, gasLimit: string, payer: string, granter: string): unknown;
-  mergeMultiEip712(types: unknown[]): unknown[];
-}
-
-let offline: SdkOffline | undefined;
-const sdkOffline = (): SdkOffline => (offline ??= require('@bnb-chain/greenfield-js-sdk') as SdkOffline);
-
 export interface TxSignDoc {
   msgs: { typeUrl: string; value: Record<string, unknown> }[];
   accountNumber: bigint;
@@ -215,16 +202,15 @@ export interface TxSignDoc {
 }
 
 export function txTypedData(doc: TxSignDoc): Record<string, unknown> {
-  const sdk = sdkOffline();
   const parts = doc.msgs.map((m) => msgEip712(m.typeUrl, m.value));
-  const types = sdk.generateTypes(sdk.mergeMultiEip712(parts.map((p) => p.types)));
+  const types = generateTypes(mergeMultiEip712(parts.map((p) => p.types)));
   const msgs: Record<string, unknown> = {};
   parts.forEach((p, i) => {
     msgs[`msg${i + 1}`] = { ...p.value, type: doc.msgs[i]!.typeUrl };
   });
-  const fee = sdk.generateFee(doc.feeAmount.toString(), doc.feeDenom, doc.gasLimit.toString(), doc.payer ?? '', doc.granter ?? '');
-  const message = sdk.generateMessage(doc.accountNumber.toString(), doc.sequence.toString(), doc.evmChainId, doc.memo ?? '', fee, msgs, (doc.timeoutHeight ?? 0n).toString());
-  return sdk.createEIP712(types, doc.evmChainId, message);
+  const fee = generateFee(doc.feeAmount.toString(), doc.feeDenom, doc.gasLimit.toString(), doc.payer ?? '', doc.granter ?? '');
+  const message = generateMessage(doc.accountNumber.toString(), doc.sequence.toString(), doc.evmChainId, doc.memo ?? '', fee, msgs, (doc.timeoutHeight ?? 0n).toString());
+  return createEIP712(types, doc.evmChainId, message);
 }
 
 interface SigUtil {

@@ -4,7 +4,6 @@
 // a storage node keeps working while any validator serves.
 
 import { InsituError } from '@insitu/protocol';
-import { greenfieldSdk, sdkChainId, type GreenfieldClient } from './gnfd.ts';
 
 /** The endpoints an `rpcUrl` names: one URL, or several separated by commas. */
 export function rpcEndpoints(rpcUrl: string): string[] {
@@ -59,31 +58,4 @@ export async function withFailover<T>(rpcUrl: string, call: (url: string) => Pro
     }
   }
   throw last;
-}
-
-/**
- * A greenfield-js-sdk client over every endpoint: each query goes through withFailover; setting
- * a property (the broadcast hook) sets it on the client of every endpoint.
- */
-export function greenfieldClient(rpcUrl: string, chainId: string): GreenfieldClient {
-  const urls = rpcEndpoints(rpcUrl);
-  const clients = urls.map((u) => greenfieldSdk().Client.create(u, sdkChainId(chainId)));
-  const byUrl = new Map(urls.map((u, i) => [u, clients[i]!]));
-  /* eslint-disable @typescript-eslint/no-explicit-any */
-  const at = (root: any, path: string[]): any => path.reduce((o, k) => o?.[k], root);
-  const wrap = (path: string[]): any => new Proxy(function () {} as any, {
-    get: (_t, key) => (typeof key === 'string' ? wrap([...path, key]) : undefined),
-    set: (_t, key, value) => {
-      for (const c of clients) at(c, path)[key] = value;
-      return true;
-    },
-    apply: (_t, _this, args) => withFailover(rpcUrl, async (url) => {
-      const c = byUrl.get(url)!;
-      const owner = at(c, path.slice(0, -1));
-      return owner[path.at(-1)!](...args);
-    }, { idempotent: !/broadcast/i.test(path.at(-1) ?? '') }),
-  });
-  return new Proxy({} as GreenfieldClient, {
-    get: (_t, key) => (typeof key === 'string' ? wrap([key]) : undefined),
-  });
 }

@@ -1,32 +1,7 @@
-// The one adapter that loads @bnb-chain/greenfield-js-sdk (CommonJS through createRequire: its
-// ESM build does not load under plain Node 20).
-
-import { createRequire } from 'node:module';
-
-const require = createRequire(import.meta.url);
-
-/* eslint-disable @typescript-eslint/no-explicit-any */
-export interface GreenfieldClient {
-  account: any;
-  bucket: any;
-  object: any;
-  sp: any;
-  storage: any;
-  virtualGroup: any;
-  txClient: any;
-  spClient: any;
-}
-
-interface GreenfieldSdk {
-  Client: { create(rpcUrl: string, chainId: string): GreenfieldClient };
-}
-
-let sdk: GreenfieldSdk | undefined;
-
-export function greenfieldSdk(): GreenfieldSdk {
-  sdk ??= require('@bnb-chain/greenfield-js-sdk') as GreenfieldSdk;
-  return sdk;
-}
+// Greenfield's chain ids: the cosmos form (name_<evm id>-<version>) and the numeric EIP-155 id
+// that typed data is signed under, as greenfield-js-sdk takes it. insitu speaks Greenfield's wire
+// protocol with its own codecs (reader.ts, sender.ts), so no greenfield-js-sdk is loaded at run
+// time; the interop tests run the unmodified package against the chain and nodes.
 
 /** greenfield-js-sdk takes the numeric EIP-155 chain id; accept the cosmos form too. */
 export function sdkChainId(chainId: string): string {

@@ -1,4 +1,4 @@
-// Chain access for insitu: the ChainClient interface and its greenfield-js-sdk implementation.
+// Chain access for insitu: the ChainClient interface and its implementation over Greenfield's wire protocol.
 export type * from '@insitu/protocol/chain';
 export { createChainClient, createChainReader, ACTION_CODES, visibilityCode, type ChainClientOptions, type ChainReaderOptions } from './client.ts';
 export { sealSignDoc } from '@insitu/protocol/chain';

@@ -6,12 +6,11 @@
 
 import { InsituError } from '@insitu/protocol';
 import { privateKeyToAddress, normalizePrivateKey, type Hex } from '@insitu/protocol';
-import { greenfieldClient } from './failover.ts';
 import { msgCodec, codec, ADVANCE_TIME } from '@insitu/protocol/chain';
 import type { CallOptions, ChainClient, Principal, TxResult } from '@insitu/protocol/chain';
 import { createTxSender, type SentTx } from './sender.ts';
 import { createSealBatcher } from './seal-batch.ts';
-import { readerOn, guard, visibilityCode, ACTION_CODES, type ChainReaderOptions } from './reader.ts';
+import { readerOn, guard, gnfdQuery, QUERY, visibilityCode, ACTION_CODES, type ChainReaderOptions } from './reader.ts';
 
 type Rec = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
@@ -22,8 +21,7 @@ export interface ChainClientOptions extends ChainReaderOptions {
 export async function createChainClient(opts: ChainClientOptions): Promise<ChainClient> {
   const privateKey = normalizePrivateKey(opts.privateKey);
   const address = privateKeyToAddress(privateKey);
-  const gf = greenfieldClient(opts.rpcUrl, opts.chainId);
-  const reader = readerOn(gf, opts);
+  const reader = readerOn(opts);
   const TxMsgData = codec<{ msgResponses: { typeUrl: string; value: Uint8Array }[] }>('cosmos/base/abci/v1beta1/abci', 'TxMsgData');
   const decodeTxMsgData = (b: Uint8Array) => TxMsgData.decode(b).msgResponses ?? [];
   /** Each included tx's message responses (TxMsgData, base64), by the result its sender was given. */
@@ -72,7 +70,7 @@ export async function createChainClient(opts: ChainClientOptions): Promise<Chain
       const spAddress = input.primarySp ?? (await reader.listStorageProviders(o)).find((p) => p.status === 'in-service')?.operatorAddress;
       if (!spAddress) throw new InsituError('ERR_PROVIDER_NOT_FOUND', 'no storage provider in service');
       const sp = await reader.getStorageProvider(spAddress, o);
-      const family: Rec = await guard(o, () => gf.virtualGroup.getSpOptimalGlobalVirtualGroupFamily({ spId: sp.id, pickVgfStrategy: 1 }));
+      const family: Rec = await guard(o, () => gnfdQuery(opts.rpcUrl, QUERY.optimalFamily, { spId: sp.id, pickVgfStrategy: 1 }, o?.signal));
       const tx = await send('/greenfield.storage.MsgCreateBucket', {
         creator: address, bucketName: input.name, visibility: visibilityCode(input.visibility ?? 'private'),
         paymentAddress: input.paymentAddress ?? address, primarySpAddress: sp.operatorAddress,
