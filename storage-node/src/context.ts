@@ -6,6 +6,7 @@ import type { Hex } from '@insitu/protocol';
 import type { PieceStore } from './store/types.ts';
 import type { PieceKey } from './store/types.ts';
 import type { NodeMetrics } from './metrics.ts';
+import type { GroupCache } from './group-cache.ts';
 import type { ReadContext } from '@insitu/sdk';
 
 import { silentLogger, type Logger } from '@insitu/protocol';
@@ -29,6 +30,8 @@ export interface NodeContext {
   /** Providers by id, refreshed when an unknown id shows up. */
   provider(id: number): Promise<StorageProvider>;
   providerByOperator(address: string): Promise<StorageProvider | undefined>;
+  /** Global virtual groups, remembered until a swap-in completes (group-cache.ts). */
+  groups: GroupCache;
   /** Object ids with an upload in progress on this node. */
   uploads: Set<bigint>;
   /** Scrubbing, repair and taking over from providers that left (absent until the node runs). */

@@ -3,9 +3,18 @@
 // `startFollower` removes the data of cancelled, rejected and deleted objects.
 
 import type { ChainEvent } from '@insitu/protocol/chain';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { NodeContext } from './context.ts';
 
 const DROPS = new Set(['object-cancelled', 'object-rejected', 'object-deleted']);
+
+/**
+ * After catching up with the feed, a follower waits this long before asking again. The long poll
+ * answers at the next block, and under load the chain makes dozens of blocks a second: asking
+ * after each one cost the chain and every node a request per block per follower, more than the
+ * uploads themselves. What followers do (dropping cancelled data, checking jobs) can wait this long.
+ */
+export const FEED_GAP_MS = 250;
 
 /**
  * Hands every event after the stored cursor `cursorKey` to `onEvent`, in order, and stores the
@@ -18,7 +27,8 @@ export function followFeed(ctx: NodeContext, opts: { cursorKey: string; what: st
     let saved = cursor;
     while (!ac.signal.aborted) {
       try {
-        const events = await ctx.chain.events(cursor, { waitMs: 2000, limit: 200, signal: ac.signal });
+        const limit = 200;
+        const events = await ctx.chain.events(cursor, { waitMs: 2000, limit, signal: ac.signal });
         try {
           for (const e of events) {
             await opts.onEvent(e, ac.signal);
@@ -30,6 +40,7 @@ export function followFeed(ctx: NodeContext, opts: { cursorKey: string; what: st
             saved = cursor;
           }
         }
+        if (events.length < limit) await sleep(FEED_GAP_MS, undefined, { signal: ac.signal }).catch(() => undefined);
       } catch (e) {
         if (ac.signal.aborted) break;
         ctx.logger.warn(`event feed unavailable to the ${opts.what}; retrying`, { error: String(e) });
@@ -50,6 +61,8 @@ export function startFollower(ctx: NodeContext): { stop(): Promise<void> } {
     cursorKey: 'event-cursor',
     what: 'object follower',
     async onEvent(e) {
+      // The only change to a global virtual group: a provider swapped in for another.
+      if ((e.type as string) === 'swap-in-completed') ctx.groups.forget();
       if (DROPS.has(e.type) && e.objectId !== undefined) {
         if (!ctx.uploads.has(e.objectId)) await ctx.store.delete(e.objectId);
         ctx.logger.debug('object data dropped', { objectId: e.objectId.toString(), reason: e.type });

@@ -13,6 +13,7 @@ import { createHttpServer } from './http/server.ts';
 import { REPLICATION_STALL_MS } from './http/put-object.ts';
 import type { HttpLimits } from './http/limits.ts';
 import { startFollower } from './follower.ts';
+import { createGroupCache } from './group-cache.ts';
 import { startChallenger, type Challenger, type ChallengerOptions } from './challenge/challenger.ts';
 import { startJobVerifier } from './job-verifier.ts';
 import { startRecovery, type Recovery, type RecoveryOptions } from './recovery/index.ts';
@@ -119,6 +120,7 @@ export function createStorageNode(opts: StorageNodeOptions): StorageNode {
           baseHost: new URL(me!.endpoint).hostname,
           params: await chain.params(),
           uploads: new Set(),
+          groups: createGroupCache(chain),
           metrics: createNodeMetrics(store),
           stallMs: opts.stallMs ?? REPLICATION_STALL_MS,
           async provider(id) {

@@ -6,24 +6,25 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createHash } from 'node:crypto';
 import { InsituError } from '@insitu/protocol';
 import { hashOfHashes } from '@insitu/protocol';
-import { setTimeout as sleep } from 'node:timers/promises';
-import { nodeAlive, replicatePiece } from '@insitu/sdk/sp';
+import { replicatePiece } from '@insitu/sdk/sp';
 import { blsAggregate, blsFastAggregateVerify, blsVerify } from '@insitu/protocol';
 import { sealSignDoc } from '@insitu/protocol/chain';
 import { sameAddress } from '@insitu/protocol';
 import type { NodeContext } from '../context.ts';
 import { createChannel, type Channel } from '../channel.ts';
 import { signerOf } from './access.ts';
+import { heardFrom, watchReplication } from './replication-watch.ts';
 import { sendJson } from './respond.ts';
 
 const equal = (a: Uint8Array, b: Uint8Array): boolean => Buffer.from(a).equals(Buffer.from(b));
 
 /**
- * A secondary that takes nothing for this long while its piece stream is backed up, or has not
- * answered this long after the stream ended, is asked whether it is alive (its health endpoint,
- * which needs no chain, within half that). One that is busy (waiting on the chain, syncing) is waited for; one
- * that does not answer that either (frozen, cut off without a closed connection) fails the upload
- * with ERR_REPLICATION_FAILED instead of holding it for a minute.
+ * A secondary the upload waits on (its piece stream backed up, or its answer due) that is heard
+ * from in no way for this long — takes no piece, answers no replication of any upload, answers no
+ * health probe (sent after half that) — fails the upload with ERR_REPLICATION_FAILED instead of
+ * holding it for a minute (frozen, cut off without a closed connection). One that is busy (waiting
+ * on the chain, syncing) keeps answering something, however late, and is waited for
+ * (replication-watch.ts).
  */
 export const REPLICATION_STALL_MS = 2_000;
 
@@ -36,9 +37,12 @@ const SEGMENT_BUFFERS = 3;
 
 export async function putObject(ctx: NodeContext, req: IncomingMessage, res: ServerResponse, bucket: string, name: string): Promise<void> {
   const signer = signerOf(req, true)!;
+  // Both asked at once; the bucket's answer is judged first.
+  const object = ctx.chain.headObject(bucket, name);
+  object.catch(() => undefined);
   const info = await ctx.chain.headBucket(bucket);
   if (info.primarySpId !== ctx.spId) throw new InsituError('ERR_BAD_REQUEST', `this node is not the primary of bucket ${bucket} (provider ${info.primarySpId} is)`);
-  const obj = await ctx.chain.headObject(bucket, name);
+  const obj = await object;
   if (!sameAddress(signer, obj.creator)) throw new InsituError('ERR_PERMISSION_DENIED', `only ${obj.creator}, who created ${bucket}/${name}, may upload its bytes`);
   if (obj.status === 'sealed' && obj.payloadSize === 0n) return sendJson(res, 200, { sealed: true, objectId: obj.id });
   if (obj.status !== 'created') throw new InsituError('ERR_OBJECT_ALREADY_SEALED', `${bucket}/${name} is already sealed`);
@@ -50,7 +54,7 @@ export async function putObject(ctx: NodeContext, req: IncomingMessage, res: Ser
   ctx.uploads.add(obj.id);
   let gvg, secondaries, writer;
   try {
-    gvg = await ctx.chain.getGlobalVirtualGroup(obj.gvgId);
+    gvg = await ctx.groups.get(obj.gvgId);
     secondaries = await Promise.all(gvg.secondarySpIds.map((id) => ctx.provider(id)));
     // A full disk refuses here, before a byte is read or sent on.
     writer = await ctx.store.createWriter({ objectId: obj.id, index: -1 }, { size: Number(obj.payloadSize) });
@@ -60,16 +64,36 @@ export async function putObject(ctx: NodeContext, req: IncomingMessage, res: Ser
   }
   const channels: Channel<Uint8Array>[] = secondaries.map(() => createChannel<Uint8Array>(2));
   const stalls = secondaries.map(() => new AbortController());
-  /** Fails replication j if its secondary does not answer a health check either. */
-  const stalled = async (j: number, what: string): Promise<InsituError | undefined> => {
-    const sp = secondaries![j]!;
-    if (stalls[j]!.signal.aborted || (await nodeAlive(sp.endpoint, ctx.stallMs / 2))) return undefined;
-    const e = new InsituError('ERR_REPLICATION_FAILED', `secondary ${sp.id} (${sp.endpoint}) ${what} and does not answer; piece ${j} of ${bucket}/${name} could not be replicated`);
-    stalls[j]!.abort(e);
-    return e;
-  };
+  // Pieces handed to replication j and not yet taken by its stream; whether every piece was handed on.
+  const pending = secondaries.map(() => 0);
+  const finished = secondaries.map(() => false);
+  let streamEnded = false;
+  const watches = secondaries.map((sp, j) => watchReplication({
+    endpoint: sp.endpoint,
+    stallMs: ctx.stallMs,
+    waiting: () => !finished[j] && (streamEnded || pending[j]! > 0),
+    onStall: () => {
+      const what = streamEnded ? 'has not answered since the end of its piece stream' : 'has taken nothing of its piece stream';
+      const e = new InsituError('ERR_REPLICATION_FAILED', `secondary ${sp.id} (${sp.endpoint}) ${what} for ${ctx.stallMs / 1000} s and answers nothing else; piece ${j} of ${bucket}/${name} could not be replicated`);
+      stalls[j]!.abort(e);
+      channels[j]!.fail(e);
+    },
+  }));
+  /** Replication j's pieces as its stream takes them: each one taken is progress. */
+  async function* taken(j: number): AsyncGenerator<Uint8Array> {
+    for await (const piece of channels[j]!.iterate()) {
+      pending[j]!--;
+      watches[j]!.progress();
+      yield piece;
+    }
+  }
   const replications = secondaries.map((sp, j) => {
-    const p = replicatePiece({ endpoint: sp.endpoint, objectId: obj.id, index: j, body: channels[j]!.iterate(), privateKey: ctx.operatorKey, signal: stalls[j]!.signal }).catch((e: unknown) => {
+    const p = replicatePiece({ endpoint: sp.endpoint, objectId: obj.id, index: j, body: taken(j), privateKey: ctx.operatorKey, signal: stalls[j]!.signal }).finally(() => {
+      finished[j] = true;
+      watches[j]!.stop();
+      // Any answer, even a refusal, shows the secondary alive to the other uploads' watches.
+      if (!stalls[j]!.signal.aborted) heardFrom(sp.endpoint);
+    }).catch((e: unknown) => {
       if (stalls[j]!.signal.aborted) throw stalls[j]!.signal.reason;
       // The uploader hears why: a secondary out of disk keeps its own code, named.
       if (e instanceof InsituError && e.code === 'ERR_NODE_DISK_FULL') {
@@ -104,10 +128,10 @@ export async function putObject(ctx: NodeContext, req: IncomingMessage, res: Ser
       const pieces = ctx.codec.encode(segment);
       const n = index;
       released[n] = Promise.all([written, ...pieces.slice(0, ctx.params.dataChunks).map((_, j) => channels[j]!.passed(n))]).catch(() => undefined);
-      await Promise.all([written, ...pieces.map((p, j) => channels[j]!.push(p, {
-        stallMs: ctx.stallMs,
-        onStall: () => stalled(j, `took nothing of its piece stream for ${ctx.stallMs / 1000} s`),
-      }))]);
+      await Promise.all([written, ...pieces.map((p, j) => {
+        pending[j]!++;
+        return channels[j]!.push(p);
+      })]);
       index++;
     };
     for await (const chunk of req as AsyncIterable<Uint8Array>) {
@@ -136,17 +160,9 @@ export async function putObject(ctx: NodeContext, req: IncomingMessage, res: Ser
       throw new InsituError('ERR_CHECKSUM_MISMATCH', `the bytes of ${bucket}/${name} do not match the checksum registered on chain`);
     }
     for (const c of channels) c.close();
-    // Each secondary still hashes, writes and syncs what it holds, then answers; while it has not,
-    // it is checked for life every ctx.stallMs.
-    const finished = replications.map(() => false);
-    replications.forEach((p, j) => void p.then(() => (finished[j] = true), () => (finished[j] = true)));
-    const watch = async (j: number): Promise<void> => {
-      while (!finished[j] && !stalls[j]!.signal.aborted) {
-        await sleep(ctx.stallMs, undefined, { ref: false });
-        if (!finished[j]) await stalled(j, 'has not answered since the end of its piece stream');
-      }
-    };
-    stalls.forEach((_, j) => void watch(j));
+    // Each secondary still hashes, writes and syncs what it holds, then answers; its watch waits
+    // for that answer, or any other sign of life, from here on.
+    streamEnded = true;
     const approvals = await Promise.all(replications);
     const doc = sealSignDoc({ chainId: ctx.chainId, gvgId: gvg.id, objectId: obj.id, checksums: obj.checksums });
     // One check of the aggregate (as the chain makes) instead of one per approval; only when it
@@ -171,12 +187,15 @@ export async function putObject(ctx: NodeContext, req: IncomingMessage, res: Ser
     ctx.logger.info('object sealed', { bucket, object: name, objectId: obj.id.toString(), size: obj.payloadSize.toString() });
     sendJson(res, 200, { sealed: true, objectId: obj.id });
   } catch (e) {
+    // The group may have changed under a failed upload (a swap-in): it is asked for anew next time.
+    ctx.groups.forget();
     for (const c of channels) c.fail(e instanceof Error ? e : new Error(String(e)));
     await writer.abort();
     await Promise.allSettled(replications);
     const err = e instanceof InsituError ? e : new InsituError('ERR_REPLICATION_FAILED', `upload of ${bucket}/${name} failed: ${(e as Error).message}`, { cause: e });
     throw err;
   } finally {
+    for (const w of watches) w.stop();
     ctx.uploads.delete(obj.id);
   }
 }

@@ -78,7 +78,10 @@ export async function replicatePiece(ctx: NodeContext, req: IncomingMessage, res
   }
   const obj = await ctx.chain.headObjectById(BigInt(idHeader));
   if (obj.status !== 'created') throw new InsituError('ERR_OBJECT_ALREADY_SEALED', `object ${idHeader} is not waiting for replication`);
-  const gvg = await ctx.chain.getGlobalVirtualGroup(obj.gvgId);
+  // The group as remembered; a refusal is made only on the group as the chain has it now.
+  let gvg = await ctx.groups.get(obj.gvgId);
+  const admits = async (): Promise<boolean> => sameAddress(signer, (await ctx.provider(gvg.primarySpId)).operatorAddress) && gvg.secondarySpIds[index] === ctx.spId;
+  if (!(await admits())) gvg = await ctx.groups.get(obj.gvgId, true);
   const primary = await ctx.provider(gvg.primarySpId);
   if (!sameAddress(signer, primary.operatorAddress)) {
     throw new InsituError('ERR_PERMISSION_DENIED', `only the primary of group ${gvg.id} (${primary.operatorAddress}) may replicate to it`);
