@@ -3,15 +3,15 @@
 // are signed the same way. The wrapper (domain, Tx, Fee) is greenfield-js-sdk's, written out in
 // eip712-envelope.ts; each message contributes its Msg type and value here.
 
-import { createRequire } from 'node:module';
 import { msgCodec, gnfdHelpers, big, registerMsgCodec, type Codec } from './gnfd-types.ts';
 import { COMPUTE_CODECS, RECOVERY_CODECS } from './compute-types.ts';
 import { DEVCLOCK_CODECS } from './devclock-types.ts';
 import { createEIP712, generateFee, generateMessage, generateTypes, mergeMultiEip712, type Field, type Types } from './eip712-envelope.ts';
 import { InsituError } from '../errors.ts';
-import type { Hex } from '../crypto/keys.ts';
+import { signDigest, recoverAddress, type Hex } from '../crypto/keys.ts';
+import { typedDataDigest } from './eip712-hash.ts';
 
-const require = createRequire(import.meta.url);
+export { typedDataDigest };
 
 const f = (spec: string): Field[] => spec.split(',').map((s) => {
   const [name, type] = s.split(':');
@@ -213,21 +213,22 @@ export function txTypedData(doc: TxSignDoc): Record<string, unknown> {
   return createEIP712(types, doc.evmChainId, message);
 }
 
-interface SigUtil {
-  recoverTypedSignature(o: { data: unknown; signature: string; version: string }): string;
-  signTypedData(o: { data: unknown; privateKey: Buffer; version: string }): string;
-}
-const sigUtil = (): SigUtil => require('@metamask/eth-sig-util') as SigUtil;
-
+/**
+ * The address that signed `typed` (the signature is r||s||v, 65 bytes, v in {0,1} or {27,28}).
+ * The digest is eth-sig-util's V4 digest (see eip712-hash.ts) and the recovery is libsecp256k1's,
+ * which accepts and refuses the same signatures eth-sig-util's recovery does.
+ */
 export function recoverTxSigner(typed: Record<string, unknown>, signature: Uint8Array): Hex {
   try {
-    return sigUtil().recoverTypedSignature({ data: typed, signature: `0x${Buffer.from(signature).toString('hex')}`, version: 'V4' }) as Hex;
+    return recoverAddress(typedDataDigest(typed), signature);
   } catch (cause) {
     throw new InsituError('ERR_TX_SIGNATURE', 'the transaction signature is malformed', { cause });
   }
 }
 
+/** Signs `typed` as eth-sig-util's signTypedData V4 does: r||s||v with v in {27,28}. */
 export function signTypedData(typed: Record<string, unknown>, privateKey: string): Uint8Array {
-  const hex = sigUtil().signTypedData({ data: typed, privateKey: Buffer.from(privateKey.replace(/^0x/, ''), 'hex'), version: 'V4' });
-  return new Uint8Array(Buffer.from(hex.replace(/^0x/, ''), 'hex'));
+  const signature = signDigest(typedDataDigest(typed), privateKey);
+  signature[64] = signature[64]! + 27;
+  return signature;
 }

@@ -1,6 +1,12 @@
 // Account keys: secp256k1 private keys and Ethereum-style 0x addresses, as on Greenfield.
+//
+// The curve arithmetic is libsecp256k1 compiled to WebAssembly (tiny-secp256k1): every signed
+// request and transaction is signed once and recovered at least once, and libsecp256k1 does each
+// several times faster than a JavaScript implementation. Signatures are the same bytes as any
+// RFC 6979 low-S signer produces (deterministic nonce, s normalised to the lower half).
 
-import { secp256k1 } from '@noble/curves/secp256k1.js';
+import { randomBytes } from 'node:crypto';
+import * as ecc from 'tiny-secp256k1';
 import { keccak_256 } from '@noble/hashes/sha3.js';
 import { bytesToHex, hexToBytes } from '@noble/hashes/utils.js';
 import { InsituError } from '../errors.ts';
@@ -24,31 +30,70 @@ export function keccak256(data: Uint8Array): Uint8Array {
 }
 
 export function generatePrivateKey(): Hex {
-  return toHex(secp256k1.utils.randomSecretKey());
+  for (;;) {
+    // A uniform scalar in [1, n): 32 random bytes are out of range with probability ~2^-128.
+    const bytes = new Uint8Array(randomBytes(32));
+    if (ecc.isPrivate(bytes)) return toHex(bytes);
+  }
 }
 
 export function normalizePrivateKey(key: string): Hex {
   const bytes = fromHex(key);
-  if (bytes.length !== 32 || !secp256k1.utils.isValidSecretKey(bytes)) {
+  if (!ecc.isPrivate(bytes)) {
     throw new InsituError('ERR_INVALID_ARGUMENT', 'a private key is 32 bytes of hex');
   }
   return toHex(bytes);
 }
 
-/** Uncompressed public key (65 bytes) → 0x address with EIP-55 checksum. */
+/** The scalar of a private key; a clear error instead of the backend's for a key that is not one. */
+function secretKey(privateKey: string): Uint8Array {
+  const bytes = fromHex(privateKey);
+  if (!ecc.isPrivate(bytes)) throw new InsituError('ERR_INVALID_ARGUMENT', 'a private key is 32 bytes of hex in [1, n)');
+  return bytes;
+}
+
+/** The 0x address of an uncompressed SEC1 point (0x04 || x || y) already known to be on the curve. */
+const addressOfPoint = (uncompressed: Uint8Array): Hex =>
+  checksumAddress(toHex(keccak256(uncompressed.subarray(1)).subarray(12)));
+
+/**
+ * SEC1 public key (33 bytes compressed or 65 bytes uncompressed) → 0x address with EIP-55
+ * checksum. Only the standard prefixes (02/03, 04) are keys: libsecp256k1 would also parse the
+ * "hybrid" 06/07 form, which Ethereum and Cosmos never use.
+ */
 export function publicKeyToAddress(publicKey: Uint8Array): Hex {
-  const point = secp256k1.Point.fromBytes(publicKey);
-  const uncompressed = point.toBytes(false);
-  return checksumAddress(toHex(keccak256(uncompressed.subarray(1)).subarray(12)));
+  const standard = (publicKey.length === 33 && (publicKey[0] === 2 || publicKey[0] === 3)) || (publicKey.length === 65 && publicKey[0] === 4);
+  if (!standard || !ecc.isPoint(publicKey)) throw new InsituError('ERR_INVALID_ARGUMENT', 'not a secp256k1 public key');
+  return addressOfPoint(publicKey.length === 65 ? publicKey : ecc.pointCompress(publicKey, false));
+}
+
+/**
+ * What a signer derives from its key, remembered for the few keys a process signs with (a client,
+ * a node's operator and approval keys). The key's hash, not the key, names the entry.
+ */
+interface Derived { address: Hex; compressed: Uint8Array }
+const derivedCache = new Map<string, Derived>();
+const DERIVED_CACHE = 64;
+
+function derived(privateKey: string): Derived {
+  const d = secretKey(privateKey);
+  const id = bytesToHex(keccak256(d));
+  const known = derivedCache.get(id);
+  if (known) return known;
+  const point = ecc.pointFromScalar(d, false)!;
+  const entry: Derived = { address: addressOfPoint(point), compressed: ecc.pointCompress(point, true) };
+  if (derivedCache.size >= DERIVED_CACHE) derivedCache.delete(derivedCache.keys().next().value!);
+  derivedCache.set(id, entry);
+  return entry;
 }
 
 export function privateKeyToAddress(privateKey: string): Hex {
-  return publicKeyToAddress(secp256k1.getPublicKey(fromHex(privateKey), false));
+  return derived(privateKey).address;
 }
 
 /** The compressed public key (33 bytes) a signed transaction carries for its signer. */
 export function compressedPublicKey(privateKey: string): Uint8Array {
-  return secp256k1.getPublicKey(fromHex(privateKey), true);
+  return derived(privateKey).compressed.slice();
 }
 
 export function checksumAddress(address: string): Hex {
@@ -70,11 +115,12 @@ export function sameAddress(a: string, b: string): boolean {
 
 /** Signs a 32-byte digest; returns r||s||v with v in {0,1} (Greenfield's GNFD1-ECDSA form). */
 export function signDigest(digest: Uint8Array, privateKey: string): Uint8Array {
-  const sig = secp256k1.sign(digest, fromHex(privateKey), { prehash: false, format: 'recovered' });
-  // noble's 'recovered' format is v||r||s; Greenfield wants r||s||v.
+  if (digest.length !== 32) throw new InsituError('ERR_INVALID_ARGUMENT', `a signed digest is 32 bytes, not ${digest.length}`);
+  // libsecp256k1 signs with the RFC 6979 nonce and a low s, like every Ethereum signer.
+  const { signature, recoveryId } = ecc.signRecoverable(digest, secretKey(privateKey));
   const out = new Uint8Array(65);
-  out.set(sig.subarray(1, 65), 0);
-  out[64] = sig[0]!;
+  out.set(signature, 0);
+  out[64] = recoveryId;
   return out;
 }
 
@@ -84,13 +130,15 @@ export function recoverAddress(digest: Uint8Array, signature: Uint8Array): Hex {
   let v = signature[64]!;
   if (v >= 27) v -= 27;
   if (v > 1) throw new InsituError('ERR_SIGNATURE_INVALID', 'bad signature recovery id');
-  const recovered = new Uint8Array(65);
-  recovered[0] = v;
-  recovered.set(signature.subarray(0, 64), 1);
+  let pub: Uint8Array | null;
   try {
-    const pub = secp256k1.recoverPublicKey(recovered, digest, { prehash: false });
-    return publicKeyToAddress(pub);
+    // Refuses r or s outside [1, n) and an r that is not the x of a curve point. Like the
+    // Ethereum and Cosmos recovery this does not demand a low s: a high-s signature recovers to
+    // whichever key it recovers to, and is only good if that is the expected signer.
+    pub = ecc.recover(digest, signature.subarray(0, 64), v as 0 | 1, false);
   } catch (cause) {
     throw new InsituError('ERR_SIGNATURE_INVALID', 'signature does not recover to a key', { cause });
   }
+  if (!pub) throw new InsituError('ERR_SIGNATURE_INVALID', 'signature does not recover to a key');
+  return addressOfPoint(pub);
 }
