@@ -1,5 +1,5 @@
 import test from 'ava';
-import { mkdtemp, rm, readdir } from 'node:fs/promises';
+import { mkdtemp, rm, readdir, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createFsPieceStore } from '../src/store/fs.ts';
@@ -45,4 +45,31 @@ test('fs: data files are named by object id, and temp files from a crash are cle
   await w2.commit({ hashes: [], sizes: [5] });
   t.deepEqual(await readdir(join(dir, 'pieces')), ['5.3']);
   await again.stop();
+});
+
+test('fs: a write of many staging buffers in odd chunks, ending mid-block, reads back byte for byte at its size', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'insitu-store-'));
+  t.teardown(() => rm(dir, { recursive: true, force: true }));
+  const store = createFsPieceStore({ dataDir: dir });
+  await store.start();
+  t.teardown(() => store.stop());
+  // Past two 4 MiB staging buffers, so each is filled again; the tail is not a whole block.
+  const size = 9 * 1024 * 1024 + 4097;
+  const data = new Uint8Array(size);
+  for (let i = 0; i < size; i++) data[i] = (i * 31 + (i >>> 12)) % 251;
+  const cuts = [1, 4095, 65536, 4 * 1024 * 1024 + 7, 3 * 1024 * 1024, 12_345];
+  const w = await store.createWriter({ objectId: 9n, index: -1 });
+  for (let at = 0, i = 0; at < size; i++) {
+    const n = Math.min(cuts[i % cuts.length]!, size - at);
+    // A chunk the caller overwrites once the write has taken it.
+    const chunk = data.slice(at, at + n);
+    if (i % 2 === 0) await w.write(chunk);
+    else await w.writeMany([chunk.subarray(0, n >> 1), chunk.subarray(n >> 1)]);
+    chunk.fill(0xee);
+    at += n;
+  }
+  await w.commit({ hashes: [], sizes: [size] });
+  t.is((await stat(join(dir, 'pieces', '9.p'))).size, size);
+  t.true(Buffer.from(await store.read({ objectId: 9n, index: -1 }, 0, size)).equals(data));
+  t.is((await store.meta({ objectId: 9n, index: -1 }))!.size, size);
 });

@@ -11,6 +11,7 @@ import { randomUUID } from 'node:crypto';
 import { Level } from 'level';
 import { InsituError } from '@insitu/protocol';
 import type { PieceKey, PieceMeta, PieceStore, PieceWriter } from './types.ts';
+import { createStagingPool, openDirectFile } from './direct-file.ts';
 
 interface StoredMeta {
   hashes: string[];
@@ -62,6 +63,7 @@ export function createFsPieceStore(opts: FsPieceStoreOptions): PieceStore {
   const tmpDir = join(opts.dataDir, 'tmp');
   let db: Level<string, string> | undefined;
   const handles = new Map<string, Promise<FileHandle>>();
+  const staging = createStagingPool();
 
   const index = (): Level<string, string> => {
     if (!db) throw new InsituError('ERR_NODE_UNAVAILABLE', 'the piece store is not started');
@@ -118,70 +120,48 @@ export function createFsPieceStore(opts: FsPieceStoreOptions): PieceStore {
         throw diskFull(`${room.free} bytes free, ${need} to write, ${room.reserve} kept in reserve`);
       }
       const tmp = join(tmpDir, `${fileName(key)}.${randomUUID()}`);
-      const fh = await onDisk('opening a temporary file', () => open(tmp, 'w'));
-      let size = 0;
+      const what = `writing object ${key.objectId}`;
+      const file = await onDisk('opening a temporary file', () => openDirectFile(tmp, staging, (fn) => onDisk(what, fn)));
       let closed = false;
       // Written data is synced in the background as it goes (one sync at a time), so the sync at
       // commit has little left to flush and the answer to the uploader does not wait on a whole
-      // object's worth of dirty pages.
-      let unsynced = 0;
+      // object's worth of unsynced data.
+      let synced = 0;
       let syncing: Promise<void> = Promise.resolve();
-      const writeAll = async (chunk: Uint8Array): Promise<void> => {
-        let at = 0;
-        while (at < chunk.length) {
-          const { bytesWritten } = await onDisk(`writing object ${key.objectId}`, () => fh.write(chunk, at, chunk.length - at));
-          at += bytesWritten;
-        }
-      };
-      const written = async (n: number): Promise<void> => {
-        size += n;
-        unsynced += n;
-        if (unsynced >= SYNC_EVERY) {
+      const written = async (): Promise<void> => {
+        if (file.size - synced >= SYNC_EVERY) {
           await syncing;
-          unsynced = 0;
-          syncing = onDisk(`writing object ${key.objectId}`, () => fh.datasync());
+          synced = file.size;
+          syncing = file.datasync();
           syncing.catch(() => undefined);
         }
       };
       return {
         async write(chunk) {
           if (closed) throw new InsituError('ERR_INTERNAL', 'writer is closed');
-          await writeAll(chunk);
-          await written(chunk.length);
+          await file.write([chunk]);
+          await written();
         },
         async writeMany(chunks) {
           if (closed) throw new InsituError('ERR_INTERNAL', 'writer is closed');
-          let total = 0;
-          for (const c of chunks) total += c.length;
-          // One gathered write for the chunks as they came off the socket; a short one (rare on
-          // a regular file) finishes chunk by chunk.
-          const { bytesWritten } = await onDisk(`writing object ${key.objectId}`, () => fh.writev(chunks));
-          if (bytesWritten < total) {
-            let skip = bytesWritten;
-            for (const c of chunks) {
-              if (skip >= c.length) {
-                skip -= c.length;
-                continue;
-              }
-              await writeAll(c.subarray(skip));
-              skip = 0;
-            }
-          }
-          await written(total);
+          await file.write(chunks);
+          await written();
         },
         async commit(meta) {
           closed = true;
           try {
             await onDisk(`committing object ${key.objectId}`, async () => {
               await syncing;
-              await fh.sync();
-              await fh.close();
+              await file.finish();
             });
           } catch (e) {
-            await fh.close().catch(() => undefined);
+            await file.close();
             await rm(tmp, { force: true });
             throw e;
+          } finally {
+            await file.close();
           }
+          const size = file.size;
           await closeHandle(key);
           await rename(tmp, join(piecesDir, fileName(key)));
           const stored: StoredMeta = { hashes: meta.hashes.map((h) => Buffer.from(h).toString('hex')), sizes: meta.sizes, size, storedAt: Date.now() };
@@ -191,7 +171,7 @@ export function createFsPieceStore(opts: FsPieceStoreOptions): PieceStore {
           if (closed) return;
           closed = true;
           await syncing.catch(() => undefined);
-          await fh.close().catch(() => undefined);
+          await file.close();
           await rm(tmp, { force: true });
         },
       };
