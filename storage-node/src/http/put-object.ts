@@ -37,12 +37,25 @@ const SEGMENT_BUFFERS = 3;
 
 export async function putObject(ctx: NodeContext, req: IncomingMessage, res: ServerResponse, bucket: string, name: string): Promise<void> {
   const signer = signerOf(req, true)!;
-  // Both asked at once; the bucket's answer is judged first.
-  const object = ctx.chain.headObject(bucket, name);
-  object.catch(() => undefined);
-  const info = await ctx.chain.headBucket(bucket);
-  if (info.primarySpId !== ctx.spId) throw new InsituError('ERR_BAD_REQUEST', `this node is not the primary of bucket ${bucket} (provider ${info.primarySpId} is)`);
-  const obj = await object;
+  // The bucket's primary is its groups' primary: the object's group, as remembered, answers
+  // whether this node is it. The bucket itself is asked only to refuse (no such bucket or
+  // object, another primary), so a refusal always stands on the chain as it is now.
+  const notPrimary = async (): Promise<void> => {
+    const info = await ctx.chain.headBucket(bucket);
+    if (info.primarySpId !== ctx.spId) throw new InsituError('ERR_BAD_REQUEST', `this node is not the primary of bucket ${bucket} (provider ${info.primarySpId} is)`);
+  };
+  let obj;
+  try {
+    obj = await ctx.chain.headObject(bucket, name);
+  } catch (e) {
+    await notPrimary();
+    throw e;
+  }
+  let gvg = await ctx.groups.get(obj.gvgId);
+  if (gvg.primarySpId !== ctx.spId) {
+    await notPrimary();
+    gvg = await ctx.groups.get(obj.gvgId, true);
+  }
   if (!sameAddress(signer, obj.creator)) throw new InsituError('ERR_PERMISSION_DENIED', `only ${obj.creator}, who created ${bucket}/${name}, may upload its bytes`);
   if (obj.status === 'sealed' && obj.payloadSize === 0n) return sendJson(res, 200, { sealed: true, objectId: obj.id });
   if (obj.status !== 'created') throw new InsituError('ERR_OBJECT_ALREADY_SEALED', `${bucket}/${name} is already sealed`);
@@ -52,9 +65,8 @@ export async function putObject(ctx: NodeContext, req: IncomingMessage, res: Ser
   }
   if (ctx.uploads.has(obj.id)) throw new InsituError('ERR_OBJECT_EXISTS', `an upload of ${bucket}/${name} is already in progress`);
   ctx.uploads.add(obj.id);
-  let gvg, secondaries, writer;
+  let secondaries, writer;
   try {
-    gvg = await ctx.groups.get(obj.gvgId);
     secondaries = await Promise.all(gvg.secondarySpIds.map((id) => ctx.provider(id)));
     // A full disk refuses here, before a byte is read or sent on.
     writer = await ctx.store.createWriter({ objectId: obj.id, index: -1 }, { size: Number(obj.payloadSize) });
