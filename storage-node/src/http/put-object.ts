@@ -36,6 +36,7 @@ export const REPLICATION_STALL_MS = 2_000;
 const SEGMENT_BUFFERS = 3;
 
 export async function putObject(ctx: NodeContext, req: IncomingMessage, res: ServerResponse, bucket: string, name: string): Promise<void> {
+  const started = performance.now();
   const signer = signerOf(req, true)!;
   // The bucket's primary is its groups' primary: the object's group, as remembered, answers
   // whether this node is it. The bucket itself is asked only to refuse (no such bucket or
@@ -175,7 +176,9 @@ export async function putObject(ctx: NodeContext, req: IncomingMessage, res: Ser
     // Each secondary still hashes, writes and syncs what it holds, then answers; its watch waits
     // for that answer, or any other sign of life, from here on.
     streamEnded = true;
+    const received = performance.now();
     const approvals = await Promise.all(replications);
+    const approved = performance.now();
     const doc = sealSignDoc({ chainId: ctx.chainId, gvgId: gvg.id, objectId: obj.id, checksums: obj.checksums });
     // One check of the aggregate (as the chain makes) instead of one per approval; only when it
     // fails is each approval checked, to name the secondary whose does not verify.
@@ -195,8 +198,14 @@ export async function putObject(ctx: NodeContext, req: IncomingMessage, res: Ser
     }
     await writer.commit({ hashes, sizes });
     // Seals of concurrent uploads go out together (the chain client batches them).
+    const sealing = performance.now();
     await ctx.chain.sealObject({ bucket, name, gvgId: gvg.id, blsSignature: aggregate });
-    ctx.logger.info('object sealed', { bucket, object: name, objectId: obj.id.toString(), size: obj.payloadSize.toString() });
+    // Where the upload's time went: receiving and streaming on, the last secondary's answer, the seal's block.
+    const ms = (a: number, b: number): number => Math.round(b - a);
+    ctx.logger.info('object sealed', {
+      bucket, object: name, objectId: obj.id.toString(), size: obj.payloadSize.toString(),
+      receiveMs: ms(started, received), approvalsMs: ms(received, approved), checkMs: ms(approved, sealing), sealMs: ms(sealing, performance.now()),
+    });
     sendJson(res, 200, { sealed: true, objectId: obj.id });
   } catch (e) {
     // The group may have changed under a failed upload (a swap-in): it is asked for anew next time.
