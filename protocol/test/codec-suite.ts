@@ -24,6 +24,23 @@ export function codecSuite(test: TestFn, label: string, factory: (k?: number, m?
     t.is(pieces[3]![1000], 0);
   });
 
+  test(`${label}: parity encoded into a reused buffer equals parity in a fresh one, and a short buffer is a TypeError`, (t) => {
+    const codec = factory();
+    const { bytes } = seeded((l) => t.log(l));
+    // Segments of different sizes through one buffer: each encode overwrites what the last left.
+    const into = new Uint8Array(2 * 150_001);
+    for (const size of [600_000, 200_003, 4]) {
+      const seg = bytes(size);
+      const fresh = codec.encode(seg);
+      const reused = codec.encode(seg, into);
+      for (let p = 4; p < 6; p++) {
+        t.is(reused[p]!.buffer, into.buffer);
+        t.true(Buffer.from(reused[p]!).equals(Buffer.from(fresh[p]!)));
+      }
+    }
+    t.throws(() => codec.encode(bytes(600_004), into), { instanceOf: TypeError });
+  });
+
   test(`${label}: an empty segment encodes to empty pieces and a one-byte segment works`, (t) => {
     const codec = factory();
     t.true(codec.encode(new Uint8Array(0)).every((p) => p.length === 0));

@@ -49,16 +49,20 @@ export function simdSupported(): boolean {
 
 type KernelFn = (tables: number, inputs: number, nin: number, outputs: number, nout: number, start: number, end: number) => void;
 
-const WINDOW = 256 * 1024;
+/**
+ * Bytes of every shard staged in kernel memory at a time. The inputs and outputs of one window
+ * ((nin + nout) × WINDOW) stay in the core's L2 cache between the copy in, the kernel and the copy
+ * out, so a shard's bytes come from and go to main memory once, as they would if the kernel
+ * worked on the caller's buffers in place; the kernel's memory stays a few hundred KiB whatever
+ * the segment size.
+ */
+const WINDOW = 64 * 1024;
 
 const ALIGN = 64;
 const alignUp = (n: number): number => Math.ceil(n / ALIGN) * ALIGN;
 const PAGE = 65536;
 
-/**
- * A SIMD engine with its own linear memory. Callers that want to avoid copies use `stage()` to
- * get views into the kernel's memory, fill them, and call `run()`.
- */
+/** A SIMD engine with its own linear memory, through which the shards pass window by window. */
 export class SimdEngine implements MulEngine {
   readonly name = 'wasm-simd';
   #memory: WebAssembly.Memory;
@@ -71,16 +75,14 @@ export class SimdEngine implements MulEngine {
     this.#mulRows = instance.exports.mul_rows as KernelFn;
   }
 
-  /** Lays out tables, pointer arrays and shard slots in kernel memory; returns views of the slots. */
-  stage(rows: Uint8Array[], nin: number, len: number): { inputs: Uint8Array[]; outputs: Uint8Array[]; run: () => void } {
+  mulRows(rows: Uint8Array[], inputs: Uint8Array[], outputs: Uint8Array[], len: number): void {
+    const nin = inputs.length;
     const nout = rows.length;
-    const stride = alignUp(Math.max(len, 1));
+    // Layout: nibble tables, the pointer arrays, then one WINDOW slot per input and per output.
     const tablesAt = 0;
-    const tablesSize = alignUp(nout * nin * 32);
-    const ptrsAt = tablesSize;
-    const ptrsSize = alignUp((nin + nout) * 4);
-    const dataAt = ptrsAt + ptrsSize;
-    const need = dataAt + (nin + nout) * stride;
+    const ptrsAt = alignUp(nout * nin * 32);
+    const dataAt = ptrsAt + alignUp((nin + nout) * 4);
+    const need = dataAt + (nin + nout) * WINDOW;
     const have = this.#memory.buffer.byteLength;
     if (need > have) this.#memory.grow(Math.ceil((need - have) / PAGE));
     const mem = new Uint8Array(this.#memory.buffer);
@@ -95,31 +97,22 @@ export class SimdEngine implements MulEngine {
       }
     }
     const ptrs = new Uint32Array(this.#memory.buffer, ptrsAt, nin + nout);
-    const inputs: Uint8Array[] = [];
-    const outputs: Uint8Array[] = [];
+    const slots: Uint8Array[] = [];
     for (let k = 0; k < nin + nout; k++) {
-      const at = dataAt + k * stride;
-      ptrs[k] = at;
-      const view = new Uint8Array(this.#memory.buffer, at, stride);
-      if (k < nin) inputs.push(view);
-      else outputs.push(view);
+      ptrs[k] = dataAt + k * WINDOW;
+      slots.push(mem.subarray(dataAt + k * WINDOW, dataAt + (k + 1) * WINDOW));
     }
-    const run = (): void => {
-      for (let at = 0; at < stride; at += WINDOW) {
-        this.#mulRows(tablesAt, ptrsAt, nin, ptrsAt + nin * 4, nout, at, Math.min(stride, at + WINDOW));
+    for (let at = 0; at < len; at += WINDOW) {
+      const n = Math.min(WINDOW, len - at);
+      // The kernel works in multiples of 64 bytes: a short last window is zero-padded.
+      const padded = alignUp(n);
+      for (let i = 0; i < nin; i++) {
+        const slot = slots[i]!;
+        slot.set(inputs[i]!.subarray(at, at + n));
+        if (padded > n) slot.fill(0, n, padded);
       }
-    };
-    return { inputs, outputs, run };
-  }
-
-  mulRows(rows: Uint8Array[], inputs: Uint8Array[], outputs: Uint8Array[], len: number): void {
-    const staged = this.stage(rows, inputs.length, len);
-    for (let i = 0; i < inputs.length; i++) {
-      const dst = staged.inputs[i]!;
-      dst.set(inputs[i]!.subarray(0, len));
-      dst.fill(0, len);
+      this.#mulRows(tablesAt, ptrsAt, nin, ptrsAt + nin * 4, nout, 0, padded);
+      for (let o = 0; o < nout; o++) outputs[o]!.set(slots[nin + o]!.subarray(0, n), at);
     }
-    staged.run();
-    for (let o = 0; o < outputs.length; o++) outputs[o]!.set(staged.outputs[o]!.subarray(0, len));
   }
 }

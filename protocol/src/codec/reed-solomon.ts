@@ -46,12 +46,12 @@ class ReedSolomon implements ErasureCodec {
     this.#parityRows = this.#matrix.slice(k);
   }
 
-  encode(segment: Uint8Array): Uint8Array[] {
+  encode(segment: Uint8Array, into?: Uint8Array): Uint8Array[] {
     const k = this.dataShards;
     const m = this.parityShards;
     const shard = Math.ceil(segment.length / k);
     // Full data pieces are views of the segment (no copy); a piece that runs past the end is
-    // copied and zero-padded; parity pieces share one fresh buffer.
+    // copied and zero-padded; parity pieces share one buffer, the caller's when given.
     const pieces: Uint8Array[] = [];
     for (let i = 0; i < k; i++) {
       const start = i * shard;
@@ -62,22 +62,11 @@ class ReedSolomon implements ErasureCodec {
         pieces.push(padded);
       }
     }
-    const parity = new Uint8Array(m * shard);
+    if (into && into.length < m * shard) throw new TypeError(`parity buffer of ${into.length} bytes, ${m * shard} needed`);
+    const parity = into ?? new Uint8Array(m * shard);
     for (let p = 0; p < m; p++) pieces.push(parity.subarray(p * shard, (p + 1) * shard));
     if (shard === 0) return pieces;
-    const engine = this.#engine;
-    if (engine instanceof SimdEngine) {
-      const staged = engine.stage(this.#parityRows, k, shard);
-      for (let i = 0; i < k; i++) {
-        const dst = staged.inputs[i]!;
-        dst.set(pieces[i]!);
-        dst.fill(0, shard);
-      }
-      staged.run();
-      for (let p = 0; p < m; p++) pieces[k + p]!.set(staged.outputs[p]!.subarray(0, shard));
-    } else {
-      engine.mulRows(this.#parityRows, pieces.slice(0, k), pieces.slice(k), shard);
-    }
+    this.#engine.mulRows(this.#parityRows, pieces.slice(0, k), pieces.slice(k), shard);
     return pieces;
   }
 

@@ -10,9 +10,11 @@ export interface ErasureCodec {
    * Splits one segment contiguously into dataShards pieces of ceil(len/dataShards) bytes
    * (zero-padded tail) and computes the parity pieces. Returns dataShards + parityShards pieces.
    * Data pieces that lie wholly inside the segment are views of it (so the segment must not be
-   * changed while they are in use); the others are fresh buffers owned by the caller.
+   * changed while they are in use); a zero-padded last data piece is a fresh buffer. The parity
+   * pieces are views of `into` when given (at least parityShards × piece size bytes), so a caller
+   * encoding segment after segment reuses one buffer; otherwise of a fresh one.
    */
-  encode(segment: Uint8Array): Uint8Array[];
+  encode(segment: Uint8Array, into?: Uint8Array): Uint8Array[];
   /**
    * Rebuilds the missing pieces of one segment. `pieces` has dataShards + parityShards entries,
    * null where missing; at least dataShards must be present and all the same length.
