@@ -11,4 +11,4 @@ export * from './receipt.ts';
 export * from './crypto/keys.ts';
 export * from './crypto/bls.ts';
 export * from './integrity/index.ts';
-export { nodeScriptArgs } from './node-script.ts';
+export { nodeScriptArgs, nodeScript, sourceDigest, writeSourceDigest, SOURCE_DIGEST_FILE, type NodeScript } from './node-script.ts';

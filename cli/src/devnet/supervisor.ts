@@ -14,7 +14,7 @@ import { fileURLToPath } from 'node:url';
 import { createInterface } from 'node:readline';
 import type { AddressInfo } from 'node:net';
 import { request } from 'undici';
-import { InsituError, nodeScriptArgs } from '@insitu/protocol';
+import { InsituError, nodeScript, type NodeScript } from '@insitu/protocol';
 import { serializeGenesis, evmChainId } from '@insitu/chain/genesis';
 import { planDevnet, freePort, type DevnetPlan } from './plan.ts';
 import { createLocalNetwork, type LocalNetwork } from '@insitu/chain/network';
@@ -48,6 +48,11 @@ export interface Devnet {
   status(): { chain: ProcessStatus; nodes: ProcessStatus[]; validators: ProcessStatus[] };
   /** Resolves when `devnet down` asks the devnet to stop. */
   stopRequested: Promise<void>;
+  /**
+   * Whether the processes last started ran the packages' built JavaScript, or their TypeScript
+   * sources through tsx, and why (see nodeScript in @insitu/protocol).
+   */
+  readonly programs: { built: boolean; reason?: string };
   stop(): Promise<void>;
 }
 
@@ -87,9 +92,9 @@ const START_TIMEOUT_MS = 180_000;
  * fails after `startMs`, generous because a busy machine (a CI runner, a test suite running files
  * side by side) can take a minute to load and start eight processes.
  */
-async function startProcess(name: string, file: string, args: string[], logDir: string, prefix: string[] = [], startMs = START_TIMEOUT_MS): Promise<{ child: ChildProcess; ready: Record<string, unknown> }> {
+async function startProcess(name: string, script: NodeScript, args: string[], logDir: string, prefix: string[] = [], startMs = START_TIMEOUT_MS): Promise<{ child: ChildProcess; ready: Record<string, unknown> }> {
   const log = await open(join(logDir, `${name}.log`), 'a');
-  const command = [...prefix, process.execPath, ...nodeScriptArgs(file), ...args];
+  const command = [...prefix, process.execPath, ...script.args, ...args];
   const child = spawn(command[0]!, command.slice(1), { stdio: ['ignore', 'pipe', log.fd] });
   child.once('exit', () => void log.close().catch(() => undefined));
   const lines = createInterface({ input: child.stdout! });
@@ -176,9 +181,16 @@ export async function devnetUp(opts: {
     return c !== undefined && c.exitCode === null && c.signalCode === null;
   };
 
+  // Inside the repository: the built JavaScript while dist/ matches the sources, else the sources.
+  let programs: { built: boolean; reason?: string } | undefined;
   const launch = async (name: string, file: string, args: string[]): Promise<Record<string, unknown>> => {
     wanted.set(name, true);
-    const started = await startProcess(name, file, args, logDir, place?.(name).prefix, opts.startTimeoutMs);
+    const script = nodeScript(file);
+    if (programs === undefined && file.endsWith('.ts')) {
+      log(script.built ? 'processes run the built JavaScript (dist/ matches the sources)' : `processes run the TypeScript sources through tsx: ${script.reason}`);
+    }
+    programs = { built: script.built, ...(script.reason ? { reason: script.reason } : {}) };
+    const started = await startProcess(name, script, args, logDir, place?.(name).prefix, opts.startTimeoutMs);
     children.set(name, started.child);
     started.child.once('exit', (code, signal) => {
       if (stopping || !wanted.get(name) || children.get(name) !== started.child) return;
@@ -341,6 +353,9 @@ export async function devnetUp(opts: {
     startValidator,
     status,
     stopRequested,
+    get programs() {
+      return programs ?? { built: true };
+    },
     async stop() {
       if (stopped) return;
       stopped = true;
