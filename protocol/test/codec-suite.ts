@@ -38,7 +38,7 @@ export function codecSuite(test: TestFn, label: string, factory: (k?: number, m?
         t.true(Buffer.from(reused[p]!).equals(Buffer.from(fresh[p]!)));
       }
     }
-    t.throws(() => codec.encode(bytes(600_004), into), { instanceOf: TypeError });
+    t.throws(() => codec.encode(bytes(600_005), into), { instanceOf: TypeError });
   });
 
   test(`${label}: an empty segment encodes to empty pieces and a one-byte segment works`, (t) => {
