@@ -15,8 +15,14 @@ const N = secp256k1.Point.CURVE().n;
 const be32 = (n: bigint): Uint8Array => Uint8Array.from(Buffer.from(n.toString(16).padStart(64, '0'), 'hex'));
 const num = (b: Uint8Array): bigint => BigInt(`0x${Buffer.from(b).toString('hex') || '0'}`);
 
+/** EIP-55, written out here so that the reference does not go through the code under test. */
+function eip55(lower: string): Hex {
+  const hash = Buffer.from(keccak_256(new TextEncoder().encode(lower))).toString('hex');
+  return `0x${[...lower].map((c, i) => (parseInt(hash[i]!, 16) >= 8 ? c.toUpperCase() : c)).join('')}` as Hex;
+}
+
 const nobleAddress = (pub: Uint8Array): Hex =>
-  checksumAddress(toHex(keccak_256(secp256k1.Point.fromBytes(pub).toBytes(false).subarray(1)).subarray(12)));
+  eip55(Buffer.from(keccak_256(secp256k1.Point.fromBytes(pub).toBytes(false).subarray(1)).subarray(12)).toString('hex'));
 
 /** The reference recovery, as the previous implementation did it: an address, or undefined when refused. */
 function nobleRecover(digest: Uint8Array, sig: Uint8Array): Hex | undefined {
@@ -167,4 +173,18 @@ test('private keys outside [1, n) are refused with ERR_INVALID_ARGUMENT; generat
     t.true(secp256k1.utils.isValidSecretKey(Buffer.from(k.slice(2), 'hex')));
     t.is(normalizePrivateKey(k), k);
   }
+});
+
+test('EIP-55 checksums stay right for more addresses than the process remembers, in any letter case', (t) => {
+  const { bytes } = seeded((l) => t.log(l));
+  const addresses = Array.from({ length: 5000 }, () => bytes(20).toString('hex'));
+  for (const round of [0, 1]) {
+    for (const a of addresses) {
+      const expected = eip55(a);
+      const given = round === 0 ? `0x${a}` : `0X${a.toUpperCase()}`;
+      if (checksumAddress(given) !== expected) return t.fail(`${given} → ${checksumAddress(given)}, not ${expected}`);
+    }
+  }
+  t.is(checksumAddress(addresses[0]!), eip55(addresses[0]!), 'without the 0x too');
+  t.throws(() => checksumAddress(`0x${addresses[0]!.slice(1)}`), { code: 'ERR_INVALID_ARGUMENT' } as never);
 });

@@ -52,9 +52,30 @@ function secretKey(privateKey: string): Uint8Array {
   return bytes;
 }
 
+/**
+ * Bounded memo tables. A process meets the same few keys and addresses over and over (its own
+ * signers, the providers, the accounts it serves), and keccak in JavaScript costs more than a
+ * lookup; each entry is keyed by the exact input it was computed from, so a hit is the same
+ * answer. The oldest entry goes when a table is full, so strangers' inputs only cost a recompute.
+ */
+function memo<V>(size: number): (key: string, compute: () => V) => V {
+  const table = new Map<string, V>();
+  return (key, compute) => {
+    const known = table.get(key);
+    if (known !== undefined) return known;
+    const value = compute();
+    if (table.size >= size) table.delete(table.keys().next().value!);
+    table.set(key, value);
+    return value;
+  };
+}
+
+const pointAddresses = memo<Hex>(1024);
+const checksummed = memo<Hex>(4096);
+
 /** The 0x address of an uncompressed SEC1 point (0x04 || x || y) already known to be on the curve. */
 const addressOfPoint = (uncompressed: Uint8Array): Hex =>
-  checksumAddress(toHex(keccak256(uncompressed.subarray(1)).subarray(12)));
+  pointAddresses(bytesToHex(uncompressed), () => checksumAddress(toHex(keccak256(uncompressed.subarray(1)).subarray(12))));
 
 /**
  * SEC1 public key (33 bytes compressed or 65 bytes uncompressed) → 0x address with EIP-55
@@ -72,19 +93,14 @@ export function publicKeyToAddress(publicKey: Uint8Array): Hex {
  * a node's operator and approval keys). The key's hash, not the key, names the entry.
  */
 interface Derived { address: Hex; compressed: Uint8Array }
-const derivedCache = new Map<string, Derived>();
-const DERIVED_CACHE = 64;
+const derivedFromKey = memo<Derived>(64);
 
 function derived(privateKey: string): Derived {
   const d = secretKey(privateKey);
-  const id = bytesToHex(keccak256(d));
-  const known = derivedCache.get(id);
-  if (known) return known;
-  const point = ecc.pointFromScalar(d, false)!;
-  const entry: Derived = { address: addressOfPoint(point), compressed: ecc.pointCompress(point, true) };
-  if (derivedCache.size >= DERIVED_CACHE) derivedCache.delete(derivedCache.keys().next().value!);
-  derivedCache.set(id, entry);
-  return entry;
+  return derivedFromKey(bytesToHex(keccak256(d)), () => {
+    const point = ecc.pointFromScalar(d, false)!;
+    return { address: addressOfPoint(point), compressed: ecc.pointCompress(point, true) };
+  });
 }
 
 export function privateKeyToAddress(privateKey: string): Hex {
@@ -99,10 +115,12 @@ export function compressedPublicKey(privateKey: string): Uint8Array {
 export function checksumAddress(address: string): Hex {
   const lower = address.toLowerCase().replace(/^0x/, '');
   if (!/^[0-9a-f]{40}$/.test(lower)) throw new InsituError('ERR_INVALID_ARGUMENT', `not an address: ${address}`);
-  const hash = bytesToHex(keccak256(new TextEncoder().encode(lower)));
-  let out = '0x';
-  for (let i = 0; i < 40; i++) out += parseInt(hash[i]!, 16) >= 8 ? lower[i]!.toUpperCase() : lower[i]!;
-  return out as Hex;
+  return checksummed(lower, () => {
+    const hash = bytesToHex(keccak256(new TextEncoder().encode(lower)));
+    let out = '0x';
+    for (let i = 0; i < 40; i++) out += parseInt(hash[i]!, 16) >= 8 ? lower[i]!.toUpperCase() : lower[i]!;
+    return out as Hex;
+  });
 }
 
 export function isAddress(value: string): boolean {
