@@ -80,7 +80,12 @@ export function startChallenger(ctx: NodeContext, options: ChallengerOptions = {
 
   async function checkOnce(): Promise<number> {
     let n = 0;
-    for (const c of await ctx.chain.challenges({ challenger: ctx.spId })) {
+    const open = await ctx.chain.challenges({ challenger: ctx.spId });
+    // The chain lists only open challenges: one decided or lapsed never comes back, so forgetting
+    // it keeps this set as small as the open list instead of growing with the node's age.
+    const listed = new Set(open.map((c) => c.id));
+    for (const id of attested) if (!listed.has(id)) attested.delete(id);
+    for (const c of open) {
       if (attested.has(c.id) || ac.signal.aborted) continue;
       const passed = await verdict(c);
       try {
