@@ -84,8 +84,13 @@ const addressOfPoint = (uncompressed: Uint8Array): Hex =>
  */
 export function publicKeyToAddress(publicKey: Uint8Array): Hex {
   const standard = (publicKey.length === 33 && (publicKey[0] === 2 || publicKey[0] === 3)) || (publicKey.length === 65 && publicKey[0] === 4);
-  if (!standard || !ecc.isPoint(publicKey)) throw new InsituError('ERR_INVALID_ARGUMENT', 'not a secp256k1 public key');
-  return addressOfPoint(publicKey.length === 65 ? publicKey : ecc.pointCompress(publicKey, false));
+  if (!standard) throw new InsituError('ERR_INVALID_ARGUMENT', 'not a secp256k1 public key');
+  // Keyed by the exact bytes: only a key that parsed is ever remembered.
+  return pointAddresses(bytesToHex(publicKey), () => {
+    if (!ecc.isPoint(publicKey)) throw new InsituError('ERR_INVALID_ARGUMENT', 'not a secp256k1 public key');
+    const uncompressed = publicKey.length === 65 ? publicKey : ecc.pointCompress(publicKey, false);
+    return checksumAddress(toHex(keccak256(uncompressed.subarray(1)).subarray(12)));
+  });
 }
 
 /**
