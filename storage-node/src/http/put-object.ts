@@ -121,11 +121,13 @@ export async function putObject(ctx: NodeContext, req: IncomingMessage, res: Ser
     const hashes: Uint8Array[] = [];
     const sizes: number[] = [];
     let total = 0n;
-    // Segments are gathered in a ring of SEGMENT_BUFFERS buffers. The data pieces sent on are
-    // views of their segment, so a buffer is filled again only once its disk write is done and
-    // every replication stream has handed those pieces to its socket (Channel.passed).
+    // Segments are gathered in a ring of SEGMENT_BUFFERS buffers, and their parity encoded into a
+    // ring beside it. The pieces sent on are views of those, so a buffer is filled again only once
+    // its disk write is done and every replication stream has handed its pieces to its socket
+    // (Channel.passed).
     const segSize = ctx.params.maxSegmentSize;
     const ring: Uint8Array[] = [];
+    const parity: Uint8Array[] = [];
     const ringSize = SEGMENT_BUFFERS;
     const released: Promise<unknown>[] = [];
     let index = 0;
@@ -138,9 +140,9 @@ export async function putObject(ctx: NodeContext, req: IncomingMessage, res: Ser
       // before the next segment is read.
       const written = writer.write(segment);
       written.catch(() => undefined);
-      const pieces = ctx.codec.encode(segment);
+      const pieces = ctx.codec.encode(segment, parity[index % ringSize] ??= new Uint8Array(ctx.params.parityChunks * Math.ceil(ring[0]!.length / ctx.params.dataChunks)));
       const n = index;
-      released[n] = Promise.all([written, ...pieces.slice(0, ctx.params.dataChunks).map((_, j) => channels[j]!.passed(n))]).catch(() => undefined);
+      released[n] = Promise.all([written, ...pieces.map((_, j) => channels[j]!.passed(n))]).catch(() => undefined);
       await Promise.all([written, ...pieces.map((p, j) => {
         pending[j]!++;
         return channels[j]!.push(p);
