@@ -121,6 +121,8 @@ export async function run(ctx: BenchContext): Promise<void> {
 
     // A busy machine can take a while to load every process: start them with patience.
     devnet = await devnetUp({ dir: join(dir, 'devnet'), nodes: 7, startTimeoutMs: 300_000 });
+    // Memory and CPU figures depend on it: tsx adds its loader thread and source maps to every process.
+    ctx.note(`devnet processes ran ${devnet.programs.built ? 'the built JavaScript (dist/ matches the sources)' : `the TypeScript sources through tsx: ${devnet.programs.reason}`}`);
     const st = devnet.status();
     const nodePids = st.nodes.map((n) => n.pid!);
     const client = await createClient({ chain: { rpcUrl: devnet.file.rpcUrl, chainId: devnet.file.chainId }, account: { privateKey: devnet.file.account.privateKey } });
