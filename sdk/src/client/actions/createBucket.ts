@@ -4,6 +4,7 @@ import type { BucketInfo, Visibility } from '@insitu/protocol/chain';
 import type { Hex } from '@insitu/protocol';
 import { validateBucketName } from '@insitu/protocol';
 import { sig, type CallOptions, type ClientContext } from '../context.ts';
+import { forgetPrimary } from './putObject.ts';
 
 export interface CreateBucketOptions extends CallOptions {
   /** Default: private. */
@@ -20,5 +21,7 @@ export async function createBucket(ctx: ClientContext, name: string, opts: Creat
   validateBucketName(name);
   const r = await ctx.chain.createBucket({ name, visibility: opts.visibility ?? 'private', ...(opts.primarySp ? { primarySp: opts.primarySp } : {}),
     ...(opts.paymentAddress ? { paymentAddress: opts.paymentAddress } : {}), ...(opts.chargedReadQuota !== undefined ? { chargedReadQuota: opts.chargedReadQuota } : {}) }, sig(opts));
+  // A name used before may have had another primary.
+  forgetPrimary(ctx, name);
   return r.bucket;
 }

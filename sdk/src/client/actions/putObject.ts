@@ -74,6 +74,32 @@ async function sealedAfterAll(ctx: ClientContext, bucket: string, name: string, 
   }
 }
 
+/**
+ * Each client's buckets' primaries, remembered across uploads instead of asked of the chain for
+ * each (a bucket's primary changes only when a provider is swapped in for it). Forgotten when an
+ * upload fails, so the next one asks the chain again.
+ */
+const primaries = new WeakMap<ClientContext, Map<string, Promise<number>>>();
+
+function primaryOf(ctx: ClientContext, bucket: string): Promise<number> {
+  let known = primaries.get(ctx);
+  if (!known) primaries.set(ctx, (known = new Map()));
+  const map = known;
+  let id = map.get(bucket);
+  if (!id) {
+    // Shared by concurrent uploads, so no one caller's signal cancels it.
+    const asked = ctx.chain.headBucket(bucket).then((b) => b.primarySpId);
+    map.set(bucket, (id = asked));
+    asked.catch(() => {
+      if (map.get(bucket) === asked) map.delete(bucket);
+    });
+  }
+  return id;
+}
+
+/** Forgets a bucket's remembered primary (an upload through it failed, or the name was given to a new bucket). */
+export const forgetPrimary = (ctx: ClientContext, bucket: string): void => void primaries.get(ctx)?.delete(bucket);
+
 const sameChecksums = (a: Uint8Array[], b: Uint8Array[]): boolean =>
   a.length === b.length && a.every((c, i) => Buffer.from(c).equals(Buffer.from(b[i]!)));
 
@@ -96,8 +122,8 @@ export async function putObject(ctx: ClientContext, bucket: string, name: string
     // computeChecksums is done with each segment before it asks for the next: a file is read into one reused buffer.
     const { checksums, size } = await computeChecksums(src.segments?.(p.maxSegmentSize) ?? src.open(), redundancy, { ...sig(opts), codec: ctx.codec });
     // The bucket's primary is looked up while the object is checked and created on chain.
-    const bucketInfo = ctx.chain.headBucket(bucket, sig(opts));
-    bucketInfo.catch(() => undefined);
+    const primaryId = primaryOf(ctx, bucket);
+    primaryId.catch(() => undefined);
     let existing = await existingObject(ctx, bucket, name, opts);
     if (existing) {
       const sameBytes = existing.payloadSize === size && sameChecksums(existing.checksums, checksums);
@@ -126,8 +152,7 @@ export async function putObject(ctx: ClientContext, bucket: string, name: string
       txHash = created.txHash;
     }
     if (existing.status === 'sealed') return existing;
-    const info = await bucketInfo;
-    const primary = await ctx.provider(info.primarySpId);
+    const primary = await ctx.provider(await primaryId);
     let sent = 0n;
     const sending = sendObject({
       endpoint: primary.endpoint, bucket, object: name, size, privateKey: ctx.privateKey,
@@ -149,6 +174,7 @@ export async function putObject(ctx: ClientContext, bucket: string, name: string
     }
     return await waitSealed(ctx, bucket, name, opts);
   } catch (e) {
+    forgetPrimary(ctx, bucket);
     // Whatever layer noticed the abort first, the caller sees ERR_ABORTED.
     if (opts.signal?.aborted) throw toAbortError(opts.signal.reason);
     throw e;
