@@ -97,3 +97,20 @@ test('counted reports every byte and stops on abort', async (t) => {
   const e = await t.throwsAsync(collect(counted((async function* () { yield new Uint8Array(1); })(), () => {}, ac.signal)));
   t.is((e as { code?: string }).code, 'ERR_ABORTED');
 });
+
+test.serial('a file\'s segments come whole and in order, the last one shorter, each valid until the next is asked for', async (t) => {
+  const file = join(spoolRoot, 'segments.bin');
+  for (const [size, expected] of [[2500, [1000, 1000, 500]], [3000, [1000, 1000, 1000]], [400, [400]], [0, []]] as const) {
+    const data = Buffer.alloc(size);
+    for (let i = 0; i < size; i++) data[i] = (i * 7 + 3) % 256;
+    await writeFile(file, data);
+    const src = await prepareSource(file);
+    const seen: Buffer[] = [];
+    // Copied as they come: the buffers are read into again for later segments.
+    for await (const seg of src.segments!(1000)) seen.push(Buffer.from(seg));
+    t.deepEqual(seen.map((s) => s.length), [...expected], `${size} bytes`);
+    t.true(Buffer.concat(seen).equals(data), `${size} bytes`);
+    await src.cleanup();
+  }
+  await rm(file);
+});

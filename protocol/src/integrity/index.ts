@@ -84,10 +84,14 @@ export async function* segmentStream(
   if (fill > 0) yield buf!.subarray(0, fill);
 }
 
-/** Hashes of one segment: its own and one per piece. */
-export function hashSegment(segment: Uint8Array, codec: ErasureCodec): { segmentHash: Uint8Array; pieces: Uint8Array[]; pieceHashes: Uint8Array[] } {
-  const pieces = codec.encode(segment);
-  return { segmentHash: sha256(segment), pieces, pieceHashes: pieces.map(sha256) };
+/** Hashes of one segment: its own and one per piece (parity encoded into `parity` when given). */
+export function hashSegment(segment: Uint8Array, codec: ErasureCodec, parity?: Uint8Array): { segmentHash: Uint8Array; pieces: Uint8Array[]; pieceHashes: Uint8Array[] } {
+  const pieces = codec.encode(segment, parity);
+  // Data piece 0 is the segment's first bytes: the segment's hash goes on from piece 0's state.
+  const h = createHash('sha256').update(pieces[0]!);
+  const first = new Uint8Array(h.copy().digest());
+  const segmentHash = new Uint8Array(h.update(segment.subarray(pieces[0]!.length)).digest());
+  return { segmentHash, pieces, pieceHashes: [first, ...pieces.slice(1).map(sha256)] };
 }
 
 export async function computeChecksums(
@@ -101,10 +105,13 @@ export async function computeChecksums(
   const pieceHashes: Uint8Array[][] = Array.from({ length: n }, () => []);
   let size = 0n;
   const input = source instanceof Uint8Array ? [source] : source;
+  // One parity buffer for every segment, sized by the first (no later one is longer).
+  let parity: Uint8Array | undefined;
   for await (const segment of segmentStream(input, params.segmentSize, opts)) {
     if (segment.length === 0) continue;
     size += BigInt(segment.length);
-    const h = hashSegment(segment, codec);
+    parity ??= new Uint8Array(params.parityShards * Math.ceil(segment.length / params.dataShards));
+    const h = hashSegment(segment, codec, parity);
     segmentHashes.push(h.segmentHash);
     h.pieceHashes.forEach((ph, j) => pieceHashes[j]!.push(ph));
   }

@@ -3,7 +3,7 @@
 // chain before the first byte is uploaded and nothing large is ever held in memory.
 
 import { createReadStream, createWriteStream, ReadStream } from 'node:fs';
-import { mkdtemp, open, rm, stat } from 'node:fs/promises';
+import { mkdtemp, open, rm, stat, type FileHandle } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
@@ -17,10 +17,10 @@ export interface PreparedSource {
   /** A fresh stream of the bytes; may be called more than once. */
   open(): AsyncIterable<Uint8Array>;
   /**
-   * For a file: its bytes in whole segments of `size` (the last one shorter), all read into one
-   * buffer that is filled again for the next segment. A chunk is valid only until the next one is
-   * asked for: for a consumer that is done with each before it asks on (the checksum pass), which
-   * then allocates nothing per segment.
+   * For a file: its bytes in whole segments of `size` (the last one shorter), read into two
+   * buffers in turn (the next read while this one is used). A chunk is valid only until the next
+   * one is asked for: for a consumer that is done with each before it asks on (the checksum pass),
+   * which then allocates nothing per segment.
    */
   segments?(size: number): AsyncIterable<Uint8Array>;
   cleanup(): Promise<void>;
@@ -51,7 +51,7 @@ export async function prepareSource(source: ObjectSource, signal?: AbortSignal):
       throw new InsituError('ERR_NOT_FOUND', `cannot read ${source}`, { cause });
     }
     if (!st.isFile()) throw new InsituError('ERR_INVALID_ARGUMENT', `${source} is not a regular file`);
-    return { size: BigInt(st.size), open: () => createReadStream(source, { highWaterMark: 1 << 20 }), segments: (size) => fileSegments(source, size), cleanup: async () => {} };
+    return { size: BigInt(st.size), open: () => createReadStream(source, { highWaterMark: 1 << 20 }), segments: (size) => fileSegments(source, size, st.size), cleanup: async () => {} };
   }
   const dir = await mkdtemp(join(tmpdir(), 'insitu-spool-'));
   const file = join(dir, 'object');
@@ -61,7 +61,7 @@ export async function prepareSource(source: ObjectSource, signal?: AbortSignal):
     return {
       size: BigInt(st.size),
       open: () => createReadStream(file, { highWaterMark: 1 << 20 }),
-      segments: (size) => fileSegments(file, size),
+      segments: (size) => fileSegments(file, size, st.size),
       cleanup: () => rm(dir, { recursive: true, force: true }),
     };
   } catch (e) {
@@ -71,23 +71,39 @@ export async function prepareSource(source: ObjectSource, signal?: AbortSignal):
   }
 }
 
-async function* fileSegments(path: string, size: number): AsyncGenerator<Uint8Array> {
+/** Reads buf full from `pos` (less only at the end of the file); returns the bytes read. */
+async function readFull(fh: FileHandle, buf: Uint8Array, pos: number): Promise<number> {
+  let fill = 0;
+  while (fill < buf.length) {
+    const { bytesRead } = await fh.read(buf, fill, buf.length - fill, pos + fill);
+    if (bytesRead === 0) break;
+    fill += bytesRead;
+  }
+  return fill;
+}
+
+/**
+ * A file's segments, read into two buffers in turn: the next segment is read while the consumer
+ * works on this one, into the buffer the consumer gave back by asking for this one.
+ */
+async function* fileSegments(path: string, size: number, fileSize: number): AsyncGenerator<Uint8Array> {
   const fh = await open(path, 'r');
+  // A small file gets a buffer of its size, not a segment's.
+  const bufs = [new Uint8Array(Math.max(1, Math.min(size, fileSize)))];
+  let next: Promise<number> | undefined = readFull(fh, bufs[0]!, 0);
   try {
-    const buf = new Uint8Array(size);
-    for (let pos = 0; ;) {
-      let fill = 0;
-      while (fill < size) {
-        const { bytesRead } = await fh.read(buf, fill, size - fill, pos + fill);
-        if (bytesRead === 0) break;
-        fill += bytesRead;
-      }
+    for (let i = 0, pos = 0; next; i++) {
+      const fill: number = await next;
+      next = undefined;
       if (fill === 0) return;
+      const buf = bufs[i % 2]!;
+      pos += fill;
+      if (fill === size) next = readFull(fh, bufs[(i + 1) % 2] ??= new Uint8Array(size), pos);
       yield fill === size ? buf : buf.subarray(0, fill);
       if (fill < size) return;
-      pos += fill;
     }
   } finally {
+    await next?.catch(() => undefined);
     await fh.close();
   }
 }
