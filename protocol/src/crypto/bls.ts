@@ -60,6 +60,43 @@ export function blsFastAggregateVerify(signature: Uint8Array, message: Uint8Arra
   }
 }
 
+/**
+ * FastAggregateVerify for one set of signers, prepared once: their keys are checked and
+ * aggregated when the checker is made, not for every signature (a primary checks the same
+ * secondaries' approvals upload after upload). Throws ERR_INVALID_ARGUMENT for a key that is not
+ * a valid G1 point.
+ */
+export function blsAggregateChecker(publicKeys: Uint8Array[]): (signature: Uint8Array, message: Uint8Array) => boolean {
+  if (publicKeys.length === 0) throw new InsituError('ERR_INVALID_ARGUMENT', 'no public keys');
+  let aggregate: InstanceType<Blst['PublicKey']>;
+  try {
+    aggregate = blst.aggregatePublicKeys(publicKeys.map((k) => blst.PublicKey.fromBytes(k, true)));
+  } catch (cause) {
+    throw new InsituError('ERR_INVALID_ARGUMENT', 'a public key is not a valid G1 point', { cause });
+  }
+  return (signature, message) => {
+    try {
+      // The aggregate signature is checked for the subgroup here, as FastAggregateVerify does.
+      return blst.verify(message, aggregate, blst.Signature.fromBytes(signature, true));
+    } catch {
+      return false;
+    }
+  };
+}
+
+/**
+ * Aggregates signatures as the standard's Aggregate does: each must be a point on the curve, the
+ * subgroup check is left to the verification of the aggregate (blsAggregate checks every one).
+ */
+export function blsAggregateUnchecked(signatures: Uint8Array[]): Uint8Array {
+  if (signatures.length === 0) throw new InsituError('ERR_INVALID_ARGUMENT', 'nothing to aggregate');
+  try {
+    return blst.aggregateSerializedSignatures(signatures, false).toBytes(true);
+  } catch (cause) {
+    throw new InsituError('ERR_INVALID_ARGUMENT', 'a signature to aggregate is not a valid G2 point', { cause });
+  }
+}
+
 /** Proof of possession for registering a key: the key signs the SHA-256 of its public key. */
 export function blsProofOfPossession(secretKey: Uint8Array): Uint8Array {
   return blsSign(new Uint8Array(createHash('sha256').update(blsPublicKey(secretKey)).digest()), secretKey);

@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import { InsituError } from '@insitu/protocol';
 import { hashOfHashes } from '@insitu/protocol';
 import { replicatePiece } from '@insitu/sdk/sp';
-import { blsAggregate, blsFastAggregateVerify, blsVerify } from '@insitu/protocol';
+import { blsAggregateChecker, blsAggregateUnchecked, blsVerify } from '@insitu/protocol';
 import { sealSignDoc } from '@insitu/protocol/chain';
 import { sameAddress } from '@insitu/protocol';
 import type { NodeContext } from '../context.ts';
@@ -17,6 +17,25 @@ import { heardFrom, watchReplication } from './replication-watch.ts';
 import { sendJson } from './respond.ts';
 
 const equal = (a: Uint8Array, b: Uint8Array): boolean => Buffer.from(a).equals(Buffer.from(b));
+
+/** Approval checkers by their secondaries' BLS keys: each set's keys are checked and aggregated once. */
+const checkers = new Map<string, (signature: Uint8Array, message: Uint8Array) => boolean>();
+function checkerFor(keys: Uint8Array[]): (signature: Uint8Array, message: Uint8Array) => boolean {
+  const id = keys.map((k) => Buffer.from(k).toString('hex')).join('');
+  let check = checkers.get(id);
+  if (!check) {
+    if (checkers.size >= 1024) checkers.clear();
+    // A key the chain holds is valid (registered with its proof of possession); were one not, each
+    // approval is checked alone below and the secondary named.
+    try {
+      check = blsAggregateChecker(keys);
+    } catch {
+      check = () => false;
+    }
+    checkers.set(id, check);
+  }
+  return check;
+}
 
 /**
  * A secondary the upload waits on (its piece stream backed up, or its answer due) that is heard
@@ -186,11 +205,11 @@ export async function putObject(ctx: NodeContext, req: IncomingMessage, res: Ser
     // fails is each approval checked, to name the secondary whose does not verify.
     let aggregate: Uint8Array | undefined;
     try {
-      aggregate = blsAggregate(approvals);
+      aggregate = blsAggregateUnchecked(approvals);
     } catch {
       aggregate = undefined;
     }
-    if (!aggregate || !blsFastAggregateVerify(aggregate, doc, secondaries.map((sp) => sp.blsKey))) {
+    if (!aggregate || !checkerFor(secondaries.map((sp) => sp.blsKey))(aggregate, doc)) {
       approvals.forEach((sig, j) => {
         if (!blsVerify(sig, doc, secondaries[j]!.blsKey)) {
           throw new InsituError('ERR_REPLICATION_FAILED', `secondary ${secondaries[j]!.id} returned an approval that does not verify`);
