@@ -14,7 +14,7 @@ const DROPS = new Set(['object-cancelled', 'object-rejected', 'object-deleted'])
  * after each one cost the chain and every node a request per block per follower, more than the
  * uploads themselves. What followers do (dropping cancelled data, checking jobs) can wait this long.
  */
-export const FEED_GAP_MS = 250;
+export const FEED_GAP_MS = 500;
 
 /**
  * Hands every event after the stored cursor `cursorKey` to `onEvent`, in order, and stores the
