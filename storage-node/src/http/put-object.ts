@@ -40,7 +40,7 @@ function checkerFor(keys: Uint8Array[]): (signature: Uint8Array, message: Uint8A
 /**
  * A secondary the upload waits on (its piece stream backed up, or its answer due) that is heard
  * from in no way for this long — takes no piece, answers no replication of any upload, answers no
- * health probe (sent after half that) — fails the upload with ERR_REPLICATION_FAILED instead of
+ * health probe (sent once it has been quiet a moment) — fails the upload with ERR_REPLICATION_FAILED instead of
  * holding it for a minute (frozen, cut off without a closed connection). One that is busy (waiting
  * on the chain, syncing) keeps answering something, however late, and is waited for
  * (replication-watch.ts).

@@ -57,7 +57,9 @@ export function watchReplication(o: { endpoint: string; stallMs: number; waiting
     } else {
       // A tick that came late (this process was busy) counts as at most two ticks.
       quiet += Math.min(now - since, 2 * tick);
-      if (quiet >= o.stallMs / 2) probe();
+      // Asked at the first quiet tick, so a slow answer still counts: a busy process answers late,
+      // a frozen one never.
+      probe();
       if (quiet >= o.stallMs) {
         // What already arrived is read before judging: an answer may sit behind this timer.
         await new Promise((r) => setImmediate(r));
