@@ -2,6 +2,7 @@ import test from 'ava';
 import { createHash, randomBytes } from 'node:crypto';
 import { computeChecksums, segmentStream, EMPTY_HASH, hashOfHashes } from '@insitu/protocol';
 import { createErasureCodec } from '@insitu/protocol/codec';
+import { seeded } from '@insitu/test/random';
 
 const sha = (b: Uint8Array): Buffer => createHash('sha256').update(b).digest();
 
@@ -58,4 +59,21 @@ test('an empty object has sha256("") as every checksum', async (t) => {
   t.is(r.checksums.length, 7);
   for (const c of r.checksums) t.is(Buffer.from(c).toString('base64'), '47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=');
   t.true(Buffer.from(EMPTY_HASH).equals(sha(new Uint8Array(0))));
+});
+
+test('segments in shared memory, hashed partly on a second thread, give the same checksums as the same bytes hashed on one', async (t) => {
+  const { bytes } = seeded((l) => t.log(l));
+  for (const [segmentSize, dataShards] of [[1000, 4], [1003, 4], [1000, 1]] as const) {
+    const params = { segmentSize, dataShards, parityShards: 2 };
+    const data = bytes(3 * segmentSize + 345);
+    // Whole segments as views of one SharedArrayBuffer, the short last one as it is.
+    const shared = new Uint8Array(new SharedArrayBuffer(data.length));
+    shared.set(data);
+    const segments = [0, 1, 2].map((i) => shared.subarray(i * segmentSize, (i + 1) * segmentSize));
+    const threaded = await computeChecksums([...segments, shared.subarray(3 * segmentSize)], params);
+    const single = await computeChecksums(chunked(data, [777]), params);
+    t.deepEqual(threaded.checksums.map((c) => Buffer.from(c).toString('hex')), single.checksums.map((c) => Buffer.from(c).toString('hex')), `${segmentSize}/${dataShards}`);
+    t.deepEqual(threaded.pieceHashes, single.pieceHashes);
+    t.is(threaded.size, BigInt(data.length));
+  }
 });

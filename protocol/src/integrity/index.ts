@@ -5,6 +5,7 @@
 import { createHash } from 'node:crypto';
 import { createErasureCodec } from '../codec/index.ts';
 import type { ErasureCodec } from '../codec/types.ts';
+import { createSegmentHasher, isShared, type SegmentHasher } from './hash-worker.ts';
 import { throwIfAborted } from '../errors.ts';
 
 export interface RedundancyParams {
@@ -107,13 +108,34 @@ export async function computeChecksums(
   const input = source instanceof Uint8Array ? [source] : source;
   // One parity buffer for every segment, sized by the first (no later one is longer).
   let parity: Uint8Array | undefined;
-  for await (const segment of segmentStream(input, params.segmentSize, opts)) {
-    if (segment.length === 0) continue;
-    size += BigInt(segment.length);
-    parity ??= new Uint8Array(params.parityShards * Math.ceil(segment.length / params.dataShards));
-    const h = hashSegment(segment, codec, parity);
-    segmentHashes.push(h.segmentHash);
-    h.pieceHashes.forEach((ph, j) => pieceHashes[j]!.push(ph));
+  // Whole segments in shared memory (a file's) are hashed on two threads: the other one takes the
+  // segment (and data piece 0 on the way) and data piece 1 while this one encodes and hashes the
+  // rest.
+  let hasher: SegmentHasher | undefined;
+  try {
+    for await (const segment of segmentStream(input, params.segmentSize, opts)) {
+      if (segment.length === 0) continue;
+      size += BigInt(segment.length);
+      parity ??= new Uint8Array(params.parityShards * Math.ceil(segment.length / params.dataShards));
+      if (segment.length !== params.segmentSize || !isShared(segment)) {
+        const h = hashSegment(segment, codec, parity);
+        segmentHashes.push(h.segmentHash);
+        h.pieceHashes.forEach((ph, j) => pieceHashes[j]!.push(ph));
+        continue;
+      }
+      hasher ??= createSegmentHasher();
+      const shard = Math.ceil(segment.length / params.dataShards);
+      const second = params.dataShards > 1 && 2 * shard <= segment.length;
+      const other = hasher.hash(segment, shard, second ? [[shard, 2 * shard]] : []);
+      other.catch(() => undefined);
+      const pieces = codec.encode(segment, parity);
+      const here = pieces.map((p, j) => (j === 0 || (j === 1 && second) ? undefined : sha256(p)));
+      const h = await other;
+      segmentHashes.push(h.whole);
+      pieces.forEach((_, j) => pieceHashes[j]!.push(j === 0 ? h.first : j === 1 && second ? h.more[0]! : here[j]!));
+    }
+  } finally {
+    await hasher?.close();
   }
   if (size === 0n) return { size, checksums: emptyChecksums(params), segmentHashes, pieceHashes };
   return { size, checksums: [hashOfHashes(segmentHashes), ...pieceHashes.map(hashOfHashes)], segmentHashes, pieceHashes };

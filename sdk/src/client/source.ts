@@ -88,8 +88,10 @@ async function readFull(fh: FileHandle, buf: Uint8Array, pos: number): Promise<n
  */
 async function* fileSegments(path: string, size: number, fileSize: number): AsyncGenerator<Uint8Array> {
   const fh = await open(path, 'r');
-  // A small file gets a buffer of its size, not a segment's.
-  const bufs = [new Uint8Array(Math.max(1, Math.min(size, fileSize)))];
+  // A small file gets a buffer of its size, not a segment's. Shared memory lets the checksum
+  // pass hash a segment on a second thread without copying it.
+  const shared = (n: number): Uint8Array => new Uint8Array(new SharedArrayBuffer(n));
+  const bufs = [shared(Math.max(1, Math.min(size, fileSize)))];
   let next: Promise<number> | undefined = readFull(fh, bufs[0]!, 0);
   try {
     for (let i = 0, pos = 0; next; i++) {
@@ -98,7 +100,7 @@ async function* fileSegments(path: string, size: number, fileSize: number): Asyn
       if (fill === 0) return;
       const buf = bufs[i % 2]!;
       pos += fill;
-      if (fill === size) next = readFull(fh, bufs[(i + 1) % 2] ??= new Uint8Array(size), pos);
+      if (fill === size) next = readFull(fh, bufs[(i + 1) % 2] ??= shared(size), pos);
       yield fill === size ? buf : buf.subarray(0, fill);
       if (fill < size) return;
     }
