@@ -1,10 +1,15 @@
 // Preparing a submitted job module: a bare WASI preview1 core module is wrapped into a WASI 0.2
 // command component with jco's bundled adapter; the component is transpiled once (async
 // instantiation, no preview2-shim) and its imports are checked against the job interface. What
-// comes out is content-addressed by the SHA-256 of the submitted bytes.
+// comes out is content-addressed by the SHA-256 of the submitted bytes. jco itself runs in a
+// process of its own (worker/jco.mjs) that ends once no preparation has come for JCO_IDLE_MS:
+// loaded, it holds about 50 MiB of compiled WebAssembly and a transpile grows its memory by as
+// much again, which a node would otherwise keep for the rest of its life after its first job
+// (in a thread too: the allocator keeps what threads freed).
 
 import { createHash } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
+import { fork, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { InsituError } from '@insitu/protocol';
 
 /** Interfaces a job may import: streams, its own stdio, args/env, exit, a read-only /inputs, fixed clocks and randomness. */
@@ -27,15 +32,54 @@ export interface PreparedModule {
   coreModules: Record<string, Uint8Array>;
 }
 
-type Jco = {
-  transpile(component: Uint8Array, opts: object): Promise<{ files: Record<string, Uint8Array>; imports: string[]; exports: [string, string][] }>;
-  componentNew(core: Uint8Array, adapters: [string, Uint8Array][]): Promise<Uint8Array>;
-  preview1AdapterCommandPath(): URL;
-};
+type Transpiled = { files: Record<string, Uint8Array>; imports: string[]; exports: [string, string][] };
+/** A failure at `wrap` or `transpile` is the module's; at `process`, the toolchain's process died. */
+type Answer = ({ ok: true } & Transpiled) | { ok: false; stage: 'wrap' | 'transpile' | 'process'; message: string };
 
-let jco: Promise<Jco> | undefined;
-const loadJco = (): Promise<Jco> => (jco ??= import('@bytecodealliance/jco') as unknown as Promise<Jco>);
-let adapter: Promise<Uint8Array> | undefined;
+/** How long jco's process waits for another preparation before it ends. */
+export const JCO_IDLE_MS = 5000;
+const jcoFile = fileURLToPath(new URL('./worker/jco.mjs', import.meta.url));
+type JcoProcess = { child: ChildProcess; pending: Map<number, (a: Answer) => void>; idle?: NodeJS.Timeout };
+let jcoProcess: JcoProcess | undefined;
+let nextId = 0;
+
+/** Wraps (when `wrap`) and transpiles in jco's process, starting it if it has ended. */
+function runJco(bytes: Uint8Array, wrap: boolean, opts: object): Promise<Answer> {
+  if (!jcoProcess) {
+    // Plain JavaScript: no loader (tsx) from this process's arguments; stdout is not the node's.
+    const child = fork(jcoFile, [], { execArgv: [], serialization: 'advanced', stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
+    const p: JcoProcess = { child, pending: new Map() };
+    const fail = (message: string): void => {
+      if (jcoProcess === p) jcoProcess = undefined;
+      for (const answer of p.pending.values()) answer({ ok: false, stage: 'process', message });
+      p.pending.clear();
+    };
+    child.on('message', (a: Answer & { id: number }) => {
+      p.pending.get(a.id)?.(a);
+      p.pending.delete(a.id);
+      if (p.pending.size > 0) return;
+      // Idle: the process no longer keeps this one alive, and ends if nothing more comes.
+      child.channel?.unref();
+      child.unref();
+      p.idle = setTimeout(() => {
+        if (jcoProcess === p) jcoProcess = undefined;
+        child.kill();
+      }, JCO_IDLE_MS).unref();
+    });
+    child.on('error', (e) => fail(`the component toolchain failed: ${e.message}`));
+    child.on('exit', (code, signal) => fail(`the component toolchain exited (${signal ?? `code ${code}`})`));
+    jcoProcess = p;
+  }
+  const p = jcoProcess;
+  clearTimeout(p.idle);
+  p.child.ref();
+  p.child.channel?.ref();
+  const id = nextId++;
+  return new Promise((resolve) => {
+    p.pending.set(id, resolve);
+    p.child.send({ id, bytes, wrap, opts });
+  });
+}
 
 const unversioned = (name: string): string => name.replace(/@[^/]*$/, '');
 
@@ -52,8 +96,6 @@ export function moduleKind(bytes: Uint8Array): 'core' | 'component' {
 export async function prepareModule(bytes: Uint8Array): Promise<PreparedModule> {
   const hash = createHash('sha256').update(bytes).digest('hex');
   const kind = moduleKind(bytes);
-  const j = await loadJco();
-  let component = bytes;
   if (kind === 'core') {
     if (!WebAssembly.validate(bytes as Uint8Array<ArrayBuffer>)) throw new InsituError('ERR_JOB_INVALID_MODULE', 'the core module does not validate');
     const mod = new WebAssembly.Module(bytes as Uint8Array<ArrayBuffer>);
@@ -64,18 +106,13 @@ export async function prepareModule(bytes: Uint8Array): Promise<PreparedModule> 
     if (foreign.length > 0) {
       throw new InsituError('ERR_JOB_FORBIDDEN_IMPORT', `the module imports outside WASI preview1: ${foreign.map((i) => `${i.module}.${i.name}`).join(', ')}`);
     }
-    adapter ??= readFile(j.preview1AdapterCommandPath()).then((b) => new Uint8Array(b));
-    try {
-      component = await j.componentNew(bytes, [['wasi_snapshot_preview1', await adapter]]);
-    } catch (cause) {
-      throw new InsituError('ERR_JOB_INVALID_MODULE', `cannot wrap the module as a WASI command: ${String((cause as Error).message ?? cause).split('\n')[0]}`, { cause });
-    }
   }
-  let out;
-  try {
-    out = await j.transpile(component, { name: 'job', instantiation: 'async', noTypescript: true, quiet: true, noNodejsCompat: true });
-  } catch (cause) {
-    throw new InsituError('ERR_JOB_INVALID_MODULE', `not a valid component: ${String((cause as Error).message ?? cause).split('\n')[0]}`, { cause });
+  const out = await runJco(bytes, kind === 'core', { name: 'job', instantiation: 'async', noTypescript: true, quiet: true, noNodejsCompat: true });
+  if (!out.ok) {
+    const first = out.message.split('\n')[0];
+    // Not a verdict on the module: nothing to settle as a refusal.
+    if (out.stage === 'process') throw new InsituError('ERR_INTERNAL', `${first} while preparing the module`);
+    throw new InsituError('ERR_JOB_INVALID_MODULE', out.stage === 'wrap' ? `cannot wrap the module as a WASI command: ${first}` : `not a valid component: ${first}`);
   }
   const imports = [...new Set(out.imports.map(unversioned))].sort();
   const forbidden = imports.filter((i) => !ALLOWED_IMPORTS.has(i));
