@@ -2,7 +2,7 @@
 // (a path, or an unread stream of a whole file) or bytes is spooled to a temporary file first, because the checksums must be registered on
 // chain before the first byte is uploaded and nothing large is ever held in memory.
 
-import { createReadStream, createWriteStream, ReadStream } from 'node:fs';
+import { createWriteStream, ReadStream } from 'node:fs';
 import { mkdtemp, open, rm, stat, type FileHandle } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,7 +14,10 @@ export type ObjectSource = Uint8Array | string | Readable | AsyncIterable<Uint8A
 
 export interface PreparedSource {
   size: bigint;
-  /** A fresh stream of the bytes; may be called more than once. */
+  /**
+   * A fresh stream of the bytes; may be called more than once. For a file, each chunk is valid
+   * only until the next one is asked for (two buffers are read into in turn).
+   */
   open(): AsyncIterable<Uint8Array>;
   /**
    * For a file: its bytes in whole segments of `size` (the last one shorter), read into two
@@ -51,7 +54,7 @@ export async function prepareSource(source: ObjectSource, signal?: AbortSignal):
       throw new InsituError('ERR_NOT_FOUND', `cannot read ${source}`, { cause });
     }
     if (!st.isFile()) throw new InsituError('ERR_INVALID_ARGUMENT', `${source} is not a regular file`);
-    return { size: BigInt(st.size), open: () => createReadStream(source, { highWaterMark: 1 << 20 }), segments: (size) => fileSegments(source, size, st.size), cleanup: async () => {} };
+    return { size: BigInt(st.size), open: () => fileChunks(source, st.size), segments: (size) => fileSegments(source, size, st.size), cleanup: async () => {} };
   }
   const dir = await mkdtemp(join(tmpdir(), 'insitu-spool-'));
   const file = join(dir, 'object');
@@ -60,7 +63,7 @@ export async function prepareSource(source: ObjectSource, signal?: AbortSignal):
     const st = await stat(file);
     return {
       size: BigInt(st.size),
-      open: () => createReadStream(file, { highWaterMark: 1 << 20 }),
+      open: () => fileChunks(file, st.size),
       segments: (size) => fileSegments(file, size, st.size),
       cleanup: () => rm(dir, { recursive: true, force: true }),
     };
@@ -83,15 +86,13 @@ async function readFull(fh: FileHandle, buf: Uint8Array, pos: number): Promise<n
 }
 
 /**
- * A file's segments, read into two buffers in turn: the next segment is read while the consumer
- * works on this one, into the buffer the consumer gave back by asking for this one.
+ * A file's bytes in units of `size` (the last one shorter), read into two buffers in turn: the
+ * next unit is read while the consumer works on this one, into the buffer the consumer gave back
+ * by asking for this one. A small file gets buffers of its size.
  */
-async function* fileSegments(path: string, size: number, fileSize: number): AsyncGenerator<Uint8Array> {
+async function* fileUnits(path: string, size: number, fileSize: number, alloc: (n: number) => Uint8Array): AsyncGenerator<Uint8Array> {
   const fh = await open(path, 'r');
-  // A small file gets a buffer of its size, not a segment's. Shared memory lets the checksum
-  // pass hash a segment on a second thread without copying it.
-  const shared = (n: number): Uint8Array => new Uint8Array(new SharedArrayBuffer(n));
-  const bufs = [shared(Math.max(1, Math.min(size, fileSize)))];
+  const bufs = [alloc(Math.max(1, Math.min(size, fileSize)))];
   let next: Promise<number> | undefined = readFull(fh, bufs[0]!, 0);
   try {
     for (let i = 0, pos = 0; next; i++) {
@@ -100,7 +101,7 @@ async function* fileSegments(path: string, size: number, fileSize: number): Asyn
       if (fill === 0) return;
       const buf = bufs[i % 2]!;
       pos += fill;
-      if (fill === size) next = readFull(fh, bufs[(i + 1) % 2] ??= shared(size), pos);
+      if (fill === size) next = readFull(fh, bufs[(i + 1) % 2] ??= alloc(size), pos);
       yield fill === size ? buf : buf.subarray(0, fill);
       if (fill < size) return;
     }
@@ -109,6 +110,22 @@ async function* fileSegments(path: string, size: number, fileSize: number): Asyn
     await fh.close();
   }
 }
+
+/** Segments in shared memory, which lets the checksum pass hash them on a second thread without a copy. */
+const fileSegments = (path: string, size: number, fileSize: number): AsyncGenerator<Uint8Array> =>
+  fileUnits(path, size, fileSize, (n) => new Uint8Array(new SharedArrayBuffer(n)));
+
+/** Bytes per chunk of a file sent as a body. */
+const SEND_CHUNK = 2 * 1024 * 1024;
+
+/**
+ * A file as a request body, in two reused buffers instead of a fresh one per chunk (which at a
+ * GiB a second is a GiB a second of garbage). For a consumer that hands each chunk on before it
+ * asks for the next: undici writing an iterable body waits until the socket has taken a chunk
+ * of this size before it asks for the next.
+ */
+const fileChunks = (path: string, fileSize: number): AsyncGenerator<Uint8Array> =>
+  fileUnits(path, SEND_CHUNK, fileSize, (n) => new Uint8Array(n));
 
 /** Counts bytes as they pass, for progress reporting. */
 export async function* counted(source: AsyncIterable<Uint8Array>, onBytes: (n: number) => void, signal?: AbortSignal): AsyncGenerator<Uint8Array> {

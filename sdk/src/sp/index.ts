@@ -112,7 +112,9 @@ export interface PutObjectInput extends CallOpts {
 
 /** Uploads an object to its bucket's primary; resolves once the node has stored and sealed it. */
 export async function putObject(input: PutObjectInput): Promise<{ sealed: boolean }> {
-  const body = input.body instanceof Uint8Array ? input.body : Readable.from(input.body, { objectMode: false });
+  // The iterable itself, not a Readable over it: undici then asks for the next chunk only once the
+  // socket has taken the last one, so a source may read its chunks into reused buffers.
+  const body = input.body;
   const res = await call('PUT', objectUrl(input.endpoint, input.bucket, input.object), {
     ...input,
     what: `upload of ${input.bucket}/${input.object}`,
