@@ -1,9 +1,10 @@
 import test from 'ava';
-import { mkdtemp, rm, readdir, stat } from 'node:fs/promises';
+import { mkdtemp, rm, readdir, readFile, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createFsPieceStore } from '../src/store/fs.ts';
 import { createMemoryPieceStore } from '../src/store/memory.ts';
+import { openDirectFile, STAGE_BYTES } from '../src/store/direct-file.ts';
 import { pieceStoreSuite } from './store-suite.ts';
 
 pieceStoreSuite(test, 'memory', async () => ({ store: createMemoryPieceStore() }));
@@ -72,4 +73,19 @@ test('fs: a write of many staging buffers in odd chunks, ending mid-block, reads
   t.is((await stat(join(dir, 'pieces', '9.p'))).size, size);
   t.true(Buffer.from(await store.read({ objectId: 9n, index: -1 }, 0, size)).equals(data));
   t.is((await store.meta({ objectId: 9n, index: -1 }))!.size, size);
+});
+
+test('fs: direct writes refused for their buffers fall back to the page cache without losing a byte', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'insitu-store-'));
+  t.teardown(() => rm(dir, { recursive: true, force: true }));
+  // Staging buffers 16 bytes past an allocation's start are not block-aligned: the kernel refuses
+  // them for O_DIRECT (EINVAL) and the file is written through the cache instead.
+  const pool = { take: () => new Uint8Array(new ArrayBuffer(STAGE_BYTES + 16), 16, STAGE_BYTES), give: () => undefined };
+  const path = join(dir, 'f');
+  const file = await openDirectFile(path, pool, (fn) => fn());
+  const data = new Uint8Array(2 * STAGE_BYTES + 1000).map((_, i) => (i * 13) % 253);
+  await file.write([data.subarray(0, STAGE_BYTES + 5), data.subarray(STAGE_BYTES + 5)]);
+  await file.finish();
+  await file.close();
+  t.true((await readFile(path)).equals(data));
 });

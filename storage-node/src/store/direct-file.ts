@@ -35,7 +35,14 @@ export function createStagingPool(): StagingPool {
     take() {
       if (free.length === 0) {
         const pages = (STAGE_BYTES * SLOTS_PER_CHUNK) / WASM_PAGE;
-        const bytes = new WebAssembly.Memory({ initial: pages, maximum: pages }).buffer;
+        let bytes: ArrayBuffer;
+        try {
+          bytes = new WebAssembly.Memory({ initial: pages, maximum: pages }).buffer;
+        } catch {
+          // The engine is out of address space for WebAssembly memories (each reserves guard
+          // pages): unaligned buffers, whose writes go through the page cache (writeOut).
+          bytes = new ArrayBuffer(STAGE_BYTES * SLOTS_PER_CHUNK);
+        }
         // Handed out last slot first, so a store with one writer at a time touches two slots.
         for (let i = SLOTS_PER_CHUNK - 1; i >= 0; i--) free.push(new Uint8Array(bytes, i * STAGE_BYTES, STAGE_BYTES));
       }
