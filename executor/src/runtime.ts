@@ -163,6 +163,22 @@ export function createJobRuntime(opts: JobRuntimeOptions): JobRuntime {
   let seq = 0;
 
   const spawn = (): Slot => ({ worker: new Worker(workerFile, { resourceLimits: { maxOldGenerationSizeMb: WORKER_HEAP_MB } }), busy: false, glues: new Set() });
+  // The workers start with the first module this runtime prepares or runs, not with it: a node
+  // that runs no job holds none (about 8 MiB each). Preparing a new module takes longer than a
+  // worker's start, so a first job does not wait for one.
+  let pooled = false;
+  const ensureWorkers = (): void => {
+    if (pooled || !running) return;
+    for (let i = 0; i < (opts.workers ?? 2); i++) {
+      try {
+        slots.push(spawn());
+      } catch (e) {
+        logger.error('cannot start a job worker', { error: String(e) });
+      }
+    }
+    // None started: the next job tries again.
+    pooled = slots.length > 0;
+  };
 
   const preparing = new Map<string, Promise<PreparedJob>>();
   // Preparing is memory-hungry (transpiling, instrumenting, compiling): one module at a time.
@@ -170,6 +186,7 @@ export function createJobRuntime(opts: JobRuntimeOptions): JobRuntime {
 
   /** Once per module hash, also when several jobs of a new module arrive together. */
   function prepare(bytes: Uint8Array): Promise<PreparedJob> {
+    ensureWorkers();
     if (bytes.length > maxModuleBytes) {
       return Promise.reject(new InsituError('ERR_PAYLOAD_TOO_LARGE', `the module is ${bytes.length} bytes; this node runs modules of at most ${maxModuleBytes} bytes`));
     }
@@ -388,7 +405,6 @@ export function createJobRuntime(opts: JobRuntimeOptions): JobRuntime {
       for (const name of await readdir(opts.cacheDir)) {
         if (/^[0-9a-f]{64}\.\d+$/.test(name)) await rm(join(opts.cacheDir, name), { recursive: true, force: true });
       }
-      for (let i = 0; i < (opts.workers ?? 2); i++) slots.push(spawn());
       running = true;
     },
     async stop() {
@@ -403,6 +419,7 @@ export function createJobRuntime(opts: JobRuntimeOptions): JobRuntime {
       order.length = 0;
       await Promise.all(slots.map((s) => s.worker.terminate()));
       slots.length = 0;
+      pooled = false;
       cache.clear();
     },
     prepare,
@@ -410,6 +427,8 @@ export function createJobRuntime(opts: JobRuntimeOptions): JobRuntime {
     cacheStats: () => ({ modules: cache.size, bytes: cache.bytes, maxBytes: cache.maxBytes }),
     run(spec, o = {}) {
       if (!running) return Promise.reject(new InsituError('ERR_NODE_UNAVAILABLE', 'the job runtime is not started'));
+      ensureWorkers();
+      if (slots.length === 0) return Promise.reject(new InsituError('ERR_NODE_UNAVAILABLE', 'no job worker could be started'));
       if (o.signal?.aborted) return Promise.reject(toAbortError(o.signal.reason));
       try {
         checkLimits(spec.limits);
