@@ -59,7 +59,7 @@ export interface DirectFile {
   write(chunks: Uint8Array[]): Promise<void>;
   /** Bytes taken so far. */
   readonly size: number;
-  /** Bytes written out, for the caller's periodic syncs. */
+  /** Syncs what has been written out so far (a caller's periodic syncs). */
   datasync(): Promise<void>;
   /** Writes what is staged, trims the file to its size and syncs it. */
   finish(): Promise<void>;
@@ -94,6 +94,14 @@ export async function openDirectFile(path: string, pool: StagingPool, wrap: <T>(
   let queue: Promise<unknown> = Promise.resolve();
   let closed = false;
 
+  /** Handles given up for a cached one; closed last, so a sync in progress on one still completes. */
+  const retired: FileHandle[] = [];
+  const reopenCached = async (): Promise<void> => {
+    isDirect = false;
+    retired.push(fh);
+    fh = await wrap(() => open(path, 'r+'));
+  };
+
   /** Writes buf[0, len) at `at`; a filesystem that refuses direct I/O on a write gets the rest through the cache. */
   const writeOut = async (buf: Uint8Array, len: number, at: number): Promise<void> => {
     for (let done = 0; done < len;) {
@@ -102,17 +110,11 @@ export async function openDirectFile(path: string, pool: StagingPool, wrap: <T>(
         n = (await wrap(() => fh.write(buf, done, len - done, at + done))).bytesWritten;
       } catch (e) {
         if (!isDirect || !isEinval(e)) throw e;
-        isDirect = false;
-        await fh.close();
-        fh = await wrap(() => open(path, 'r+'));
+        await reopenCached();
         continue;
       }
       // A short direct write leaves an unaligned remainder: finish it through the cache.
-      if (n < len - done && isDirect && n % ALIGN !== 0) {
-        isDirect = false;
-        await fh.close();
-        fh = await wrap(() => open(path, 'r+'));
-      }
+      if (n < len - done && isDirect && n % ALIGN !== 0) await reopenCached();
       done += n;
     }
   };
@@ -155,11 +157,12 @@ export async function openDirectFile(path: string, pool: StagingPool, wrap: <T>(
     get size() {
       return size;
     },
-    datasync: () => serial(async () => {
+    // Not queued behind the writes: a sync runs while the next buffers fill.
+    datasync: async () => {
       await inFlight;
       if (failed !== undefined) throw failed;
       await wrap(() => fh.datasync());
-    }),
+    },
     finish: () => serial(async () => {
       if (fill > 0) {
         const tail = fill;
@@ -170,14 +173,15 @@ export async function openDirectFile(path: string, pool: StagingPool, wrap: <T>(
       }
       await inFlight;
       if (failed !== undefined) throw failed;
-      if (isDirect) await wrap(() => fh.truncate(size));
+      // Cuts off the padding of a direct tail (also when that write fell back to the cache).
+      await wrap(() => fh.truncate(size));
       await wrap(() => fh.sync());
     }),
     close: () => serial(async () => {
       if (closed) return;
       closed = true;
       await inFlight;
-      await fh.close().catch(() => undefined);
+      for (const h of [fh, ...retired]) await h.close().catch(() => undefined);
       for (const b of bufs) pool.give(b);
     }),
   };
