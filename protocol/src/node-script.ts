@@ -3,9 +3,10 @@
 // source, and there are two ways to run it:
 // - the package's built JavaScript (dist/), when dist/ was built from exactly the sources now in
 //   the tree, for the program's package and every insitu package it uses: `scripts/build.mjs`
-//   (run by `npm ci` and `npm run build`) writes each package's source digest into
-//   dist/.source-digest after a build, and the digest is computed again here, over the files'
-//   contents, before each start. This spares every process tsx's loader thread, its transpiling
+//   (run by `npm ci` and `npm run build`) writes each package's source digest, and the digest of
+//   the JavaScript it built, into dist/.source-digest, and both are computed again here, over the
+//   files' contents, before each start (so a dist/ compiled some other way, from other sources,
+//   is not taken for the recorded build either). This spares every process tsx's loader thread, its transpiling
 //   and the source maps it keeps (about 60 MiB of memory and seconds of start-up per process);
 // - otherwise through tsx with the insitu-source condition, so an edit applies without a build and
 //   a stale dist/ is never run. INSITU_RUN_SOURCES=1 always runs the sources this way.
@@ -54,9 +55,24 @@ export function sourceDigest(pkgDir: string): string {
   return h.digest('hex');
 }
 
-/** Records that `pkgDir`'s dist/ holds the build of the sources whose digest is `digest`. */
+/** The digest of the JavaScript a build left in dist/ (what a process would run). */
+function builtDigest(pkgDir: string): string {
+  const h = createHash('sha256');
+  const dist = join(pkgDir, 'dist');
+  const files = existsSync(dist) ? (readdirSync(dist, { recursive: true }) as string[]).filter((f) => /\.[mc]?js$/.test(f)).map((f) => f.split(sep).join('/')).sort() : [];
+  for (const f of files) {
+    const body = readFileSync(join(dist, f));
+    h.update(`${f}\0${body.length}\0`).update(body);
+  }
+  return h.digest('hex');
+}
+
+/**
+ * Records that `pkgDir`'s dist/ holds the build of the sources whose digest is `digest`, with the
+ * digest of the JavaScript now in dist/.
+ */
 export function writeSourceDigest(pkgDir: string, digest: string): void {
-  writeFileSync(join(pkgDir, 'dist', SOURCE_DIGEST_FILE), `${digest}\n`);
+  writeFileSync(join(pkgDir, 'dist', SOURCE_DIGEST_FILE), `${digest} ${builtDigest(pkgDir)}\n`);
 }
 
 /** The insitu packages `pkgDir` depends on at run time, found as Node finds them (node_modules). */
@@ -84,7 +100,9 @@ function staleBuild(pkgDir: string, seen = new Set<string>()): string | undefine
   if (!existsSync(join(pkgDir, 'src'))) return undefined;
   const stamp = join(pkgDir, 'dist', SOURCE_DIGEST_FILE);
   if (!existsSync(stamp)) return `${relative(dirname(pkgDir), pkgDir)} is not built (npm run build)`;
-  if (readFileSync(stamp, 'utf8').trim() !== sourceDigest(pkgDir)) return `${relative(dirname(pkgDir), pkgDir)}/dist is older than its sources (npm run build)`;
+  const [source, built] = readFileSync(stamp, 'utf8').trim().split(' ');
+  if (source !== sourceDigest(pkgDir)) return `${relative(dirname(pkgDir), pkgDir)}/dist is older than its sources (npm run build)`;
+  if (built !== builtDigest(pkgDir)) return `${relative(dirname(pkgDir), pkgDir)}/dist changed since its build was recorded (npm run build)`;
   for (const dep of insituDependencies(pkgDir)) {
     const why = staleBuild(dep, seen);
     if (why) return why;

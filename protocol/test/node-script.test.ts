@@ -59,6 +59,14 @@ test('an edited source, in the program\'s package or in one it uses, runs the so
   t.regex(s.reason!, /^b\/dist is older than its sources/);
 });
 
+test('a dist/ that changed after its build was recorded (compiled some other way) runs the sources, even when the sources match', async (t) => {
+  const { b, a } = await workspace(t);
+  await writeFile(join(b, 'dist', 'lib', 'util.js'), 'export const y = 3;\n');
+  const s = nodeScript(join(a, 'src', 'bin.ts'));
+  t.false(s.built);
+  t.regex(s.reason!, /^b\/dist changed since its build was recorded/);
+});
+
 test('a changed compiler configuration, a missing digest or a missing built file runs the sources', async (t) => {
   const { root, a, b } = await workspace(t);
   const file = join(a, 'src', 'bin.ts');
