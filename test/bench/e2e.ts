@@ -157,7 +157,10 @@ export async function run(ctx: BenchContext): Promise<void> {
     const upQuarter = await measure(clientOnly, () => client.objects.put('bench', 'quarter', quarterFile));
     const downQuarter = await measure(clientOnly, () => drain(client.objects.get('bench', 'quarter')));
 
-    const up = await measure(roles, () => client.objects.put('bench', 'big', file));
+    // The first byte out marks the end of what the client does alone (checksums, creating the object).
+    let firstByte: number | undefined;
+    const up = await measure(roles, () => client.objects.put('bench', 'big', file, { onProgress: () => void (firstByte ??= performance.now()) }));
+    const upStart = performance.now() - up.ms;
     const down = await measure(roles, () => drain(client.objects.get('bench', 'big')));
     if (down.value !== size) throw new Error(`download returned ${down.value} of ${size} bytes`);
     const conc = await measure(roles, () => Promise.all(Array.from({ length: 10 }, () => drain(client.objects.get('bench', 'big')))));
@@ -184,6 +187,19 @@ export async function run(ctx: BenchContext): Promise<void> {
       { role: 'plain client / server', upload: `${perGiB(plainPut.cpu, 'client')} / ${perGiB(plainPut.cpu, 'server')}`, download: `${perGiB(plainGet.cpu, 'client')} / ${perGiB(plainGet.cpu, 'server')}`, degraded: '' },
       ...roles.map((r) => ({ role: r.name, upload: perGiB(up.cpu, r.name), download: perGiB(down.cpu, r.name), degraded: degRoles.includes(r) ? perGiB(degraded.cpu, r.name) : 'stopped' })),
     ]);
+    // Where the upload's time went: the primary's 'object sealed' log line has its own phases.
+    const sealedLine = (await readFile(join(dir, 'devnet', 'logs', `node-${primaryIdx + 1}.log`), 'utf8').catch(() => ''))
+      .split('\n').filter((l) => l.includes('"object sealed"') && l.includes('"object":"big"')).at(-1);
+    const phases = sealedLine ? (JSON.parse(sealedLine) as Record<string, number>) : {};
+    const alone = firstByte === undefined ? NaN : firstByte - upStart;
+    const pct = (ms: number): string => (Number.isFinite(ms) ? `${Math.round((100 * ms) / up.ms)}%` : '?');
+    const phaseRows = [
+      { phase: 'client alone: checksums (two threads), object created on chain', ms: alone },
+      { phase: 'primary: receiving, storing, encoding, streaming to secondaries', ms: phases.receiveMs ?? NaN },
+      { phase: 'primary: waiting for the secondaries\' approvals', ms: phases.approvalsMs ?? NaN },
+      { phase: 'primary: checking approvals, sealing on chain', ms: (phases.checkMs ?? NaN) + (phases.sealMs ?? NaN) },
+    ];
+    ctx.table(`Where the upload's ${Math.round(up.ms)} ms went`, phaseRows.map((r) => ({ phase: r.phase, ms: Number.isFinite(r.ms) ? Math.round(r.ms) : '?', share: pct(r.ms) })));
     ctx.table('Client RSS (MiB) against the object\'s size: peak during one upload and one download', [
       { size: `${mib(Math.ceil(size / 4))} MiB`, upload: mib(upQuarter.peak.get('client')!), download: mib(downQuarter.peak.get('client')!), goal: 'flat in size' },
       { size: `${mib(size)} MiB`, upload: mib(up.peak.get('client')!), download: mib(down.peak.get('client')!), goal: '' },
