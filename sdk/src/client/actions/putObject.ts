@@ -74,6 +74,9 @@ async function sealedAfterAll(ctx: ClientContext, bucket: string, name: string, 
   }
 }
 
+/** How long a failed upload waits for the chain to say whether its bucket's primary moved. */
+const REASK_MS = 5_000;
+
 /**
  * Each client's buckets' primaries, remembered across uploads instead of asked of the chain for
  * each (a bucket's primary changes only when a provider is swapped in for it). Forgotten when an
@@ -152,25 +155,47 @@ export async function putObject(ctx: ClientContext, bucket: string, name: string
       txHash = created.txHash;
     }
     if (existing.status === 'sealed') return existing;
-    const primary = await ctx.provider(await primaryId);
     let sent = 0n;
-    const sending = sendObject({
-      endpoint: primary.endpoint, bucket, object: name, size, privateKey: ctx.privateKey,
-      body: counted(src.open(), (n) => {
-        sent += BigInt(n);
-        opts.onProgress?.(sent, size);
-      }, opts.signal),
-      ...(txHash ? { txHash } : {}),
-      ...(opts.contentType ? { contentType: opts.contentType } : {}),
-      ...sig(opts),
-    });
+    const send = async (primaryId: number): Promise<void> => {
+      const primary = await ctx.provider(primaryId);
+      sent = 0n;
+      await sendObject({
+        endpoint: primary.endpoint, bucket, object: name, size, privateKey: ctx.privateKey,
+        body: counted(src.open(), (n) => {
+          sent += BigInt(n);
+          opts.onProgress?.(sent, size);
+        }, opts.signal),
+        ...(txHash ? { txHash } : {}),
+        ...(opts.contentType ? { contentType: opts.contentType } : {}),
+        ...sig(opts),
+      });
+    };
+    const used = await primaryId;
     try {
-      await sending;
+      await send(used);
     } catch (e) {
       if (opts.signal?.aborted) throw e;
-      const sealed = await sealedAfterAll(ctx, bucket, name, checksums, e, opts);
-      if (sealed) return sealed;
-      throw e;
+      // The remembered primary may be out of date (a provider was swapped in for it): when it is
+      // gone or refuses as not the primary, the chain is asked again (briefly: a chain that does
+      // not answer leaves the failure as it is), and a different primary is sent the bytes once more.
+      forgetPrimary(ctx, bucket);
+      const moved = ['ERR_NODE_UNAVAILABLE', 'ERR_BAD_REQUEST'].includes((e as InsituError).code);
+      const now = moved ? await Promise.race([primaryOf(ctx, bucket).catch(() => used), sleep(REASK_MS, used, { ref: false })]) : used;
+      let failure: unknown = e;
+      if (now !== used) {
+        try {
+          await send(now);
+          failure = undefined;
+        } catch (again) {
+          if (opts.signal?.aborted) throw again;
+          failure = again;
+        }
+      }
+      if (failure !== undefined) {
+        const sealed = await sealedAfterAll(ctx, bucket, name, checksums, failure, opts);
+        if (sealed) return sealed;
+        throw failure;
+      }
     }
     return await waitSealed(ctx, bucket, name, opts);
   } catch (e) {
