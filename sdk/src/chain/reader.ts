@@ -5,7 +5,7 @@
 
 import { InsituError, throwIfAborted, type ErrorCode } from '@insitu/protocol';
 import { checksumAddress, type Hex } from '@insitu/protocol';
-import { big, queryCodecs } from '@insitu/protocol/chain';
+import { big, codec, queryCodecs } from '@insitu/protocol/chain';
 import { jsonRpc, chainError, extensionQuery, feedEvents } from './rpc.ts';
 import { waitForTx } from './inclusion.ts';
 import type {
@@ -184,8 +184,10 @@ export function readerOn(opts: ChainReaderOptions): ChainReader {
     getAccount: (address, o) => guard(o, async () => {
       let acct: Rec;
       try {
-        // The generated response decodes a BaseAccount in place of its Any.
+        // The generated response decodes a BaseAccount in place of its Any; any other account
+        // type stays an Any and is decoded as a BaseAccount, as greenfield-js-sdk decodes every one.
         acct = (await query(QUERY.account, { address }, o?.signal)).account ?? {};
+        if (acct.typeUrl !== undefined && acct.value instanceof Uint8Array) acct = codec('cosmos/auth/v1beta1/auth', 'BaseAccount').decode(acct.value);
       } catch (e) {
         if (/ERR_ACCOUNT_NOT_FOUND|not found/i.test(String((e as Error).message))) {
           throw new InsituError('ERR_ACCOUNT_NOT_FOUND', `account ${address} does not exist on chain; fund it first`);
