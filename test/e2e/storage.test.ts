@@ -173,6 +173,19 @@ test.serial('a corrupted copy on disk is detected by its hash and the read route
   // A corrupt data piece on a secondary as well: the other pieces still rebuild the bytes.
   await flip(placement[1]!.spId - 1, `${obj.id}.0`);
   t.true((await collect(alice.objects.get('spine', 'corrupt-me'))).equals(data));
+
+  // A segment of several send chunks, corrupt in its first: the primary sends as it hashes but
+  // holds the segment's last chunk back, so even a plain HTTP client never gets a whole answer.
+  const big = randomBytes(3 * MiB);
+  const bigObj = await alice.objects.put('spine', 'corrupt-big', big);
+  await flip(placement[0]!.spId - 1, `${bigObj.id}.p`);
+  const url = new URL(`/spine/corrupt-big`, placement[0]!.endpoint);
+  const res = await request(url, { headers: signRequest({ method: 'GET', url, privateKey: net.accounts[0]!.privateKey }), dispatcher: spDispatcher });
+  t.is(res.statusCode, 200);
+  await t.throwsAsync(res.body.arrayBuffer());
+  degraded = '';
+  t.true((await collect(alice.objects.get('spine', 'corrupt-big', { onDegraded: (r) => (degraded = r) }))).equals(big));
+  t.regex(degraded, /hash/);
 });
 
 test.serial('requests are authenticated and authorised by the chain', async (t) => {

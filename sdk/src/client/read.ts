@@ -7,8 +7,7 @@
 import { createHash } from 'node:crypto';
 import { InsituError, throwIfAborted } from '@insitu/protocol';
 import { hashOfHashes } from '@insitu/protocol';
-import type { Readable } from 'node:stream';
-import { getObject, getPieceHashes, getPieceStream, nodeAlive, STALL_MS, type ProviderRoleClaim } from '../sp/index.ts';
+import { getPieceHashes, nodeAlive, openObject, openPieces, STALL_MS, type BodyReader, type ProviderRoleClaim } from '../sp/index.ts';
 
 /** The deadline for a node that is slow but alive, when no other source is left. */
 const PATIENT_MS = 60_000;
@@ -36,9 +35,32 @@ function segmentBounds(size: number, segSize: number, s: number): { start: numbe
 }
 
 /**
+ * Bytes received and hashed at a time: small enough to be hashed while they are still in the
+ * cache, large enough that a read's promise costs nothing per byte.
+ */
+const READ_STEP = 1 << 20;
+
+/** Fills `into` from `body`, hashing it as it arrives; returns its SHA-256. */
+async function readHashed(body: BodyReader, into: Uint8Array): Promise<Buffer> {
+  const hash = createHash('sha256');
+  for (let at = 0; at < into.length; at += READ_STEP) {
+    const part = into.subarray(at, Math.min(into.length, at + READ_STEP));
+    await body.read(part);
+    hash.update(part);
+  }
+  return hash.digest();
+}
+
+/**
+ * A buffer for one unit (segment, piece) that the reader hands on and never touches again:
+ * uninitialised, since it is filled whole before anything reads it.
+ */
+const unitBuffer = (size: number): Buffer => Buffer.allocUnsafeSlow(size);
+
+/**
  * Reads segments [first, last] from the primary, verified; stops at the first failure. Each
- * segment comes as the chunks it arrived in (hashed as they arrive, handed on once the whole
- * segment checked out): no segment is copied or assembled.
+ * segment is received straight into a buffer of its own, hashed as it arrives and handed on
+ * whole once it checked out; the next segment is received while this one is handed on.
  */
 async function* fromPrimary(ctx: ReadContext, obj: ObjectInfo, first: number, last: number, endpoint: string, signal?: AbortSignal): AsyncGenerator<Uint8Array[]> {
   const key = { ...(ctx.privateKey ? { privateKey: ctx.privateKey } : {}), ...(ctx.role ? { role: ctx.role } : {}), stallMs: ctx.stallMs ?? STALL_MS };
@@ -48,35 +70,27 @@ async function* fromPrimary(ctx: ReadContext, obj: ObjectInfo, first: number, la
   const segSize = ctx.params.maxSegmentSize;
   const start = first * segSize;
   const end = Math.min(size, (last + 1) * segSize) - 1;
-  const res = await getObject({ endpoint, bucket: obj.bucketName, object: obj.objectName, range: { start, end }, ...key, ...(signal ? { signal } : {}) });
-  let s = first;
-  let need = segmentBounds(size, segSize, s).length;
-  let fill = 0;
-  let hash = createHash('sha256');
-  let parts: Uint8Array[] = [];
-  for await (const chunk of res.body) {
-    let at = 0;
-    while (at < chunk.length) {
-      if (s > last) throw new InsituError('ERR_CHECKSUM_MISMATCH', 'the primary sent more bytes than asked for');
-      const n = Math.min(need - fill, chunk.length - at);
-      const part = at === 0 && n === chunk.length ? chunk : chunk.subarray(at, at + n);
-      hash.update(part);
-      parts.push(part);
-      fill += n;
-      at += n;
-      if (fill === need) {
-        if (!same(hash.digest(), hashes[s]!)) throw new InsituError('ERR_CHECKSUM_MISMATCH', `segment ${s} from the primary failed its hash`);
-        const verified = parts;
-        parts = [];
-        hash = createHash('sha256');
-        fill = 0;
-        s++;
-        if (s <= last) need = segmentBounds(size, segSize, s).length;
-        yield verified;
-      }
+  const body = await openObject({ endpoint, bucket: obj.bucketName, object: obj.objectName, range: { start, end }, ...key, ...(signal ? { signal } : {}) });
+  const segment = async (s: number): Promise<Uint8Array> => {
+    const seg = unitBuffer(segmentBounds(size, segSize, s).length);
+    if (!same(await readHashed(body, seg), hashes[s]!)) throw new InsituError('ERR_CHECKSUM_MISMATCH', `segment ${s} from the primary failed its hash`);
+    return seg;
+  };
+  let ahead: Promise<Uint8Array> | undefined;
+  try {
+    if (body.length !== end - start + 1) throw new InsituError('ERR_CHECKSUM_MISMATCH', `the primary answered ${body.length} bytes for a range of ${end - start + 1}`);
+    for (let s = first; s <= last; s++) {
+      const current = ahead ?? segment(s);
+      // The answer is one stream: the next segment is received once this one is in.
+      ahead = s < last ? current.then(() => segment(s + 1)) : undefined;
+      // A read ahead that fails while this segment is handed on is reported in its own turn.
+      ahead?.catch(() => undefined);
+      yield [await current];
     }
+  } finally {
+    body.close();
+    await ahead?.catch(() => undefined);
   }
-  if (s <= last) throw new InsituError('ERR_CHECKSUM_MISMATCH', `the primary's answer ended before segment ${s}`);
 }
 
 /**
@@ -84,50 +98,29 @@ async function* fromPrimary(ctx: ReadContext, obj: ObjectInfo, first: number, la
  * source per read, not per piece). Asked for segment s when it stands elsewhere, or after a
  * failure, it opens a new answer from s. Calls are served in the order they are made.
  */
-function pieceStream(open: (from: number, patient: boolean) => Promise<Readable>): { next(s: number, size: number, patient: boolean): Promise<{ parts: Uint8Array[]; hash: Buffer }>; close(): void } {
-  let body: Readable | undefined;
-  let chunks: AsyncIterator<Uint8Array> | undefined;
-  let left: Uint8Array | undefined;
+function pieceStream(open: (from: number, patient: boolean) => Promise<BodyReader>): { next(s: number, size: number, patient: boolean): Promise<{ piece: Uint8Array; hash: Buffer }>; close(): void } {
+  let body: BodyReader | undefined;
   let at = -1;
   let patientNow = false;
   let queue: Promise<unknown> = Promise.resolve();
   const close = (): void => {
-    body?.destroy();
+    body?.close();
     body = undefined;
-    chunks = undefined;
-    left = undefined;
     at = -1;
   };
-  /** The piece of segment s as the chunks it arrived in (not joined), with its SHA-256. */
-  const read = async (s: number, size: number, patient: boolean): Promise<{ parts: Uint8Array[]; hash: Buffer }> => {
+  /** The piece of segment s, received into a buffer of its own, with its SHA-256. */
+  const read = async (s: number, size: number, patient: boolean): Promise<{ piece: Uint8Array; hash: Buffer }> => {
     try {
-      if (!chunks || at !== s || patient !== patientNow) {
+      if (!body || at !== s || patient !== patientNow) {
         close();
         body = await open(s, patient);
-        chunks = (body as AsyncIterable<Uint8Array>)[Symbol.asyncIterator]();
         at = s;
         patientNow = patient;
       }
-      const parts: Uint8Array[] = [];
-      const hash = createHash('sha256');
-      let fill = 0;
-      while (fill < size) {
-        let c = left;
-        left = undefined;
-        if (!c) {
-          const r = await chunks!.next();
-          if (r.done) throw new InsituError('ERR_NODE_UNAVAILABLE', `the piece stream ended before segment ${s}`);
-          c = r.value;
-        }
-        const n = Math.min(size - fill, c.length);
-        const part = n === c.length ? c : c.subarray(0, n);
-        hash.update(part);
-        parts.push(part);
-        fill += n;
-        if (n < c.length) left = c.subarray(n);
-      }
+      const piece = unitBuffer(size);
+      const hash = await readHashed(body, piece);
       at++;
-      return { parts, hash: hash.digest() };
+      return { piece, hash };
     } catch (e) {
       close();
       throw e;
@@ -162,7 +155,7 @@ async function* fromSecondaries(ctx: ReadContext, obj: ObjectInfo, first: number
       const endpoint = await ctx.endpointOf(spId);
       const hashes = await getPieceHashes({ endpoint, objectId: obj.id, index: j, ...key, ...(patient ? { stallMs: PATIENT_MS } : {}), ...(signal ? { signal } : {}) });
       if (!same(hashOfHashes(hashes), obj.checksums[1 + j]!)) return null;
-      const stream = pieceStream((from, slow) => getPieceStream({
+      const stream = pieceStream((from, slow) => openPieces({
         endpoint, objectId: obj.id, index: j, first: from, last, ...key, ...(slow ? { stallMs: PATIENT_MS } : {}), ...(signal ? { signal } : {}),
       }));
       return { j, endpoint, hashes, failures: 0, stream };
@@ -186,8 +179,8 @@ async function* fromSecondaries(ctx: ReadContext, obj: ObjectInfo, first: number
   const segSize = ctx.params.maxSegmentSize;
 
   /** k verified pieces of segment s (data pieces first: with all four no decoding is needed). */
-  const piecesOf = async (s: number): Promise<(Uint8Array[] | null)[]> => {
-    const pieces: (Uint8Array[] | null)[] = Array.from({ length: n }, () => null);
+  const piecesOf = async (s: number): Promise<(Uint8Array | null)[]> => {
+    const pieces: (Uint8Array | null)[] = Array.from({ length: n }, () => null);
     const pieceSize = Math.ceil(segmentBounds(size, segSize, s).length / k);
     // Sources that failed before go last; among equals, the data pieces first.
     const order = [...usable].sort((a, b) => a.failures - b.failures || a.j - b.j);
@@ -199,7 +192,7 @@ async function* fromSecondaries(ctx: ReadContext, obj: ObjectInfo, first: number
       try {
         const p = await src.stream.next(s, pieceSize, patient);
         if (same(p.hash, src.hashes[s]!)) {
-          pieces[src.j] = p.parts;
+          pieces[src.j] = p.piece;
           have++;
           return;
         }
@@ -228,7 +221,7 @@ async function* fromSecondaries(ctx: ReadContext, obj: ObjectInfo, first: number
     return pieces;
   };
 
-  let ahead: Promise<(Uint8Array[] | null)[]> | undefined;
+  let ahead: Promise<(Uint8Array | null)[]> | undefined;
   try {
     for (let s = first; s <= last; s++) {
       throwIfAborted(signal);
@@ -240,17 +233,17 @@ async function* fromSecondaries(ctx: ReadContext, obj: ObjectInfo, first: number
       const length = segmentBounds(size, segSize, s).length;
       if (pieces.slice(0, k).every((p) => p !== null)) {
         // Every data piece is here: the segment is their bytes in order (the last one's zero
-        // padding cut off), handed on as they arrived.
+        // padding cut off), handed on as they were received.
         const parts: Uint8Array[] = [];
         let left = length;
-        for (const part of pieces.slice(0, k).flat() as Uint8Array[]) {
+        for (const piece of pieces.slice(0, k) as Uint8Array[]) {
           if (left === 0) break;
-          parts.push(part.length <= left ? part : part.subarray(0, left));
-          left -= Math.min(part.length, left);
+          parts.push(piece.length <= left ? piece : piece.subarray(0, left));
+          left -= Math.min(piece.length, left);
         }
         yield parts;
       } else {
-        yield [ctx.codec.decode(pieces.map((p) => (p ? (p.length === 1 ? p[0]! : Buffer.concat(p)) : null)), length)];
+        yield [ctx.codec.decode(pieces, length)];
       }
     }
   } finally {

@@ -1,44 +1,22 @@
 // The HTTP client for storage nodes (undici): one function per node endpoint, signing each
 // request with GNFD1-ECDSA when a key is given, streaming bodies both ways, and turning the
-// node's XML errors into InsituErrors with the node's stable code.
+// node's XML errors into InsituErrors with the node's stable code. The verified reads' bulk
+// bytes (openObject, openPieces) are read into the caller's buffers instead (body-reader.ts).
 
-import { lookup as dnsLookup, type LookupAddress } from 'node:dns';
 import { Readable } from 'node:stream';
 import { Agent, request, type Dispatcher } from 'undici';
-import { XMLParser } from 'fast-xml-parser';
-import { InsituError, errorCodeOf, throwIfAborted, toAbortError } from '@insitu/protocol';
+import { InsituError, throwIfAborted, toAbortError } from '@insitu/protocol';
 import { signRequest, encodePath } from '@insitu/protocol/auth';
+import { answerError, lookup } from './http.ts';
+import { openBody, readerOver, type BodyReader } from './body-reader.ts';
 
-/** localhost and *.localhost always mean 127.0.0.1 (nodes listen there; virtual-host names too). */
-function lookup(hostname: string, options: object, cb: (err: NodeJS.ErrnoException | null, address: string | LookupAddress[], family?: number) => void): void {
-  if (hostname === 'localhost' || hostname.endsWith('.localhost')) {
-    if ((options as { all?: boolean }).all) cb(null, [{ address: '127.0.0.1', family: 4 }]);
-    else cb(null, '127.0.0.1', 4);
-    return;
-  }
-  dnsLookup(hostname, options as never, cb as never);
-}
+export type { BodyReader } from './body-reader.ts';
 
 export const spDispatcher: Dispatcher = new Agent({ connect: { lookup: lookup as never }, keepAliveTimeout: 10_000, bodyTimeout: 120_000, headersTimeout: 60_000 });
 
-const xml = new XMLParser();
-
 export async function errorFrom(res: Dispatcher.ResponseData, what: string): Promise<InsituError> {
   const text = await res.body.text().catch(() => '');
-  const header = res.headers['x-insitu-error-code'];
-  let code = typeof header === 'string' ? header : '';
-  let message = text.slice(0, 300);
-  try {
-    const doc = xml.parse(text) as { Error?: { Code?: unknown; Message?: unknown } };
-    if (doc.Error) {
-      if (!code && typeof doc.Error.Code === 'string' && doc.Error.Code.startsWith('ERR_')) code = doc.Error.Code;
-      message = String(doc.Error.Message ?? message);
-    }
-  } catch {
-    // not XML: keep the text
-  }
-  return new InsituError(errorCodeOf(code, res.statusCode === 404 ? 'ERR_NOT_FOUND' : res.statusCode >= 500 ? 'ERR_NODE_UNAVAILABLE' : 'ERR_BAD_REQUEST'),
-    `${what}: ${message} (HTTP ${res.statusCode})`, { status: res.statusCode });
+  return answerError(res.statusCode, res.headers['x-insitu-error-code'], text, what);
 }
 
 export interface CallOpts {
@@ -98,6 +76,24 @@ async function call(method: 'GET' | 'PUT' | 'POST', url: URL, opts: CallOpts & {
   }
 }
 
+/** How long a read with no stall deadline of its own waits for a silent node (undici's body timeout). */
+const LONG_STALL_MS = 120_000;
+
+/**
+ * A GET whose body the caller reads into its own buffers (body-reader.ts): over its own socket for
+ * plain HTTP, through undici for TLS.
+ */
+async function open(url: URL, opts: CallOpts & { headers?: Record<string, string>; what: string }): Promise<BodyReader> {
+  throwIfAborted(opts.signal);
+  if (url.protocol !== 'http:') {
+    const res = await call('GET', url, opts);
+    return readerOver(res.body, Number(res.headers['content-length'] ?? 0), () => res.body.destroy());
+  }
+  const extra = { ...opts.headers, ...roleHeaders(opts.role) };
+  const headers = opts.privateKey ? signRequest({ method: 'GET', url, privateKey: opts.privateKey, headers: extra }) : extra;
+  return openBody(url, { headers, stallMs: opts.stallMs ?? LONG_STALL_MS, what: opts.what, ...(opts.signal ? { signal: opts.signal } : {}) });
+}
+
 const objectUrl = (endpoint: string, bucket: string, object: string): URL => new URL(`/${bucket}/${encodePath(object)}`, endpoint);
 
 export interface PutObjectInput extends CallOpts {
@@ -144,6 +140,15 @@ export async function getObject(input: GetObjectInput): Promise<{ body: AsyncIte
     headers: input.range ? { range: `bytes=${input.range.start}-${input.range.end}` } : {},
   });
   return { body: res.body as AsyncIterable<Uint8Array>, length: Number(res.headers['content-length'] ?? 0) };
+}
+
+/** An object's bytes (or a range of them) as a body read into the caller's buffers. */
+export async function openObject(input: GetObjectInput): Promise<BodyReader> {
+  return open(objectUrl(input.endpoint, input.bucket, input.object), {
+    ...input,
+    what: `download of ${input.bucket}/${input.object}`,
+    headers: input.range ? { range: `bytes=${input.range.start}-${input.range.end}` } : {},
+  });
 }
 
 export interface PieceInput extends CallOpts {
@@ -193,6 +198,12 @@ export async function getPieceStream(input: PieceInput & { first: number; last: 
   const url = new URL(`/insitu/v1/piece?index=${input.index}&object-id=${input.objectId}&segment=${input.first}&last=${input.last}`, input.endpoint);
   const res = await call('GET', url, { ...input, what: `piece ${input.index} of segments ${input.first}-${input.last} of object ${input.objectId}` });
   return res.body as unknown as Readable;
+}
+
+/** Pieces `index` of segments [first, last] in one answer, as a body read into the caller's buffers. */
+export async function openPieces(input: PieceInput & { first: number; last: number }): Promise<BodyReader> {
+  const url = new URL(`/insitu/v1/piece?index=${input.index}&object-id=${input.objectId}&segment=${input.first}&last=${input.last}`, input.endpoint);
+  return open(url, { ...input, what: `piece ${input.index} of segments ${input.first}-${input.last} of object ${input.objectId}` });
 }
 
 export interface ReplicateInput extends PieceInput {

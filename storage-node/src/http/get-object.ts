@@ -1,6 +1,6 @@
 // GET /{bucket}/{object} [Range] on the primary: only sealed objects, only for callers the chain
 // allows; every segment is checked against its hash (whose hash-of-hashes is the chain's
-// checksum) before a byte of it is sent.
+// checksum) as it is read, and an answer holding a segment that fails is cut off before its end.
 
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createHash } from 'node:crypto';
@@ -62,31 +62,17 @@ export async function getObject(ctx: NodeContext, req: IncomingMessage, res: Ser
   // Providers reading for their role (rebuilding, a job, a challenge) are not the bucket's readers: not counted.
   if (!fromProvider) await spendReadQuota(ctx, bucket, end - start + 1);
   const segSize = ctx.params.maxSegmentSize;
-  // Two passes over each segment in small buffers: its hash is checked first (a read of the
-  // whole segment, nothing kept), then its bytes are read again (from the page cache) and sent.
-  // A download holds a few MiB, whatever the segment size or the client's pace.
+  // One pass over each segment in small buffers: each chunk is hashed, then sent while the next
+  // is read, and the segment's last chunk in the range is held back until the whole segment's
+  // hash checked out. A corrupt segment therefore never completes an answer: the answer is cut
+  // off short (or, when nothing was sent yet, is an error), whatever client reads it. A download
+  // holds a few MiB, whatever the segment size or the client's pace.
   const bufs = [new Uint8Array(SEND_CHUNK), new Uint8Array(SEND_CHUNK)];
+  let tail: Uint8Array | undefined;
   let sent = false;
   let inFlight: Promise<void> = Promise.resolve();
   let turn = 0;
-  for (let s = Math.floor(start / segSize); s <= Math.floor(end / segSize); s++) {
-    const segStart = unitOffset(meta, s);
-    const segLength = meta.sizes[s]!;
-    const hash = createHash('sha256');
-    let read = 0;
-    // The hash pass fills the send buffers: the writes from them must be out first.
-    await inFlight;
-    while (read < segLength) {
-      const data = await ctx.store.read(key, segStart + read, Math.min(SEND_CHUNK, segLength - read), bufs[turn]!).catch((e) => { throw reportMissing(ctx, key, e); });
-      if (data.length === 0) break;
-      hash.update(data);
-      read += data.length;
-    }
-    if (read !== segLength || !hash.digest().equals(Buffer.from(meta.hashes[s]!))) {
-      ctx.logger.warn('corrupt segment', { objectId: obj.id.toString(), segment: s });
-      ctx.recovery?.request(key, `segment ${s} failed its hash on a read`);
-      throw new InsituError('ERR_CHECKSUM_MISMATCH', `segment ${s} of ${bucket}/${name} is corrupt on this node`);
-    }
+  const send = async (data: Uint8Array): Promise<void> => {
     if (!sent) {
       res.writeHead(range ? 206 : 200, {
         ...headers,
@@ -95,19 +81,42 @@ export async function getObject(ctx: NodeContext, req: IncomingMessage, res: Ser
       });
       sent = true;
     }
+    // One write out while the other buffer is filled.
+    await inFlight;
+    inFlight = writeOut(res, data);
+    inFlight.catch(() => undefined);
+    turn ^= 1;
+  };
+  const read = async (at: number, length: number, into: Uint8Array): Promise<Uint8Array> =>
+    ctx.store.read(key, at, length, into).catch((e) => { throw reportMissing(ctx, key, e); });
+  const corrupt = (s: number): InsituError => {
+    ctx.logger.warn('corrupt segment', { objectId: obj.id.toString(), segment: s });
+    ctx.recovery?.request(key, `segment ${s} failed its hash on a read`);
+    return new InsituError('ERR_CHECKSUM_MISMATCH', `segment ${s} of ${bucket}/${name} is corrupt on this node`);
+  };
+  for (let s = Math.floor(start / segSize); s <= Math.floor(end / segSize); s++) {
+    const segStart = unitOffset(meta, s);
+    const segEnd = segStart + meta.sizes[s]!;
     const from = Math.max(start, segStart);
-    const to = Math.min(end + 1, segStart + segLength);
-    for (let at = from; at < to;) {
-      const buf = bufs[turn]!;
-      const data = await ctx.store.read(key, at, Math.min(SEND_CHUNK, to - at), buf).catch((e) => { throw reportMissing(ctx, key, e); });
-      if (data.length === 0) throw new InsituError('ERR_CHECKSUM_MISMATCH', `segment ${s} of ${bucket}/${name} is corrupt on this node`);
-      // One write out while the next buffer is filled.
-      await inFlight;
-      inFlight = writeOut(res, data);
-      inFlight.catch(() => undefined);
-      at += data.length;
-      turn ^= 1;
+    const to = Math.min(end + 1, segEnd);
+    const hash = createHash('sha256');
+    // Chunks start at the segment's start; `last` is the one holding the range's last byte here.
+    const last = segStart + Math.floor((to - 1 - segStart) / SEND_CHUNK) * SEND_CHUNK;
+    let held: Uint8Array | undefined;
+    for (let at = segStart; at < segEnd; at += SEND_CHUNK) {
+      // bufs[turn] is the one not being written (send waits for the other's write before it
+      // flips); past the held chunk only hashing is left, in a buffer of its own.
+      const into = held ? (tail ??= new Uint8Array(SEND_CHUNK)) : bufs[turn]!;
+      const data = await read(at, Math.min(SEND_CHUNK, segEnd - at), into);
+      if (data.length !== Math.min(SEND_CHUNK, segEnd - at)) throw corrupt(s);
+      hash.update(data);
+      const inRange = data.subarray(Math.max(0, from - at), Math.max(0, Math.min(data.length, to - at)));
+      if (held || inRange.length === 0) continue;
+      if (at === last) held = inRange;
+      else await send(inRange);
     }
+    if (!hash.digest().equals(Buffer.from(meta.hashes[s]!))) throw corrupt(s);
+    await send(held!);
   }
   await inFlight;
   res.end();
