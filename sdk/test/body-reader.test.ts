@@ -8,23 +8,26 @@ import type { AddressInfo } from 'node:net';
 import { randomBytes } from 'node:crypto';
 import { openBody } from '../src/sp/body-reader.ts';
 
-const open = new Set<Socket>();
+const connections = new WeakMap<Server, Set<Socket>>();
 
 async function serve(answer: (socket: Socket) => void): Promise<{ url: URL; server: Server }> {
+  const sockets = new Set<Socket>();
   const server = createServer((socket) => {
-    open.add(socket);
-    socket.on('close', () => open.delete(socket));
+    sockets.add(socket);
+    socket.on('close', () => sockets.delete(socket));
     socket.once('data', () => answer(socket));
     socket.on('error', () => undefined);
   });
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');
+  connections.set(server, sockets);
   return { url: new URL(`http://127.0.0.1:${(server.address() as AddressInfo).port}/x`), server };
 }
 
+// Each server closes only its own connections: the tests of this file run at the same time.
 const stop = (server: Server): Promise<void> => new Promise((r) => {
   server.close(() => r());
-  for (const s of open) s.destroy();
+  for (const s of connections.get(server) ?? []) s.destroy();
 });
 
 test('a body split across many small writes fills reads of any size exactly', async (t) => {
@@ -34,31 +37,31 @@ test('a body split across many small writes fills reads of any size exactly', as
     for (let at = 0; at < data.length; at += 70_001) socket.write(data.subarray(at, at + 70_001));
     socket.end();
   });
+  t.teardown(() => stop(server));
   const body = await openBody(url, { headers: {}, stallMs: 10_000, what: 'test' });
   t.is(body.length, data.length);
   const out = Buffer.alloc(data.length);
   for (let at = 0, step = 1; at < out.length; at += step, step = step * 7 + 3) await body.read(out.subarray(at, Math.min(out.length, at + step)));
   t.true(out.equals(data));
-  await stop(server);
 });
 
 test('a node that goes silent mid-body is ERR_NODE_UNAVAILABLE after the stall deadline', async (t) => {
   const { url, server } = await serve((socket) => socket.write('HTTP/1.1 200 OK\r\ncontent-length: 100\r\n\r\n0123456789'));
-  const body = await openBody(url, { headers: {}, stallMs: 300, what: 'test' });
+  t.teardown(() => stop(server));
+  const body = await openBody(url, { headers: {}, stallMs: 1000, what: 'test' });
   await body.read(new Uint8Array(10));
   await t.throwsAsync(body.read(new Uint8Array(10)), { code: 'ERR_NODE_UNAVAILABLE' } as never);
-  await stop(server);
 });
 
 test('an answer cut off short is ERR_SIZE_MISMATCH, and an error answer carries the node\'s code', async (t) => {
   const cut = await serve((socket) => socket.end('HTTP/1.1 200 OK\r\ncontent-length: 100\r\n\r\n0123456789'));
+  t.teardown(() => stop(cut.server));
   const body = await openBody(cut.url, { headers: {}, stallMs: 10_000, what: 'test' });
   await t.throwsAsync(body.read(new Uint8Array(100)), { code: 'ERR_SIZE_MISMATCH' } as never);
-  await stop(cut.server);
   const xml = '<Error><Code>ERR_CHECKSUM_MISMATCH</Code><Message>segment 0 is corrupt</Message></Error>';
   const err = await serve((socket) => socket.end(`HTTP/1.1 500 Internal\r\ncontent-length: ${xml.length}\r\n\r\n${xml}`));
+  t.teardown(() => stop(err.server));
   const e = await t.throwsAsync(openBody(err.url, { headers: {}, stallMs: 10_000, what: 'test' }));
   t.is((e as { code?: string }).code, 'ERR_CHECKSUM_MISMATCH');
   t.regex(e!.message, /corrupt/);
-  await stop(err.server);
 });
