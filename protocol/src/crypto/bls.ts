@@ -33,10 +33,15 @@ export function blsSign(message: Uint8Array, secretKey: Uint8Array): Uint8Array 
   return secret(secretKey).sign(message).toBytes(true);
 }
 
+/** Aggregates signatures, each checked to be in the subgroup. */
 export function blsAggregate(signatures: Uint8Array[]): Uint8Array {
+  return aggregateSignatures(signatures, true);
+}
+
+function aggregateSignatures(signatures: Uint8Array[], subgroupCheck: boolean): Uint8Array {
   if (signatures.length === 0) throw new InsituError('ERR_INVALID_ARGUMENT', 'nothing to aggregate');
   try {
-    return blst.aggregateSerializedSignatures(signatures, true).toBytes(true);
+    return blst.aggregateSerializedSignatures(signatures, subgroupCheck).toBytes(true);
   } catch (cause) {
     throw new InsituError('ERR_INVALID_ARGUMENT', 'a signature to aggregate is not a valid G2 point', { cause });
   }
@@ -89,12 +94,7 @@ export function blsAggregateChecker(publicKeys: Uint8Array[]): (signature: Uint8
  * subgroup check is left to the verification of the aggregate (blsAggregate checks every one).
  */
 export function blsAggregateUnchecked(signatures: Uint8Array[]): Uint8Array {
-  if (signatures.length === 0) throw new InsituError('ERR_INVALID_ARGUMENT', 'nothing to aggregate');
-  try {
-    return blst.aggregateSerializedSignatures(signatures, false).toBytes(true);
-  } catch (cause) {
-    throw new InsituError('ERR_INVALID_ARGUMENT', 'a signature to aggregate is not a valid G2 point', { cause });
-  }
+  return aggregateSignatures(signatures, false);
 }
 
 /** Proof of possession for registering a key: the key signs the SHA-256 of its public key. */
