@@ -8,6 +8,7 @@ import test from 'ava';
 import { createServer as createTcpServer, type Server as TcpServer, type Socket } from 'node:net';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { waitFor } from '@insitu/test/wait';
 import { heardFrom, watchReplication } from '../src/http/replication-watch.ts';
 
 const STALL_MS = 1_000;
@@ -23,21 +24,11 @@ const listening = async <S extends TcpServer | Server>(server: S): Promise<strin
   return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 };
 
-/** Resolves when `cond` holds; rejects after `boundMs` so a broken watch fails instead of hanging. */
-const until = (what: string, cond: () => boolean, boundMs = 30_000): Promise<void> => new Promise((resolve, reject) => {
-  const start = Date.now();
-  const timer = setInterval(() => {
-    if (cond()) {
-      clearInterval(timer);
-      resolve();
-    } else if (Date.now() - start > boundMs) {
-      clearInterval(timer);
-      reject(new Error(`timed out waiting for ${what}`));
-    }
-  }, 20);
-});
+/** Waits for `cond`, polling often (the tests time stalls of about a second), failing instead of hanging. */
+const until = (what: string, cond: () => boolean): Promise<unknown> => waitFor(what, async () => cond(), 30_000, 20);
 
-test.serial('a secondary that answers nothing is declared stalled after the stall time of waiting on it, not before', async (t) => {
+/** A socket server that accepts and never answers, as a frozen process's kernel does. */
+async function frozenSecondary(): Promise<{ endpoint: string; sockets: Socket[] }> {
   const sockets: Socket[] = [];
   const frozen = createTcpServer((s) => sockets.push(s));
   const endpoint = await listening(frozen);
@@ -45,6 +36,11 @@ test.serial('a secondary that answers nothing is declared stalled after the stal
     for (const s of sockets) s.destroy();
     frozen.close();
   });
+  return { endpoint, sockets };
+}
+
+test.serial('a secondary that answers nothing is declared stalled after the stall time of waiting on it, not before', async (t) => {
+  const { endpoint, sockets } = await frozenSecondary();
   const started = performance.now();
   let stalledAt = 0;
   const watch = watchReplication({ endpoint, stallMs: STALL_MS, waiting: () => true, onStall: () => (stalledAt = performance.now()) });
@@ -71,13 +67,7 @@ test.serial('a secondary that answers its probe late (a busy event loop) is wait
 });
 
 test.serial('what other uploads hear from a secondary, and pieces its stream takes, count as signs of life; silence while not waiting on it does not count', async (t) => {
-  const sockets: Socket[] = [];
-  const frozen = createTcpServer((s) => sockets.push(s));
-  const endpoint = await listening(frozen);
-  closing.push(() => {
-    for (const s of sockets) s.destroy();
-    frozen.close();
-  });
+  const { endpoint } = await frozenSecondary();
   let stalled = false;
   let waiting = false;
   const watch = watchReplication({ endpoint, stallMs: STALL_MS, waiting: () => waiting, onStall: () => (stalled = true) });
