@@ -3,10 +3,10 @@
 
 export interface Channel<T> {
   /**
-   * Waits for room, then queues the item. With `stallMs`, each time the channel has stayed full
-   * that long `onStall()` is asked: an error fails the push (and the channel), undefined waits on.
+   * Waits for room, then queues the item. A stalled consumer is judged outside the channel
+   * (replication-watch.ts), which fails it; a push waiting for room then throws that error.
    */
-  push(item: T, opts?: { stallMs?: number; onStall?: () => Promise<Error | undefined> }): Promise<void>;
+  push(item: T): Promise<void>;
   close(): void;
   fail(error: unknown): void;
   iterate(): AsyncGenerator<T>;
@@ -42,24 +42,11 @@ export function createChannel<T>(capacity = 2): Channel<T> {
     settle();
   };
   return {
-    async push(item, opts = {}) {
+    async push(item) {
       while (items.length >= capacity && error === undefined) {
-        let timer: NodeJS.Timeout | undefined;
         await new Promise<void>((r) => {
           wakeProducer = r;
-          if (opts.stallMs !== undefined) {
-            timer = setTimeout(() => {
-              void (opts.onStall?.() ?? Promise.resolve(new Error(`nothing taken for ${opts.stallMs} ms`))).then((e) => {
-                if (e !== undefined) {
-                  error ??= e;
-                  wake(wakeConsumer);
-                }
-                r();
-              });
-            }, opts.stallMs);
-          }
         });
-        clearTimeout(timer);
       }
       if (error !== undefined) throw error;
       items.push(item);
