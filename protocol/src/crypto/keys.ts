@@ -73,9 +73,11 @@ function memo<V>(size: number): (key: string, compute: () => V) => V {
 const pointAddresses = memo<Hex>(1024);
 const checksummed = memo<Hex>(4096);
 
-/** The 0x address of an uncompressed SEC1 point (0x04 || x || y) already known to be on the curve. */
-const addressOfPoint = (uncompressed: Uint8Array): Hex =>
-  pointAddresses(bytesToHex(uncompressed), () => checksumAddress(toHex(keccak256(uncompressed.subarray(1)).subarray(12))));
+/** The address of an uncompressed SEC1 point (0x04 || x || y): the last 20 bytes of keccak(x || y). */
+const addressOf = (uncompressed: Uint8Array): Hex => checksumAddress(toHex(keccak256(uncompressed.subarray(1)).subarray(12)));
+
+/** The 0x address of an uncompressed SEC1 point already known to be on the curve, remembered. */
+const addressOfPoint = (uncompressed: Uint8Array): Hex => pointAddresses(bytesToHex(uncompressed), () => addressOf(uncompressed));
 
 /**
  * SEC1 public key (33 bytes compressed or 65 bytes uncompressed) → 0x address with EIP-55
@@ -88,8 +90,7 @@ export function publicKeyToAddress(publicKey: Uint8Array): Hex {
   // Keyed by the exact bytes: only a key that parsed is ever remembered.
   return pointAddresses(bytesToHex(publicKey), () => {
     if (!ecc.isPoint(publicKey)) throw new InsituError('ERR_INVALID_ARGUMENT', 'not a secp256k1 public key');
-    const uncompressed = publicKey.length === 65 ? publicKey : ecc.pointCompress(publicKey, false);
-    return checksumAddress(toHex(keccak256(uncompressed.subarray(1)).subarray(12)));
+    return addressOf(publicKey.length === 65 ? publicKey : ecc.pointCompress(publicKey, false));
   });
 }
 
