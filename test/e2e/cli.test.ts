@@ -252,6 +252,9 @@ test.serial('job run, status, output and ls through the CLI', async (t) => {
   t.is(await readFile(join(net.dir, 'wc-out.txt'), 'utf8'), '3 6 28\n');
   r = await cli('job', 'ls', '--json');
   t.true((JSON.parse(r.out) as { id: string }[]).some((j) => j.id === id));
+  r = await cli('job', 'ls');
+  t.regex(r.out, /^\s*ID\s+STATUS\s+EXIT\s+INPUT\s+PROVIDER\s+FEE\s+SUBMITTED$/m, 'jobs as a table with headers');
+  t.regex(r.out, new RegExp(`^\\s*${id}  settled\\s+succeeded\\s+cli-jobs/lines\\.txt\\s+\\d+\\s+[0-9.]+ BNB\\s+\\d{4}-\\d\\d-\\d\\dT`, 'm'), r.out);
   r = await cli('job', 'status', 'abc');
   t.regex(r.err, /ERR_INVALID_ARGUMENT: job id must be a whole number/);
   r = await cli('job', 'run', wasm, 'cli-jobs/lines.txt', '--parallel');

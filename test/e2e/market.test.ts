@@ -204,7 +204,8 @@ test.serial('the market through the CLI: offer create, ls --all and rm, job run 
   t.is(r.code, 0, r.err);
   const offerId = String((JSON.parse(r.out) as { offerId: string }).offerId);
   r = await cli(1, 'offer', 'ls', '--all');
-  t.regex(r.out, new RegExp(`^${offerId}\\tsales/q1/\\tanyone\\t${hash.slice(0, 12)}\\t7/job`, 'm'));
+  t.regex(r.out, /^\s*ID\s+OVER\s+BUYERS\s+MODULES\s+PER JOB\s+PER GIB\s+MAX OUTPUT\s+EXPIRES\s+OWNER$/m, 'a table with headers');
+  t.regex(r.out, new RegExp(`^\\s*${offerId}  sales/q1/\\s+anyone\\s+${hash.slice(0, 12)}\\s+0\\.000000000000000007 BNB\\s+0 BNB\\s+100 B\\s+never\\s+0x`, 'm'));
   r = await cli(1, 'job', 'run', wcPath, 'sales/q1/readings.csv', '--offer', offerId, '--module-bucket', 'lab', '--cheapest', '--quiet');
   t.is(r.code, 0, r.err);
   t.is(r.out, `301 301 ${csv.length}\n`);
@@ -231,6 +232,10 @@ test.serial('the market through the CLI: offer create, ls --all and rm, job run 
   const sps = JSON.parse(r.out) as { id: number; computePrice: string; load: number; done: number }[];
   t.is(sps.length, 7);
   t.true(sps.reduce((a, s) => a + s.done, 0) > 0, 'jobs done per provider');
+  r = await cli(1, 'provider', 'ls');
+  t.regex(r.out, /^\s*ID\s+MONIKER\s+STATUS\s+COMPUTE PRICE\s+LOAD\s+JOBS DONE\s+ENDPOINT$/m, 'providers as a table with headers');
+  t.is(r.out.trim().split('\n').length, 8, 'a header and one row per provider');
+  t.regex(r.out, /\d BNB\/fuel/, 'compute prices in BNB per unit of fuel');
   r = await cli(1, 'offer', 'rm', offerId);
   t.not(r.code, 0);
   t.regex(r.err, /ERR_PERMISSION_DENIED/);

@@ -7,6 +7,7 @@ import { Command } from 'commander';
 import { InsituError, errorCodeOf } from '@insitu/protocol';
 import type { CommandContext } from './context.ts';
 import { collect } from '../parse.ts';
+import { formatDate, table } from '../format.ts';
 import { checkedModule } from '../job-modules.ts';
 import { jobInitCommand } from './job-init.ts';
 
@@ -16,7 +17,7 @@ const parseBig = (v: string, what: string): bigint => {
 };
 
 export function jobCommand(ctx: CommandContext): Command {
-  const { io, client, out } = ctx;
+  const { io, client, out, bnb } = ctx;
   const job = new Command('job').description('run WebAssembly jobs beside stored objects');
   job.addCommand(jobInitCommand(ctx));
 
@@ -208,7 +209,9 @@ export function jobCommand(ctx: CommandContext): Command {
   job.command('ls').description('your jobs, newest first').action(async () => {
     const c = await client();
     const list = await c.jobs.list();
-    out().result(list, list.length ? list.map((j) => `${j.id}\t${j.status}\t${j.exitState || '-'}\t${j.bucket}/${j.object}\tfee ${j.fee}`).join('\n') : '(no jobs)');
+    out().result(list, list.length
+      ? table(['ID', 'STATUS', 'EXIT', 'INPUT', 'PROVIDER', 'FEE', 'SUBMITTED'], list.map((j) => [j.id, j.status, j.exitState || '-', `${j.bucket}/${j.object}`, j.executorSpId, bnb(j.fee), formatDate(j.submittedAt)]), { right: [0, 4] })
+      : '(no jobs)');
   });
   return job;
 }

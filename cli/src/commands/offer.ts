@@ -6,6 +6,7 @@ import { InsituError } from '@insitu/protocol';
 import type { Hex, OfferInfo } from '@insitu/sdk';
 import type { CommandContext } from './context.ts';
 import { collect, parseWhole } from '../parse.ts';
+import { formatBytes, formatDate, table } from '../format.ts';
 
 /** "30d", "12h", "90m" or an ISO date → chain time (ms). */
 function expiry(v: string, now: number): number {
@@ -16,13 +17,10 @@ function expiry(v: string, now: number): number {
   return at;
 }
 
-const describe = (x: OfferInfo): string => {
-  const who = x.audience === 'anyone' ? 'anyone' : x.audience === 'group' ? `group ${x.groupId}` : x.buyers.join(',');
-  const modules = x.modules.length ? x.modules.map((m) => m.slice(0, 12)).join(',') : 'any module';
-  return `${x.id}\t${x.bucket}/${x.prefix}\t${who}\t${modules}\t${x.pricePerJob}/job + ${x.pricePerGiB}/GiB\tout ≤ ${x.maxOutputBytes} B\t${x.expiresAt ? `until ${new Date(x.expiresAt).toISOString()}` : 'no expiry'}\towner ${x.owner}`;
-};
+/** Who may buy under an offer, as one cell. */
+const audience = (x: OfferInfo): string => (x.audience === 'anyone' ? 'anyone' : x.audience === 'group' ? `group ${x.groupId}` : x.buyers.join(','));
 
-export function offerCommand({ client, out }: CommandContext): Command {
+export function offerCommand({ client, out, bnb }: CommandContext): Command {
   const offer = new Command('offer').description('sell compute over your data: buyers run approved modules over it and pay you, without reading it');
 
   offer.command('create').argument('<target>', '<bucket>, <bucket>/<prefix>/ or <bucket>/<object>')
@@ -51,7 +49,12 @@ export function offerCommand({ client, out }: CommandContext): Command {
     .action(async (o: { all?: boolean; bucket?: string }) => {
       const c = await client();
       const list = await c.offers.list({ ...(o.all ? { all: true } : {}), ...(o.bucket ? { bucket: o.bucket } : {}) });
-      out().result(list, list.length ? list.map(describe).join('\n') : '(no offers)');
+      out().result(list, list.length
+        ? table(['ID', 'OVER', 'BUYERS', 'MODULES', 'PER JOB', 'PER GIB', 'MAX OUTPUT', 'EXPIRES', 'OWNER'], list.map((x) => [
+          x.id, `${x.bucket}/${x.prefix}`, audience(x), x.modules.length ? x.modules.map((m) => m.slice(0, 12)).join(',') : 'any',
+          bnb(x.pricePerJob), bnb(x.pricePerGiB), formatBytes(x.maxOutputBytes), x.expiresAt ? formatDate(x.expiresAt) : 'never', x.owner,
+        ]), { right: [0] })
+        : '(no offers)');
     });
 
   offer.command('rm').argument('<id>').description('withdraw one of your offers (jobs already submitted keep its terms)').action(async (id: string) => {
