@@ -181,7 +181,7 @@ export function createChainApp(opts: ChainAppOptions): StateApp {
       txHashes: [],
     };
     kv.put(`block/${pad(0n)}`, block);
-    await state().db.batch(kv.batch() as never);
+    await state().commit(kv.batch());
     last = block;
     logger.info('genesis applied', { chainId: genesis.chainId, accounts: genesis.accounts.length, providers: genesis.providers.length });
     return block;
@@ -196,7 +196,7 @@ export function createChainApp(opts: ChainAppOptions): StateApp {
   async function commitPending(): Promise<BlockInfo> {
     const done = pending;
     if (!done) throw new InsituError('ERR_INTERNAL', 'nothing to commit: no block was finalized');
-    await state().db.batch(done.writes.batch() as never);
+    await state().commit(done.writes.batch());
     pending = undefined;
     last = done.block;
     checkState = undefined;

@@ -1,6 +1,13 @@
 // Key-value state on LevelDB with layered write caches: a tx's messages run on a cache above
 // its fee/nonce cache, so a failing message is discarded while the fee is kept; a block commits
 // every layer in one atomic batch.
+//
+// The committed state keeps a bounded cache of the records it has read (decoded) and written
+// (as stored, decoded when first read), so the records every upload touches — its account, bucket,
+// object, virtual group, providers — are not read from LevelDB and decoded again for each
+// transaction and query. Every write to the committed state goes through commit(), which updates
+// the cache with the batch it stores, so a read answers exactly what LevelDB holds: what a record
+// decodes to never depends on whether it was cached (nothing stored changes, nor the app hash).
 
 import { Level } from 'level';
 import { encodeJson, decodeJson } from '@insitu/protocol/chain';
@@ -37,12 +44,64 @@ const boundOf = (limit: number | undefined): number | undefined =>
 export const encodeValue = encodeJson;
 export const decodeValue = decodeJson;
 
+/** A record as LevelDB stores it, not yet decoded. */
+class Stored {
+  constructor(readonly text: string) {}
+}
+/** A key LevelDB does not hold. */
+const ABSENT = Symbol('absent');
+
+/** Records the committed state keeps decoded by default. */
+export const RECORD_CACHE = 8192;
+
+export type WriteBatch = { type: 'put' | 'del'; key: string; value?: string }[];
+
 export class LevelKV implements KV {
-  constructor(readonly db: Level<string, string>) {}
+  /** Key → decoded record, its stored text, or ABSENT; least recently used first. */
+  readonly #cache = new Map<string, unknown>();
+  constructor(readonly db: Level<string, string>, readonly cacheSize = RECORD_CACHE) {}
+
   async get<T>(key: string): Promise<T | undefined> {
-    const v = await this.db.get(key);
-    return v === undefined ? undefined : decodeValue<T>(v);
+    const cache = this.#cache;
+    let v = cache.get(key);
+    if (v === undefined) {
+      // Synchronous: a read LevelDB answers from its memtable or block cache costs less than
+      // handing it to the thread pool and back, and no commit can come between the read and its
+      // entry in the cache.
+      const text = this.db.getSync(key);
+      v = text === undefined ? ABSENT : decodeValue<T>(text);
+      this.#remember(key, v);
+    } else {
+      // Most recently used last.
+      cache.delete(key);
+      if (v instanceof Stored) v = decodeValue<T>(v.text);
+      cache.set(key, v);
+    }
+    // The caller owns what it is given (records are changed and put back); the cache keeps its own.
+    return v === ABSENT ? undefined : structuredClone(v as T);
   }
+
+  #remember(key: string, v: unknown): void {
+    const cache = this.#cache;
+    cache.set(key, v);
+    if (cache.size > this.cacheSize) cache.delete(cache.keys().next().value!);
+  }
+
+  /** Stores a write batch atomically; the cache holds the batch's records from then on. */
+  async commit(writes: WriteBatch): Promise<void> {
+    try {
+      await this.db.batch(writes as never);
+    } catch (e) {
+      // Whether any of it was stored is unknown: what the cache held of it is forgotten.
+      for (const w of writes) this.#cache.delete(w.key);
+      throw e;
+    }
+    for (const w of writes) {
+      this.#cache.delete(w.key);
+      this.#remember(w.key, w.type === 'put' ? new Stored(w.value!) : ABSENT);
+    }
+  }
+
   put(): void {
     throw new Error('committed state is read-only; write through a cache');
   }
@@ -103,7 +162,7 @@ export class CacheKV implements KV {
     }
     this.#writes.clear();
   }
-  batch(): { type: 'put' | 'del'; key: string; value?: string }[] {
+  batch(): WriteBatch {
     return [...this.#writes].map(([key, v]) => (v === TOMBSTONE ? { type: 'del' as const, key } : { type: 'put' as const, key, value: encodeValue(v) }));
   }
 }

@@ -1,0 +1,63 @@
+// The committed state's cache of decoded records: reads answer what LevelDB holds through
+// commits, deletions and evictions, and a caller changing what it was given changes nothing stored.
+
+import test from 'ava';
+import { join } from 'node:path';
+import { Level } from 'level';
+import { LevelKV, CacheKV, decodeValue } from '../src/state/store.ts';
+import { tempDir } from './helpers.ts';
+
+async function open(t: Parameters<typeof tempDir>[0], size?: number): Promise<{ db: Level<string, string>; kv: LevelKV }> {
+  const db = new Level<string, string>(join(await tempDir(t), 'db'), { valueEncoding: 'utf8' });
+  await db.open();
+  t.teardown(() => db.close());
+  return { db, kv: new LevelKV(db, size) };
+}
+
+const stored = async (db: Level<string, string>, key: string): Promise<unknown> => {
+  const v = await db.get(key);
+  return v === undefined ? undefined : decodeValue(v);
+};
+
+test('reads through the cache answer what LevelDB holds after every commit, and the caller owns what it is given', async (t) => {
+  const { db, kv } = await open(t);
+  t.is(await kv.get('a'), undefined);
+  const w = new CacheKV(kv);
+  w.put('a', { n: 1n, bytes: new Uint8Array([1, 2]), list: [1, 'x'] });
+  w.put('b', 'text');
+  await kv.commit(w.batch());
+  const a = await kv.get<{ n: bigint; bytes: Uint8Array; list: unknown[] }>('a');
+  t.deepEqual(a, { n: 1n, bytes: new Uint8Array([1, 2]), list: [1, 'x'] });
+  a!.n = 5n;
+  a!.bytes[0] = 9;
+  a!.list.push('y');
+  t.deepEqual(await kv.get('a'), await stored(db, 'a'));
+  t.deepEqual(await kv.get('a'), { n: 1n, bytes: new Uint8Array([1, 2]), list: [1, 'x'] });
+  t.is(await kv.get('b'), 'text');
+  const w2 = new CacheKV(kv);
+  w2.del('a');
+  w2.put('b', { changed: true });
+  w2.put('c', 3n);
+  await kv.commit(w2.batch());
+  t.is(await kv.get('a'), undefined);
+  t.deepEqual(await kv.get('b'), { changed: true });
+  t.is(await kv.get('c'), 3n);
+  for (const k of ['a', 'b', 'c']) t.deepEqual(await kv.get(k), await stored(db, k));
+});
+
+test('a cache smaller than the records read still answers every read as LevelDB does', async (t) => {
+  const { db, kv } = await open(t, 3);
+  const w = new CacheKV(kv);
+  for (let i = 0; i < 20; i++) w.put(`k/${i}`, { i });
+  await kv.commit(w.batch());
+  for (let round = 0; round < 3; round++) {
+    const w2 = new CacheKV(kv);
+    for (let i = 0; i < 20; i++) {
+      t.deepEqual(await kv.get(`k/${i}`), await stored(db, `k/${i}`));
+      if (i % 3 === round) w2.put(`k/${i}`, { i, round });
+    }
+    await kv.commit(w2.batch());
+  }
+  t.deepEqual(await kv.get('k/2'), { i: 2, round: 2 });
+  t.deepEqual((await kv.list<{ i: number }>('k/', { limit: 2 })).map(([k]) => k), ['k/0', 'k/1']);
+});
