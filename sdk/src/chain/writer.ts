@@ -1,21 +1,35 @@
 // Writing to the chain: a ChainClient is the reader (reader.ts) plus one call per message. Each
 // call builds its message and hands it to the account's sender (sender.ts), which signs it here
-// and pipelines it with the account's other transactions; seals are batched (seal-batch.ts).
+// and pipelines it with the account's other transactions; seals and object creations are batched
+// (seal-batch.ts).
 // Calls that answer with something the chain assigned (an object, a job id) read it from the
 // transaction's message responses or query it once the transaction is in a block.
 
 import { InsituError } from '@insitu/protocol';
 import { privateKeyToAddress, normalizePrivateKey, type Hex } from '@insitu/protocol';
 import { msgCodec, codec, ADVANCE_TIME } from '@insitu/protocol/chain';
-import type { CallOptions, ChainClient, Principal, TxResult } from '@insitu/protocol/chain';
+import type { CallOptions, ChainClient, CreateObjectInput, Principal, TxResult } from '@insitu/protocol/chain';
 import { createTxSender, type SentTx } from './sender.ts';
-import { createSealBatcher } from './seal-batch.ts';
+import { createSealBatcher, createMsgBatcher } from './seal-batch.ts';
 import { readerOn, guard, gnfdQuery, QUERY, visibilityCode, ACTION_CODES, type ChainReaderOptions } from './reader.ts';
 
 type Rec = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
 export interface ChainClientOptions extends ChainReaderOptions {
   privateKey: string;
+}
+
+/**
+ * A chain client's object creation without the object read back: for a caller that needs only
+ * the transaction (an upload, which goes on to send the bytes), one query fewer per object.
+ */
+const CREATE_OBJECT_TX = Symbol('createObjectTx');
+type CreateObjectTx = (input: CreateObjectInput, o?: CallOptions) => Promise<TxResult>;
+
+/** Creates the object on chain and answers the transaction; reads the object back only when the client is not this module's. */
+export function createObjectTx(chain: ChainClient, input: CreateObjectInput, o?: CallOptions): Promise<TxResult> {
+  const direct = (chain as ChainClient & { [CREATE_OBJECT_TX]?: CreateObjectTx })[CREATE_OBJECT_TX];
+  return direct ? direct(input, o) : chain.createObject(input, o);
 }
 
 export async function createChainClient(opts: ChainClientOptions): Promise<ChainClient> {
@@ -51,6 +65,14 @@ export async function createChainClient(opts: ChainClientOptions): Promise<Chain
   const send = (typeUrl: string, msg: Record<string, unknown>, o?: CallOptions): Promise<TxResult> =>
     guard(o, async () => keep(await sender.send([{ typeUrl, value: msg }], o)), 'ERR_TX_FAILED');
   const batchSeal = createSealBatcher(sender);
+  const batchCreate = createMsgBatcher(sender);
+  /** MsgCreateObject, batched with the account's other creations waiting for their turn. */
+  const createTx: CreateObjectTx = (input, o) => guard(o, async () => keep(await batchCreate({ typeUrl: '/greenfield.storage.MsgCreateObject', value: {
+    creator: address, bucketName: input.bucket, objectName: input.name, payloadSize: input.payloadSize.toString(),
+    visibility: visibilityCode(input.visibility ?? 'inherit'), contentType: input.contentType ?? 'application/octet-stream',
+    primarySpApproval: { expiredHeight: '0', globalVirtualGroupFamilyId: 0, sig: new Uint8Array() },
+    expectChecksums: input.checksums, redundancyType: 0,
+  } }, o)), 'ERR_TX_FAILED');
 
   const principalOf = (p: Principal): { type: number; value: string } =>
     p.type === 'account' ? { type: 1, value: p.address } : { type: 2, value: p.groupId.toString() };
@@ -93,12 +115,7 @@ export async function createChainClient(opts: ChainClientOptions): Promise<Chain
     }, o),
 
     async createObject(input, o) {
-      const tx = await send('/greenfield.storage.MsgCreateObject', {
-        creator: address, bucketName: input.bucket, objectName: input.name, payloadSize: input.payloadSize.toString(),
-        visibility: visibilityCode(input.visibility ?? 'inherit'), contentType: input.contentType ?? 'application/octet-stream',
-        primarySpApproval: { expiredHeight: '0', globalVirtualGroupFamilyId: 0, sig: new Uint8Array() },
-        expectChecksums: input.checksums, redundancyType: 0,
-      }, o);
+      const tx = await createTx(input, o);
       return { ...tx, object: await reader.headObject(input.bucket, input.name, o) };
     },
 
@@ -261,5 +278,6 @@ export async function createChainClient(opts: ChainClientOptions): Promise<Chain
       deposit: { denom: 'BNB', amount: (input.deposit ?? 0n).toString() },
     }, o),
   };
+  Object.defineProperty(client, CREATE_OBJECT_TX, { value: createTx });
   return client;
 }

@@ -11,6 +11,7 @@ import { InsituError, toAbortError } from '@insitu/protocol';
 import type { ObjectInfo, Visibility } from '@insitu/protocol/chain';
 import { computeChecksums } from '@insitu/protocol';
 import { putObject as sendObject } from '../../sp/index.ts';
+import { createObjectTx } from '../../chain/writer.ts';
 import { validateBucketName, validateObjectName } from '@insitu/protocol';
 import { prepareSource, counted, type ObjectSource } from '../source.ts';
 import { sig, type CallOptions, type ClientContext } from '../context.ts';
@@ -127,7 +128,23 @@ export async function putObject(ctx: ClientContext, bucket: string, name: string
     // The bucket's primary is looked up while the object is checked and created on chain.
     const primaryId = primaryOf(ctx, bucket);
     primaryId.catch(() => undefined);
-    let existing = await existingObject(ctx, bucket, name, opts);
+    const input = {
+      bucket, name, payloadSize: size, checksums,
+      ...(opts.visibility ? { visibility: opts.visibility } : {}),
+      ...(opts.contentType ? { contentType: opts.contentType } : {}),
+    };
+    let txHash: string | undefined;
+    // Most names are new: the object is created at once, and only a name the chain says is taken
+    // is looked at (a sealed object, or an upload left unfinished to resume or replace). An empty
+    // object is sealed by its creation, so it is read back as before.
+    if (size > 0n) {
+      try {
+        txHash = (await createObjectTx(ctx.chain, input, sig(opts))).txHash;
+      } catch (e) {
+        if ((e as InsituError).code !== 'ERR_OBJECT_EXISTS') throw e;
+      }
+    }
+    let existing = txHash ? undefined : await existingObject(ctx, bucket, name, opts);
     if (existing) {
       const sameBytes = existing.payloadSize === size && sameChecksums(existing.checksums, checksums);
       if (existing.status === 'sealed') {
@@ -144,17 +161,12 @@ export async function putObject(ctx: ClientContext, bucket: string, name: string
       }
       // Otherwise the same bytes were registered by an upload that did not finish: resume it.
     }
-    let txHash: string | undefined;
-    if (!existing) {
-      const created = await ctx.chain.createObject({
-        bucket, name, payloadSize: size, checksums,
-        ...(opts.visibility ? { visibility: opts.visibility } : {}),
-        ...(opts.contentType ? { contentType: opts.contentType } : {}),
-      }, sig(opts));
+    if (!existing && !txHash) {
+      const created = await ctx.chain.createObject(input, sig(opts));
       existing = created.object;
       txHash = created.txHash;
     }
-    if (existing.status === 'sealed') return existing;
+    if (existing?.status === 'sealed') return existing;
     let sent = 0n;
     const send = async (primaryId: number): Promise<void> => {
       const primary = await ctx.provider(primaryId);
