@@ -8,13 +8,15 @@ import { InsituError } from '@insitu/protocol';
 import { hashOfHashes } from '@insitu/protocol';
 import { replicatePiece } from '@insitu/sdk/sp';
 import { blsAggregateChecker, blsAggregateUnchecked, blsVerify } from '@insitu/protocol';
-import { sealSignDoc } from '@insitu/protocol/chain';
+import { sealSignDoc, type ObjectInfo, type StorageProvider } from '@insitu/protocol/chain';
 import { sameAddress } from '@insitu/protocol';
 import type { NodeContext } from '../context.ts';
 import { createChannel, type Channel } from '../channel.ts';
 import { signerOf } from './access.ts';
 import { heardFrom, watchReplication } from './replication-watch.ts';
+import { createReplicationBatcher, type ReplicationBatcher } from '../replication-batch.ts';
 import { sendJson } from './respond.ts';
+import type { PieceWriter } from '../store/types.ts';
 
 const equal = (a: Uint8Array, b: Uint8Array): boolean => Buffer.from(a).equals(Buffer.from(b));
 
@@ -38,6 +40,30 @@ function checkerFor(keys: Uint8Array[]): (signature: Uint8Array, message: Uint8A
 }
 
 /**
+ * The secondaries' approvals of the object's seal, aggregated: one check of the aggregate (as the
+ * chain makes) instead of one per approval; only when it fails is each approval checked, to name
+ * the secondary whose does not verify.
+ */
+function checkApprovals(ctx: NodeContext, obj: ObjectInfo, gvgId: number, secondaries: StorageProvider[], approvals: Uint8Array[], what: string): Uint8Array {
+  const doc = sealSignDoc({ chainId: ctx.chainId, gvgId, objectId: obj.id, checksums: obj.checksums });
+  let aggregate: Uint8Array | undefined;
+  try {
+    aggregate = blsAggregateUnchecked(approvals);
+  } catch {
+    aggregate = undefined;
+  }
+  if (!aggregate || !checkerFor(secondaries.map((sp) => sp.blsKey))(aggregate, doc)) {
+    approvals.forEach((sig, j) => {
+      if (!blsVerify(sig, doc, secondaries[j]!.blsKey)) {
+        throw new InsituError('ERR_REPLICATION_FAILED', `secondary ${secondaries[j]!.id} returned an approval that does not verify`);
+      }
+    });
+    throw new InsituError('ERR_REPLICATION_FAILED', `the secondaries' approvals of ${what} do not verify together`);
+  }
+  return aggregate;
+}
+
+/**
  * A secondary the upload waits on (its piece stream backed up, or its answer due) that is heard
  * from in no way for this long — takes no piece, answers no replication of any upload, answers no
  * health probe (sent once it has been quiet a moment) — fails the upload with ERR_REPLICATION_FAILED instead of
@@ -53,6 +79,78 @@ export const REPLICATION_STALL_MS = 2_000;
  * receiving run further ahead but cost a segment of memory each.
  */
 const SEGMENT_BUFFERS = 3;
+
+/**
+ * Objects up to this size (one segment) are received whole before their pieces go out, and their
+ * pieces go to each secondary together with those of other uploads (replication-batch.ts).
+ */
+export const SMALL_OBJECT_BYTES = 1024 * 1024;
+
+/** Each node's batcher of small objects' pieces. */
+const batchers = new WeakMap<NodeContext, ReplicationBatcher>();
+const batcherOf = (ctx: NodeContext): ReplicationBatcher => {
+  let b = batchers.get(ctx);
+  if (!b) batchers.set(ctx, (b = createReplicationBatcher({ operatorKey: ctx.operatorKey, stallMs: ctx.stallMs })));
+  return b;
+};
+
+/**
+ * A small object: its bytes are received whole and checked against the chain before anything is
+ * sent on, then encoded once, written, and each piece handed to its secondary's batch.
+ */
+async function putSmall(ctx: NodeContext, req: IncomingMessage, res: ServerResponse, u: {
+  bucket: string; name: string; obj: ObjectInfo; gvgId: number; secondaries: StorageProvider[]; writer: PieceWriter; started: number;
+}): Promise<void> {
+  const { bucket, name, obj, secondaries, writer } = u;
+  let written: Promise<void> | undefined;
+  try {
+    const size = Number(obj.payloadSize);
+    const data = Buffer.allocUnsafe(size);
+    let at = 0;
+    for await (const chunk of req as AsyncIterable<Buffer>) {
+      if (at + chunk.length > size) throw new InsituError('ERR_SIZE_MISMATCH', `more than the ${obj.payloadSize} bytes registered on chain`);
+      chunk.copy(data, at);
+      at += chunk.length;
+    }
+    if (at !== size) throw new InsituError('ERR_SIZE_MISMATCH', `received ${at} of the ${obj.payloadSize} bytes registered on chain`);
+    const hash = new Uint8Array(createHash('sha256').update(data).digest());
+    if (!equal(hashOfHashes([hash]), obj.checksums[0]!)) {
+      throw new InsituError('ERR_CHECKSUM_MISMATCH', `the bytes of ${bucket}/${name} do not match the checksum registered on chain`);
+    }
+    written = writer.write(data);
+    written.catch(() => undefined);
+    const pieces = ctx.codec.encode(data);
+    const received = performance.now();
+    const batcher = batcherOf(ctx);
+    const approvals = await Promise.all(secondaries.map((sp, j) => batcher.send(sp.endpoint, { objectId: obj.id, index: j, piece: pieces[j]! }).catch((e: unknown) => {
+      // The uploader hears why, and from which secondary.
+      if (e instanceof InsituError && (e.code === 'ERR_NODE_DISK_FULL' || e.code === 'ERR_REPLICATION_FAILED')) {
+        throw new InsituError(e.code, `secondary ${sp.id} (${sp.endpoint}) could not take piece ${j} of ${bucket}/${name}: ${e.message}`, { cause: e });
+      }
+      throw e;
+    })));
+    const approved = performance.now();
+    await written;
+    const aggregate = checkApprovals(ctx, obj, u.gvgId, secondaries, approvals, `${bucket}/${name}`);
+    await writer.commit({ hashes: [hash], sizes: [size] });
+    const sealing = performance.now();
+    await ctx.chain.sealObject({ bucket, name, gvgId: u.gvgId, blsSignature: aggregate });
+    const ms = (a: number, b: number): number => Math.round(b - a);
+    ctx.logger.info('object sealed', {
+      bucket, object: name, objectId: obj.id.toString(), size: obj.payloadSize.toString(),
+      receiveMs: ms(u.started, received), approvalsMs: ms(received, approved), checkMs: ms(approved, sealing), sealMs: ms(sealing, performance.now()),
+    });
+    sendJson(res, 200, { sealed: true, objectId: obj.id });
+  } catch (e) {
+    // The group may have changed under a failed upload (a swap-in): it is asked for anew next time.
+    ctx.groups.forget();
+    await written?.catch(() => undefined);
+    await writer.abort();
+    throw e instanceof InsituError ? e : new InsituError('ERR_REPLICATION_FAILED', `upload of ${bucket}/${name} failed: ${(e as Error).message}`, { cause: e });
+  } finally {
+    ctx.uploads.delete(obj.id);
+  }
+}
 
 export async function putObject(ctx: NodeContext, req: IncomingMessage, res: ServerResponse, bucket: string, name: string): Promise<void> {
   const started = performance.now();
@@ -93,6 +191,9 @@ export async function putObject(ctx: NodeContext, req: IncomingMessage, res: Ser
   } catch (e) {
     ctx.uploads.delete(obj.id);
     throw e;
+  }
+  if (obj.payloadSize <= BigInt(Math.min(SMALL_OBJECT_BYTES, ctx.params.maxSegmentSize))) {
+    return putSmall(ctx, req, res, { bucket, name, obj, gvgId: gvg.id, secondaries, writer, started });
   }
   const channels: Channel<Uint8Array>[] = secondaries.map(() => createChannel<Uint8Array>(2));
   const stalls = secondaries.map(() => new AbortController());
@@ -200,23 +301,7 @@ export async function putObject(ctx: NodeContext, req: IncomingMessage, res: Ser
     const received = performance.now();
     const approvals = await Promise.all(replications);
     const approved = performance.now();
-    const doc = sealSignDoc({ chainId: ctx.chainId, gvgId: gvg.id, objectId: obj.id, checksums: obj.checksums });
-    // One check of the aggregate (as the chain makes) instead of one per approval; only when it
-    // fails is each approval checked, to name the secondary whose does not verify.
-    let aggregate: Uint8Array | undefined;
-    try {
-      aggregate = blsAggregateUnchecked(approvals);
-    } catch {
-      aggregate = undefined;
-    }
-    if (!aggregate || !checkerFor(secondaries.map((sp) => sp.blsKey))(aggregate, doc)) {
-      approvals.forEach((sig, j) => {
-        if (!blsVerify(sig, doc, secondaries[j]!.blsKey)) {
-          throw new InsituError('ERR_REPLICATION_FAILED', `secondary ${secondaries[j]!.id} returned an approval that does not verify`);
-        }
-      });
-      throw new InsituError('ERR_REPLICATION_FAILED', `the secondaries' approvals of ${bucket}/${name} do not verify together`);
-    }
+    const aggregate = checkApprovals(ctx, obj, gvg.id, secondaries, approvals, `${bucket}/${name}`);
     await writer.commit({ hashes, sizes });
     // Seals of concurrent uploads go out together (the chain client batches them).
     const sealing = performance.now();

@@ -10,6 +10,7 @@ import type { NodeContext } from '../context.ts';
 import { putObject } from './put-object.ts';
 import { getObject } from './get-object.ts';
 import { replicatePiece } from './replicate-piece.ts';
+import { replicateBatch } from './replicate-batch.ts';
 import { piece, pieceHashes, pieceParamsFromHeaders } from './pieces.ts';
 import { sendError, sendJson } from './respond.ts';
 import { runJobRequest, jobOutput, type JobsContext } from './jobs.ts';
@@ -118,6 +119,7 @@ export function createHttpServer(ctx: NodeContext, jobs: JobsContext, httpLimits
       return;
     }
     if (p === '/greenfield/receiver/v1/replicate-piece' && method === 'PUT') return replicatePiece(ctx, req, res);
+    if (p === '/insitu/v1/replicate-pieces' && method === 'PUT') return replicateBatch(ctx, req, res, url);
     if (p === '/insitu/v1/piece-hashes' && method === 'GET') return pieceHashes(ctx, req, res, url);
     if (p === '/insitu/v1/piece' && method === 'GET') return piece(ctx, req, res, url);
     if ((p === '/greenfield/admin/v1/challenge' || p === '/greenfield/recovery/v1/get-piece') && method === 'GET') {
