@@ -18,6 +18,21 @@ export interface QueryAnswer {
   height: bigint;
 }
 
+/**
+ * Each known path's codecs, resolved once (resolving tries the generated module's naming
+ * conventions in turn, each miss a thrown error: more than answering the query). Only paths that
+ * resolve are kept, so unknown paths asked for cannot grow it.
+ */
+const pathCodecs = new Map<string, ReturnType<typeof queryCodecs>>();
+function codecsOf(path: string): ReturnType<typeof queryCodecs> {
+  let c = pathCodecs.get(path);
+  if (!c) {
+    c = queryCodecs(path);
+    if (c) pathCodecs.set(path, c);
+  }
+  return c;
+}
+
 /** Cosmos's "key not found" code, which Cosmos clients recognise. */
 const NOT_FOUND_CODE = 22;
 
@@ -31,7 +46,7 @@ export async function answerQuery(app: ChainApp, logger: Logger, path: string, d
   const reply = (value: Uint8Array, code = 0, log = '', codespace = ''): QueryAnswer => ({ code, log, codespace, value, height });
   try {
     if (path === '/cosmos.tx.v1beta1.Service/Simulate') {
-      const { request, response } = queryCodecs(path)!;
+      const { request, response } = codecsOf(path)!;
       let txBytes: Uint8Array;
       try {
         txBytes = (request.decode(data) as { txBytes: Uint8Array }).txBytes;
@@ -70,7 +85,7 @@ export async function answerQuery(app: ChainApp, logger: Logger, path: string, d
       const res = await app.query(path, req);
       return reply(new Uint8Array(Buffer.from(encodeValue(res), 'utf8')));
     }
-    const codecs = queryCodecs(path);
+    const codecs = codecsOf(path);
     if (!codecs) throw new InsituError('ERR_BAD_REQUEST', `unknown query path ${path}`);
     let req: Record<string, unknown>;
     try {

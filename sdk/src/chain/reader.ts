@@ -113,6 +113,17 @@ export const QUERY = {
 } as const;
 
 /**
+ * A query path's codecs, resolved once per path (resolving tries the generated module's naming
+ * conventions in turn, each miss a thrown error: more than the query's own encoding).
+ */
+const pathCodecs = new Map<string, NonNullable<ReturnType<typeof queryCodecs>>>();
+export function codecsOf(path: string): NonNullable<ReturnType<typeof queryCodecs>> {
+  let c = pathCodecs.get(path);
+  if (!c) pathCodecs.set(path, (c = queryCodecs(path)!));
+  return c;
+}
+
+/**
  * One Greenfield query by its gRPC path: the request and response are the same generated
  * protobuf messages greenfield-js-sdk's query clients use, sent as one abci_query over the
  * project's JSON-RPC client (failover, keep-alive), without cosmjs's layers, which on a busy node
@@ -120,7 +131,7 @@ export const QUERY = {
  * greenfield-js-sdk, for guard() to turn into its code.
  */
 export async function gnfdQuery(rpcUrl: string, path: string, req: Record<string, unknown>, signal?: AbortSignal): Promise<Rec> {
-  const codecs = queryCodecs(path)!;
+  const codecs = codecsOf(path);
   const data = Buffer.from(codecs.request.encode(codecs.request.fromPartial(req)).finish()).toString('hex');
   const r = await jsonRpc<{ response: { code: number; log: string; value: string | null } }>(rpcUrl, 'abci_query', { path, data }, signal);
   if (r.response.code !== 0) throw new Error(`query ${path} failed: ${r.response.log}`);
