@@ -84,6 +84,8 @@ const END_BLOCK: BlockHook[] = [
 export const supportedMessages = (): string[] => Object.keys(MSGS);
 
 const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
+/** How many of the newest feed events are kept in memory for followers near the head of the feed. */
+const FEED_TAIL = 4096;
 /** How many verified transactions are remembered (oldest forgotten first). */
 const VERIFIED_CACHE = 20_000;
 
@@ -106,6 +108,12 @@ export function createChainApp(opts: ChainAppOptions): StateApp {
   let clockOffset = 0;
   let queue: Promise<unknown> = Promise.resolve();
   const listeners = new Set<(b: BlockInfo) => void>();
+  /**
+   * The newest feed events as committed, in seq order: every event after `after` is in `events`
+   * (seqs are consecutive). Storage nodes follow the feed from near its head after every block;
+   * they are answered from here instead of a LevelDB walk each. Undefined until the state is open.
+   */
+  let feedTail: { after: bigint; events: FeedEvent[] } | undefined;
 
   const state = (): LevelKV => {
     if (!committed) throw new InsituError('ERR_CHAIN_UNAVAILABLE', 'the chain state is not open');
@@ -196,7 +204,11 @@ export function createChainApp(opts: ChainAppOptions): StateApp {
   async function commitPending(): Promise<BlockInfo> {
     const done = pending;
     if (!done) throw new InsituError('ERR_INTERNAL', 'nothing to commit: no block was finalized');
-    await state().commit(done.writes.batch());
+    const writes = done.writes.batch();
+    await state().commit(writes);
+    // At once after the batch is stored: a feed read sees the block's events in both places or
+    // neither. Decoded from what was stored, so the tail answers exactly what LevelDB would.
+    if (feedTail) extendFeedTail(feedTail, writes.filter((w) => w.type === 'put' && w.key.startsWith('event/')).map((w) => decodeValue<FeedEvent>(w.value!)));
     pending = undefined;
     last = done.block;
     checkState = undefined;
@@ -245,6 +257,7 @@ export function createChainApp(opts: ChainAppOptions): StateApp {
       db = new Level<string, string>(join(opts.dataDir, 'state'), { valueEncoding: 'utf8' });
       await db.open();
       committed = new LevelKV(db);
+      feedTail = { after: (await committed.get<bigint>('meta/eventSeq')) ?? 0n, events: [] };
       last = undefined;
       clockOffset = (await committed.get<number>(CLOCK_OFFSET_KEY)) ?? 0;
       const stored = await committed.get<string>('meta/genesis');
@@ -263,6 +276,7 @@ export function createChainApp(opts: ChainAppOptions): StateApp {
       await db?.close();
       db = undefined;
       committed = undefined;
+      feedTail = undefined;
       last = undefined;
       pending = undefined;
       checkState = undefined;
@@ -398,6 +412,11 @@ export function createChainApp(opts: ChainAppOptions): StateApp {
     },
 
     async events(after, limit) {
+      const tail = feedTail;
+      if (tail && after >= tail.after) {
+        const from = Number(after - tail.after);
+        return tail.events.slice(from, from + Math.max(1, Math.floor(limit) || 1));
+      }
       const rows = await state().list<FeedEvent>('event/', { after: `event/${pad(after)}`, limit });
       return rows.map(([, v]) => v);
     },
@@ -407,6 +426,24 @@ export function createChainApp(opts: ChainAppOptions): StateApp {
       return () => listeners.delete(listener);
     },
   };
+
+  /** Appends a committed block's feed events to the tail, keeping its newest FEED_TAIL. */
+  function extendFeedTail(tail: { after: bigint; events: FeedEvent[] }, added: FeedEvent[]): void {
+    for (const ev of added.sort((a, b) => (a.seq < b.seq ? -1 : 1))) {
+      const lastSeq = tail.events.at(-1)?.seq ?? tail.after;
+      // Never expected (seqs are consecutive): the tail starts again after the event, older ones from LevelDB.
+      if (ev.seq !== lastSeq + 1n) {
+        tail.after = ev.seq;
+        tail.events = [];
+        continue;
+      }
+      tail.events.push(ev);
+    }
+    if (tail.events.length > FEED_TAIL) {
+      const dropped = tail.events.splice(0, tail.events.length - FEED_TAIL);
+      tail.after = dropped.at(-1)!.seq;
+    }
+  }
 
   /** The chain time a transaction sent now would run at (as queries see it). */
   function chainNow(b: BlockInfo): number {
