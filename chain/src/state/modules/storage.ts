@@ -2,7 +2,7 @@
 // aggregated BLS signatures of the group's secondaries.
 
 import { checksumAddress, fromHex } from '@insitu/protocol';
-import { blsFastAggregateVerify } from '@insitu/protocol';
+import { blsAggregateChecker } from '@insitu/protocol';
 import { sealSignDoc } from '@insitu/protocol/chain';
 import { validateBucketName, validateObjectName } from '@insitu/protocol';
 import { fail, emit, lower, nextId, type MsgHandler, type QueryTable, type MsgContext } from '../context.ts';
@@ -279,6 +279,31 @@ async function requirePrimarySealer(ctx: MsgContext, bucket: BucketRecord): Prom
   }
 }
 
+/** Sets of secondaries' keys whose aggregate is kept, oldest forgotten first. */
+const SEAL_CHECKERS = 256;
+const sealCheckers = new Map<string, (signature: Uint8Array, message: Uint8Array) => boolean>();
+
+/**
+ * FastAggregateVerify against one set of secondaries' BLS keys, the keys checked and aggregated
+ * once per set instead of for every seal (a group's members seal object after object): the same
+ * answer as verifying against the keys each time. Undefined when a key is not a valid G1 point,
+ * which no signature verifies against.
+ */
+function sealChecker(keys: string[]): ((signature: Uint8Array, message: Uint8Array) => boolean) | undefined {
+  const id = keys.join(',');
+  let checker = sealCheckers.get(id);
+  if (!checker) {
+    try {
+      checker = blsAggregateChecker(keys.map((k) => fromHex(k)));
+    } catch {
+      return undefined;
+    }
+    sealCheckers.set(id, checker);
+    if (sealCheckers.size > SEAL_CHECKERS) sealCheckers.delete(sealCheckers.keys().next().value!);
+  }
+  return checker;
+}
+
 const msgSealObject: MsgHandler = async (ctx, msg) => {
   const [bucket, obj] = await loadObject(ctx, msg.bucketName, msg.objectName);
   await requirePrimarySealer(ctx, bucket);
@@ -286,15 +311,15 @@ const msgSealObject: MsgHandler = async (ctx, msg) => {
   const gvgId = Number(msg.globalVirtualGroupId);
   const gvg = await getGvg(ctx.kv, gvgId);
   if (!gvg || gvg.familyId !== bucket.familyId) return fail('ERR_INVALID_ARGUMENT', `virtual group ${gvgId} is not in the bucket's family`);
-  const keys: Uint8Array[] = [];
+  const keys: string[] = [];
   for (const spId of gvg.secondarySpIds) {
     const sp = await getProvider(ctx.kv, spId);
     if (!sp) return fail('ERR_INTERNAL', `secondary ${spId} is missing`);
-    keys.push(fromHex(sp.blsKey));
+    keys.push(sp.blsKey);
   }
   const doc = sealSignDoc({ chainId: ctx.genesis.chainId, gvgId, objectId: obj.id, checksums: obj.checksums });
   const sig = new Uint8Array((msg.secondarySpBlsAggSignatures as Uint8Array | undefined) ?? []);
-  if (!blsFastAggregateVerify(sig, doc, keys)) fail('ERR_SIGNATURE_INVALID', 'the secondaries\' aggregated BLS signature does not verify');
+  if (!sealChecker(keys)?.(sig, doc)) fail('ERR_SIGNATURE_INVALID', 'the secondaries\' aggregated BLS signature does not verify');
   // The lock becomes flows to the family and the sealing group, at today's prices.
   const now = seconds(ctx.now);
   await unlockFee(ctx.kv, bucket.paymentAddress, obj.lockedFee ?? 0n, now);
