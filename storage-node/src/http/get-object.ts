@@ -13,9 +13,17 @@ import { signerOf, authorize } from './access.ts';
 import { providerRole } from './provider-role.ts';
 import { spendReadQuota, requireNotFrozen } from './read-quota.ts';
 import { writeOut } from './respond.ts';
+import { READ_BYTES, readBuffers } from '../store/direct-file.ts';
 
 /** Bytes read from disk and handed to the socket at a time when serving an object. */
-const SEND_CHUNK = 1 << 20;
+const CHUNK = READ_BYTES;
+/** Reads from disk in flight beyond the chunk being hashed and sent. */
+const READ_AHEAD = 2;
+/**
+ * Buffers one answer uses: the reads ahead, the chunk being hashed, the segment's held-back chunk
+ * and writes the socket has not taken yet.
+ */
+const BUFFERS = 6;
 
 export function parseRange(header: string | undefined, size: number): { start: number; end: number } | null {
   if (header === undefined) return null;
@@ -62,17 +70,38 @@ export async function getObject(ctx: NodeContext, req: IncomingMessage, res: Ser
   // Providers reading for their role (rebuilding, a job, a challenge) are not the bucket's readers: not counted.
   if (!fromProvider) await spendReadQuota(ctx, bucket, end - start + 1);
   const segSize = ctx.params.maxSegmentSize;
-  // One pass over each segment in small buffers: each chunk is hashed, then sent while the next
-  // is read, and the segment's last chunk in the range is held back until the whole segment's
-  // hash checked out. A corrupt segment therefore never completes an answer: the answer is cut
-  // off short (or, when nothing was sent yet, is an error), whatever client reads it. A download
-  // holds a few MiB, whatever the segment size or the client's pace.
-  const bufs = [new Uint8Array(SEND_CHUNK), new Uint8Array(SEND_CHUNK)];
-  let tail: Uint8Array | undefined;
+  // One pass over each segment in reused page-aligned buffers, read around the page cache
+  // (store/direct-file.ts) a few chunks ahead: each chunk is hashed, then sent, and the segment's
+  // last chunk in the range is held back until the whole segment's hash checked out. A corrupt
+  // segment therefore never completes an answer: the answer is cut off short (or, when nothing
+  // was sent yet, is an error), whatever client reads it. A download holds BUFFERS chunks,
+  // whatever the segment size or the client's pace.
+  const mine = Array.from({ length: BUFFERS }, () => readBuffers.take());
+  const free = [...mine];
+  /** Reads waiting for a buffer, served in the order they were asked for; undefined once the answer stopped. */
+  const waiting: ((buf: Uint8Array | undefined) => void)[] = [];
+  let stopped = false;
+  const takeBuf = (): Promise<Uint8Array | undefined> => {
+    if (stopped) return Promise.resolve(undefined);
+    return free.length > 0 && waiting.length === 0 ? Promise.resolve(free.pop()!) : new Promise((resolve) => waiting.push(resolve));
+  };
+  const giveBuf = (buf: Uint8Array): void => {
+    const next = waiting.shift();
+    if (next) next(buf);
+    else free.push(buf);
+  };
+  /** Reads and writes not yet settled: the buffers go back to the pool only once none is left. */
+  const busy = new Set<Promise<unknown>>();
+  const track = <T>(p: Promise<T>): Promise<T> => {
+    busy.add(p);
+    const settled = (): void => void busy.delete(p);
+    p.then(settled, settled);
+    return p;
+  };
   let sent = false;
-  let inFlight: Promise<void> = Promise.resolve();
-  let turn = 0;
-  const send = async (data: Uint8Array): Promise<void> => {
+  let writeFailed: unknown;
+  const send = (data: Uint8Array, buf: Uint8Array): void => {
+    if (writeFailed !== undefined) throw writeFailed;
     if (!sent) {
       res.writeHead(range ? 206 : 200, {
         ...headers,
@@ -81,43 +110,88 @@ export async function getObject(ctx: NodeContext, req: IncomingMessage, res: Ser
       });
       sent = true;
     }
-    // One write out while the other buffer is filled.
-    await inFlight;
-    inFlight = writeOut(res, data);
-    inFlight.catch(() => undefined);
-    turn ^= 1;
+    // The buffer is filled again once the socket took every byte of it.
+    track(writeOut(res, data)).then(() => giveBuf(buf), (e: unknown) => {
+      writeFailed ??= e;
+      giveBuf(buf);
+    });
   };
-  const read = async (at: number, length: number, into: Uint8Array): Promise<Uint8Array> =>
-    ctx.store.read(key, at, length, into).catch((e) => { throw reportMissing(ctx, key, e); });
   const corrupt = (s: number): InsituError => {
     ctx.logger.warn('corrupt segment', { objectId: obj.id.toString(), segment: s });
     ctx.recovery?.request(key, `segment ${s} failed its hash on a read`);
     return new InsituError('ERR_CHECKSUM_MISMATCH', `segment ${s} of ${bucket}/${name} is corrupt on this node`);
   };
-  for (let s = Math.floor(start / segSize); s <= Math.floor(end / segSize); s++) {
-    const segStart = unitOffset(meta, s);
-    const segEnd = segStart + meta.sizes[s]!;
-    const from = Math.max(start, segStart);
-    const to = Math.min(end + 1, segEnd);
-    const hash = createHash('sha256');
-    // Chunks start at the segment's start; `last` is the one holding the range's last byte here.
-    const last = segStart + Math.floor((to - 1 - segStart) / SEND_CHUNK) * SEND_CHUNK;
-    let held: Uint8Array | undefined;
-    for (let at = segStart; at < segEnd; at += SEND_CHUNK) {
-      // bufs[turn] is the one not being written (send waits for the other's write before it
-      // flips); past the held chunk only hashing is left, in a buffer of its own.
-      const into = held ? (tail ??= new Uint8Array(SEND_CHUNK)) : bufs[turn]!;
-      const data = await read(at, Math.min(SEND_CHUNK, segEnd - at), into);
-      if (data.length !== Math.min(SEND_CHUNK, segEnd - at)) throw corrupt(s);
-      hash.update(data);
-      const inRange = data.subarray(Math.max(0, from - at), Math.max(0, Math.min(data.length, to - at)));
-      if (held || inRange.length === 0) continue;
-      if (at === last) held = inRange;
-      else await send(inRange);
+
+  /** Every chunk of the segments the range touches, from each segment's start (all of it is hashed). */
+  interface Chunk { s: number; at: number; length: number; from: number; to: number; held: boolean; closes: boolean }
+  const chunks = function* (): Generator<Chunk> {
+    for (let s = Math.floor(start / segSize); s <= Math.floor(end / segSize); s++) {
+      const segStart = unitOffset(meta, s);
+      const segEnd = segStart + meta.sizes[s]!;
+      const from = Math.max(start, segStart);
+      const to = Math.min(end + 1, segEnd);
+      // The chunk holding the range's last byte in this segment is held back until the hash checks out.
+      const last = segStart + Math.floor((to - 1 - segStart) / CHUNK) * CHUNK;
+      for (let at = segStart; at < segEnd; at += CHUNK) {
+        const length = Math.min(CHUNK, segEnd - at);
+        yield { s, at, length, from: Math.max(0, from - at), to: Math.max(0, Math.min(length, to - at)), held: at === last, closes: at + length === segEnd };
+      }
     }
-    if (!hash.digest().equals(Buffer.from(meta.hashes[s]!))) throw corrupt(s);
-    await send(held!);
+  };
+  const plan = chunks();
+  const ahead: { chunk: Chunk; read: Promise<{ buf: Uint8Array; data: Uint8Array }> }[] = [];
+  const readNext = (): void => {
+    const next = plan.next();
+    if (next.done) return;
+    const chunk = next.value;
+    const read = track(takeBuf().then((buf) => {
+      if (!buf) throw new InsituError('ERR_ABORTED', 'the answer stopped');
+      return ctx.store.read(key, chunk.at, chunk.length, buf).then(
+        (data) => ({ buf, data }),
+        (e: unknown) => {
+          giveBuf(buf);
+          throw reportMissing(ctx, key, e);
+        },
+      );
+    }));
+    read.catch(() => undefined);
+    ahead.push({ chunk, read });
+  };
+  try {
+    for (let i = 0; i <= READ_AHEAD; i++) readNext();
+    let hash = createHash('sha256');
+    let held: { data: Uint8Array; buf: Uint8Array } | undefined;
+    for (let next = ahead.shift(); next; next = ahead.shift()) {
+      readNext();
+      const { chunk } = next;
+      const { buf, data } = await next.read;
+      if (data.length !== chunk.length) {
+        giveBuf(buf);
+        throw corrupt(chunk.s);
+      }
+      hash.update(data);
+      if (chunk.held) held = { data: data.subarray(chunk.from, chunk.to), buf };
+      else if (chunk.to > chunk.from) send(data.subarray(chunk.from, chunk.to), buf);
+      else giveBuf(buf);
+      if (chunk.closes) {
+        const ok = hash.digest().equals(Buffer.from(meta.hashes[chunk.s]!));
+        hash = createHash('sha256');
+        if (!ok) throw corrupt(chunk.s);
+        send(held!.data, held!.buf);
+        held = undefined;
+      }
+    }
+    while (busy.size > 0) await Promise.allSettled([...busy]);
+    if (writeFailed !== undefined) throw writeFailed;
+    res.end();
+  } catch (e) {
+    // Cut off: the writes still queued fail, and reads not started yet do not start.
+    if (sent) res.destroy();
+    throw e;
+  } finally {
+    stopped = true;
+    for (const next of waiting.splice(0)) next(undefined);
+    while (busy.size > 0) await Promise.allSettled([...busy]);
+    for (const buf of mine) readBuffers.give(buf);
   }
-  await inFlight;
-  res.end();
 }

@@ -11,7 +11,7 @@ import { randomUUID } from 'node:crypto';
 import { Level } from 'level';
 import { InsituError } from '@insitu/protocol';
 import type { PieceKey, PieceMeta, PieceStore, PieceWriter } from './types.ts';
-import { createStagingPool, openDirectFile } from './direct-file.ts';
+import { createDirectReads, createStagingPool, openDirectFile } from './direct-file.ts';
 
 interface StoredMeta {
   hashes: string[];
@@ -64,6 +64,7 @@ export function createFsPieceStore(opts: FsPieceStoreOptions): PieceStore {
   let db: Level<string, string> | undefined;
   const handles = new Map<string, Promise<FileHandle>>();
   const staging = createStagingPool();
+  const directReads = createDirectReads();
 
   const index = (): Level<string, string> => {
     if (!db) throw new InsituError('ERR_NODE_UNAVAILABLE', 'the piece store is not started');
@@ -86,6 +87,7 @@ export function createFsPieceStore(opts: FsPieceStoreOptions): PieceStore {
     const h = handles.get(name);
     handles.delete(name);
     if (h) await (await h.catch(() => undefined))?.close().catch(() => undefined);
+    await directReads.forget(join(piecesDir, name));
   }
 
   const space = async (): Promise<{ free: number; reserve: number; total: number }> => {
@@ -109,6 +111,7 @@ export function createFsPieceStore(opts: FsPieceStoreOptions): PieceStore {
     async stop() {
       for (const h of handles.values()) await (await h.catch(() => undefined))?.close().catch(() => undefined);
       handles.clear();
+      await directReads.close();
       await db?.close();
       db = undefined;
     },
@@ -188,6 +191,9 @@ export function createFsPieceStore(opts: FsPieceStoreOptions): PieceStore {
       const m = await index().get(indexKey(key));
       if (m === undefined) throw new InsituError('ERR_PIECE_NOT_FOUND', `no data for object ${key.objectId} index ${key.index}`);
       if (into && into.length < length) throw new TypeError(`read of ${length} bytes into a buffer of ${into.length}`);
+      // Into a reused page-aligned buffer, around the page cache (direct-file.ts).
+      const direct = into && (await directReads.read(join(piecesDir, fileName(key)), offset, length, into));
+      if (direct) return direct;
       const out = into ?? new Uint8Array(length);
       let fh: FileHandle;
       try {
