@@ -2,7 +2,7 @@ import test from 'ava';
 import { mkdtemp, rm, readdir, readFile, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createFsPieceStore } from '../src/store/fs.ts';
+import { createFsPieceStore, INLINE_BYTES } from '../src/store/fs.ts';
 import { createMemoryPieceStore } from '../src/store/memory.ts';
 import { openDirectFile, STAGE_BYTES } from '../src/store/direct-file.ts';
 import { pieceStoreSuite } from './store-suite.ts';
@@ -88,4 +88,55 @@ test('fs: direct writes refused for their buffers fall back to the page cache wi
   await file.finish();
   await file.close();
   t.true((await readFile(path)).equals(data));
+});
+
+test('fs: entries of a declared size up to INLINE_BYTES are kept in the index (no data file), read, located and replaced either way', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'insitu-store-'));
+  t.teardown(() => rm(dir, { recursive: true, force: true }));
+  let store = createFsPieceStore({ dataDir: dir });
+  await store.start();
+  const key = { objectId: 9n, index: 2 };
+  const small = Buffer.from('a small piece, kept in the index');
+  const buf = Buffer.from(small);
+  const w = await store.createWriter(key, { size: small.length });
+  await w.writeMany([buf.subarray(0, 5), buf.subarray(5)]);
+  // The writer copied the bytes: the caller's buffer may be reused before the commit.
+  buf.fill(0);
+  t.is(await store.meta(key), undefined, 'nothing visible before commit');
+  await w.commit({ hashes: [new Uint8Array(32)], sizes: [small.length] });
+  t.deepEqual(await readdir(join(dir, 'pieces')), [], 'no data file');
+  t.true(Buffer.from(await store.read(key, 0, small.length)).equals(small));
+  const into = new Uint8Array(64);
+  t.true(Buffer.from(await store.read(key, 2, 5, into)).equals(small.subarray(2, 7)));
+  t.true(Buffer.from(await store.read(key, small.length - 3, 10)).equals(small.subarray(-3)), 'a read past the end is short');
+  const located = await store.locate(key);
+  t.true('bytes' in located && Buffer.from(located.bytes).equals(small));
+  t.is((await store.meta(key))?.size, small.length);
+  // It survives a restart.
+  await store.stop();
+  store = createFsPieceStore({ dataDir: dir });
+  await store.start();
+  t.true(Buffer.from(await store.read(key, 0, small.length)).equals(small));
+  // A large entry replaces it with a file; a small one replaces the file and the file goes.
+  const large = Buffer.alloc(INLINE_BYTES + 1, 7);
+  const wl = await store.createWriter(key, { size: large.length });
+  await wl.write(large);
+  await wl.commit({ hashes: [new Uint8Array(32)], sizes: [large.length] });
+  t.deepEqual(await readdir(join(dir, 'pieces')), ['9.2']);
+  t.true(Buffer.from(await store.read(key, 0, large.length)).equals(large));
+  t.true('path' in (await store.locate(key)));
+  const ws = await store.createWriter(key, { size: 3 });
+  await ws.write(Buffer.from('abc'));
+  await ws.commit({ hashes: [new Uint8Array(32)], sizes: [3] });
+  t.deepEqual(await readdir(join(dir, 'pieces')), []);
+  t.is(Buffer.from(await store.read(key, 0, 3)).toString(), 'abc');
+  // An aborted small writer leaves the entry as it was; a delete removes it.
+  const wa = await store.createWriter(key, { size: 3 });
+  await wa.write(Buffer.from('xyz'));
+  await wa.abort();
+  t.is(Buffer.from(await store.read(key, 0, 3)).toString(), 'abc');
+  await store.delete(9n);
+  t.is(await store.meta(key), undefined);
+  await t.throwsAsync(store.read(key, 0, 3), { code: 'ERR_PIECE_NOT_FOUND' } as never);
+  await store.stop();
 });

@@ -3,7 +3,8 @@
 // LevelDB. Only indexed entries are served, so a crash mid-write leaves nothing visible; leftover
 // temp files are removed at start. A full disk is ERR_NODE_DISK_FULL: a writer is refused up front
 // when what it will write would eat into the reserve, and a write that still meets ENOSPC fails
-// with that code (the temp file is removed; committed entries are untouched).
+// with that code (the temp file is removed; committed entries are untouched). Entries declared
+// small (INLINE_BYTES) have no file: their bytes are committed in their index entry.
 
 import { mkdir, open, rename, rm, statfs, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -18,7 +19,23 @@ interface StoredMeta {
   sizes: number[];
   size: number;
   storedAt: number;
+  /** The bytes (base64) of an entry small enough to be kept in the index itself (INLINE_BYTES). */
+  inline?: string;
 }
+
+/**
+ * Entries of at most this many bytes (small objects and their pieces) are kept in the index, in
+ * the one synced put that commits them, instead of in a file of their own: creating, syncing and
+ * renaming a file per piece cost a small upload's nodes more CPU (most of it the filesystem's
+ * inode allocation) than anything else they did for it.
+ */
+export const INLINE_BYTES = 16 * 1024;
+
+/** An entry's bytes when it is kept in the index. */
+const inlineOf = (stored: string): Uint8Array | undefined => {
+  if (!stored.includes('"inline"')) return undefined;
+  return new Uint8Array(Buffer.from((JSON.parse(stored) as StoredMeta).inline!, 'base64'));
+};
 
 /**
  * Bytes written between background syncs of a file being written. Each sync has a fixed cost
@@ -90,6 +107,41 @@ export function createFsPieceStore(opts: FsPieceStoreOptions): PieceStore {
     await directReads.forget(join(piecesDir, name));
   }
 
+  /** A writer of an entry kept in the index: its bytes are gathered and committed in one synced put. */
+  function inlineWriter(key: PieceKey): PieceWriter {
+    const chunks: Buffer[] = [];
+    let closed = false;
+    const take = (c: Uint8Array): void => {
+      if (closed) throw new InsituError('ERR_INTERNAL', 'writer is closed');
+      // Copied: the caller may fill its buffer again once the write resolves.
+      chunks.push(Buffer.from(c));
+    };
+    return {
+      async write(chunk) {
+        take(chunk);
+      },
+      async writeMany(list) {
+        for (const c of list) take(c);
+      },
+      async commit(meta) {
+        if (closed) throw new InsituError('ERR_INTERNAL', 'writer is closed');
+        closed = true;
+        const bytes = Buffer.concat(chunks);
+        const before = await index().get(indexKey(key));
+        const stored: StoredMeta = { hashes: meta.hashes.map((h) => Buffer.from(h).toString('hex')), sizes: meta.sizes, size: bytes.length, storedAt: Date.now(), inline: bytes.toString('base64') };
+        await onDisk(`indexing object ${key.objectId}`, () => index().put(indexKey(key), JSON.stringify(stored), { sync: true } as never));
+        // A file this entry replaces is no longer served; it goes.
+        if (before !== undefined && !before.includes('"inline"')) {
+          await closeHandle(key);
+          await rm(join(piecesDir, fileName(key)), { force: true });
+        }
+      },
+      async abort() {
+        closed = true;
+      },
+    };
+  }
+
   const space = async (): Promise<{ free: number; reserve: number; total: number }> => {
     const s = await statfs(opts.dataDir);
     const total = s.blocks * s.bsize;
@@ -122,6 +174,7 @@ export function createFsPieceStore(opts: FsPieceStoreOptions): PieceStore {
       if (room.free - need < room.reserve) {
         throw diskFull(`${room.free} bytes free, ${need} to write, ${room.reserve} kept in reserve`);
       }
+      if (wopts.size !== undefined && wopts.size <= INLINE_BYTES) return inlineWriter(key);
       const tmp = join(tmpDir, `${fileName(key)}.${randomUUID()}`);
       const what = `writing object ${key.objectId}`;
       const file = await onDisk('opening a temporary file', () => openDirectFile(tmp, staging, (fn) => onDisk(what, fn)));
@@ -191,6 +244,13 @@ export function createFsPieceStore(opts: FsPieceStoreOptions): PieceStore {
       const m = await index().get(indexKey(key));
       if (m === undefined) throw new InsituError('ERR_PIECE_NOT_FOUND', `no data for object ${key.objectId} index ${key.index}`);
       if (into && into.length < length) throw new TypeError(`read of ${length} bytes into a buffer of ${into.length}`);
+      const inline = inlineOf(m);
+      if (inline) {
+        const part = inline.subarray(Math.min(offset, inline.length), Math.min(offset + length, inline.length));
+        if (!into) return part;
+        into.set(part);
+        return into.subarray(0, part.length);
+      }
       // Into a reused page-aligned buffer, around the page cache (direct-file.ts).
       const direct = into && (await directReads.read(join(piecesDir, fileName(key)), offset, length, into));
       if (direct) return direct;
@@ -212,8 +272,10 @@ export function createFsPieceStore(opts: FsPieceStoreOptions): PieceStore {
     },
 
     async locate(key) {
-      if ((await index().get(indexKey(key))) === undefined) throw new InsituError('ERR_PIECE_NOT_FOUND', `no data for object ${key.objectId} index ${key.index}`);
-      return { path: join(piecesDir, fileName(key)) };
+      const m = await index().get(indexKey(key));
+      if (m === undefined) throw new InsituError('ERR_PIECE_NOT_FOUND', `no data for object ${key.objectId} index ${key.index}`);
+      const inline = inlineOf(m);
+      return inline ? { bytes: inline } : { path: join(piecesDir, fileName(key)) };
     },
 
     async delete(objectId) {
