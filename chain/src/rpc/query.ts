@@ -36,7 +36,49 @@ function codecsOf(path: string): ReturnType<typeof queryCodecs> {
 /** Cosmos's "key not found" code, which Cosmos clients recognise. */
 const NOT_FOUND_CODE = 22;
 
+/**
+ * Paths whose answer depends on the committed state alone (not on the chain's clock nor on who
+ * asks): the heads every upload's primary and six secondaries ask for the same object, and the
+ * groups and buckets behind them.
+ */
+const PER_HEIGHT = new Set([
+  '/greenfield.storage.Query/HeadObject', '/greenfield.storage.Query/HeadObjectById',
+  '/greenfield.storage.Query/HeadBucket', '/greenfield.storage.Query/HeadBucketById',
+  '/greenfield.virtualgroup.Query/GlobalVirtualGroup', '/greenfield.virtualgroup.Query/GlobalVirtualGroupFamily',
+]);
+/** Answers kept per height, at most this many. */
+const PER_HEIGHT_ANSWERS = 1024;
+const answered = new WeakMap<ChainApp, { height: bigint; answers: Map<string, QueryAnswer> }>();
+
+/**
+ * abci_query. A PER_HEIGHT path asked again at the same height gets the answer already given
+ * there (the state it read is the state still committed); a new block starts afresh. An answer
+ * computed while a block committed is not kept, nor a failure other than "not found".
+ */
 export async function answerQuery(app: ChainApp, logger: Logger, path: string, data: Uint8Array): Promise<QueryAnswer> {
+  if (!PER_HEIGHT.has(path)) return answerAnew(app, logger, path, data);
+  let height: bigint;
+  try {
+    height = (await app.latestBlock()).height;
+  } catch {
+    return answerAnew(app, logger, path, data);
+  }
+  const key = `${path}\0${Buffer.from(data).toString('hex')}`;
+  let kept = answered.get(app);
+  if (kept?.height === height) {
+    const known = kept.answers.get(key);
+    if (known) return known;
+  }
+  const answer = await answerAnew(app, logger, path, data);
+  // Only what the state answered (found, or not found) is kept, never a passing failure.
+  if ((answer.code !== 0 && answer.code !== NOT_FOUND_CODE) || answer.height !== height || (await app.latestBlock()).height !== height) return answer;
+  kept = answered.get(app);
+  if (kept?.height !== height) answered.set(app, (kept = { height, answers: new Map() }));
+  if (kept.answers.size < PER_HEIGHT_ANSWERS) kept.answers.set(key, answer);
+  return answer;
+}
+
+async function answerAnew(app: ChainApp, logger: Logger, path: string, data: Uint8Array): Promise<QueryAnswer> {
   let height = 0n;
   try {
     height = (await app.latestBlock()).height;
