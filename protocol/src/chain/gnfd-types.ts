@@ -50,8 +50,17 @@ export function msgCodec(typeUrl: string): Codec | undefined {
   }
 }
 
-/** '/greenfield.storage.Query/HeadBucket' → request and response codecs. */
+/** Codecs found by queryCodecs, by query path (a fixed set: the generated modules do not change). */
+const queryCodecsFound = new Map<string, { request: Codec; response: Codec }>();
+
+/**
+ * '/greenfield.storage.Query/HeadBucket' → request and response codecs. Found once per path: the
+ * search tries naming conventions by catching thrown misses, which cost more than a query's own
+ * decoding when repeated for every query a node or client asks.
+ */
 export function queryCodecs(path: string): { request: Codec; response: Codec } | undefined {
+  const found = queryCodecsFound.get(path);
+  if (found) return found;
   const m = /^\/([a-z0-9_.]+)\.(Query|Service)\/([A-Za-z0-9]+)$/.exec(path);
   if (!m) return undefined;
   const file = `${m[1]!.replaceAll('.', '/')}/${m[2] === 'Query' ? 'query' : 'service'}`;
@@ -70,7 +79,9 @@ export function queryCodecs(path: string): { request: Codec; response: Codec } |
   const plain = method.replace(/ById$/, '');
   const request = tryCodec([`Query${method}Request`, `${method}Request`, `QueryGet${method}Request`]);
   const response = tryCodec([`Query${method}Response`, `${method}Response`, `Query${plain}Response`, `QueryGet${method}Response`]);
-  return request && response ? { request, response } : undefined;
+  if (!request || !response) return undefined;
+  if (queryCodecsFound.size < 256) queryCodecsFound.set(path, { request, response });
+  return { request, response };
 }
 
 export const Long = require('long') as {
