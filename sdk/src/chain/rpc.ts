@@ -14,9 +14,84 @@ export function jsonRpc<T>(rpcUrl: string, method: string, params: Record<string
   return withFailover(rpcUrl, (url) => jsonRpcOne<T>(url, method, params, signal), { idempotent: !method.startsWith('broadcast') && !signal?.aborted });
 }
 
-async function jsonRpcOne<T>(rpcUrl: string, method: string, params: Record<string, unknown>, signal?: AbortSignal): Promise<T> {
+type RpcAnswer<T> = { id?: unknown; result?: T; error?: { code: number; message: string; data?: string } };
+
+/** Queries asked of one endpoint in the same turn of the event loop, sent together (see below). */
+interface Asked {
+  params: Record<string, unknown>;
+  resolve(v: unknown): void;
+  reject(e: unknown): void;
+}
+const asked = new Map<string, Asked[]>();
+/** Requests in one JSON-RPC batch: the embedded chain's bound (and cosmjs's). */
+const MAX_BATCH = 20;
+
+/**
+ * abci_query calls made in the same turn of the event loop to one endpoint (a node checking the
+ * objects of a batch of pieces, many uploads of one process reading their objects) go as one
+ * JSON-RPC batch: one HTTP request and one answer to parse on both sides instead of one each.
+ * Each call still gets its own answer or error. A call with a signal goes alone, so its abort
+ * cuts nothing else; long polls and broadcasts go alone too.
+ */
+function queryTogether<T>(rpcUrl: string, params: Record<string, unknown>): Promise<T> {
+  let list = asked.get(rpcUrl);
+  if (!list) {
+    asked.set(rpcUrl, (list = []));
+    setImmediate(() => {
+      asked.delete(rpcUrl);
+      for (let i = 0; i < list!.length; i += MAX_BATCH) void sendTogether(rpcUrl, list!.slice(i, i + MAX_BATCH));
+    });
+  }
+  return new Promise<T>((resolve, reject) => list.push({ params, resolve: resolve as (v: unknown) => void, reject }));
+}
+
+async function sendTogether(rpcUrl: string, calls: Asked[]): Promise<void> {
+  if (calls.length === 1) {
+    const c = calls[0]!;
+    return callAlone(rpcUrl, 'abci_query', c.params).then(c.resolve, c.reject);
+  }
+  const first = nextId;
+  nextId += calls.length;
+  let answers: RpcAnswer<unknown>[];
+  try {
+    const res = await request(rpcUrl, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(calls.map((c, i) => ({ jsonrpc: '2.0', id: first + i, method: 'abci_query', params: c.params }))),
+    });
+    const body = (await res.body.json()) as RpcAnswer<unknown>[] | RpcAnswer<unknown>;
+    if (!Array.isArray(body)) {
+      // A refusal of the batch as a whole: each call hears it.
+      const e = body.error ? rpcFailure('abci_query', body.error) : new InsituError('ERR_CHAIN_UNAVAILABLE', `chain RPC ${rpcUrl} did not answer a batch of queries`);
+      for (const c of calls) c.reject(e);
+      return;
+    }
+    answers = body;
+  } catch (cause) {
+    const e = new InsituError('ERR_CHAIN_UNAVAILABLE', `chain RPC ${rpcUrl} did not answer abci_query`, { cause });
+    for (const c of calls) c.reject(e);
+    return;
+  }
+  const byId = new Map(answers.map((a) => [a.id, a]));
+  calls.forEach((c, i) => {
+    const a = byId.get(first + i);
+    if (!a) c.reject(new InsituError('ERR_CHAIN_UNAVAILABLE', `chain RPC ${rpcUrl} left a query of a batch unanswered`));
+    else if (a.error) c.reject(rpcFailure('abci_query', a.error));
+    else c.resolve(a.result);
+  });
+}
+
+const rpcFailure = (method: string, error: NonNullable<RpcAnswer<unknown>['error']>): InsituError =>
+  new InsituError('ERR_TX_FAILED', `${method}: ${error.message}${error.data ? ` (${error.data})` : ''}`, { details: { rpcCode: error.code } });
+
+function jsonRpcOne<T>(rpcUrl: string, method: string, params: Record<string, unknown>, signal?: AbortSignal): Promise<T> {
+  if (method === 'abci_query' && !signal) return queryTogether<T>(rpcUrl, params);
+  return callAlone<T>(rpcUrl, method, params, signal);
+}
+
+async function callAlone<T>(rpcUrl: string, method: string, params: Record<string, unknown>, signal?: AbortSignal): Promise<T> {
   throwIfAborted(signal);
-  let body: { result?: T; error?: { code: number; message: string; data?: string } };
+  let body: RpcAnswer<T>;
   try {
     const res = await request(rpcUrl, {
       method: 'POST',
@@ -29,9 +104,7 @@ async function jsonRpcOne<T>(rpcUrl: string, method: string, params: Record<stri
     if (signal?.aborted) throw toAbortError(signal.reason);
     throw new InsituError('ERR_CHAIN_UNAVAILABLE', `chain RPC ${rpcUrl} did not answer ${method}`, { cause });
   }
-  if (body.error) {
-    throw new InsituError('ERR_TX_FAILED', `${method}: ${body.error.message}${body.error.data ? ` (${body.error.data})` : ''}`, { details: { rpcCode: body.error.code } });
-  }
+  if (body.error) throw rpcFailure(method, body.error);
   return body.result as T;
 }
 
