@@ -61,3 +61,33 @@ test('a cache smaller than the records read still answers every read as LevelDB 
   t.deepEqual(await kv.get('k/2'), { i: 2, round: 2 });
   t.deepEqual((await kv.list<{ i: number }>('k/', { limit: 2 })).map(([k]) => k), ['k/0', 'k/1']);
 });
+
+test('a listing read again answers what LevelDB holds after commits under its prefix and elsewhere', async (t) => {
+  const { kv } = await open(t);
+  const w = new CacheKV(kv);
+  for (const k of ['a', 'b', 'c']) w.put(`due/${k}`, { k });
+  w.put('other/x', 1);
+  await kv.commit(w.batch());
+  const page = async (o: { limit?: number; after?: string; reverse?: boolean } = {}) => kv.list<{ k: string }>('due/', o);
+  t.deepEqual(await page({ limit: 1 }), [['due/a', { k: 'a' }]]);
+  const first = await page({ limit: 1 });
+  first[0]![1].k = 'changed';
+  t.deepEqual(await page({ limit: 1 }), [['due/a', { k: 'a' }]]);
+  const elsewhere = new CacheKV(kv);
+  elsewhere.put('other/y', 2);
+  await kv.commit(elsewhere.batch());
+  t.deepEqual(await page({ limit: 1 }), [['due/a', { k: 'a' }]]);
+  const under = new CacheKV(kv);
+  under.del('due/a');
+  under.put('due/0', { k: '0' });
+  await kv.commit(under.batch());
+  t.deepEqual(await page({ limit: 1 }), [['due/0', { k: '0' }]]);
+  t.deepEqual((await page()).map(([k]) => k), ['due/0', 'due/b', 'due/c']);
+  t.deepEqual((await page({ reverse: true, limit: 2 })).map(([k]) => k), ['due/c', 'due/b']);
+  const empty = async () => kv.list('none/', { limit: 1 });
+  t.deepEqual(await empty(), []);
+  const add = new CacheKV(kv);
+  add.put('none/1', 1);
+  await kv.commit(add.batch());
+  t.deepEqual(await empty(), [['none/1', 1]]);
+});

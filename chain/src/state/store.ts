@@ -54,6 +54,10 @@ const ABSENT = Symbol('absent');
 /** Records the committed state keeps decoded by default. */
 export const RECORD_CACHE = 8192;
 
+/** Listings the committed state keeps, and the most rows one may have to be kept. */
+const MAX_LISTINGS = 128;
+const MAX_LISTING_ROWS = 100;
+
 export type WriteBatch = { type: 'put' | 'del'; key: string; value?: string }[];
 
 export class LevelKV implements KV {
@@ -89,18 +93,34 @@ export class LevelKV implements KV {
 
   /** Stores a write batch atomically; the cache holds the batch's records from then on. */
   async commit(writes: WriteBatch): Promise<void> {
+    this.#committing++;
     try {
       await this.db.batch(writes as never);
     } catch (e) {
       // Whether any of it was stored is unknown: what the cache held of it is forgotten.
       for (const w of writes) this.#cache.delete(w.key);
+      this.#listings.clear();
       throw e;
+    } finally {
+      this.#committing--;
+      this.#generation++;
     }
     for (const w of writes) {
       this.#cache.delete(w.key);
       this.#remember(w.key, w.type === 'put' ? new Stored(w.value!) : ABSENT);
     }
+    // A listing stays only while no key under its prefix was written.
+    for (const [id, l] of this.#listings) if (writes.some((w) => w.key.startsWith(l.prefix))) this.#listings.delete(id);
   }
+
+  /**
+   * Recent listings (the per-block walks of due items, which are mostly empty, and the pages
+   * nodes ask for again and again), each kept until a commit writes a key under its prefix.
+   */
+  readonly #listings = new Map<string, { prefix: string; rows: [string, unknown][] }>();
+  /** Commits done (a listing read across one is not kept) and under way (none is kept meanwhile). */
+  #generation = 0;
+  #committing = 0;
 
   put(): void {
     throw new Error('committed state is read-only; write through a cache');
@@ -110,6 +130,19 @@ export class LevelKV implements KV {
   }
   async list<T>(prefix: string, o: ListOptions = {}): Promise<[string, T][]> {
     const opts = { ...o, limit: boundOf(o.limit) };
+    const id = `${prefix}\0${opts.limit ?? ''}\0${opts.after ?? ''}\0${opts.reverse ? 1 : 0}`;
+    const kept = this.#listings.get(id);
+    if (kept) return structuredClone(kept.rows) as [string, T][];
+    const generation = this.#generation;
+    const rows = await this.#read<T>(prefix, opts);
+    if (generation === this.#generation && this.#committing === 0 && rows.length <= MAX_LISTING_ROWS) {
+      this.#listings.set(id, { prefix, rows: structuredClone(rows) });
+      if (this.#listings.size > MAX_LISTINGS) this.#listings.delete(this.#listings.keys().next().value!);
+    }
+    return rows;
+  }
+
+  async #read<T>(prefix: string, opts: { limit?: number | undefined; after?: string | undefined; reverse?: boolean | undefined }): Promise<[string, T][]> {
     const out: [string, T][] = [];
     const end = `${prefix}\xff`;
     const range = opts.reverse
