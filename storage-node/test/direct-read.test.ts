@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createFsPieceStore } from '../src/store/fs.ts';
 import { createDirectReads, isAlignedBuffer, READ_BYTES, readBuffers } from '../src/store/direct-file.ts';
+import { openEntry } from '../src/store/entry-reader.ts';
 import type { PieceStore } from '../src/store/types.ts';
 
 const pattern = (size: number, seed: number): Uint8Array => {
@@ -25,7 +26,7 @@ async function storeWith(t: { teardown(fn: () => Promise<void>): void }, entries
     await rm(dir, { recursive: true, force: true });
   });
   for (const [id, data] of entries) {
-    const w = await store.createWriter({ objectId: id, index: -1 });
+    const w = await store.createWriter({ objectId: id, index: -1 }, { size: data.length });
     await w.write(data);
     await w.commit({ hashes: [], sizes: [data.length] });
   }
@@ -81,4 +82,25 @@ test('direct reads decline what they cannot take: an unaligned buffer, an offset
   t.is(await reads.read(path, 512, 4096, buf), undefined);
   t.is(await reads.read(join(dir, 'pieces', 'missing.p'), 0, 4096, buf), undefined);
   t.true(Buffer.from((await reads.read(path, 4096, 8192, buf))!).equals(data.subarray(4096, 12_288)));
+});
+
+test('an entry opened once reads its file to the end, directly into aligned buffers and through the cache into others; a missing one is ERR_PIECE_NOT_FOUND', async (t) => {
+  const size = 2 * READ_BYTES + 10_001;
+  const data = pattern(size, 5);
+  const small = pattern(3000, 9);
+  const { store } = await storeWith(t, [[4n, data], [5n, small]]);
+  const buf = readBuffers.take();
+  t.teardown(() => readBuffers.give(buf));
+  const entry = await openEntry(store, { objectId: 4n, index: -1 });
+  const out = new Uint8Array(size);
+  for (let at = 0; at < size; at += READ_BYTES) out.set(await entry.read(at, Math.min(READ_BYTES, size - at), buf), at);
+  t.true(Buffer.from(out).equals(data));
+  t.true(Buffer.from(await entry.read(4095, 9000, new Uint8Array(9000))).equals(data.subarray(4095, 13_095)));
+  t.is((await entry.read(size - 5, READ_BYTES, buf)).length, 5);
+  await entry.close();
+  // An entry small enough to live in the index reads the same way.
+  const inline = await openEntry(store, { objectId: 5n, index: -1 });
+  t.true(Buffer.from(await inline.read(0, 3000, buf)).equals(small));
+  await inline.close();
+  await t.throwsAsync(openEntry(store, { objectId: 6n, index: -1 }), { code: 'ERR_PIECE_NOT_FOUND' } as never);
 });

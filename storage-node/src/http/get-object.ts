@@ -14,6 +14,7 @@ import { providerRole } from './provider-role.ts';
 import { spendReadQuota, requireNotFrozen } from './read-quota.ts';
 import { writeOut } from './respond.ts';
 import { READ_BYTES, readBuffers } from '../store/direct-file.ts';
+import { openEntry } from '../store/entry-reader.ts';
 
 /** Bytes read from disk and handed to the socket at a time when serving an object. */
 const CHUNK = READ_BYTES;
@@ -23,7 +24,7 @@ const READ_AHEAD = 2;
  * Buffers one answer uses: the reads ahead, the chunk being hashed, the segment's held-back chunk
  * and writes the socket has not taken yet.
  */
-const BUFFERS = 6;
+const BUFFERS = 4;
 
 export function parseRange(header: string | undefined, size: number): { start: number; end: number } | null {
   if (header === undefined) return null;
@@ -70,12 +71,14 @@ export async function getObject(ctx: NodeContext, req: IncomingMessage, res: Ser
   // Providers reading for their role (rebuilding, a job, a challenge) are not the bucket's readers: not counted.
   if (!fromProvider) await spendReadQuota(ctx, bucket, end - start + 1);
   const segSize = ctx.params.maxSegmentSize;
-  // One pass over each segment in reused page-aligned buffers, read around the page cache
-  // (store/direct-file.ts) a few chunks ahead: each chunk is hashed, then sent, and the segment's
+  // One pass over each segment in reused page-aligned buffers, read from the entry's file (opened
+  // once, store/entry-reader.ts) around the page cache a few chunks ahead of the chunk being
+  // hashed and sent: each chunk is hashed, then sent, and the segment's
   // last chunk in the range is held back until the whole segment's hash checked out. A corrupt
   // segment therefore never completes an answer: the answer is cut off short (or, when nothing
   // was sent yet, is an error), whatever client reads it. A download holds BUFFERS chunks,
   // whatever the segment size or the client's pace.
+  const entry = await openEntry(ctx.store, key).catch((e: unknown) => { throw reportMissing(ctx, key, e); });
   const mine = Array.from({ length: BUFFERS }, () => readBuffers.take());
   const free = [...mine];
   /** Reads waiting for a buffer, served in the order they were asked for; undefined once the answer stopped. */
@@ -146,7 +149,7 @@ export async function getObject(ctx: NodeContext, req: IncomingMessage, res: Ser
     const chunk = next.value;
     const read = track(takeBuf().then((buf) => {
       if (!buf) throw new InsituError('ERR_ABORTED', 'the answer stopped');
-      return ctx.store.read(key, chunk.at, chunk.length, buf).then(
+      return entry.read(chunk.at, chunk.length, buf).then(
         (data) => ({ buf, data }),
         (e: unknown) => {
           giveBuf(buf);
@@ -193,5 +196,6 @@ export async function getObject(ctx: NodeContext, req: IncomingMessage, res: Ser
     for (const next of waiting.splice(0)) next(undefined);
     while (busy.size > 0) await Promise.allSettled([...busy]);
     for (const buf of mine) readBuffers.give(buf);
+    await entry.close();
   }
 }

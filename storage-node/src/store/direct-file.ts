@@ -207,8 +207,86 @@ export async function openDirectFile(path: string, pool: StagingPool, wrap: <T>(
  * every page the cache takes faulted in from the host (≈ 3 CPU-seconds per GiB), against
  * ≈ 0.1 for the device to fill a resident buffer directly.
  */
-export const READ_BYTES = 1 << 20;
+export const READ_BYTES = 2 << 20;
 export const readBuffers: StagingPool = createAlignedPool(READ_BYTES, 8);
+
+/** Whether a read of `length` bytes at `offset` into `into` can go around the page cache. */
+const directFits = (offset: number, length: number, into: Uint8Array): boolean =>
+  constants.O_DIRECT !== undefined && offset % ALIGN === 0 && into.length >= alignUp(length) && isAlignedBuffer(into);
+
+/**
+ * Reads bytes [offset, offset + length) through a handle opened with O_DIRECT into `into` (a
+ * view of it, shorter at the end of the file); undefined when the filesystem refuses.
+ */
+async function readDirect(fh: FileHandle, offset: number, length: number, into: Uint8Array): Promise<Uint8Array | undefined> {
+  const want = alignUp(length);
+  let at = 0;
+  try {
+    while (at < want) {
+      const { bytesRead } = await fh.read(into, at, want - at, offset + at);
+      at += bytesRead;
+      // A direct read stops short only at the end of the file.
+      if (bytesRead === 0 || at % ALIGN !== 0) break;
+    }
+  } catch (e) {
+    if (!isEinval(e)) throw e;
+    return undefined;
+  }
+  return into.subarray(0, Math.min(at, length));
+}
+
+/** Reads through the page cache; short at the end of the file. */
+async function readCached(fh: FileHandle, offset: number, length: number, into: Uint8Array): Promise<Uint8Array> {
+  let at = 0;
+  while (at < length) {
+    const { bytesRead } = await fh.read(into, at, length - at, offset + at);
+    if (bytesRead === 0) break;
+    at += bytesRead;
+  }
+  return into.subarray(0, at);
+}
+
+/** One file read by one reader, around the page cache where the buffer and offset allow it. */
+export interface FileReader {
+  /** Bytes [offset, offset + length) into `into` (a view of it; shorter at the end of the file). */
+  read(offset: number, length: number, into: Uint8Array): Promise<Uint8Array>;
+  close(): Promise<void>;
+}
+
+/**
+ * Opens `path` for reading: direct where the filesystem allows it, with a handle through the page
+ * cache opened when a read cannot go around it (an unaligned buffer or offset).
+ */
+export async function openFileReader(path: string): Promise<FileReader> {
+  let direct: FileHandle | undefined;
+  let cached: Promise<FileHandle> | undefined;
+  if (constants.O_DIRECT !== undefined) {
+    try {
+      direct = await open(path, constants.O_RDONLY | constants.O_DIRECT);
+    } catch (e) {
+      if (!isEinval(e)) throw e;
+    }
+  }
+  if (!direct) cached = open(path, 'r');
+  let closed = false;
+  return {
+    async read(offset, length, into) {
+      if (closed) throw new Error('read of a closed file');
+      if (direct && directFits(offset, length, into)) {
+        const got = await readDirect(direct, offset, length, into);
+        if (got) return got;
+      }
+      cached ??= open(path, 'r');
+      return readCached(await cached, offset, length, into);
+    },
+    async close() {
+      if (closed) return;
+      closed = true;
+      await direct?.close().catch(() => undefined);
+      await (await cached?.catch(() => undefined))?.close().catch(() => undefined);
+    },
+  };
+}
 
 /** Reads around the page cache into aligned buffers, with a handle per file kept open. */
 export interface DirectReads {
@@ -246,25 +324,15 @@ export function createDirectReads(): DirectReads {
   };
   return {
     async read(path, offset, length, into) {
-      const want = alignUp(length);
-      if (direct === undefined || offset % ALIGN !== 0 || into.length < want || !isAlignedBuffer(into)) return undefined;
+      if (!directFits(offset, length, into)) return undefined;
       const fh = await handleFor(path).catch(() => null);
       if (!fh) return undefined;
-      let at = 0;
-      try {
-        while (at < want) {
-          const { bytesRead } = await fh.read(into, at, want - at, offset + at);
-          at += bytesRead;
-          // A direct read stops short only at the end of the file.
-          if (bytesRead === 0 || at % ALIGN !== 0) break;
-        }
-      } catch (e) {
-        if (!isEinval(e)) throw e;
+      const got = await readDirect(fh, offset, length, into);
+      if (!got) {
         handles.set(path, Promise.resolve(null));
         void closeOne(Promise.resolve(fh));
-        return undefined;
       }
-      return into.subarray(0, Math.min(at, length));
+      return got;
     },
     async forget(path) {
       const h = handles.get(path);
