@@ -45,6 +45,29 @@ test('a body split across many small writes fills reads of any size exactly', as
   t.true(out.equals(data));
 });
 
+test('reads of whole units are told as their bytes land and are filled exactly', async (t) => {
+  const data = randomBytes(5 * 1024 * 1024 + 3);
+  const { url, server } = await serve((socket) => {
+    socket.write(`HTTP/1.1 200 OK\r\ncontent-length: ${data.length}\r\n\r\n`);
+    for (let at = 0; at < data.length; at += 300_007) socket.write(data.subarray(at, at + 300_007));
+    socket.end();
+  });
+  t.teardown(() => stop(server));
+  const body = await openBody(url, { headers: {}, stallMs: 10_000, what: 'test' });
+  const out = Buffer.alloc(data.length);
+  // Units of 2 MiB and the rest, each one read, as a download reads its segments.
+  for (let at = 0; at < out.length;) {
+    const unit = out.subarray(at, Math.min(out.length, at + 2 * 1024 * 1024));
+    const seen: number[] = [];
+    await body.read(unit, (filled) => seen.push(filled));
+    t.is(seen.at(-1), unit.length);
+    t.true(seen.every((n, i) => n > (seen[i - 1] ?? 0)));
+    at += unit.length;
+  }
+  t.true(out.equals(data));
+  await t.throwsAsync(body.read(new Uint8Array(1)), { code: 'ERR_SIZE_MISMATCH' } as never);
+});
+
 test('a node that goes silent mid-body is ERR_NODE_UNAVAILABLE after the stall deadline', async (t) => {
   const { url, server } = await serve((socket) => socket.write('HTTP/1.1 200 OK\r\ncontent-length: 100\r\n\r\n0123456789'));
   t.teardown(() => stop(server));

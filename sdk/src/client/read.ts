@@ -35,19 +35,21 @@ function segmentBounds(size: number, segSize: number, s: number): { start: numbe
 }
 
 /**
- * Bytes received and hashed at a time: small enough to be hashed while they are still in the
- * cache, large enough that a read's promise costs nothing per byte.
+ * Bytes hashed at a time as a unit arrives: small enough to be hashed while they are still in the
+ * cache, large enough that a hash call costs nothing per byte.
  */
-const READ_STEP = 1 << 20;
+const HASH_STEP = 1 << 20;
 
-/** Fills `into` from `body`, hashing it as it arrives; returns its SHA-256. */
+/** Fills `into` from `body` in one read, hashing it as it arrives; returns its SHA-256. */
 async function readHashed(body: BodyReader, into: Uint8Array): Promise<Buffer> {
   const hash = createHash('sha256');
-  for (let at = 0; at < into.length; at += READ_STEP) {
-    const part = into.subarray(at, Math.min(into.length, at + READ_STEP));
-    await body.read(part);
-    hash.update(part);
-  }
+  let hashed = 0;
+  await body.read(into, (filled) => {
+    if (filled - hashed < HASH_STEP && filled < into.length) return;
+    hash.update(into.subarray(hashed, filled));
+    hashed = filled;
+  });
+  if (hashed < into.length) hash.update(into.subarray(hashed));
   return hash.digest();
 }
 

@@ -1,7 +1,8 @@
 // A node's answer read straight into the caller's buffers, for the verified reads that move the
 // bytes (a primary's segments, a secondary's pieces). Over plain HTTP it is one socket whose reads
-// land in one reused 1 MiB buffer and are copied once, into the segment or piece being filled: no
-// allocation per read, no parser copy, no stream between the socket and the hash. (undici costs
+// land in the segment or piece being filled while a read waits for them (the kernel's copy is the
+// only one), and otherwise in one small reused buffer they are copied from: no allocation per
+// read, no parser copy, no stream between the socket and the hash. (undici costs
 // about twice the CPU per byte received here: its parser copies every read into WebAssembly
 // memory, and each 64 KiB chunk passes through a Readable and an async iterator.) Over TLS the
 // answer comes through undici behind the same interface.
@@ -15,17 +16,21 @@ export interface BodyReader {
   /** The body's length in bytes (its Content-Length). */
   readonly length: number;
   /**
-   * Fills `into` whole with the body's next bytes. ERR_NODE_UNAVAILABLE when the node sends
-   * nothing for the stall deadline while bytes are awaited; ERR_SIZE_MISMATCH when it ends the
-   * body short.
+   * Fills `into` whole with the body's next bytes; `onData` (when given) is told, as bytes land,
+   * how many of `into` are filled so far, so the caller can hash them while the rest arrives.
+   * ERR_NODE_UNAVAILABLE when the node sends nothing for the stall deadline while bytes are
+   * awaited; ERR_SIZE_MISMATCH when it ends the body short.
    */
-  read(into: Uint8Array): Promise<void>;
+  read(into: Uint8Array, onData?: (filled: number) => void): Promise<void>;
   /** Stops reading; the connection is closed. Safe to call more than once. */
   close(): void;
 }
 
-/** The largest read the socket makes at once, into the one buffer it reuses. */
-const READ_BUFFER = 1 << 20;
+/**
+ * The buffer the socket reads into when no read waits for its bytes (the answer's head, the first
+ * bytes after a read was filled); while one waits, the socket reads into its buffer directly.
+ */
+const SPARE_BUFFER = 64 * 1024;
 /** An answer's status line and headers must fit in this many bytes. */
 const MAX_HEAD = 64 * 1024;
 
@@ -58,7 +63,10 @@ export function openBody(url: URL, opts: OpenBodyOptions): Promise<BodyReader> {
     let length = 0;
     let opened = false;
     let failure: Error | undefined;
-    let pending: { into: Uint8Array; at: number; resolve(): void; reject(e: Error): void } | undefined;
+    let pending: { into: Uint8Array; at: number; onData: ((filled: number) => void) | undefined; resolve(): void; reject(e: Error): void } | undefined;
+    const spare = Buffer.allocUnsafe(SPARE_BUFFER);
+    /** The part of the waiting read's buffer handed to the socket for its next read, if any. */
+    let target: Uint8Array | undefined;
     // Bytes that arrived while no read was waiting: still in the socket's buffer, which is not
     // refilled while the socket is paused, so they are kept as a view, not copied.
     let stash: Buffer | undefined;
@@ -89,19 +97,22 @@ export function openBody(url: URL, opts: OpenBodyOptions): Promise<BodyReader> {
     }, opts.stallMs);
     const waiting = (): boolean => !opened || pending !== undefined;
 
+    /** The waiting read took `n` more bytes: it is told, and resolved once full. */
+    const filled = (n: number): void => {
+      const p = pending!;
+      p.at += n;
+      if (p.at === p.into.length) pending = undefined;
+      p.onData?.(p.at);
+      if (!pending) p.resolve();
+    };
     /** Moves body bytes from `chunk` to the waiting read; what is left is stashed. */
     const deliver = (chunk: Buffer): void => {
       let at = 0;
       if (pending) {
         const n = Math.min(chunk.length, pending.into.length - pending.at);
-        pending.into.set(at === 0 && n === chunk.length ? chunk : chunk.subarray(0, n), pending.at);
-        pending.at += n;
+        pending.into.set(n === chunk.length ? chunk : chunk.subarray(0, n), pending.at);
         at = n;
-        if (pending.at === pending.into.length) {
-          const p = pending;
-          pending = undefined;
-          p.resolve();
-        }
+        filled(n);
       }
       if (at < chunk.length) stash = chunk.subarray(at);
     };
@@ -169,10 +180,23 @@ export function openBody(url: URL, opts: OpenBodyOptions): Promise<BodyReader> {
       port: Number(url.port || 80),
       lookup: lookup as never,
       onread: {
-        buffer: Buffer.allocUnsafe(READ_BUFFER),
+        // Asked after every read for the buffer of the next one: the rest of the waiting read's
+        // buffer (no more than the body has left), or the spare one.
+        buffer: (): Uint8Array => {
+          target = pending && !head && !failure && left > 0 && !stash ? pending.into.subarray(pending.at, pending.at + Math.min(left, pending.into.length - pending.at)) : undefined;
+          return target ?? spare;
+        },
         callback: (n: number, buf: Buffer): boolean => {
           if (failure) return false;
           timer.refresh();
+          if (buf === target) {
+            // Straight into the waiting read's buffer.
+            target = undefined;
+            left -= n;
+            filled(n);
+            if (left === 0) done();
+            return true;
+          }
           if (head) {
             head = Buffer.concat([head, buf.subarray(0, n)]);
             return onHead() && !failure;
@@ -201,11 +225,11 @@ export function openBody(url: URL, opts: OpenBodyOptions): Promise<BodyReader> {
       get length() {
         return length;
       },
-      read(into) {
+      read(into, onData) {
         if (failure) return Promise.reject(failure);
         if (pending) return Promise.reject(new TypeError('one read at a time'));
         return new Promise<void>((resolve, reject) => {
-          pending = { into, at: 0, resolve, reject };
+          pending = { into, at: 0, onData, resolve, reject };
           if (stash) {
             const s = stash;
             stash = undefined;
@@ -238,7 +262,7 @@ export function readerOver(chunks: AsyncIterable<Uint8Array>, length: number, de
   let closed = false;
   return {
     length,
-    async read(into) {
+    async read(into, onData) {
       let at = 0;
       while (at < into.length) {
         let c = left;
@@ -252,6 +276,7 @@ export function readerOver(chunks: AsyncIterable<Uint8Array>, length: number, de
         into.set(n === c.length ? c : c.subarray(0, n), at);
         at += n;
         if (n < c.length) left = c.subarray(n);
+        onData?.(at);
       }
     },
     close() {
