@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import { InsituError } from '@insitu/protocol';
 import { hashOfHashes } from '@insitu/protocol';
 import { replicatePiece } from '@insitu/sdk/sp';
-import { blsAggregateChecker, blsAggregateUnchecked, blsVerify } from '@insitu/protocol';
+import { blsAggregateBatchChecker, blsAggregateChecker, blsAggregateUnchecked, blsVerify } from '@insitu/protocol';
 import { sealSignDoc, type ObjectInfo, type StorageProvider } from '@insitu/protocol/chain';
 import { sameAddress } from '@insitu/protocol';
 import type { NodeContext } from '../context.ts';
@@ -20,19 +20,23 @@ import type { PieceWriter } from '../store/types.ts';
 
 const equal = (a: Uint8Array, b: Uint8Array): boolean => Buffer.from(a).equals(Buffer.from(b));
 
+interface Checkers {
+  one(signature: Uint8Array, message: Uint8Array): boolean;
+  many(items: { signature: Uint8Array; message: Uint8Array }[]): boolean;
+}
+
 /** Approval checkers by their secondaries' BLS keys: each set's keys are checked and aggregated once. */
-const checkers = new Map<string, (signature: Uint8Array, message: Uint8Array) => boolean>();
-function checkerFor(keys: Uint8Array[]): (signature: Uint8Array, message: Uint8Array) => boolean {
-  const id = keys.map((k) => Buffer.from(k).toString('hex')).join('');
+const checkers = new Map<string, Checkers>();
+function checkersFor(id: string, keys: Uint8Array[]): Checkers {
   let check = checkers.get(id);
   if (!check) {
     if (checkers.size >= 1024) checkers.clear();
     // A key the chain holds is valid (registered with its proof of possession); were one not, each
-    // approval is checked alone below and the secondary named.
+    // approval is checked alone and the secondary named.
     try {
-      check = blsAggregateChecker(keys);
+      check = { one: blsAggregateChecker(keys), many: blsAggregateBatchChecker(keys) };
     } catch {
-      check = () => false;
+      check = { one: () => false, many: () => false };
     }
     checkers.set(id, check);
   }
@@ -40,11 +44,40 @@ function checkerFor(keys: Uint8Array[]): (signature: Uint8Array, message: Uint8A
 }
 
 /**
+ * Aggregated approvals waiting to be checked, by set of secondaries: those of uploads whose
+ * approvals arrived in the same turn of the event loop (a secondary answers a batch of pieces at
+ * once) are checked together in one batch verification, then one by one only when it fails.
+ */
+const waitingChecks = new Map<string, { checkers: Checkers; items: { signature: Uint8Array; message: Uint8Array; done(ok: boolean): void }[] }>();
+function flushChecks(): void {
+  const groups = [...waitingChecks.values()];
+  waitingChecks.clear();
+  for (const { checkers: c, items } of groups) {
+    if (items.length > 1 && c.many(items)) {
+      for (const i of items) i.done(true);
+      continue;
+    }
+    for (const i of items) i.done(c.one(i.signature, i.message));
+  }
+}
+function verifyAggregate(keys: Uint8Array[], signature: Uint8Array, message: Uint8Array): Promise<boolean> {
+  const id = keys.map((k) => Buffer.from(k).toString('hex')).join('');
+  return new Promise((done) => {
+    let group = waitingChecks.get(id);
+    if (!group) {
+      if (waitingChecks.size === 0) setImmediate(flushChecks);
+      waitingChecks.set(id, (group = { checkers: checkersFor(id, keys), items: [] }));
+    }
+    group.items.push({ signature, message, done });
+  });
+}
+
+/**
  * The secondaries' approvals of the object's seal, aggregated: one check of the aggregate (as the
  * chain makes) instead of one per approval; only when it fails is each approval checked, to name
  * the secondary whose does not verify.
  */
-function checkApprovals(ctx: NodeContext, obj: ObjectInfo, gvgId: number, secondaries: StorageProvider[], approvals: Uint8Array[], what: string): Uint8Array {
+async function checkApprovals(ctx: NodeContext, obj: ObjectInfo, gvgId: number, secondaries: StorageProvider[], approvals: Uint8Array[], what: string): Promise<Uint8Array> {
   const doc = sealSignDoc({ chainId: ctx.chainId, gvgId, objectId: obj.id, checksums: obj.checksums });
   let aggregate: Uint8Array | undefined;
   try {
@@ -52,7 +85,7 @@ function checkApprovals(ctx: NodeContext, obj: ObjectInfo, gvgId: number, second
   } catch {
     aggregate = undefined;
   }
-  if (!aggregate || !checkerFor(secondaries.map((sp) => sp.blsKey))(aggregate, doc)) {
+  if (!aggregate || !(await verifyAggregate(secondaries.map((sp) => sp.blsKey), aggregate, doc))) {
     approvals.forEach((sig, j) => {
       if (!blsVerify(sig, doc, secondaries[j]!.blsKey)) {
         throw new InsituError('ERR_REPLICATION_FAILED', `secondary ${secondaries[j]!.id} returned an approval that does not verify`);
@@ -131,7 +164,7 @@ async function putSmall(ctx: NodeContext, req: IncomingMessage, res: ServerRespo
     })));
     const approved = performance.now();
     await written;
-    const aggregate = checkApprovals(ctx, obj, u.gvgId, secondaries, approvals, `${bucket}/${name}`);
+    const aggregate = await checkApprovals(ctx, obj, u.gvgId, secondaries, approvals, `${bucket}/${name}`);
     await writer.commit({ hashes: [hash], sizes: [size] });
     const sealing = performance.now();
     await ctx.chain.sealObject({ bucket, name, gvgId: u.gvgId, blsSignature: aggregate });
@@ -301,7 +334,7 @@ export async function putObject(ctx: NodeContext, req: IncomingMessage, res: Ser
     const received = performance.now();
     const approvals = await Promise.all(replications);
     const approved = performance.now();
-    const aggregate = checkApprovals(ctx, obj, gvg.id, secondaries, approvals, `${bucket}/${name}`);
+    const aggregate = await checkApprovals(ctx, obj, gvg.id, secondaries, approvals, `${bucket}/${name}`);
     await writer.commit({ hashes, sizes });
     // Seals of concurrent uploads go out together (the chain client batches them).
     const sealing = performance.now();
