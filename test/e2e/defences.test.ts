@@ -14,7 +14,9 @@ import { createHash } from 'node:crypto';
 import type { InsituClient } from '@insitu/sdk';
 import { createErasureCodec } from '@insitu/protocol/codec';
 import { computeChecksums } from '@insitu/protocol';
-import { getPiece, getPieceHashes, nodeStatus, putObject, replicatePiece } from '@insitu/sdk/sp';
+import { getPiece, getPieceHashes, nodeStatus, putObject, replicatePiece, spDispatcher } from '@insitu/sdk/sp';
+import { signRequest } from '@insitu/protocol/auth';
+import { request } from 'undici';
 import { privateKeyToAddress, type Hex } from '@insitu/protocol';
 import { freePort } from '@insitu/cli/devnet';
 import { createTestnet, type Testnet } from '../src/testnet.ts';
@@ -241,6 +243,51 @@ test.serial('replication is accepted only from the object\'s primary: not from a
     t.false(await held(id, j), `${who}: nothing kept`);
   }
   t.is(await code(replicatePiece({ endpoint, objectId: id, index: j, body: once(pieces[j]!), privateKey: net.plan.nodes[nodeAt(-1)]!.operatorKey })), 'accepted', 'the primary may');
+});
+
+/** Sends pieces to a secondary in one batch request (PUT /insitu/v1/replicate-pieces); the whole request's error code, or each piece's outcome. */
+async function batch(endpoint: string, key: string, pieces: { id: bigint; index: number; bytes: Uint8Array; listed?: number }[], body?: Uint8Array): Promise<string | string[]> {
+  const url = new URL(`/insitu/v1/replicate-pieces?pieces=${pieces.map((p) => `${p.id}.${p.index}.${p.listed ?? p.bytes.length}`).join('_')}`, endpoint);
+  const res = await request(url, { method: 'PUT', headers: signRequest({ method: 'PUT', url, privateKey: key }), body: body ?? Buffer.concat(pieces.map((p) => p.bytes)), dispatcher: spDispatcher });
+  if (res.statusCode !== 200) {
+    await res.body.dump();
+    return String(res.headers['x-insitu-error-code']);
+  }
+  const { results } = (await res.body.json()) as { results: ({ signature: string } | { code: string })[] };
+  return results.map((r) => ('signature' in r ? (/^[0-9a-f]{192}$/.test(r.signature) ? 'accepted' : 'bad signature') : r.code));
+}
+
+test.serial('a batch of replicated pieces is checked piece by piece: against the chain, from the object\'s primary only, each refused alone', async (t) => {
+  setModes({});
+  const a = bytes(20_000 + rand(10_000));
+  const b = bytes(20_000 + rand(10_000));
+  const ids = [await pending('batched-a', a), await pending('batched-b', b)];
+  const [pa, pb] = [createErasureCodec().encode(a), createErasureCodec().encode(b)];
+  const j = pick(1, 6)[0]!;
+  const endpoint = placement.find((p) => p.index === j)!.endpoint;
+  const primaryKey = net.plan.nodes[nodeAt(-1)]!.operatorKey;
+  const wrong = Buffer.from(pb[j]!);
+  const at = rand(wrong.length);
+  wrong[at] = wrong[at]! ^ (1 + rand(255));
+  const inGroup = new Set(placement.map((p) => nodeOf.get(p.spId)!));
+  const outsider = net.plan.nodes.findIndex((_, i) => !inGroup.has(i));
+  const right = [{ id: ids[0]!, index: j, bytes: pa[j]! }, { id: ids[1]!, index: j, bytes: pb[j]! }];
+  // Signed by anyone but the primary: every piece refused, nothing kept.
+  t.deepEqual(await batch(endpoint, net.plan.nodes[outsider]!.operatorKey, right), ['ERR_PERMISSION_DENIED', 'ERR_PERMISSION_DENIED'], 'a provider outside the group');
+  t.deepEqual(await batch(endpoint, net.plan.nodes[nodeAt((j + 1) % 6)]!.operatorKey, right), ['ERR_PERMISSION_DENIED', 'ERR_PERMISSION_DENIED'], 'another secondary of the group');
+  t.is(await batch(endpoint, net.accounts[0]!.privateKey, right), 'ERR_PERMISSION_DENIED', 'an account that is no provider');
+  // A body that is not the pieces listed, another index's place, or sizes listed wrong.
+  t.is(await batch(endpoint, primaryKey, right, Buffer.concat([pa[j]!, pb[j]!]).subarray(1)), 'ERR_SIZE_MISMATCH', 'a body shorter than listed');
+  t.deepEqual(await batch(endpoint, primaryKey, [right[0]!, { ...right[1]!, listed: pb[j]!.length - 1 }].map((p, i) => (i === 1 ? { ...p, bytes: pb[j]!.subarray(1) } : p))), ['accepted', 'ERR_SIZE_MISMATCH'], 'a piece listed at the wrong size');
+  t.deepEqual(await batch(endpoint, primaryKey, [{ ...right[1]!, index: (j + 1) % 6 }]), ['ERR_BAD_REQUEST'], 'an index this node does not hold');
+  t.is(await batch(endpoint, primaryKey, [right[0]!, right[0]!]), 'ERR_BAD_REQUEST', 'a piece listed twice');
+  t.true(await held(ids[0]!, j), 'the right piece was kept');
+  t.false(await held(ids[1]!, j), 'nothing kept of a refused piece');
+  // From the primary, a changed byte refuses that piece alone; the right bytes then go through.
+  t.deepEqual(await batch(endpoint, primaryKey, [right[0]!, { ...right[1]!, bytes: wrong }]), ['accepted', 'ERR_CHECKSUM_MISMATCH']);
+  t.false(await held(ids[1]!, j));
+  t.deepEqual(await batch(endpoint, primaryKey, right), ['accepted', 'accepted']);
+  t.true(await held(ids[1]!, j));
 });
 
 test.serial('the primary refuses bytes of the right size that disagree with the chain; nothing is sealed or kept, and the right bytes still go through', async (t) => {
