@@ -28,7 +28,7 @@ export interface NodeMetrics {
 /** The route label: the endpoint's shape, never an object name or an id. */
 export function routeOf(method: string, path: string): string {
   if (['/healthz', '/readyz', '/status', '/metrics', '/dashboard', '/dashboard/api'].includes(path)) return path;
-  if (path.startsWith('/greenfield/') || path === '/insitu/v1/piece' || path === '/insitu/v1/piece-hashes') return path;
+  if (path.startsWith('/greenfield/') || path === '/insitu/v1/piece' || path === '/insitu/v1/piece-hashes' || path === '/insitu/v1/replicate-pieces') return path;
   if (/^\/insitu\/v1\/jobs\/\d+\/output$/.test(path)) return '/insitu/v1/jobs/:id/output';
   if (/^\/insitu\/v1\/jobs\/\d+$/.test(path)) return '/insitu/v1/jobs/:id';
   if (path.startsWith('/insitu/')) return 'other';
