@@ -188,8 +188,14 @@ export async function getObject(ctx: NodeContext, req: IncomingMessage, res: Ser
     if (writeFailed !== undefined) throw writeFailed;
     res.end();
   } catch (e) {
-    // Cut off: the writes still queued fail, and reads not started yet do not start.
-    if (sent) res.destroy();
+    stopped = true;
+    for (const next of waiting.splice(0)) next(undefined);
+    if (sent) {
+      // Cut off, after what was written before the failure has gone out: the client sees an
+      // answer ended short (and reads around this node at once), not a connection refused.
+      while (busy.size > 0) await Promise.allSettled([...busy]);
+      res.destroy();
+    }
     throw e;
   } finally {
     stopped = true;
