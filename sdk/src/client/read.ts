@@ -66,13 +66,22 @@ const unitBuffer = (size: number): Buffer => Buffer.allocUnsafeSlow(size);
  */
 async function* fromPrimary(ctx: ReadContext, obj: ObjectInfo, first: number, last: number, endpoint: string, signal?: AbortSignal): AsyncGenerator<Uint8Array[]> {
   const key = { ...(ctx.privateKey ? { privateKey: ctx.privateKey } : {}), ...(ctx.role ? { role: ctx.role } : {}), stallMs: ctx.stallMs ?? STALL_MS };
-  const hashes = await getPieceHashes({ endpoint, objectId: obj.id, index: -1, ...key, ...(signal ? { signal } : {}) });
-  if (!same(hashOfHashes(hashes), obj.checksums[0]!)) throw new InsituError('ERR_CHECKSUM_MISMATCH', 'the primary\'s segment hash list does not match the chain');
   const size = Number(obj.payloadSize);
   const segSize = ctx.params.maxSegmentSize;
   const start = first * segSize;
   const end = Math.min(size, (last + 1) * segSize) - 1;
-  const body = await openObject({ endpoint, bucket: obj.bucketName, object: obj.objectName, range: { start, end }, ...key, ...(signal ? { signal } : {}) });
+  // The answer is asked for with the hash list, one round trip for both; nothing of it is read
+  // before the list checked out against the chain, and it is closed unread when the list fails.
+  const opening = openObject({ endpoint, bucket: obj.bucketName, object: obj.objectName, range: { start, end }, ...key, ...(signal ? { signal } : {}) });
+  let hashes: Uint8Array[];
+  try {
+    hashes = await getPieceHashes({ endpoint, objectId: obj.id, index: -1, ...key, ...(signal ? { signal } : {}) });
+    if (!same(hashOfHashes(hashes), obj.checksums[0]!)) throw new InsituError('ERR_CHECKSUM_MISMATCH', 'the primary\'s segment hash list does not match the chain');
+  } catch (e) {
+    void opening.then((b) => b.close(), () => undefined);
+    throw e;
+  }
+  const body = await opening;
   const segment = async (s: number): Promise<Uint8Array> => {
     const seg = unitBuffer(segmentBounds(size, segSize, s).length);
     if (!same(await readHashed(body, seg), hashes[s]!)) throw new InsituError('ERR_CHECKSUM_MISMATCH', `segment ${s} from the primary failed its hash`);
