@@ -30,7 +30,8 @@ test('only the accounts a devnet genesis names move the clock; nobody moves it o
   t.true((await other.getAccount(stranger!.address)).balance < before, 'the refused transaction still paid its fee');
   t.is(await code(mover.advanceTime(0)), 'ERR_INVALID_ARGUMENT');
   const moved = await mover.advanceTime(7 * 86_400);
-  t.true(moved >= t0 + 7 * 86_400_000);
+  // The answer names the moved time in whole seconds.
+  t.true(moved >= Math.floor(t0 / 1000) * 1000 + 7 * 86_400_000);
   t.true((await mover.status()).time >= t0 + 7 * 86_400_000, 'block time follows the moved clock');
   const readerOnly = await createChainClient({ ...opts, privateKey: stranger!.privateKey });
   t.is(await code(readerOnly.advanceTime(-5)), 'ERR_INVALID_ARGUMENT');
