@@ -1,6 +1,6 @@
 // The chain as a process.
 //   Embedded (default): `tsx chain/src/bin.ts --dir <dataDir> [--genesis <file>] [--host] [--port]
-//     [--block-interval-ms 20]` serves the JSON-RPC front and makes its own blocks.
+//     [--block-interval-ms 10]` serves the JSON-RPC front and makes its own blocks.
 //   ABCI: `... --abci --dir <dataDir> --genesis <file> [--host] [--port]` serves CometBFT's
 //     socket protocol (proxy_app = tcp://host:port); CometBFT makes the blocks.
 // Prints one JSON line {"event":"ready",...} once serving; stops cleanly on SIGINT/SIGTERM.
@@ -27,7 +27,7 @@ const { values } = parseArgs({
   },
 });
 if (!values.dir) {
-  process.stderr.write('usage: chain --dir <dataDir> [--genesis <genesis.json>] [--host 127.0.0.1] [--port 0] [--abci] [--block-interval-ms 20]\n');
+  process.stderr.write('usage: chain --dir <dataDir> [--genesis <genesis.json>] [--host 127.0.0.1] [--port 0] [--abci] [--block-interval-ms 10]\n');
   process.exit(2);
 }
 const genesis = parseGenesis(await readFile(values.genesis ?? join(values.dir, 'genesis.json'), 'utf8'));

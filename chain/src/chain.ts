@@ -17,7 +17,10 @@ export interface ChainOptions {
   now?: () => number;
   /** Kept for callers of earlier versions: a devnet genesis (`devClock`) is what allows moving time. */
   devClock?: boolean;
-  /** How long the chain collects transactions before making a block (default 20 ms). */
+  /**
+   * How long the chain collects transactions before making a block (default 10 ms: a block of
+   * whatever arrived meanwhile; every upload waits for two blocks, its creation's and its seal's).
+   */
   blockIntervalMs?: number;
   /** At most this many transactions per block (default 2000); the rest wait for the next. */
   maxBlockTxs?: number;
@@ -43,7 +46,7 @@ export function createChain(opts: ChainOptions): Chain {
   const logger = opts.logger ?? silentLogger;
   const app = createChainApp({ dataDir: opts.dataDir, genesis: opts.genesis, logger, ...(opts.now ? { now: opts.now } : {}) });
   const evm = String(evmChainId(opts.genesis.chainId));
-  const interval = Math.max(0, opts.blockIntervalMs ?? 20);
+  const interval = Math.max(0, opts.blockIntervalMs ?? 10);
   const maxTxs = Math.max(1, opts.maxBlockTxs ?? 2000);
   let rpcUrl = '';
   let port = opts.port ?? 0;

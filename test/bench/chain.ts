@@ -159,7 +159,7 @@ export async function run(ctx: BenchContext): Promise<void> {
   const cometbft = findCometbft();
   const modes: ChainMode[] = [
     { name: 'embedded, one tx per block (as before)', embedded: { blockIntervalMs: 0, maxBlockTxs: 1 } },
-    { name: 'embedded, blocks of many (20 ms)', embedded: {} },
+    { name: 'embedded, blocks of many (10 ms)', embedded: {} },
     ...(cometbft ? [{ name: '4 CometBFT validators', validators: 4 }] : []),
   ];
   const rows: Record<string, string | number>[] = [];
