@@ -6,6 +6,7 @@ import { createServer, type Server, type Socket } from 'node:net';
 import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
 import { randomBytes } from 'node:crypto';
+import { Worker } from 'node:worker_threads';
 import { openBody } from '../src/sp/body-reader.ts';
 
 const connections = new WeakMap<Server, Set<Socket>>();
@@ -87,4 +88,40 @@ test('an answer cut off short is ERR_SIZE_MISMATCH, and an error answer carries 
   const e = await t.throwsAsync(openBody(err.url, { headers: {}, stallMs: 10_000, what: 'test' }));
   t.is((e as { code?: string }).code, 'ERR_CHECKSUM_MISMATCH');
   t.regex(e!.message, /corrupt/);
+});
+
+test('a reader whose own thread was busy past the deadline reads the bytes that arrived meanwhile instead of calling the node silent', async (t) => {
+  // The node runs on another thread, so it sends while this one is blocked; it says when the
+  // kernel has the bytes through shared memory, which this thread waits on.
+  const flag = new Int32Array(new SharedArrayBuffer(4));
+  const worker = new Worker(`
+    const { parentPort, workerData } = require('node:worker_threads');
+    const net = require('node:net');
+    let conn;
+    const server = net.createServer((socket) => {
+      conn = socket;
+      socket.on('error', () => undefined);
+      socket.once('data', () => socket.write('HTTP/1.1 200 OK\\r\\ncontent-length: 20\\r\\n\\r\\n0123456789'));
+    });
+    server.listen(0, '127.0.0.1', () => parentPort.postMessage(server.address().port));
+    parentPort.on('message', (m) => {
+      if (m === 'send') conn.write('abcdefghij', () => { Atomics.store(workerData, 0, 1); Atomics.notify(workerData, 0); });
+      else { conn?.destroy(); server.close(); parentPort.close(); }
+    });
+  `, { eval: true, workerData: flag });
+  t.teardown(() => worker.terminate());
+  const [port] = (await once(worker, 'message')) as [number];
+  const stallMs = 200;
+  const body = await openBody(new URL(`http://127.0.0.1:${port}/x`), { headers: {}, stallMs, what: 'test' });
+  const first = new Uint8Array(10);
+  await body.read(first);
+  const second = new Uint8Array(10);
+  const reading = body.read(second);
+  worker.postMessage('send');
+  Atomics.wait(flag, 0, 0);
+  // Blocked past the deadline, with the bytes in the socket.
+  for (const until = performance.now() + 2 * stallMs; performance.now() < until;);
+  await reading;
+  t.is(Buffer.from(second).toString(), 'abcdefghij');
+  worker.postMessage('stop');
 });

@@ -91,9 +91,18 @@ export function openBody(url: URL, opts: OpenBodyOptions): Promise<BodyReader> {
       socket.destroy();
     };
     const onAbort = (): void => fail(toAbortError(opts.signal!.reason));
-    // Runs only while the answer's head or a read's bytes are awaited (see `waiting`).
+    /** Socket reads so far: a deadline passed while bytes were read since it was armed is no stall. */
+    let heard = 0;
+    // Runs only while the answer's head or a read's bytes are awaited (see `waiting`). A process
+    // kept busy past the deadline (a loaded machine, a long collection) may have bytes waiting in
+    // the socket unread: they are read in this turn of the event loop, before setImmediate's
+    // callback, and only a node that sent none of them is silent.
     const timer = setTimeout(() => {
-      if (waiting()) fail(unavailable(opts.what, host, `sent nothing for ${opts.stallMs} ms`));
+      if (!waiting()) return;
+      const before = heard;
+      setImmediate(() => {
+        if (waiting() && heard === before) fail(unavailable(opts.what, host, `sent nothing for ${opts.stallMs} ms`));
+      });
     }, opts.stallMs);
     const waiting = (): boolean => !opened || pending !== undefined;
 
@@ -188,6 +197,7 @@ export function openBody(url: URL, opts: OpenBodyOptions): Promise<BodyReader> {
         },
         callback: (n: number, buf: Buffer): boolean => {
           if (failure) return false;
+          heard++;
           timer.refresh();
           if (buf === target) {
             // Straight into the waiting read's buffer.
