@@ -156,6 +156,8 @@ export class LevelKV implements KV {
 
 export class CacheKV implements KV {
   readonly #writes = new Map<string, unknown>();
+  /** Each write's stored form once batch() made it, until the key is written again. */
+  readonly #encoded = new Map<string, string>();
   constructor(readonly parent: KV) {}
 
   async get<T>(key: string): Promise<T | undefined> {
@@ -167,9 +169,11 @@ export class CacheKV implements KV {
   }
   put(key: string, value: unknown): void {
     this.#writes.set(key, structuredClone(value));
+    this.#encoded.delete(key);
   }
   del(key: string): void {
     this.#writes.set(key, TOMBSTONE);
+    this.#encoded.delete(key);
   }
   async list<T>(prefix: string, o: ListOptions = {}): Promise<[string, T][]> {
     const opts = { ...o, limit: boundOf(o.limit) };
@@ -195,8 +199,18 @@ export class CacheKV implements KV {
       else parent.put(k, v);
     }
     this.#writes.clear();
+    this.#encoded.clear();
   }
+  /**
+   * The writes as LevelDB stores them. A block's are asked for twice (its app hash, then its
+   * commit): each value is encoded once.
+   */
   batch(): WriteBatch {
-    return [...this.#writes].map(([key, v]) => (v === TOMBSTONE ? { type: 'del' as const, key } : { type: 'put' as const, key, value: encodeValue(v) }));
+    return [...this.#writes].map(([key, v]) => {
+      if (v === TOMBSTONE) return { type: 'del' as const, key };
+      let value = this.#encoded.get(key);
+      if (value === undefined) this.#encoded.set(key, (value = encodeValue(v)));
+      return { type: 'put' as const, key, value };
+    });
   }
 }
