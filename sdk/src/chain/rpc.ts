@@ -23,13 +23,13 @@ interface Asked {
   reject(e: unknown): void;
 }
 const asked = new Map<string, Asked[]>();
-/** Requests in one JSON-RPC batch: the embedded chain's bound (and cosmjs's). */
-const MAX_BATCH = 20;
+/** Requests in one JSON-RPC batch: CometBFT's default bound (max_request_batch_size; the embedded chain takes 20). */
+const MAX_BATCH = 10;
 
 /**
  * abci_query calls made in the same turn of the event loop to one endpoint (a node checking the
  * objects of a batch of pieces, many uploads of one process reading their objects) go as one
- * JSON-RPC batch: one HTTP request and one answer to parse on both sides instead of one each.
+ * JSON-RPC batch (of at most 10): one HTTP request and one answer to parse on both sides instead of one each.
  * Each call still gets its own answer or error. A call with a signal goes alone, so its abort
  * cuts nothing else; long polls and broadcasts go alone too.
  */
