@@ -73,6 +73,8 @@ async function* fromPrimary(ctx: ReadContext, obj: ObjectInfo, first: number, la
   // The answer is asked for with the hash list, one round trip for both; nothing of it is read
   // before the list checked out against the chain, and it is closed unread when the list fails.
   const opening = openObject({ endpoint, bucket: obj.bucketName, object: obj.objectName, range: { start, end }, ...key, ...(signal ? { signal } : {}) });
+  // Its failure is reported below, in its turn; one that comes while the list is awaited is no unhandled rejection.
+  opening.catch(() => undefined);
   let hashes: Uint8Array[];
   try {
     hashes = await getPieceHashes({ endpoint, objectId: obj.id, index: -1, ...key, ...(signal ? { signal } : {}) });
