@@ -225,7 +225,7 @@ export async function putObject(ctx: NodeContext, req: IncomingMessage, res: Ser
     ctx.uploads.delete(obj.id);
     throw e;
   }
-  if (obj.payloadSize <= BigInt(Math.min(SMALL_OBJECT_BYTES, ctx.params.maxSegmentSize))) {
+  if (obj.payloadSize > 0n && obj.payloadSize <= BigInt(Math.min(SMALL_OBJECT_BYTES, ctx.params.maxSegmentSize))) {
     return putSmall(ctx, req, res, { bucket, name, obj, gvgId: gvg.id, secondaries, writer, started });
   }
   const channels: Channel<Uint8Array>[] = secondaries.map(() => createChannel<Uint8Array>(2));
