@@ -91,6 +91,8 @@ export function createStorageNode(opts: StorageNodeOptions): StorageNode {
       try {
         const chain = await createChainClient({ rpcUrl: opts.rpcUrl, chainId: opts.chainId, privateKey: operatorKey });
         let providers = new Map<number, StorageProvider>();
+        let operatorMissAt = 0;
+        let operatorRefresh: Promise<void> | undefined;
         const refresh = async (): Promise<void> => {
           providers = new Map((await chain.listStorageProviders()).map((p) => [p.id, p]));
         };
@@ -130,7 +132,16 @@ export function createStorageNode(opts: StorageNodeOptions): StorageNode {
             return p;
           },
           async providerByOperator(a) {
-            return [...providers.values()].find((p) => sameAddress(p.operatorAddress, a));
+            const find = (): StorageProvider | undefined => [...providers.values()].find((p) => sameAddress(p.operatorAddress, a));
+            // A provider registered since the list was read is learnt by reading it again; an
+            // account that is no provider can make that happen at most once a second.
+            if (find()) return find();
+            if (!operatorRefresh && Date.now() - operatorMissAt >= 1000) {
+              operatorMissAt = Date.now();
+              operatorRefresh = refresh().finally(() => (operatorRefresh = undefined));
+            }
+            await operatorRefresh?.catch(() => undefined);
+            return find();
           },
         };
         const runtime = createJobRuntime({ cacheDir: join(opts.dataDir, 'job-cache'), workers: opts.jobWorkers ?? 2, logger });
