@@ -192,11 +192,11 @@ export class CacheKV implements KV {
     const sorted = [...base.entries()].sort(([a], [b]) => (a < b ? -dir : a > b ? dir : 0));
     return opts.limit ? sorted.slice(0, opts.limit) : sorted;
   }
-  /** Moves this layer's writes into its parent cache. */
+  /** Moves this layer's writes into its parent cache (they are this layer's own copies: moved, not copied again). */
   flushInto(parent: CacheKV): void {
     for (const [k, v] of this.#writes) {
-      if (v === TOMBSTONE) parent.del(k);
-      else parent.put(k, v);
+      parent.#writes.set(k, v);
+      parent.#encoded.delete(k);
     }
     this.#writes.clear();
     this.#encoded.clear();
