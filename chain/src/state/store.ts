@@ -110,7 +110,13 @@ export class LevelKV implements KV {
       this.#remember(w.key, w.type === 'put' ? new Stored(w.value!) : ABSENT);
     }
     // A listing stays only while no key under its prefix was written.
-    for (const [id, l] of this.#listings) if (writes.some((w) => w.key.startsWith(l.prefix))) this.#listings.delete(id);
+    // Each prefix is checked once however many listings it has (a few prefixes, many cursors).
+    const touched = new Map<string, boolean>();
+    for (const [id, l] of this.#listings) {
+      let hit = touched.get(l.prefix);
+      if (hit === undefined) touched.set(l.prefix, (hit = writes.some((w) => w.key.startsWith(l.prefix))));
+      if (hit) this.#listings.delete(id);
+    }
   }
 
   /**
