@@ -17,6 +17,7 @@ import { requireNotFrozen, spendReadQuota } from './read-quota.ts';
 import { providerRole, type ProviderRole } from './provider-role.ts';
 import { answerChallenge } from '../challenge/answers.ts';
 import { sendJson, writeOut } from './respond.ts';
+import { alignedBuffers } from '../store/direct-file.ts';
 
 /** Greenfield's challenge and recovery endpoints name the piece in headers; insitu's in the query. */
 export function pieceParamsFromHeaders(req: IncomingMessage, url: URL): URL {
@@ -100,7 +101,8 @@ async function servePieceRange(ctx: NodeContext, res: ServerResponse, url: URL, 
   if (!Number.isInteger(last) || last < segment || last >= meta.sizes.length) throw new InsituError('ERR_INVALID_RANGE', `object ${obj.id} has no segments ${segment} to ${String(url.searchParams.get('last'))}`);
   let total = 0;
   for (let s = segment; s <= last; s++) total += meta.sizes[s]!;
-  const bufs = [new Uint8Array(meta.sizes[segment]!), new Uint8Array(meta.sizes[segment]!)];
+  // Page-aligned: the store reads pieces into them around the page cache (store/direct-file.ts).
+  const bufs = alignedBuffers(2, meta.sizes[segment]!);
   let data = await verifiedPiece(ctx, obj, meta, index, segment, bufs[0]);
   if (!role) await spendReadQuota(ctx, obj.bucketName, total);
   res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': String(total) });

@@ -210,6 +210,25 @@ export async function openDirectFile(path: string, pool: StagingPool, wrap: <T>(
 export const READ_BYTES = 2 << 20;
 export const readBuffers: StagingPool = createAlignedPool(READ_BYTES, 8);
 
+/**
+ * `count` page-aligned buffers of `bytes` each (rounded up to whole pages), in one allocation of
+ * their own that goes with them: for a reader whose unit is not a READ_BYTES chunk (a secondary
+ * serving its pieces), so its reads into them go around the page cache. Unaligned (read through
+ * the cache) when the engine cannot reserve another WebAssembly memory.
+ */
+export function alignedBuffers(count: number, bytes: number): Uint8Array[] {
+  const each = alignUp(Math.max(bytes, 1));
+  const pages = Math.ceil((each * count) / WASM_PAGE);
+  let memory: ArrayBuffer;
+  try {
+    memory = new WebAssembly.Memory({ initial: pages, maximum: pages }).buffer;
+    alignedMemories.add(memory);
+  } catch {
+    memory = new ArrayBuffer(each * count);
+  }
+  return Array.from({ length: count }, (_, i) => new Uint8Array(memory, i * each, each));
+}
+
 /** Whether a read of `length` bytes at `offset` into `into` can go around the page cache. */
 const directFits = (offset: number, length: number, into: Uint8Array): boolean =>
   constants.O_DIRECT !== undefined && offset % ALIGN === 0 && into.length >= alignUp(length) && isAlignedBuffer(into);
