@@ -37,8 +37,12 @@ const alignedMemories = new WeakSet<ArrayBufferLike>();
 export const isAlignedBuffer = (buf: Uint8Array): boolean =>
   alignedMemories.has(buf.buffer) && buf.byteOffset % ALIGN === 0 && buf.length % ALIGN === 0;
 
-/** A pool of `slotBytes` buffers (a multiple of the page), `slots` of them carved out of each allocation. */
-function createAlignedPool(slotBytes: number, slots: number): StagingPool {
+/**
+ * A pool of `slotBytes` buffers (a multiple of the page), `slots` of them carved out of each
+ * allocation; at most `keep` free ones are kept (others are dropped, for the collector to free:
+ * with one slot per allocation, a burst of users leaves no memory held behind it).
+ */
+function createAlignedPool(slotBytes: number, slots: number, keep = Infinity): StagingPool {
   const free: Uint8Array[] = [];
   return {
     take() {
@@ -59,7 +63,7 @@ function createAlignedPool(slotBytes: number, slots: number): StagingPool {
       return free.pop()!;
     },
     give(buf) {
-      free.push(buf);
+      if (free.length < keep) free.push(buf);
     },
   };
 }
@@ -202,13 +206,14 @@ export async function openDirectFile(path: string, pool: StagingPool, wrap: <T>(
 
 /**
  * Page-aligned buffers of `READ_BYTES` for readers that want their reads around the page cache
- * (a primary serving an object), shared by every store of the process. Reading a file the
- * writers kept out of the cache through it would cost the reader what writing through it cost:
- * every page the cache takes faulted in from the host (≈ 3 CPU-seconds per GiB), against
- * ≈ 0.1 for the device to fill a resident buffer directly.
+ * (a primary serving an object), shared by every store of the process; 16 free ones (32 MiB) are
+ * kept for the next readers. Reading a file the writers kept out of the cache through it would
+ * cost the reader what writing through it cost: every page the cache takes faulted in from the
+ * host (≈ 3 CPU-seconds per GiB), against ≈ 0.1 for the device to fill a resident buffer
+ * directly.
  */
 export const READ_BYTES = 2 << 20;
-export const readBuffers: StagingPool = createAlignedPool(READ_BYTES, 8);
+export const readBuffers: StagingPool = createAlignedPool(READ_BYTES, 1, 16);
 
 /**
  * `count` page-aligned buffers of `bytes` each (rounded up to whole pages), in one allocation of
