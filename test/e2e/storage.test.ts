@@ -61,9 +61,13 @@ test.serial('a Node stream and an async iterable upload like bytes do', async (t
   t.true((await collect(alice.objects.get('spine', 'from-readable'))).equals(whole));
   t.true((await collect(alice.objects.get('spine', 'from-iterable'))).equals(whole));
   // The same bytes again under the same name are already there: the call returns the object.
+  // Neither that nor other bytes under a taken name sends a transaction (which would cost a fee).
+  const sequence = async (): Promise<unknown> => (await alice.chain.getAccount(net.accounts[0]!.address)).nonce;
+  const before = await sequence();
   t.is((await alice.objects.put('spine', 'from-readable', whole)).status, 'sealed');
   const e = await t.throwsAsync(alice.objects.put('spine', 'from-readable', randomBytes(10)));
   t.is((e as { code?: string }).code, 'ERR_OBJECT_EXISTS');
+  t.is(await sequence(), before, 'no transaction sent for a taken name');
 });
 
 test.serial('range reads at segment boundaries return exactly the asked bytes', async (t) => {

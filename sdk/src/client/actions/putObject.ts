@@ -121,6 +121,10 @@ export async function putObject(ctx: ClientContext, bucket: string, name: string
   validateObjectName(name);
   const p = await ctx.params();
   const src = await prepareSource(source, opts.signal);
+  // Whether the name is taken is asked while the checksums are computed: a creation the chain
+  // refuses for a taken name would still cost its fee, and a re-put or a resumed upload costs none.
+  const named = existingObject(ctx, bucket, name, opts);
+  named.catch(() => undefined);
   try {
     const redundancy = { segmentSize: p.maxSegmentSize, dataShards: p.dataChunks, parityShards: p.parityChunks };
     // computeChecksums is done with each segment before it asks for the next: a file is read into one reused buffer.
@@ -134,17 +138,17 @@ export async function putObject(ctx: ClientContext, bucket: string, name: string
       ...(opts.contentType ? { contentType: opts.contentType } : {}),
     };
     let txHash: string | undefined;
-    // Most names are new: the object is created at once, and only a name the chain says is taken
-    // is looked at (a sealed object, or an upload left unfinished to resume or replace). An empty
-    // object is sealed by its creation, so it is read back as before.
-    if (size > 0n) {
+    let existing = await named;
+    // A new name is created without reading the object back; only a name taken meanwhile is
+    // looked at again. An empty object is sealed by its creation, so it is read back as before.
+    if (!existing && size > 0n) {
       try {
         txHash = (await createObjectTx(ctx.chain, input, sig(opts))).txHash;
       } catch (e) {
         if ((e as InsituError).code !== 'ERR_OBJECT_EXISTS') throw e;
+        existing = await existingObject(ctx, bucket, name, opts);
       }
     }
-    let existing = txHash ? undefined : await existingObject(ctx, bucket, name, opts);
     if (existing) {
       const sameBytes = existing.payloadSize === size && sameChecksums(existing.checksums, checksums);
       if (existing.status === 'sealed') {
