@@ -18,21 +18,6 @@ export interface QueryAnswer {
   height: bigint;
 }
 
-/**
- * Each known path's codecs, resolved once (resolving tries the generated module's naming
- * conventions in turn, each miss a thrown error: more than answering the query). Only paths that
- * resolve are kept, so unknown paths asked for cannot grow it.
- */
-const pathCodecs = new Map<string, ReturnType<typeof queryCodecs>>();
-function codecsOf(path: string): ReturnType<typeof queryCodecs> {
-  let c = pathCodecs.get(path);
-  if (!c) {
-    c = queryCodecs(path);
-    if (c) pathCodecs.set(path, c);
-  }
-  return c;
-}
-
 /** Cosmos's "key not found" code, which Cosmos clients recognise. */
 const NOT_FOUND_CODE = 22;
 
@@ -88,7 +73,7 @@ async function answerAnew(app: ChainApp, logger: Logger, path: string, data: Uin
   const reply = (value: Uint8Array, code = 0, log = '', codespace = ''): QueryAnswer => ({ code, log, codespace, value, height });
   try {
     if (path === '/cosmos.tx.v1beta1.Service/Simulate') {
-      const { request, response } = codecsOf(path)!;
+      const { request, response } = queryCodecs(path)!;
       let txBytes: Uint8Array;
       try {
         txBytes = (request.decode(data) as { txBytes: Uint8Array }).txBytes;
@@ -127,7 +112,7 @@ async function answerAnew(app: ChainApp, logger: Logger, path: string, data: Uin
       const res = await app.query(path, req);
       return reply(new Uint8Array(Buffer.from(encodeValue(res), 'utf8')));
     }
-    const codecs = codecsOf(path);
+    const codecs = queryCodecs(path);
     if (!codecs) throw new InsituError('ERR_BAD_REQUEST', `unknown query path ${path}`);
     let req: Record<string, unknown>;
     try {

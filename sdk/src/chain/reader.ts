@@ -112,16 +112,6 @@ export const QUERY = {
   verifyPermission: '/greenfield.storage.Query/VerifyPermission',
 } as const;
 
-/**
- * A query path's codecs, resolved once per path (resolving tries the generated module's naming
- * conventions in turn, each miss a thrown error: more than the query's own encoding).
- */
-const pathCodecs = new Map<string, NonNullable<ReturnType<typeof queryCodecs>>>();
-export function codecsOf(path: string): NonNullable<ReturnType<typeof queryCodecs>> {
-  let c = pathCodecs.get(path);
-  if (!c) pathCodecs.set(path, (c = queryCodecs(path)!));
-  return c;
-}
 
 /**
  * One Greenfield query by its gRPC path: the request and response are the same generated
@@ -131,7 +121,7 @@ export function codecsOf(path: string): NonNullable<ReturnType<typeof queryCodec
  * greenfield-js-sdk, for guard() to turn into its code.
  */
 export async function gnfdQuery(rpcUrl: string, path: string, req: Record<string, unknown>, signal?: AbortSignal): Promise<Rec> {
-  const codecs = codecsOf(path);
+  const codecs = queryCodecs(path)!;
   const data = Buffer.from(codecs.request.encode(codecs.request.fromPartial(req)).finish()).toString('hex');
   const r = await jsonRpc<{ response: { code: number; log: string; value: string | null } }>(rpcUrl, 'abci_query', { path, data }, signal);
   if (r.response.code !== 0) throw new Error(`query ${path} failed: ${r.response.log}`);

@@ -15,8 +15,7 @@
 // Clients of one key on one RPC in one process share the counter, so they do not race each other.
 
 import { InsituError, throwIfAborted, compressedPublicKey, privateKeyToAddress, type Hex } from '@insitu/protocol';
-import { codec, msgCodec, toLong, txTypedData, signTypedData } from '@insitu/protocol/chain';
-import { codecsOf } from './reader.ts';
+import { codec, msgCodec, queryCodecs, toLong, txTypedData, signTypedData } from '@insitu/protocol/chain';
 import type { CallOptions, TxResult } from '@insitu/protocol/chain';
 import { jsonRpc, chainError } from './rpc.ts';
 import { waitForTx } from './inclusion.ts';
@@ -141,7 +140,7 @@ export function createTxSender(opts: TxSenderOptions): TxSender {
     // block of this account's transactions in flight may commit between reading it and the
     // simulation; the refusal names the sequence now expected, which is used instead.
     let sequence = (await opts.account()).sequence;
-    const { request, response } = codecsOf(SIMULATE);
+    const { request, response } = queryCodecs(SIMULATE)!;
     let res: Rec;
     let used: bigint;
     for (let attempt = 0; ; attempt++) {
