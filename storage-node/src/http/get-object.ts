@@ -21,10 +21,11 @@ const CHUNK = READ_BYTES;
 /** Reads from disk in flight beyond the chunk being hashed and sent. */
 const READ_AHEAD = 2;
 /**
- * Buffers one answer uses: the reads ahead, the chunk being hashed, the segment's held-back chunk
- * and writes the socket has not taken yet.
+ * Buffers one answer uses (6 MiB): the reads ahead and the chunk being hashed and sent, which is
+ * read into again once the socket took it. A read waits for a buffer only while the client is
+ * slower than the disk; a held-back chunk leaves two for the reads that finish its segment's hash.
  */
-const BUFFERS = 4;
+const BUFFERS = 3;
 
 export function parseRange(header: string | undefined, size: number): { start: number; end: number } | null {
   if (header === undefined) return null;
