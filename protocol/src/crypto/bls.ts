@@ -65,6 +65,16 @@ export function blsFastAggregateVerify(signature: Uint8Array, message: Uint8Arra
   }
 }
 
+/** The signers' keys, each checked to be a valid G1 point, aggregated; throws ERR_INVALID_ARGUMENT. */
+function aggregateKeys(publicKeys: Uint8Array[]): InstanceType<Blst['PublicKey']> {
+  if (publicKeys.length === 0) throw new InsituError('ERR_INVALID_ARGUMENT', 'no public keys');
+  try {
+    return blst.aggregatePublicKeys(publicKeys.map((k) => blst.PublicKey.fromBytes(k, true)));
+  } catch (cause) {
+    throw new InsituError('ERR_INVALID_ARGUMENT', 'a public key is not a valid G1 point', { cause });
+  }
+}
+
 /**
  * FastAggregateVerify for one set of signers, prepared once: their keys are checked and
  * aggregated when the checker is made, not for every signature (a primary checks the same
@@ -72,13 +82,7 @@ export function blsFastAggregateVerify(signature: Uint8Array, message: Uint8Arra
  * a valid G1 point.
  */
 export function blsAggregateChecker(publicKeys: Uint8Array[]): (signature: Uint8Array, message: Uint8Array) => boolean {
-  if (publicKeys.length === 0) throw new InsituError('ERR_INVALID_ARGUMENT', 'no public keys');
-  let aggregate: InstanceType<Blst['PublicKey']>;
-  try {
-    aggregate = blst.aggregatePublicKeys(publicKeys.map((k) => blst.PublicKey.fromBytes(k, true)));
-  } catch (cause) {
-    throw new InsituError('ERR_INVALID_ARGUMENT', 'a public key is not a valid G1 point', { cause });
-  }
+  const aggregate = aggregateKeys(publicKeys);
   return (signature, message) => {
     try {
       // The aggregate signature is checked for the subgroup here, as FastAggregateVerify does.
@@ -97,13 +101,7 @@ export function blsAggregateChecker(publicKeys: Uint8Array[]): (signature: Uint8
  * the cost of checking four or more one by one: one final exponentiation for the whole batch.
  */
 export function blsAggregateBatchChecker(publicKeys: Uint8Array[]): (items: { signature: Uint8Array; message: Uint8Array }[]) => boolean {
-  if (publicKeys.length === 0) throw new InsituError('ERR_INVALID_ARGUMENT', 'no public keys');
-  let aggregate: InstanceType<Blst['PublicKey']>;
-  try {
-    aggregate = blst.aggregatePublicKeys(publicKeys.map((k) => blst.PublicKey.fromBytes(k, true)));
-  } catch (cause) {
-    throw new InsituError('ERR_INVALID_ARGUMENT', 'a public key is not a valid G1 point', { cause });
-  }
+  const aggregate = aggregateKeys(publicKeys);
   return (items) => {
     if (items.length === 0) return true;
     try {

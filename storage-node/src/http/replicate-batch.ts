@@ -9,11 +9,12 @@
 
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createHash } from 'node:crypto';
-import { InsituError, hashOfHashes, blsSign, sameAddress, type Hex } from '@insitu/protocol';
-import { sealSignDoc, type ObjectInfo } from '@insitu/protocol/chain';
+import { InsituError, hashOfHashes, type Hex } from '@insitu/protocol';
+import type { ObjectInfo } from '@insitu/protocol/chain';
 import { segmentSizes, type NodeContext } from '../context.ts';
 import { signerOf } from './access.ts';
 import { sendJson } from './respond.ts';
+import { replicationGroup, sealApproval } from './replicate-piece.ts';
 
 /** Pieces one request may carry. */
 export const MAX_BATCH_PIECES = 64;
@@ -70,15 +71,7 @@ async function acceptPiece(ctx: NodeContext, signer: Hex, entry: BatchEntry, loo
   const { objectId: id, index } = entry;
   const obj = await lookup;
   if (obj.status !== 'created') throw new InsituError('ERR_OBJECT_ALREADY_SEALED', `object ${id} is not waiting for replication`);
-  // The group as remembered; a refusal is made only on the group as the chain has it now.
-  let gvg = await ctx.groups.get(obj.gvgId);
-  const admits = async (): Promise<boolean> => sameAddress(signer, (await ctx.provider(gvg.primarySpId)).operatorAddress) && gvg.secondarySpIds[index] === ctx.spId;
-  if (!(await admits())) gvg = await ctx.groups.get(obj.gvgId, true);
-  const primary = await ctx.provider(gvg.primarySpId);
-  if (!sameAddress(signer, primary.operatorAddress)) {
-    throw new InsituError('ERR_PERMISSION_DENIED', `only the primary of group ${gvg.id} (${primary.operatorAddress}) may replicate to it`);
-  }
-  if (gvg.secondarySpIds[index] !== ctx.spId) throw new InsituError('ERR_BAD_REQUEST', `this node does not hold piece ${index} of group ${gvg.id}`);
+  const gvg = await replicationGroup(ctx, signer, obj, index);
   const k = ctx.params.dataChunks;
   const sizes = segmentSizes(Number(obj.payloadSize), ctx.params.maxSegmentSize).map((s) => Math.ceil(s / k));
   const size = sizes.reduce((a, b) => a + b, 0);
@@ -100,8 +93,7 @@ async function acceptPiece(ctx: NodeContext, signer: Hex, entry: BatchEntry, loo
     await writer.abort();
     throw e;
   }
-  const signature = blsSign(sealSignDoc({ chainId: ctx.chainId, gvgId: gvg.id, objectId: obj.id, checksums: obj.checksums }), ctx.blsSecret);
-  return Buffer.from(signature).toString('hex');
+  return sealApproval(ctx, gvg.id, obj);
 }
 
 export async function replicateBatch(ctx: NodeContext, req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {

@@ -4,11 +4,8 @@
 
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createHash } from 'node:crypto';
-import { InsituError } from '@insitu/protocol';
-import { hashOfHashes } from '@insitu/protocol';
-import { blsSign } from '@insitu/protocol';
-import { sealSignDoc } from '@insitu/protocol/chain';
-import { sameAddress } from '@insitu/protocol';
+import { InsituError, hashOfHashes, blsSign, sameAddress, type Hex } from '@insitu/protocol';
+import { sealSignDoc, type GlobalVirtualGroup, type ObjectInfo } from '@insitu/protocol/chain';
 import { segmentSizes, type NodeContext } from '../context.ts';
 import { signerOf } from './access.ts';
 import { sendJson } from './respond.ts';
@@ -69,6 +66,28 @@ async function receivePieces(source: AsyncIterable<Uint8Array>, sizes: number[],
   return hashes;
 }
 
+/**
+ * The group of `obj` once `signer` is checked to be its primary and this node the holder of piece
+ * `index`: the group as remembered, and a refusal is made only on the group as the chain has it now.
+ */
+export async function replicationGroup(ctx: NodeContext, signer: Hex, obj: ObjectInfo, index: number): Promise<GlobalVirtualGroup> {
+  let gvg = await ctx.groups.get(obj.gvgId);
+  const admits = async (): Promise<boolean> => sameAddress(signer, (await ctx.provider(gvg.primarySpId)).operatorAddress) && gvg.secondarySpIds[index] === ctx.spId;
+  if (!(await admits())) gvg = await ctx.groups.get(obj.gvgId, true);
+  const primary = await ctx.provider(gvg.primarySpId);
+  if (!sameAddress(signer, primary.operatorAddress)) {
+    throw new InsituError('ERR_PERMISSION_DENIED', `only the primary of group ${gvg.id} (${primary.operatorAddress}) may replicate to it`);
+  }
+  if (gvg.secondarySpIds[index] !== ctx.spId) {
+    throw new InsituError('ERR_BAD_REQUEST', `this node does not hold piece ${index} of group ${gvg.id}`);
+  }
+  return gvg;
+}
+
+/** This node's BLS approval of `obj` for sealing in group `gvgId`, hex. */
+export const sealApproval = (ctx: NodeContext, gvgId: number, obj: ObjectInfo): string =>
+  Buffer.from(blsSign(sealSignDoc({ chainId: ctx.chainId, gvgId, objectId: obj.id, checksums: obj.checksums }), ctx.blsSecret)).toString('hex');
+
 export async function replicatePiece(ctx: NodeContext, req: IncomingMessage, res: ServerResponse): Promise<void> {
   const signer = signerOf(req, true)!;
   const idHeader = String(req.headers['x-gnfd-object-id'] ?? '');
@@ -78,19 +97,9 @@ export async function replicatePiece(ctx: NodeContext, req: IncomingMessage, res
   }
   const obj = await ctx.chain.headObjectById(BigInt(idHeader));
   if (obj.status !== 'created') throw new InsituError('ERR_OBJECT_ALREADY_SEALED', `object ${idHeader} is not waiting for replication`);
-  // The group as remembered; a refusal is made only on the group as the chain has it now.
-  let gvg = await ctx.groups.get(obj.gvgId);
-  const admits = async (): Promise<boolean> => sameAddress(signer, (await ctx.provider(gvg.primarySpId)).operatorAddress) && gvg.secondarySpIds[index] === ctx.spId;
-  if (!(await admits())) gvg = await ctx.groups.get(obj.gvgId, true);
-  const primary = await ctx.provider(gvg.primarySpId);
-  if (!sameAddress(signer, primary.operatorAddress)) {
-    throw new InsituError('ERR_PERMISSION_DENIED', `only the primary of group ${gvg.id} (${primary.operatorAddress}) may replicate to it`);
-  }
+  const gvg = await replicationGroup(ctx, signer, obj, index);
   // The object's primary streams each piece as its own upload arrives, at its client's pace.
   trustBody(req);
-  if (gvg.secondarySpIds[index] !== ctx.spId) {
-    throw new InsituError('ERR_BAD_REQUEST', `this node does not hold piece ${index} of group ${gvg.id}`);
-  }
   const k = ctx.params.dataChunks;
   const sizes = segmentSizes(Number(obj.payloadSize), ctx.params.maxSegmentSize).map((s) => Math.ceil(s / k));
   // A full disk refuses here, before the primary streams a byte.
@@ -111,7 +120,6 @@ export async function replicatePiece(ctx: NodeContext, req: IncomingMessage, res
     await writer.abort();
     throw e;
   }
-  const signature = blsSign(sealSignDoc({ chainId: ctx.chainId, gvgId: gvg.id, objectId: obj.id, checksums: obj.checksums }), ctx.blsSecret);
   ctx.logger.debug('piece received', { objectId: obj.id.toString(), index });
-  sendJson(res, 200, { objectId: obj.id, index }, { 'x-gnfd-integrity-hash-signature': Buffer.from(signature).toString('hex') });
+  sendJson(res, 200, { objectId: obj.id, index }, { 'x-gnfd-integrity-hash-signature': sealApproval(ctx, gvg.id, obj) });
 }
