@@ -30,6 +30,10 @@ interface StoredMeta {
  * inode allocation) than anything else they did for it.
  */
 export const INLINE_BYTES = 16 * 1024;
+/** Writes up to this size are let in on a recent reading of the disk's free space (createWriter). */
+const SMALL_WRITE = 1024 * 1024;
+/** How old that reading may be. */
+const ROOM_READ_MS = 1000;
 
 /** An entry's bytes when it is kept in the index. */
 const inlineOf = (stored: string): Uint8Array | undefined => {
@@ -149,6 +153,25 @@ export function createFsPieceStore(opts: FsPieceStoreOptions): PieceStore {
     return { free, total, reserve: opts.reserveBytes ?? Math.min(2 ** 30, Math.floor(total / 100)) };
   };
 
+  /**
+   * The last reading of the disk's free space and the bytes of small writes let in since. A small
+   * write (a small object's copy or piece, one per upload on every node) is let in on a reading up
+   * to a second old less what was let in since, instead of a statfs each; a large write, or a
+   * refusal, reads the disk again, so a write is refused only on a fresh reading.
+   */
+  let reading: { at: number; free: number; reserve: number; promised: number } | undefined;
+  const admit = async (need: number): Promise<void> => {
+    const fits = (r: NonNullable<typeof reading>): boolean => r.free - r.promised - need >= r.reserve;
+    if (need <= SMALL_WRITE && reading && Date.now() - reading.at < ROOM_READ_MS && fits(reading)) {
+      reading.promised += need;
+      return;
+    }
+    const room = await space();
+    reading = { at: Date.now(), free: room.free, reserve: room.reserve, promised: 0 };
+    if (!fits(reading)) throw diskFull(`${room.free} bytes free, ${need} to write, ${room.reserve} kept in reserve`);
+    reading.promised += need;
+  };
+
   return {
     space,
 
@@ -169,11 +192,7 @@ export function createFsPieceStore(opts: FsPieceStoreOptions): PieceStore {
     },
 
     async createWriter(key, wopts = {}): Promise<PieceWriter> {
-      const room = await space();
-      const need = wopts.size ?? 0;
-      if (room.free - need < room.reserve) {
-        throw diskFull(`${room.free} bytes free, ${need} to write, ${room.reserve} kept in reserve`);
-      }
+      await admit(wopts.size ?? 0);
       if (wopts.size !== undefined && wopts.size <= INLINE_BYTES) return inlineWriter(key);
       const tmp = join(tmpDir, `${fileName(key)}.${randomUUID()}`);
       const what = `writing object ${key.objectId}`;

@@ -60,7 +60,8 @@ export function countHoldings(inner: PieceStore): CountedPieceStore {
       return {
         ...w,
         async commit(meta) {
-          const before = await inner.meta(key);
+          // An object this store holds nothing of has no entry to replace: nothing to read first.
+          const before = perObject.has(key.objectId.toString()) ? await inner.meta(key) : undefined;
           await w.commit(meta);
           const after = await inner.meta(key);
           if (before) {
