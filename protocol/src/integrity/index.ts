@@ -38,7 +38,7 @@ export const emptyChecksums = (params: RedundancyParams = GREENFIELD_REDUNDANCY)
   Array.from({ length: 1 + params.dataShards + params.parityShards }, () => EMPTY_HASH.slice());
 
 /** The first buffer a segment is gathered in (see segmentStream). */
-const SMALL_SEGMENT_BUFFER = 1 << 20;
+const SMALL_SEGMENT_BUFFER = 64 * 1024;
 
 /**
  * Re-chunks a byte stream into exact segments of `segmentSize` (the last one shorter). Holds at
