@@ -76,8 +76,19 @@ export async function createTestnet(opts: TestnetOptions = {}): Promise<Testnet>
     startNode: parts.startNode,
     async restartChain() {
       await chain.stop();
-      chain = createChain({ dataDir: join(dir, 'chain'), genesis: plan.genesis, port: Number(new URL(rpcUrl).port), devClock: true });
-      await chain.start();
+      for (let attempt = 0; ; attempt++) {
+        chain = createChain({ dataDir: join(dir, 'chain'), genesis: plan.genesis, port: Number(new URL(rpcUrl).port), devClock: true });
+        try {
+          await chain.start();
+          return;
+        } catch (e) {
+          await chain.stop().catch(() => undefined);
+          // While the chain was down another process may have taken its port for a moment (a
+          // free-port probe or a server of a test file running beside this one): wait for it.
+          if ((e as NodeJS.ErrnoException).code !== 'EADDRINUSE' || attempt >= 200) throw e;
+          await new Promise((r) => setTimeout(r, 50));
+        }
+      }
     },
     async stop() {
       await Promise.all(nodes.map((_, i) => net.stopNode(i)));
