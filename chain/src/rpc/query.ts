@@ -36,12 +36,15 @@ const PER_HEIGHT_ANSWERS = 1024;
 const answered = new WeakMap<ChainApp, { height: bigint; answers: Map<string, QueryAnswer> }>();
 
 /**
- * abci_query. A PER_HEIGHT path asked again at the same height gets the answer already given
- * there (the state it read is the state still committed); a new block starts afresh. An answer
- * computed while a block committed is not kept, nor a failure other than "not found".
+ * abci_query. On the embedded chain (`perHeight`), a PER_HEIGHT path asked again at the same
+ * height gets the answer already given there (the state it read is the state still committed); a
+ * new block starts afresh. An answer computed while a block committed is not kept, nor a failure
+ * other than "not found". Driven by CometBFT the app answers every query anew: there, answers kept
+ * this way were seen to go stale (uploads through 4 validators failing now and then with
+ * ERR_OBJECT_NOT_FOUND for an object their creation had just committed).
  */
-export async function answerQuery(app: ChainApp, logger: Logger, path: string, data: Uint8Array): Promise<QueryAnswer> {
-  if (!PER_HEIGHT.has(path)) return answerAnew(app, logger, path, data);
+export async function answerQuery(app: ChainApp, logger: Logger, path: string, data: Uint8Array, perHeight = false): Promise<QueryAnswer> {
+  if (!perHeight || !PER_HEIGHT.has(path)) return answerAnew(app, logger, path, data);
   let height: bigint;
   try {
     height = (await app.latestBlock()).height;
