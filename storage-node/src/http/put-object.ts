@@ -97,6 +97,28 @@ async function checkApprovals(ctx: NodeContext, obj: ObjectInfo, gvgId: number, 
 }
 
 /**
+ * The end of every upload once the secondaries approved: the approvals checked, the primary's copy
+ * committed, the object sealed (seals of concurrent uploads go out together: the chain client
+ * batches them), the uploader answered, and where the upload's time went logged: receiving and
+ * streaming on, the last secondary's answer, the check, the seal's block.
+ */
+async function sealAndAnswer(ctx: NodeContext, res: ServerResponse, writer: PieceWriter, meta: { hashes: Uint8Array[]; sizes: number[] }, u: {
+  bucket: string; name: string; obj: ObjectInfo; gvgId: number; secondaries: StorageProvider[]; approvals: Uint8Array[]; started: number; received: number; approved: number;
+}): Promise<void> {
+  const { bucket, name, obj } = u;
+  const aggregate = await checkApprovals(ctx, obj, u.gvgId, u.secondaries, u.approvals, `${bucket}/${name}`);
+  await writer.commit(meta);
+  const sealing = performance.now();
+  await ctx.chain.sealObject({ bucket, name, gvgId: u.gvgId, blsSignature: aggregate });
+  const ms = (a: number, b: number): number => Math.round(b - a);
+  ctx.logger.info('object sealed', {
+    bucket, object: name, objectId: obj.id.toString(), size: obj.payloadSize.toString(),
+    receiveMs: ms(u.started, u.received), approvalsMs: ms(u.received, u.approved), checkMs: ms(u.approved, sealing), sealMs: ms(sealing, performance.now()),
+  });
+  sendJson(res, 200, { sealed: true, objectId: obj.id });
+}
+
+/**
  * A secondary the upload waits on (its piece stream backed up, or its answer due) that is heard
  * from in no way for this long — takes no piece, answers no replication of any upload, answers no
  * health probe (sent once it has been quiet a moment) — fails the upload with ERR_REPLICATION_FAILED instead of
@@ -164,16 +186,7 @@ async function putSmall(ctx: NodeContext, req: IncomingMessage, res: ServerRespo
     })));
     const approved = performance.now();
     await written;
-    const aggregate = await checkApprovals(ctx, obj, u.gvgId, secondaries, approvals, `${bucket}/${name}`);
-    await writer.commit({ hashes: [hash], sizes: [size] });
-    const sealing = performance.now();
-    await ctx.chain.sealObject({ bucket, name, gvgId: u.gvgId, blsSignature: aggregate });
-    const ms = (a: number, b: number): number => Math.round(b - a);
-    ctx.logger.info('object sealed', {
-      bucket, object: name, objectId: obj.id.toString(), size: obj.payloadSize.toString(),
-      receiveMs: ms(u.started, received), approvalsMs: ms(received, approved), checkMs: ms(approved, sealing), sealMs: ms(sealing, performance.now()),
-    });
-    sendJson(res, 200, { sealed: true, objectId: obj.id });
+    await sealAndAnswer(ctx, res, writer, { hashes: [hash], sizes: [size] }, { ...u, approvals, received, approved });
   } catch (e) {
     // The group may have changed under a failed upload (a swap-in): it is asked for anew next time.
     ctx.groups.forget();
@@ -334,18 +347,7 @@ export async function putObject(ctx: NodeContext, req: IncomingMessage, res: Ser
     const received = performance.now();
     const approvals = await Promise.all(replications);
     const approved = performance.now();
-    const aggregate = await checkApprovals(ctx, obj, gvg.id, secondaries, approvals, `${bucket}/${name}`);
-    await writer.commit({ hashes, sizes });
-    // Seals of concurrent uploads go out together (the chain client batches them).
-    const sealing = performance.now();
-    await ctx.chain.sealObject({ bucket, name, gvgId: gvg.id, blsSignature: aggregate });
-    // Where the upload's time went: receiving and streaming on, the last secondary's answer, the seal's block.
-    const ms = (a: number, b: number): number => Math.round(b - a);
-    ctx.logger.info('object sealed', {
-      bucket, object: name, objectId: obj.id.toString(), size: obj.payloadSize.toString(),
-      receiveMs: ms(started, received), approvalsMs: ms(received, approved), checkMs: ms(approved, sealing), sealMs: ms(sealing, performance.now()),
-    });
-    sendJson(res, 200, { sealed: true, objectId: obj.id });
+    await sealAndAnswer(ctx, res, writer, { hashes, sizes }, { bucket, name, obj, gvgId: gvg.id, secondaries, approvals, started, received, approved });
   } catch (e) {
     // The group may have changed under a failed upload (a swap-in): it is asked for anew next time.
     ctx.groups.forget();
