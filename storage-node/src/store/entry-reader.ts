@@ -13,17 +13,21 @@ export interface EntryReader {
   close(): Promise<void>;
 }
 
+/** Bytes [offset, offset + length) of an entry held in memory (shorter past its end): copied into `into` when given, else a view. */
+export function rangeOf(bytes: Uint8Array, offset: number, length: number, into?: Uint8Array): Uint8Array {
+  const part = bytes.subarray(Math.min(offset, bytes.length), Math.min(offset + length, bytes.length));
+  if (!into) return part;
+  into.set(part);
+  return into.subarray(0, part.length);
+}
+
 /** Opens the entry under `key`: ERR_PIECE_NOT_FOUND when the store holds none (or its file is gone). */
 export async function openEntry(store: PieceStore, key: PieceKey): Promise<EntryReader> {
   const where = await store.locate(key);
   if ('bytes' in where) {
     const bytes = where.bytes;
     return {
-      async read(offset, length, into) {
-        const part = bytes.subarray(Math.min(offset, bytes.length), Math.min(offset + length, bytes.length));
-        into.set(part);
-        return into.subarray(0, part.length);
-      },
+      read: async (offset, length, into) => rangeOf(bytes, offset, length, into),
       async close() {},
     };
   }

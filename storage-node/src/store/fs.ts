@@ -13,6 +13,7 @@ import { Level } from 'level';
 import { InsituError } from '@insitu/protocol';
 import type { PieceKey, PieceMeta, PieceStore, PieceWriter } from './types.ts';
 import { createDirectReads, createStagingPool, openDirectFile } from './direct-file.ts';
+import { rangeOf } from './entry-reader.ts';
 
 interface StoredMeta {
   hashes: string[];
@@ -264,12 +265,7 @@ export function createFsPieceStore(opts: FsPieceStoreOptions): PieceStore {
       if (m === undefined) throw new InsituError('ERR_PIECE_NOT_FOUND', `no data for object ${key.objectId} index ${key.index}`);
       if (into && into.length < length) throw new TypeError(`read of ${length} bytes into a buffer of ${into.length}`);
       const inline = inlineOf(m);
-      if (inline) {
-        const part = inline.subarray(Math.min(offset, inline.length), Math.min(offset + length, inline.length));
-        if (!into) return part;
-        into.set(part);
-        return into.subarray(0, part.length);
-      }
+      if (inline) return rangeOf(inline, offset, length, into);
       // Into a reused page-aligned buffer, around the page cache (direct-file.ts).
       const direct = into && (await directReads.read(join(piecesDir, fileName(key)), offset, length, into));
       if (direct) return direct;
