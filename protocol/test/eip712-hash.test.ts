@@ -153,6 +153,7 @@ function txDoc(rand: Rand): Parameters<typeof txTypedData>[0] {
   const all: { typeUrl: string; value: Record<string, unknown> }[] = [
     { typeUrl: '/greenfield.storage.MsgCreateObject', value: { creator: addr, bucketName: name(), objectName: text(rand), payloadSize: BigInt(rand(2 ** 31)), visibility: rand(3), contentType: text(rand), expectChecksums: Array.from({ length: 7 }, () => new Uint8Array(32).fill(rand(256))), redundancyType: 0 } },
     { typeUrl: '/greenfield.storage.MsgSealObject', value: { operator: addr, bucketName: name(), objectName: text(rand), globalVirtualGroupId: rand(1000), secondarySpBlsAggSignatures: new Uint8Array(96).fill(rand(256)) } },
+    { typeUrl: '/insitu.storage.MsgSealObjects', value: { operator: addr, globalVirtualGroupId: rand(1000), objectIds: Array.from({ length: 1 + rand(5) }, () => String(rand(1e9))), checksumsHashes: Array.from({ length: 1 + rand(5) }, () => Buffer.alloc(32, rand(256)).toString('hex')), secondarySpBlsAggSignatures: new Uint8Array(96).fill(rand(256)) } },
     { typeUrl: '/cosmos.bank.v1beta1.MsgSend', value: { fromAddress: addr, toAddress: addr, amount: [{ denom: 'BNB', amount: String(BigInt(rand(2 ** 31)) * 10n ** 18n) }] } },
     { typeUrl: '/greenfield.storage.MsgCreateBucket', value: { creator: addr, bucketName: name(), paymentAddress: addr, primarySpAddress: addr, chargedReadQuota: BigInt(rand(1e9)), visibility: 1 } },
     { typeUrl: '/greenfield.storage.MsgDeleteObject', value: { operator: addr, bucketName: name(), objectName: text(rand) } },

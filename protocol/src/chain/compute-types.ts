@@ -151,3 +151,22 @@ export const RECOVERY_CODECS: Record<string, Codec> = {
   ]),
   '/greenfield.challenge.MsgAttestResponse': codecOf([]),
 };
+
+/**
+ * insitu's extension of Greenfield's storage messages (chain storage module). MsgSealObjects seals
+ * a round of small objects of one global virtual group with ONE aggregate of its secondaries' BLS
+ * signatures over sealObjectsSignDoc (seal.ts), where Greenfield's MsgSealObject carries one
+ * aggregate per object. A departure from Greenfield made for throughput: per object, each
+ * secondary's BLS signature, the primary's check and the chain's verification cost more than the
+ * rest of a small upload's work on those roles; per round they are paid once. Large objects and
+ * greenfield-js-sdk still use MsgSealObject. objectIds are decimal, checksumsHashes hex (the
+ * SHA-256 of each object's seven expected checksums), in the signed order; an object no longer
+ * waiting for its seal in that group is skipped (listed in the response), not failing the rest.
+ */
+export const STORAGE_CODECS: Record<string, Codec> = {
+  '/insitu.storage.MsgSealObjects': codecOf([
+    [1, 'operator', 'string'], [2, 'globalVirtualGroupId', 'uint32'], [3, 'objectIds', 'strings'], [4, 'checksumsHashes', 'strings'],
+    [5, 'secondarySpBlsAggSignatures', 'bytes'],
+  ]),
+  '/insitu.storage.MsgSealObjectsResponse': codecOf([[1, 'sealed', 'strings'], [2, 'skipped', 'strings']]),
+};

@@ -4,7 +4,7 @@
 // eip712-envelope.ts; each message contributes its Msg type and value here.
 
 import { msgCodec, gnfdHelpers, big, registerMsgCodec, type Codec } from './gnfd-types.ts';
-import { COMPUTE_CODECS, RECOVERY_CODECS } from './compute-types.ts';
+import { COMPUTE_CODECS, RECOVERY_CODECS, STORAGE_CODECS } from './compute-types.ts';
 import { DEVCLOCK_CODECS } from './devclock-types.ts';
 import { createEIP712, generateFee, generateMessage, generateTypes, mergeMultiEip712, type Field, type Types } from './eip712-envelope.ts';
 import { InsituError } from '../errors.ts';
@@ -125,6 +125,17 @@ const SPECS: Record<string, MsgSpec> = {
       secondary_sp_bls_agg_signatures: Buffer.from((m.secondarySpBlsAggSignatures as Uint8Array) ?? []).toString('hex'),
     }),
   },
+  // insitu's round of small objects sealed by one aggregate (compute-types.ts STORAGE_CODECS).
+  '/insitu.storage.MsgSealObjects': {
+    types: () => ({ Msg1: f('checksums_hashes:string[],global_virtual_group_id:uint32,object_ids:string[],operator:string,secondary_sp_bls_agg_signatures:string,type:string') }),
+    value: (m) => ({
+      operator: m.operator,
+      global_virtual_group_id: m.globalVirtualGroupId,
+      object_ids: [...((m.objectIds as string[]) ?? [])],
+      checksums_hashes: [...((m.checksumsHashes as string[]) ?? [])],
+      secondary_sp_bls_agg_signatures: Buffer.from((m.secondarySpBlsAggSignatures as Uint8Array) ?? []).toString('hex'),
+    }),
+  },
   '/greenfield.storage.MsgRejectSealObject': plain('bucket_name:string,object_name:string,operator:string,type:string'),
   '/greenfield.sp.MsgCreateStorageProvider': {
     types: () => ({
@@ -174,7 +185,7 @@ const SPECS: Record<string, MsgSpec> = {
   '/insitu.compute.MsgVerifyJob': plain('job_id:uint64,operator:string,receipt:string,receipt_signature:string,type:string'),
 };
 
-for (const [typeUrl, c] of Object.entries({ ...COMPUTE_CODECS, ...RECOVERY_CODECS, ...DEVCLOCK_CODECS })) registerMsgCodec(typeUrl, c);
+for (const [typeUrl, c] of Object.entries({ ...COMPUTE_CODECS, ...RECOVERY_CODECS, ...STORAGE_CODECS, ...DEVCLOCK_CODECS })) registerMsgCodec(typeUrl, c);
 
 export const eip712Supported = (typeUrl: string): boolean => typeUrl in SPECS;
 

@@ -180,6 +180,15 @@ export interface SealObjectInput {
   blsSignature: Uint8Array;
 }
 
+/** A round of small objects of one group sealed by one aggregate (insitu's MsgSealObjects). */
+export interface SealObjectsInput {
+  gvgId: number;
+  /** In the order the secondaries signed (sealObjectsSignDoc). */
+  objects: { objectId: bigint; checksumsHash: Uint8Array }[];
+  /** Aggregated BLS signature of the group's six secondaries over sealObjectsSignDoc. */
+  blsSignature: Uint8Array;
+}
+
 export interface RegisterProviderInput extends ProviderAddresses {
   blsKey: Uint8Array;
   blsProof: Uint8Array;
@@ -575,6 +584,12 @@ export interface ChainClient extends ChainReader {
   deleteObject(bucket: string, name: string, opts?: CallOptions): Promise<TxResult>;
   /** Sent by the primary provider's seal address. */
   sealObject(input: SealObjectInput, opts?: CallOptions): Promise<TxResult>;
+  /**
+   * Sent by the primary provider's seal address: seals the listed objects with one aggregate. The
+   * objects no longer waiting for their seal in that group (cancelled, deleted meanwhile) are
+   * skipped, not failing the rest; a signature that does not verify refuses them all.
+   */
+  sealObjects(input: SealObjectsInput, opts?: CallOptions): Promise<TxResult & { skipped: bigint[] }>;
   /** Sent by the primary provider when replication failed: the object goes back to nothing. */
   rejectSealObject(bucket: string, name: string, opts?: CallOptions): Promise<TxResult>;
   putPolicy(input: PolicyInput, opts?: CallOptions): Promise<TxResult & { policyId: bigint }>;

@@ -3,7 +3,7 @@
 
 import { checksumAddress, fromHex } from '@insitu/protocol';
 import { blsAggregateChecker } from '@insitu/protocol';
-import { sealSignDoc } from '@insitu/protocol/chain';
+import { sealSignDoc, sealObjectsSignDoc, checksumsHash } from '@insitu/protocol/chain';
 import { validateBucketName, validateObjectName } from '@insitu/protocol';
 import { fail, emit, lower, nextId, type MsgHandler, type QueryTable, type MsgContext } from '../context.ts';
 import type { KV } from '../store.ts';
@@ -304,22 +304,19 @@ function sealChecker(keys: string[]): ((signature: Uint8Array, message: Uint8Arr
   return checker;
 }
 
-const msgSealObject: MsgHandler = async (ctx, msg) => {
-  const [bucket, obj] = await loadObject(ctx, msg.bucketName, msg.objectName);
-  await requirePrimarySealer(ctx, bucket);
-  if (obj.status !== OBJECT_CREATED) fail('ERR_OBJECT_ALREADY_SEALED', `object ${bucket.name}/${obj.name} is not waiting for a seal`);
-  const gvgId = Number(msg.globalVirtualGroupId);
-  const gvg = await getGvg(ctx.kv, gvgId);
-  if (!gvg || gvg.familyId !== bucket.familyId) return fail('ERR_INVALID_ARGUMENT', `virtual group ${gvgId} is not in the bucket's family`);
+/** The group's secondaries' BLS keys, in their order. */
+async function secondaryKeys(ctx: MsgContext, secondarySpIds: number[]): Promise<string[]> {
   const keys: string[] = [];
-  for (const spId of gvg.secondarySpIds) {
+  for (const spId of secondarySpIds) {
     const sp = await getProvider(ctx.kv, spId);
     if (!sp) return fail('ERR_INTERNAL', `secondary ${spId} is missing`);
     keys.push(sp.blsKey);
   }
-  const doc = sealSignDoc({ chainId: ctx.genesis.chainId, gvgId, objectId: obj.id, checksums: obj.checksums });
-  const sig = new Uint8Array((msg.secondarySpBlsAggSignatures as Uint8Array | undefined) ?? []);
-  if (!sealChecker(keys)?.(sig, doc)) fail('ERR_SIGNATURE_INVALID', 'the secondaries\' aggregated BLS signature does not verify');
+  return keys;
+}
+
+/** Seals a created object in group `gvgId` once its approval verified: MsgSealObject's and MsgSealObjects' common end. */
+async function sealRecord(ctx: MsgContext, bucket: BucketRecord, obj: ObjectRecord, gvgId: number): Promise<void> {
   // The lock becomes flows to the family and the sealing group, at today's prices.
   const now = seconds(ctx.now);
   await unlockFee(ctx.kv, bucket.paymentAddress, obj.lockedFee ?? 0n, now);
@@ -337,7 +334,75 @@ const msgSealObject: MsgHandler = async (ctx, msg) => {
   ctx.kv.put(objectKey(bucket.name, obj.name), obj);
   ctx.kv.put(bucketKey(bucket.name), bucket);
   emit(ctx, 'object-sealed', { bucket_name: bucket.name, object_name: obj.name, object_id: obj.id, gvg_id: gvgId, lvg_id: obj.lvgId });
+}
+
+const msgSealObject: MsgHandler = async (ctx, msg) => {
+  const [bucket, obj] = await loadObject(ctx, msg.bucketName, msg.objectName);
+  await requirePrimarySealer(ctx, bucket);
+  if (obj.status !== OBJECT_CREATED) fail('ERR_OBJECT_ALREADY_SEALED', `object ${bucket.name}/${obj.name} is not waiting for a seal`);
+  const gvgId = Number(msg.globalVirtualGroupId);
+  const gvg = await getGvg(ctx.kv, gvgId);
+  if (!gvg || gvg.familyId !== bucket.familyId) return fail('ERR_INVALID_ARGUMENT', `virtual group ${gvgId} is not in the bucket's family`);
+  const keys = await secondaryKeys(ctx, gvg.secondarySpIds);
+  const doc = sealSignDoc({ chainId: ctx.genesis.chainId, gvgId, objectId: obj.id, checksums: obj.checksums });
+  const sig = new Uint8Array((msg.secondarySpBlsAggSignatures as Uint8Array | undefined) ?? []);
+  if (!sealChecker(keys)?.(sig, doc)) fail('ERR_SIGNATURE_INVALID', 'the secondaries\' aggregated BLS signature does not verify');
+  await sealRecord(ctx, bucket, obj, gvgId);
   return {};
+};
+
+/** Objects one MsgSealObjects may seal. */
+export const MAX_SEAL_OBJECTS = 256;
+
+/**
+ * insitu's MsgSealObjects (see STORAGE_CODECS in protocol/src/chain/compute-types.ts): a round of
+ * small objects of one group sealed by one aggregate of its secondaries' signatures over
+ * sealObjectsSignDoc, built from the message's own list, so an object cancelled or deleted since
+ * the secondaries signed does not stop the others. Refused as a whole: a sender that is not the
+ * seal address of the group's primary, a malformed or oversized list, a signature that does not
+ * verify. Each listed object still waiting for its seal in this group, in a bucket of this
+ * primary and the group's family, with the checksums signed, is sealed exactly as MsgSealObject
+ * seals it; any other is skipped and listed in the response.
+ */
+const msgSealObjects: MsgHandler = async (ctx, msg) => {
+  const gvgId = Number(msg.globalVirtualGroupId);
+  const gvg = await getGvg(ctx.kv, gvgId);
+  if (!gvg) return fail('ERR_INVALID_ARGUMENT', `virtual group ${gvgId} does not exist`);
+  const sealer = await providerBySealAddress(ctx.kv, ctx.signer);
+  if (!sealer || sealer.id !== gvg.primarySpId) {
+    fail('ERR_PERMISSION_DENIED', `only the seal address of group ${gvgId}'s primary provider (${gvg.primarySpId}) may seal its objects`);
+  }
+  const ids = (msg.objectIds as unknown[] | undefined) ?? [];
+  const hashes = (msg.checksumsHashes as unknown[] | undefined) ?? [];
+  if (ids.length === 0 || ids.length > MAX_SEAL_OBJECTS) fail('ERR_INVALID_ARGUMENT', `between 1 and ${MAX_SEAL_OBJECTS} objects per MsgSealObjects, not ${ids.length}`);
+  if (hashes.length !== ids.length) fail('ERR_INVALID_ARGUMENT', `${ids.length} object ids but ${hashes.length} checksums hashes`);
+  const objects = ids.map((id, i) => {
+    const h = String(hashes[i]);
+    if (!/^(0|[1-9]\d{0,19})$/.test(String(id)) || BigInt(String(id)) >= 1n << 64n) fail('ERR_INVALID_ARGUMENT', `object id ${String(id)} is not a uint64`);
+    if (!/^[0-9a-f]{64}$/.test(h)) fail('ERR_INVALID_ARGUMENT', `checksums hash ${h} is not 32 bytes of lower-case hex`);
+    return { objectId: BigInt(String(id)), checksumsHash: fromHex(h) };
+  });
+  if (new Set(objects.map((o) => o.objectId)).size !== objects.length) fail('ERR_INVALID_ARGUMENT', 'an object is listed twice');
+  const keys = await secondaryKeys(ctx, gvg.secondarySpIds);
+  const doc = sealObjectsSignDoc({ chainId: ctx.genesis.chainId, gvgId, objects });
+  const sig = new Uint8Array((msg.secondarySpBlsAggSignatures as Uint8Array | undefined) ?? []);
+  if (!sealChecker(keys)?.(sig, doc)) fail('ERR_SIGNATURE_INVALID', 'the secondaries\' aggregated BLS signature does not verify');
+  const sealed: string[] = [];
+  const skipped: string[] = [];
+  for (const [i, o] of objects.entries()) {
+    const obj = await getObjectById(ctx.kv, o.objectId);
+    // Read for each object: an earlier one of the same bucket changed its record.
+    const bucket = obj && (await getBucket(ctx.kv, obj.bucket));
+    const fits = !!obj && !!bucket && obj.status === OBJECT_CREATED && obj.gvgId === gvgId && bucket.primarySpId === gvg.primarySpId
+      && bucket.familyId === gvg.familyId && Buffer.from(checksumsHash(obj.checksums)).equals(Buffer.from(o.checksumsHash));
+    if (!fits) {
+      skipped.push(String(ids[i]));
+      continue;
+    }
+    await sealRecord(ctx, bucket!, obj!, gvgId);
+    sealed.push(String(ids[i]));
+  }
+  return { sealed, skipped };
 };
 
 /** As Greenfield's BindingObjectToGVG: one local group per global group used by the bucket. */
@@ -412,6 +477,7 @@ export const storageMsgs: Record<string, { handler: MsgHandler; signer: (m: Reco
   '/greenfield.storage.MsgUpdateBucketInfo': { handler: msgUpdateBucketInfo, signer: op },
   '/greenfield.storage.MsgCreateObject': { handler: msgCreateObject, signer: (m) => String(m.creator) },
   '/greenfield.storage.MsgSealObject': { handler: msgSealObject, signer: op },
+  '/insitu.storage.MsgSealObjects': { handler: msgSealObjects, signer: op },
   '/greenfield.storage.MsgRejectSealObject': { handler: msgRejectSealObject, signer: op },
   '/greenfield.storage.MsgCancelCreateObject': { handler: msgCancelCreateObject, signer: op },
   '/greenfield.storage.MsgDeleteObject': { handler: msgDeleteObject, signer: op },
