@@ -13,6 +13,9 @@ import { createTxSender, type SentTx } from './sender.ts';
 import { createSealBatcher, createMsgBatcher } from './seal-batch.ts';
 import { readerOn, guard, gnfdQuery, QUERY, visibilityCode, ACTION_CODES, type ChainReaderOptions } from './reader.ts';
 
+/** insitu's round of small objects sealed by one aggregate. */
+const SEAL_OBJECTS = '/insitu.storage.MsgSealObjects';
+
 type Rec = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
 export interface ChainClientOptions extends ChainReaderOptions {
@@ -47,6 +50,13 @@ export async function createChainClient(opts: ChainClientOptions): Promise<Chain
     const any = data ? decodeTxMsgData(Buffer.from(data, 'base64')).find((m) => m.typeUrl === typeUrl) : undefined;
     if (!any || !codec) throw new InsituError('ERR_INTERNAL', `transaction ${tx.txHash} carries no ${typeUrl}`);
     return codec.decode(any.value) as Record<string, unknown>;
+  };
+  /** Every response of type `typeUrl` of a tx this client sent, decoded. */
+  const responsesOf = (tx: TxResult, typeUrl: string): Record<string, unknown>[] => {
+    const data = txData.get(tx);
+    const codec = msgCodec(typeUrl);
+    if (!data || !codec) throw new InsituError('ERR_INTERNAL', `transaction ${tx.txHash} carries no ${typeUrl}`);
+    return decodeTxMsgData(Buffer.from(data, 'base64')).filter((m) => m.typeUrl === typeUrl).map((m) => codec.decode(m.value) as Record<string, unknown>);
   };
   // Transactions are signed here and pipelined per account (sender.ts); seals are batched.
   const sender = createTxSender({
@@ -126,6 +136,20 @@ export async function createChainClient(opts: ChainClientOptions): Promise<Chain
       operator: address, bucketName: input.bucket, objectName: input.name, globalVirtualGroupId: input.gvgId,
       secondarySpBlsAggSignatures: input.blsSignature,
     } }, o)), 'ERR_TX_FAILED'),
+
+    /**
+     * insitu's MsgSealObjects, batched with the account's other seals waiting for their turn. The
+     * objects skipped are read from the transaction's responses: every MsgSealObjects response it
+     * carries (one per round batched into it; an object is in one round only).
+     */
+    sealObjects: (input, o) => guard(o, async () => {
+      const tx = keep(await batchSeal({ typeUrl: SEAL_OBJECTS, value: {
+        operator: address, globalVirtualGroupId: input.gvgId, objectIds: input.objects.map((x) => x.objectId.toString()),
+        checksumsHashes: input.objects.map((x) => Buffer.from(x.checksumsHash).toString('hex')), secondarySpBlsAggSignatures: input.blsSignature,
+      } }, o));
+      const skipped = new Set(responsesOf(tx, `${SEAL_OBJECTS}Response`).flatMap((r) => (r.skipped as string[] | undefined) ?? []));
+      return { ...tx, skipped: input.objects.map((x) => x.objectId).filter((id) => skipped.has(id.toString())) };
+    }, 'ERR_TX_FAILED'),
 
     rejectSealObject: (bucket, name, o) => send('/greenfield.storage.MsgRejectSealObject', { operator: address, bucketName: bucket, objectName: name }, o),
 

@@ -136,8 +136,8 @@ export const REPLICATION_STALL_MS = 2_000;
 const SEGMENT_BUFFERS = 3;
 
 /**
- * Objects up to this size (one segment) are received whole before their pieces go out, and their
- * pieces go to each secondary together with those of other uploads (replication-batch.ts).
+ * Objects up to this size (one segment) are received whole before their pieces go out, and are
+ * replicated and sealed in rounds with other uploads of their group (replication-batch.ts).
  */
 export const SMALL_OBJECT_BYTES = 1024 * 1024;
 
@@ -145,13 +145,15 @@ export const SMALL_OBJECT_BYTES = 1024 * 1024;
 const batchers = new WeakMap<NodeContext, ReplicationBatcher>();
 const batcherOf = (ctx: NodeContext): ReplicationBatcher => {
   let b = batchers.get(ctx);
-  if (!b) batchers.set(ctx, (b = createReplicationBatcher({ operatorKey: ctx.operatorKey, stallMs: ctx.stallMs })));
+  if (!b) batchers.set(ctx, (b = createReplicationBatcher({ operatorKey: ctx.operatorKey, stallMs: ctx.stallMs, chainId: ctx.chainId, chain: ctx.chain })));
   return b;
 };
 
 /**
  * A small object: its bytes are received whole and checked against the chain before anything is
- * sent on, then encoded once, written, and each piece handed to its secondary's batch.
+ * sent on, then encoded once, written, and handed to the round of its group (replication-batch.ts):
+ * its pieces go to the secondaries with the round's, the round is approved with one signature per
+ * secondary and sealed with one MsgSealObjects, and the uploader is answered once it is sealed.
  */
 async function putSmall(ctx: NodeContext, req: IncomingMessage, res: ServerResponse, u: {
   bucket: string; name: string; obj: ObjectInfo; gvgId: number; secondaries: StorageProvider[]; writer: PieceWriter; started: number;
@@ -176,17 +178,21 @@ async function putSmall(ctx: NodeContext, req: IncomingMessage, res: ServerRespo
     written.catch(() => undefined);
     const pieces = ctx.codec.encode(data);
     const received = performance.now();
-    const batcher = batcherOf(ctx);
-    const approvals = await Promise.all(secondaries.map((sp, j) => batcher.send(sp.endpoint, { objectId: obj.id, index: j, piece: pieces[j]! }).catch((e: unknown) => {
-      // The uploader hears why, and from which secondary.
-      if (e instanceof InsituError && (e.code === 'ERR_NODE_DISK_FULL' || e.code === 'ERR_REPLICATION_FAILED')) {
-        throw new InsituError(e.code, `secondary ${sp.id} (${sp.endpoint}) could not take piece ${j} of ${bucket}/${name}: ${e.message}`, { cause: e });
-      }
-      throw e;
-    })));
-    const approved = performance.now();
-    await written;
-    await sealAndAnswer(ctx, res, writer, { hashes: [hash], sizes: [size] }, { ...u, approvals, received, approved });
+    const w = written;
+    // Replicated, approved, committed and sealed with the other uploads of its round.
+    const { approved, sealing } = await batcherOf(ctx).seal({
+      objectId: obj.id, checksums: obj.checksums, gvgId: u.gvgId, secondaries, pieces, what: `${bucket}/${name}`,
+      commit: async () => {
+        await w;
+        await writer.commit({ hashes: [hash], sizes: [size] });
+      },
+    });
+    const ms = (a: number, b: number): number => Math.round(b - a);
+    ctx.logger.info('object sealed', {
+      bucket, object: name, objectId: obj.id.toString(), size: obj.payloadSize.toString(),
+      receiveMs: ms(u.started, received), approvalsMs: ms(received, approved), checkMs: ms(approved, sealing), sealMs: ms(sealing, performance.now()),
+    });
+    sendJson(res, 200, { sealed: true, objectId: obj.id });
   } catch (e) {
     // The group may have changed under a failed upload (a swap-in): it is asked for anew next time.
     ctx.groups.forget();

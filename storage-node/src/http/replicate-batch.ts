@@ -1,20 +1,29 @@
-// PUT /insitu/v1/replicate-pieces?pieces=<objectId>.<index>.<bytes>_… on a secondary: the pieces
-// of several small objects from their primary in one request, instead of one request each. The
-// list of pieces is in the signed query, so the one signature covers which objects and indexes
-// the body carries; the body is the pieces, in that order. Each piece is checked as a
-// replicate-piece request checks its piece — the object waiting for replication on chain, the
-// signer its group's primary, this node the holder of that index, every byte against the chain's
-// checksum — kept with its data synced, and approved with its own BLS signature. A piece that
-// fails is refused alone: the answer lists, per piece, its approval or its error.
+// PUT /insitu/v1/replicate-pieces?gvg=<id>&pieces=<objectId>.<index>.<bytes>_… on a secondary:
+// the pieces of a round of small objects of one global virtual group from its primary, in one
+// request instead of one each. The list of pieces is in the signed query, so the one signature
+// covers which objects and indexes the body carries; the body is the pieces, in that order. Each
+// piece is checked as a replicate-piece request checks its piece — the object waiting for
+// replication on chain in that group, the signer its group's primary, this node the holder of that
+// index, every byte against the chain's checksum — and kept with its data synced. A piece that
+// fails is refused alone. The answer lists, per piece, `{ ok: true }` or its error, and ONE BLS
+// signature over sealObjectsSignDoc of the objects whose pieces were accepted, in the listed
+// order: the round is sealed by one MsgSealObjects (insitu's extension; Greenfield's secondaries
+// sign each object).
+//
+// PUT /insitu/v1/replicate-pieces?gvg=<id>&approve=<objectId>.<index>_… (empty body): the same
+// approval for objects whose pieces this node already holds — asked when the secondaries of a
+// round accepted different lists (one refused a piece), so each signs the list all of them hold.
+// Each object is checked against the chain as above and against what this node keeps (committed,
+// its hashes the chain's checksum for that index); the answer has the same shape.
 
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createHash } from 'node:crypto';
-import { InsituError, hashOfHashes, type Hex } from '@insitu/protocol';
-import type { ObjectInfo } from '@insitu/protocol/chain';
+import { InsituError, hashOfHashes, blsSign, type Hex } from '@insitu/protocol';
+import { checksumsHash, sealObjectsSignDoc, type ObjectInfo } from '@insitu/protocol/chain';
 import { segmentSizes, type NodeContext } from '../context.ts';
 import { signerOf } from './access.ts';
 import { sendJson } from './respond.ts';
-import { replicationGroup, sealApproval } from './replicate-piece.ts';
+import { replicationGroup } from './replicate-piece.ts';
 
 /** Pieces one request may carry. */
 export const MAX_BATCH_PIECES = 64;
@@ -42,12 +51,40 @@ export function parseBatch(value: string | null): BatchEntry[] {
   if (entries.length > MAX_BATCH_PIECES) throw new InsituError('ERR_BAD_REQUEST', `at most ${MAX_BATCH_PIECES} pieces per request`);
   const total = entries.reduce((a, e) => a + e.bytes, 0);
   if (total > MAX_BATCH_BYTES) throw new InsituError('ERR_BAD_REQUEST', `at most ${MAX_BATCH_BYTES} bytes per request`);
-  if (new Set(entries.map((e) => `${e.objectId}.${e.index}`)).size !== entries.length) throw new InsituError('ERR_BAD_REQUEST', 'a piece is listed twice');
+  // One piece per object: a round's signature lists each object once.
+  if (new Set(entries.map((e) => e.objectId)).size !== entries.length) throw new InsituError('ERR_BAD_REQUEST', 'a piece is listed twice');
   return entries;
 }
 
+/** The query value naming the objects of an approval, each with this node's piece index. */
+export const formatApproval = (entries: { objectId: bigint; index: number }[]): string => entries.map((e) => `${e.objectId}.${e.index}`).join('_');
+
+/** Parses the signed list of an approval; anything malformed, repeated or too long is ERR_BAD_REQUEST. */
+export function parseApproval(value: string | null): { objectId: bigint; index: number }[] {
+  if (!value || !/^\d{1,20}\.\d{1,3}(_\d{1,20}\.\d{1,3})*$/.test(value)) throw new InsituError('ERR_BAD_REQUEST', 'approve=<objectId>.<index>_… is required');
+  const entries = value.split('_').map((part) => {
+    const [id, index] = part.split('.');
+    return { objectId: BigInt(id!), index: Number(index) };
+  });
+  if (entries.length > MAX_BATCH_PIECES) throw new InsituError('ERR_BAD_REQUEST', `at most ${MAX_BATCH_PIECES} objects per request`);
+  if (new Set(entries.map((e) => e.objectId)).size !== entries.length) throw new InsituError('ERR_BAD_REQUEST', 'an object is listed twice');
+  return entries;
+}
+
+/** The group a round belongs to, from the signed query. */
+function parseGroup(value: string | null): number {
+  if (!value || !/^\d{1,10}$/.test(value) || Number(value) > 0xffffffff) throw new InsituError('ERR_BAD_REQUEST', 'gvg=<global virtual group id> is required');
+  return Number(value);
+}
+
 /** One piece's outcome in the answer. */
-export type BatchResult = { signature: string } | { code: string; message: string };
+export type BatchResult = { ok: true } | { code: string; message: string };
+
+/** The answer: each piece's outcome and, when any was accepted, the signature over those objects (hex). */
+export interface BatchAnswer {
+  results: BatchResult[];
+  signature?: string;
+}
 
 /** Reads exactly `size` bytes of body; more or fewer is ERR_SIZE_MISMATCH. */
 async function readBody(req: IncomingMessage, size: number): Promise<Buffer> {
@@ -67,11 +104,9 @@ async function readBody(req: IncomingMessage, size: number): Promise<Buffer> {
 }
 
 /** Checks, keeps and approves one piece; throws what refuses it. */
-async function acceptPiece(ctx: NodeContext, signer: Hex, entry: BatchEntry, lookup: Promise<ObjectInfo>, body: Promise<Buffer>, at: number): Promise<string> {
+async function acceptPiece(ctx: NodeContext, signer: Hex, gvgId: number, entry: BatchEntry, lookup: Promise<ObjectInfo>, body: Promise<Buffer>, at: number): Promise<ObjectInfo> {
   const { objectId: id, index } = entry;
-  const obj = await lookup;
-  if (obj.status !== 'created') throw new InsituError('ERR_OBJECT_ALREADY_SEALED', `object ${id} is not waiting for replication`);
-  const gvg = await replicationGroup(ctx, signer, obj, index);
+  const obj = await checkObject(ctx, signer, gvgId, id, index, lookup);
   const k = ctx.params.dataChunks;
   const sizes = segmentSizes(Number(obj.payloadSize), ctx.params.maxSegmentSize).map((s) => Math.ceil(s / k));
   const size = sizes.reduce((a, b) => a + b, 0);
@@ -93,38 +128,78 @@ async function acceptPiece(ctx: NodeContext, signer: Hex, entry: BatchEntry, loo
     await writer.abort();
     throw e;
   }
-  return sealApproval(ctx, gvg.id, obj);
+  return obj;
+}
+
+/** The object as the chain has it, once it is waiting for replication in group `gvgId` and `signer` may replicate piece `index` of it here. */
+async function checkObject(ctx: NodeContext, signer: Hex, gvgId: number, id: bigint, index: number, lookup: Promise<ObjectInfo>): Promise<ObjectInfo> {
+  const obj = await lookup;
+  if (obj.status !== 'created') throw new InsituError('ERR_OBJECT_ALREADY_SEALED', `object ${id} is not waiting for replication`);
+  if (obj.gvgId !== gvgId) throw new InsituError('ERR_BAD_REQUEST', `object ${id} is in group ${obj.gvgId}, not in group ${gvgId}`);
+  await replicationGroup(ctx, signer, obj, index);
+  return obj;
+}
+
+/** An approval of an object whose piece this node already keeps: checked against the chain and the store. */
+async function approveHeld(ctx: NodeContext, signer: Hex, gvgId: number, entry: { objectId: bigint; index: number }, lookup: Promise<ObjectInfo>): Promise<ObjectInfo> {
+  const { objectId: id, index } = entry;
+  const obj = await checkObject(ctx, signer, gvgId, id, index, lookup);
+  const meta = await ctx.store.meta({ objectId: id, index });
+  if (!meta) throw new InsituError('ERR_NOT_FOUND', `this node does not hold piece ${index} of object ${id}`);
+  if (!Buffer.from(hashOfHashes(meta.hashes)).equals(Buffer.from(obj.checksums[1 + index]!))) {
+    throw new InsituError('ERR_CHECKSUM_MISMATCH', `the piece ${index} of object ${id} kept here does not match its checksum on chain`);
+  }
+  return obj;
+}
+
+/** The answer to a round: each outcome, and this node's one signature over the objects accepted, in order. */
+async function answer(ctx: NodeContext, gvgId: number, entries: { objectId: bigint; index: number }[], outcomes: Promise<ObjectInfo>[]): Promise<BatchAnswer> {
+  const results: BatchResult[] = [];
+  const accepted: { objectId: bigint; checksumsHash: Uint8Array }[] = [];
+  for (const [i, o] of (await Promise.allSettled(outcomes)).entries()) {
+    if (o.status === 'fulfilled') {
+      results.push({ ok: true });
+      accepted.push({ objectId: o.value.id, checksumsHash: checksumsHash(o.value.checksums) });
+    } else {
+      const e = o.reason instanceof InsituError ? o.reason : new InsituError('ERR_INTERNAL', `piece ${entries[i]!.index} of object ${entries[i]!.objectId}: ${String(o.reason)}`);
+      results.push({ code: e.code, message: e.message });
+    }
+  }
+  if (accepted.length === 0) return { results };
+  const doc = sealObjectsSignDoc({ chainId: ctx.chainId, gvgId, objects: accepted });
+  return { results, signature: Buffer.from(blsSign(doc, ctx.blsSecret)).toString('hex') };
 }
 
 export async function replicateBatch(ctx: NodeContext, req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
   const signer = signerOf(req, true)!;
-  const entries = parseBatch(url.searchParams.get('pieces'));
+  const gvgId = parseGroup(url.searchParams.get('gvg'));
+  const approving = url.searchParams.has('approve');
+  const entries = approving ? parseApproval(url.searchParams.get('approve')) : parseBatch(url.searchParams.get('pieces'));
   // Only a provider replicates; anyone else is refused before the chain is asked about a piece.
   if (!(await ctx.providerByOperator(signer))) throw new InsituError('ERR_PERMISSION_DENIED', `${signer} is not a storage provider`);
-  const total = entries.reduce((a, e) => a + e.bytes, 0);
   // The chain is asked about every object while the body arrives.
   const lookups = new Map<bigint, Promise<ObjectInfo>>();
   for (const e of entries) if (!lookups.has(e.objectId)) lookups.set(e.objectId, ctx.chain.headObjectById(e.objectId));
   for (const l of lookups.values()) l.catch(() => undefined);
+  if (approving) {
+    for await (const chunk of req as AsyncIterable<Buffer>) if (chunk.length > 0) throw new InsituError('ERR_SIZE_MISMATCH', 'an approval carries no body');
+    const outcomes = entries.map((e) => approveHeld(ctx, signer, gvgId, e, lookups.get(e.objectId)!));
+    return sendJson(res, 200, await answer(ctx, gvgId, entries, outcomes));
+  }
+  const pieces = entries as BatchEntry[];
+  const total = pieces.reduce((a, e) => a + e.bytes, 0);
   const body = readBody(req, total);
   body.catch(() => undefined);
   let at = 0;
-  const outcomes = entries.map((e) => {
-    const p = acceptPiece(ctx, signer, e, lookups.get(e.objectId)!, body, at);
+  const outcomes = pieces.map((e) => {
+    const p = acceptPiece(ctx, signer, gvgId, e, lookups.get(e.objectId)!, body, at);
     at += e.bytes;
     p.catch(() => undefined);
     return p;
   });
   // A body that does not arrive whole refuses the request as a whole.
   await body;
-  const results: BatchResult[] = [];
-  for (const [i, o] of (await Promise.allSettled(outcomes)).entries()) {
-    if (o.status === 'fulfilled') results.push({ signature: o.value });
-    else {
-      const e = o.reason instanceof InsituError ? o.reason : new InsituError('ERR_INTERNAL', `piece ${entries[i]!.index} of object ${entries[i]!.objectId}: ${String(o.reason)}`);
-      results.push({ code: e.code, message: e.message });
-    }
-  }
-  ctx.logger.debug('pieces received', { pieces: entries.length, accepted: results.filter((r) => 'signature' in r).length });
-  sendJson(res, 200, { results });
+  const reply = await answer(ctx, gvgId, pieces, outcomes);
+  ctx.logger.debug('pieces received', { pieces: pieces.length, accepted: reply.results.filter((r) => 'ok' in r).length });
+  sendJson(res, 200, reply);
 }
