@@ -1,7 +1,8 @@
 // The fault suite: the devnet as real processes, and a seeded schedule of kill -9 (of the chain or
 // of a node) timed to the windows where it hurts most, while uploads, reads and jobs run:
 // - the seal window: a real proxy in front of the chain's RPC (the nodes' only way to the chain)
-//   holds the primary's MsgSealObject broadcast and kills the chain or the primary right then,
+//   holds the primary's MsgSealObject (or, for a round of small objects, MsgSealObjects) broadcast
+//   and kills the chain or the primary right then,
 //   before the broadcast reaches the chain or just after it did;
 // - the repair window: a piece is corrupted or deleted on a node, and the proxy kills that node
 //   when its repair asks the chain for the object's bucket, before anything is rebuilt.
@@ -80,7 +81,8 @@ test('kill -9 of the chain and of nodes in the seal and repair windows, with cor
         if (armed.kind === 'seal') {
           if (!body.includes('"broadcast_tx')) return;
           const tx = (JSON.parse(body) as { params?: { tx?: string } }).params?.tx;
-          if (!tx || !Buffer.from(tx, 'base64').includes('/greenfield.storage.MsgSealObject')) return;
+          const raw = tx ? Buffer.from(tx, 'base64') : undefined;
+          if (!raw || !(raw.includes('/greenfield.storage.MsgSealObject') || raw.includes('/insitu.storage.MsgSealObjects'))) return;
           trap = undefined;
           const asker = await askerOf(req);
           if (armed.when === 'after') await rpc.forward(req).catch(() => undefined);
