@@ -202,6 +202,8 @@ export function createReplicationBatcher(opts: { operatorKey: string; stallMs: n
     try {
       const approvals: Approval[] = [];
       await ask(round, items, secondaries.map((_, j) => j), false, approvals);
+      // The pieces are with the secondaries: the round no longer holds them while it is sealed.
+      for (const w of items) w.pieces = [];
       let signatures = await agree(round, approvals);
       if (!signatures) return;
       const listed = (): Item[] => items.filter((w) => round.live.has(w));

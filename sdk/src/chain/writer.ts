@@ -147,6 +147,11 @@ export async function createChainClient(opts: ChainClientOptions): Promise<Chain
         operator: address, globalVirtualGroupId: input.gvgId, objectIds: input.objects.map((x) => x.objectId.toString()),
         checksumsHashes: input.objects.map((x) => Buffer.from(x.checksumsHash).toString('hex')), secondarySpBlsAggSignatures: input.blsSignature,
       } }, o));
+      if (!txData.has(tx)) {
+        // No responses to read (a chain that returns no result data): the objects' state says.
+        const heads = await Promise.all(input.objects.map((x) => reader.headObjectById(x.objectId, o).catch(() => undefined)));
+        return { ...tx, skipped: input.objects.filter((_, i) => heads[i]?.status !== 'sealed').map((x) => x.objectId) };
+      }
       const skipped = new Set(responsesOf(tx, `${SEAL_OBJECTS}Response`).flatMap((r) => (r.skipped as string[] | undefined) ?? []));
       return { ...tx, skipped: input.objects.map((x) => x.objectId).filter((id) => skipped.has(id.toString())) };
     }, 'ERR_TX_FAILED'),
