@@ -6,7 +6,9 @@
 //   either recover (degraded read) or fail with a checksum code — never return wrong bytes;
 // - strangers calling the piece endpoints;
 // - uploads and replicated pieces that disagree with the chain, and replication signed by anyone
-//   but the object's primary.
+//   but the object's primary;
+// - rounds of small objects: a piece one secondary refuses, an object its uploader cancels
+//   mid-round — each fails its own upload only, the rest of the round is sealed.
 // Replay with the seed it prints: INSITU_TEST_SEED=<seed> npx ava test/e2e/defences.test.ts
 
 import test from 'ava';
@@ -55,6 +57,8 @@ let gvgId: number;
 const approvalsSeen: string[] = [];
 /** A piece to corrupt on its way from the primary to one secondary: the node behind that proxy and the object. */
 let corrupt: { node: number; objectId: bigint } | undefined;
+/** The secondaries' answers to the round replicating this object, held until all six are in and allIn() has run. */
+let holdRound: { objectId: bigint; lists: string[]; allIn(): Promise<void>; released: Promise<void> } | undefined;
 
 const hostile = (node: number) => ({
   request: (req: { method: string; url: string; headers: Record<string, unknown>; body: Buffer }) => {
@@ -80,7 +84,17 @@ const hostile = (node: number) => ({
       at += Number(size);
     }
   },
-  response: (req: { method: string; url: string }, res: UpstreamResponse): UpstreamResponse | void => {
+  response: (req: { method: string; url: string }, res: UpstreamResponse): Promise<void> | UpstreamResponse | void => {
+    const held = holdRound;
+    if (held && req.method === 'PUT') {
+      const pieces = new URL(req.url, 'http://proxy').searchParams.get('pieces');
+      if (pieces?.split('_').some((p) => p.startsWith(`${held.objectId}.`))) {
+        // Every secondary's answer to the round is held until all six are in and the object cancelled.
+        held.lists.push(pieces);
+        if (held.lists.length === 6) void held.allIn();
+        return held.released;
+      }
+    }
     const mode = modes[node];
     if (mode === 'honest' || req.method !== 'GET' || (res.status !== 200 && res.status !== 206)) return;
     const url = new URL(req.url, 'http://proxy');
@@ -390,6 +404,40 @@ test.serial('a piece one secondary refuses in a round fails its own upload only;
     t.is(await code(putObject({ endpoint: primary, bucket: BUCKET, object: names[victim]!, body: contents[victim]!, size: BigInt(contents[victim]!.length), privateKey: net.accounts[0]!.privateKey })), 'accepted');
   }
   t.true(shared, 'a round held the refused piece and others');
+});
+
+test.serial('an object its uploader cancels once the secondaries approved its round is skipped by the chain; the rest of the round is sealed', async (t) => {
+  setModes({});
+  const primary = placement.find((p) => p.index === -1)!.endpoint;
+  let shared = false;
+  for (let attempt = 0; attempt < 6 && !shared; attempt++) {
+    const contents = Array.from({ length: 8 }, () => bytes(2_000 + rand(8_000)));
+    const names = contents.map((_, i) => `cancelled-${attempt}-${i}`);
+    const ids = await Promise.all(contents.map((c, i) => pending(names[i]!, c)));
+    const victim = rand(ids.length);
+    let release!: () => void;
+    const released = new Promise<void>((r) => (release = r));
+    const trap = {
+      objectId: ids[victim]!, lists: [] as string[], released,
+      allIn: async () => {
+        try {
+          await alice.chain.cancelCreateObject(BUCKET, names[victim]!);
+        } finally {
+          release();
+        }
+      },
+    };
+    holdRound = trap;
+    const outcomes = await Promise.all(contents.map((c, i) => code(putObject({ endpoint: primary, bucket: BUCKET, object: names[i]!, body: c, size: BigInt(c.length), privateKey: net.accounts[0]!.privateKey }))));
+    holdRound = undefined;
+    t.is(trap.lists.length, 6, 'each secondary answered the round once');
+    const round = new Set(trap.lists[0]!.split('_').map((e) => BigInt(e.split('.')[0]!)));
+    outcomes.forEach((o, i) => t.is(o, i === victim ? 'ERR_OBJECT_NOT_FOUND' : 'accepted', `${names[i]} (cancelled ${names[victim]})`));
+    await t.throwsAsync(alice.objects.head(BUCKET, names[victim]!), undefined, 'the cancelled object is gone');
+    for (const [i, name] of names.entries()) if (i !== victim) t.is((await alice.objects.head(BUCKET, name)).status, 'sealed', name);
+    shared = [...round].some((id) => id !== ids[victim]);
+  }
+  t.true(shared, 'a round held the cancelled object and others');
 });
 
 test.serial('the primary refuses bytes of the right size that disagree with the chain; nothing is sealed or kept, and the right bytes still go through', async (t) => {
