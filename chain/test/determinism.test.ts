@@ -1,5 +1,5 @@
 // One state machine, whichever way it runs: the same seeded random workload of signed
-// transactions (accounts, buckets, objects, seals, policies, groups, payments, jobs, data offers,
+// transactions (accounts, buckets, objects, seals — Greenfield's and insitu's rounds —, policies, groups, payments, jobs, data offers,
 // dataset runs and their jobs, months of development-clock time) goes through the embedded chain, which proposes its own blocks, and
 // through two independent ABCI app instances fed the very same blocks (as CometBFT would feed
 // them); the app hash agrees after every block.

@@ -6,7 +6,7 @@
 // valid to build, though some txs fail on purpose.
 
 import { blsSign, blsAggregate } from '@insitu/protocol';
-import { sealSignDoc } from '@insitu/protocol/chain';
+import { sealSignDoc, sealObjectsSignDoc, checksumsHash } from '@insitu/protocol/chain';
 import { computeChecksums } from '@insitu/protocol';
 import { evmChainId } from '../../src/genesis.ts';
 import type { ChainApp } from '../../src/state/types.ts';
@@ -57,6 +57,15 @@ export function createWorkload(d: WorkloadDeps): { nextBlock(maxTxs: number): Pr
     const sig = blsAggregate(gvg.secondarySpIds.map((id) => blsSign(doc, d.providers[id - 1]!.blsSecret)));
     const sealer = d.providers[gvg.primarySpId - 1]!;
     objects.push({ ...o, owner: buckets.find((b) => b.name === o.bucket)!.owner });
+    if (rand(2)) {
+      // insitu's round seal, here a round of one.
+      const objects = [{ objectId: BigInt(head.objectInfo.id), checksumsHash: checksumsHash(head.objectInfo.checksums) }];
+      const roundDoc = sealObjectsSignDoc({ chainId: d.chainId, gvgId: gvg.id, objects });
+      return { signer: sealer, msg: { typeUrl: '/insitu.storage.MsgSealObjects', value: {
+        operator: sealer.address, globalVirtualGroupId: gvg.id, objectIds: [head.objectInfo.id], checksumsHashes: [Buffer.from(objects[0]!.checksumsHash).toString('hex')],
+        secondarySpBlsAggSignatures: blsAggregate(gvg.secondarySpIds.map((id) => blsSign(roundDoc, d.providers[id - 1]!.blsSecret))),
+      } } };
+    }
     return { signer: sealer, msg: { typeUrl: '/greenfield.storage.MsgSealObject', value: { operator: sealer.address, bucketName: o.bucket, objectName: o.name, globalVirtualGroupId: gvg.id, secondarySpBlsAggSignatures: sig } } };
   }
 
