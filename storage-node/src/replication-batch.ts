@@ -27,8 +27,6 @@ import { heardFrom, watchReplication } from './http/replication-watch.ts';
  * instead of 3.2-3.4 and each secondary 1.45 instead of 1.1, at the same rate.
  */
 const IN_FLIGHT = 1;
-/** Times the secondaries are asked to agree on a round's list before its uploads fail. */
-const AGREEMENT_TRIES = 4;
 
 /** Aggregate-signature checkers by set of secondaries' BLS keys: each set's keys are checked and aggregated once. */
 const checkers = new Map<string, (signature: Uint8Array, message: Uint8Array) => boolean>();
@@ -176,16 +174,21 @@ export function createReplicationBatcher(opts: { operatorKey: string; stallMs: n
    * when nothing is left.
    */
   async function agree(round: { gvgId: number; secondaries: StorageProvider[]; live: Set<Item>; items: Item[] }, approvals: Approval[]): Promise<Uint8Array[] | undefined> {
-    for (let attempt = 0; ; attempt++) {
+    let asked: number | undefined;
+    for (;;) {
       const current = round.items.filter((w) => round.live.has(w));
       if (current.length === 0) return undefined;
       const same = (a: Approval | undefined): boolean => !!a?.signature && a.items.length === current.length && a.items.every((w, i) => w === current[i]);
       const who = round.secondaries.map((_, j) => j).filter((j) => !same(approvals[j]));
       if (who.length === 0) return approvals.map((a) => a.signature!);
-      if (attempt === AGREEMENT_TRIES) {
-        for (const w of current) fail(round.live, w, new InsituError('ERR_REPLICATION_FAILED', `the secondaries of group ${round.gvgId} did not agree on the objects to seal with ${w.what}`));
+      // Asked about this very list and still no agreement: a secondary approved all of it without
+      // a valid signature. Only then does the round fail as a whole; every other time the list
+      // shrank (an object refused fails alone), so the asking ends.
+      if (asked === current.length) {
+        for (const w of current) fail(round.live, w, new InsituError('ERR_REPLICATION_FAILED', `secondary ${round.secondaries[who[0]!]!.id} approved the objects of its round with ${w.what} without a valid signature`));
         return undefined;
       }
+      asked = current.length;
       await ask(round, current, who, true, approvals);
     }
   }
