@@ -6,6 +6,7 @@ import { createFsPieceStore, INLINE_BYTES } from '../src/store/fs.ts';
 import { createMemoryPieceStore } from '../src/store/memory.ts';
 import { openDirectFile, STAGE_BYTES } from '../src/store/direct-file.ts';
 import { pieceStoreSuite } from './store-suite.ts';
+import { Level } from 'level';
 
 pieceStoreSuite(test, 'memory', async () => ({ store: createMemoryPieceStore() }));
 
@@ -88,6 +89,53 @@ test('fs: direct writes refused for their buffers fall back to the page cache wi
   await file.finish();
   await file.close();
   t.true((await readFile(path)).equals(data));
+});
+
+test.serial('fs: commits made together share one synced index write, each resolving once its entry is written, and every entry is there after a restart', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'insitu-store-'));
+  t.teardown(() => rm(dir, { recursive: true, force: true }));
+  let store = createFsPieceStore({ dataDir: dir });
+  await store.start();
+  const batch = Level.prototype.batch;
+  let batches = 0;
+  const synced: boolean[] = [];
+  Level.prototype.batch = function (this: Level, ...args: unknown[]) {
+    batches++;
+    synced.push((args[1] as { sync?: boolean } | undefined)?.sync === true);
+    return (batch as (...a: unknown[]) => unknown).apply(this, args);
+  } as typeof batch;
+  t.teardown(() => {
+    Level.prototype.batch = batch;
+  });
+  const n = 40;
+  const bytesOf = (i: number): Buffer => Buffer.alloc(100 + i, i);
+  await Promise.all(Array.from({ length: n }, async (_, i) => {
+    const key = { objectId: BigInt(1000 + i), index: i % 6 };
+    const w = await store.createWriter(key, { size: bytesOf(i).length });
+    await w.write(bytesOf(i));
+    await w.commit({ hashes: [new Uint8Array(32)], sizes: [bytesOf(i).length] });
+    // Visible as soon as its commit resolves.
+    t.true(Buffer.from(await store.read(key, 0, bytesOf(i).length)).equals(bytesOf(i)));
+  }));
+  Level.prototype.batch = batch;
+  t.true(batches >= 1 && batches <= 2, `${n} commits in ${batches} index writes`);
+  t.true(synced.every(Boolean), 'every index write is synced');
+  // A file committed before a restart is replaced by a small entry after it, and goes.
+  const key = { objectId: 7n, index: 1 };
+  const wl = await store.createWriter(key);
+  await wl.write(Buffer.alloc(INLINE_BYTES + 1, 1));
+  await wl.commit({ hashes: [new Uint8Array(32)], sizes: [INLINE_BYTES + 1] });
+  await store.stop();
+  store = createFsPieceStore({ dataDir: dir });
+  await store.start();
+  t.teardown(() => store.stop());
+  for (let i = 0; i < n; i++) t.true(Buffer.from(await store.read({ objectId: BigInt(1000 + i), index: i % 6 }, 0, bytesOf(i).length)).equals(bytesOf(i)));
+  t.deepEqual(await readdir(join(dir, 'pieces')), ['7.1']);
+  const ws = await store.createWriter(key, { size: 2 });
+  await ws.write(Buffer.from('hi'));
+  await ws.commit({ hashes: [new Uint8Array(32)], sizes: [2] });
+  t.deepEqual(await readdir(join(dir, 'pieces')), []);
+  t.is(Buffer.from(await store.read(key, 0, 2)).toString(), 'hi');
 });
 
 test('fs: entries of a declared size up to INLINE_BYTES are kept in the index (no data file), read, located and replaced either way', async (t) => {

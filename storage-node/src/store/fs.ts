@@ -6,7 +6,7 @@
 // with that code (the temp file is removed; committed entries are untouched). Entries declared
 // small (INLINE_BYTES) have no file: their bytes are committed in their index entry.
 
-import { mkdir, open, rename, rm, statfs, type FileHandle } from 'node:fs/promises';
+import { mkdir, open, readdir, rename, rm, statfs, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { Level } from 'level';
@@ -87,6 +87,12 @@ export function createFsPieceStore(opts: FsPieceStoreOptions): PieceStore {
   const handles = new Map<string, Promise<FileHandle>>();
   const staging = createStagingPool();
   const directReads = createDirectReads();
+  /**
+   * Names of the data files under piecesDir (read at start, kept as entries are committed and
+   * deleted): an entry kept in the index replaces a file only when its key has one, so its
+   * commit need not read the index first to find out.
+   */
+  const files = new Set<string>();
 
   const index = (): Level<string, string> => {
     if (!db) throw new InsituError('ERR_NODE_UNAVAILABLE', 'the piece store is not started');
@@ -112,6 +118,42 @@ export function createFsPieceStore(opts: FsPieceStoreOptions): PieceStore {
     await directReads.forget(join(piecesDir, name));
   }
 
+  /**
+   * Index entries waiting to be written, and the batch being written. Commits made while a batch
+   * is written (or in the same turn of the event loop) go together in the next one: one synced
+   * LevelDB write for the pieces of many small objects that arrive at once, instead of a synced
+   * put each. A commit resolves once the batch holding its entry is synced.
+   */
+  let queued: { ops: Array<{ type: 'put'; key: string; value: string }>; waiters: Array<{ resolve: () => void; reject: (e: unknown) => void }> } | undefined;
+  let writing: Promise<void> | undefined;
+  const writeQueued = (): void => {
+    const batch = queued;
+    queued = undefined;
+    if (!batch) return;
+    const done = (async () => {
+      try {
+        await index().batch(batch.ops, { sync: true } as never);
+        for (const w of batch.waiters) w.resolve();
+      } catch (e) {
+        for (const w of batch.waiters) w.reject(e);
+      }
+    })();
+    writing = done.then(() => {
+      writing = undefined;
+      writeQueued();
+    });
+  };
+  /** Puts `value` under `key` with the next synced batch; resolves once it is durable. */
+  const syncedPut = (key: string, value: string): Promise<void> => new Promise<void>((resolve, reject) => {
+    if (!queued) {
+      queued = { ops: [], waiters: [] };
+      // Started after this turn's other commits have joined, or when the batch being written is done.
+      if (!writing) setImmediate(() => { if (!writing) writeQueued(); });
+    }
+    queued.ops.push({ type: 'put', key, value });
+    queued.waiters.push({ resolve, reject });
+  });
+
   /** A writer of an entry kept in the index: its bytes are gathered and committed in one synced put. */
   function inlineWriter(key: PieceKey): PieceWriter {
     const chunks: Buffer[] = [];
@@ -131,14 +173,15 @@ export function createFsPieceStore(opts: FsPieceStoreOptions): PieceStore {
       async commit(meta) {
         if (closed) throw new InsituError('ERR_INTERNAL', 'writer is closed');
         closed = true;
-        const bytes = Buffer.concat(chunks);
-        const before = await index().get(indexKey(key));
+        const bytes = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
         const stored: StoredMeta = { hashes: meta.hashes.map((h) => Buffer.from(h).toString('hex')), sizes: meta.sizes, size: bytes.length, storedAt: Date.now(), inline: bytes.toString('base64') };
-        await onDisk(`indexing object ${key.objectId}`, () => index().put(indexKey(key), JSON.stringify(stored), { sync: true } as never));
+        await onDisk(`indexing object ${key.objectId}`, () => syncedPut(indexKey(key), JSON.stringify(stored)));
         // A file this entry replaces is no longer served; it goes.
-        if (before !== undefined && !before.includes('"inline"')) {
+        const name = fileName(key);
+        if (files.has(name)) {
+          files.delete(name);
           await closeHandle(key);
-          await rm(join(piecesDir, fileName(key)), { force: true });
+          await rm(join(piecesDir, name), { force: true });
         }
       },
       async abort() {
@@ -180,6 +223,8 @@ export function createFsPieceStore(opts: FsPieceStoreOptions): PieceStore {
       await mkdir(piecesDir, { recursive: true });
       await rm(tmpDir, { recursive: true, force: true });
       await mkdir(tmpDir, { recursive: true });
+      files.clear();
+      for (const name of await readdir(piecesDir)) files.add(name);
       db = new Level<string, string>(join(opts.dataDir, 'index'), { valueEncoding: 'utf8' });
       await db.open();
     },
@@ -188,6 +233,10 @@ export function createFsPieceStore(opts: FsPieceStoreOptions): PieceStore {
       for (const h of handles.values()) await (await h.catch(() => undefined))?.close().catch(() => undefined);
       handles.clear();
       await directReads.close();
+      while (writing || queued) {
+        if (!writing) writeQueued();
+        await writing;
+      }
       await db?.close();
       db = undefined;
     },
@@ -239,9 +288,10 @@ export function createFsPieceStore(opts: FsPieceStoreOptions): PieceStore {
           }
           const size = file.size;
           await closeHandle(key);
+          files.add(fileName(key));
           await rename(tmp, join(piecesDir, fileName(key)));
           const stored: StoredMeta = { hashes: meta.hashes.map((h) => Buffer.from(h).toString('hex')), sizes: meta.sizes, size, storedAt: Date.now() };
-          await onDisk(`indexing object ${key.objectId}`, () => index().put(indexKey(key), JSON.stringify(stored), { sync: true } as never));
+          await onDisk(`indexing object ${key.objectId}`, () => syncedPut(indexKey(key), JSON.stringify(stored)));
         },
         async abort() {
           if (closed) return;
@@ -301,6 +351,7 @@ export function createFsPieceStore(opts: FsPieceStoreOptions): PieceStore {
         const key = { objectId, index: Number(k.slice(prefix.length)) };
         await index().del(k);
         await closeHandle(key);
+        files.delete(fileName(key));
         await rm(join(piecesDir, fileName(key)), { force: true });
       }
     },

@@ -34,7 +34,7 @@ export function countHoldings(inner: PieceStore): CountedPieceStore {
   const perObject = new Map<string, number>();
   let entries = 0;
   let bytes = 0;
-  const added = (key: PieceKey, meta: PieceMeta): void => {
+  const added = (key: PieceKey, meta: Pick<PieceMeta, 'size'>): void => {
     const id = key.objectId.toString();
     perObject.set(id, (perObject.get(id) ?? 0) + 1);
     entries++;
@@ -57,18 +57,27 @@ export function countHoldings(inner: PieceStore): CountedPieceStore {
 
     async createWriter(key, opts) {
       const w = await inner.createWriter(key, opts);
+      // The committed entry's size is what was written to it: counted here rather than read back
+      // from the store after each commit (an index read per piece).
+      let written = 0;
       return {
         ...w,
+        async write(chunk) {
+          await w.write(chunk);
+          written += chunk.length;
+        },
+        async writeMany(chunks) {
+          await w.writeMany(chunks);
+          for (const c of chunks) written += c.length;
+        },
         async commit(meta) {
           // An object this store holds nothing of has no entry to replace: nothing to read first.
           const before = perObject.has(key.objectId.toString()) ? await inner.meta(key) : undefined;
           await w.commit(meta);
-          const after = await inner.meta(key);
           if (before) {
             // A replaced entry: only its size changes.
-            bytes -= before.size;
-            if (after) bytes += after.size;
-          } else if (after) added(key, after);
+            bytes += written - before.size;
+          } else added(key, { size: written });
         },
       };
     },
