@@ -5,11 +5,12 @@
 
 import type { NodeContext } from './context.ts';
 import { executeJob, type JobsContext } from './jobs/index.ts';
-import { followFeed } from './follower.ts';
+import { followFeed, type FeedConsumer } from './follower.ts';
 
 const CURSOR = 'verify-cursor';
 
-export function startJobVerifier(ctx: NodeContext, jobs: JobsContext, opts: { timeoutMs?: number } = {}): { stop(): Promise<void> } {
+/** The verifier's part of the node's feed follower (follower.ts). */
+export function jobVerifier(ctx: NodeContext, jobs: JobsContext, opts: { timeoutMs?: number } = {}): FeedConsumer {
   const timeoutMs = opts.timeoutMs ?? Math.min(jobs.maxTimeoutMs, 5 * 60_000);
 
   async function verify(jobId: bigint, signal: AbortSignal): Promise<void> {
@@ -25,7 +26,7 @@ export function startJobVerifier(ctx: NodeContext, jobs: JobsContext, opts: { ti
     ctx.logger.info('disputed job re-run', { jobId: jobId.toString(), outputHash: receipt.outputHash, fuel: receipt.fuelUsed });
   }
 
-  return followFeed(ctx, {
+  return {
     cursorKey: CURSOR,
     what: 'job verifier',
     async onEvent(e, signal) {
@@ -37,5 +38,10 @@ export function startJobVerifier(ctx: NodeContext, jobs: JobsContext, opts: { ti
         ctx.logger.warn('could not verify disputed job', { jobId: e.attributes.job_id, error: String(err) });
       }
     },
-  });
+  };
+}
+
+/** The verifier following the feed on its own. */
+export function startJobVerifier(ctx: NodeContext, jobs: JobsContext, opts: { timeoutMs?: number } = {}): { stop(): Promise<void> } {
+  return followFeed(ctx, jobVerifier(ctx, jobs, opts));
 }

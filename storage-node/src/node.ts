@@ -15,7 +15,7 @@ import type { HttpLimits } from './http/limits.ts';
 import { startFollower } from './follower.ts';
 import { createGroupCache } from './group-cache.ts';
 import { startChallenger, type Challenger, type ChallengerOptions } from './challenge/challenger.ts';
-import { startJobVerifier } from './job-verifier.ts';
+import { jobVerifier } from './job-verifier.ts';
 import { startRecovery, type Recovery, type RecoveryOptions } from './recovery/index.ts';
 import { createNodeMetrics } from './metrics.ts';
 import { silentLogger, type Logger, type NodeContext } from './context.ts';
@@ -161,10 +161,16 @@ export function createStorageNode(opts: StorageNodeOptions): StorageNode {
         endpoint = `${u.protocol}//${u.hostname}:${port}`;
         const recovery = startRecovery(ctx, opts.recovery);
         ctx.recovery = recovery;
-        challenger = startChallenger(ctx, opts.challenge);
-        const follower = startFollower(ctx);
-        const verifier = startJobVerifier(ctx, jobs);
-        running = { close: http.close, follower: { stop: () => Promise.all([follower.stop(), verifier.stop()]).then(() => undefined) }, runtime, recovery };
+        const ch = startChallenger(ctx, opts.challenge);
+        challenger = ch;
+        // One feed follower per node: dropped objects, disputed jobs to re-run, and challenges
+        // naming this node (as a challenger, or as the challenged once failed) wake the challenger.
+        const follower = startFollower(ctx, [jobVerifier(ctx, jobs)], (e) => {
+          const type = e.type as string;
+          if (type === 'challenge-issued' && String(e.attributes.challengers ?? '').split(',').map(Number).includes(ctx.spId)) ch.wake();
+          else if (type === 'challenge-failed' && e.spId === ctx.spId) ch.wake();
+        });
+        running = { close: http.close, follower, runtime, recovery };
         logger.info('storage node serving', { spId, endpoint, address });
       } catch (e) {
         await store.stop();

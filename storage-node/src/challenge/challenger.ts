@@ -13,7 +13,11 @@ import type { ChallengeInfo } from '@insitu/protocol/chain';
 import type { NodeContext } from '../context.ts';
 
 export interface ChallengerOptions {
-  /** Time between looks for challenges to check; 0 turns it off (checkOnce still works). */
+  /**
+   * Time between looks for challenges to check when nothing wakes the challenger earlier (the
+   * node's feed follower wakes it at each challenge naming this node); 0 turns the loop off
+   * (checkOnce still works).
+   */
   pollMs?: number;
   /** Tries before an unanswered challenge is attested as failed. */
   tries?: number;
@@ -21,11 +25,19 @@ export interface ChallengerOptions {
   retryMs?: number;
 }
 
-export const DEFAULT_CHALLENGER: Required<ChallengerOptions> = { pollMs: 1000, tries: 3, retryMs: 1000 };
+/**
+ * Looking every second cost each node two chain queries and a store write a second, and the chain
+ * fourteen queries a second for seven nodes, with nothing to find nearly always: a challenge is
+ * seen on the event feed within a round of the follower (FEED_GAP_MS) and the look is made then;
+ * the slow look only catches what the feed did not bring (a feed unavailable for a while).
+ */
+export const DEFAULT_CHALLENGER: Required<ChallengerOptions> = { pollMs: 15_000, tries: 3, retryMs: 1000 };
 
 export interface Challenger {
   /** Checks and attests every open challenge this node must check, repairs what failed here; returns how many it attested. */
   checkOnce(): Promise<number>;
+  /** Makes the next look now (a challenge naming this node was issued or decided). */
+  wake(): void;
   stop(): Promise<void>;
 }
 
@@ -68,14 +80,15 @@ export function startChallenger(ctx: NodeContext, options: ChallengerOptions = {
   }
 
   async function repairFailed(): Promise<void> {
-    let cursor = Number((await ctx.store.getState('challenge-cursor')) ?? '0');
+    const stored = Number((await ctx.store.getState('challenge-cursor')) ?? '0');
+    let cursor = stored;
     const mine = await ctx.chain.challenges({ spId: ctx.spId, afterId: cursor });
     for (const c of mine) {
       if (c.status === 'open') break;
       if (c.status === 'failed') ctx.recovery?.request({ objectId: c.objectId, index: c.redundancyIndex }, `storage challenge ${c.id} failed`);
       cursor = c.id;
     }
-    await ctx.store.setState('challenge-cursor', String(cursor));
+    if (cursor !== stored) await ctx.store.setState('challenge-cursor', String(cursor));
   }
 
   async function checkOnce(): Promise<number> {
@@ -101,16 +114,23 @@ export function startChallenger(ctx: NodeContext, options: ChallengerOptions = {
     return n;
   }
 
+  /** Ends the wait for the next look early; set while the loop waits. */
+  let wakeUp: (() => void) | undefined;
+  /** A wake that came during a look: the next look follows at once. */
+  let woken = false;
   const loop = (async () => {
     if (opts.pollMs <= 0) return;
     while (!ac.signal.aborted) {
       await new Promise<void>((r) => {
         const done = (): void => {
           clearTimeout(t);
+          wakeUp = undefined;
           ac.signal.removeEventListener('abort', done);
           r();
         };
-        const t = setTimeout(done, opts.pollMs);
+        const t = setTimeout(done, woken ? 0 : opts.pollMs);
+        woken = false;
+        wakeUp = done;
         ac.signal.addEventListener('abort', done, { once: true });
       });
       if (ac.signal.aborted) break;
@@ -124,6 +144,10 @@ export function startChallenger(ctx: NodeContext, options: ChallengerOptions = {
 
   return {
     checkOnce,
+    wake() {
+      if (wakeUp) wakeUp();
+      else woken = true;
+    },
     async stop() {
       ac.abort();
       await loop;
