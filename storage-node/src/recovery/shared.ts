@@ -102,12 +102,14 @@ export function createRateLimiter(bytesPerSecond: number): { take(n: number, sig
 
 /**
  * The state of one committed entry, cheaply (`quick`: the index matches the chain and the file's
- * last byte is there) or fully (every unit re-hashed, at `pace` if given).
+ * last byte is there) or fully (every unit re-hashed, at `pace` if given). Given the entry's size
+ * instead of the object (`{ bytes }`), its bytes are checked against the hashes its commit checked
+ * against the chain, and its size against the one the chain lists, without asking for the object.
  */
-export async function checkEntry(ctx: NodeContext, key: PieceKey, obj: ObjectInfo, mode: { quick: true } | { quick: false; pace?: (n: number) => Promise<void>; onBytes?: (n: number) => void }): Promise<'ok' | 'corrupt' | 'missing'> {
+export async function checkEntry(ctx: NodeContext, key: PieceKey, obj: ObjectInfo | { bytes: number }, mode: { quick: true } | { quick: false; pace?: (n: number) => Promise<void>; onBytes?: (n: number) => void }): Promise<'ok' | 'corrupt' | 'missing'> {
   const meta = await ctx.store.meta(key);
   if (!meta) return 'missing';
-  if (!matchesChain(meta, obj, key.index)) return 'corrupt';
+  if ('bytes' in obj ? meta.size !== obj.bytes : !matchesChain(meta, obj, key.index)) return 'corrupt';
   if (mode.quick) {
     try {
       const tail = await ctx.store.read(key, Math.max(0, meta.size - 1), 1);
