@@ -65,3 +65,28 @@ test('a limit of 0, a negative limit or one that is not a number still bounds a 
   t.is((await upper.list('k/', { limit: 2.7 })).length, 2);
   t.is((await upper.list('k/')).length, 4, 'no limit: the whole prefix');
 });
+
+test('a record read is the caller\'s own copy: bigints, bytes, nested objects and arrays as stored, changes not seen by the next read', async (t) => {
+  const db = new Level<string, string>(join(await tempDir(t), 'db'), { valueEncoding: 'utf8' });
+  await db.open();
+  t.teardown(() => db.close());
+  const kv = new LevelKV(db);
+  const rec = { id: 7n, name: 'o', bytes: new Uint8Array([1, 2, 3]), list: [{ rate: 5n, to: 'a' }, null, 'x'], nested: { flag: true, n: 1.5 } };
+  const cache = new CacheKV(kv);
+  cache.put('object/a', rec);
+  rec.nested.flag = false;
+  await kv.commit(cache.batch());
+  for (const read of [await kv.get<typeof rec>('object/a'), await kv.get<typeof rec>('object/a')]) {
+    t.deepEqual(read, { id: 7n, name: 'o', bytes: new Uint8Array([1, 2, 3]), list: [{ rate: 5n, to: 'a' }, null, 'x'], nested: { flag: true, n: 1.5 } });
+    t.is(Object.getPrototypeOf(read!.bytes), Uint8Array.prototype);
+    (read!.list[0] as { rate: bigint }).rate = 9n;
+    read!.bytes[0] = 9;
+    read!.nested.flag = false;
+  }
+  const layer = new CacheKV(kv);
+  const mine = (await layer.get<typeof rec>('object/a'))!;
+  layer.put('object/a', mine);
+  mine.list.push('later');
+  t.deepEqual((await layer.get<typeof rec>('object/a'))!.list, [{ rate: 5n, to: 'a' }, null, 'x']);
+  t.deepEqual((await layer.list<typeof rec>('object/'))[0]![1].list, [{ rate: 5n, to: 'a' }, null, 'x']);
+});

