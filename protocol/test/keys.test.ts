@@ -1,7 +1,8 @@
 import test from 'ava';
 import { createHash } from 'node:crypto';
-import { privateKeyToAddress, generatePrivateKey, signDigest, recoverAddress, keccak256, checksumAddress } from '@insitu/protocol';
+import { privateKeyToAddress, generatePrivateKey, signDigest, recoverAddress, keccak256, keccakReady, checksumAddress } from '@insitu/protocol';
 import { generateBlsKey, blsPublicKey, blsSign, blsAggregate, blsFastAggregateVerify, blsVerify } from '@insitu/protocol';
+import { keccak_256 } from '@noble/hashes/sha3.js';
 
 test('a private key maps to its well-known Ethereum address', (t) => {
   t.is(privateKeyToAddress(`0x${'0'.repeat(63)}1`), '0x7E5F4552091A69125d5DfCb7b8C2659029395Bdf');
@@ -49,4 +50,18 @@ test('BLS through blst agrees with an independent implementation (@noble/curves)
     t.true(blsVerify(blsProofOfPossession(sk), new Uint8Array(createHash('sha256').update(blsPublicKey(sk)).digest()), blsPublicKey(sk)));
   }
   t.false(blsVerify(new Uint8Array(96), msg, blsPublicKey(generateBlsKey())), 'garbage is refused, not thrown');
+});
+
+test('keccak256 gives @noble/hashes\' bytes for every input length, before and after the WebAssembly one is ready', async (t) => {
+  const inputs = Array.from({ length: 300 }, (_, n) => new Uint8Array(n).map((_, i) => (i * 31 + n) & 0xff));
+  const early = keccak256(inputs[200]!);
+  await keccakReady;
+  t.deepEqual(early, keccak_256(inputs[200]!));
+  for (const x of inputs) {
+    t.deepEqual(keccak256(x), keccak_256(x));
+    t.deepEqual(keccak256(x.subarray(1)), keccak_256(x.subarray(1)));
+  }
+  const a = keccak256(inputs[1]!);
+  keccak256(inputs[2]!);
+  t.deepEqual(a, keccak_256(inputs[1]!), 'a digest is the caller\'s own, not a view of the hasher');
 });

@@ -8,7 +8,7 @@ import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createHash } from 'node:crypto';
 import { Level } from 'level';
-import { InsituError } from '@insitu/protocol';
+import { InsituError, keccakReady } from '@insitu/protocol';
 import type { Hex } from '@insitu/protocol';
 import { genesisVirtualGroups, evmChainId, type Genesis } from '../genesis.ts';
 import { decodeAndVerifyTx } from '../tx/decode.ts';
@@ -253,6 +253,8 @@ export function createChainApp(opts: ChainAppOptions): StateApp {
     kv: state,
 
     async init() {
+      // Signatures are checked with the WebAssembly keccak from the first transaction on.
+      await keccakReady;
       await mkdir(opts.dataDir, { recursive: true });
       db = new Level<string, string>(join(opts.dataDir, 'state'), { valueEncoding: 'utf8' });
       await db.open();

@@ -9,7 +9,7 @@
 // the one eth-sig-util gives.
 
 import { createRequire } from 'node:module';
-import { keccak_256 } from '@noble/hashes/sha3.js';
+import { keccak256 } from '../crypto/keccak.ts';
 
 const require = createRequire(import.meta.url);
 
@@ -59,7 +59,7 @@ function typeHash(primaryType: string, types: Types): Uint8Array {
     if (!Array.isArray(fields)) unsupported();
     encoded += `${type}(${fields.map(({ name, type: t }) => `${t} ${name}`).join(',')})`;
   }
-  return remembered(typeHashes, encoded, () => keccak_256(Buffer.from(encoded, 'utf-8')));
+  return remembered(typeHashes, encoded, () => keccak256(Buffer.from(encoded, 'utf-8')));
 }
 
 /**
@@ -85,7 +85,7 @@ function remembered(cache: Map<string, Uint8Array>, key: string, compute: () => 
  * the field list and those values in JSON, which tells every such input apart.
  */
 function domainHash(fields: Field[], domain: unknown): Uint8Array {
-  const compute = (): Uint8Array => keccak_256(encodeData('EIP712Domain', domain, { EIP712Domain: fields }));
+  const compute = (): Uint8Array => keccak256(encodeData('EIP712Domain', domain, { EIP712Domain: fields }));
   if (!Array.isArray(fields) || typeof domain !== 'object' || domain === null) return compute();
   const values: unknown[] = [];
   for (const f of fields) {
@@ -123,18 +123,18 @@ function atomicWord(type: string, value: unknown): Uint8Array {
 function fieldWord(types: Types, type: string, value: unknown): Uint8Array {
   if (types[type] !== undefined) {
     if (value === null || value === undefined) return ZERO_WORD;
-    return keccak_256(encodeData(type, value, types));
+    return keccak256(encodeData(type, value, types));
   }
   if (value === undefined) unsupported();
   if (type === 'bytes') {
     if (typeof value !== 'string') unsupported();
     const s = value;
-    if (/^0x[0-9A-Fa-f]*$/.test(s)) return keccak_256(Buffer.from((s.length % 2 ? '0' : '') + s.slice(2), 'hex'));
-    return keccak_256(Buffer.from(s, 'utf8'));
+    if (/^0x[0-9A-Fa-f]*$/.test(s)) return keccak256(Buffer.from((s.length % 2 ? '0' : '') + s.slice(2), 'hex'));
+    return keccak256(Buffer.from(s, 'utf8'));
   }
   if (type === 'string') {
     if (value !== null && typeof value !== 'string') unsupported();
-    return keccak_256(Buffer.from((value as string | null) ?? '', 'utf8'));
+    return keccak256(Buffer.from((value as string | null) ?? '', 'utf8'));
   }
   if (type.endsWith(']')) {
     if (!Array.isArray(value)) unsupported();
@@ -145,7 +145,7 @@ function fieldWord(types: Types, type: string, value: unknown): Uint8Array {
       if (!(i in items)) unsupported();
       words.push(fieldWord(types, element, items[i]));
     }
-    return keccak_256(concat(words));
+    return keccak256(concat(words));
   }
   return atomicWord(type, value);
 }
@@ -165,9 +165,9 @@ function fastHash(typed: Record<string, unknown>): Uint8Array {
   if (!given || typeof given !== 'object') unsupported();
   const types = Object.assign({ EIP712Domain: [] }, given) as Types;
   const separator = domainHash(types.EIP712Domain!, domain || undefined);
-  if (primaryType === 'EIP712Domain') return keccak_256(concat([PREFIX, separator]));
+  if (primaryType === 'EIP712Domain') return keccak256(concat([PREFIX, separator]));
   if (typeof primaryType !== 'string' || primaryType === '') unsupported();
-  return keccak_256(concat([PREFIX, separator, keccak_256(encodeData(primaryType, message || undefined, types))]));
+  return keccak256(concat([PREFIX, separator, keccak256(encodeData(primaryType, message || undefined, types))]));
 }
 
 interface SigUtil { TypedDataUtils: { eip712Hash(data: unknown, version: string): Uint8Array } }

@@ -11,7 +11,7 @@
 import { randomBytes } from 'node:crypto';
 import { createRequire } from 'node:module';
 import * as ecc from 'tiny-secp256k1';
-import { keccak_256 } from '@noble/hashes/sha3.js';
+import { keccak256 as keccak } from './keccak.ts';
 import { bytesToHex, hexToBytes } from '@noble/hashes/utils.js';
 import { InsituError } from '../errors.ts';
 
@@ -62,8 +62,10 @@ export function fromHex(hex: string): Uint8Array {
 }
 
 export function keccak256(data: Uint8Array): Uint8Array {
-  return keccak_256(data);
+  return keccak(data);
 }
+
+export { keccakReady } from './keccak.ts';
 
 export function generatePrivateKey(): Hex {
   for (;;) {
