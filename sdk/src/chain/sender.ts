@@ -13,6 +13,13 @@
 // Greenfield, whose gashub prices each type): each type is simulated once and its gas remembered.
 //
 // Clients of one key on one RPC in one process share the counter, so they do not race each other.
+//
+// A batch (messages given as a function, see seal-batch.ts) waits for its turn a little longer:
+// until the lane's previous transaction is in a block, or HOLD_MS at most. Everything asked for
+// meanwhile joins that one transaction instead of leaving in one small transaction each, which
+// costs the chain a signature recovery, an admission and two requests per transaction (measured
+// with 32 clients of 4 accounts: 2.9 messages per transaction without the wait). Messages given as
+// a list still go at the lane's next turn, several transactions of one account in one block.
 
 import { InsituError, throwIfAborted, compressedPublicKey, privateKeyToAddress, type Hex } from '@insitu/protocol';
 import { codec, msgCodec, queryCodecs, toLong, txTypedData, signTypedData } from '@insitu/protocol/chain';
@@ -68,12 +75,28 @@ interface AccountLane {
   /** The sequence the next transaction is signed with; undefined: ask the chain first. */
   next?: bigint | undefined;
   lane: Promise<unknown>;
+  /** Settles once the lane's latest transaction is in a block (or failed, or was given up on). */
+  included?: Promise<unknown> | undefined;
 }
+
+/** The longest a batch waits for the lane's previous transaction to be included. */
+export const HOLD_MS = 100;
 
 /** Per RPC and address: one counter and one lane for every client of that key in this process. */
 const lanes = new Map<string, AccountLane>();
 /** Per RPC: gas per message type and the minimum gas price, learnt by simulation. */
 const gasTables = new Map<string, { perType: Map<string, bigint>; price?: bigint }>();
+
+/** Resolves when `p` settles or after `ms`, whichever is first. */
+function settledOrAfter(p: Promise<unknown>, ms: number): Promise<void> {
+  return new Promise<void>((resolve) => {
+    const timer = setTimeout(resolve, ms);
+    void p.then(() => {
+      clearTimeout(timer);
+      resolve();
+    });
+  });
+}
 
 /** Attempts at a transaction the chain refused for its sequence, before giving up. */
 const SEQUENCE_RETRIES = 3;
@@ -222,15 +245,21 @@ export function createTxSender(opts: TxSenderOptions): TxSender {
   return {
     address,
     async send(msgs, o) {
-      let encoded: Encoded[] | undefined = typeof msgs === 'function' ? undefined : encode(msgs);
+      const batch = typeof msgs === 'function';
+      let encoded: Encoded[] | undefined = batch ? undefined : encode(msgs);
       for (let attempt = 0; ; attempt++) {
-        const hash = await inLane(() => {
+        let inclusion!: Promise<SentTx>;
+        await inLane(async () => {
+          if (batch && encoded === undefined && acct.included) await settledOrAfter(acct.included, HOLD_MS);
           encoded ??= encode((msgs as () => Msg[])());
           if (encoded.length === 0) throw new InsituError('ERR_INVALID_ARGUMENT', 'a transaction needs at least one message');
-          return signAndBroadcast(encoded, o);
+          const hash = await signAndBroadcast(encoded, o);
+          // Set before the lane's next turn can start, which may be a batch waiting for it.
+          inclusion = waitForTx(rpcUrl, hash, { ...(o?.signal ? { signal: o.signal } : {}), ...(opts.txTimeoutMs !== undefined ? { timeoutMs: opts.txTimeoutMs } : {}) });
+          acct.included = inclusion.catch(() => undefined);
         });
         try {
-          return await waitForTx(rpcUrl, hash, { ...(o?.signal ? { signal: o.signal } : {}), ...(opts.txTimeoutMs !== undefined ? { timeoutMs: opts.txTimeoutMs } : {}) });
+          return await inclusion;
         } catch (e) {
           // Admitted, then refused inside its block for its sequence (an earlier transaction of
           // this account failed its checks there): nothing of it ran, so it is sent again.
