@@ -104,6 +104,9 @@ test('insitu_tx answers when the transaction\'s block is committed, says not fou
   t.is(got.hash, r.hash);
   t.is(got.tx_result.code, 0);
   t.true(BigInt(got.height) > 0n);
+  // Answered as its block committed, it is the answer the stored record gives.
+  t.deepEqual(got, await jsonRpc(rpc.rpcUrl, 'tx', { hash: r.hash }));
+  t.deepEqual(await jsonRpc(rpc.rpcUrl, 'insitu_tx', { hash: r.hash, wait_ms: 0 }), got);
 
   const unknown = 'ab'.repeat(32);
   const started = Date.now();

@@ -50,7 +50,22 @@ export function createRpcServer(opts: RpcServerOptions): RpcServer {
     const timer = setTimeout(done, waitMs);
     waiters.add(done);
   });
-  const methods = createMethods({ app, logger, admit: opts.admit, nextCommit });
+  /** Transactions admitted through this server and waiting for their block, by hash (hex). */
+  const waiting = new Map<string, Promise<TxRecord>>();
+  const admit: RpcServerOptions['admit'] = async (raw) => {
+    const r = await opts.admit(raw);
+    const { included } = r;
+    if (included) {
+      const key = Buffer.from(r.hash).toString('hex');
+      waiting.set(key, included);
+      const done = (): void => {
+        if (waiting.get(key) === included) waiting.delete(key);
+      };
+      included.then(done, done);
+    }
+    return r;
+  };
+  const methods = createMethods({ app, logger, admit, nextCommit, admitted: (hash) => waiting.get(hash) });
 
   async function call(req: { id?: unknown; method?: unknown; params?: unknown }): Promise<Record<string, unknown>> {
     const id = req.id ?? -1;

@@ -11,6 +11,8 @@ export interface MethodContext {
   admit(raw: Uint8Array): Promise<{ result: ExecResult; hash: Uint8Array; included?: Promise<TxRecord> }>;
   /** Resolves at the next commit, or after waitMs, whichever is first. */
   nextCommit(waitMs: number): Promise<void>;
+  /** A transaction admitted here and still waiting for its block: its inclusion (hash in lowercase hex). */
+  admitted?(hash: string): Promise<TxRecord> | undefined;
 }
 
 export type Params = Record<string, unknown>;
