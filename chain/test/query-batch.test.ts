@@ -5,12 +5,14 @@
 import test from 'ava';
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import { randomBytes } from 'node:crypto';
-import { createChainClient } from '@insitu/sdk/chain';
+import { createChainClient, jsonRpc } from '@insitu/sdk/chain';
+import { encodeJson } from '@insitu/protocol/chain';
 import { computeChecksums } from '@insitu/protocol';
 import { createChain } from '../src/index.ts';
 import { testGenesis, tempDir } from './helpers.ts';
 
-test('queries asked together go in fewer requests and each hears its own answer', async (t) => {
+// Serial: each counts the requests the process makes.
+test.serial('queries asked together go in fewer requests and each hears its own answer', async (t) => {
   const g = testGenesis({ accounts: 1 });
   const chain = createChain({ dataDir: await tempDir(t), genesis: g.genesis });
   await chain.start();
@@ -31,10 +33,46 @@ test('queries asked together go in fewer requests and each hears its own answer'
   t.teardown(() => unsubscribe('undici:request:create', count));
   const asked = [...names, 'missing', 'missing-too'];
   const together = await Promise.allSettled(asked.map((name) => owner.headObject('together', name)));
-  t.true(requests <= 4, `${asked.length} queries took ${requests} requests`);
+  // One query of many (chain/src/rpc/query.ts), up to 64 heads in it.
+  t.is(requests, 1, `${asked.length} queries took ${requests} requests`);
   t.deepEqual(together.slice(0, names.length).map((r) => (r as PromiseFulfilledResult<unknown>).value), alone);
   for (const r of together.slice(names.length)) {
     t.is(r.status, 'rejected');
     t.is(((r as PromiseRejectedResult).reason as { code?: string }).code, 'ERR_OBJECT_NOT_FOUND');
+  }
+});
+
+test.serial('heads of different kinds asked together are answered in one query, each as alone; the query of many takes only heads, at most 64', async (t) => {
+  const g = testGenesis({ accounts: 1 });
+  const chain = createChain({ dataDir: await tempDir(t), genesis: g.genesis });
+  await chain.start();
+  t.teardown(() => chain.stop());
+  const owner = await createChainClient({ rpcUrl: chain.rpcUrl, chainId: chain.chainId, privateKey: g.accounts[0]!.privateKey });
+  await owner.createBucket({ name: 'kinds', primarySp: g.providers[0]!.address });
+  const bytes = randomBytes(300);
+  const { object } = await owner.createObject({ bucket: 'kinds', name: 'o', payloadSize: BigInt(bytes.length), checksums: (await computeChecksums(bytes)).checksums });
+  const alone = [await owner.headObject('kinds', 'o'), await owner.headObjectById(object.id), await owner.headBucket('kinds'), await owner.getGlobalVirtualGroup(object.gvgId)];
+  let requests = 0;
+  const count = (): void => void requests++;
+  subscribe('undici:request:create', count);
+  t.teardown(() => unsubscribe('undici:request:create', count));
+  const together = await Promise.allSettled([
+    owner.headObject('kinds', 'o'), owner.headObjectById(object.id), owner.headBucket('kinds'), owner.getGlobalVirtualGroup(object.gvgId),
+    owner.headObjectById(object.id + 1000n), owner.headBucket('no-such'),
+  ]);
+  t.deepEqual(together.slice(0, 4).map((r) => (r as PromiseFulfilledResult<unknown>).value), alone);
+  t.is(((together[4] as PromiseRejectedResult).reason as { code?: string }).code, 'ERR_OBJECT_NOT_FOUND');
+  t.is(((together[5] as PromiseRejectedResult).reason as { code?: string }).code, 'ERR_BUCKET_NOT_FOUND');
+  // The heads in one request; headBucket's family (asked once its bucket is known) in a second.
+  t.true(requests <= 2, `took ${requests} requests`);
+
+  const many = (queries: unknown): Promise<{ response: { code: number; log: string } }> =>
+    jsonRpc(chain.rpcUrl, 'abci_query', { path: '/insitu.abci.Query/Many', data: Buffer.from(encodeJson({ queries })).toString('hex') });
+  const head = { path: '/greenfield.storage.Query/HeadBucket', data: new Uint8Array() };
+  t.is((await many([head])).response.code, 0);
+  for (const refused of [[], Array.from({ length: 65 }, () => head), [{ path: '/cosmos.tx.v1beta1.Service/Simulate', data: new Uint8Array() }], [{ path: head.path, data: 'x' }]]) {
+    const r = await many(refused);
+    t.not(r.response.code, 0);
+    t.regex(r.response.log, /ERR_BAD_REQUEST/);
   }
 });

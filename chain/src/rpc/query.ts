@@ -44,6 +44,7 @@ const answered = new WeakMap<ChainApp, { height: bigint; answers: Map<string, Qu
  * ERR_OBJECT_NOT_FOUND for an object their creation had just committed).
  */
 export async function answerQuery(app: ChainApp, logger: Logger, path: string, data: Uint8Array, perHeight = false): Promise<QueryAnswer> {
+  if (path === MANY_PATH) return answerMany(app, logger, data, perHeight);
   if (!perHeight || !PER_HEIGHT.has(path)) return answerAnew(app, logger, path, data);
   let height: bigint;
   try {
@@ -64,6 +65,48 @@ export async function answerQuery(app: ChainApp, logger: Logger, path: string, d
   if (kept?.height !== height) answered.set(app, (kept = { height, answers: new Map() }));
   if (kept.answers.size < PER_HEIGHT_ANSWERS) kept.answers.set(key, answer);
   return answer;
+}
+
+/**
+ * Several of the PER_HEIGHT queries in one: what a process asks in the same moment (a node
+ * checking the objects of a batch of pieces, many uploads of one client reading their objects)
+ * costs the chain one request and one answer instead of one each. The request is JSON
+ * {"queries": [{"path": "...", "data": <bytes>}]} (at most MANY_MAX); the answer is JSON
+ * {"answers": [{"code", "log", "codespace", "height", "value": "<base64>"}]}, each exactly what
+ * abci_query answers for that query alone, in the same order. Only these paths are taken: each
+ * is a few reads of the state, so a request of many costs what as many requests would, no more.
+ */
+export const MANY_PATH = '/insitu.abci.Query/Many';
+export const MANY_MAX = 64;
+
+async function answerMany(app: ChainApp, logger: Logger, data: Uint8Array, perHeight: boolean): Promise<QueryAnswer> {
+  let height = 0n;
+  try {
+    height = (await app.latestBlock()).height;
+  } catch {
+    height = 0n;
+  }
+  const refuse = (message: string): QueryAnswer => ({ code: 1, log: `ERR_BAD_REQUEST: ${message}`, codespace: 'insitu', value: new Uint8Array(), height });
+  let queries: unknown;
+  try {
+    queries = decodeValue<{ queries?: unknown }>(Buffer.from(data).toString('utf8'))?.queries;
+  } catch {
+    return refuse(`the request for ${MANY_PATH} is not JSON`);
+  }
+  if (!Array.isArray(queries) || queries.length === 0 || queries.length > MANY_MAX) return refuse(`${MANY_PATH} takes 1 to ${MANY_MAX} queries`);
+  const asked: { path: string; data: Uint8Array }[] = [];
+  for (const q of queries as { path?: unknown; data?: unknown }[]) {
+    if (!q || typeof q.path !== 'string' || !PER_HEIGHT.has(q.path) || !(q.data instanceof Uint8Array)) {
+      return refuse(`each query of ${MANY_PATH} is {path, data} with one of the paths ${[...PER_HEIGHT].join(', ')}`);
+    }
+    asked.push({ path: q.path, data: q.data });
+  }
+  const answers: Record<string, unknown>[] = [];
+  for (const q of asked) {
+    const a = await answerQuery(app, logger, q.path, q.data, perHeight);
+    answers.push({ code: a.code, log: a.log, codespace: a.codespace, height: a.height, value: Buffer.from(a.value).toString('base64') });
+  }
+  return { code: 0, log: '', codespace: '', value: new Uint8Array(Buffer.from(encodeValue({ answers }), 'utf8')), height };
 }
 
 async function answerAnew(app: ChainApp, logger: Logger, path: string, data: Uint8Array): Promise<QueryAnswer> {
