@@ -104,9 +104,10 @@ async function answerMany(app: ChainApp, logger: Logger, data: Uint8Array, perHe
   const answers: Record<string, unknown>[] = [];
   for (const q of asked) {
     const a = await answerQuery(app, logger, q.path, q.data, perHeight);
-    answers.push({ code: a.code, log: a.log, codespace: a.codespace, height: a.height, value: Buffer.from(a.value).toString('base64') });
+    // The height as encodeValue writes a bigint: the text is encodeValue's, without its replacer.
+    answers.push({ code: a.code, log: a.log, codespace: a.codespace, height: { $big: a.height.toString() }, value: Buffer.from(a.value).toString('base64') });
   }
-  return { code: 0, log: '', codespace: '', value: new Uint8Array(Buffer.from(encodeValue({ answers }), 'utf8')), height };
+  return { code: 0, log: '', codespace: '', value: new Uint8Array(Buffer.from(JSON.stringify({ answers }), 'utf8')), height };
 }
 
 async function answerAnew(app: ChainApp, logger: Logger, path: string, data: Uint8Array): Promise<QueryAnswer> {

@@ -77,7 +77,7 @@ class Stored {
 /** A key LevelDB does not hold. */
 const ABSENT = Symbol('absent');
 
-/** Records the committed state keeps decoded by default. */
+/** Records the committed state keeps decoded by default (up to twice as many, see LevelKV). */
 export const RECORD_CACHE = 8192;
 
 /** Listings the committed state keeps, and the most rows one may have to be kept. */
@@ -87,34 +87,55 @@ const MAX_LISTING_ROWS = 100;
 export type WriteBatch = { type: 'put' | 'del'; key: string; value?: string }[];
 
 export class LevelKV implements KV {
-  /** Key → decoded record, its stored text, or ABSENT; least recently used first. */
-  readonly #cache = new Map<string, unknown>();
-  constructor(readonly db: Level<string, string>, readonly cacheSize = RECORD_CACHE) {}
+  /**
+   * Key → decoded record, its stored text, or ABSENT, in two generations of at most cacheSize
+   * each: a read found in the older one moves to the newer; when the newer is full it becomes
+   * the older, and the older is dropped: the cacheSize most recently read are always kept, and
+   * no entry moves on a read of the newer generation (a Map's delete and set again on every read
+   * cost more than the read itself).
+   */
+  #young = new Map<string, unknown>();
+  #old = new Map<string, unknown>();
+  readonly #generationSize: number;
+  constructor(readonly db: Level<string, string>, readonly cacheSize = RECORD_CACHE) {
+    this.#generationSize = Math.max(1, cacheSize);
+  }
 
   async get<T>(key: string): Promise<T | undefined> {
-    const cache = this.#cache;
-    let v = cache.get(key);
+    let v = this.#young.get(key);
     if (v === undefined) {
-      // Synchronous: a read LevelDB answers from its memtable or block cache costs less than
-      // handing it to the thread pool and back, and no commit can come between the read and its
-      // entry in the cache.
-      const text = this.db.getSync(key);
-      v = text === undefined ? ABSENT : decodeValue<T>(text);
-      this.#remember(key, v);
-    } else {
-      // Most recently used last.
-      cache.delete(key);
-      if (v instanceof Stored) v = decodeValue<T>(v.text);
-      cache.set(key, v);
+      v = this.#old.get(key);
+      if (v !== undefined) {
+        this.#old.delete(key);
+        if (v instanceof Stored) v = decodeValue<T>(v.text);
+        this.#remember(key, v);
+      } else {
+        // Synchronous: a read LevelDB answers from its memtable or block cache costs less than
+        // handing it to the thread pool and back, and no commit can come between the read and its
+        // entry in the cache.
+        const text = this.db.getSync(key);
+        v = text === undefined ? ABSENT : decodeValue<T>(text);
+        this.#remember(key, v);
+      }
+    } else if (v instanceof Stored) {
+      v = decodeValue<T>(v.text);
+      this.#young.set(key, v);
     }
     // The caller owns what it is given (records are changed and put back); the cache keeps its own.
     return v === ABSENT ? undefined : cloneRecord(v as T);
   }
 
   #remember(key: string, v: unknown): void {
-    const cache = this.#cache;
-    cache.set(key, v);
-    if (cache.size > this.cacheSize) cache.delete(cache.keys().next().value!);
+    this.#young.set(key, v);
+    if (this.#young.size >= this.#generationSize) {
+      this.#old = this.#young;
+      this.#young = new Map();
+    }
+  }
+
+  #forget(key: string): void {
+    this.#young.delete(key);
+    this.#old.delete(key);
   }
 
   /** Stores a write batch atomically; the cache holds the batch's records from then on. */
@@ -124,7 +145,7 @@ export class LevelKV implements KV {
       await this.db.batch(writes as never);
     } catch (e) {
       // Whether any of it was stored is unknown: what the cache held of it is forgotten.
-      for (const w of writes) this.#cache.delete(w.key);
+      for (const w of writes) this.#forget(w.key);
       this.#listings.clear();
       throw e;
     } finally {
@@ -132,7 +153,7 @@ export class LevelKV implements KV {
       this.#generation++;
     }
     for (const w of writes) {
-      this.#cache.delete(w.key);
+      this.#old.delete(w.key);
       this.#remember(w.key, w.type === 'put' ? new Stored(w.value!) : ABSENT);
     }
     // A listing stays only while no key under its prefix was written.
