@@ -13,11 +13,6 @@ type Rec = Record<string, any>; // eslint-disable-line @typescript-eslint/no-exp
 
 /** The RPCs known to lack `insitu_tx` (CometBFT validators), so they are not asked again. */
 const noLongPoll = new Set<string>();
-/** The RPCs that answered `insitu_tx`: the embedded chain, which makes a block every few milliseconds. */
-const longPoll = new Set<string>();
-
-/** Whether `rpcUrl` is known to be the embedded chain's (it answered `insitu_tx`). */
-export const embeddedRpc = (rpcUrl: string): boolean => longPoll.has(rpcUrl);
 
 /** How long one long-poll request is held (the chain caps it at 30 s). */
 const LONG_POLL_MS = 10_000;
@@ -41,12 +36,6 @@ const sleep = (ms: number, signal?: AbortSignal): Promise<void> => new Promise<v
   signal?.addEventListener('abort', abort, { once: true });
 });
 
-/** A transaction's outcome from the chain's JSON of it in its block (`tx`, `insitu_tx`, `broadcast_tx_commit`). */
-export function includedTx(hash: string, r: Rec): TxResult & { data?: string } {
-  if (r.tx_result.code !== 0) throw chainError(String(r.tx_result.log));
-  return { txHash: `0x${hash.replace(/^0x/, '').toLowerCase()}` as Hex, height: BigInt(r.height), data: String(r.tx_result.data ?? '') };
-}
-
 /** The transaction once it is in a block; ERR_TX_FAILED (or the chain's own code) when it failed there. */
 export async function waitForTx(rpcUrl: string, txHash: string, o?: CallOptions & { timeoutMs?: number }): Promise<TxResult & { data?: string }> {
   const hash = txHash.replace(/^0x/, '').toUpperCase();
@@ -55,15 +44,16 @@ export async function waitForTx(rpcUrl: string, txHash: string, o?: CallOptions 
   // The height when the transaction was first not found: a chain still there at the deadline
   // made no block in between (asked only then, so a quick inclusion costs no status request).
   let startHeight: Promise<bigint | undefined> | undefined;
-  const found = (r: Rec): TxResult & { data?: string } => includedTx(hash, r);
+  const found = (r: Rec): TxResult & { data?: string } => {
+    if (r.tx_result.code !== 0) throw chainError(String(r.tx_result.log));
+    return { txHash: `0x${hash.toLowerCase()}` as Hex, height: BigInt(r.height), data: String(r.tx_result.data ?? '') };
+  };
   for (let poll = 20; ;) {
     throwIfAborted(o?.signal);
     const left = deadline - Date.now();
     if (!noLongPoll.has(rpcUrl)) {
       try {
-        const r = await jsonRpc<Rec>(rpcUrl, 'insitu_tx', { hash, wait_ms: Math.max(0, Math.min(left, LONG_POLL_MS)) }, o?.signal);
-        longPoll.add(rpcUrl);
-        return found(r);
+        return found(await jsonRpc<Rec>(rpcUrl, 'insitu_tx', { hash, wait_ms: Math.max(0, Math.min(left, LONG_POLL_MS)) }, o?.signal));
       } catch (e) {
         if (e instanceof InsituError && e.details?.rpcCode === -32601) noLongPoll.add(rpcUrl);
         else if (!notFound(e)) throw e;

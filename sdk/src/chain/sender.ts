@@ -25,7 +25,7 @@ import { InsituError, throwIfAborted, compressedPublicKey, privateKeyToAddress, 
 import { codec, msgCodec, queryCodecs, toLong, txTypedData, signTypedData } from '@insitu/protocol/chain';
 import type { CallOptions, TxResult } from '@insitu/protocol/chain';
 import { jsonRpc, chainError } from './rpc.ts';
-import { waitForTx, embeddedRpc, includedTx } from './inclusion.ts';
+import { waitForTx } from './inclusion.ts';
 import { sdkChainId } from './gnfd.ts';
 
 type Rec = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
@@ -200,11 +200,8 @@ export function createTxSender(opts: TxSenderOptions): TxSender {
     return TxRaw.encode({ bodyBytes, authInfoBytes, signatures: [signature] }).finish();
   }
 
-  /**
-   * One turn of the lane: sign with the next sequence, broadcast, and count the sequence used.
-   * With `commit`, the answer comes once the transaction is in a block (broadcast_tx_commit).
-   */
-  async function signAndBroadcast(msgs: Encoded[], o?: CallOptions, commit = false): Promise<{ hash: string; committed?: Rec }> {
+  /** One turn of the lane: sign with the next sequence, broadcast, and count the sequence used. */
+  async function signAndBroadcast(msgs: Encoded[], o?: CallOptions): Promise<string> {
     throwIfAborted(o?.signal);
     if (acct.next === undefined || acct.accountNumber === undefined) await resync();
     let gasLimit = 0n;
@@ -220,20 +217,15 @@ export function createTxSender(opts: TxSenderOptions): TxSender {
       const raw = sign(msgs, sequence, gasLimit, gasLimit * price);
       let r: Rec;
       try {
-        r = await jsonRpc<Rec>(rpcUrl, commit ? 'broadcast_tx_commit' : 'broadcast_tx_sync', { tx: Buffer.from(raw).toString('base64') });
+        r = await jsonRpc<Rec>(rpcUrl, 'broadcast_tx_sync', { tx: Buffer.from(raw).toString('base64') });
       } catch (e) {
         // It may have arrived: the sequence is learnt again before the next transaction.
         acct.next = undefined;
         throw e;
       }
-      // The commit form answers an admitted transaction with its CheckTx and its block's result.
-      if (commit && r.check_tx !== undefined && Number(r.check_tx.code) === 0 && r.tx_result !== undefined) {
-        acct.next = sequence + 1n;
-        return { hash: String(r.hash), committed: r };
-      }
       if (Number(r.code) === 0) {
         acct.next = sequence + 1n;
-        return { hash: String(r.hash) };
+        return String(r.hash);
       }
       const log = String(r.log ?? '');
       const refused = chainError(log);
@@ -261,14 +253,9 @@ export function createTxSender(opts: TxSenderOptions): TxSender {
           if (batch && encoded === undefined && acct.included) await settledOrAfter(acct.included, HOLD_MS);
           encoded ??= encode((msgs as () => Msg[])());
           if (encoded.length === 0) throw new InsituError('ERR_INVALID_ARGUMENT', 'a transaction needs at least one message');
-          // A batch on the embedded chain (whose blocks come every few milliseconds) is sent and
-          // waited for in one request, holding the lane until its block as a batch waits anyway:
-          // one request for the chain to answer instead of two.
-          const { hash, committed } = await signAndBroadcast(encoded, o, batch && !o?.signal && embeddedRpc(rpcUrl));
+          const hash = await signAndBroadcast(encoded, o);
           // Set before the lane's next turn can start, which may be a batch waiting for it.
-          inclusion = committed
-            ? new Promise<SentTx>((resolve) => resolve(includedTx(hash, committed)))
-            : waitForTx(rpcUrl, hash, { ...(o?.signal ? { signal: o.signal } : {}), ...(opts.txTimeoutMs !== undefined ? { timeoutMs: opts.txTimeoutMs } : {}) });
+          inclusion = waitForTx(rpcUrl, hash, { ...(o?.signal ? { signal: o.signal } : {}), ...(opts.txTimeoutMs !== undefined ? { timeoutMs: opts.txTimeoutMs } : {}) });
           acct.included = inclusion.catch(() => undefined);
         });
         try {
