@@ -6,7 +6,9 @@ import test from 'ava';
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import { randomBytes } from 'node:crypto';
 import { createChainClient, jsonRpc } from '@insitu/sdk/chain';
-import { encodeJson } from '@insitu/protocol/chain';
+import { encodeJson, decodeJson } from '@insitu/protocol/chain';
+import { silentLogger } from '@insitu/protocol';
+import { answerQuery, MANY_PATH } from '../src/rpc/query.ts';
 import { computeChecksums } from '@insitu/protocol';
 import { createChain } from '../src/index.ts';
 import { testGenesis, tempDir } from './helpers.ts';
@@ -70,6 +72,16 @@ test.serial('heads of different kinds asked together are answered in one query, 
     jsonRpc(chain.rpcUrl, 'abci_query', { path: '/insitu.abci.Query/Many', data: Buffer.from(encodeJson({ queries })).toString('hex') });
   const head = { path: '/greenfield.storage.Query/HeadBucket', data: new Uint8Array() };
   t.is((await many([head])).response.code, 0);
+  // As CometBFT's ABCI Query asks it (every answer computed anew): each answer is the query's alone.
+  const byId = { path: '/greenfield.storage.Query/HeadObjectById', data: new Uint8Array(Buffer.from('0a' + Buffer.from(object.id.toString()).length.toString(16).padStart(2, '0') + Buffer.from(object.id.toString()).toString('hex'), 'hex')) };
+  const abci = await answerQuery(chain.app, silentLogger, MANY_PATH, new Uint8Array(Buffer.from(encodeJson({ queries: [byId, head] }))));
+  t.is(abci.code, 0);
+  const { answers } = decodeJson<{ answers: { code: number; value: string; height: bigint }[] }>(Buffer.from(abci.value).toString('utf8'));
+  for (const [i, q] of [byId, head].entries()) {
+    const alone = await answerQuery(chain.app, silentLogger, q.path, q.data);
+    t.like(answers[i], { code: alone.code, value: Buffer.from(alone.value).toString('base64'), height: alone.height });
+  }
+  t.is(answers[0]!.code, 0);
   for (const refused of [[], Array.from({ length: 65 }, () => head), [{ path: '/cosmos.tx.v1beta1.Service/Simulate', data: new Uint8Array() }], [{ path: head.path, data: 'x' }]]) {
     const r = await many(refused);
     t.not(r.response.code, 0);
