@@ -13,6 +13,11 @@ type Rec = Record<string, any>; // eslint-disable-line @typescript-eslint/no-exp
 
 /** The RPCs known to lack `insitu_tx` (CometBFT validators), so they are not asked again. */
 const noLongPoll = new Set<string>();
+/** The RPCs that answered `insitu_tx`: the embedded chain's, which makes a block every few milliseconds. */
+const longPoll = new Set<string>();
+
+/** Whether `rpcUrl` is known to be the embedded chain's (it answered `insitu_tx`). */
+export const embeddedRpc = (rpcUrl: string): boolean => longPoll.has(rpcUrl);
 
 /** How long one long-poll request is held (the chain caps it at 30 s). */
 const LONG_POLL_MS = 10_000;
@@ -53,7 +58,9 @@ export async function waitForTx(rpcUrl: string, txHash: string, o?: CallOptions 
     const left = deadline - Date.now();
     if (!noLongPoll.has(rpcUrl)) {
       try {
-        return found(await jsonRpc<Rec>(rpcUrl, 'insitu_tx', { hash, wait_ms: Math.max(0, Math.min(left, LONG_POLL_MS)) }, o?.signal));
+        const r = await jsonRpc<Rec>(rpcUrl, 'insitu_tx', { hash, wait_ms: Math.max(0, Math.min(left, LONG_POLL_MS)) }, o?.signal);
+        longPoll.add(rpcUrl);
+        return found(r);
       } catch (e) {
         if (e instanceof InsituError && e.details?.rpcCode === -32601) noLongPoll.add(rpcUrl);
         else if (!notFound(e)) throw e;

@@ -14,18 +14,21 @@
 //
 // Clients of one key on one RPC in one process share the counter, so they do not race each other.
 //
-// A batch (messages given as a function, see seal-batch.ts) waits for its turn a little longer:
-// until the lane's previous transaction is in a block, or HOLD_MS at most. Everything asked for
-// meanwhile joins that one transaction instead of leaving in one small transaction each, which
-// costs the chain a signature recovery, an admission and two requests per transaction (measured
-// with 32 clients of 4 accounts: 2.9 messages per transaction without the wait). Messages given as
-// a list still go at the lane's next turn, several transactions of one account in one block.
+// On the embedded chain (known once it answered insitu_tx), whose blocks come every few
+// milliseconds, a batch (messages given as a function, see seal-batch.ts) waits for its turn a
+// little longer: until the lane's previous transaction is in a block, or HOLD_MS at most.
+// Everything asked for meanwhile joins that one transaction instead of leaving in one small
+// transaction each, which costs the chain a signature recovery, an admission and two requests
+// per transaction (measured with 32 clients of 4 accounts: 2.9 messages per transaction without
+// the wait). Messages given as
+// a list still go at the lane's next turn, several transactions of one account in one block; and
+// against CometBFT, whose blocks take far longer, a batch goes at once so as not to miss one.
 
 import { InsituError, throwIfAborted, compressedPublicKey, privateKeyToAddress, type Hex } from '@insitu/protocol';
 import { codec, msgCodec, queryCodecs, toLong, txTypedData, signTypedData } from '@insitu/protocol/chain';
 import type { CallOptions, TxResult } from '@insitu/protocol/chain';
 import { jsonRpc, chainError } from './rpc.ts';
-import { waitForTx } from './inclusion.ts';
+import { waitForTx, embeddedRpc } from './inclusion.ts';
 import { sdkChainId } from './gnfd.ts';
 
 type Rec = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
@@ -250,7 +253,7 @@ export function createTxSender(opts: TxSenderOptions): TxSender {
       for (let attempt = 0; ; attempt++) {
         let inclusion!: Promise<SentTx>;
         await inLane(async () => {
-          if (batch && encoded === undefined && acct.included) await settledOrAfter(acct.included, HOLD_MS);
+          if (batch && encoded === undefined && acct.included && embeddedRpc(rpcUrl)) await settledOrAfter(acct.included, HOLD_MS);
           encoded ??= encode((msgs as () => Msg[])());
           if (encoded.length === 0) throw new InsituError('ERR_INVALID_ARGUMENT', 'a transaction needs at least one message');
           const hash = await signAndBroadcast(encoded, o);
