@@ -20,9 +20,9 @@
 // Everything asked for meanwhile joins that one transaction instead of leaving in one small
 // transaction each, which costs the chain a signature recovery, an admission and two requests
 // per transaction (measured with 32 clients of 4 accounts: 2.9 messages per transaction without
-// the wait). Messages given as
-// a list still go at the lane's next turn, several transactions of one account in one block; and
-// against CometBFT, whose blocks take far longer, a batch goes at once so as not to miss one.
+// the wait). Messages given as a list still go at the lane's next turn, several transactions of
+// one account in one block; and against CometBFT, whose blocks take far longer, a batch goes at
+// once so as not to miss one.
 
 import { InsituError, throwIfAborted, compressedPublicKey, privateKeyToAddress, type Hex } from '@insitu/protocol';
 import { codec, msgCodec, queryCodecs, toLong, txTypedData, signTypedData } from '@insitu/protocol/chain';
