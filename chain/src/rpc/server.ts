@@ -60,14 +60,18 @@ function bodyOf(req: IncomingMessage): Promise<string | undefined> {
       done();
       reject(e);
     };
+    // Closed before its end without an error (a client that went away): heard as one.
+    const onClose = (): void => onError(new Error('the request closed before its end'));
     const done = (): void => {
       req.off('data', onData);
       req.off('end', onEnd);
       req.off('error', onError);
+      req.off('close', onClose);
     };
     req.on('data', onData);
     req.on('end', onEnd);
     req.on('error', onError);
+    req.on('close', onClose);
   });
 }
 
