@@ -26,7 +26,7 @@ interface Waiting {
 /** Failures that say nothing about the messages themselves: the batch is not split over them. */
 const NOT_THE_MESSAGES = new Set(['ERR_CHAIN_UNAVAILABLE', 'ERR_TX_TIMEOUT', 'ERR_ABORTED']);
 
-export function createMsgBatcher(sender: TxSender, max = MAX_MSGS_PER_TX): (msg: Msg, opts?: CallOptions) => Promise<SentTx> {
+export function createMsgBatcher(sender: TxSender, max = MAX_MSGS_PER_TX, hold = true): (msg: Msg, opts?: CallOptions) => Promise<SentTx> {
   let queue: Waiting[] = [];
   let scheduled = false;
 
@@ -39,7 +39,7 @@ export function createMsgBatcher(sender: TxSender, max = MAX_MSGS_PER_TX): (msg:
       scheduled = false;
       if (queue.length > 0) flush();
       return taken.map((w) => w.msg);
-    }).then((tx) => {
+    }, hold ? undefined : { hold }).then((tx) => {
       for (const w of taken) w.resolve(tx);
     }, (e: unknown) => {
       if (taken.length === 1 || !(e instanceof InsituError) || NOT_THE_MESSAGES.has(e.code)) {
@@ -60,5 +60,9 @@ export function createMsgBatcher(sender: TxSender, max = MAX_MSGS_PER_TX): (msg:
   };
 }
 
-/** A primary's seals, batched. */
-export const createSealBatcher = (sender: TxSender): ((msg: Msg, opts?: CallOptions) => Promise<SentTx>) => createMsgBatcher(sender, MAX_SEALS_PER_TX);
+/**
+ * A primary's seals, batched: those asked for while the previous seal transaction is signed and
+ * broadcast go together, but a batch does not wait for that transaction's block (the sender's
+ * hold), as every uploader of its objects waits for the seal's own block.
+ */
+export const createSealBatcher = (sender: TxSender): ((msg: Msg, opts?: CallOptions) => Promise<SentTx>) => createMsgBatcher(sender, MAX_SEALS_PER_TX, false);

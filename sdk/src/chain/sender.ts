@@ -22,7 +22,9 @@
 // per transaction (measured with 32 clients of 4 accounts: 2.9 messages per transaction without
 // the wait). Messages given as a list still go at the lane's next turn, several transactions of
 // one account in one block; and against CometBFT, whose blocks take far longer, a batch goes at
-// once so as not to miss one.
+// once so as not to miss one. A batch sent with `hold: false` (a primary's seals, whose uploaders
+// wait for them) goes at the lane's next turn too: what queued during the previous broadcast
+// joins it, and it lands in the next block instead of the one after.
 
 import { InsituError, throwIfAborted, compressedPublicKey, privateKeyToAddress, type Hex } from '@insitu/protocol';
 import { codec, msgCodec, queryCodecs, toLong, txTypedData, signTypedData } from '@insitu/protocol/chain';
@@ -68,9 +70,10 @@ export interface TxSender {
   /**
    * Signs and broadcasts one transaction of `msgs` and resolves once it is in a block. Given a
    * function, it is called when the transaction's turn in the lane comes, so what it returns can
-   * include what was queued while earlier transactions were being sent.
+   * include what was queued while earlier transactions were being sent. `hold: false` sends such
+   * a batch at the lane's next turn without waiting for the previous transaction's block.
    */
-  send(msgs: Msg[] | (() => Msg[]), opts?: CallOptions): Promise<SentTx>;
+  send(msgs: Msg[] | (() => Msg[]), opts?: CallOptions & { hold?: boolean }): Promise<SentTx>;
 }
 
 interface AccountLane {
@@ -253,7 +256,7 @@ export function createTxSender(opts: TxSenderOptions): TxSender {
       for (let attempt = 0; ; attempt++) {
         let inclusion!: Promise<SentTx>;
         await inLane(async () => {
-          if (batch && encoded === undefined && acct.included && embeddedRpc(rpcUrl)) await settledOrAfter(acct.included, HOLD_MS);
+          if (batch && o?.hold !== false && encoded === undefined && acct.included && embeddedRpc(rpcUrl)) await settledOrAfter(acct.included, HOLD_MS);
           encoded ??= encode((msgs as () => Msg[])());
           if (encoded.length === 0) throw new InsituError('ERR_INVALID_ARGUMENT', 'a transaction needs at least one message');
           const hash = await signAndBroadcast(encoded, o);
