@@ -57,7 +57,11 @@ export interface SmallUpload {
   pieces: Uint8Array[];
   /** bucket/name, for errors. */
   what: string;
-  /** Commits the primary's copy: called once the round's approvals check out, before the seal. */
+  /**
+   * Commits the primary's copy (its bytes already checked against the chain): called when the
+   * round starts, so the sync runs while the secondaries take their pieces; awaited before the
+   * seal. An upload that fails after it is committed deletes the copy.
+   */
   commit(): Promise<void>;
 }
 
@@ -202,6 +206,8 @@ export function createReplicationBatcher(opts: { operatorKey: string; stallMs: n
       if (!released) release();
       released = true;
     };
+    // The primary's copies are synced while the secondaries take and sync theirs.
+    const commits = items.map((w) => w.commit().then(() => undefined, (e: unknown) => e ?? new Error('commit failed')));
     try {
       const approvals: Approval[] = [];
       await ask(round, items, secondaries.map((_, j) => j), false, approvals);
@@ -232,16 +238,16 @@ export function createReplicationBatcher(opts: { operatorKey: string; stallMs: n
       done();
       if (!aggregate) return;
       const approved = performance.now();
-      // The primary's copies are committed before the seal; one that fails takes its object out,
+      // The primary's copies are committed before the seal; one that failed takes its object out,
       // and the others are approved again without it.
-      const commits = await Promise.allSettled(listed().map(async (w) => [w, await w.commit().then(() => undefined, (e: unknown) => e)] as const));
+      const committed = await Promise.all(commits);
       let lost = false;
-      for (const c of commits) {
-        if (c.status === 'fulfilled' && c.value[1] !== undefined) {
-          fail(round.live, c.value[0], c.value[1]);
+      committed.forEach((e, i) => {
+        if (e !== undefined && round.live.has(items[i]!)) {
+          fail(round.live, items[i]!, e);
           lost = true;
         }
-      }
+      });
       if (lost) {
         signatures = await agree(round, approvals);
         if (!signatures || !(aggregate = check(signatures))) return;

@@ -160,6 +160,7 @@ async function putSmall(ctx: NodeContext, req: IncomingMessage, res: ServerRespo
 }): Promise<void> {
   const { bucket, name, obj, secondaries, writer } = u;
   let written: Promise<void> | undefined;
+  let committed: Promise<void> | undefined;
   try {
     const size = Number(obj.payloadSize);
     const data = Buffer.allocUnsafe(size);
@@ -182,10 +183,10 @@ async function putSmall(ctx: NodeContext, req: IncomingMessage, res: ServerRespo
     // Replicated, approved, committed and sealed with the other uploads of its round.
     const { approved, sealing } = await batcherOf(ctx).seal({
       objectId: obj.id, checksums: obj.checksums, gvgId: u.gvgId, secondaries, pieces, what: `${bucket}/${name}`,
-      commit: async () => {
+      commit: () => (committed = (async () => {
         await w;
         await writer.commit({ hashes: [hash], sizes: [size] });
-      },
+      })()),
     });
     const ms = (a: number, b: number): number => Math.round(b - a);
     ctx.logger.info('object sealed', {
@@ -198,6 +199,8 @@ async function putSmall(ctx: NodeContext, req: IncomingMessage, res: ServerRespo
     ctx.groups.forget();
     await written?.catch(() => undefined);
     await writer.abort();
+    // The copy committed while the round replicated is not kept for an upload that failed.
+    if (committed && (await committed.then(() => true, () => false))) await ctx.store.delete(obj.id).catch(() => undefined);
     throw e instanceof InsituError ? e : new InsituError('ERR_REPLICATION_FAILED', `upload of ${bucket}/${name} failed: ${(e as Error).message}`, { cause: e });
   } finally {
     ctx.uploads.delete(obj.id);
