@@ -204,16 +204,29 @@ export function createFsPieceStore(opts: FsPieceStoreOptions): PieceStore {
    * refusal, reads the disk again, so a write is refused only on a fresh reading.
    */
   let reading: { at: number; free: number; reserve: number; promised: number } | undefined;
+  /** The statfs under way for small writes: those that find the reading old at once (a round's pieces) share it. */
+  let rereading: Promise<NonNullable<typeof reading>> | undefined;
+  const readAgain = (): Promise<NonNullable<typeof reading>> => space().then((room) => (reading = { at: Date.now(), free: room.free, reserve: room.reserve, promised: 0 }));
   const admit = async (need: number): Promise<void> => {
     const fits = (r: NonNullable<typeof reading>): boolean => r.free - r.promised - need >= r.reserve;
     if (need <= SMALL_WRITE && reading && Date.now() - reading.at < ROOM_READ_MS && fits(reading)) {
       reading.promised += need;
       return;
     }
-    const room = await space();
-    reading = { at: Date.now(), free: room.free, reserve: room.reserve, promised: 0 };
-    if (!fits(reading)) throw diskFull(`${room.free} bytes free, ${need} to write, ${room.reserve} kept in reserve`);
-    reading.promised += need;
+    let r: NonNullable<typeof reading>;
+    if (need <= SMALL_WRITE && !(reading && Date.now() - reading.at < ROOM_READ_MS)) {
+      // An old reading: one fresh statfs for every small write asking meanwhile.
+      const shared = (rereading ??= readAgain().finally(() => (rereading = undefined)));
+      r = await shared;
+      if (fits(r)) {
+        r.promised += need;
+        return;
+      }
+    }
+    // A large write, or one that does not fit: refused only on a reading of its own.
+    r = await readAgain();
+    if (!fits(r)) throw diskFull(`${r.free} bytes free, ${need} to write, ${r.reserve} kept in reserve`);
+    r.promised += need;
   };
 
   return {
