@@ -60,9 +60,11 @@ export interface SmallUpload {
   /**
    * Commits the primary's copy (its bytes already checked against the chain): called when the
    * round starts, so the sync runs while the secondaries take their pieces; awaited before the
-   * seal. An upload that fails after it is committed deletes the copy.
+   * seal. An upload that fails before its seal is sent deletes the copy.
    */
   commit(): Promise<void>;
+  /** Called when the seal of the upload's object is about to be sent: from then on it may be sealed whatever is heard. */
+  sealing?(): void;
 }
 
 export interface RoundTimes {
@@ -253,6 +255,7 @@ export function createReplicationBatcher(opts: { operatorKey: string; stallMs: n
         if (!signatures || !(aggregate = check(signatures))) return;
       }
       const list = listed();
+      for (const w of list) w.sealing?.();
       const sealing = performance.now();
       const { skipped } = await opts.chain.sealObjects({ gvgId, objects: list.map((w) => ({ objectId: w.objectId, checksumsHash: w.hash })), blsSignature: aggregate });
       const gone = new Set(skipped);

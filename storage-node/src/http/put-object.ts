@@ -161,6 +161,7 @@ async function putSmall(ctx: NodeContext, req: IncomingMessage, res: ServerRespo
   const { bucket, name, obj, secondaries, writer } = u;
   let written: Promise<void> | undefined;
   let committed: Promise<void> | undefined;
+  let sealSent = false;
   try {
     const size = Number(obj.payloadSize);
     const data = Buffer.allocUnsafe(size);
@@ -187,6 +188,9 @@ async function putSmall(ctx: NodeContext, req: IncomingMessage, res: ServerRespo
         await w;
         await writer.commit({ hashes: [hash], sizes: [size] });
       })()),
+      sealing: () => {
+        sealSent = true;
+      },
     });
     const ms = (a: number, b: number): number => Math.round(b - a);
     ctx.logger.info('object sealed', {
@@ -199,8 +203,10 @@ async function putSmall(ctx: NodeContext, req: IncomingMessage, res: ServerRespo
     ctx.groups.forget();
     await written?.catch(() => undefined);
     await writer.abort();
-    // The copy committed while the round replicated is not kept for an upload that failed.
-    if (committed && (await committed.then(() => true, () => false))) await ctx.store.delete(obj.id).catch(() => undefined);
+    // The copy committed while the round replicated is not kept for an upload that failed before
+    // its seal was sent; once sent, the object may be sealed (its block committed, the answer
+    // lost), so the copy stays (it is the chain's bytes; a retry replaces it, a cancellation drops it).
+    if (committed && !sealSent && (await committed.then(() => true, () => false))) await ctx.store.delete(obj.id).catch(() => undefined);
     throw e instanceof InsituError ? e : new InsituError('ERR_REPLICATION_FAILED', `upload of ${bucket}/${name} failed: ${(e as Error).message}`, { cause: e });
   } finally {
     ctx.uploads.delete(obj.id);
