@@ -104,9 +104,9 @@ async function readBody(req: IncomingMessage, size: number): Promise<Buffer> {
 }
 
 /** Checks, keeps and approves one piece; throws what refuses it. */
-async function acceptPiece(ctx: NodeContext, signer: Hex, gvgId: number, entry: BatchEntry, lookup: Promise<ObjectInfo>, body: Promise<Buffer>, at: number): Promise<ObjectInfo> {
+async function acceptPiece(ctx: NodeContext, signer: Hex, gvgId: number, entry: BatchEntry, lookup: Promise<ObjectInfo>, body: Promise<Buffer>, at: number, groups: GroupChecks): Promise<ObjectInfo> {
   const { objectId: id, index } = entry;
-  const obj = await checkObject(ctx, signer, gvgId, id, index, lookup);
+  const obj = await checkObject(ctx, signer, gvgId, id, index, lookup, groups);
   const k = ctx.params.dataChunks;
   const sizes = segmentSizes(Number(obj.payloadSize), ctx.params.maxSegmentSize).map((s) => Math.ceil(s / k));
   const size = sizes.reduce((a, b) => a + b, 0);
@@ -132,18 +132,27 @@ async function acceptPiece(ctx: NodeContext, signer: Hex, gvgId: number, entry: 
 }
 
 /** The object as the chain has it, once it is waiting for replication in group `gvgId` and `signer` may replicate piece `index` of it here. */
-async function checkObject(ctx: NodeContext, signer: Hex, gvgId: number, id: bigint, index: number, lookup: Promise<ObjectInfo>): Promise<ObjectInfo> {
+async function checkObject(ctx: NodeContext, signer: Hex, gvgId: number, id: bigint, index: number, lookup: Promise<ObjectInfo>, groups: GroupChecks): Promise<ObjectInfo> {
   const obj = await lookup;
   if (obj.status !== 'created') throw new InsituError('ERR_OBJECT_ALREADY_SEALED', `object ${id} is not waiting for replication`);
   if (obj.gvgId !== gvgId) throw new InsituError('ERR_BAD_REQUEST', `object ${id} is in group ${obj.gvgId}, not in group ${gvgId}`);
-  await replicationGroup(ctx, signer, obj, index);
+  // The group and the index are the request's (the object is in that group): checked once per index.
+  let check = groups.get(index);
+  if (!check) {
+    groups.set(index, (check = replicationGroup(ctx, signer, obj, index).then(() => undefined)));
+    check.catch(() => undefined);
+  }
+  await check;
   return obj;
 }
 
+/** A request's checks that its signer replicates index i of its group to this node, by index. */
+type GroupChecks = Map<number, Promise<void>>;
+
 /** An approval of an object whose piece this node already keeps: checked against the chain and the store. */
-async function approveHeld(ctx: NodeContext, signer: Hex, gvgId: number, entry: { objectId: bigint; index: number }, lookup: Promise<ObjectInfo>): Promise<ObjectInfo> {
+async function approveHeld(ctx: NodeContext, signer: Hex, gvgId: number, entry: { objectId: bigint; index: number }, lookup: Promise<ObjectInfo>, groups: GroupChecks): Promise<ObjectInfo> {
   const { objectId: id, index } = entry;
-  const obj = await checkObject(ctx, signer, gvgId, id, index, lookup);
+  const obj = await checkObject(ctx, signer, gvgId, id, index, lookup, groups);
   const meta = await ctx.store.meta({ objectId: id, index });
   if (!meta) throw new InsituError('ERR_NOT_FOUND', `this node does not hold piece ${index} of object ${id}`);
   if (!Buffer.from(hashOfHashes(meta.hashes)).equals(Buffer.from(obj.checksums[1 + index]!))) {
@@ -181,9 +190,10 @@ export async function replicateBatch(ctx: NodeContext, req: IncomingMessage, res
   const lookups = new Map<bigint, Promise<ObjectInfo>>();
   for (const e of entries) if (!lookups.has(e.objectId)) lookups.set(e.objectId, ctx.chain.headObjectById(e.objectId));
   for (const l of lookups.values()) l.catch(() => undefined);
+  const groups: GroupChecks = new Map();
   if (approving) {
     for await (const chunk of req as AsyncIterable<Buffer>) if (chunk.length > 0) throw new InsituError('ERR_SIZE_MISMATCH', 'an approval carries no body');
-    const outcomes = entries.map((e) => approveHeld(ctx, signer, gvgId, e, lookups.get(e.objectId)!));
+    const outcomes = entries.map((e) => approveHeld(ctx, signer, gvgId, e, lookups.get(e.objectId)!, groups));
     return sendJson(res, 200, await answer(ctx, gvgId, entries, outcomes));
   }
   const pieces = entries as BatchEntry[];
@@ -192,7 +202,7 @@ export async function replicateBatch(ctx: NodeContext, req: IncomingMessage, res
   body.catch(() => undefined);
   let at = 0;
   const outcomes = pieces.map((e) => {
-    const p = acceptPiece(ctx, signer, gvgId, e, lookups.get(e.objectId)!, body, at);
+    const p = acceptPiece(ctx, signer, gvgId, e, lookups.get(e.objectId)!, body, at, groups);
     at += e.bytes;
     p.catch(() => undefined);
     return p;
