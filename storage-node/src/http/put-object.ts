@@ -213,6 +213,30 @@ async function putSmall(ctx: NodeContext, req: IncomingMessage, res: ServerRespo
   }
 }
 
+/** How long the primary waits for an upload's creation to reach the validator it asks. */
+const CREATION_WAIT_MS = 3_000;
+
+/**
+ * The object, as the chain has it. Validators driven by CometBFT apply a block one after another:
+ * the one this node asks may be a moment behind the one the uploader heard its creation from.
+ * An object not found whose upload names its creation's transaction (X-Gnfd-Txn-Hash, as
+ * Greenfield's SDKs send it) is asked for again once that transaction is in this node's chain
+ * (waited for at most CREATION_WAIT_MS); the embedded chain, which has no lag, answers that at once.
+ */
+async function headCreated(ctx: NodeContext, bucket: string, name: string, txHash: string | string[] | undefined): Promise<ObjectInfo> {
+  try {
+    return await ctx.chain.headObject(bucket, name);
+  } catch (e) {
+    if ((e as InsituError).code !== 'ERR_OBJECT_NOT_FOUND' || typeof txHash !== 'string' || !/^(0x)?[0-9a-fA-F]{64}$/.test(txHash)) throw e;
+    try {
+      await ctx.chain.waitForTx(`0x${txHash.replace(/^0x/, '')}`, { timeoutMs: CREATION_WAIT_MS });
+    } catch {
+      throw e;
+    }
+    return ctx.chain.headObject(bucket, name);
+  }
+}
+
 export async function putObject(ctx: NodeContext, req: IncomingMessage, res: ServerResponse, bucket: string, name: string): Promise<void> {
   const started = performance.now();
   const signer = signerOf(req, true)!;
@@ -225,7 +249,7 @@ export async function putObject(ctx: NodeContext, req: IncomingMessage, res: Ser
   };
   let obj;
   try {
-    obj = await ctx.chain.headObject(bucket, name);
+    obj = await headCreated(ctx, bucket, name, req.headers['x-gnfd-txn-hash']);
   } catch (e) {
     await notPrimary();
     throw e;
