@@ -86,6 +86,59 @@ const MAX_LISTING_ROWS = 100;
 
 export type WriteBatch = { type: 'put' | 'del'; key: string; value?: string }[];
 
+/** Rows a short listing is read with (see LevelKV.list). */
+const LISTING_WINDOW = 16;
+
+/**
+ * A kept listing: the first rows of its range in its direction, as #read gives them (at most
+ * `limit` when it has one); `complete` when they are all the range holds.
+ */
+interface Listing {
+  prefix: string;
+  after: string | undefined;
+  reverse: boolean;
+  limit: number | undefined;
+  complete: boolean;
+  rows: [string, unknown][];
+}
+
+/**
+ * Brings a kept listing up to date with writes under its prefix (in batch order); false when it
+ * cannot (a row of an incomplete listing deleted leaves it no longer known which key follows:
+ * it stays known while rows remain — they are still the first ones — and dropped when none do).
+ */
+function updateListing(l: Listing, writes: WriteBatch): boolean {
+  // The range exactly as #read walks it.
+  const end = `${l.prefix}\xff`;
+  const lo = l.reverse ? l.prefix : l.after && l.after > l.prefix ? l.after : l.prefix;
+  const hi = l.reverse ? (l.after && l.after < end ? l.after : end) : end;
+  const before = (a: string, b: string): boolean => (l.reverse ? a > b : a < b);
+  for (const w of writes) {
+    if (!(w.key > lo && w.key < hi)) continue;
+    const rows = l.rows;
+    const last = rows.length > 0 ? rows[rows.length - 1]![0] : undefined;
+    // Past the last row of an incomplete listing: outside what it holds.
+    if (!l.complete && (last === undefined || before(last, w.key))) continue;
+    let at = 0;
+    while (at < rows.length && before(rows[at]![0], w.key)) at++;
+    const found = at < rows.length && rows[at]![0] === w.key;
+    if (w.type === 'del') {
+      if (found) rows.splice(at, 1);
+      if (!l.complete && rows.length === 0) return false;
+      continue;
+    }
+    const row: [string, unknown] = [w.key, decodeValue(w.value!)];
+    if (found) rows[at] = row;
+    else rows.splice(at, 0, row);
+    if (l.limit !== undefined && rows.length > l.limit) {
+      rows.pop();
+      l.complete = false;
+    }
+    if (rows.length > MAX_LISTING_ROWS) return false;
+  }
+  return true;
+}
+
 export class LevelKV implements KV {
   /**
    * Key → decoded record, its stored text, or ABSENT, in two generations of at most cacheSize
@@ -156,13 +209,13 @@ export class LevelKV implements KV {
       this.#old.delete(w.key);
       this.#remember(w.key, w.type === 'put' ? new Stored(w.value!) : ABSENT);
     }
-    // A listing stays only while no key under its prefix was written.
-    // Each prefix is checked once however many listings it has (a few prefixes, many cursors).
-    const touched = new Map<string, boolean>();
+    // A listing written under is brought up to date with the batch, or dropped where it cannot be.
+    // Each prefix is searched once however many listings it has (a few prefixes, many cursors).
+    const under = new Map<string, WriteBatch>();
     for (const [id, l] of this.#listings) {
-      let hit = touched.get(l.prefix);
-      if (hit === undefined) touched.set(l.prefix, (hit = writes.some((w) => w.key.startsWith(l.prefix))));
-      if (hit) this.#listings.delete(id);
+      let hits = under.get(l.prefix);
+      if (hits === undefined) under.set(l.prefix, (hits = writes.filter((w) => w.key.startsWith(l.prefix))));
+      if (hits.length > 0 && !updateListing(l, hits)) this.#listings.delete(id);
     }
   }
 
@@ -170,7 +223,7 @@ export class LevelKV implements KV {
    * Recent listings (the per-block walks of due items, which are mostly empty, and the pages
    * nodes ask for again and again), each kept until a commit writes a key under its prefix.
    */
-  readonly #listings = new Map<string, { prefix: string; rows: [string, unknown][] }>();
+  readonly #listings = new Map<string, Listing>();
   /** Commits done (a listing read across one is not kept) and under way (none is kept meanwhile). */
   #generation = 0;
   #committing = 0;
@@ -185,14 +238,22 @@ export class LevelKV implements KV {
     const opts = { ...o, limit: boundOf(o.limit) };
     const id = `${prefix}\0${opts.limit ?? ''}\0${opts.after ?? ''}\0${opts.reverse ? 1 : 0}`;
     const kept = this.#listings.get(id);
-    if (kept) return cloneRecord(kept.rows) as [string, T][];
+    if (kept && (kept.complete || kept.rows.length >= opts.limit!)) {
+      return cloneRecord(opts.limit !== undefined && kept.rows.length > opts.limit ? kept.rows.slice(0, opts.limit) : kept.rows) as [string, T][];
+    }
     const generation = this.#generation;
-    const rows = await this.#read<T>(prefix, opts);
+    // A short page (the per-block walks ask for the first due item) is read a few rows long, so
+    // the items a block removes from its front leave the next ones known.
+    const read = opts.limit !== undefined && opts.limit < LISTING_WINDOW ? { ...opts, limit: LISTING_WINDOW } : opts;
+    const rows = await this.#read<T>(prefix, read);
     if (generation === this.#generation && this.#committing === 0 && rows.length <= MAX_LISTING_ROWS) {
-      this.#listings.set(id, { prefix, rows: cloneRecord(rows) });
+      this.#listings.set(id, {
+        prefix, after: opts.after, reverse: !!opts.reverse, limit: read.limit,
+        complete: read.limit === undefined || rows.length < read.limit, rows: cloneRecord(rows),
+      });
       if (this.#listings.size > MAX_LISTINGS) this.#listings.delete(this.#listings.keys().next().value!);
     }
-    return rows;
+    return opts.limit !== undefined && rows.length > opts.limit ? rows.slice(0, opts.limit) : rows;
   }
 
   async #read<T>(prefix: string, opts: { limit?: number | undefined; after?: string | undefined; reverse?: boolean | undefined }): Promise<[string, T][]> {

@@ -51,6 +51,18 @@ function dependencies(primaryType: unknown, types: Types, results: Set<string>):
 
 /** keccak256 of encodeType: the primary type, then its dependencies sorted, each as Name(type name,...). */
 function typeHash(primaryType: string, types: Types): Uint8Array {
+  // Each struct of an array (a round's objects, a transaction's messages) needs its type's hash:
+  // worked out once per types table. Every table is one digest's own (see fastHash), which
+  // nothing changes while it is hashed.
+  let known = typeHashesOf.get(types);
+  if (!known) typeHashesOf.set(types, (known = new Map()));
+  let hash = known.get(primaryType);
+  if (!hash) known.set(primaryType, (hash = computeTypeHash(primaryType, types)));
+  return hash;
+}
+const typeHashesOf = new WeakMap<Types, Map<string, Uint8Array>>();
+
+function computeTypeHash(primaryType: string, types: Types): Uint8Array {
   const unsorted = dependencies(primaryType, types, new Set());
   unsorted.delete(primaryType);
   let encoded = '';

@@ -75,9 +75,22 @@ export const seconds = (ms: number): bigint => BigInt(Math.floor(ms / 1000));
 
 /** A derived address that holds no key: virtual payment addresses and payment accounts. */
 export function derivedAddress(...parts: (string | number | bigint)[]): Hex {
-  const h = createHash('sha256').update(['insitu', ...parts.map(String)].join('/')).digest();
-  return checksumAddress(`0x${h.subarray(12).toString('hex')}`);
+  const path = ['insitu', ...parts.map(String)].join('/');
+  const known = derived.get(path);
+  if (known) return known;
+  const h = createHash('sha256').update(path).digest();
+  const address = checksumAddress(`0x${h.subarray(12).toString('hex')}`);
+  if (derived.size >= DERIVED_KEPT) derived.delete(derived.keys().next().value!);
+  derived.set(path, address);
+  return address;
 }
+
+/**
+ * Derived addresses by their path: every object's flows name its family's and group's payment
+ * addresses, and a SHA-256 and a keccak checksum for each cost more than the flow arithmetic.
+ */
+const derived = new Map<string, Hex>();
+const DERIVED_KEPT = 4096;
 
 /** The virtual payment address of a family: the primary's storage and read income collects here. */
 export const familyPaymentAddress = (familyId: number): Hex => derivedAddress('vgf', familyId);
