@@ -221,3 +221,23 @@ test('a transaction signature eth-sig-util cannot recover is refused with ERR_TX
   }
   t.true(refused >= 6, 'the malformed ones are refused');
 });
+
+test('transactions of the same message types share one fixed types table and still hash as eth-sig-util hashes them', (t) => {
+  const { rand } = seeded((l) => t.log(l));
+  let shared = 0;
+  for (let i = 0; i < 40; i++) {
+    const doc = txDoc(rand);
+    const typed = txTypedData(doc);
+    // The same messages again at the next sequence: a second transaction of the same types.
+    const again = txTypedData({ ...doc, sequence: doc.sequence + 1n });
+    for (const x of [typed, again]) t.deepEqual(Buffer.from(typedDataDigest(x)), sigUtil.TypedDataUtils.eip712Hash(x, 'V4'), `transaction ${i}`);
+    // The same table given as a copy (not the fixed one) hashes alike.
+    const copy = { ...again, types: JSON.parse(JSON.stringify(again.types)) as unknown };
+    t.deepEqual(Buffer.from(typedDataDigest(copy)), Buffer.from(typedDataDigest(again)));
+    if (again.types === typed.types) {
+      t.true(Object.isFrozen(again.types));
+      shared++;
+    }
+  }
+  t.true(shared > 10, `transactions of fixed message types share their table (${shared} of 40)`);
+});

@@ -52,8 +52,8 @@ function dependencies(primaryType: unknown, types: Types, results: Set<string>):
 /** keccak256 of encodeType: the primary type, then its dependencies sorted, each as Name(type name,...). */
 function typeHash(primaryType: string, types: Types): Uint8Array {
   // Each struct of an array (a round's objects, a transaction's messages) needs its type's hash:
-  // worked out once per types table. Every table is one digest's own (see fastHash), which
-  // nothing changes while it is hashed.
+  // worked out once per types table. A table is one digest's own (see fastHash), which nothing
+  // changes while it is hashed, or a fixed one (fixTypes), which nothing changes at all.
   let known = typeHashesOf.get(types);
   if (!known) typeHashesOf.set(types, (known = new Map()));
   let hash = known.get(primaryType);
@@ -171,11 +171,31 @@ function encodeData(primaryType: string, data: unknown, types: Types): Uint8Arra
   return concat(words);
 }
 
+/** Types tables frozen through and through by fixTypes: their type hashes are kept with them. */
+const fixed = new WeakSet<object>();
+
+/**
+ * Freezes a types table (a plain object of arrays of plain { name, type } objects, with its
+ * EIP712Domain) through and through, so the digests of typed data that share it keep its type
+ * hashes instead of working them out for each; returns it.
+ */
+export function fixTypes<T extends Types>(types: T): T {
+  if (Object.getPrototypeOf(types) !== Object.prototype || !Array.isArray(types.EIP712Domain)) return types;
+  for (const fields of Object.values(types)) {
+    if (!Array.isArray(fields)) return types;
+    for (const field of fields) Object.freeze(field);
+    Object.freeze(fields);
+  }
+  fixed.add(Object.freeze(types));
+  return types;
+}
+
 function fastHash(typed: Record<string, unknown>): Uint8Array {
   // eth-sig-util's sanitizeData: only truthy members count, and EIP712Domain defaults to no fields.
   const { types: given, primaryType, domain, message } = typed;
   if (!given || typeof given !== 'object') unsupported();
-  const types = Object.assign({ EIP712Domain: [] }, given) as Types;
+  // A fixed table holds its own EIP712Domain and never changes: it serves as it is.
+  const types = fixed.has(given) ? (given as Types) : (Object.assign({ EIP712Domain: [] }, given) as Types);
   const separator = domainHash(types.EIP712Domain!, domain || undefined);
   if (primaryType === 'EIP712Domain') return keccak256(concat([PREFIX, separator]));
   if (typeof primaryType !== 'string' || primaryType === '') unsupported();

@@ -9,7 +9,7 @@ import { DEVCLOCK_CODECS } from './devclock-types.ts';
 import { createEIP712, generateFee, generateMessage, generateTypes, mergeMultiEip712, type Field, type Types } from './eip712-envelope.ts';
 import { InsituError } from '../errors.ts';
 import { signDigest, recoverAddress, type Hex } from '../crypto/keys.ts';
-import { typedDataDigest } from './eip712-hash.ts';
+import { typedDataDigest, fixTypes } from './eip712-hash.ts';
 
 export { typedDataDigest };
 
@@ -212,12 +212,38 @@ export interface TxSignDoc {
   timeoutHeight?: bigint;
 }
 
+/**
+ * A transaction's types table when every message's types are fixed by its type URL (the specs
+ * whose types() reads nothing), by the type URLs in order: every upload's transaction has the
+ * same one. Frozen, and known to the digest as fixed, so its type hashes are worked out once.
+ */
+const fixedTypes = new Map<string, Types>();
+const FIXED_TYPES_KEPT = 256;
+
 export function txTypedData(doc: TxSignDoc): Record<string, unknown> {
-  const parts = doc.msgs.map((m) => msgEip712(m.typeUrl, m.value));
-  const types = generateTypes(mergeMultiEip712(parts.map((p) => p.types)));
+  const fixed = doc.msgs.every((m) => SPECS[m.typeUrl]?.types.length === 0);
+  const key = fixed ? doc.msgs.map((m) => m.typeUrl).join('\n') : undefined;
+  let types = key === undefined ? undefined : fixedTypes.get(key);
+  let values: Record<string, unknown>[];
+  if (types) {
+    // Each message's value as msgEip712 gives it (its types, fixed, are the table's).
+    values = doc.msgs.map((m) => {
+      const codec = msgCodec(m.typeUrl) as Codec | undefined;
+      if (!codec?.toSDK) throw new InsituError('ERR_BAD_REQUEST', `no EIP-712 definition for ${m.typeUrl}`);
+      return SPECS[m.typeUrl]!.value(m.value, codec.toSDK(m.value));
+    });
+  } else {
+    const parts = doc.msgs.map((m) => msgEip712(m.typeUrl, m.value));
+    types = generateTypes(mergeMultiEip712(parts.map((p) => p.types)));
+    values = parts.map((p) => p.value);
+    if (key !== undefined) {
+      if (fixedTypes.size >= FIXED_TYPES_KEPT) fixedTypes.delete(fixedTypes.keys().next().value!);
+      fixedTypes.set(key, fixTypes(types));
+    }
+  }
   const msgs: Record<string, unknown> = {};
-  parts.forEach((p, i) => {
-    msgs[`msg${i + 1}`] = { ...p.value, type: doc.msgs[i]!.typeUrl };
+  values.forEach((v, i) => {
+    msgs[`msg${i + 1}`] = { ...v, type: doc.msgs[i]!.typeUrl };
   });
   const fee = generateFee(doc.feeAmount.toString(), doc.feeDenom, doc.gasLimit.toString(), doc.payer ?? '', doc.granter ?? '');
   const message = generateMessage(doc.accountNumber.toString(), doc.sequence.toString(), doc.evmChainId, doc.memo ?? '', fee, msgs, (doc.timeoutHeight ?? 0n).toString());
