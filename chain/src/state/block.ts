@@ -135,21 +135,27 @@ const BOOKKEEPING = (key: string): boolean => key.startsWith('block/') || key ==
 export function nextAppHash(prev: Uint8Array, writes: { type: 'put' | 'del'; key: string; value?: string }[]): Uint8Array {
   const sorted = writes.filter((w) => !BOOKKEEPING(w.key)).sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
   if (sorted.length === 0) return new Uint8Array(prev);
-  const set = createHash('sha256');
+  // Each write length-prefixed, so no two different write sets hash alike: u32 key length, key,
+  // 1 (put) or 0 (del), u32 value length, value (empty for a del). Written into one buffer and
+  // hashed in one update (the same bytes as an update per part, without five calls per write).
+  let size = 0;
+  for (const w of sorted) size += 9 + Buffer.byteLength(w.key, 'utf8') + (w.type === 'put' ? Buffer.byteLength(w.value!, 'utf8') : 0);
+  const all = Buffer.allocUnsafe(size);
+  let at = 0;
   for (const w of sorted) {
-    const k = Buffer.from(w.key, 'utf8');
-    const v = Buffer.from(w.type === 'put' ? w.value! : '', 'utf8');
-    // Length-prefixed so no two different write sets hash alike.
-    set.update(u32(k.length)).update(k).update(new Uint8Array([w.type === 'put' ? 1 : 0])).update(u32(v.length)).update(v);
+    const k = all.write(w.key, at + 4, 'utf8');
+    all.writeUInt32BE(k, at);
+    at += 4 + k;
+    all[at++] = w.type === 'put' ? 1 : 0;
+    const v = w.type === 'put' ? all.write(w.value!, at + 4, 'utf8') : 0;
+    all.writeUInt32BE(v, at);
+    at += 4 + v;
   }
-  return new Uint8Array(createHash('sha256').update(prev).update(set.digest()).digest());
+  if (at !== size) throw new InsituError('ERR_INTERNAL', `the block's writes took ${at} bytes, not ${size}`);
+  const set = createHash('sha256').update(all).digest();
+  return new Uint8Array(createHash('sha256').update(prev).update(set).digest());
 }
 
-const u32 = (n: number): Uint8Array => {
-  const b = Buffer.alloc(4);
-  b.writeUInt32BE(n);
-  return b;
-};
 
 async function runHooks(hooks: BlockHook[], ctx: BlockContext): Promise<FeedEmit[]> {
   const out: FeedEmit[] = [];
