@@ -7,7 +7,7 @@ import test from 'ava';
 import { createRequire } from 'node:module';
 import { seeded } from '@insitu/test/random';
 import { privateKeyToAddress, toHex, type Hex } from '@insitu/protocol';
-import { typedDataDigest, txTypedData, signTypedData, recoverTxSigner, msgCodec } from '@insitu/protocol/chain';
+import { typedDataDigest, txTypedData, signTypedData, recoverTxSigner, msgCodec, msgEip712, gnfdHelpers } from '@insitu/protocol/chain';
 
 const require = createRequire(import.meta.url);
 const sigUtil = require('@metamask/eth-sig-util') as {
@@ -240,4 +240,12 @@ test('transactions of the same message types share one fixed types table and sti
     }
   }
   t.true(shared > 10, `transactions of fixed message types share their table (${shared} of 40)`);
+});
+
+test('a MsgCreateObject\'s checksums are signed in the base64 greenfield-cosmos-types writes, whatever the bytes and their view', (t) => {
+  const { bytes } = seeded((l) => t.log(l));
+  const within = new Uint8Array(200);
+  const checksums = [bytes(32), bytes(0), bytes(1), bytes(31), within.subarray(5, 37).fill(9), Buffer.from(bytes(32))];
+  const { value } = msgEip712('/greenfield.storage.MsgCreateObject', { creator: '0x0000000000000000000000000000000000000001', expectChecksums: checksums, payloadSize: 1n });
+  t.deepEqual(value.expect_checksums, checksums.map((c) => gnfdHelpers().base64FromBytes(c)));
 });

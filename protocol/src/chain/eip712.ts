@@ -18,6 +18,13 @@ const f = (spec: string): Field[] => spec.split(',').map((s) => {
   return { name: name!, type: type! };
 });
 
+/**
+ * The helpers' base64FromBytes (a string of char codes, then btoa): Buffer's base64 for bytes,
+ * the same text in a fraction of the time; anything else is left to the helper itself.
+ */
+const base64Of = (c: unknown): string =>
+  (c instanceof Uint8Array ? Buffer.from(c.buffer, c.byteOffset, c.byteLength).toString('base64') : gnfdHelpers().base64FromBytes(c as Uint8Array));
+
 const approvalType: Types = { TypeMsg1PrimarySpApproval: f('expired_height:uint64,global_virtual_group_family_id:uint32') };
 
 interface MsgSpec {
@@ -44,7 +51,7 @@ const SPECS: Record<string, MsgSpec> = {
     value: (m, sdk) => ({
       ...sdk,
       primary_sp_approval: { expired_height: '0', global_virtual_group_family_id: 0 },
-      expect_checksums: ((m.expectChecksums as Uint8Array[]) ?? []).map((c) => gnfdHelpers().base64FromBytes(c)),
+      expect_checksums: ((m.expectChecksums as Uint8Array[]) ?? []).map(base64Of),
       payload_size: Number(big(m.payloadSize)),
     }),
   },
