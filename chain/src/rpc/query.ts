@@ -79,13 +79,17 @@ export async function answerQuery(app: ChainApp, logger: Logger, path: string, d
 export const MANY_PATH = '/insitu.abci.Query/Many';
 export const MANY_MAX = 64;
 
-async function answerMany(app: ChainApp, logger: Logger, data: Uint8Array, perHeight: boolean): Promise<QueryAnswer> {
-  let height = 0n;
+/** The height answers are given at: the latest block's, or 0 before the first. */
+async function latestHeight(app: ChainApp): Promise<bigint> {
   try {
-    height = (await app.latestBlock()).height;
+    return (await app.latestBlock()).height;
   } catch {
-    height = 0n;
+    return 0n;
   }
+}
+
+async function answerMany(app: ChainApp, logger: Logger, data: Uint8Array, perHeight: boolean): Promise<QueryAnswer> {
+  const height = await latestHeight(app);
   const refuse = (message: string): QueryAnswer => ({ code: 1, log: `ERR_BAD_REQUEST: ${message}`, codespace: 'insitu', value: new Uint8Array(), height });
   let queries: unknown;
   try {
@@ -111,12 +115,7 @@ async function answerMany(app: ChainApp, logger: Logger, data: Uint8Array, perHe
 }
 
 async function answerAnew(app: ChainApp, logger: Logger, path: string, data: Uint8Array): Promise<QueryAnswer> {
-  let height = 0n;
-  try {
-    height = (await app.latestBlock()).height;
-  } catch {
-    height = 0n;
-  }
+  const height = await latestHeight(app);
   const reply = (value: Uint8Array, code = 0, log = '', codespace = ''): QueryAnswer => ({ code, log, codespace, value, height });
   try {
     if (path === '/cosmos.tx.v1beta1.Service/Simulate') {
