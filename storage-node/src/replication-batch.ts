@@ -30,7 +30,7 @@ const IN_FLIGHT = 1;
 
 /** Aggregate-signature checkers by set of secondaries' BLS keys: each set's keys are checked and aggregated once. */
 const checkers = new Map<string, (signature: Uint8Array, message: Uint8Array) => boolean>();
-export function approvalChecker(keys: Uint8Array[]): (signature: Uint8Array, message: Uint8Array) => boolean {
+function approvalChecker(keys: Uint8Array[]): (signature: Uint8Array, message: Uint8Array) => boolean {
   const id = keys.map((k) => Buffer.from(k).toString('hex')).join('');
   let check = checkers.get(id);
   if (!check) {
@@ -45,6 +45,25 @@ export function approvalChecker(keys: Uint8Array[]): (signature: Uint8Array, mes
     checkers.set(id, check);
   }
   return check;
+}
+
+/**
+ * The secondaries' approvals of `doc` (a streamed object's, or a round's), aggregated and checked
+ * once against their keys, as the chain checks them; only when the aggregate fails is each
+ * approval checked alone, to name the secondary whose does not verify. Throws
+ * ERR_REPLICATION_FAILED naming that secondary, or `what` when each verifies alone.
+ */
+export function aggregateApprovals(secondaries: StorageProvider[], signatures: Uint8Array[], doc: Uint8Array, what: string): Uint8Array {
+  const keys = secondaries.map((sp) => sp.blsKey);
+  let aggregate: Uint8Array | undefined;
+  try {
+    aggregate = blsAggregateUnchecked(signatures);
+  } catch {
+    aggregate = undefined;
+  }
+  if (aggregate && approvalChecker(keys)(aggregate, doc)) return aggregate;
+  const bad = signatures.findIndex((sig, j) => !blsVerify(sig, doc, keys[j]!));
+  throw new InsituError('ERR_REPLICATION_FAILED', bad >= 0 ? `secondary ${secondaries[bad]!.id} returned an approval that does not verify` : `the secondaries' approvals of ${what} do not verify together`);
 }
 
 export interface SmallUpload {
@@ -219,22 +238,15 @@ export function createReplicationBatcher(opts: { operatorKey: string; stallMs: n
       if (!signatures) return;
       const listed = (): Item[] => items.filter((w) => round.live.has(w));
       const docOf = (list: Item[]): Uint8Array => sealObjectsSignDoc({ chainId: opts.chainId, gvgId, objects: list.map((w) => ({ objectId: w.objectId, checksumsHash: w.hash })) });
-      const keys = secondaries.map((sp) => sp.blsKey);
-      /** The six signatures over the live list, aggregated and checked once; one by one only to name a secondary whose does not verify. */
+      /** The six signatures over the live list, aggregated and checked once; a failure fails every object of it. */
       const check = (sigs: Uint8Array[]): Uint8Array | undefined => {
         const list = listed();
-        const doc = docOf(list);
-        let aggregate: Uint8Array | undefined;
         try {
-          aggregate = blsAggregateUnchecked(sigs);
-        } catch {
-          aggregate = undefined;
+          return aggregateApprovals(secondaries, sigs, docOf(list), `${list.length} objects`);
+        } catch (e) {
+          for (const w of list) fail(round.live, w, new InsituError('ERR_REPLICATION_FAILED', `${(e as InsituError).message} (${w.what})`));
+          return undefined;
         }
-        if (aggregate && approvalChecker(keys)(aggregate, doc)) return aggregate;
-        const bad = sigs.findIndex((sig, j) => !blsVerify(sig, doc, keys[j]!));
-        const why = bad >= 0 ? `secondary ${secondaries[bad]!.id} returned an approval that does not verify` : `the secondaries' approvals of ${list.length} objects do not verify together`;
-        for (const w of list) fail(round.live, w, new InsituError('ERR_REPLICATION_FAILED', `${why} (${w.what})`));
-        return undefined;
       };
       let aggregate = check(signatures);
       done();

@@ -7,94 +7,17 @@ import { createHash } from 'node:crypto';
 import { InsituError } from '@insitu/protocol';
 import { hashOfHashes } from '@insitu/protocol';
 import { replicatePiece } from '@insitu/sdk/sp';
-import { blsAggregateBatchChecker, blsAggregateChecker, blsAggregateUnchecked, blsVerify } from '@insitu/protocol';
 import { sealSignDoc, type ObjectInfo, type StorageProvider } from '@insitu/protocol/chain';
 import { sameAddress } from '@insitu/protocol';
 import type { NodeContext } from '../context.ts';
 import { createChannel, type Channel } from '../channel.ts';
 import { signerOf } from './access.ts';
 import { heardFrom, watchReplication } from './replication-watch.ts';
-import { createReplicationBatcher, type ReplicationBatcher } from '../replication-batch.ts';
+import { aggregateApprovals, createReplicationBatcher, type ReplicationBatcher } from '../replication-batch.ts';
 import { sendJson } from './respond.ts';
 import type { PieceWriter } from '../store/types.ts';
 
 const equal = (a: Uint8Array, b: Uint8Array): boolean => Buffer.from(a).equals(Buffer.from(b));
-
-interface Checkers {
-  one(signature: Uint8Array, message: Uint8Array): boolean;
-  many(items: { signature: Uint8Array; message: Uint8Array }[]): boolean;
-}
-
-/** Approval checkers by their secondaries' BLS keys: each set's keys are checked and aggregated once. */
-const checkers = new Map<string, Checkers>();
-function checkersFor(id: string, keys: Uint8Array[]): Checkers {
-  let check = checkers.get(id);
-  if (!check) {
-    if (checkers.size >= 1024) checkers.clear();
-    // A key the chain holds is valid (registered with its proof of possession); were one not, each
-    // approval is checked alone and the secondary named.
-    try {
-      check = { one: blsAggregateChecker(keys), many: blsAggregateBatchChecker(keys) };
-    } catch {
-      check = { one: () => false, many: () => false };
-    }
-    checkers.set(id, check);
-  }
-  return check;
-}
-
-/**
- * Aggregated approvals waiting to be checked, by set of secondaries: those of uploads whose
- * approvals arrived in the same turn of the event loop (a secondary answers a batch of pieces at
- * once) are checked together in one batch verification, then one by one only when it fails.
- */
-const waitingChecks = new Map<string, { checkers: Checkers; items: { signature: Uint8Array; message: Uint8Array; done(ok: boolean): void }[] }>();
-function flushChecks(): void {
-  const groups = [...waitingChecks.values()];
-  waitingChecks.clear();
-  for (const { checkers: c, items } of groups) {
-    if (items.length > 1 && c.many(items)) {
-      for (const i of items) i.done(true);
-      continue;
-    }
-    for (const i of items) i.done(c.one(i.signature, i.message));
-  }
-}
-function verifyAggregate(keys: Uint8Array[], signature: Uint8Array, message: Uint8Array): Promise<boolean> {
-  const id = keys.map((k) => Buffer.from(k).toString('hex')).join('');
-  return new Promise((done) => {
-    let group = waitingChecks.get(id);
-    if (!group) {
-      if (waitingChecks.size === 0) setImmediate(flushChecks);
-      waitingChecks.set(id, (group = { checkers: checkersFor(id, keys), items: [] }));
-    }
-    group.items.push({ signature, message, done });
-  });
-}
-
-/**
- * The secondaries' approvals of the object's seal, aggregated: one check of the aggregate (as the
- * chain makes) instead of one per approval; only when it fails is each approval checked, to name
- * the secondary whose does not verify.
- */
-async function checkApprovals(ctx: NodeContext, obj: ObjectInfo, gvgId: number, secondaries: StorageProvider[], approvals: Uint8Array[], what: string): Promise<Uint8Array> {
-  const doc = sealSignDoc({ chainId: ctx.chainId, gvgId, objectId: obj.id, checksums: obj.checksums });
-  let aggregate: Uint8Array | undefined;
-  try {
-    aggregate = blsAggregateUnchecked(approvals);
-  } catch {
-    aggregate = undefined;
-  }
-  if (!aggregate || !(await verifyAggregate(secondaries.map((sp) => sp.blsKey), aggregate, doc))) {
-    approvals.forEach((sig, j) => {
-      if (!blsVerify(sig, doc, secondaries[j]!.blsKey)) {
-        throw new InsituError('ERR_REPLICATION_FAILED', `secondary ${secondaries[j]!.id} returned an approval that does not verify`);
-      }
-    });
-    throw new InsituError('ERR_REPLICATION_FAILED', `the secondaries' approvals of ${what} do not verify together`);
-  }
-  return aggregate;
-}
 
 /**
  * The end of every upload once the secondaries approved: the approvals checked, the primary's copy
@@ -106,16 +29,22 @@ async function sealAndAnswer(ctx: NodeContext, res: ServerResponse, writer: Piec
   bucket: string; name: string; obj: ObjectInfo; gvgId: number; secondaries: StorageProvider[]; approvals: Uint8Array[]; started: number; received: number; approved: number;
 }): Promise<void> {
   const { bucket, name, obj } = u;
-  const aggregate = await checkApprovals(ctx, obj, u.gvgId, u.secondaries, u.approvals, `${bucket}/${name}`);
+  const doc = sealSignDoc({ chainId: ctx.chainId, gvgId: u.gvgId, objectId: obj.id, checksums: obj.checksums });
+  const aggregate = aggregateApprovals(u.secondaries, u.approvals, doc, `${bucket}/${name}`);
   await writer.commit(meta);
   const sealing = performance.now();
   await ctx.chain.sealObject({ bucket, name, gvgId: u.gvgId, blsSignature: aggregate });
+  answerSealed(ctx, res, { ...u, sealing });
+}
+
+/** The uploader answered, and where its upload's time went logged: receiving and streaming on, the secondaries' approvals, the check, the seal's block. */
+function answerSealed(ctx: NodeContext, res: ServerResponse, u: { bucket: string; name: string; obj: ObjectInfo; started: number; received: number; approved: number; sealing: number }): void {
   const ms = (a: number, b: number): number => Math.round(b - a);
   ctx.logger.info('object sealed', {
-    bucket, object: name, objectId: obj.id.toString(), size: obj.payloadSize.toString(),
-    receiveMs: ms(u.started, u.received), approvalsMs: ms(u.received, u.approved), checkMs: ms(u.approved, sealing), sealMs: ms(sealing, performance.now()),
+    bucket: u.bucket, object: u.name, objectId: u.obj.id.toString(), size: u.obj.payloadSize.toString(),
+    receiveMs: ms(u.started, u.received), approvalsMs: ms(u.received, u.approved), checkMs: ms(u.approved, u.sealing), sealMs: ms(u.sealing, performance.now()),
   });
-  sendJson(res, 200, { sealed: true, objectId: obj.id });
+  sendJson(res, 200, { sealed: true, objectId: u.obj.id });
 }
 
 /**
@@ -192,12 +121,7 @@ async function putSmall(ctx: NodeContext, req: IncomingMessage, res: ServerRespo
         sealSent = true;
       },
     });
-    const ms = (a: number, b: number): number => Math.round(b - a);
-    ctx.logger.info('object sealed', {
-      bucket, object: name, objectId: obj.id.toString(), size: obj.payloadSize.toString(),
-      receiveMs: ms(u.started, received), approvalsMs: ms(received, approved), checkMs: ms(approved, sealing), sealMs: ms(sealing, performance.now()),
-    });
-    sendJson(res, 200, { sealed: true, objectId: obj.id });
+    answerSealed(ctx, res, { bucket, name, obj, started: u.started, received, approved, sealing });
   } catch (e) {
     // The group may have changed under a failed upload (a swap-in): it is asked for anew next time.
     ctx.groups.forget();
