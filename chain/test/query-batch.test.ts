@@ -6,9 +6,9 @@ import test from 'ava';
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import { randomBytes } from 'node:crypto';
 import { createChainClient, jsonRpc } from '@insitu/sdk/chain';
-import { encodeJson, decodeJson } from '@insitu/protocol/chain';
+import { encodeJson, decodeJson, MANY_QUERY_PATH } from '@insitu/protocol/chain';
 import { silentLogger } from '@insitu/protocol';
-import { answerQuery, MANY_PATH } from '../src/rpc/query.ts';
+import { answerQuery } from '../src/rpc/query.ts';
 import { computeChecksums } from '@insitu/protocol';
 import { createChain } from '../src/index.ts';
 import { testGenesis, tempDir } from './helpers.ts';
@@ -74,7 +74,7 @@ test.serial('heads of different kinds asked together are answered in one query, 
   t.is((await many([head])).response.code, 0);
   // As CometBFT's ABCI Query asks it (every answer computed anew): each answer is the query's alone.
   const byId = { path: '/greenfield.storage.Query/HeadObjectById', data: new Uint8Array(Buffer.from('0a' + Buffer.from(object.id.toString()).length.toString(16).padStart(2, '0') + Buffer.from(object.id.toString()).toString('hex'), 'hex')) };
-  const abci = await answerQuery(chain.app, silentLogger, MANY_PATH, new Uint8Array(Buffer.from(encodeJson({ queries: [byId, head] }))));
+  const abci = await answerQuery(chain.app, silentLogger, MANY_QUERY_PATH, new Uint8Array(Buffer.from(encodeJson({ queries: [byId, head] }))));
   t.is(abci.code, 0);
   const { answers } = decodeJson<{ answers: { code: number; value: string; height: bigint }[] }>(Buffer.from(abci.value).toString('utf8'));
   for (const [i, q] of [byId, head].entries()) {

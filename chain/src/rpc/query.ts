@@ -3,6 +3,7 @@
 // paths (/insitu.*), and Simulate.
 
 import { InsituError } from '@insitu/protocol';
+import { MANY_QUERY_MAX, MANY_QUERY_PATH, MANY_QUERY_PATHS } from '@insitu/protocol/chain';
 import { encodeValue, decodeValue } from '../state/store.ts';
 import { queryCodecs, toLong } from '../gnfd.ts';
 import { decodeSimulateTx } from '../tx/decode.ts';
@@ -21,16 +22,8 @@ export interface QueryAnswer {
 /** Cosmos's "key not found" code, which Cosmos clients recognise. */
 const NOT_FOUND_CODE = 22;
 
-/**
- * Paths whose answer depends on the committed state alone (not on the chain's clock nor on who
- * asks): the heads every upload's primary and six secondaries ask for the same object, and the
- * groups and buckets behind them.
- */
-const PER_HEIGHT = new Set([
-  '/greenfield.storage.Query/HeadObject', '/greenfield.storage.Query/HeadObjectById',
-  '/greenfield.storage.Query/HeadBucket', '/greenfield.storage.Query/HeadBucketById',
-  '/greenfield.virtualgroup.Query/GlobalVirtualGroup', '/greenfield.virtualgroup.Query/GlobalVirtualGroupFamily',
-]);
+/** Paths whose answer depends on the committed state alone (the query of many takes only these). */
+const PER_HEIGHT = MANY_QUERY_PATHS;
 /** Answers kept per height, at most this many. */
 const PER_HEIGHT_ANSWERS = 1024;
 const answered = new WeakMap<ChainApp, { height: bigint; answers: Map<string, QueryAnswer> }>();
@@ -44,7 +37,7 @@ const answered = new WeakMap<ChainApp, { height: bigint; answers: Map<string, Qu
  * ERR_OBJECT_NOT_FOUND for an object their creation had just committed).
  */
 export async function answerQuery(app: ChainApp, logger: Logger, path: string, data: Uint8Array, perHeight = false): Promise<QueryAnswer> {
-  if (path === MANY_PATH) return answerMany(app, logger, data, perHeight);
+  if (path === MANY_QUERY_PATH) return answerMany(app, logger, data, perHeight);
   if (!perHeight || !PER_HEIGHT.has(path)) return answerAnew(app, logger, path, data);
   let height: bigint;
   try {
@@ -67,18 +60,6 @@ export async function answerQuery(app: ChainApp, logger: Logger, path: string, d
   return answer;
 }
 
-/**
- * Several of the PER_HEIGHT queries in one: what a process asks in the same moment (a node
- * checking the objects of a batch of pieces, many uploads of one client reading their objects)
- * costs the chain one request and one answer instead of one each. The request is JSON
- * {"queries": [{"path": "...", "data": <bytes>}]} (at most MANY_MAX); the answer is JSON
- * {"answers": [{"code", "log", "codespace", "height", "value": "<base64>"}]}, each exactly what
- * abci_query answers for that query alone, in the same order. Only these paths are taken: each
- * is a few reads of the state, so a request of many costs what as many requests would, no more.
- */
-export const MANY_PATH = '/insitu.abci.Query/Many';
-export const MANY_MAX = 64;
-
 /** The height answers are given at: the latest block's, or 0 before the first. */
 async function latestHeight(app: ChainApp): Promise<bigint> {
   try {
@@ -88,6 +69,15 @@ async function latestHeight(app: ChainApp): Promise<bigint> {
   }
 }
 
+/**
+ * Several of the PER_HEIGHT queries in one: what a process asks in the same moment (a node
+ * checking the objects of a batch of pieces, many uploads of one client reading their objects)
+ * costs the chain one request and one answer instead of one each. The request is JSON
+ * {"queries": [{"path": "...", "data": <bytes>}]} (at most MANY_QUERY_MAX); the answer is JSON
+ * {"answers": [{"code", "log", "codespace", "height", "value": "<base64>"}]}, each exactly what
+ * abci_query answers for that query alone, in the same order. Only these paths are taken: each
+ * is a few reads of the state, so a request of many costs what as many requests would, no more.
+ */
 async function answerMany(app: ChainApp, logger: Logger, data: Uint8Array, perHeight: boolean): Promise<QueryAnswer> {
   const height = await latestHeight(app);
   const refuse = (message: string): QueryAnswer => ({ code: 1, log: `ERR_BAD_REQUEST: ${message}`, codespace: 'insitu', value: new Uint8Array(), height });
@@ -95,13 +85,13 @@ async function answerMany(app: ChainApp, logger: Logger, data: Uint8Array, perHe
   try {
     queries = decodeValue<{ queries?: unknown }>(Buffer.from(data).toString('utf8'))?.queries;
   } catch {
-    return refuse(`the request for ${MANY_PATH} is not JSON`);
+    return refuse(`the request for ${MANY_QUERY_PATH} is not JSON`);
   }
-  if (!Array.isArray(queries) || queries.length === 0 || queries.length > MANY_MAX) return refuse(`${MANY_PATH} takes 1 to ${MANY_MAX} queries`);
+  if (!Array.isArray(queries) || queries.length === 0 || queries.length > MANY_QUERY_MAX) return refuse(`${MANY_QUERY_PATH} takes 1 to ${MANY_QUERY_MAX} queries`);
   const asked: { path: string; data: Uint8Array }[] = [];
   for (const q of queries as { path?: unknown; data?: unknown }[]) {
     if (!q || typeof q.path !== 'string' || !PER_HEIGHT.has(q.path) || !(q.data instanceof Uint8Array)) {
-      return refuse(`each query of ${MANY_PATH} is {path, data} with one of the paths ${[...PER_HEIGHT].join(', ')}`);
+      return refuse(`each query of ${MANY_QUERY_PATH} is {path, data} with one of the paths ${[...PER_HEIGHT].join(', ')}`);
     }
     asked.push({ path: q.path, data: q.data });
   }

@@ -8,5 +8,5 @@ export * from './seal.ts';
 export * from './eip712.ts';
 export type * from './records.ts';
 export type * from './queries.ts';
-export { challengeInfo } from './queries.ts';
+export { challengeInfo, MANY_QUERY_PATH, MANY_QUERY_MAX, MANY_QUERY_PATHS } from './queries.ts';
 export { encodeJson, decodeJson } from './json.ts';

@@ -74,3 +74,18 @@ export const challengeInfo = (c: ChallengeRecord): ChallengeInfo => ({
   id: c.id, spId: c.spId, objectId: c.objectId, redundancyIndex: c.redundancyIndex, segment: c.segment, challengers: c.challengers,
   issuedAt: c.issuedAt, expiresAt: c.expiresAt, status: c.status, votes: c.votes, slashed: c.slashed ?? 0n, ...(c.swapKey ? { swapKey: c.swapKey } : {}),
 });
+
+/**
+ * The query of many (chain/src/rpc/query.ts answers it, sdk/src/chain/rpc.ts asks it): heads
+ * asked together go as one abci_query of MANY_QUERY_PATH, at most MANY_QUERY_MAX of them, each of
+ * one of MANY_QUERY_PATHS — the paths whose answer depends on the committed state alone (not on
+ * the chain's clock nor on who asks): the heads every upload's primary and secondaries ask for the
+ * same object, and the groups and buckets behind them.
+ */
+export const MANY_QUERY_PATH = '/insitu.abci.Query/Many';
+export const MANY_QUERY_MAX = 64;
+export const MANY_QUERY_PATHS: ReadonlySet<string> = new Set([
+  '/greenfield.storage.Query/HeadObject', '/greenfield.storage.Query/HeadObjectById',
+  '/greenfield.storage.Query/HeadBucket', '/greenfield.storage.Query/HeadBucketById',
+  '/greenfield.virtualgroup.Query/GlobalVirtualGroup', '/greenfield.virtualgroup.Query/GlobalVirtualGroupFamily',
+]);

@@ -4,7 +4,7 @@
 import { request } from 'undici';
 import { InsituError, errorCodeOf, throwIfAborted, toAbortError, type ErrorCode } from '@insitu/protocol';
 import { withFailover } from './failover.ts';
-import { encodeJson, decodeJson, type InsituQueryPath, type QueryRequest, type QueryResponse } from '@insitu/protocol/chain';
+import { encodeJson, decodeJson, MANY_QUERY_MAX, MANY_QUERY_PATH, MANY_QUERY_PATHS, type InsituQueryPath, type QueryRequest, type QueryResponse } from '@insitu/protocol/chain';
 
 let nextId = 1;
 
@@ -42,7 +42,7 @@ function queryTogether<T>(rpcUrl: string, params: Record<string, unknown>): Prom
       const all = list!;
       const many = noMany.has(rpcUrl) ? [] : all.filter(fitsMany);
       const rest = many.length >= 2 ? all.filter((c) => !fitsMany(c)) : all;
-      if (many.length >= 2) for (let i = 0; i < many.length; i += MANY_MAX) void sendMany(rpcUrl, many.slice(i, i + MANY_MAX));
+      if (many.length >= 2) for (let i = 0; i < many.length; i += MANY_QUERY_MAX) void sendMany(rpcUrl, many.slice(i, i + MANY_QUERY_MAX));
       for (let i = 0; i < rest.length; i += MAX_BATCH) void sendTogether(rpcUrl, rest.slice(i, i + MAX_BATCH));
     });
   }
@@ -52,22 +52,15 @@ function queryTogether<T>(rpcUrl: string, params: Record<string, unknown>): Prom
 /**
  * The chain's query of many queries (chain/src/rpc/query.ts): the heads asked in the same turn
  * go as one abci_query there, one answer to parse on both sides instead of one per query, and
- * up to MANY_MAX of them in one request instead of MAX_BATCH. Each call still gets its own
+ * up to MANY_QUERY_MAX of them in one request instead of MAX_BATCH. Each call still gets its own
  * answer, in abci_query's own shape. A chain that does not answer it (CometBFT's RPC of a chain
  * without it, Greenfield) is asked query by query from then on.
  */
-const MANY_PATH = '/insitu.abci.Query/Many';
-const MANY_MAX = 64;
-const MANY_PATHS = new Set([
-  '/greenfield.storage.Query/HeadObject', '/greenfield.storage.Query/HeadObjectById',
-  '/greenfield.storage.Query/HeadBucket', '/greenfield.storage.Query/HeadBucketById',
-  '/greenfield.virtualgroup.Query/GlobalVirtualGroup', '/greenfield.virtualgroup.Query/GlobalVirtualGroupFamily',
-]);
 /** The endpoints that refused the query of many. */
 const noMany = new Set<string>();
 
 const fitsMany = (c: Asked): boolean =>
-  typeof c.params.path === 'string' && MANY_PATHS.has(c.params.path) && typeof c.params.data === 'string' && /^[0-9a-fA-F]*$/.test(c.params.data) &&
+  typeof c.params.path === 'string' && MANY_QUERY_PATHS.has(c.params.path) && typeof c.params.data === 'string' && /^[0-9a-fA-F]*$/.test(c.params.data) &&
   Object.keys(c.params).length === 2;
 
 interface ManyAnswer { code: number; log: string; codespace: string; height: bigint; value: string }
@@ -76,7 +69,7 @@ async function sendMany(rpcUrl: string, calls: Asked[]): Promise<void> {
   const queries = calls.map((c) => ({ path: c.params.path as string, data: new Uint8Array(Buffer.from(c.params.data as string, 'hex')) }));
   let answers: ManyAnswer[] | undefined;
   try {
-    const r = await callAlone<{ response: { code: number; value: string | null } }>(rpcUrl, 'abci_query', { path: MANY_PATH, data: Buffer.from(encodeJson({ queries })).toString('hex') });
+    const r = await callAlone<{ response: { code: number; value: string | null } }>(rpcUrl, 'abci_query', { path: MANY_QUERY_PATH, data: Buffer.from(encodeJson({ queries })).toString('hex') });
     if (r.response.code === 0) answers = decodeJson<{ answers: ManyAnswer[] }>(Buffer.from(r.response.value ?? '', 'base64').toString('utf8')).answers;
   } catch (e) {
     if (!(e instanceof InsituError) || e.code !== 'ERR_TX_FAILED') {
