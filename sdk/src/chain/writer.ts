@@ -43,20 +43,18 @@ export async function createChainClient(opts: ChainClientOptions): Promise<Chain
   const decodeTxMsgData = (b: Uint8Array) => TxMsgData.decode(b).msgResponses ?? [];
   /** Each included tx's message responses (TxMsgData, base64), by the result its sender was given. */
   const txData = new WeakMap<TxResult, string>();
-  /** The first message response of a tx this client sent, decoded. */
-  const responseOf = (tx: TxResult, typeUrl: string): Record<string, unknown> => {
-    const data = txData.get(tx);
-    const codec = msgCodec(typeUrl);
-    const any = data ? decodeTxMsgData(Buffer.from(data, 'base64')).find((m) => m.typeUrl === typeUrl) : undefined;
-    if (!any || !codec) throw new InsituError('ERR_INTERNAL', `transaction ${tx.txHash} carries no ${typeUrl}`);
-    return codec.decode(any.value) as Record<string, unknown>;
-  };
   /** Every response of type `typeUrl` of a tx this client sent, decoded. */
   const responsesOf = (tx: TxResult, typeUrl: string): Record<string, unknown>[] => {
     const data = txData.get(tx);
     const codec = msgCodec(typeUrl);
     if (!data || !codec) throw new InsituError('ERR_INTERNAL', `transaction ${tx.txHash} carries no ${typeUrl}`);
     return decodeTxMsgData(Buffer.from(data, 'base64')).filter((m) => m.typeUrl === typeUrl).map((m) => codec.decode(m.value) as Record<string, unknown>);
+  };
+  /** The first message response of a tx this client sent, decoded. */
+  const responseOf = (tx: TxResult, typeUrl: string): Record<string, unknown> => {
+    const [first] = responsesOf(tx, typeUrl);
+    if (!first) throw new InsituError('ERR_INTERNAL', `transaction ${tx.txHash} carries no ${typeUrl}`);
+    return first;
   };
   // Transactions are signed here and pipelined per account (sender.ts); seals are batched.
   const sender = createTxSender({
