@@ -197,11 +197,23 @@ for (const [typeUrl, c] of Object.entries({ ...COMPUTE_CODECS, ...RECOVERY_CODEC
 export const eip712Supported = (typeUrl: string): boolean => typeUrl in SPECS;
 
 /** The EIP-712 Msg types and value for one message, as greenfield-js-sdk's tx() receives them. */
-export function msgEip712(typeUrl: string, msg: Record<string, unknown>): { types: Types; value: Record<string, unknown> } {
+/** A message's EIP-712 spec and its codec's SDK form; ERR_BAD_REQUEST for a type without one. */
+function specOf(typeUrl: string): { spec: MsgSpec; toSDK: NonNullable<Codec['toSDK']> } {
   const spec = SPECS[typeUrl];
   const codec = msgCodec(typeUrl) as Codec | undefined;
   if (!spec || !codec?.toSDK) throw new InsituError('ERR_BAD_REQUEST', `no EIP-712 definition for ${typeUrl}`);
-  return { types: spec.types(msg), value: spec.value(msg, codec.toSDK(msg)) };
+  return { spec, toSDK: codec.toSDK };
+}
+
+/** A message's value in its EIP-712 form. */
+function msgValue(typeUrl: string, msg: Record<string, unknown>): Record<string, unknown> {
+  const { spec, toSDK } = specOf(typeUrl);
+  return spec.value(msg, toSDK(msg));
+}
+
+export function msgEip712(typeUrl: string, msg: Record<string, unknown>): { types: Types; value: Record<string, unknown> } {
+  const { spec, toSDK } = specOf(typeUrl);
+  return { types: spec.types(msg), value: spec.value(msg, toSDK(msg)) };
 }
 
 export interface TxSignDoc {
@@ -234,11 +246,7 @@ export function txTypedData(doc: TxSignDoc): Record<string, unknown> {
   let values: Record<string, unknown>[];
   if (types) {
     // Each message's value as msgEip712 gives it (its types, fixed, are the table's).
-    values = doc.msgs.map((m) => {
-      const codec = msgCodec(m.typeUrl) as Codec | undefined;
-      if (!codec?.toSDK) throw new InsituError('ERR_BAD_REQUEST', `no EIP-712 definition for ${m.typeUrl}`);
-      return SPECS[m.typeUrl]!.value(m.value, codec.toSDK(m.value));
-    });
+    values = doc.msgs.map((m) => msgValue(m.typeUrl, m.value));
   } else {
     const parts = doc.msgs.map((m) => msgEip712(m.typeUrl, m.value));
     types = generateTypes(mergeMultiEip712(parts.map((p) => p.types)));
