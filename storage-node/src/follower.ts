@@ -32,8 +32,7 @@ export interface FeedConsumer {
  * its events after FEED_GAP_MS (a disputed job re-run) goes on alone and sits out the rounds until
  * it is done, so it holds up no other.
  */
-export function followFeed(ctx: NodeContext, consumers: FeedConsumer | FeedConsumer[]): { stop(): Promise<void> } {
-  const list = Array.isArray(consumers) ? consumers : [consumers];
+export function followFeed(ctx: NodeContext, list: FeedConsumer[]): { stop(): Promise<void> } {
   const ac = new AbortController();
   const limit = 200;
   type State = { c: FeedConsumer; cursor: bigint; saved: bigint; busy?: Promise<void>; failed: boolean };

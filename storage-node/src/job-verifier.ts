@@ -5,7 +5,7 @@
 
 import type { NodeContext } from './context.ts';
 import { executeJob, type JobsContext } from './jobs/index.ts';
-import { followFeed, type FeedConsumer } from './follower.ts';
+import type { FeedConsumer } from './follower.ts';
 
 const CURSOR = 'verify-cursor';
 
@@ -39,9 +39,4 @@ export function jobVerifier(ctx: NodeContext, jobs: JobsContext, opts: { timeout
       }
     },
   };
-}
-
-/** The verifier following the feed on its own. */
-export function startJobVerifier(ctx: NodeContext, jobs: JobsContext, opts: { timeoutMs?: number } = {}): { stop(): Promise<void> } {
-  return followFeed(ctx, jobVerifier(ctx, jobs, opts));
 }
