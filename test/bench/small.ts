@@ -16,15 +16,14 @@ import { generatePrivateKey, privateKeyToAddress } from '@insitu/protocol';
 import { devnetUp, type Devnet } from '@insitu/cli/devnet';
 import { findCometbft } from '@insitu/chain/network';
 import type { BenchContext } from './index.ts';
-import { cpuSecondsOf, failureSummary, percentile, smallUploads } from '../src/bench-support.ts';
+import { cpuSecondsOf, failureSummary, percentile, SMALL_WARM_UPLOADS, smallUploads } from '../src/bench-support.ts';
 
 export const name = 'small';
 
 /** Uploads per second of 1 KiB objects with 8 concurrent clients, measured before. */
 const BASELINE_PER_S = 9;
 
-/** Uploads before the measured rows, to warm the processes' code (below); fewer through CometBFT, whose blocks take a second. */
-const WARM_UPLOADS = 3000;
+/** Warm-up uploads through CometBFT, whose blocks take a second (SMALL_WARM_UPLOADS on the embedded chain). */
 const WARM_UPLOADS_VALIDATORS = 300;
 
 
@@ -73,11 +72,8 @@ async function onDevnet(ctx: BenchContext, label: string, validators: number, co
         'CPU ms/upload client/chain/nodes': ['client', 'chain', 'nodes (7)'].map((k) => Math.round(((r.cpu[k] ?? 0) * 1000) / Math.max(1, r.done))).join('/'), goal,
       });
     };
-    // Unmeasured: the processes' first uploads compile their code paths. V8 optimises a function
-    // after many calls, and a secondary's code runs once per round of about eight uploads: after
-    // 700 uploads the optimising compiler still took a fifth of every process's CPU (perf, per
-    // thread), after 3,000 a twentieth. A node runs for days; the rows measure it warm.
-    await uploads(clients, buckets, validators ? WARM_UPLOADS_VALIDATORS : WARM_UPLOADS, 32, 4096, 'warm', roles);
+    // Unmeasured: the processes' first uploads compile their code paths (SMALL_WARM_UPLOADS).
+    await uploads(clients, buckets, validators ? WARM_UPLOADS_VALIDATORS : SMALL_WARM_UPLOADS, 32, 4096, 'warm', roles);
     row('1 KiB, 8 clients, 1 account', await uploads([clients[0]!], [buckets[0]!], Math.max(40, Math.round(count / 2)), 8, 1024, 'a', roles), '>= 45/s (5×)');
     row('4 KiB, 32 clients, 4 accounts', await uploads(clients, buckets, count, 32, 4096, 'b', roles), '>= 200/s, p50 <= 150, p99 <= 1000');
     ctx.table(`small-object uploads, ${label}, 7 nodes as child processes`, rows);

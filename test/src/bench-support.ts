@@ -23,6 +23,14 @@ export function percentile(xs: number[], p: number): number {
   return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] ?? 0;
 }
 
+/**
+ * Small uploads before a measured row of them, to warm the processes' code. V8 optimises a
+ * function after many calls, and a secondary's round code runs once per round of about eight
+ * uploads: after 700 uploads V8's optimising compiler still took a fifth of every process's CPU
+ * (perf, per thread), after 3,000 a twentieth. A node runs for days; the rows measure it warm.
+ */
+export const SMALL_WARM_UPLOADS = 3000;
+
 export interface SmallUploads {
   /** Each successful upload's time, ms. */
   latencies: number[];
