@@ -78,6 +78,12 @@ const mbps = (bytes: number, ms: number): number => Math.round(bytes / MiB / (ms
 const mib = (b: number): number => Math.round(b / MiB);
 
 
+/**
+ * Downloads read as `insitu get` does: each chunk is done with once the next is asked for, so the
+ * read reuses its buffers (reuseBuffers; a download that keeps its chunks gets new memory for each).
+ */
+const asCli = { reuseBuffers: true } as const;
+
 async function drain(it: AsyncIterable<Uint8Array>): Promise<number> {
   let n = 0;
   for await (const c of it) n += c.length;
@@ -155,21 +161,21 @@ export async function run(ctx: BenchContext): Promise<void> {
     }
     const clientOnly = [{ name: 'client', pid: process.pid }];
     const upQuarter = await measure(clientOnly, () => client.objects.put('bench', 'quarter', quarterFile));
-    const downQuarter = await measure(clientOnly, () => drain(client.objects.get('bench', 'quarter')));
+    const downQuarter = await measure(clientOnly, () => drain(client.objects.get('bench', 'quarter', asCli)));
 
     // The first byte out marks the end of what the client does alone (checksums, creating the object).
     let firstByte: number | undefined;
     const up = await measure(roles, () => client.objects.put('bench', 'big', file, { onProgress: () => void (firstByte ??= performance.now()) }));
     const upStart = performance.now() - up.ms;
-    const down = await measure(roles, () => drain(client.objects.get('bench', 'big')));
+    const down = await measure(roles, () => drain(client.objects.get('bench', 'big', asCli)));
     if (down.value !== size) throw new Error(`download returned ${down.value} of ${size} bytes`);
-    const conc = await measure(roles, () => Promise.all(Array.from({ length: 10 }, () => drain(client.objects.get('bench', 'big')))));
+    const conc = await measure(roles, () => Promise.all(Array.from({ length: 10 }, () => drain(client.objects.get('bench', 'big', asCli)))));
 
     // Degraded: the primary stopped, the read rebuilt from the secondaries.
     await devnet.stopNode(primaryIdx);
     stopped.push(primaryIdx);
     const degRoles = roles.filter((r) => r.pid !== nodePids[primaryIdx]);
-    const degraded = await measure(degRoles, () => drain(client.objects.get('bench', 'big', { onDegraded: () => {} })));
+    const degraded = await measure(degRoles, () => drain(client.objects.get('bench', 'big', { ...asCli, onDegraded: () => {} })));
     await devnet.startNode(primaryIdx);
     stopped.pop();
     nodePids[primaryIdx] = devnet.status().nodes[primaryIdx]!.pid!;

@@ -131,6 +131,48 @@ test.serial('degraded reads span segments and serve ranges at segment boundaries
   }
 });
 
+test.serial('a read that reuses its buffers hands each chunk on until the next is asked for, from the primary and from the secondaries, and every byte is the object\'s', async (t) => {
+  const S = 16 * MiB;
+  const data = randomBytes(3 * S + 1000);
+  await alice.objects.put('spine', 'reused', data);
+  /** The bytes of each chunk as it was handed on, and the memory each chunk was in. */
+  const read = async (opts: Parameters<InsituClient['objects']['get']>[2]): Promise<{ bytes: Buffer; memory: Set<ArrayBufferLike>; chunks: number }> => {
+    const parts: Buffer[] = [];
+    const memory = new Set<ArrayBufferLike>();
+    for await (const c of alice.objects.get('spine', 'reused', opts)) {
+      parts.push(Buffer.from(c));
+      memory.add(c.buffer);
+    }
+    return { bytes: Buffer.concat(parts), memory, chunks: parts.length };
+  };
+  const fresh = await read({});
+  t.true(fresh.bytes.equals(data));
+  t.is(fresh.memory.size, fresh.chunks, 'by default every chunk is new memory');
+  const reused = await read({ reuseBuffers: true });
+  t.true(reused.bytes.equals(data));
+  t.is(reused.chunks, 4);
+  t.true(reused.memory.size <= 2, `four segments read into ${reused.memory.size} buffers`);
+  const ranged = await read({ reuseBuffers: true, range: { start: S - 7, end: 3 * S + 9 } });
+  t.true(ranged.bytes.equals(data.subarray(S - 7, 3 * S + 10)));
+  const placement = (await alice.objects.head('spine', 'reused')).placement;
+  // The primary down: the data pieces are handed on as they came, from reused buffers.
+  await net.stopNode(placement[0]!.spId - 1);
+  try {
+    const degraded = await read({ reuseBuffers: true, onDegraded: () => {} });
+    t.true(degraded.bytes.equals(data));
+    t.true(degraded.memory.size < degraded.chunks, `${degraded.chunks} pieces handed on from ${degraded.memory.size} buffers`);
+    // A data piece's holder down too: segments decoded from reused pieces.
+    await net.stopNode(placement[2]!.spId - 1);
+    try {
+      t.true((await read({ reuseBuffers: true, onDegraded: () => {} })).bytes.equals(data));
+    } finally {
+      await net.startNode(placement[2]!.spId - 1);
+    }
+  } finally {
+    await net.startNode(placement[0]!.spId - 1);
+  }
+});
+
 test.serial('a secondary streams its pieces of a range of segments, refuses ranges the object lacks, and ends short at a corrupt piece', async (t) => {
   const S = 16 * MiB;
   const data = randomBytes(S + 300_000);

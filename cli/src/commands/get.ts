@@ -11,18 +11,20 @@ import { printer, progressBar } from '../io.ts';
 import { formatBytes } from '../format.ts';
 import { splitTarget, parseRange } from '../parse.ts';
 
-/** Waits until a stream takes more bytes, or can take none (closed or failed; the caller checks). */
-function drained(sink: NodeJS.WritableStream): Promise<void> {
+/**
+ * Writes `chunk` and waits until the stream is done with it (the download reads into the chunk's
+ * memory again next), or can take nothing more (closed or failed; the caller checks).
+ */
+function written(sink: NodeJS.WritableStream, chunk: Uint8Array): Promise<void> {
   return new Promise((resolve) => {
     const done = (): void => {
-      sink.off('drain', done);
       sink.off('close', done);
       sink.off('error', done);
       resolve();
     };
-    sink.on('drain', done);
     sink.on('close', done);
     sink.on('error', done);
+    sink.write(chunk, () => done());
   });
 }
 
@@ -60,10 +62,12 @@ export function getCommand({ io, globals, client, out }: CommandContext): Comman
             throw new InsituError('ERR_INVALID_ARGUMENT', `cannot write ${file}: ${(cause as Error).message}`, { cause });
           }
         }
-        for await (const chunk of c.objects.get(b, object!, { ...(range ? { range } : {}), signal: ac.signal, onDegraded: (r) => printer(io, globals().json === true).info(`primary unavailable (${r}); reading from secondaries`) })) {
+        // Each chunk is written out before the next is asked for: the download reuses its memory.
+        const chunks = c.objects.get(b, object!, { ...(range ? { range } : {}), signal: ac.signal, reuseBuffers: true, onDegraded: (r) => printer(io, globals().json === true).info(`primary unavailable (${r}); reading from secondaries`) });
+        for await (const chunk of chunks) {
           bytes += chunk.length;
           bar?.update(BigInt(bytes), total);
-          if (!sink.write(chunk)) await drained(sink);
+          await written(sink, chunk);
           if (sinkError) throw sinkError;
         }
         if (sinkError) throw sinkError;

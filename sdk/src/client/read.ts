@@ -54,17 +54,46 @@ async function readHashed(body: BodyReader, into: Uint8Array): Promise<Buffer> {
 }
 
 /**
- * A buffer for one unit (segment, piece) that the reader hands on and never touches again:
- * uninitialised, since it is filled whole before anything reads it.
+ * Buffers for the units (segments, pieces) a read receives, uninitialised since each is filled
+ * whole before anything reads it. A read whose reader keeps what it is handed gets a new buffer
+ * per unit; one whose reader is done with each chunk once it asks for the next
+ * (ReadOptions.reuseBuffers) cycles through a few, read into again once the reader came back for
+ * more. A new 16 MiB buffer per segment cost a 1 GiB download about half the client's CPU:
+ * the kernel's first touch of every page, and a full garbage collection every few segments,
+ * which V8 starts when that much memory outside its heap was allocated.
  */
-const unitBuffer = (size: number): Buffer => Buffer.allocUnsafeSlow(size);
+interface Units {
+  take(size: number): Buffer;
+  /** The reader is done with these chunks (views of units): their buffers may be read into again. */
+  release(chunks: Uint8Array[]): void;
+}
+
+const freshUnits: Units = { take: (size) => Buffer.allocUnsafeSlow(size), release: () => {} };
+
+/** A read's own few buffers, reused; a unit larger than any free one gets a new buffer. */
+function reusedUnits(): Units {
+  /** The backing memory of every buffer handed out and not yet released. */
+  const lent = new Set<ArrayBufferLike>();
+  const free: Buffer[] = [];
+  return {
+    take(size) {
+      const i = free.findIndex((b) => b.length >= size);
+      const buf = i >= 0 ? free.splice(i, 1)[0]! : Buffer.allocUnsafeSlow(size);
+      lent.add(buf.buffer);
+      return buf.length === size ? buf : buf.subarray(0, size);
+    },
+    release(chunks) {
+      for (const c of chunks) if (lent.delete(c.buffer)) free.push(Buffer.from(c.buffer));
+    },
+  };
+}
 
 /**
  * Reads segments [first, last] from the primary, verified; stops at the first failure. Each
  * segment is received straight into a buffer of its own, hashed as it arrives and handed on
  * whole once it checked out; the next segment is received while this one is handed on.
  */
-async function* fromPrimary(ctx: ReadContext, obj: ObjectInfo, first: number, last: number, endpoint: string, signal?: AbortSignal): AsyncGenerator<Uint8Array[]> {
+async function* fromPrimary(ctx: ReadContext, obj: ObjectInfo, first: number, last: number, endpoint: string, units: Units, signal?: AbortSignal): AsyncGenerator<Uint8Array[]> {
   const key = { ...(ctx.privateKey ? { privateKey: ctx.privateKey } : {}), ...(ctx.role ? { role: ctx.role } : {}), stallMs: ctx.stallMs ?? STALL_MS };
   const size = Number(obj.payloadSize);
   const segSize = ctx.params.maxSegmentSize;
@@ -85,7 +114,7 @@ async function* fromPrimary(ctx: ReadContext, obj: ObjectInfo, first: number, la
   }
   const body = await opening;
   const segment = async (s: number): Promise<Uint8Array> => {
-    const seg = unitBuffer(segmentBounds(size, segSize, s).length);
+    const seg = units.take(segmentBounds(size, segSize, s).length);
     if (!same(await readHashed(body, seg), hashes[s]!)) throw new InsituError('ERR_CHECKSUM_MISMATCH', `segment ${s} from the primary failed its hash`);
     return seg;
   };
@@ -111,7 +140,7 @@ async function* fromPrimary(ctx: ReadContext, obj: ObjectInfo, first: number, la
  * source per read, not per piece). Asked for segment s when it stands elsewhere, or after a
  * failure, it opens a new answer from s. Calls are served in the order they are made.
  */
-function pieceStream(open: (from: number, patient: boolean) => Promise<BodyReader>): { next(s: number, size: number, patient: boolean): Promise<{ piece: Uint8Array; hash: Buffer }>; close(): void } {
+function pieceStream(open: (from: number, patient: boolean) => Promise<BodyReader>, units: Units): { next(s: number, size: number, patient: boolean): Promise<{ piece: Uint8Array; hash: Buffer }>; close(): void } {
   let body: BodyReader | undefined;
   let at = -1;
   let patientNow = false;
@@ -130,7 +159,7 @@ function pieceStream(open: (from: number, patient: boolean) => Promise<BodyReade
         at = s;
         patientNow = patient;
       }
-      const piece = unitBuffer(size);
+      const piece = units.take(size);
       const hash = await readHashed(body, piece);
       at++;
       return { piece, hash };
@@ -156,7 +185,7 @@ function pieceStream(open: (from: number, patient: boolean) => Promise<BodyReade
  * missing piece is asked of the next source as soon as one fails, and the next segment's pieces
  * are read while the current one is decoded and handed on.
  */
-async function* fromSecondaries(ctx: ReadContext, obj: ObjectInfo, first: number, last: number, signal?: AbortSignal): AsyncGenerator<Uint8Array[]> {
+async function* fromSecondaries(ctx: ReadContext, obj: ObjectInfo, first: number, last: number, units: Units, signal?: AbortSignal): AsyncGenerator<Uint8Array[]> {
   const gvg = await ctx.chain.getGlobalVirtualGroup(obj.gvgId, signal ? { signal } : {});
   const k = ctx.params.dataChunks;
   const n = k + ctx.params.parityChunks;
@@ -170,7 +199,7 @@ async function* fromSecondaries(ctx: ReadContext, obj: ObjectInfo, first: number
       if (!same(hashOfHashes(hashes), obj.checksums[1 + j]!)) return null;
       const stream = pieceStream((from, slow) => openPieces({
         endpoint, objectId: obj.id, index: j, first: from, last, ...key, ...(slow ? { stallMs: PATIENT_MS } : {}), ...(signal ? { signal } : {}),
-      }));
+      }), units);
       return { j, endpoint, hashes, failures: 0, stream };
     } catch (e) {
       if (signal?.aborted) throw e;
@@ -256,7 +285,10 @@ async function* fromSecondaries(ctx: ReadContext, obj: ObjectInfo, first: number
         }
         yield parts;
       } else {
-        yield [ctx.codec.decode(pieces, length)];
+        const decoded = ctx.codec.decode(pieces, length);
+        // The pieces were decoded from: theirs to read into again.
+        units.release(pieces.filter((p): p is Uint8Array => p !== null));
+        yield [decoded];
       }
     }
   } finally {
@@ -269,6 +301,12 @@ export interface ReadOptions {
   /** Inclusive byte range. */
   range?: { start: number; end: number };
   signal?: AbortSignal;
+  /**
+   * Each chunk handed out is the reader's only until it asks for the next one: its memory is then
+   * read into again. For a reader that writes each chunk out (and waits for the write) before
+   * asking for more; one that keeps chunks must not set it. Default false: every chunk is new memory.
+   */
+  reuseBuffers?: boolean;
 }
 
 export async function* readObject(ctx: ReadContext, obj: ObjectInfo, primaryEndpoint: string | null, opts: ReadOptions = {}): AsyncGenerator<Uint8Array> {
@@ -286,6 +324,7 @@ export async function* readObject(ctx: ReadContext, obj: ObjectInfo, primaryEndp
   const segSize = ctx.params.maxSegmentSize;
   const first = Math.floor(start / segSize);
   const last = Math.floor(end / segSize);
+  const units = opts.reuseBuffers ? reusedUnits() : freshUnits;
   let s = first;
   /** The parts of segment `idx` (its chunks, in order) that fall in the range asked for. */
   function* emitParts(parts: Uint8Array[], idx: number): Generator<Uint8Array> {
@@ -301,8 +340,10 @@ export async function* readObject(ctx: ReadContext, obj: ObjectInfo, primaryEndp
   // health check: then it is busy, not frozen, and is read again with patience.
   for (let patient = false; primaryEndpoint; patient = true) {
     try {
-      for await (const parts of fromPrimary(patient ? { ...ctx, stallMs: PATIENT_MS } : ctx, obj, s, last, primaryEndpoint, opts.signal)) {
+      for await (const parts of fromPrimary(patient ? { ...ctx, stallMs: PATIENT_MS } : ctx, obj, s, last, primaryEndpoint, units, opts.signal)) {
         yield* emitParts(parts, s);
+        // The reader asked for more: done with this segment.
+        units.release(parts);
         s++;
       }
       return;
@@ -315,8 +356,9 @@ export async function* readObject(ctx: ReadContext, obj: ObjectInfo, primaryEndp
       break;
     }
   }
-  for await (const parts of fromSecondaries(ctx, obj, s, last, opts.signal)) {
+  for await (const parts of fromSecondaries(ctx, obj, s, last, units, opts.signal)) {
     yield* emitParts(parts, s);
+    units.release(parts);
     s++;
   }
 }

@@ -10,6 +10,12 @@ export interface GetOptions extends CallOptions {
   range?: { start: number; end: number };
   /** Called once if the read falls back to the secondaries. */
   onDegraded?: (reason: string) => void;
+  /**
+   * Each chunk is yours only until you ask for the next one; its memory is then read into again
+   * (ReadOptions.reuseBuffers in read.ts). For writing each chunk out, waiting for the write,
+   * before the next: a download then allocates a few segments' memory instead of its whole size.
+   */
+  reuseBuffers?: boolean;
 }
 
 export async function* getObject(ctx: ClientContext, bucket: string, name: string, opts: GetOptions = {}): AsyncGenerator<Uint8Array> {
@@ -32,5 +38,5 @@ export async function* getObject(ctx: ClientContext, bucket: string, name: strin
     // An unknown primary is one more failure the secondaries cover.
     primary = null;
   }
-  yield* readObject(read, obj, primary, { ...(opts.range ? { range: opts.range } : {}), ...sig(opts) });
+  yield* readObject(read, obj, primary, { ...(opts.range ? { range: opts.range } : {}), ...(opts.reuseBuffers ? { reuseBuffers: true } : {}), ...sig(opts) });
 }
