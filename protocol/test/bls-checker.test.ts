@@ -3,7 +3,7 @@
 // the same aggregate for valid signatures.
 
 import test from 'ava';
-import { generateBlsKey, blsPublicKey, blsSign, blsAggregate, blsAggregateBatchChecker, blsAggregateChecker, blsAggregateUnchecked, blsFastAggregateVerify, keccak256 } from '@insitu/protocol';
+import { generateBlsKey, blsPublicKey, blsSign, blsAggregate, blsAggregateChecker, blsAggregateUnchecked, blsFastAggregateVerify, keccak256 } from '@insitu/protocol';
 
 test('a prepared aggregate checker accepts and refuses what FastAggregateVerify does', (t) => {
   const keys = Array.from({ length: 6 }, () => generateBlsKey());
@@ -22,20 +22,4 @@ test('a prepared aggregate checker accepts and refuses what FastAggregateVerify 
   t.false(check(new Uint8Array(96), msg), 'garbage is refused, not thrown');
   t.throws(() => blsAggregateChecker([new Uint8Array(48).fill(1)]), { code: 'ERR_INVALID_ARGUMENT' } as never);
   t.throws(() => blsAggregateUnchecked([new Uint8Array(96).fill(1)]), { code: 'ERR_INVALID_ARGUMENT' } as never);
-});
-
-test('a batch checker accepts several aggregates over their own messages only when every one verifies', (t) => {
-  const keys = Array.from({ length: 6 }, () => generateBlsKey());
-  const pks = keys.map(blsPublicKey);
-  const msgs = [1, 2, 3, 4].map((i) => keccak256(new TextEncoder().encode(`seal ${i}`)));
-  const items = msgs.map((message) => ({ message, signature: blsAggregateUnchecked(keys.map((k) => blsSign(message, k))) }));
-  const batch = blsAggregateBatchChecker(pks);
-  t.true(batch(items));
-  t.true(batch(items.slice(0, 1)));
-  t.true(batch([]));
-  t.false(batch([...items.slice(1), { ...items[0]!, message: msgs[1]! }]), 'one aggregate over another message');
-  t.false(batch([...items.slice(1), { message: msgs[0]!, signature: blsAggregateUnchecked([...keys.slice(1), generateBlsKey()].map((k) => blsSign(msgs[0]!, k))) }]), 'one with a stranger\'s approval');
-  t.false(batch([...items, { message: msgs[0]!, signature: new Uint8Array(96) }]), 'garbage is refused, not thrown');
-  t.false(blsAggregateBatchChecker(pks.slice(1))(items), 'a signer missing');
-  t.throws(() => blsAggregateBatchChecker([new Uint8Array(48).fill(1)]), { code: 'ERR_INVALID_ARGUMENT' } as never);
 });

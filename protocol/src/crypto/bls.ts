@@ -94,26 +94,6 @@ export function blsAggregateChecker(publicKeys: Uint8Array[]): (signature: Uint8
 }
 
 /**
- * Like blsAggregateChecker, for several signatures at once, each over its own message by the same
- * set of signers: one randomized batch verification (each signature weighed by a random 64-bit
- * scalar, as blst's verifyMultipleAggregateSignatures does for Ethereum's batches), true only if
- * every signature verifies (a bad one among them passes with probability about 2^-64). About half
- * the cost of checking four or more one by one: one final exponentiation for the whole batch.
- */
-export function blsAggregateBatchChecker(publicKeys: Uint8Array[]): (items: { signature: Uint8Array; message: Uint8Array }[]) => boolean {
-  const aggregate = aggregateKeys(publicKeys);
-  return (items) => {
-    if (items.length === 0) return true;
-    try {
-      // Each signature is checked for the subgroup as it is decoded.
-      return blst.verifyMultipleAggregateSignatures(items.map((i) => ({ msg: i.message, pk: aggregate, sig: blst.Signature.fromBytes(i.signature, true) })));
-    } catch {
-      return false;
-    }
-  };
-}
-
-/**
  * Aggregates signatures as the standard's Aggregate does: each must be a point on the curve, the
  * subgroup check is left to the verification of the aggregate (blsAggregate checks every one).
  */
