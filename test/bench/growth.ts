@@ -19,7 +19,8 @@ import { createHash } from 'node:crypto';
 import { createChainApp, evmChainId } from '@insitu/chain';
 import { blsSign, blsAggregate } from '@insitu/protocol';
 import { sealSignDoc } from '@insitu/protocol/chain';
-import { testGenesis, tx, type TestKey, type TestProvider } from '@insitu/chain/testing';
+import { createRpcServer, testGenesis, tx, type TestKey, type TestProvider } from '@insitu/chain/testing';
+import { createChainReader } from '@insitu/sdk';
 import { signTx } from '@insitu/chain/testing';
 import type { DecodedTx, Genesis } from '@insitu/chain';
 import type { BenchContext } from './index.ts';
@@ -34,6 +35,8 @@ const MSGS_PER_TX = 64;
 const TXS_PER_BLOCK = 10;
 const SUBMITTERS = 10;
 const PAGE = 100;
+/** The in-process queries' objects start this far along the sequence the queries over the wire ask. */
+const INSIDE_OFFSET = 1000;
 
 /** The fastest of several runs: on a shared machine the least is the cost of the work itself, the rest is waiting for a core. */
 const fastest = (xs: number[]): number => Math.min(...xs);
@@ -100,6 +103,13 @@ async function subject(genesis: Genesis, keys: Keys) {
   await block(inputs);
   await block([await sign(probe, Array.from({ length: 5 }, () => jobMsg(probe, 'probe')))]);
 
+  // The wire front every node, SDK and CLI asks: queries answered over JSON-RPC on a socket.
+  const server = createRpcServer({
+    app, evmChainId: evm, host: '127.0.0.1', port: 0, logger: { debug() {}, info() {}, warn() {}, error() {} } as never,
+    admit: () => Promise.reject(new Error('this benchmark makes its blocks itself')),
+  });
+  const reader = await createChainReader({ rpcUrl: await server.start(), chainId: genesis.chainId });
+
   let objects = 0;
   let jobs = 0;
   let uploads = 0;
@@ -140,12 +150,18 @@ async function subject(genesis: Genesis, keys: Keys) {
       const seal = await sign(sealer, [{ typeUrl: '/greenfield.storage.MsgSealObject', value: { operator: sealer.address, bucketName: 'big', objectName: name, globalVirtualGroupId: gvg.id, secondarySpBlsAggSignatures: sig } }]);
       return tCreate + (await block([seal]));
     },
-    head: (i: number) => app.query('/greenfield.storage.Query/HeadObject', { bucketName: 'big', objectName: someObject(i) }),
-    page: (i: number) => app.query('/insitu.storage.Query/Objects', { bucket: 'big', startAfter: someObject(i), limit: PAGE }),
-    cosmosPage: (i: number) => app.query('/greenfield.storage.Query/ListObjects', { bucketName: 'big', pagination: { key: new TextEncoder().encode(someObject(i)), limit: PAGE } }),
+    // Other objects than the queries over the wire ask (which would have left them in the record cache).
+    head: (i: number) => app.query('/greenfield.storage.Query/HeadObject', { bucketName: 'big', objectName: someObject(i + INSIDE_OFFSET) }),
+    page: (i: number) => app.query('/insitu.storage.Query/Objects', { bucket: 'big', startAfter: someObject(i + INSIDE_OFFSET), limit: PAGE }),
+    cosmosPage: (i: number) => app.query('/greenfield.storage.Query/ListObjects', { bucketName: 'big', pagination: { key: new TextEncoder().encode(someObject(i + INSIDE_OFFSET)), limit: PAGE } }),
     myJobs: () => app.query('/insitu.compute.Query/Jobs', { creator: probe.address, limit: 20 }),
     newestJobs: () => app.query('/insitu.compute.Query/Jobs', { limit: 20 }),
     stats: () => app.query('/insitu.compute.Query/ProviderStats', {}),
+    rpcHead: (i: number) => reader.headObject('big', someObject(i)),
+    rpcPage: (i: number) => reader.listObjects('big', { startAfter: someObject(i), limit: PAGE }),
+    rpcMyJobs: () => reader.listJobs(probe.address, { limit: 20 }),
+    rpcNewestJobs: () => reader.listJobs(undefined, { limit: 20 }),
+    rpcStats: () => reader.computeStats(),
     emptyBlock: () => block([]),
     async transfers(): Promise<number> {
       const txs: Uint8Array[] = [];
@@ -153,6 +169,7 @@ async function subject(genesis: Genesis, keys: Keys) {
       return block(txs);
     },
     async close(): Promise<void> {
+      await server.stop();
       await app.close();
       await rm(dir, { recursive: true, force: true });
     },
@@ -161,11 +178,23 @@ async function subject(genesis: Genesis, keys: Keys) {
 }
 
 type Subject = Awaited<ReturnType<typeof subject>>;
-type Op = 'upload' | 'head' | 'page' | 'cosmosPage' | 'myJobs' | 'newestJobs' | 'stats' | 'emptyBlock' | 'transfers';
-const RUNS: Record<Op, number> = { upload: 12, head: 200, page: 50, cosmosPage: 50, myJobs: 100, newestJobs: 100, stats: 100, emptyBlock: 10, transfers: 8 };
-const COLUMNS: Record<Op, string> = {
-  upload: 'upload', head: 'head', page: 'page', cosmosPage: 'ListObjects', myJobs: 'my jobs', newestJobs: 'newest jobs', stats: 'provider stats', emptyBlock: 'empty block', transfers: '20-transfer block',
+type Op = 'upload' | 'rpcHead' | 'rpcPage' | 'rpcMyJobs' | 'rpcNewestJobs' | 'rpcStats' | 'head' | 'page' | 'cosmosPage' | 'myJobs' | 'newestJobs' | 'stats' | 'emptyBlock' | 'transfers';
+const RUNS: Record<Op, number> = {
+  upload: 12, rpcHead: 200, rpcPage: 50, rpcMyJobs: 100, rpcNewestJobs: 100, rpcStats: 100,
+  head: 200, page: 50, cosmosPage: 50, myJobs: 100, newestJobs: 100, stats: 100, emptyBlock: 10, transfers: 8,
 };
+const COLUMNS: Record<Op, string> = {
+  upload: 'upload', rpcHead: 'head', rpcPage: 'page', rpcMyJobs: 'my jobs', rpcNewestJobs: 'newest jobs', rpcStats: 'provider stats',
+  head: 'head', page: 'page', cosmosPage: 'ListObjects', myJobs: 'my jobs', newestJobs: 'newest jobs', stats: 'provider stats', emptyBlock: 'empty block', transfers: '20-transfer block',
+};
+/** What a user (an SDK, a node, the CLI) waits for: the upload's blocks, the queries over JSON-RPC, the blocks' execution. */
+const ASKED: Op[] = ['upload', 'rpcHead', 'rpcPage', 'rpcMyJobs', 'rpcNewestJobs', 'rpcStats', 'emptyBlock', 'transfers'];
+/**
+ * The state machine's own share of each query, without the wire: microseconds, where the small
+ * chain answers every run from its caches (at the first step it is asked one object and one page
+ * over and over) and the grown one reads LevelDB for most (objects not asked before).
+ */
+const INSIDE: Op[] = ['head', 'page', 'cosmosPage', 'myJobs', 'newestJobs', 'stats'];
 
 /** Times `op` on both chains, one sample of each in turn; returns the fastest of each. */
 async function sideBySide(op: Op, grown: Subject, reference: Subject): Promise<[number, number]> {
@@ -197,17 +226,25 @@ export async function run(ctx: BenchContext): Promise<void> {
     await reference.upload();
     const rows: Record<string, string | number>[] = [];
     const ratios: Record<string, string | number>[] = [];
+    const insideRows: Record<string, string | number>[] = [];
     for (const step of steps) {
       const fillStart = performance.now();
       await grown.fillTo(step);
       const fillSeconds = (performance.now() - fillStart) / 1000;
       const row: Record<string, string | number> = { objects: grown.objects, jobs: grown.jobs, 'fill s': fillSeconds.toFixed(1) };
       const ratio: Record<string, string | number> = { objects: grown.objects, jobs: grown.jobs };
-      for (const op of Object.keys(RUNS) as Op[]) {
+      const inside: Record<string, string | number> = { objects: grown.objects, jobs: grown.jobs };
+      for (const op of ASKED) {
         const [a, b] = await sideBySide(op, grown, reference);
         row[`${COLUMNS[op]} ms`] = ms(a);
         ratio[COLUMNS[op]] = (a / b).toFixed(2);
       }
+      for (const op of INSIDE) {
+        const [a, b] = await sideBySide(op, grown, reference);
+        inside[`${COLUMNS[op]} ms`] = ms(a);
+        inside[`${COLUMNS[op]} ×`] = (a / b).toFixed(2);
+      }
+      insideRows.push(inside);
       // For scale: what reading every job costs at this size (what the jobs query and the provider stats used to do).
       const t0 = performance.now();
       await grown.app.kv().list('job/');
@@ -218,8 +255,9 @@ export async function run(ctx: BenchContext): Promise<void> {
       ratios.push(ratio);
       ctx.note(`filled to ${grown.objects} objects and ${grown.jobs} jobs (${fillSeconds.toFixed(1)} s of filling)`);
     }
-    ctx.table(`State size → latency (fastest of 8 to 200 runs each; the probe account holds 5 of the jobs, the big bucket holds the objects)`, rows);
+    ctx.table(`State size → latency: an upload's blocks, queries over JSON-RPC as the SDK asks them, blocks' execution (fastest of 8 to 200 runs each; the probe account holds 5 of the jobs, the big bucket holds the objects)`, rows);
     ctx.table(`Ratio against the chain holding ${steps[0]} objects and ${Math.floor(steps[0]! / 10)} jobs, measured side by side (goal: ≤ 2)`, ratios);
+    ctx.table(`The state machine's share of each query, in process without the wire, against the chain holding ${steps[0]} objects measured side by side (× its time)`, insideRows);
     ctx.note('Filling runs through the app\'s block path (ante: nonce, fee; every message handler; one commit per block) with transactions handed over as already authenticated, and empty objects (sealed at creation, no BLS seal); the measured uploads and transfers are signed transactions checked in the block.');
   } finally {
     await grown.close();
