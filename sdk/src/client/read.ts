@@ -91,22 +91,42 @@ function reusedUnits(): Units {
 
 /**
  * Whether a node a read waits on is frozen or only busy, known by the time the read's stall
- * deadline passes: once the node has sent nothing for half the deadline, its health check is
- * asked, with the other half to answer. Asked only when the deadline passed, the check added its
- * own wait to every read around a frozen node (3.3 s instead of about 2).
+ * deadline passes: once the node has sent nothing for half the deadline while the read waits on
+ * it, its health check is asked, with the other half to answer. Asked only when the deadline
+ * passed, the check added its own wait to every read around a frozen node (3.3 s instead of
+ * about 2). A reader that takes its time asks for no bytes meanwhile, and no check.
  */
-function livenessWatch(endpoint: string, stallMs: number): { heard(): void; alive(): Promise<boolean>; stop(): void } {
+interface LivenessWatch {
+  /** The node sent something. */
+  heard(): void;
+  /** Runs while the read waits on the node (its start counts as hearing from it). */
+  waiting<T>(p: Promise<T>): Promise<T>;
+  /** Whether the node answers its health check: a check asked since it was last heard from, or a new one. */
+  alive(): Promise<boolean>;
+  stop(): void;
+}
+
+function livenessWatch(endpoint: string, stallMs: number): LivenessWatch {
   let last = performance.now();
+  let waits = 0;
   let probe: { at: number; alive: Promise<boolean> } | undefined;
   const ask = (): Promise<boolean> => (probe = { at: performance.now(), alive: nodeAlive(endpoint, stallMs / 2) }).alive;
   /** A check asked since the node was last heard from, and no older than `age`. */
   const fresh = (age: number): boolean => !!probe && probe.at >= last && performance.now() - probe.at < age;
   const timer = setInterval(() => {
-    if (performance.now() - last >= stallMs / 2 && !fresh(stallMs / 2)) void ask();
+    if (waits > 0 && performance.now() - last >= stallMs / 2 && !fresh(stallMs / 2)) void ask();
   }, stallMs / 4);
   timer.unref();
+  const heard = (): void => void (last = performance.now());
   return {
-    heard: () => void (last = performance.now()),
+    heard,
+    waiting(p) {
+      heard();
+      waits++;
+      const done = (): void => void waits--;
+      p.then(done, done);
+      return p;
+    },
     alive: () => (fresh(stallMs) ? probe!.alive : ask()),
     stop: () => clearInterval(timer),
   };
@@ -117,7 +137,7 @@ function livenessWatch(endpoint: string, stallMs: number): { heard(): void; aliv
  * segment is received straight into a buffer of its own, hashed as it arrives and handed on
  * whole once it checked out; the next segment is received while this one is handed on.
  */
-async function* fromPrimary(ctx: ReadContext, obj: ObjectInfo, first: number, last: number, endpoint: string, units: Units, heard: () => void, signal?: AbortSignal): AsyncGenerator<Uint8Array[]> {
+async function* fromPrimary(ctx: ReadContext, obj: ObjectInfo, first: number, last: number, endpoint: string, units: Units, watch: LivenessWatch, signal?: AbortSignal): AsyncGenerator<Uint8Array[]> {
   const key = { ...(ctx.privateKey ? { privateKey: ctx.privateKey } : {}), ...(ctx.role ? { role: ctx.role } : {}), stallMs: ctx.stallMs ?? STALL_MS };
   const size = Number(obj.payloadSize);
   const segSize = ctx.params.maxSegmentSize;
@@ -130,17 +150,16 @@ async function* fromPrimary(ctx: ReadContext, obj: ObjectInfo, first: number, la
   opening.catch(() => undefined);
   let hashes: Uint8Array[];
   try {
-    hashes = await getPieceHashes({ endpoint, objectId: obj.id, index: -1, ...key, ...(signal ? { signal } : {}) });
-    heard();
+    hashes = await watch.waiting(getPieceHashes({ endpoint, objectId: obj.id, index: -1, ...key, ...(signal ? { signal } : {}) }));
     if (!same(hashOfHashes(hashes), obj.checksums[0]!)) throw new InsituError('ERR_CHECKSUM_MISMATCH', 'the primary\'s segment hash list does not match the chain');
   } catch (e) {
     void opening.then((b) => b.close(), () => undefined);
     throw e;
   }
-  const body = await opening;
+  const body = await watch.waiting(opening);
   const segment = async (s: number): Promise<Uint8Array> => {
     const seg = units.take(segmentBounds(size, segSize, s).length);
-    if (!same(await readHashed(body, seg, heard), hashes[s]!)) throw new InsituError('ERR_CHECKSUM_MISMATCH', `segment ${s} from the primary failed its hash`);
+    if (!same(await watch.waiting(readHashed(body, seg, watch.heard)), hashes[s]!)) throw new InsituError('ERR_CHECKSUM_MISMATCH', `segment ${s} from the primary failed its hash`);
     return seg;
   };
   let ahead: Promise<Uint8Array> | undefined;
@@ -366,7 +385,7 @@ export async function* readObject(ctx: ReadContext, obj: ObjectInfo, primaryEndp
   const watch = primaryEndpoint ? livenessWatch(primaryEndpoint, ctx.stallMs ?? STALL_MS) : undefined;
   for (let patient = false; primaryEndpoint; patient = true) {
     try {
-      for await (const parts of fromPrimary(patient ? { ...ctx, stallMs: PATIENT_MS } : ctx, obj, s, last, primaryEndpoint, units, watch!.heard, opts.signal)) {
+      for await (const parts of fromPrimary(patient ? { ...ctx, stallMs: PATIENT_MS } : ctx, obj, s, last, primaryEndpoint, units, watch!, opts.signal)) {
         yield* emitParts(parts, s);
         // The reader asked for more: done with this segment.
         units.release(parts);
