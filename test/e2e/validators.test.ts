@@ -115,6 +115,35 @@ serial('every validator refuses a forged transaction in CheckTx', async (t) => {
   t.is((await reader.getAccount(b!.address)).balance, before, 'the forged transfer moved nothing');
 });
 
+serial('a validator that takes connections and answers nothing costs a call its deadline, then the next validator answers it', async (t) => {
+  const frozen = testnet.network.validators[2]!;
+  const pid = frozen.cometPid;
+  if (pid === undefined) return t.fail('validator 3 is not running');
+  const others = testnet.network.validators.filter((v) => v !== frozen).map((v) => v.rpcUrl);
+  // Each list names the frozen validator first, and is new to this process: its first call goes there.
+  const listed = (order: string[]): string => [frozen.rpcUrl, ...order].join(',');
+  const DEADLINE_MS = 2_000;
+  process.kill(pid, 'SIGSTOP');
+  try {
+    const reader = await createChainClient({ rpcUrl: listed(others), chainId: plan.chainId, privateKey: plan.accounts[1]!.privateKey, callDeadlineMs: DEADLINE_MS });
+    let at = performance.now();
+    t.is((await reader.headBucket('replicated')).name, 'replicated');
+    const queried = performance.now() - at;
+    // A transaction from a client that names the frozen validator first (its account is asked there first).
+    const sender = await createChainClient({ rpcUrl: listed([...others].reverse()), chainId: plan.chainId, privateKey: plan.accounts[1]!.privateKey, callDeadlineMs: DEADLINE_MS });
+    at = performance.now();
+    await sender.transfer(plan.accounts[0]!.address, 1n);
+    const sent = performance.now() - at;
+    t.log(`with validator 3 frozen: a query ${Math.round(queried)} ms, a transfer ${Math.round(sent)} ms (deadline ${DEADLINE_MS} ms; five minutes before deadlines)`);
+    t.true(queried >= DEADLINE_MS * 0.9 && queried < DEADLINE_MS + 15_000, `query took ${Math.round(queried)} ms`);
+    t.true(sent < DEADLINE_MS + 30_000, `transfer took ${Math.round(sent)} ms`);
+  } finally {
+    process.kill(pid, 'SIGCONT');
+  }
+  const h = await height(others[0]!);
+  await waitFor('validator 3 to catch up after it was frozen', async () => (await height(frozen.rpcUrl)) >= h);
+});
+
 serial('with two of four validators stopped the chain halts (ERR_CHAIN_UNAVAILABLE) and resumes when one returns', async (t) => {
   const client = await createChainClient({ rpcUrl, chainId: plan.chainId, privateKey: plan.accounts[1]!.privateKey, txTimeoutMs: 8000 });
   const nonceBefore = (await client.getAccount(plan.accounts[1]!.address)).nonce;

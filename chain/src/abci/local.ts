@@ -32,6 +32,8 @@ export interface LocalValidator {
   readonly running: boolean;
   /** Its app process is up. */
   readonly appRunning: boolean;
+  /** Its CometBFT process's pid, while it runs (a test freezes it). */
+  readonly cometPid: number | undefined;
 }
 
 export interface LocalNetwork {
@@ -122,6 +124,10 @@ export async function createLocalNetwork(opts: LocalNetworkOptions): Promise<Loc
       get appRunning() {
         const c = running[k]!.app?.child;
         return !!c && c.exitCode === null && c.signalCode === null;
+      },
+      get cometPid() {
+        const c = running[k]!.comet?.child;
+        return c && c.exitCode === null && c.signalCode === null ? c.pid : undefined;
       },
     })),
     async start() {

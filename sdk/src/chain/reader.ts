@@ -6,7 +6,7 @@
 import { InsituError, throwIfAborted, type ErrorCode } from '@insitu/protocol';
 import { checksumAddress, type Hex } from '@insitu/protocol';
 import { big, codec, queryCodecs } from '@insitu/protocol/chain';
-import { jsonRpc, chainError, extensionQuery, feedEvents } from './rpc.ts';
+import { jsonRpc, chainError, extensionQuery, feedEvents, setCallDeadline } from './rpc.ts';
 import { waitForTx } from './inclusion.ts';
 import type {
   Account, Action, BucketInfo, CallOptions, ChainEvent, ChainReader, Effect, GlobalVirtualGroup,
@@ -19,6 +19,12 @@ export interface ChainReaderOptions {
   chainId: string;
   /** How long a transaction may take to be included (default 30 s). */
   txTimeoutMs?: number;
+  /**
+   * How long the chain's RPC may take to begin answering a call, and then to finish it, before
+   * the call goes to the next validator or fails with ERR_CHAIN_UNAVAILABLE (default 15 s,
+   * CHAIN_CALL_DEADLINE_MS). Applies to every client that names the RPC as `rpcUrl` does.
+   */
+  callDeadlineMs?: number;
 }
 
 const VISIBILITY: Record<number, Visibility> = { 1: 'public-read', 2: 'private', 3: 'inherit' };
@@ -130,6 +136,7 @@ export async function gnfdQuery(rpcUrl: string, path: string, req: Record<string
 
 export function readerOn(opts: ChainReaderOptions): ChainReader {
   const { rpcUrl } = opts;
+  if (opts.callDeadlineMs !== undefined) setCallDeadline(rpcUrl, opts.callDeadlineMs);
   const query = (path: string, req: Record<string, unknown>, signal?: AbortSignal): Promise<Rec> => gnfdQuery(rpcUrl, path, req, signal);
 
   // Not cached: a family's primary changes when a successor swaps in for a provider that left.

@@ -8,10 +8,35 @@ import { encodeJson, decodeJson, MANY_QUERY_MAX, MANY_QUERY_PATH, MANY_QUERY_PAT
 
 let nextId = 1;
 
+/**
+ * How long an RPC may take to begin its answer to a call (beyond what a long poll asks it to
+ * wait), and then to finish it. A validator that takes connections and answers nothing (frozen,
+ * or hostile) held every call for undici's five minutes; past the deadline the call fails with
+ * ERR_CHAIN_UNAVAILABLE and goes to the next validator (failover.ts). A chain answers in
+ * milliseconds; a busy one in seconds.
+ */
+export const CHAIN_CALL_DEADLINE_MS = 15_000;
+
+/** Deadlines chosen for an `rpcUrl` (ChainReaderOptions.callDeadlineMs), as its clients name it. */
+const deadlines = new Map<string, number>();
+
+/** Sets the deadline of the calls made to `rpcUrl` (every client naming it that way). */
+export function setCallDeadline(rpcUrl: string, ms: number): void {
+  if (!Number.isFinite(ms) || ms <= 0) throw new InsituError('ERR_INVALID_ARGUMENT', `a chain call deadline is a positive number of milliseconds, not ${ms}`);
+  deadlines.set(rpcUrl, ms);
+}
+
+/** The dispatch timeouts of a call with `deadlineMs`: its answer's head within it (plus a long poll's wait), its body within it after. */
+const timeouts = (deadlineMs: number, params: Record<string, unknown>): { headersTimeout: number; bodyTimeout: number } => ({
+  headersTimeout: deadlineMs + (typeof params.wait_ms === 'number' ? params.wait_ms : 0),
+  bodyTimeout: deadlineMs,
+});
+
 /** One JSON-RPC call; with several endpoints in `rpcUrl`, the first that answers (see failover.ts). */
 export function jsonRpc<T>(rpcUrl: string, method: string, params: Record<string, unknown>, signal?: AbortSignal): Promise<T> {
+  const deadlineMs = deadlines.get(rpcUrl) ?? CHAIN_CALL_DEADLINE_MS;
   // A broadcast is not repeated on one endpoint: the first may have arrived.
-  return withFailover(rpcUrl, (url) => jsonRpcOne<T>(url, method, params, signal), { idempotent: !method.startsWith('broadcast') && !signal?.aborted });
+  return withFailover(rpcUrl, (url) => jsonRpcOne<T>(url, method, params, deadlineMs, signal), { idempotent: !method.startsWith('broadcast') && !signal?.aborted });
 }
 
 type RpcAnswer<T> = { id?: unknown; result?: T; error?: { code: number; message: string; data?: string } };
@@ -19,6 +44,7 @@ type RpcAnswer<T> = { id?: unknown; result?: T; error?: { code: number; message:
 /** Queries asked of one endpoint in the same turn of the event loop, sent together (see below). */
 interface Asked {
   params: Record<string, unknown>;
+  deadlineMs: number;
   resolve(v: unknown): void;
   reject(e: unknown): void;
 }
@@ -33,7 +59,7 @@ const MAX_BATCH = 10;
  * Each call still gets its own answer or error. A call with a signal goes alone, so its abort
  * cuts nothing else; long polls and broadcasts go alone too.
  */
-function queryTogether<T>(rpcUrl: string, params: Record<string, unknown>): Promise<T> {
+function queryTogether<T>(rpcUrl: string, params: Record<string, unknown>, deadlineMs: number): Promise<T> {
   let list = asked.get(rpcUrl);
   if (!list) {
     asked.set(rpcUrl, (list = []));
@@ -46,7 +72,7 @@ function queryTogether<T>(rpcUrl: string, params: Record<string, unknown>): Prom
       for (let i = 0; i < rest.length; i += MAX_BATCH) void sendTogether(rpcUrl, rest.slice(i, i + MAX_BATCH));
     });
   }
-  return new Promise<T>((resolve, reject) => list.push({ params, resolve: resolve as (v: unknown) => void, reject }));
+  return new Promise<T>((resolve, reject) => list.push({ params, deadlineMs, resolve: resolve as (v: unknown) => void, reject }));
 }
 
 /**
@@ -65,11 +91,14 @@ const fitsMany = (c: Asked): boolean =>
 
 interface ManyAnswer { code: number; log: string; codespace: string; height: bigint; value: string }
 
+/** The longest deadline among calls sent together. */
+const longest = (calls: Asked[]): number => Math.max(...calls.map((c) => c.deadlineMs));
+
 async function sendMany(rpcUrl: string, calls: Asked[]): Promise<void> {
   const queries = calls.map((c) => ({ path: c.params.path as string, data: new Uint8Array(Buffer.from(c.params.data as string, 'hex')) }));
   let answers: ManyAnswer[] | undefined;
   try {
-    const r = await callAlone<{ response: { code: number; value: string | null } }>(rpcUrl, 'abci_query', { path: MANY_QUERY_PATH, data: Buffer.from(encodeJson({ queries })).toString('hex') });
+    const r = await callAlone<{ response: { code: number; value: string | null } }>(rpcUrl, 'abci_query', { path: MANY_QUERY_PATH, data: Buffer.from(encodeJson({ queries })).toString('hex') }, longest(calls));
     if (r.response.code === 0) answers = decodeJson<{ answers: ManyAnswer[] }>(Buffer.from(r.response.value ?? '', 'base64').toString('utf8')).answers;
   } catch (e) {
     if (!(e instanceof InsituError) || e.code !== 'ERR_TX_FAILED') {
@@ -92,7 +121,7 @@ async function sendMany(rpcUrl: string, calls: Asked[]): Promise<void> {
 async function sendTogether(rpcUrl: string, calls: Asked[]): Promise<void> {
   if (calls.length === 1) {
     const c = calls[0]!;
-    return callAlone(rpcUrl, 'abci_query', c.params).then(c.resolve, c.reject);
+    return callAlone(rpcUrl, 'abci_query', c.params, c.deadlineMs).then(c.resolve, c.reject);
   }
   const first = nextId;
   nextId += calls.length;
@@ -102,6 +131,7 @@ async function sendTogether(rpcUrl: string, calls: Asked[]): Promise<void> {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify(calls.map((c, i) => ({ jsonrpc: '2.0', id: first + i, method: 'abci_query', params: c.params }))),
+      ...timeouts(longest(calls), {}),
     });
     const body = (await res.body.json()) as RpcAnswer<unknown>[] | RpcAnswer<unknown>;
     if (!Array.isArray(body)) {
@@ -128,12 +158,12 @@ async function sendTogether(rpcUrl: string, calls: Asked[]): Promise<void> {
 const rpcFailure = (method: string, error: NonNullable<RpcAnswer<unknown>['error']>): InsituError =>
   new InsituError('ERR_TX_FAILED', `${method}: ${error.message}${error.data ? ` (${error.data})` : ''}`, { details: { rpcCode: error.code } });
 
-function jsonRpcOne<T>(rpcUrl: string, method: string, params: Record<string, unknown>, signal?: AbortSignal): Promise<T> {
-  if (method === 'abci_query' && !signal) return queryTogether<T>(rpcUrl, params);
-  return callAlone<T>(rpcUrl, method, params, signal);
+function jsonRpcOne<T>(rpcUrl: string, method: string, params: Record<string, unknown>, deadlineMs: number, signal?: AbortSignal): Promise<T> {
+  if (method === 'abci_query' && !signal) return queryTogether<T>(rpcUrl, params, deadlineMs);
+  return callAlone<T>(rpcUrl, method, params, deadlineMs, signal);
 }
 
-async function callAlone<T>(rpcUrl: string, method: string, params: Record<string, unknown>, signal?: AbortSignal): Promise<T> {
+async function callAlone<T>(rpcUrl: string, method: string, params: Record<string, unknown>, deadlineMs: number, signal?: AbortSignal): Promise<T> {
   throwIfAborted(signal);
   let body: RpcAnswer<T>;
   try {
@@ -141,6 +171,7 @@ async function callAlone<T>(rpcUrl: string, method: string, params: Record<strin
       method: 'POST',
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ jsonrpc: '2.0', id: nextId++, method, params }),
+      ...timeouts(deadlineMs, params),
       ...(signal ? { signal } : {}),
     });
     body = (await res.body.json()) as typeof body;

@@ -29,8 +29,11 @@ import { listPolicies } from './actions/listPolicies.ts';
 import { bucketQuota, buyQuota, paymentView, type ReadQuota } from './actions/payments.ts';
 
 export interface ClientOptions {
-  /** The chain's RPC URL and chain id, or a chain client already signing with the same key. */
-  chain: { rpcUrl: string; chainId: string } | ChainClient;
+  /**
+   * The chain's RPC URL (several validators' comma-separated) and chain id, with how long a call
+   * may wait on it (ChainReaderOptions.callDeadlineMs), or a chain client already signing with the same key.
+   */
+  chain: { rpcUrl: string; chainId: string; callDeadlineMs?: number } | ChainClient;
   account: { privateKey: string };
   /**
    * How long a node may send nothing (before its first byte, or between chunks) before a read
