@@ -6,7 +6,7 @@
 import test from 'ava';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { blsPublicKey, blsSign, generateBlsKey, generatePrivateKey, InsituError } from '@insitu/protocol';
+import { blsPublicKey, blsSign, generateBlsKey, generatePrivateKey, InsituError, type ErrorCode } from '@insitu/protocol';
 import { checksumsHash, sealObjectsSignDoc, type ChainClient, type SealObjectsInput, type StorageProvider } from '@insitu/protocol/chain';
 import { createReplicationBatcher, type SmallUpload } from '../src/replication-batch.ts';
 import { parseApproval, parseBatch } from '../src/http/replicate-batch.ts';
@@ -149,18 +149,16 @@ test('a secondary whose approval does not verify is named, and its round fails',
 test('a full secondary and a frozen one fail the round with their own codes, naming them', async (t) => {
   const s = setup(t, { stallMs: 300 });
   const fakes = await secondaries(t, s.hashes);
-  fakes[1]!.mode = 'disk-full';
-  const full = s.upload(fakes);
-  const e1 = await t.throwsAsync(full.done) as InsituError;
-  t.is(e1.code, 'ERR_NODE_DISK_FULL');
-  t.regex(e1.message, new RegExp(`secondary ${fakes[1]!.sp.id} `));
-  fakes[1]!.mode = 'honest';
-  fakes[5]!.mode = 'frozen';
-  const frozen = s.upload(fakes);
-  const e2 = await t.throwsAsync(frozen.done) as InsituError;
-  t.is(e2.code, 'ERR_REPLICATION_FAILED');
-  t.regex(e2.message, new RegExp(`secondary ${fakes[5]!.sp.id} `));
+  /** With secondary k in `mode`, an upload fails with `code` naming it; k is honest again after. */
+  const failsNaming = async (k: number, mode: Fake['mode'], code: ErrorCode): Promise<void> => {
+    fakes[k]!.mode = mode;
+    const e = await t.throwsAsync(s.upload(fakes).done) as InsituError;
+    t.is(e.code, code);
+    t.regex(e.message, new RegExp(`secondary ${fakes[k]!.sp.id} `));
+    fakes[k]!.mode = 'honest';
+  };
+  await failsNaming(1, 'disk-full', 'ERR_NODE_DISK_FULL');
+  await failsNaming(5, 'frozen', 'ERR_REPLICATION_FAILED');
   // Thawed, the next round goes through.
-  fakes[5]!.mode = 'honest';
   t.is(await codeOf(s.upload(fakes).done), 'sealed');
 });

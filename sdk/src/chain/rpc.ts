@@ -75,13 +75,6 @@ function queryTogether<T>(rpcUrl: string, params: Record<string, unknown>, deadl
   return new Promise<T>((resolve, reject) => list.push({ params, deadlineMs, resolve: resolve as (v: unknown) => void, reject }));
 }
 
-/**
- * The chain's query of many queries (chain/src/rpc/query.ts): the heads asked in the same turn
- * go as one abci_query there, one answer to parse on both sides instead of one per query, and
- * up to MANY_QUERY_MAX of them in one request instead of MAX_BATCH. Each call still gets its own
- * answer, in abci_query's own shape. A chain that does not answer it (CometBFT's RPC of a chain
- * without it, Greenfield) is asked query by query from then on.
- */
 /** The endpoints that refused the query of many. */
 const noMany = new Set<string>();
 
@@ -94,6 +87,13 @@ interface ManyAnswer { code: number; log: string; codespace: string; height: big
 /** The longest deadline among calls sent together. */
 const longest = (calls: Asked[]): number => Math.max(...calls.map((c) => c.deadlineMs));
 
+/**
+ * The chain's query of many queries (chain/src/rpc/query.ts): the heads asked in the same turn
+ * go as one abci_query there, one answer to parse on both sides instead of one per query, and
+ * up to MANY_QUERY_MAX of them in one request instead of MAX_BATCH. Each call still gets its own
+ * answer, in abci_query's own shape. A chain that does not answer it (CometBFT's RPC of a chain
+ * without it, Greenfield) is asked query by query from then on.
+ */
 async function sendMany(rpcUrl: string, calls: Asked[]): Promise<void> {
   const queries = calls.map((c) => ({ path: c.params.path as string, data: new Uint8Array(Buffer.from(c.params.data as string, 'hex')) }));
   let answers: ManyAnswer[] | undefined;
